@@ -1,0 +1,5 @@
+/**
+ * COCO mask API: run-length encoding, decoding, area, boxes, IoU, merging and
+ * polygon rasterisation, bit-identical to COCO's maskApi / pycocotools.mask.
+ */
+export * from './rle.js';
