@@ -1,0 +1,316 @@
+/**
+ * Training kernels that tfjs' wasm backend lacks, built from its own fast
+ * (XNNPACK) convolution and transpose kernels rather than scalar loops:
+ *
+ * - `Conv2DBackpropFilter`: the filter gradient of a convolution is itself a
+ *   convolution of the input (batch and channels swapped) with the output
+ *   gradient as the filter, stride and dilation swapping roles.
+ * - `Conv2DBackpropInput` (replaces wasm's scalar loop): a convolution of the
+ *   (stride-dilated) output gradient with the spatially flipped, transposed filter.
+ * - `DepthwiseConv2dNativeBackpropFilter` / `...BackpropInput`: the same
+ *   identities with depthwise convolutions.
+ * - `UnsortedSegmentSum` (the gradient of gather): a typed-array scatter-add.
+ *
+ * Each kernel also accepts a `dilations` attribute, which the gradients of
+ * `src/backend/gradients.ts` pass for dilated convolutions.
+ */
+import {
+  backend_util,
+  getKernel,
+  registerKernel,
+  unregisterKernel,
+  util,
+  type KernelConfig,
+  type KernelFunc,
+  type NamedAttrMap,
+  type NamedTensorInfoMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+
+/** The parts of tfjs' BackendWasm these kernels use. */
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: 'float32' | 'int32' | 'bool'): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): backend_util.TypedArray;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+type Pad = backend_util.Conv2DInfo['padInfo'];
+
+class KernelRunner {
+  private readonly temps: TensorInfo[] = [];
+  constructor(private readonly backend: WasmBackend) {}
+
+  /** Runs a wasm kernel; the result is freed by {@link dispose} unless `keep`. */
+  run(name: string, inputs: NamedTensorInfoMap, attrs: NamedAttrMap = {}, keep = false): TensorInfo {
+    const k = getKernel(name, 'wasm');
+    if (!k) throw new Error(`wasm kernel ${name} is not registered`);
+    const out = k.kernelFunc({ inputs, attrs, backend: this.backend as never }) as TensorInfo;
+    if (!keep) this.temps.push(out);
+    return out;
+  }
+
+  transpose(x: TensorInfo, perm: number[], keep = false): TensorInfo {
+    return this.run('Transpose', { x }, { perm }, keep);
+  }
+
+  reshape(x: TensorInfo, shape: number[], keep = false): TensorInfo {
+    return this.run('Reshape', { x }, { shape }, keep);
+  }
+
+  slice(x: TensorInfo, begin: number[], size: number[], keep = false): TensorInfo {
+    return this.run('Slice', { x }, { begin, size }, keep);
+  }
+
+  pad(x: TensorInfo, paddings: [number, number][]): TensorInfo {
+    return this.run('PadV2', { x }, { paddings, constantValue: 0 });
+  }
+
+  dispose(): void {
+    for (const t of this.temps) this.backend.disposeData(t.dataId);
+    this.temps.length = 0;
+  }
+}
+
+const pair = (v: number | number[] | undefined): [number, number] =>
+  v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : [v[0]!, v[1]!];
+
+/**
+ * Crops or zero-pads an NHWC tensor's rows/cols so that it spans exactly
+ * `[-before, len + after)` of the original (negative `after` crops).
+ */
+function padOrCrop(r: KernelRunner, x: TensorInfo, top: number, bottom: number, left: number, right: number): TensorInfo {
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  let t = x;
+  if (bottom < 0 || right < 0) {
+    t = r.slice(t, [0, 0, 0, 0], [n, h + Math.min(bottom, 0), w + Math.min(right, 0), c]);
+  }
+  if (top > 0 || left > 0 || bottom > 0 || right > 0) {
+    t = r.pad(t, [
+      [0, 0],
+      [top, Math.max(bottom, 0)],
+      [left, Math.max(right, 0)],
+      [0, 0],
+    ]);
+  }
+  return t;
+}
+
+/** Inserts `s - 1` zeros between rows/cols of an NHWC tensor (for strided backprop). */
+function dilateSpatial(r: KernelRunner, x: TensorInfo, sh: number, sw: number): TensorInfo {
+  if (sh === 1 && sw === 1) return x;
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const x6 = r.reshape(x, [n, h, 1, w, 1, c]);
+  const padded = r.pad(x6, [
+    [0, 0],
+    [0, 0],
+    [0, sh - 1],
+    [0, 0],
+    [0, sw - 1],
+    [0, 0],
+  ]);
+  const flat = r.reshape(padded, [n, h * sh, w * sw, c]);
+  return r.slice(flat, [0, 0, 0, 0], [n, (h - 1) * sh + 1, (w - 1) * sw + 1, c]);
+}
+
+/** Rows/cols of the forward conv's padded input that its windows actually read. */
+function usedExtent(out: number, stride: number, k: number, dil: number): number {
+  return (out - 1) * stride + (k - 1) * dil + 1;
+}
+
+function convInfoOf(
+  xShape: number[],
+  filterShape: number[],
+  attrs: NamedAttrMap,
+  depthwise: boolean,
+): backend_util.Conv2DInfo {
+  const { strides, pad, dimRoundingMode, dataFormat } = attrs as any;
+  if (dataFormat && dataFormat !== 'NHWC') throw new Error(`tfdet wasm kernels support NHWC only, got ${dataFormat}`);
+  return backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    pair(attrs.dilations as number | number[] | undefined),
+    pad,
+    dimRoundingMode,
+    depthwise,
+  );
+}
+
+/**
+ * The input of the filter-gradient convolution: x padded as the forward conv
+ * padded it, trimmed to the rows/cols the windows read.
+ */
+function paddedInput(r: KernelRunner, x: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const pad: Pad = info.padInfo;
+  const usedH = usedExtent(info.outHeight, info.strideHeight, info.filterHeight, info.dilationHeight);
+  const usedW = usedExtent(info.outWidth, info.strideWidth, info.filterWidth, info.dilationWidth);
+  return padOrCrop(r, x, pad.top, usedH - info.inHeight - pad.top, pad.left, usedW - info.inWidth - pad.left);
+}
+
+/** dW[kh,kw,ci,co] = sum_{n,oh,ow} x[n, oh*s+kh*d, ow*s+kw*d, ci] * dy[n,oh,ow,co]. */
+const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs = {} }) => {
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const info = convInfoOf(x.shape, attrs.filterShape as number[], attrs, false);
+  const r = new KernelRunner(backend as unknown as WasmBackend);
+  try {
+    const xp = paddedInput(r, x, info);
+    const xT = r.transpose(xp, [3, 1, 2, 0]); // [ci, Hp, Wp, n]: batch <-> channels
+    const dyT = r.transpose(dy, [1, 2, 0, 3]); // [oh, ow, n, co]: a filter
+    const g = r.run('Conv2D', { x: xT, filter: dyT }, {
+      strides: [info.dilationHeight, info.dilationWidth],
+      dilations: [info.strideHeight, info.strideWidth],
+      pad: 'valid',
+      dataFormat: 'NHWC',
+    }); // [ci, kh, kw, co]
+    return r.transpose(g, [1, 2, 0, 3], true);
+  } finally {
+    r.dispose();
+  }
+};
+
+/**
+ * The output gradient placed for a stride-1 "full" convolution that yields the
+ * input gradient: dilated by the stride, then padded (or cropped where the
+ * forward padded beyond the kernel's reach) so that a valid convolution with
+ * the flipped filter gives exactly `inHeight x inWidth`.
+ */
+function fullPadded(r: KernelRunner, dy: TensorInfo, info: backend_util.Conv2DInfo, kh: number, kw: number): TensorInfo {
+  let src = dilateSpatial(r, dy, info.strideHeight, info.strideWidth);
+  const reachH = (kh - 1) * info.dilationHeight;
+  const reachW = (kw - 1) * info.dilationWidth;
+  let top = reachH - info.padInfo.top;
+  let left = reachW - info.padInfo.left;
+  if (top < 0 || left < 0) {
+    const [n, h, w, c] = src.shape as [number, number, number, number];
+    const ct = Math.max(-top, 0);
+    const cl = Math.max(-left, 0);
+    src = r.slice(src, [0, ct, cl, 0], [n, h - ct, w - cl, c]);
+    top = Math.max(top, 0);
+    left = Math.max(left, 0);
+  }
+  const bottom = info.inHeight + reachH - src.shape[1]! - top;
+  const right = info.inWidth + reachW - src.shape[2]! - left;
+  return padOrCrop(r, src, top, bottom, left, right);
+}
+
+/** dx = conv(dilate_s(dy), flip(W)^T) with the padding that undoes the forward's. */
+const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs = {} }) => {
+  const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+  const info = convInfoOf(attrs.inputShape as number[], filter.shape, attrs, false);
+  const r = new KernelRunner(backend as unknown as WasmBackend);
+  try {
+    const [kh, kw] = filter.shape as [number, number, number, number];
+    const flipped = r.run('Reverse', { x: filter }, { dims: [0, 1] });
+    const wT = r.transpose(flipped, [0, 1, 3, 2]); // [kh, kw, co, ci]
+    const padded = fullPadded(r, dy, info, kh, kw);
+    return r.run(
+      'Conv2D',
+      { x: padded, filter: wT },
+      { strides: [1, 1], dilations: [info.dilationHeight, info.dilationWidth], pad: 'valid', dataFormat: 'NHWC' },
+      true,
+    );
+  } finally {
+    r.dispose();
+  }
+};
+
+/** dW[kh,kw,c,j] = sum_{n,oh,ow} x[n, oh*s+kh*d, ow*s+kw*d, c] * dy[n,oh,ow,c*m+j]. */
+const depthwiseBackpropFilter: KernelFunc = ({ inputs, backend, attrs = {} }) => {
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const filterShape = attrs.filterShape as number[];
+  const info = convInfoOf(x.shape, filterShape, attrs, true);
+  const r = new KernelRunner(backend as unknown as WasmBackend);
+  try {
+    const [kh, kw, c, m] = filterShape as [number, number, number, number];
+    const n = x.shape[0]!;
+    const xp = paddedInput(r, x, info); // [n, Hp, Wp, c]
+    const [, hp, wp] = xp.shape as [number, number, number, number];
+    const xT = r.reshape(r.transpose(xp, [1, 2, 0, 3]), [1, hp, wp, n * c]); // channels (n, c)
+    const oh = dy.shape[1]!;
+    const ow = dy.shape[2]!;
+    const dyT = r.reshape(r.transpose(dy, [1, 2, 0, 3]), [oh, ow, n * c, m]); // filter over (n, c)
+    const g = r.run('DepthwiseConv2dNative', { x: xT, filter: dyT }, {
+      strides: [info.dilationHeight, info.dilationWidth],
+      dilations: [info.strideHeight, info.strideWidth],
+      pad: 'valid',
+      dataFormat: 'NHWC',
+    }); // [1, kh, kw, n*c*m]
+    const perN = r.reshape(g, [kh, kw, n, c * m]);
+    const summed = r.run('Sum', { x: perN }, { axis: [2], keepDims: false });
+    return r.reshape(summed, [kh, kw, c, m], true);
+  } finally {
+    r.dispose();
+  }
+};
+
+/** dx[n,ih,iw,c] = sum_j conv(dilate_s(dy[..., c*m+j]), flip(W[:,:,c,j])). */
+const depthwiseBackpropInput: KernelFunc = ({ inputs, backend, attrs = {} }) => {
+  const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+  const inputShape = attrs.inputShape as number[];
+  const info = convInfoOf(inputShape, filter.shape, attrs, true);
+  const r = new KernelRunner(backend as unknown as WasmBackend);
+  try {
+    const [kh, kw, c, m] = filter.shape as [number, number, number, number];
+    const flipped = r.reshape(r.run('Reverse', { x: filter }, { dims: [0, 1] }), [kh, kw, c * m, 1]);
+    const padded = fullPadded(r, dy, info, kh, kw);
+    const g = r.run(
+      'DepthwiseConv2dNative',
+      { x: padded, filter: flipped },
+      { strides: [1, 1], dilations: [info.dilationHeight, info.dilationWidth], pad: 'valid', dataFormat: 'NHWC' },
+      m === 1,
+    ); // [n, H, W, c*m]
+    if (m === 1) return g;
+    const [n, h, w] = g.shape as [number, number, number, number];
+    const perJ = r.reshape(g, [n, h, w, c, m]);
+    return r.run('Sum', { x: perJ }, { axis: [4], keepDims: false }, true);
+  } finally {
+    r.dispose();
+  }
+};
+
+/** out[segment[i], ...] += x[i, ...] for segment in [0, numSegments); others dropped (as TF). */
+const unsortedSegmentSum: KernelFunc = ({ inputs, backend, attrs = {} }) => {
+  const { x, segmentIds } = inputs as { x: TensorInfo; segmentIds: TensorInfo };
+  const numSegments = attrs.numSegments as number;
+  const b = backend as unknown as WasmBackend;
+  const inner = util.sizeFromShape(x.shape.slice(segmentIds.shape.length));
+  const outShape = [numSegments, ...x.shape.slice(segmentIds.shape.length)];
+  const out = b.makeOutput(outShape, x.dtype as 'float32' | 'int32');
+  // Views are taken after the allocation: growing wasm memory detaches older ones.
+  const xs = b.typedArrayFromHeap(x);
+  const ids = b.typedArrayFromHeap(segmentIds);
+  const os = b.typedArrayFromHeap(out);
+  os.fill(0);
+  for (let i = 0; i < ids.length; i++) {
+    const s = ids[i]!;
+    if (s < 0 || s >= numSegments) continue;
+    const src = i * inner;
+    const dst = s * inner;
+    for (let k = 0; k < inner; k++) os[dst + k]! += xs[src + k]!;
+  }
+  return out;
+};
+
+const KERNELS: KernelConfig[] = [
+  { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter },
+  { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: conv2DBackpropInput },
+  { kernelName: 'DepthwiseConv2dNativeBackpropFilter', backendName: 'wasm', kernelFunc: depthwiseBackpropFilter },
+  { kernelName: 'DepthwiseConv2dNativeBackpropInput', backendName: 'wasm', kernelFunc: depthwiseBackpropInput },
+  { kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum },
+];
+
+let registered = false;
+
+/**
+ * Registers the training kernels for the wasm backend (idempotent). Kernels
+ * wasm already has (its scalar `Conv2DBackpropInput`) are replaced.
+ */
+export function registerWasmTrainingKernels(): void {
+  if (registered) return;
+  registered = true;
+  for (const k of KERNELS) {
+    if (getKernel(k.kernelName, 'wasm')) unregisterKernel(k.kernelName, 'wasm');
+    registerKernel(k);
+  }
+}
+
