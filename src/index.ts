@@ -4,4 +4,6 @@
  * @packageDocumentation
  */
 export * from './registry.js';
-export { ConfigError, validateArgs } from './config/validate.js';
+export { ConfigError, validateArgs, formatValue } from './config/validate.js';
+export * from './backend/index.js';
+export * from './nn/index.js';

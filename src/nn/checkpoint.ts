@@ -1,0 +1,283 @@
+/**
+ * Checkpoints: a safetensors file of named tensors plus a JSON sidecar
+ * (`<file>.json`) with the config, epoch, iteration, optimizer and scheduler
+ * state and metrics. Both are written atomically (temp file, fsync, rename);
+ * the sidecar names the tensor file's id so that a pair from different
+ * writes is detected.
+ *
+ * safetensors layout: u64 little-endian header length N, N bytes of JSON
+ * `{name: {dtype, shape, data_offsets: [begin, end]}, __metadata__: {...}}`,
+ * then the raw little-endian data.
+ */
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Thrown for an unreadable, truncated or inconsistent checkpoint; names the file. */
+export class CheckpointError extends Error {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super(`${file}: ${detail}`);
+    this.name = 'CheckpointError';
+  }
+}
+
+const DTYPES = {
+  F32: { tf: 'float32', bytes: 4, array: Float32Array },
+  I32: { tf: 'int32', bytes: 4, array: Int32Array },
+  U8: { tf: 'bool', bytes: 1, array: Uint8Array },
+} as const;
+type SafeDtype = keyof typeof DTYPES;
+
+/** Torch-side dtypes accepted when reading a foreign file (converted to float32/int32). */
+const FOREIGN: Record<string, { bytes: number; read: (dv: DataView, off: number) => number; tf: 'float32' | 'int32' }> = {
+  F64: { bytes: 8, read: (dv, o) => dv.getFloat64(o, true), tf: 'float32' },
+  F16: { bytes: 2, read: (dv, o) => halfToFloat(dv.getUint16(o, true)), tf: 'float32' },
+  BF16: { bytes: 2, read: (dv, o) => bf16ToFloat(dv.getUint16(o, true)), tf: 'float32' },
+  I64: { bytes: 8, read: (dv, o) => Number(dv.getBigInt64(o, true)), tf: 'int32' },
+  I16: { bytes: 2, read: (dv, o) => dv.getInt16(o, true), tf: 'int32' },
+  I8: { bytes: 1, read: (dv, o) => dv.getInt8(o), tf: 'int32' },
+  BOOL: { bytes: 1, read: (dv, o) => dv.getUint8(o), tf: 'int32' },
+};
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+function bf16ToFloat(b: number): number {
+  const buf = new DataView(new ArrayBuffer(4));
+  buf.setUint32(0, b << 16, true);
+  return buf.getFloat32(0, true);
+}
+
+/** Atomically writes `data` to `file`: temp file in the same folder, fsync, rename, fsync folder. */
+export function writeFileAtomic(file: string, data: Uint8Array | string): void {
+  const dir = path.dirname(path.resolve(file));
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`);
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  try {
+    const dfd = fs.openSync(dir, 'r');
+    fs.fsyncSync(dfd);
+    fs.closeSync(dfd);
+  } catch {
+    // Some file systems refuse fsync on a directory; the rename is still atomic.
+  }
+}
+
+/**
+ * Serialises named tensors to safetensors bytes (float32 as F32, int32 as
+ * I32, bool as U8). Keys are written sorted, so equal dicts give equal bytes.
+ */
+export function encodeSafetensors(tensors: Map<string, tf.Tensor> | Record<string, tf.Tensor>, metadata: Record<string, string> = {}): Uint8Array {
+  const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  const datas: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, t] of entries) {
+    const dtype: SafeDtype = t.dtype === 'float32' ? 'F32' : t.dtype === 'int32' ? 'I32' : t.dtype === 'bool' ? 'U8' : (() => {
+      throw new Error(`encodeSafetensors: tensor '${name}' has unsupported dtype ${t.dtype}`);
+    })();
+    const values = t.dataSync();
+    const bytes =
+      dtype === 'U8' ? Uint8Array.from(values as ArrayLike<number>) : new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
+    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] };
+    datas.push(bytes);
+    offset += bytes.byteLength;
+  }
+  let json = JSON.stringify(header);
+  // Pad the header with spaces to an 8-byte boundary, as the reference writer does.
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const headerBytes = Buffer.from(json, 'utf8');
+  const out = new Uint8Array(8 + headerBytes.byteLength + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.byteLength), true);
+  out.set(headerBytes, 8);
+  let pos = 8 + headerBytes.byteLength;
+  for (const d of datas) {
+    out.set(d, pos);
+    pos += d.byteLength;
+  }
+  return out;
+}
+
+/** Parsed safetensors: tensors by name and the `__metadata__` strings. */
+export interface SafetensorsContent {
+  tensors: Map<string, tf.Tensor>;
+  metadata: Record<string, string>;
+}
+
+/**
+ * Parses safetensors bytes. Truncation, a bad header, overlapping or
+ * out-of-range offsets and unknown dtypes are {@link CheckpointError}s naming `file`.
+ */
+export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): SafetensorsContent {
+  if (bytes.byteLength < 8) throw new CheckpointError(file, `not a safetensors file: ${bytes.byteLength} bytes, too short for a header`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Number(dv.getBigUint64(0, true));
+  if (n > bytes.byteLength - 8 || n > 100 * 1024 * 1024) {
+    throw new CheckpointError(file, `truncated or corrupt: header length ${n} exceeds the file's ${bytes.byteLength - 8} remaining bytes`);
+  }
+  let header: Record<string, any>;
+  try {
+    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, n).toString('utf8'));
+  } catch (e) {
+    throw new CheckpointError(file, `corrupt header: ${(e as Error).message}`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new CheckpointError(file, 'corrupt header: not a JSON object');
+  const dataStart = 8 + n;
+  const dataLen = bytes.byteLength - dataStart;
+  const tensors = new Map<string, tf.Tensor>();
+  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  const spans: [number, number, string][] = [];
+  for (const [name, info] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const { dtype, shape, data_offsets: offs } = (info ?? {}) as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw new CheckpointError(file, `tensor '${name}': bad shape ${JSON.stringify(shape)}`);
+    if (!Array.isArray(offs) || offs.length !== 2 || !(offs[0] <= offs[1])) throw new CheckpointError(file, `tensor '${name}': bad data_offsets ${JSON.stringify(offs)}`);
+    if (offs[1] > dataLen) throw new CheckpointError(file, `truncated: tensor '${name}' ends at byte ${offs[1]} of a ${dataLen}-byte data section`);
+    const count = shape.reduce((a, b) => a * b, 1);
+    const begin = dataStart + offs[0];
+    const known = DTYPES[dtype as SafeDtype];
+    const foreign = FOREIGN[dtype ?? ''];
+    const width = known?.bytes ?? foreign?.bytes;
+    if (!width) throw new CheckpointError(file, `tensor '${name}': unsupported dtype ${JSON.stringify(dtype)}`);
+    if (offs[1] - offs[0] !== count * width) {
+      throw new CheckpointError(file, `tensor '${name}': ${offs[1] - offs[0]} bytes for shape [${shape}] of ${dtype}`);
+    }
+    spans.push([offs[0], offs[1], name]);
+    if (known) {
+      const copy = bytes.slice(begin, begin + count * width);
+      const arr = new known.array(copy.buffer, 0, count);
+      tensors.set(name, tf.tensor(known.tf === 'bool' ? Int32Array.from(arr) : arr, shape, known.tf));
+    } else {
+      const arr = foreign!.tf === 'int32' ? new Int32Array(count) : new Float32Array(count);
+      for (let i = 0; i < count; i++) arr[i] = foreign!.read(dv, begin + i * width);
+      tensors.set(name, tf.tensor(arr, shape, foreign!.tf));
+    }
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i]![0] < spans[i - 1]![1]) {
+      for (const t of tensors.values()) t.dispose();
+      throw new CheckpointError(file, `corrupt: tensors '${spans[i - 1]![2]}' and '${spans[i]![2]}' overlap`);
+    }
+  }
+  return { tensors, metadata };
+}
+
+/** Reads a safetensors file. */
+export function readSafetensors(file: string): SafetensorsContent {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    throw new CheckpointError(file, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return decodeSafetensors(bytes, file);
+}
+
+/** The sidecar's content; everything but tensors. */
+export interface CheckpointMeta {
+  /** Id shared with the tensor file's metadata. */
+  checkpointId?: string;
+  config?: unknown;
+  epoch?: number;
+  iter?: number;
+  /** Optimizer scalars (step counts, hyper-parameters); its tensors live in the tensor file under `optimizer.`. */
+  optimizer?: unknown;
+  scheduler?: unknown;
+  metrics?: Record<string, number>;
+  /** RNG and data-order state for exact resume. */
+  rng?: unknown;
+  [key: string]: unknown;
+}
+
+/** What {@link saveCheckpoint} writes. */
+export interface CheckpointData {
+  /** Model weights and buffers by name (`Module.stateDict()`). */
+  state: Map<string, tf.Tensor> | Record<string, tf.Tensor>;
+  /** Optimizer tensors (moments) by name; stored with the `optimizer.` prefix. */
+  optimizerState?: Map<string, tf.Tensor> | Record<string, tf.Tensor>;
+  meta?: CheckpointMeta;
+}
+
+/** A loaded checkpoint. */
+export interface LoadedCheckpoint {
+  state: Map<string, tf.Tensor>;
+  optimizerState: Map<string, tf.Tensor>;
+  meta: CheckpointMeta;
+}
+
+export const sidecarPath = (file: string): string => `${file}.json`;
+
+/**
+ * Writes `file` (safetensors) and `file.json` (sidecar), each atomically.
+ * The tensor file goes first: a crash in between leaves the new tensors with
+ * the old sidecar, which {@link loadCheckpoint} reports as a mismatch rather
+ * than mixing states; a crash before leaves the previous pair intact.
+ *
+ * @example
+ * ```ts
+ * saveCheckpoint('work_dirs/run/epoch_1.safetensors', { state: model.stateDict(), meta: { epoch: 1, iter: 500 } });
+ * ```
+ */
+export function saveCheckpoint(file: string, data: CheckpointData): void {
+  const id = randomUUID();
+  const tensors = new Map<string, tf.Tensor>();
+  const stateEntries = data.state instanceof Map ? [...data.state] : Object.entries(data.state);
+  for (const [k, v] of stateEntries) {
+    if (k.startsWith('optimizer.')) throw new Error(`saveCheckpoint: model state key '${k}' uses the reserved prefix 'optimizer.'`);
+    tensors.set(k, v);
+  }
+  const optEntries = !data.optimizerState ? [] : data.optimizerState instanceof Map ? [...data.optimizerState] : Object.entries(data.optimizerState);
+  for (const [k, v] of optEntries) tensors.set(`optimizer.${k}`, v);
+  writeFileAtomic(file, encodeSafetensors(tensors, { format: 'tfdet', checkpointId: id }));
+  const meta = { ...(data.meta ?? {}), checkpointId: id };
+  writeFileAtomic(sidecarPath(file), `${JSON.stringify(meta, null, 2)}\n`);
+}
+
+/**
+ * Reads a checkpoint written by {@link saveCheckpoint}, or a bare safetensors
+ * file (e.g. converted torchvision weights; then `meta` is `{}`).
+ *
+ * @throws CheckpointError naming the file: missing, truncated, corrupt, or a
+ *   sidecar that belongs to another write.
+ */
+export function loadCheckpoint(file: string): LoadedCheckpoint {
+  const { tensors, metadata } = readSafetensors(file);
+  let meta: CheckpointMeta = {};
+  const side = sidecarPath(file);
+  if (fs.existsSync(side)) {
+    try {
+      meta = JSON.parse(fs.readFileSync(side, 'utf8')) as CheckpointMeta;
+    } catch (e) {
+      throw new CheckpointError(side, `corrupt sidecar: ${(e as Error).message}`);
+    }
+    if (metadata.checkpointId && meta.checkpointId && metadata.checkpointId !== meta.checkpointId) {
+      throw new CheckpointError(file, `its sidecar ${path.basename(side)} belongs to another write (checkpointId ${meta.checkpointId} vs ${metadata.checkpointId}); the write was interrupted`);
+    }
+  }
+  const state = new Map<string, tf.Tensor>();
+  const optimizerState = new Map<string, tf.Tensor>();
+  for (const [k, v] of tensors) {
+    if (k.startsWith('optimizer.')) optimizerState.set(k.slice('optimizer.'.length), v);
+    else state.set(k, v);
+  }
+  return { state, optimizerState, meta };
+}
