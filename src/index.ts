@@ -4,6 +4,6 @@
  * @packageDocumentation
  */
 export * from './registry.js';
-export { ConfigError, validateArgs, formatValue } from './config/validate.js';
+export * from './config/index.js';
 export * from './backend/index.js';
 export * from './nn/index.js';
