@@ -95,7 +95,6 @@ export function stringToCounts(s: string): Uint32Array {
   let p = 0;
   while (p < s.length) {
     let x = 0;
-    let k = 0;
     let more = true;
     let mul = 1;
     while (more) {
@@ -105,7 +104,6 @@ export function stringToCounts(s: string): Uint32Array {
       mul *= 32;
       more = (c & 0x20) !== 0;
       p++;
-      k++;
       if (!more && c & 0x10) x -= mul; // sign extension
     }
     if (m > 2) x += out[m - 2]!;

@@ -21,7 +21,7 @@ const fx = JSON.parse(readFileSync(new URL('../fixtures/masks/mask_api.json', im
 const bits = (m: Uint8Array) => Array.from(m).join('');
 
 describe('rle encode/decode (pycocotools fixture)', () => {
-  it.each(fx.encode.map((c: any, i: number) => [i, c]))('case %i', (_i, c: any) => {
+  it.each(fx.encode.map((c: any, i: number) => [i, c]) as [number, any][])('case %i', (_i, c) => {
     const mask = Uint8Array.from(c.mask as string, (ch) => (ch === '1' ? 1 : 0));
     const rle = rleEncode(mask, c.h, c.w);
     expect(rle).toEqual(c.rle);
@@ -79,7 +79,7 @@ describe('merge / iou (pycocotools fixture)', () => {
 });
 
 describe('polygons and boxes (pycocotools fixture)', () => {
-  it.each(fx.polygons.map((c: any, i: number) => [i, c]))('polygon case %i', (_i, c: any) => {
+  it.each(fx.polygons.map((c: any, i: number) => [i, c]) as [number, any][])('polygon case %i', (_i, c) => {
     c.polygons.forEach((p: number[], j: number) => expect(rleFrPoly(p, c.h, c.w)).toEqual(c.parts[j]));
     const rle = polygonsToRle(c.polygons, c.h, c.w);
     expect(rle).toEqual(c.rle);
