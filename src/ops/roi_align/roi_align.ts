@@ -1,0 +1,178 @@
+/**
+ * RoIAlign (He et al. 2017, "Mask R-CNN") and RoIPool (Girshick 2015,
+ * "Fast R-CNN") as registered kernels with gradients.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { registerHostKernel, runKernel, type HostOutput } from '../kernel_util.js';
+import { roiAlignBackward, roiAlignForward, roiPoolBackward, roiPoolForward, type RoIAlignAttrs, type RoIPoolAttrs } from './host.js';
+
+export const ROI_ALIGN_KERNEL = 'TfdetRoIAlign';
+export const ROI_ALIGN_GRAD_KERNEL = 'TfdetRoIAlignGrad';
+export const ROI_POOL_KERNEL = 'TfdetRoIPool';
+export const ROI_POOL_GRAD_KERNEL = 'TfdetRoIPoolGrad';
+
+/** Options of {@link roiAlign}. */
+export interface RoIAlignOptions {
+  /** Output size `[outH, outW]` or a single number for both. */
+  outputSize: number | [number, number];
+  /** Scale from RoI coordinates to the feature map (1/stride), default 1. */
+  spatialScale?: number;
+  /** Samples per bin along each axis; 0 = adaptive `ceil(roiSize / outSize)` (default 0). */
+  samplingRatio?: number;
+  /** Shift by -0.5 pixel (pixel-centre model; torchvision `aligned`, default false). */
+  aligned?: boolean;
+  /** 'avg' (torchvision) or 'max' over the samples of a bin (mmcv `pool_mode`). Default 'avg'. */
+  poolMode?: 'avg' | 'max';
+}
+
+/** float32 view without a Cast node when already float32 (keeps the tape to our own kernels). */
+const f32 = <T extends tf.Tensor>(t: T): T => (t.dtype === 'float32' ? t : (tf.cast(t, 'float32') as T));
+
+const pair = (s: number | [number, number]): [number, number] => (typeof s === 'number' ? [s, s] : s);
+
+export function roiAlignAttrs(o: RoIAlignOptions): RoIAlignAttrs {
+  const [outH, outW] = pair(o.outputSize);
+  const a: RoIAlignAttrs = {
+    outH,
+    outW,
+    spatialScale: o.spatialScale ?? 1,
+    samplingRatio: o.samplingRatio ?? 0,
+    aligned: o.aligned ?? false,
+    poolMode: o.poolMode ?? 'avg',
+  };
+  if (!(Number.isInteger(outH) && outH > 0 && Number.isInteger(outW) && outW > 0)) {
+    throw new Error(`roiAlign: 'outputSize' must be positive integers, got ${JSON.stringify(o.outputSize)}.`);
+  }
+  if (!(a.spatialScale > 0)) throw new Error(`roiAlign: 'spatialScale' must be > 0, got ${a.spatialScale}.`);
+  if (!(Number.isInteger(a.samplingRatio) && a.samplingRatio >= 0)) {
+    throw new Error(`roiAlign: 'samplingRatio' must be an integer >= 0, got ${a.samplingRatio}.`);
+  }
+  if (a.poolMode !== 'avg' && a.poolMode !== 'max') throw new Error(`roiAlign: 'poolMode' must be 'avg' or 'max', got '${String(a.poolMode)}'.`);
+  return a;
+}
+
+const attrsOf = (attrs: tf.NamedAttrMap): RoIAlignAttrs => attrs as unknown as RoIAlignAttrs;
+
+registerHostKernel(ROI_ALIGN_KERNEL, ['features', 'rois'], (inputs, shapes, attrs): HostOutput[] => {
+  const a = attrsOf(attrs);
+  const values = roiAlignForward(inputs[0] as Float32Array, shapes[0], inputs[1] as Float32Array, a);
+  return [{ shape: [shapes[1][0], a.outH, a.outW, shapes[0][3]], dtype: 'float32', values }];
+});
+
+registerHostKernel(ROI_ALIGN_GRAD_KERNEL, ['dy', 'features', 'rois'], (inputs, shapes, attrs): HostOutput[] => {
+  const values = roiAlignBackward(inputs[0] as Float32Array, inputs[1] as Float32Array, shapes[1], inputs[2] as Float32Array, attrsOf(attrs));
+  return [{ shape: shapes[1], dtype: 'float32', values }];
+});
+
+registerHostKernel(ROI_POOL_KERNEL, ['features', 'rois'], (inputs, shapes, attrs): HostOutput[] => {
+  const a = attrs as unknown as RoIPoolAttrs;
+  const { out } = roiPoolForward(inputs[0] as Float32Array, shapes[0], inputs[1] as Float32Array, a);
+  return [{ shape: [shapes[1][0], a.outH, a.outW, shapes[0][3]], dtype: 'float32', values: out }];
+});
+
+registerHostKernel(ROI_POOL_GRAD_KERNEL, ['dy', 'features', 'rois'], (inputs, shapes, attrs): HostOutput[] => {
+  const values = roiPoolBackward(inputs[0] as Float32Array, inputs[1] as Float32Array, shapes[1], inputs[2] as Float32Array, attrs as unknown as RoIPoolAttrs);
+  return [{ shape: shapes[1], dtype: 'float32', values }];
+});
+
+for (const [fwd, bwd] of [
+  [ROI_ALIGN_KERNEL, ROI_ALIGN_GRAD_KERNEL],
+  [ROI_POOL_KERNEL, ROI_POOL_GRAD_KERNEL],
+]) {
+  if (!tf.getGradient(fwd)) {
+    tf.registerGradient({
+      kernelName: fwd,
+      inputsToSave: ['features', 'rois'],
+      gradFunc: (dy, saved, attrs) => {
+        const [features, rois] = saved;
+        return {
+          features: () => runKernel<tf.Tensor>(bwd, { dy: dy as tf.Tensor, features, rois }, attrs as Record<string, unknown>),
+          // RoI coordinates get no gradient (as torchvision and mmcv).
+          rois: () => tf.zerosLike(rois),
+        };
+      },
+    });
+  }
+}
+
+function checkInputs(op: string, features: tf.Tensor, rois: tf.Tensor): void {
+  if (features.rank !== 4) throw new Error(`${op}: 'features' must be NHWC [N, H, W, C], got shape [${features.shape.join(', ')}].`);
+  if (rois.rank !== 2 || rois.shape[1] !== 5) {
+    throw new Error(`${op}: 'rois' must be [K, 5] = (batchIndex, x1, y1, x2, y2), got shape [${rois.shape.join(', ')}].`);
+  }
+}
+
+/**
+ * RoIAlign over NHWC `features` [N, H, W, C] and `rois` [K, 5] =
+ * (batchIndex, x1, y1, x2, y2) in input pixels -> [K, outH, outW, C].
+ * Reference: torchvision `ops.roi_align` (and mmcv `RoIAlign` for
+ * `poolMode: 'max'`): corners scaled by `spatialScale`, minus 0.5 when
+ * `aligned`; without `aligned` RoI sizes are at least 1; each bin averages
+ * `samplingRatio^2` (adaptive: `ceil(roiH / outH) x ceil(roiW / outW)`)
+ * bilinear samples; a sample with `y < -1`, `y > H` (or x) contributes 0,
+ * otherwise coordinates clamp to `[0, H-1]`. Differentiable w.r.t. `features`
+ * (its own `TfdetRoIAlignGrad` kernel per backend).
+ *
+ * @example
+ * ```ts
+ * const feat = tf.tensor4d([0, 1, 2, 3], [1, 2, 2, 1]);   // [[0, 1], [2, 3]]
+ * roiAlign(feat, tf.tensor2d([[0, 0, 0, 1, 1]]), { outputSize: 1, samplingRatio: 1, aligned: false }).arraySync();
+ * // [[[[1.5]]]]   (one sample at (0.5, 0.5))
+ * ```
+ */
+export function roiAlign(features: tf.Tensor4D, rois: tf.Tensor2D, options: RoIAlignOptions): tf.Tensor4D {
+  checkInputs('roiAlign', features, rois);
+  const a = roiAlignAttrs(options);
+  return tf.tidy(() =>
+    runKernel<tf.Tensor4D>(
+      ROI_ALIGN_KERNEL,
+      { features: f32(features), rois: f32(rois) },
+      a as unknown as Record<string, unknown>,
+    ),
+  );
+}
+
+/** Options of {@link roiPool}. */
+export interface RoIPoolOptions {
+  outputSize: number | [number, number];
+  spatialScale?: number;
+}
+
+/**
+ * RoIPool (torchvision `ops.roi_pool`): RoI corners scaled and rounded half
+ * away from zero, size `max(end - start + 1, 1)`, bins `[floor(p * bin),
+ * ceil((p + 1) * bin))` clipped to the map, max per bin (0 for an empty bin).
+ * NHWC in and out; gradient to each bin's arg-max pixel.
+ *
+ * @example
+ * ```ts
+ * const feat = tf.tensor4d([0, 1, 2, 3], [1, 2, 2, 1]);
+ * roiPool(feat, tf.tensor2d([[0, 0, 0, 1, 1]]), { outputSize: 1 }).arraySync(); // [[[[3]]]]
+ * ```
+ */
+export function roiPool(features: tf.Tensor4D, rois: tf.Tensor2D, options: RoIPoolOptions): tf.Tensor4D {
+  checkInputs('roiPool', features, rois);
+  const [outH, outW] = pair(options.outputSize);
+  const attrs = { outH, outW, spatialScale: options.spatialScale ?? 1 };
+  return tf.tidy(() =>
+    runKernel<tf.Tensor4D>(ROI_POOL_KERNEL, { features: f32(features), rois: f32(rois) }, attrs),
+  );
+}
+
+/** torchvision-style module wrapper: `new RoIAlign({outputSize: 7, spatialScale: 1/16}).apply(features, rois)`. */
+export class RoIAlign {
+  constructor(readonly options: RoIAlignOptions) {
+    roiAlignAttrs(options);
+  }
+  apply(features: tf.Tensor4D, rois: tf.Tensor2D): tf.Tensor4D {
+    return roiAlign(features, rois, this.options);
+  }
+}
+
+/** Module wrapper of {@link roiPool}. */
+export class RoIPool {
+  constructor(readonly options: RoIPoolOptions) {}
+  apply(features: tf.Tensor4D, rois: tf.Tensor2D): tf.Tensor4D {
+    return roiPool(features, rois, this.options);
+  }
+}
