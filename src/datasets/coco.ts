@@ -1,0 +1,217 @@
+/**
+ * COCO instances data set (`annotations/instances_*.json`).
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { BaseDetDataset, baseDatasetSchema, type BaseDatasetOptions } from './base.js';
+import { DatasetError, show } from './errors.js';
+import type { DataInfo, InstanceInfo, Polygons, Rle } from './types.js';
+
+/** The 80 COCO classes in the usual label order (category ids 1..90 with gaps). */
+export const COCO_CLASSES = [
+  'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat', 'traffic light',
+  'fire hydrant', 'stop sign', 'parking meter', 'bench', 'bird', 'cat', 'dog', 'horse', 'sheep', 'cow',
+  'elephant', 'bear', 'zebra', 'giraffe', 'backpack', 'umbrella', 'handbag', 'tie', 'suitcase', 'frisbee',
+  'skis', 'snowboard', 'sports ball', 'kite', 'baseball bat', 'baseball glove', 'skateboard', 'surfboard',
+  'tennis racket', 'bottle', 'wine glass', 'cup', 'fork', 'knife', 'spoon', 'bowl', 'banana', 'apple',
+  'sandwich', 'orange', 'broccoli', 'carrot', 'hot dog', 'pizza', 'donut', 'cake', 'chair', 'couch',
+  'potted plant', 'bed', 'dining table', 'toilet', 'tv', 'laptop', 'mouse', 'remote', 'keyboard',
+  'cell phone', 'microwave', 'oven', 'toaster', 'sink', 'refrigerator', 'book', 'clock', 'vase', 'scissors',
+  'teddy bear', 'hair drier', 'toothbrush',
+] as const;
+
+const id = z.union([z.number().int(), z.string()], { error: 'expected an integer or string id' });
+const finite = z.number({ error: 'expected a number' });
+const segmentation = z.union(
+  [
+    z.array(z.array(finite, { error: 'expected a polygon (array of numbers)' })),
+    z.looseObject({ size: z.tuple([finite, finite]), counts: z.union([z.string(), z.array(finite)]) }),
+  ],
+  { error: 'expected polygons (array of arrays of numbers) or an RLE {size, counts}' },
+);
+
+/** Schema of a COCO instances file (extra keys allowed). */
+export const cocoInstancesSchema = z.looseObject({
+  images: z.array(
+    z.looseObject({
+      id,
+      file_name: z.string({ error: 'expected a string' }),
+      width: finite,
+      height: finite,
+    }),
+    { error: 'expected an array of images' },
+  ),
+  annotations: z
+    .array(
+      z.looseObject({
+        id: id.optional(),
+        image_id: id,
+        category_id: id,
+        bbox: z.array(finite, { error: 'expected array of 4 numbers' }).length(4, { error: 'expected array of 4 numbers' }),
+        area: finite.optional(),
+        iscrowd: z.union([z.literal(0), z.literal(1), z.boolean()], { error: 'expected 0 or 1' }).optional(),
+        segmentation: segmentation.optional(),
+      }),
+      { error: 'expected an array of annotations' },
+    )
+    .optional(),
+  categories: z.array(z.looseObject({ id, name: z.string({ error: 'expected a string' }) }), { error: 'expected an array of categories' }),
+});
+
+/** A parsed COCO instances file. */
+export type CocoInstances = z.infer<typeof cocoInstancesSchema>;
+
+function jsonPath(path: readonly PropertyKey[]): string {
+  let s = '';
+  for (const k of path) s += typeof k === 'number' ? `[${k}]` : s ? `.${String(k)}` : String(k);
+  return s || '(root)';
+}
+
+function getAt(obj: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = obj;
+  for (const k of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[k];
+  }
+  return cur;
+}
+
+/**
+ * Read and validate a COCO instances JSON.
+ *
+ * @throws DatasetError naming the file and the JSON path of the first bad
+ *   field, e.g. `instances_train.json: annotations[3].bbox: expected array of 4 numbers, got "abc"`.
+ */
+export function loadCocoJson(file: string): CocoInstances {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new DatasetError(file, '', 'annotation file not found', e);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new DatasetError(file, '', `invalid JSON (${(e as Error).message})`, e);
+  }
+  const r = cocoInstancesSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  let path = issue.path;
+  // For a union, report the deepest failing branch's path if it is more precise.
+  if (issue.code === 'invalid_union' && Array.isArray((issue as { errors?: unknown }).errors)) {
+    const branches = (issue as unknown as { errors: { path: PropertyKey[] }[][] }).errors;
+    const deepest = branches.flat().sort((a, b) => b.path.length - a.path.length)[0];
+    if (deepest && deepest.path.length > 0 && branches.length === 1) path = [...path, ...deepest.path];
+  }
+  const value = getAt(raw, path);
+  let msg = issue.message;
+  if (/^Invalid input/.test(msg) && issue.code === 'invalid_type') msg = `expected ${issue.expected}`;
+  throw new DatasetError(file, jsonPath(path), `${msg}, got ${value === undefined ? 'nothing (missing)' : show(value)}`);
+}
+
+/**
+ * COCO detection / instance segmentation data set (mmdetection's
+ * `CocoDataset`).
+ *
+ * - Category ids map to contiguous labels in the order of
+ *   `metainfo.classes` (default: the file's categories sorted by id).
+ * - `bbox` `[x, y, w, h]` becomes `[x1, y1, x2, y2]`; `iscrowd` sets
+ *   `ignoreFlag`; boxes with `w < 1`, `h < 1`, `area <= 0` or no overlap
+ *   with the image are dropped and counted in `stats.invalidBoxes`.
+ * - In training, images without annotations are dropped (`filterCfg`
+ *   defaults to `{filterEmptyGt: true}`); in test mode every image stays.
+ * - An annotation whose `image_id` is not in `images` is an error, or a
+ *   counted skip with `skipInvalid`.
+ *
+ * @example
+ * ```ts
+ * const ds = new CocoDataset({ dataRoot: 'data/coco/', annFile: 'annotations/instances_val2017.json',
+ *   dataPrefix: { img: 'val2017/' }, testMode: true, pipeline: [{ type: 'LoadImageFromFile' }] });
+ * ds.catIds;           // [1, 2, ..., 90]
+ * ```
+ */
+export class CocoDataset extends BaseDetDataset {
+  static override readonly CLASSES: readonly string[] = COCO_CLASSES;
+  static readonly configSchema = baseDatasetSchema;
+  /** Category id of each label. */
+  catIds: (number | string)[] = [];
+  /** Label of each category id. */
+  readonly catToLabel = new Map<number | string, number>();
+
+  constructor(options: BaseDatasetOptions = {}) {
+    super({ ...options, lazyInit: true });
+    if (!options.lazyInit) this.fullInit();
+  }
+
+  protected override filterData(list: DataInfo[]): DataInfo[] {
+    const cfg = this.options.filterCfg ?? { filterEmptyGt: true };
+    const minSize = cfg.minSize ?? 0;
+    return list.filter((d) => {
+      if (cfg.filterEmptyGt && d.instances.length === 0) {
+        this.stats.emptyImages = (this.stats.emptyImages ?? 0) + 1;
+        return false;
+      }
+      if (minSize > 0 && Math.min(d.width, d.height) < minSize) {
+        this.stats.smallImages = (this.stats.smallImages ?? 0) + 1;
+        return false;
+      }
+      return true;
+    });
+  }
+
+  protected loadDataList(): DataInfo[] {
+    const o = this.options;
+    if (!o.annFile) throw new DatasetError(this.constructor.name, 'annFile', 'missing (a COCO instances JSON)');
+    const file = this.resolve(o.annFile);
+    const coco = loadCocoJson(file);
+    const byName = new Map(coco.categories.map((c) => [c.name, c.id]));
+    if (o.metainfo?.classes) {
+      this.catIds = o.metainfo.classes.map((name, i) => {
+        const cid = byName.get(name);
+        if (cid === undefined) throw new DatasetError(file, 'categories', `class ${show(name)} (metainfo.classes[${i}]) is not a category of this file`);
+        return cid;
+      });
+    } else {
+      const cats = [...coco.categories].sort((a, b) => (typeof a.id === 'number' && typeof b.id === 'number' ? a.id - b.id : String(a.id).localeCompare(String(b.id))));
+      this.catIds = cats.map((c) => c.id);
+      this.metainfo.classes = cats.map((c) => c.name);
+    }
+    this.catIds.forEach((c, i) => this.catToLabel.set(c, i));
+    const images = new Map<number | string, { info: DataInfo; idx: number }>();
+    coco.images.forEach((im, idx) => {
+      const imgPath = this.resolve(o.dataPrefix?.img, im.file_name);
+      images.set(im.id, { info: { imgPath, imgId: im.id, width: im.width, height: im.height, instances: [] }, idx });
+    });
+    const anns = coco.annotations ?? [];
+    let invalid = 0, otherCat = 0;
+    for (let i = 0; i < anns.length; i++) {
+      const a = anns[i]!;
+      const img = images.get(a.image_id);
+      if (!img) {
+        this.invalid(new DatasetError(file, `annotations[${i}].image_id`, `${show(a.image_id)} is not the id of any image in "images"`));
+        continue;
+      }
+      const label = this.catToLabel.get(a.category_id);
+      if (label === undefined) {
+        otherCat++;
+        continue;
+      }
+      const [x, y, w, h] = a.bbox as [number, number, number, number];
+      const W = img.info.width, H = img.info.height;
+      const iw = Math.max(0, Math.min(x + w, W) - Math.max(x, 0));
+      const ih = Math.max(0, Math.min(y + h, H) - Math.max(y, 0));
+      if (iw * ih === 0 || (a.area !== undefined && a.area <= 0) || w < 1 || h < 1) {
+        invalid++;
+        continue;
+      }
+      const ins: InstanceInfo = { bbox: [x, y, x + w, y + h], bboxLabel: label, ignoreFlag: a.iscrowd === 1 || a.iscrowd === true };
+      if (a.segmentation !== undefined) ins.mask = a.segmentation as Polygons | Rle;
+      img.info.instances.push(ins);
+    }
+    if (invalid) this.stats.invalidBoxes = invalid;
+    if (otherCat) this.stats.otherCategoryAnnotations = otherCat;
+    return [...images.values()].map((v) => v.info);
+  }
+}

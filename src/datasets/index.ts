@@ -1,0 +1,26 @@
+/**
+ * Data sets, transforms, the loader and the synthetic shapes set.
+ */
+import { DATASETS } from '../registry.js';
+import { CocoDataset } from './coco.js';
+import { VOCDataset } from './voc.js';
+import { VOCSegDataset } from './voc_seg.js';
+import { ConcatDataset, RepeatDataset } from './wrappers.js';
+
+for (const d of [VOCDataset, VOCSegDataset, CocoDataset, ConcatDataset, RepeatDataset]) {
+  if (!DATASETS.has(d.name)) DATASETS.register(d);
+}
+
+export * from './base.js';
+export * from './coco.js';
+export * from './errors.js';
+export { headerSize, readImageSize } from './image_size.js';
+export * from './loader.js';
+export { decodeIndexedPng, encodeIndexedPng, vocPalette } from './png.js';
+export { clipHalfPlane, fillSpans, polygonArea, rasterizePolygons, subtractRect, type FlatPolygon } from './raster.js';
+export * from './synthetic.js';
+export * from './transforms/index.js';
+export type * from './types.js';
+export * from './voc.js';
+export * from './voc_seg.js';
+export * from './wrappers.js';

@@ -1,0 +1,44 @@
+/**
+ * A pipeline: transforms applied in order, built from configs with the
+ * TRANSFORMS registry.
+ */
+import { isTypedConfig, TRANSFORMS, type TypedConfig } from '../../registry.js';
+import type { DataSample, PackedInputs, Transform } from '../types.js';
+import { ensureDecoded } from './pixels.js';
+
+/**
+ * Run transforms in order; a transform returning null drops the sample.
+ *
+ * @example
+ * ```ts
+ * const p = new Compose([{ type: 'LoadImageFromFile' }, { type: 'Resize', scale: [640, 640], keepRatio: true }]);
+ * const out = await p.run({ imgPath: 'a.jpg', imgId: 0, height: 0, width: 0, instances: [] });
+ * out.img; // { data: Uint8Array, height: 480, width: 640, channels: 3 }
+ * ```
+ */
+export class Compose {
+  readonly transforms: Transform[];
+
+  constructor(transforms: readonly (TypedConfig | Transform)[], path = 'pipeline') {
+    this.transforms = transforms.map((t, i) =>
+      isTypedConfig(t) ? TRANSFORMS.build<Transform>(t, { path: `${path}.${i}` }) : (t as Transform),
+    );
+  }
+
+  /** Apply every transform; returns null when one drops the sample. */
+  async run(results: DataSample): Promise<DataSample | PackedInputs | null> {
+    let cur: DataSample | PackedInputs | null = results;
+    for (const t of this.transforms) {
+      const r = t.transform(cur as DataSample);
+      cur = r instanceof Promise ? await r : r;
+      if (cur === null) return null;
+    }
+    // A pipeline without a pixel op after the load still yields pixels.
+    if ((cur as DataSample).pending) await ensureDecoded(cur as DataSample);
+    return cur;
+  }
+
+  toString(): string {
+    return `Compose(${this.transforms.map((t) => t.constructor.name).join(', ')})`;
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The last steps of a pipeline: dropping degenerate annotations and packing
+ * the sample into model inputs + a data sample (mmdetection's
+ * `FilterAnnotations`, `PackDetInputs`, `PackSegInputs`).
+ */
+import { z } from 'zod';
+import type { BitmapMasks, DataSample, GtInstances, ImgMeta, PackedInputs } from '../types.js';
+import { keepInstances } from './geometric.js';
+import { ensureDecoded, materialize } from './pixels.js';
+
+/**
+ * Drop boxes smaller than `minGtBboxWh` (`byBox`) and masks with fewer than
+ * `minGtMaskArea` pixels (`byMask`). With `keepEmpty` (the default, as in
+ * mmdetection) a sample left with no box is dropped (null) so the data set
+ * draws another.
+ */
+export class FilterAnnotations {
+  static readonly configSchema = z
+    .object({
+      minGtBboxWh: z.tuple([z.number(), z.number()]).optional(),
+      minGtMaskArea: z.number().optional(),
+      byBox: z.boolean().optional(),
+      byMask: z.boolean().optional(),
+      keepEmpty: z.boolean().optional(),
+    })
+    .strict();
+  readonly minWh: [number, number];
+  readonly minArea: number;
+  readonly byBox: boolean;
+  readonly byMask: boolean;
+  readonly keepEmpty: boolean;
+
+  constructor(opts: { minGtBboxWh?: [number, number]; minGtMaskArea?: number; byBox?: boolean; byMask?: boolean; keepEmpty?: boolean } = {}) {
+    this.minWh = opts.minGtBboxWh ?? [1, 1];
+    this.minArea = opts.minGtMaskArea ?? 1;
+    this.byBox = opts.byBox ?? true;
+    this.byMask = opts.byMask ?? false;
+    this.keepEmpty = opts.keepEmpty ?? true;
+  }
+
+  transform(results: DataSample): DataSample | null {
+    const b = results.gtBboxes;
+    if (!b || b.length === 0) return results;
+    const n = b.length / 4;
+    const keep = new Array<boolean>(n).fill(true);
+    if (this.byBox) for (let i = 0; i < n; i++) keep[i] = b[i * 4 + 2]! - b[i * 4]! > this.minWh[0] && b[i * 4 + 3]! - b[i * 4 + 1]! > this.minWh[1];
+    if (this.byMask && results.gtMasks) {
+      results.gtMasks.masks.forEach((m, i) => {
+        let a = 0;
+        for (let k = 0; k < m.length; k++) a += m[k]!;
+        if (a < this.minArea) keep[i] = false;
+      });
+    }
+    if (!keep.some(Boolean) && this.keepEmpty) return null;
+    keepInstances(results, keep);
+    return results;
+  }
+}
+
+function selectInstances(results: DataSample, want: 0 | 1): GtInstances {
+  const flags = results.gtIgnoreFlags;
+  const b = results.gtBboxes ?? new Float32Array(0);
+  const l = results.gtBboxesLabels ?? new Int32Array(b.length / 4);
+  const idx: number[] = [];
+  for (let i = 0; i < b.length / 4; i++) if ((flags?.[i] ?? 0) === want) idx.push(i);
+  const bboxes = new Float32Array(idx.length * 4);
+  idx.forEach((j, k) => bboxes.set(b.subarray(j * 4, j * 4 + 4), k * 4));
+  const out: GtInstances = { bboxes, labels: Int32Array.from(idx, (j) => l[j]!) };
+  if (results.gtMasks) out.masks = { ...results.gtMasks, masks: idx.map((j) => results.gtMasks!.masks[j]!) } satisfies BitmapMasks;
+  return out;
+}
+
+function meta(results: DataSample, img: { height: number; width: number }): ImgMeta {
+  const m: ImgMeta = {
+    imgId: results.imgId,
+    imgPath: results.imgPath,
+    oriShape: results.oriShape ?? [results.height, results.width],
+    imgShape: results.imgShape ?? [img.height, img.width],
+    scaleFactor: results.scaleFactor ?? [1, 1],
+    flip: results.flip ?? false,
+    flipDirection: results.flipDirection ?? null,
+    padShape: results.padShape ?? [img.height, img.width],
+  };
+  if (results.padSizeDivisor) m.padSizeDivisor = results.padSizeDivisor;
+  if (results.imgNormCfg) m.imgNormCfg = results.imgNormCfg;
+  return m;
+}
+
+/**
+ * Pack a sample for a detector: `inputs` (HWC pixels, float32 when a colour
+ * map / Normalize ran) and a data sample with the meta, the ground truth
+ * (`gtInstances`) and the ignored instances (VOC difficult, COCO crowd).
+ *
+ * @example
+ * ```ts
+ * const { inputs, dataSample } = await new PackDetInputs().transform(results);
+ * dataSample.gtInstances.bboxes; // Float32Array n*4, network-input pixels
+ * ```
+ */
+export class PackDetInputs {
+  static readonly configSchema = z.object({ metaKeys: z.array(z.string()).optional() }).strict();
+  constructor(readonly opts: { metaKeys?: string[] } = {}) {}
+
+  async transform(results: DataSample): Promise<PackedInputs> {
+    await ensureDecoded(results);
+    const inputs = materialize(results);
+    const out: PackedInputs = {
+      inputs,
+      dataSample: {
+        metainfo: meta(results, inputs),
+        gtInstances: selectInstances(results, 0),
+        ignoredInstances: selectInstances(results, 1),
+      },
+    };
+    if (results.gtSegMap) out.dataSample.gtSemSeg = { data: results.gtSegMap, height: inputs.height, width: inputs.width };
+    return out;
+  }
+}
+
+/** Pack a sample for a segmentor: `inputs` and `gtSemSeg` (HW class indices, 255 = ignore). */
+export class PackSegInputs {
+  static readonly configSchema = z.object({ metaKeys: z.array(z.string()).optional() }).strict();
+  constructor(readonly opts: { metaKeys?: string[] } = {}) {}
+
+  async transform(results: DataSample): Promise<PackedInputs> {
+    await ensureDecoded(results);
+    const inputs = materialize(results);
+    const empty: GtInstances = { bboxes: new Float32Array(0), labels: new Int32Array(0) };
+    const out: PackedInputs = { inputs, dataSample: { metainfo: meta(results, inputs), gtInstances: empty, ignoredInstances: empty } };
+    if (results.gtSegMap) out.dataSample.gtSemSeg = { data: results.gtSegMap, height: inputs.height, width: inputs.width };
+    return out;
+  }
+}

@@ -1,0 +1,272 @@
+/**
+ * Pixel work shared by the transforms: decoding (with the first resize and
+ * flip fused into sharp's decode), typed-array flips, crops and pads of HWC
+ * images, nearest-neighbour ops on masks and label maps, and the lazy
+ * per-pixel colour map that lets PhotoMetricDistortion + Normalize + Pad cost
+ * one pass over the pixels.
+ */
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { DatasetError } from '../errors.js';
+import type { BitmapMasks, ColorMap, DataSample, ImageBuffer } from '../types.js';
+
+// sharp's per-image thread count; the loader gets its parallelism from many images in flight.
+sharp.concurrency(1);
+
+/** Decode options of sharp shared by the loader and the benchmark ceiling. */
+export const SHARP_INPUT = { failOn: 'truncated' as const };
+/** Resize kernel used everywhere (bilinear, like mmcv's default `cv2.INTER_LINEAR`). */
+export const RESIZE_KERNEL = 'linear' as const;
+
+function decodeError(file: string, e: unknown): DatasetError {
+  const msg = (e as Error).message ?? String(e);
+  return new DatasetError(file, '', `cannot decode image (${msg.split('\n')[0]})`, e);
+}
+
+/** Make sure a pixel buffer of 3 channels: grey -> RGB, alpha dropped. */
+function toRgb(data: Buffer, width: number, height: number, channels: number): Uint8Array {
+  const px = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (channels === 3) return px;
+  const out = new Uint8Array(width * height * 3);
+  if (channels === 1 || channels === 2) {
+    for (let i = 0, o = 0; o < out.length; i += channels, o += 3) out[o] = out[o + 1] = out[o + 2] = px[i]!;
+  } else {
+    for (let i = 0, o = 0; o < out.length; i += channels, o += 3) {
+      out[o] = px[i]!;
+      out[o + 1] = px[i + 1]!;
+      out[o + 2] = px[i + 2]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * Decode a pending image (queued by LoadImageFromFile, possibly with a
+ * resize and flips) into `results.img`. One sharp pipeline: decode, EXIF
+ * orientation, resize, flip; grey and RGBA become RGB.
+ */
+export async function ensureDecoded(results: DataSample): Promise<ImageBuffer> {
+  if (results.img && !results.pending) return results.img;
+  const p = results.pending;
+  if (!p) throw new DatasetError(results.imgPath ?? '(unknown image)', 'img', 'no image loaded; put LoadImageFromFile first in the pipeline');
+  let s = sharp(p.buffer, SHARP_INPUT).autoOrient();
+  if (p.resizeTo) s = s.resize(p.resizeTo[1], p.resizeTo[0], { fit: 'fill', kernel: RESIZE_KERNEL });
+  if (p.flipH) s = s.flop();
+  if (p.flipV) s = s.flip();
+  let out: { data: Buffer; info: OutputInfo };
+  try {
+    out = await s.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw decodeError(p.file, e);
+  }
+  const { width, height, channels } = out.info;
+  results.img = { data: toRgb(out.data, width, height, channels), width, height, channels: 3 };
+  results.pending = undefined;
+  return results.img;
+}
+
+/** Read the header of an encoded image: size after EXIF orientation, and the orientation. */
+export async function probeImage(file: string, buffer: Buffer): Promise<{ width: number; height: number; orientation: number }> {
+  let meta: Metadata;
+  try {
+    meta = await sharp(buffer, SHARP_INPUT).metadata();
+  } catch (e) {
+    throw decodeError(file, e);
+  }
+  if (!meta.width || !meta.height) throw new DatasetError(file, '', 'cannot read the image size from its header');
+  const orientation = meta.orientation ?? 1;
+  const swap = orientation >= 5 && orientation <= 8;
+  return { width: swap ? meta.height : meta.width, height: swap ? meta.width : meta.height, orientation };
+}
+
+/** Resize HWC pixels with sharp (bilinear). */
+export async function resizeImage(img: ImageBuffer, width: number, height: number): Promise<ImageBuffer> {
+  if (img.width === width && img.height === height) return img;
+  if (img.data instanceof Float32Array) {
+    // Float pixels (after a colour map was applied): resize on the float data.
+    return resizeFloatBilinear(img, width, height);
+  }
+  const { data, info } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels as 3 } })
+    .resize(width, height, { fit: 'fill', kernel: RESIZE_KERNEL })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: info.channels };
+}
+
+function resizeFloatBilinear(img: ImageBuffer, w: number, h: number): ImageBuffer {
+  const c = img.channels;
+  const out = new Float32Array(w * h * c);
+  const sx = img.width / w, sy = img.height / h;
+  for (let y = 0; y < h; y++) {
+    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), img.height - 1);
+    const y0 = Math.floor(fy), y1 = Math.min(y0 + 1, img.height - 1), wy = fy - y0;
+    for (let x = 0; x < w; x++) {
+      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), img.width - 1);
+      const x0 = Math.floor(fx), x1 = Math.min(x0 + 1, img.width - 1), wx = fx - x0;
+      for (let k = 0; k < c; k++) {
+        const a = img.data[(y0 * img.width + x0) * c + k]!, b = img.data[(y0 * img.width + x1) * c + k]!;
+        const d = img.data[(y1 * img.width + x0) * c + k]!, e = img.data[(y1 * img.width + x1) * c + k]!;
+        out[(y * w + x) * c + k] = (a * (1 - wx) + b * wx) * (1 - wy) + (d * (1 - wx) + e * wx) * wy;
+      }
+    }
+  }
+  return { data: out, width: w, height: h, channels: c };
+}
+
+type Pixels = Uint8Array | Float32Array;
+
+function like(a: Pixels, n: number): Pixels {
+  return a instanceof Float32Array ? new Float32Array(n) : new Uint8Array(n);
+}
+
+/** Flip an HWC plane (any channel count). */
+export function flipPlane<T extends Pixels>(data: T, width: number, height: number, channels: number, direction: 'horizontal' | 'vertical' | 'diagonal'): T {
+  const out = like(data, data.length) as T;
+  const row = width * channels;
+  const h = direction !== 'vertical', v = direction !== 'horizontal';
+  for (let y = 0; y < height; y++) {
+    const src = y * row;
+    const dst = (v ? height - 1 - y : y) * row;
+    if (!h) {
+      out.set(data.subarray(src, src + row), dst);
+      continue;
+    }
+    for (let x = 0; x < width; x++) {
+      const s = src + x * channels, d = dst + (width - 1 - x) * channels;
+      for (let k = 0; k < channels; k++) out[d + k] = data[s + k]!;
+    }
+  }
+  return out;
+}
+
+/** Crop `[x1, y1, x2, y2)` (integers, inside the image) out of an HWC plane. */
+export function cropPlane<T extends Pixels>(data: T, width: number, channels: number, x1: number, y1: number, x2: number, y2: number): T {
+  const w = x2 - x1, h = y2 - y1;
+  const out = like(data, w * h * channels) as T;
+  for (let y = 0; y < h; y++) {
+    const s = ((y1 + y) * width + x1) * channels;
+    out.set(data.subarray(s, s + w * channels), y * w * channels);
+  }
+  return out;
+}
+
+/**
+ * Place an HWC plane into a bigger one of `outW x outH` at `(left, top)`,
+ * the rest filled with `fill` (per channel or one value).
+ */
+export function placePlane<T extends Pixels>(
+  data: T, width: number, height: number, channels: number,
+  outW: number, outH: number, left: number, top: number, fill: number | readonly number[],
+): T {
+  const out = like(data, outW * outH * channels) as T;
+  const f = typeof fill === 'number' ? new Array<number>(channels).fill(fill) : fill;
+  if (f.some((v) => v !== 0)) {
+    if (channels === 1) out.fill(f[0]!);
+    else for (let i = 0; i < out.length; i += channels) for (let k = 0; k < channels; k++) out[i + k] = f[k]!;
+  }
+  for (let y = 0; y < height; y++) out.set(data.subarray(y * width * channels, (y + 1) * width * channels), ((top + y) * outW + left) * channels);
+  return out;
+}
+
+/** Nearest-neighbour resize of a one-channel plane (masks, label maps), like `cv2.INTER_NEAREST`. */
+export function resizeNearest(data: Uint8Array, width: number, height: number, outW: number, outH: number): Uint8Array {
+  const out = new Uint8Array(outW * outH);
+  const xs = new Int32Array(outW);
+  for (let x = 0; x < outW; x++) xs[x] = Math.min(width - 1, Math.floor((x * width) / outW));
+  for (let y = 0; y < outH; y++) {
+    const sy = Math.min(height - 1, Math.floor((y * height) / outH));
+    const src = sy * width, dst = y * outW;
+    for (let x = 0; x < outW; x++) out[dst + x] = data[src + xs[x]!]!;
+  }
+  return out;
+}
+
+/** Apply a per-plane op to every mask. */
+export function mapMasks(m: BitmapMasks, width: number, height: number, f: (mask: Uint8Array) => Uint8Array): BitmapMasks {
+  return { width, height, masks: m.masks.map(f) };
+}
+
+// ---------------------------------------------------------------------------
+// colour maps
+
+/** The identity colour map. */
+export function identityColorMap(): ColorMap {
+  return { m: Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1), t: new Float64Array(3) };
+}
+
+/** `second ∘ first`: apply `first`, then `second`. */
+export function composeColorMaps(first: ColorMap, second: ColorMap): ColorMap {
+  const m = new Float64Array(9), t = new Float64Array(3);
+  for (let r = 0; r < 3; r++) {
+    for (let c = 0; c < 3; c++) {
+      let s = 0;
+      for (let k = 0; k < 3; k++) s += second.m[r * 3 + k]! * first.m[k * 3 + c]!;
+      m[r * 3 + c] = s;
+    }
+    let s = second.t[r]!;
+    for (let k = 0; k < 3; k++) s += second.m[r * 3 + k]! * first.t[k]!;
+    t[r] = s;
+  }
+  return { m, t };
+}
+
+/** Queue a colour map on the sample (after any already queued). */
+export function pushColorMap(results: DataSample, map: ColorMap): void {
+  results.colorMap = results.colorMap ? composeColorMaps(results.colorMap, map) : map;
+}
+
+/**
+ * Apply the pending colour map of `results` (if any) and write the pixels
+ * into a `outW x outH` float32 image at the top-left, the rest filled with
+ * `padVal` — one pass over the pixels. Without a colour map and padding, the
+ * image is returned as is.
+ */
+export function materialize(results: DataSample, outW?: number, outH?: number, padVal: number | readonly number[] = 0): ImageBuffer {
+  const img = results.img!;
+  const W = outW ?? img.width, H = outH ?? img.height;
+  const cm = results.colorMap;
+  if (!cm) {
+    if (W === img.width && H === img.height) return img;
+    return { ...img, data: placePlane(img.data, img.width, img.height, img.channels, W, H, 0, 0, padVal), width: W, height: H };
+  }
+  const out = new Float32Array(W * H * 3);
+  const pv = typeof padVal === 'number' ? [padVal, padVal, padVal] : padVal;
+  if (W !== img.width || H !== img.height) {
+    if (pv[0] || pv[1] || pv[2]) for (let i = 0; i < out.length; i += 3) { out[i] = pv[0]!; out[i + 1] = pv[1]!; out[i + 2] = pv[2]!; }
+  }
+  const d = img.data, w = img.width;
+  const m = cm.m, t = cm.t;
+  const m0 = m[0]!, m1 = m[1]!, m2 = m[2]!, m3 = m[3]!, m4 = m[4]!, m5 = m[5]!, m6 = m[6]!, m7 = m[7]!, m8 = m[8]!;
+  const t0 = t[0]!, t1 = t[1]!, t2 = t[2]!;
+  const diagonal = m1 === 0 && m2 === 0 && m3 === 0 && m5 === 0 && m6 === 0 && m7 === 0;
+  for (let y = 0; y < img.height; y++) {
+    let i = y * w * 3;
+    let o = y * W * 3;
+    const end = i + w * 3;
+    if (diagonal) {
+      for (; i < end; i += 3, o += 3) {
+        out[o] = m0 * d[i]! + t0;
+        out[o + 1] = m4 * d[i + 1]! + t1;
+        out[o + 2] = m8 * d[i + 2]! + t2;
+      }
+    } else {
+      for (; i < end; i += 3, o += 3) {
+        const r = d[i]!, g = d[i + 1]!, b = d[i + 2]!;
+        out[o] = m0 * r + m1 * g + m2 * b + t0;
+        out[o + 1] = m3 * r + m4 * g + m5 * b + t1;
+        out[o + 2] = m6 * r + m7 * g + m8 * b + t2;
+      }
+    }
+  }
+  results.colorMap = undefined;
+  return { data: out, width: W, height: H, channels: 3 };
+}
+
+/**
+ * The pixels of `results.img` with every queued op applied (decode, colour
+ * map). Transforms that move pixels call this first.
+ */
+export async function resolveImage(results: DataSample): Promise<ImageBuffer> {
+  await ensureDecoded(results);
+  if (results.colorMap) results.img = materialize(results);
+  return results.img!;
+}

@@ -1,0 +1,171 @@
+import type { Rng } from '../utils/random.js';
+
+/**
+ * Types of the data path: what a dataset yields for one image, what the
+ * pipeline transforms read and write (mmdetection's "results dict",
+ * camelCased), and what the packer hands the model.
+ */
+
+/** An RLE in COCO's form: counts of alternating 0/1 runs over the column-major mask. */
+export interface Rle {
+  size: [number, number];
+  counts: string | number[];
+}
+
+/** A COCO polygon segmentation: a list of polygons, each `[x0, y0, x1, y1, ...]`. */
+export type Polygons = number[][];
+
+/** One annotated object, as a dataset lists it (before any transform). */
+export interface InstanceInfo {
+  /** `[x1, y1, x2, y2]` in pixels of the original image. */
+  bbox: [number, number, number, number];
+  /** Contiguous label in `[0, numClasses)`. */
+  bboxLabel: number;
+  /** Ignored in training and evaluation (VOC `difficult`, COCO `iscrowd`). */
+  ignoreFlag: boolean;
+  /** Instance mask: polygons or RLE, in original image pixels. */
+  mask?: Polygons | Rle;
+  /** VOC `truncated` flag, kept for reference. */
+  truncated?: boolean;
+}
+
+/** What a dataset knows about one image before loading it. */
+export interface DataInfo {
+  imgPath: string;
+  imgId: string | number;
+  /** From the annotation file; 0 when unknown (the loader reads the image header). */
+  height: number;
+  width: number;
+  instances: InstanceInfo[];
+  /** Path of a semantic segmentation map (VOC `SegmentationClass` PNG). */
+  segMapPath?: string;
+  /** The dataset's index of this entry. */
+  sampleIdx?: number;
+  [key: string]: unknown;
+}
+
+/** Decoded pixels, HWC. `Uint8Array` until Normalize, `Float32Array` after. */
+export interface ImageBuffer {
+  data: Uint8Array | Float32Array;
+  height: number;
+  width: number;
+  channels: number;
+}
+
+/**
+ * Instance masks as bitmaps of the current image size, one row-major
+ * `Uint8Array` (0/1) per instance.
+ */
+export interface BitmapMasks {
+  height: number;
+  width: number;
+  masks: Uint8Array[];
+}
+
+/**
+ * The results dict that flows through the pipeline (mmdetection's
+ * `results`, camelCased). Transforms read and write its fields and record
+ * what they did (`scaleFactor`, `flip`, `padShape`) so predictions can be
+ * mapped back to the original image.
+ */
+export interface DataSample extends DataInfo {
+  /** Current pixels. */
+  img?: ImageBuffer;
+  /** `[h, w]` of the image as decoded (after EXIF orientation). */
+  oriShape?: [number, number];
+  /** `[h, w]` after the last resize / crop (before padding). */
+  imgShape?: [number, number];
+  /** `[sx, sy]`: current pixels per original pixel, product of every resize. */
+  scaleFactor?: [number, number];
+  /** Whether the image was flipped and how. */
+  flip?: boolean;
+  flipDirection?: FlipDirection | null;
+  /** `[h, w]` after padding. */
+  padShape?: [number, number];
+  /** Pad's `sizeDivisor`, so the loader pads the batch to a multiple of it too. */
+  padSizeDivisor?: number;
+  /** Boxes `n*4` as `[x1, y1, x2, y2]` in current pixels. */
+  gtBboxes?: Float32Array;
+  gtBboxesLabels?: Int32Array;
+  gtIgnoreFlags?: Uint8Array;
+  gtMasks?: BitmapMasks;
+  /** Semantic map, HW, class index per pixel, 255 = ignore. */
+  gtSegMap?: Uint8Array;
+  /** A per-pixel affine colour map not yet applied to `img` (see `pixels.ts`). */
+  colorMap?: ColorMap;
+  /** Normalize's settings, recorded for the packed meta. */
+  imgNormCfg?: { mean: number[]; std: number[]; toRgb: boolean };
+  /** Generator for this sample's random transforms (set by the data set / loader). */
+  rng?: Rng;
+  /** Internal: the encoded file not yet decoded (decode is fused with the first resize / flip). */
+  pending?: PendingDecode;
+}
+
+export type FlipDirection = 'horizontal' | 'vertical' | 'diagonal';
+
+/**
+ * A per-pixel affine colour map `out[c] = sum_k m[c*3+k] * in[k] + t[c]`,
+ * applied lazily so that PhotoMetricDistortion and Normalize cost one pass.
+ */
+export interface ColorMap {
+  m: Float64Array;
+  t: Float64Array;
+}
+
+/** The encoded image and the geometric ops queued for its decode. */
+export interface PendingDecode {
+  file: string;
+  buffer: Buffer;
+  /** EXIF orientation (1 = none). */
+  orientation: number;
+  /** Size after orientation. */
+  height: number;
+  width: number;
+  /** Target size of a queued resize. */
+  resizeTo?: [number, number];
+  flipH: boolean;
+  flipV: boolean;
+}
+
+/** Meta information packed with every image. */
+export interface ImgMeta {
+  imgId: string | number;
+  imgPath: string;
+  oriShape: [number, number];
+  imgShape: [number, number];
+  scaleFactor: [number, number];
+  flip: boolean;
+  flipDirection: FlipDirection | null;
+  padShape: [number, number];
+  /** Pad's `sizeDivisor`, if any. */
+  padSizeDivisor?: number;
+  /** Normalize's settings, if it ran. */
+  imgNormCfg?: { mean: number[]; std: number[]; toRgb: boolean };
+  /** `[h, w]` of the batch tensor; set by the loader's collate. */
+  batchInputShape?: [number, number];
+}
+
+/** Ground-truth instances in network-input pixels. */
+export interface GtInstances {
+  /** `n*4` `[x1, y1, x2, y2]`. */
+  bboxes: Float32Array;
+  labels: Int32Array;
+  masks?: BitmapMasks;
+}
+
+/** What PackDetInputs / PackSegInputs produce for one image. */
+export interface PackedInputs {
+  /** HWC float32 (or uint8 when no Normalize ran) pixels of size `padShape`. */
+  inputs: ImageBuffer;
+  dataSample: {
+    metainfo: ImgMeta;
+    gtInstances: GtInstances;
+    ignoredInstances: GtInstances;
+    gtSemSeg?: { data: Uint8Array; height: number; width: number };
+  };
+}
+
+/** A transform: mutates / replaces the sample, or returns null to drop it. */
+export interface Transform {
+  transform(results: DataSample): DataSample | PackedInputs | null | Promise<DataSample | PackedInputs | null>;
+}
