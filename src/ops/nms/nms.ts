@@ -348,7 +348,7 @@ export function softNms(boxes: BoxesLike, scores: ScoresLike, options: SoftNmsOp
       const h = Math.max(0, f(Math.min(y2[i], y2[p]) - Math.max(y1[i], y1[p])));
       const inter = f(w * h);
       const ovr = f(inter / f(f(area[i] + area[p]) - inter));
-      let weight = 1;
+      let weight: number;
       if (method === 'naive') weight = ovr >= iouThreshold ? 0 : 1;
       else if (method === 'linear') weight = ovr >= iouThreshold ? 1 - ovr : 1;
       else weight = Math.exp(-(ovr * ovr) / sigma);

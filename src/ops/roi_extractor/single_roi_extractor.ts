@@ -39,6 +39,8 @@ export interface SingleRoIExtractorConfig {
  * ```
  */
 export class SingleRoIExtractor {
+  /** `roiLayer` is a layer config the extractor interprets, not a component to build. */
+  static readonly unbuiltArgs = ['roiLayer'];
   readonly roiLayer: RoILayerConfig;
   readonly outChannels: number;
   readonly featmapStrides: number[];
