@@ -1,0 +1,3 @@
+export * from './optim/optimizers.js';
+export * from './optim/optim_wrapper.js';
+export * from './optim/schedulers.js';
