@@ -1,0 +1,114 @@
+/**
+ * Samplers (mmdet `task_modules/samplers`): pick the positive and negative
+ * priors that a head trains on from an {@link AssignResult}.
+ */
+import { z } from 'zod';
+import { TASK_UTILS } from '../registry.js';
+import type { AssignResult } from './assigners.js';
+
+/** Indices of the priors a head trains on. */
+export interface SamplingResult {
+  posInds: Int32Array;
+  negInds: Int32Array;
+  /** For each positive, the index of its gt (0-based). */
+  posAssignedGtInds: Int32Array;
+  /** Whether the sampler subsampled (mmdet: losses then average over pos + neg). */
+  sampled: boolean;
+}
+
+function collect(gtInds: Int32Array, pred: (v: number) => boolean): Int32Array {
+  const out: number[] = [];
+  for (let i = 0; i < gtInds.length; i++) if (pred(gtInds[i])) out.push(i);
+  return Int32Array.from(out);
+}
+
+function result(assign: AssignResult, pos: Int32Array, neg: Int32Array, sampled: boolean): SamplingResult {
+  return { posInds: pos, negInds: neg, posAssignedGtInds: pos.map((i) => assign.gtInds[i] - 1), sampled };
+}
+
+/**
+ * Takes every assigned prior: positives `gtInds > 0`, negatives `gtInds == 0`.
+ *
+ * @example
+ * ```ts
+ * new PseudoSampler().sample({ numGts: 1, gtInds: Int32Array.of(1, 0, -1), maxOverlaps, labels }).posInds; // Int32Array [0]
+ * ```
+ */
+export class PseudoSampler {
+  static readonly configSchema = z.object({}).passthrough();
+  sample(assign: AssignResult): SamplingResult {
+    return result(assign, collect(assign.gtInds, (v) => v > 0), collect(assign.gtInds, (v) => v === 0), false);
+  }
+}
+
+/** mulberry32: a tiny seeded generator, enough for shuffling sample indices. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function choose(inds: Int32Array, k: number, rand: () => number): Int32Array {
+  if (inds.length <= k) return inds;
+  const a = Array.from(inds);
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.floor(rand() * (a.length - i));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return Int32Array.from(a.slice(0, k).sort((x, y) => x - y));
+}
+
+export interface RandomSamplerOptions {
+  /** Total samples per image. */
+  num: number;
+  /** Largest fraction of positives. */
+  posFraction: number;
+  /** At most `negPosUb * numPos` negatives (`< 0`: no bound). */
+  negPosUb?: number;
+  addGtAsProposals?: boolean;
+  seed?: number;
+}
+
+/**
+ * mmdet `RandomSampler`: up to `num * posFraction` random positives, the rest
+ * of `num` random negatives (bounded by `negPosUb * max(1, numPos)` when set).
+ */
+export class RandomSampler {
+  static readonly configSchema = z
+    .object({
+      num: z.number().int().positive(),
+      posFraction: z.number().min(0).max(1),
+      negPosUb: z.number().optional(),
+      addGtAsProposals: z.boolean().optional(),
+      seed: z.number().int().optional(),
+    })
+    .strict();
+  readonly num: number;
+  readonly posFraction: number;
+  readonly negPosUb: number;
+  private readonly rand: () => number;
+
+  constructor(opts: RandomSamplerOptions) {
+    this.num = opts.num;
+    this.posFraction = opts.posFraction;
+    this.negPosUb = opts.negPosUb ?? -1;
+    if (opts.addGtAsProposals) throw new Error('RandomSampler: addGtAsProposals is for two-stage heads and is not supported here');
+    this.rand = mulberry32(opts.seed ?? 0);
+  }
+
+  sample(assign: AssignResult): SamplingResult {
+    const pos = choose(collect(assign.gtInds, (v) => v > 0), Math.floor(this.num * this.posFraction), this.rand);
+    let numNeg = this.num - pos.length;
+    if (this.negPosUb >= 0) numNeg = Math.min(numNeg, Math.floor(this.negPosUb * Math.max(1, pos.length)));
+    const neg = choose(collect(assign.gtInds, (v) => v === 0), numNeg, this.rand);
+    return result(assign, pos, neg, true);
+  }
+}
+
+TASK_UTILS.register(PseudoSampler, { name: 'PseudoSampler' });
+TASK_UTILS.register(RandomSampler, { name: 'RandomSampler' });
