@@ -71,6 +71,16 @@ export class UnknownTypeError extends Error {
   }
 }
 
+/** Root registries, so a nested type unknown to all of them can be reported. */
+const ROOTS: Registry[] = [];
+
+/**
+ * Argument names that stay configs in a nested build: mmdetection's `*_cfg`
+ * (normCfg, actCfg, trainCfg, testCfg, ...) and `init` are settings read by
+ * their owner, not components.
+ */
+const isConfigKey = (key: string): boolean => key.endsWith('Cfg') || key === 'init';
+
 const isClass = (fn: Buildable): boolean => /^class[\s{]/.test(Function.prototype.toString.call(fn));
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
@@ -111,6 +121,8 @@ export class Registry<T = unknown> {
       }
       this.parent = options.parent;
       options.parent.childRegistries.set(this.scope, this);
+    } else {
+      ROOTS.push(this);
     }
   }
 
@@ -235,9 +247,11 @@ export class Registry<T = unknown> {
    * Build a component from `{type, ...args}`. Nested plain objects and arrays
    * in the arguments are walked: a nested `{type}` whose type this registry
    * knows is built first (depth first), so a model config builds its whole
-   * tree in one call; one it does not know (another registry's component, such
-   * as an assigner for TASK_UTILS) is passed on as config for its owner to build.
-   * Arguments listed in the entry's `unbuilt` stay configs. Arguments are
+   * tree in one call; one that another registry knows (an assigner for
+   * TASK_UTILS, a transform) is passed on as config for its owner to build; one
+   * that no registry knows is an {@link UnknownTypeError}. Arguments listed in
+   * the entry's `unbuilt`, `init` and those named `*Cfg` (normCfg, trainCfg, ...)
+   * stay configs. Arguments are
    * validated against the entry's schema; errors carry the full key path.
    *
    * @example
@@ -268,7 +282,7 @@ export class Registry<T = unknown> {
     const { type: _type, ...rawArgs } = merged;
     const args: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(rawArgs)) {
-      args[k] = entry.unbuilt?.includes(k) ? v : this.buildChildren(v, `${path}.${k}`);
+      args[k] = entry.unbuilt?.includes(k) || isConfigKey(k) ? v : this.buildChildren(v, `${path}.${k}`);
     }
     const validated = entry.schema ? validateArgs(entry.schema, args, path, `${this.name} type '${typeName}'`) : args;
     try {
@@ -285,11 +299,19 @@ export class Registry<T = unknown> {
   private buildChildren(value: unknown, path: string): unknown {
     if (Array.isArray(value)) return value.map((v, i) => this.buildChildren(v, `${path}.${i}`));
     if (!isPlainObject(value)) return value;
-    if (isTypedConfig(value) && (typeof value.type === 'function' || this.lookup(value.type))) {
-      return this.build(value, { path });
+    if (isTypedConfig(value)) {
+      if (typeof value.type === 'function' || this.lookup(value.type)) return this.build(value, { path });
+      const type = value.type;
+      if (!ROOTS.some((r) => r.lookup(type))) {
+        const names = new Set([...this.allNames(), ...ROOTS.flatMap((r) => r.allNames())]);
+        throw new UnknownTypeError(this.name, type, closestNames(type.split('.').pop()!, names), path);
+      }
+      return value; // another registry's component: its owner builds it
     }
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = this.buildChildren(v, `${path}.${k}`);
+    for (const [k, v] of Object.entries(value)) {
+      out[k] = isConfigKey(k) ? v : this.buildChildren(v, `${path}.${k}`);
+    }
     return out;
   }
 }

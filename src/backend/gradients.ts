@@ -27,7 +27,7 @@ const pair = (v: unknown): [number, number] =>
 /** Inserts `d - 1` zero taps between filter taps: [kh,kw,a,b] -> [(kh-1)dh+1, (kw-1)dw+1, a, b]. */
 function dilateFilter(f: Tensor4D, dh: number, dw: number): Tensor4D {
   const [kh, kw, a, b] = f.shape;
-  const f6 = f.reshape([kh, 1, kw, 1, a, b]);
+  const f6 = tf.reshape(f, [kh, 1, kw, 1, a, b]);
   const padded = tf.pad(f6, [
     [0, 0],
     [0, dh - 1],
@@ -36,7 +36,7 @@ function dilateFilter(f: Tensor4D, dh: number, dw: number): Tensor4D {
     [0, 0],
     [0, 0],
   ]);
-  return padded.reshape([kh * dh, kw * dw, a, b]).slice([0, 0, 0, 0], [(kh - 1) * dh + 1, (kw - 1) * dw + 1, a, b]);
+  return tf.slice(tf.reshape(padded, [kh * dh, kw * dw, a, b]), [0, 0, 0, 0], [(kh - 1) * dh + 1, (kw - 1) * dw + 1, a, b]) as Tensor4D;
 }
 
 function takeEvery(g: Tensor4D, dh: number, dw: number): Tensor4D {

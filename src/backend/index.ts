@@ -10,10 +10,12 @@ import '@tensorflow/tfjs-backend-cpu';
 // methods (`x.add(y)`); the union package's Node build registers both.
 import '@tensorflow/tfjs';
 import { registerConvGradients } from './gradients.js';
+import { registerTypedGradKernels } from './typed_kernels.js';
 import { registerWasmTrainingKernels } from './wasm_kernels.js';
 
 export { registerWasmTrainingKernels } from './wasm_kernels.js';
 export { registerConvGradients } from './gradients.js';
+export { registerTypedGradKernels, readValues, writeFloatOutput } from './typed_kernels.js';
 
 /** Backend names accepted by {@link setBackend}. */
 export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -71,11 +73,13 @@ async function tryWebgpu(): Promise<string> {
 async function tryWasm(): Promise<string> {
   await import('@tensorflow/tfjs-backend-wasm');
   registerWasmTrainingKernels();
+  registerTypedGradKernels('wasm');
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to start');
   return 'embedded wasm (SIMD) backend';
 }
 
 async function tryCpu(): Promise<string> {
+  registerTypedGradKernels('cpu');
   if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to start');
   // The cpu backend advertises tfjs-node on first use; setBackend already said why cpu.
   (tf.findBackend('cpu') as unknown as { firstUse?: boolean }).firstUse = false;

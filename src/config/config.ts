@@ -170,6 +170,33 @@ export function applyCfgOptions(cfg: Config, options: Record<string, unknown>): 
   return out;
 }
 
+/**
+ * Imports the modules a config lists in `customImports` (mmengine's
+ * `custom_imports`): paths relative to the config file, or package names.
+ * Importing registers the user's components, so the config can name them.
+ *
+ * @example
+ * ```ts
+ * // my_config.ts: export default { customImports: ['./my_backbone.ts'], model: { type: 'MyBackbone' } };
+ * ```
+ */
+export async function importCustomModules(cfg: Config, configFile: string): Promise<void> {
+  const spec = cfg.customImports as unknown;
+  if (spec === undefined) return;
+  const list = Array.isArray(spec) ? spec : isDict(spec) && Array.isArray(spec.imports) ? spec.imports : null;
+  if (!list || !list.every((x) => typeof x === 'string')) {
+    throw new ConfigError('customImports', 'a list of module paths', formatValue(spec), undefined, configFile);
+  }
+  for (const m of list as string[]) {
+    const target = m.startsWith('.') || path.isAbsolute(m) ? pathToFileURL(path.resolve(path.dirname(configFile), m)).href : m;
+    try {
+      await import(target);
+    } catch (e) {
+      throw new Error(`config ${configFile}: customImports '${m}' failed to import: ${(e as Error).message}`);
+    }
+  }
+}
+
 /** Options of {@link loadConfig}. */
 export interface LoadConfigOptions {
   /** Overrides: `['a.b=1']` strings or a dotted-key map. */
@@ -285,6 +312,7 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
     cfg = applyCfgOptions(cfg, map);
   }
   if (options.validate ?? true) validateTopLevel(cfg, file);
+  await importCustomModules(cfg, path.resolve(file));
   return cfg;
 }
 

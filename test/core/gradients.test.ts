@@ -1,0 +1,178 @@
+/**
+ * The wasm backend's training kernels (ours) against the cpu backend's, and the
+ * dilation-aware conv gradients against torch autograd.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { Conv2d, MaxPool2d, interpolate, setBackend } from '../../src/index.js';
+
+type Inputs = Record<string, tf.Tensor>;
+
+/** Gradients of sum(f(inputs) * r) w.r.t. every input, on `backend`, as plain arrays. */
+async function gradsOn(backend: 'cpu' | 'wasm', make: () => Inputs, f: (t: Inputs) => tf.Tensor): Promise<Float32Array[]> {
+  await setBackend(backend);
+  return tf.tidy(() => {
+    const ins = make();
+    const keys = Object.keys(ins);
+    const y0 = f(ins);
+    const r = tf.randomNormal(y0.shape, 0, 1, 'float32', 7);
+    const g = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(f(Object.fromEntries(keys.map((k, i) => [k, xs[i]!]))), r)));
+    return g(keys.map((k) => ins[k]!)).map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+function relErr(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let num = 0;
+  let den = 0;
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+    num = Math.max(num, Math.abs(a[i]! - b[i]!));
+    den = Math.max(den, Math.abs(b[i]!));
+  }
+  expect(den).toBeGreaterThan(0); // a gradient of all zeros would make the comparison vacuous
+  return worst / den;
+}
+
+async function expectSameGrads(make: () => Inputs, f: (t: Inputs) => tf.Tensor): Promise<void> {
+  const cpu = await gradsOn('cpu', make, f);
+  const wasm = await gradsOn('wasm', make, f);
+  expect(wasm.length).toBe(cpu.length);
+  cpu.forEach((c, i) => expect(relErr(wasm[i]!, c)).toBeLessThan(1e-4));
+}
+
+const rnd = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
+
+describe('wasm gradients equal the cpu backend\'s', () => {
+  const convCases: [string, number, number, 'same' | 'valid' | number][] = [
+    ['stride 1 same', 1, 1, 'same'],
+    ['stride 2 same', 2, 1, 'same'],
+    ['stride 1 valid', 1, 1, 'valid'],
+    ['stride 2 valid', 2, 1, 'valid'],
+    ['dilation 2 same', 1, 2, 'same'],
+    ['dilation 2 valid', 1, 2, 'valid'],
+    ['stride 2 explicit pad 1', 2, 1, 1],
+  ];
+  for (const [name, s, d, pad] of convCases) {
+    it(`conv2d ${name}`, () =>
+      expectSameGrads(
+        () => ({ x: rnd([2, 13, 11, 3], 1), w: rnd([3, 3, 3, 6], 2) }),
+        ({ x, w }) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, pad, 'NHWC', d),
+      ));
+    it(`depthwise conv2d ${name}`, () =>
+      expectSameGrads(
+        () => ({ x: rnd([2, 13, 11, 4], 3), w: rnd([3, 3, 4, 2], 4) }),
+        ({ x, w }) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, pad, 'NHWC', d),
+      ));
+  }
+  it('conv2d 7x7 stride 2 (a ResNet stem)', () =>
+    expectSameGrads(
+      () => ({ x: rnd([2, 32, 32, 3], 5), w: rnd([7, 7, 3, 8], 6) }),
+      ({ x, w }) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, [[0, 0], [3, 3], [3, 3], [0, 0]]),
+    ));
+  it('gather (UnsortedSegmentSum)', () =>
+    expectSameGrads(
+      () => ({ x: rnd([9, 5], 7) }),
+      ({ x }) => tf.gather(x!, tf.tensor1d([0, 3, 3, 8, 1, 3], 'int32')),
+    ));
+  it('gather on axis 1', () =>
+    expectSameGrads(
+      () => ({ x: rnd([4, 6, 3], 8) }),
+      ({ x }) => tf.gather(x!, tf.tensor1d([5, 0, 5], 'int32'), 1),
+    ));
+  it('batch norm (batch statistics)', () =>
+    expectSameGrads(
+      () => ({ x: rnd([3, 5, 4, 6], 9), g: rnd([6], 10), b: rnd([6], 11) }),
+      ({ x, g, b }) => {
+        const { mean, variance } = tf.moments(x!, [0, 1, 2]);
+        return tf.batchNorm(x!, mean, variance, b, g, 1e-5);
+      },
+    ));
+  it('max pool 3x3 stride 2', () =>
+    expectSameGrads(() => ({ x: rnd([2, 9, 10, 3], 12) }), ({ x }) => tf.maxPool(x as tf.Tensor4D, 3, 2, 'same')));
+  it('avg pool 2x2 stride 2', () =>
+    expectSameGrads(() => ({ x: rnd([2, 8, 10, 3], 13) }), ({ x }) => tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid')));
+  it('resize bilinear (half pixel)', () =>
+    expectSameGrads(() => ({ x: rnd([2, 5, 7, 3], 14) }), ({ x }) => tf.image.resizeBilinear(x as tf.Tensor4D, [11, 9], false, true)));
+  it('resize nearest x2', () =>
+    expectSameGrads(() => ({ x: rnd([2, 5, 7, 3], 15) }), ({ x }) => tf.image.resizeNearestNeighbor(x as tf.Tensor4D, [10, 14])));
+});
+
+interface GradCase {
+  name: string;
+  stride: number;
+  padding: number;
+  dilation: number;
+  groups: number;
+  cin: number;
+  cout: number;
+  k: number;
+  x: { shape: number[]; data: number[] };
+  w: { shape: number[]; data: number[] };
+  r: { shape: number[]; data: number[] };
+  dx: { shape: number[]; data: number[] };
+  dw: { shape: number[]; data: number[] };
+}
+const here = path.dirname(new URL(import.meta.url).pathname);
+interface OpCase {
+  name: string;
+  args: any;
+  x: GradCase['x'];
+  r: GradCase['x'];
+  dx: GradCase['x'];
+}
+const fixture = JSON.parse(fs.readFileSync(path.join(here, '..', 'fixtures', 'nn', 'grads.json'), 'utf8')) as {
+  cases: GradCase[];
+  ops: OpCase[];
+};
+const gradCases = fixture.cases;
+
+describe('conv gradients equal torch autograd (dilated, strided, depthwise)', () => {
+  for (const backend of ['cpu', 'wasm'] as const) {
+    it.each(gradCases.map((c) => [c.name, c] as const))(`%s on ${backend}`, async (_n, c) => {
+      await setBackend(backend);
+      tf.tidy(() => {
+        const nhwc = (t: GradCase['x']) => tf.transpose(tf.tensor(t.data, t.shape), [0, 2, 3, 1]) as tf.Tensor4D;
+        const conv = new Conv2d({
+          inChannels: c.cin,
+          outChannels: c.cout,
+          kernelSize: c.k,
+          stride: c.stride,
+          padding: c.padding,
+          dilation: c.dilation,
+          groups: c.groups,
+          bias: false,
+        });
+        conv.loadStateDict({ weight: tf.transpose(tf.tensor(c.w.data, c.w.shape), [2, 3, 1, 0]) });
+        const x = nhwc(c.x);
+        const r = nhwc(c.r);
+        const { grads } = tf.variableGrads(() => tf.sum(tf.mul(conv.forward(x), r)) as tf.Scalar, [conv.weight]);
+        const dxFn = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(conv.forward(xi as tf.Tensor4D), r)));
+        const dx = dxFn(x);
+        const dw = grads[conv.weight.name]!;
+        expect(relErr(dx.dataSync() as Float32Array, nhwc(c.dx).dataSync() as Float32Array)).toBeLessThan(1e-5);
+        const dwRef = tf.transpose(tf.tensor(c.dw.data, c.dw.shape), [2, 3, 1, 0]);
+        expect(relErr(dw.dataSync() as Float32Array, dwRef.dataSync() as Float32Array)).toBeLessThan(1e-5);
+      });
+    });
+  }
+});
+
+describe('pooling and resize gradients equal torch autograd', () => {
+  for (const backend of ['cpu', 'wasm'] as const) {
+    it.each(fixture.ops.map((c) => [c.name, c] as const))(`%s on ${backend}`, async (_n, c) => {
+      await setBackend(backend);
+      tf.tidy(() => {
+        const nhwc = (t: GradCase['x']) => tf.transpose(tf.tensor(t.data, t.shape), [0, 2, 3, 1]) as tf.Tensor4D;
+        const f = (x: tf.Tensor4D): tf.Tensor4D =>
+          c.args.kind === 'maxpool' ? new MaxPool2d(c.args).forward(x) : interpolate(x, c.args);
+        const r = nhwc(c.r);
+        const dx = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(f(x as tf.Tensor4D), r)))(nhwc(c.x));
+        expect(relErr(dx.dataSync() as Float32Array, nhwc(c.dx).dataSync() as Float32Array)).toBeLessThan(1e-5);
+      });
+    });
+  }
+});
