@@ -69,11 +69,11 @@ export abstract class Optimizer {
       const next = tf.tidy(() => {
         const out = this.update(p, g, slots, t, this.lr * p.lrMult, this.weightDecay * p.decayMult);
         p.variable.assign(out.param);
-        for (const v of out.slots.values()) tf.keep(v);
-        return out.slots;
+        return Object.fromEntries(out.slots) as Record<string, tf.Tensor>;
       });
-      for (const v of old) if (![...next.values()].includes(v)) v.dispose();
-      this.slots.set(p.name, next);
+      const fresh = Object.values(next);
+      for (const v of old) if (!fresh.includes(v)) v.dispose();
+      this.slots.set(p.name, new Map(Object.entries(next)));
     }
   }
 
