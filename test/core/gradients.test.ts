@@ -135,7 +135,7 @@ describe('conv gradients equal torch autograd (dilated, strided, depthwise)', ()
     it.each(gradCases.map((c) => [c.name, c] as const))(`%s on ${backend}`, async (_n, c) => {
       await setBackend(backend);
       tf.tidy(() => {
-        const nhwc = (t: GradCase['x']) => tf.transpose(tf.tensor(t.data, t.shape), [0, 2, 3, 1]) as tf.Tensor4D;
+        const nhwc = (t: GradCase["x"]) => tf.transpose(tf.tensor(t.data, t.shape) as tf.Tensor, [0, 2, 3, 1]) as tf.Tensor4D;
         const conv = new Conv2d({
           inChannels: c.cin,
           outChannels: c.cout,
@@ -166,7 +166,7 @@ describe('pooling and resize gradients equal torch autograd', () => {
     it.each(fixture.ops.map((c) => [c.name, c] as const))(`%s on ${backend}`, async (_n, c) => {
       await setBackend(backend);
       tf.tidy(() => {
-        const nhwc = (t: GradCase['x']) => tf.transpose(tf.tensor(t.data, t.shape), [0, 2, 3, 1]) as tf.Tensor4D;
+        const nhwc = (t: GradCase["x"]) => tf.transpose(tf.tensor(t.data, t.shape) as tf.Tensor, [0, 2, 3, 1]) as tf.Tensor4D;
         const f = (x: tf.Tensor4D): tf.Tensor4D =>
           c.args.kind === 'maxpool' ? new MaxPool2d(c.args).forward(x) : interpolate(x, c.args);
         const r = nhwc(c.r);
