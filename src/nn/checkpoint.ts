@@ -162,7 +162,8 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): Safeten
     }
     spans.push([offs[0], offs[1], name]);
     if (known) {
-      const copy = bytes.slice(begin, begin + count * width);
+      // Uint8Array's slice copies (Buffer's would not), giving an aligned buffer of its own.
+      const copy = Uint8Array.prototype.slice.call(bytes, begin, begin + count * width);
       const arr = new known.array(copy.buffer, 0, count);
       tensors.set(name, tf.tensor(known.tf === 'bool' ? Int32Array.from(arr) : arr, shape, known.tf));
     } else {
