@@ -68,6 +68,8 @@ export const baseDatasetSchema = z
 export interface GetOptions {
   /** Generator for the random transforms of this sample (the loader derives one per sample from seed + epoch). */
   rng?: Rng;
+  /** Leave the final colour pass to the collate (set by the loader). */
+  deferPixels?: boolean;
 }
 
 /**
@@ -199,6 +201,7 @@ export abstract class BaseDetDataset {
     for (let attempt = 0; attempt <= max; attempt++) {
       const info = this.getDataInfo(cur) as DataSample;
       info.rng = rng;
+      if (options.deferPixels) info.deferPixels = true;
       let out: DataSample | PackedInputs | null;
       try {
         out = await this.pipeline.run(info);

@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DATASETS, isTypedConfig, type TypedConfig } from '../registry.js';
 import { Rng } from '../utils/random.js';
+import { fillPadding, writePixels } from './transforms/pixels.js';
 import type { DataSample, ImgMeta, PackedInputs } from './types.js';
 import type { DatasetLike } from './wrappers.js';
 
@@ -84,7 +85,11 @@ export function collateRaw(samples: PackedInputs[], opts: { padSizeDivisor?: num
     const { data: src, height: h, width: w } = s.inputs;
     const base = k * H * W * C;
     const row = w * C;
-    if (w === W && src instanceof Float32Array) data.set(src, base);
+    const def = s.inputs.deferred;
+    if (def) {
+      writePixels(def.src, def.colorMap, def.flipH, def.flipV, data, base, W * C);
+      fillPadding(data, base, W * C, def.src.width, def.src.height, w, h, def.padVal, !opts.padValue);
+    } else if (w === W && src instanceof Float32Array) data.set(src, base);
     else for (let y = 0; y < h; y++) data.set(src.subarray(y * row, (y + 1) * row), base + y * W * C);
     (s.dataSample.metainfo as ImgMeta).batchInputShape = [H, W];
   });
@@ -198,7 +203,7 @@ export class DataLoader {
         const { idx, pos: p } = flat[next]!;
         const rng = Rng.derive(this.opts.seed, epoch, p, 0x51ed);
         running++;
-        const pr = this.dataset.get(idx, { rng }) as Promise<PackedInputs | DataSample>;
+        const pr = this.dataset.get(idx, { rng, deferPixels: true }) as Promise<PackedInputs | DataSample>;
         results[next] = pr.then(
           (r) => {
             running--;

@@ -97,6 +97,12 @@ export interface DataSample extends DataInfo {
   imgNormCfg?: { mean: number[]; std: number[]; toRgb: boolean };
   /** Generator for this sample's random transforms (set by the data set / loader). */
   rng?: Rng;
+  /** Flips not yet applied to `img` (done by the colour pass). */
+  lazyFlip?: { h: boolean; v: boolean };
+  /** Set by the loader: Pad and the packer leave the colour pass to the collate, which writes straight into the batch. */
+  deferPixels?: boolean;
+  /** Pad's fill value, kept for a deferred colour pass. */
+  padVal?: number[];
   /** Internal: the encoded file not yet decoded (decode is fused with the first resize / flip). */
   pending?: PendingDecode;
 }
@@ -125,6 +131,21 @@ export interface PendingDecode {
   resizeTo?: [number, number];
   flipH: boolean;
   flipV: boolean;
+  /** The decode must convert to sRGB (CMYK, 16-bit, unknown format). */
+  needsSrgb: boolean;
+}
+
+/**
+ * Pixels whose colour pass is left to the collate (inside the loader): the
+ * decoded `src`, the colour map and flips to apply, and the fill of the
+ * padding up to the packed size.
+ */
+export interface DeferredPixels {
+  src: ImageBuffer;
+  colorMap?: ColorMap;
+  flipH: boolean;
+  flipV: boolean;
+  padVal: number[];
 }
 
 /** Meta information packed with every image. */
@@ -155,8 +176,12 @@ export interface GtInstances {
 
 /** What PackDetInputs / PackSegInputs produce for one image. */
 export interface PackedInputs {
-  /** HWC float32 (or uint8 when no Normalize ran) pixels of size `padShape`. */
-  inputs: ImageBuffer;
+  /**
+   * HWC float32 (or uint8 when no colour map ran) pixels of size `padShape`.
+   * Inside the loader, `data` may be empty and `deferred` set: the collate
+   * then writes the pixels straight into the batch.
+   */
+  inputs: ImageBuffer & { deferred?: DeferredPixels };
   dataSample: {
     metainfo: ImgMeta;
     gtInstances: GtInstances;

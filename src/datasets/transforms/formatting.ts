@@ -4,7 +4,7 @@
  * `FilterAnnotations`, `PackDetInputs`, `PackSegInputs`).
  */
 import { z } from 'zod';
-import type { BitmapMasks, DataSample, GtInstances, ImgMeta, PackedInputs } from '../types.js';
+import type { BitmapMasks, DataSample, DeferredPixels, GtInstances, ImgMeta, PackedInputs } from '../types.js';
 import { keepInstances } from './geometric.js';
 import { ensureDecoded, materialize } from './pixels.js';
 
@@ -70,6 +70,23 @@ function selectInstances(results: DataSample, want: 0 | 1): GtInstances {
   return out;
 }
 
+/** The packed pixels: materialised, or (inside the loader) deferred to the collate. */
+async function packPixels(results: DataSample): Promise<PackedInputs['inputs']> {
+  const img = await ensureDecoded(results, true);
+  const [H, W] = results.padShape ?? [img.height, img.width];
+  if (results.deferPixels) {
+    const deferred: DeferredPixels = {
+      src: img,
+      colorMap: results.colorMap,
+      flipH: results.lazyFlip?.h ?? false,
+      flipV: results.lazyFlip?.v ?? false,
+      padVal: results.padVal ?? [0, 0, 0],
+    };
+    return { data: new Float32Array(0), height: H, width: W, channels: 3, deferred };
+  }
+  return materialize(results, W, H, results.padVal ?? 0);
+}
+
 function meta(results: DataSample, img: { height: number; width: number }): ImgMeta {
   const m: ImgMeta = {
     imgId: results.imgId,
@@ -102,8 +119,7 @@ export class PackDetInputs {
   constructor(readonly opts: { metaKeys?: string[] } = {}) {}
 
   async transform(results: DataSample): Promise<PackedInputs> {
-    await ensureDecoded(results);
-    const inputs = materialize(results);
+    const inputs = await packPixels(results);
     const out: PackedInputs = {
       inputs,
       dataSample: {
@@ -123,8 +139,7 @@ export class PackSegInputs {
   constructor(readonly opts: { metaKeys?: string[] } = {}) {}
 
   async transform(results: DataSample): Promise<PackedInputs> {
-    await ensureDecoded(results);
-    const inputs = materialize(results);
+    const inputs = await packPixels(results);
     const empty: GtInstances = { bboxes: new Float32Array(0), labels: new Int32Array(0) };
     const out: PackedInputs = { inputs, dataSample: { metainfo: meta(results, inputs), gtInstances: empty, ignoredInstances: empty } };
     if (results.gtSegMap) out.dataSample.gtSemSeg = { data: results.gtSegMap, height: inputs.height, width: inputs.width };

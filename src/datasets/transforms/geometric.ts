@@ -602,10 +602,15 @@ export class Pad {
   }
 
   async transform(results: DataSample): Promise<DataSample> {
-    await ensureDecoded(results);
-    const img = results.img!;
+    const img = await ensureDecoded(results, true);
     const [W, H] = this.paddedSize(img.width, img.height);
-    results.img = materialize(results, W, H, this.imgVal);
+    if (results.deferPixels) {
+      // The loader's collate does colour pass + padding in one go, straight into the batch.
+      const v = this.imgVal;
+      results.padVal = typeof v === 'number' ? [v, v, v] : v;
+    } else {
+      results.img = materialize(results, W, H, this.imgVal);
+    }
     if (results.gtMasks) {
       const m = results.gtMasks;
       results.gtMasks = mapMasks(m, W, H, (x) => placePlane(x, m.width, m.height, 1, W, H, 0, 0, 0));
