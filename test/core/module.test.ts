@@ -44,7 +44,7 @@ describe('Module', () => {
 
   it('reports missing, unexpected and mismatched keys, and strict loading refuses them', () => {
     const a = new Block();
-    const sd = Object.fromEntries([...a.stateDict()].filter(([k]) => k !== 'fc.bias'));
+    const sd: Record<string, tf.Tensor> = Object.fromEntries([...a.stateDict()].filter(([k]) => k !== 'fc.bias'));
     sd['fc.weight'] = tf.zeros([4, 3]);
     sd['head.extra'] = tf.zeros([1]);
     const b = new Block();
@@ -104,7 +104,7 @@ describe('Module', () => {
     setInitSeed(42);
     const b = init.kaiming([3, 3, 64, 128], { mode: 'fanOut', nonlinearity: 'relu' }).dataSync();
     expect(Array.from(a)).toEqual(Array.from(b));
-    const std = Math.sqrt(a.reduce((s, v) => s + v * v, 0) / a.length);
+    const std = Math.sqrt(Array.from(a).reduce((s, v) => s + v * v, 0) / a.length);
     expect(std).toBeCloseTo(Math.sqrt(2 / (3 * 3 * 128)), 3);
     expect(init.fans([3, 3, 64, 128])).toEqual([576, 1152]);
     expect(init.biasInitWithProb(0.01)).toBeCloseTo(-4.59511985013459, 12);
