@@ -1,0 +1,81 @@
+/**
+ * The streaming metric interface (mmengine's `BaseMetric`): `process()` is
+ * called once per batch with the model's outputs, `compute()` once at the end.
+ */
+
+/** Meta information of the data set a metric evaluates (mmengine's `dataset_meta`). */
+export interface DatasetMeta {
+  /** Class names, in label order. */
+  classes?: readonly string[];
+  [key: string]: unknown;
+}
+
+/** Predicted instances of one image (mmdetection's `pred_instances`). */
+export interface PredInstances {
+  /** `[N, 4]` boxes `x1, y1, x2, y2` in original image pixels, as rows or flat. */
+  bboxes: ArrayLike<number> | readonly (readonly number[])[];
+  scores: ArrayLike<number>;
+  /** 0-based class labels. */
+  labels: ArrayLike<number>;
+  /** Instance masks as COCO RLE (compressed or uncompressed), one per box. */
+  masks?: readonly import('../masks/index.js').AnyRLE[];
+  /** Mask scores; default the box scores. */
+  maskScores?: ArrayLike<number>;
+}
+
+/** One annotated object (mmdetection's data-list `instances`, camelCase). */
+export interface GtInstance {
+  /** `x1, y1, x2, y2`. */
+  bbox: readonly number[];
+  bboxLabel: number;
+  /** 1: crowd (COCO) / difficult (VOC). */
+  ignoreFlag?: number;
+  /** COCO segmentation (polygons or RLE). */
+  mask?: number[][] | import('../masks/index.js').AnyRLE;
+}
+
+/** One image's sample passed to `process()`. */
+export interface DetDataSample {
+  imgId?: number;
+  /** `[height, width]` of the original image. */
+  oriShape?: readonly [number, number];
+  width?: number;
+  height?: number;
+  predInstances?: PredInstances;
+  /** Ground truth, used when the metric has no annotation file. */
+  instances?: readonly GtInstance[];
+  /** mmdetection style ground truth (alternative to `instances`). */
+  gtInstances?: { bboxes: ArrayLike<number> | readonly (readonly number[])[]; labels: ArrayLike<number> };
+  /** mmdetection style ignored (difficult) ground truth. */
+  ignoredInstances?: { bboxes: ArrayLike<number> | readonly (readonly number[])[]; labels: ArrayLike<number> };
+  [key: string]: unknown;
+}
+
+/** A streaming metric. */
+export interface Metric<S = unknown> {
+  datasetMeta?: DatasetMeta;
+  /** Take one batch of outputs (`dataBatch` is accepted for interface parity and unused by these metrics). */
+  process(dataBatch: unknown, dataSamples: readonly S[]): void;
+  /** Metrics over everything processed since the last compute/reset; clears the collected results. */
+  compute(): Record<string, number>;
+  /** Drop collected results. */
+  reset(): void;
+}
+
+/** Rows `[N, k]` of a flat or nested numeric array. */
+export function rowsOf(a: ArrayLike<number> | readonly (readonly number[])[], k: number, what: string): number[][] {
+  const n = (a as ArrayLike<unknown>).length;
+  if (n === 0) return [];
+  if (Array.isArray((a as ArrayLike<unknown>)[0])) {
+    const rows = a as readonly (readonly number[])[];
+    rows.forEach((r, i) => {
+      if (r.length !== k) throw new TypeError(`${what}[${i}]: expected ${k} numbers, got ${r.length}`);
+    });
+    return rows.map((r) => [...r]);
+  }
+  const flat = a as ArrayLike<number>;
+  if (n % k) throw new TypeError(`${what}: flat length ${n} is not a multiple of ${k}`);
+  const out: number[][] = [];
+  for (let i = 0; i < n; i += k) out.push(Array.from({ length: k }, (_, j) => flat[i + j]!));
+  return out;
+}
