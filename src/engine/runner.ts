@@ -1,0 +1,461 @@
+/**
+ * The Runner (mmengine's): builds the model, the loops, the optimizer, the
+ * schedulers and the hooks from a config, runs training, validation and
+ * testing, and saves and restores everything a run's trajectory depends on.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, configToJSON, dumpConfig, type Config } from '../config/index.js';
+import { formatLoadReport, loadCheckpoint, setInitSeed, sidecarPath, saveCheckpoint as writeCheckpoint, type LoadReport, type Module } from '../nn/index.js';
+import { HOOKS, LOOPS, MODELS, PARAM_SCHEDULERS, isTypedConfig, type TypedConfig } from '../registry.js';
+import { Rng, type RngState } from '../utils/random.js';
+import { buildDataloader, disposeBatch, type EngineBatch, type EngineLoader } from './data.js';
+import './hooks/builtin.js';
+import './loops.js';
+import { Hook, priorityValue, type CheckpointContent, type HookStage, type Priority, type TrainStepOutputs } from './hooks/hook.js';
+import { RunLogger, timestamp, type ConsoleLike } from './logging.js';
+import { buildOptimWrapper, type OptimWrapper } from './optim/optim_wrapper.js';
+import type { OptimizerMeta } from './optim/optimizers.js';
+import { type LRScheduler } from './optim/schedulers.js';
+import { NonFiniteLossError, parseLosses, type LossDict } from './train_step.js';
+
+/** What the engine needs of a model. */
+export interface DetectorLike extends Module {
+  loss(batch: unknown): LossDict;
+  predict(batch: unknown): Promise<unknown[]> | unknown[];
+}
+
+/** A train loop as the runner drives it. */
+export interface TrainLoopLike {
+  readonly maxEpochs: number;
+  readonly maxIters: number;
+  /** Set by a hook (EarlyStopping) to end training after the current iteration/epoch. */
+  stopTraining: boolean;
+  /** Whether checkpoints and schedules count epochs (EpochBasedTrainLoop) or iterations. */
+  readonly byEpoch: boolean;
+  run(): Promise<void>;
+}
+
+/** A val/test loop. */
+export interface EvalLoopLike {
+  run(): Promise<Record<string, number>>;
+}
+
+/** Options of {@link Runner}. */
+export interface RunnerOptions {
+  /** The config file (names the default work dir and the dumped config). */
+  configFile?: string;
+  /** Overrides `cfg.workDir`. */
+  workDir?: string;
+  /** Console sink (default process.stdout). */
+  console?: ConsoleLike;
+  /** Custom loader builder (default {@link buildDataloader}). */
+  buildDataloader?: (cfg: unknown, options: { seed: number; path: string }) => EngineLoader;
+  /** Write no files under the work dir (tools/test.ts without a log). Default false. */
+  noFiles?: boolean;
+}
+
+/** A finite 32-bit seed from the config or a fresh one. */
+function resolveSeed(cfg: Config): { seed: number; given: boolean } {
+  const s = cfg.randomness?.seed ?? cfg.seed;
+  if (s === undefined || s === null) return { seed: Math.floor(Math.random() * 2 ** 31), given: false };
+  if (!Number.isInteger(s)) throw new ConfigError('randomness.seed', 'an integer', JSON.stringify(s));
+  return { seed: s >>> 0, given: true };
+}
+
+const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Runs a config.
+ *
+ * @example
+ * ```ts
+ * const cfg = await loadConfig('configs/retinanet/retinanet_r18_fpn_shapes.ts');
+ * const runner = new Runner(cfg, { configFile: 'configs/retinanet/retinanet_r18_fpn_shapes.ts' });
+ * await runner.train();          // epochs, validation, checkpoints in work_dirs/retinanet_r18_fpn_shapes
+ * const metrics = await runner.test();
+ * ```
+ */
+export class Runner {
+  readonly cfg: Config;
+  readonly model: DetectorLike;
+  readonly workDir: string;
+  readonly configName: string;
+  readonly timestamp: string;
+  /** `<workDir>/<timestamp>`: the text log and `vis_data/scalars.json`. */
+  readonly logDir: string;
+  readonly logger: RunLogger;
+  /** The run's seed: model init (setInitSeed), data order, and the engine's generator. */
+  seed: number;
+  /** The engine's own generator (saved and restored with checkpoints). */
+  readonly rng: Rng;
+  readonly hooks: Hook[] = [];
+  optimWrapper?: OptimWrapper;
+  paramSchedulers: LRScheduler[] = [];
+  trainLoop?: TrainLoopLike;
+  valLoop?: EvalLoopLike;
+  testLoop?: EvalLoopLike;
+  /** Completed epochs (during epoch `e` it is `e`, 0-based). */
+  epoch = 0;
+  /** Completed iterations (global). */
+  iter = 0;
+  /** Completed iterations inside the current epoch (the resume position in the data order). */
+  innerIter = 0;
+  /** Report of the last `loadFrom` (missing, unexpected and mismatched keys). */
+  loadReport?: LoadReport;
+  /** Metrics of the last validation. */
+  lastMetrics: Record<string, number> = {};
+  private readonly options: RunnerOptions;
+  private hookOrder = 0;
+  private readonly hookSeq = new WeakMap<Hook, number>();
+
+  constructor(cfg: Config, options: RunnerOptions = {}) {
+    this.options = options;
+    this.cfg = cfg;
+    this.configName = options.configFile ? path.basename(options.configFile).replace(/\.(ts|mts|js|mjs|json)$/, '') : 'config';
+    this.workDir = path.resolve(options.workDir ?? cfg.workDir ?? path.join('work_dirs', this.configName));
+    this.cfg.workDir = this.workDir;
+    const { seed, given } = resolveSeed(cfg);
+    this.seed = seed;
+    this.cfg.randomness = { ...(cfg.randomness ?? {}), seed };
+    this.rng = new Rng(seed);
+    this.timestamp = timestamp();
+    this.logDir = path.join(this.workDir, this.timestamp);
+    this.logger = new RunLogger(options.noFiles ? undefined : this.logDir, { console: options.console });
+    this.logger.file(`seed: ${seed}${given ? '' : ' (none in the config; drawn at random)'}, deterministic: ${!!cfg.randomness?.deterministic}, backend: ${tf.getBackend()}`);
+    if (cfg.randomness?.deterministic && !['cpu', 'wasm'].includes(tf.getBackend())) {
+      this.logger.info(`warning: randomness.deterministic is set but the '${tf.getBackend()}' backend may reduce in a different order from run to run; use --backend cpu or wasm for bit-exact runs`);
+    }
+    if (!isPlain(cfg.model)) throw new ConfigError('model', 'a model config {type, ...}', JSON.stringify(cfg.model ?? null));
+    setInitSeed(seed);
+    this.model = MODELS.build<DetectorLike>(cfg.model, { path: 'model' });
+    for (const m of ['loss', 'predict'] as const) {
+      if (typeof (this.model as unknown as Record<string, unknown>)[m] !== 'function') {
+        throw new ConfigError('model.type', `a model with ${m}(batch)`, String(cfg.model.type));
+      }
+    }
+    this.registerDefaultHooks();
+  }
+
+  // ---------------------------------------------------------------- hooks
+
+  /**
+   * Adds a hook (an instance or a `{type, priority, ...}` config built from
+   * HOOKS), keeping the list ordered by priority.
+   */
+  registerHook(hook: Hook | TypedConfig, priority?: Priority): Hook {
+    let h: Hook;
+    if (hook instanceof Hook) {
+      h = hook;
+    } else {
+      const { priority: p, ...rest } = hook as TypedConfig & { priority?: Priority };
+      h = HOOKS.build<Hook>(rest as TypedConfig, { path: `hooks.${String(rest.type)}` });
+      if (p !== undefined) h.priority = p;
+    }
+    if (priority !== undefined) h.priority = priority;
+    priorityValue(h.priority);
+    this.hookSeq.set(h, this.hookOrder++);
+    this.hooks.push(h);
+    this.hooks.sort((a, b) => priorityValue(a.priority) - priorityValue(b.priority) || this.hookSeq.get(a)! - this.hookSeq.get(b)!);
+    return h;
+  }
+
+  private registerDefaultHooks(): void {
+    const defaults: Record<string, TypedConfig> = {
+      timer: { type: 'IterTimerHook' },
+      logger: { type: 'LoggerHook', interval: 50 },
+      paramScheduler: { type: 'ParamSchedulerHook' },
+      checkpoint: { type: 'CheckpointHook', interval: 1 },
+    };
+    const given = (this.cfg.defaultHooks ?? {}) as Record<string, TypedConfig | null>;
+    if (!isPlain(given)) throw new ConfigError('defaultHooks', 'a dict of hook configs', JSON.stringify(given));
+    const merged: Record<string, TypedConfig | null> = { ...defaults };
+    for (const [k, v] of Object.entries(given)) merged[k] = v === null ? null : isPlain(v) && defaults[k] && !v.type ? { ...defaults[k], ...v } : v;
+    for (const [k, v] of Object.entries(merged)) {
+      if (v === null) continue;
+      if (!isTypedConfig(v)) throw new ConfigError(`defaultHooks.${k}`, 'a hook config {type, ...}', JSON.stringify(v));
+      this.registerHookAt(v, `defaultHooks.${k}`);
+    }
+    const custom = this.cfg.customHooks ?? [];
+    if (!Array.isArray(custom)) throw new ConfigError('customHooks', 'a list of hook configs', JSON.stringify(custom));
+    custom.forEach((c: unknown, i: number) => {
+      if (!isTypedConfig(c)) throw new ConfigError(`customHooks.${i}`, 'a hook config {type, ...}', JSON.stringify(c));
+      this.registerHookAt(c, `customHooks.${i}`);
+    });
+  }
+
+  private registerHookAt(c: TypedConfig, where: string): void {
+    const { priority, ...rest } = c as TypedConfig & { priority?: Priority };
+    const h = HOOKS.build<Hook>(rest as TypedConfig, { path: where });
+    this.registerHook(h, priority);
+  }
+
+  /** Calls `stage` on every hook in priority order. */
+  async callHook(stage: HookStage, ...args: unknown[]): Promise<void> {
+    for (const h of this.hooks) {
+      await (h[stage] as (...a: unknown[]) => void | Promise<void>).call(h, this, ...args);
+    }
+  }
+
+  /** The first registered hook of a class. */
+  getHook<H extends Hook>(cls: abstract new (...a: any[]) => H): H | undefined {
+    return this.hooks.find((h): h is H => h instanceof cls);
+  }
+
+  // ---------------------------------------------------------------- building
+
+  private loader(key: 'trainDataloader' | 'valDataloader' | 'testDataloader'): EngineLoader {
+    const c = this.cfg[key];
+    if (!isPlain(c)) throw new ConfigError(key, 'a dataloader config {batchSize, sampler, dataset}', JSON.stringify(c ?? null));
+    const build = this.options.buildDataloader ?? buildDataloader;
+    return build(c, { seed: this.seed, path: key });
+  }
+
+  private buildEvalLoop(kind: 'val' | 'test'): EvalLoopLike | undefined {
+    const loopCfg = (kind === 'val' ? this.cfg.valCfg : (this.cfg.testCfg ?? this.cfg.valCfg)) as TypedConfig | undefined;
+    const loaderKey = kind === 'val' ? 'valDataloader' : this.cfg.testDataloader ? 'testDataloader' : 'valDataloader';
+    const evaluator = kind === 'val' ? this.cfg.valEvaluator : (this.cfg.testEvaluator ?? this.cfg.valEvaluator);
+    if (!loopCfg || !this.cfg[loaderKey] || !evaluator) return undefined;
+    const type = loopCfg.type ?? (kind === 'val' ? 'ValLoop' : 'TestLoop');
+    return LOOPS.build<EvalLoopLike>(
+      { ...loopCfg, type: kind === 'test' && type === 'ValLoop' ? 'TestLoop' : type },
+      { path: `${kind}Cfg`, defaults: { runner: this, dataloader: this.loader(loaderKey), evaluator } },
+    );
+  }
+
+  private buildTraining(): void {
+    if (!isPlain(this.cfg.trainCfg)) throw new ConfigError('trainCfg', "a loop config {type: 'EpochBasedTrainLoop', maxEpochs}", JSON.stringify(this.cfg.trainCfg ?? null));
+    if (!isPlain(this.cfg.optimWrapper)) throw new ConfigError('optimWrapper', "{type: 'OptimWrapper', optimizer: {...}}", JSON.stringify(this.cfg.optimWrapper ?? null));
+    this.optimWrapper = buildOptimWrapper(this.cfg.optimWrapper, this.model);
+    const loader = this.loader('trainDataloader');
+    this.trainLoop = LOOPS.build<TrainLoopLike>({ type: 'EpochBasedTrainLoop', ...this.cfg.trainCfg }, { path: 'trainCfg', defaults: { runner: this, dataloader: loader } });
+    const sched = this.cfg.paramScheduler ?? [];
+    const list = Array.isArray(sched) ? sched : [sched];
+    this.paramSchedulers = list.map((s: unknown, i: number) => {
+      if (!isTypedConfig(s)) throw new ConfigError(`paramScheduler.${i}`, 'a scheduler config {type, ...}', JSON.stringify(s));
+      const built = PARAM_SCHEDULERS.build<LRScheduler>(s, { path: Array.isArray(sched) ? `paramScheduler.${i}` : 'paramScheduler' });
+      built.setDefaultEnd(built.byEpoch ? this.trainLoop!.maxEpochs : this.trainLoop!.maxIters);
+      return built;
+    });
+    this.valLoop = this.buildEvalLoop('val');
+  }
+
+  /** The trainable parameter count and the frozen one, for the start-of-run log. */
+  private describeModel(): string {
+    const all = this.model.numParameters();
+    const trainable = this.model.numParameters(true);
+    return `model ${this.model.constructor.name}: ${all.toLocaleString('en-US')} parameters, ${trainable.toLocaleString('en-US')} trainable`;
+  }
+
+  // ---------------------------------------------------------------- running
+
+  /**
+   * Trains: resumes or loads weights as the config says, runs the train
+   * loop (with validation), and returns the model.
+   *
+   * @throws NonFiniteLossError when a loss term is NaN/Inf (nothing of that step is applied; the checkpoints stay).
+   */
+  async train(): Promise<DetectorLike> {
+    const resumeFile = this.resumeFile();
+    if (resumeFile) this.adoptCheckpointSeed(resumeFile);
+    this.buildTraining();
+    if (!this.options.noFiles) dumpConfig(this.cfg, path.join(this.workDir, `${this.configName}.json`));
+    this.logger.file(`config:\n${configToJSON(this.cfg)}`);
+    this.logger.info(this.describeModel());
+    await this.callHook('beforeRun');
+    if (resumeFile) await this.resume(resumeFile);
+    else if (this.cfg.loadFrom) await this.loadFrom(this.cfg.loadFrom);
+    try {
+      await this.trainLoop!.run();
+    } catch (e) {
+      this.logger.error((e as Error).message);
+      throw e;
+    }
+    await this.callHook('afterRun');
+    return this.model;
+  }
+
+  /** Runs the validation loop once (building it if needed) and returns its metrics. */
+  async val(): Promise<Record<string, number>> {
+    this.valLoop ??= this.buildEvalLoop('val');
+    if (!this.valLoop) throw new ConfigError('valCfg', 'valCfg, valDataloader and valEvaluator to validate', 'missing');
+    return this.valLoop.run();
+  }
+
+  /** Runs the test loop (testCfg/testDataloader/testEvaluator, falling back to the val ones). */
+  async test(): Promise<Record<string, number>> {
+    this.testLoop ??= this.buildEvalLoop('test');
+    if (!this.testLoop) throw new ConfigError('testCfg', 'testCfg (or valCfg), testDataloader and testEvaluator to test', 'missing');
+    await this.callHook('beforeRun');
+    const m = await this.testLoop.run();
+    await this.callHook('afterRun');
+    return m;
+  }
+
+  /**
+   * One optimization step: forward + loss, gradients of the trainable
+   * parameters, finiteness check of every loss term (read before anything is
+   * applied), clipping and the optimizer update. Frees the batch's tensors.
+   */
+  trainStep(batch: EngineBatch): TrainStepOutputs {
+    const ow = this.optimWrapper;
+    if (!ow) throw new Error('Runner.trainStep: no optimizer (call train())');
+    const nameOf = new Map(ow.optimizer.params.map((p) => [p.variable.name, p.name]));
+    let names: string[] = [];
+    let logged: tf.Tensor | undefined;
+    let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
+    try {
+      result = tf.variableGrads(() => {
+        const { total, terms } = parseLosses(this.model.loss(batch));
+        names = ['loss', ...terms.map(([k]) => k)];
+        logged = tf.keep(tf.stack([total, ...terms.map(([, t]) => t)]));
+        return total;
+      }, ow.variables);
+    } finally {
+      disposeBatch(batch);
+    }
+    const values = logged!.dataSync();
+    logged!.dispose();
+    const losses: Record<string, number> = {};
+    const bad: [string, number][] = [];
+    names.forEach((k, i) => {
+      const v = values[i]!;
+      losses[k] = v;
+      if (k.includes('loss') && !Number.isFinite(v)) bad.push([k, v]);
+    });
+    const grads = new Map<string, tf.Tensor>();
+    for (const [vn, g] of Object.entries(result.grads)) grads.set(nameOf.get(vn) ?? vn, g);
+    try {
+      if (bad.length) {
+        // The total is only named when no single term explains it.
+        const terms = bad.filter(([k]) => k !== 'loss');
+        throw new NonFiniteLossError(this.iter + 1, terms.length ? terms : bad);
+      }
+      const lr = ow.optimizer.lr;
+      const info = ow.update(grads);
+      this.iter++;
+      this.innerIter++;
+      return { losses, lr, gradNorm: info.gradNorm };
+    } finally {
+      result.value.dispose();
+      for (const g of grads.values()) g.dispose();
+    }
+  }
+
+  // ---------------------------------------------------------------- checkpoints
+
+  /** The checkpoint to resume from, per `resume` / `loadFrom` (mmengine's rules), or undefined. */
+  resumeFile(): string | undefined {
+    const r = this.cfg.resume;
+    if (typeof r === 'string' && r) return r;
+    if (r !== true) return undefined;
+    if (this.cfg.loadFrom) return this.cfg.loadFrom as string;
+    const ptr = path.join(this.workDir, 'last_checkpoint');
+    if (!fs.existsSync(ptr)) {
+      this.logger.info(`resume: no ${ptr}; starting from scratch`);
+      return undefined;
+    }
+    const f = fs.readFileSync(ptr, 'utf8').trim();
+    return path.isAbsolute(f) ? f : path.join(this.workDir, f);
+  }
+
+  private adoptCheckpointSeed(file: string): void {
+    const side = sidecarPath(file);
+    if (!fs.existsSync(side)) return;
+    try {
+      const meta = JSON.parse(fs.readFileSync(side, 'utf8')) as { rng?: { seed?: number } };
+      const s = meta.rng?.seed;
+      if (typeof s === 'number' && s !== this.seed) {
+        this.logger.info(`resume: the checkpoint was trained with seed ${s}; using it instead of ${this.seed} so the data order continues`);
+        this.seed = s;
+        this.cfg.randomness = { ...(this.cfg.randomness ?? {}), seed: s };
+      }
+    } catch {
+      // loadCheckpoint reports a corrupt sidecar with its file name.
+    }
+  }
+
+  /**
+   * Saves the model, the optimizer moments, the counters, the generators'
+   * states and every hook's state to `file` (safetensors + JSON sidecar,
+   * each written atomically).
+   */
+  async saveCheckpoint(file: string, extraMeta: Record<string, unknown> = {}): Promise<void> {
+    const content: CheckpointContent = { hooks: {}, tensors: new Map(), meta: {} };
+    await this.callHook('beforeSaveCheckpoint', content);
+    const optimizerState = new Map(this.optimWrapper?.stateTensors() ?? []);
+    for (const [k, t] of content.tensors) optimizerState.set(`hook:${k}`, t);
+    const meta = {
+      ...content.meta,
+      ...extraMeta,
+      epoch: this.epoch,
+      iter: this.iter,
+      innerIter: this.innerIter,
+      config: JSON.parse(configToJSON(this.cfg)) as unknown,
+      optimizer: this.optimWrapper?.stateMeta(),
+      scheduler: { epoch: this.epoch, iter: this.iter, lr: this.optimWrapper?.optimizer.lr },
+      rng: { seed: this.seed, engine: this.rng.getState(), dataEpoch: this.epoch, dataIter: this.innerIter },
+      hooks: content.hooks,
+      metrics: this.lastMetrics,
+      backend: tf.getBackend(),
+      time: new Date().toISOString(),
+    };
+    writeCheckpoint(file, { state: this.model.stateDict(), optimizerState, meta });
+  }
+
+  /**
+   * Restores a checkpoint for resuming: weights and buffers (strict),
+   * optimizer moments and step counts, epoch/iteration and the position in
+   * the epoch's data order, the engine's generator and every hook's state.
+   */
+  async resume(file: string): Promise<void> {
+    const ck = loadCheckpoint(file);
+    try {
+      this.model.loadStateDict(ck.state, { strict: true });
+      const optTensors = new Map<string, tf.Tensor>();
+      const hookTensors = new Map<string, tf.Tensor>();
+      for (const [k, t] of ck.optimizerState) (k.startsWith('hook:') ? hookTensors.set(k.slice(5), t) : optTensors.set(k, t));
+      const meta = ck.meta as Record<string, any>;
+      if (this.optimWrapper && meta.optimizer) this.optimWrapper.loadState(optTensors, meta.optimizer as OptimizerMeta);
+      this.epoch = meta.epoch ?? 0;
+      this.iter = meta.iter ?? 0;
+      this.innerIter = meta.innerIter ?? 0;
+      if (Array.isArray(meta.rng?.engine)) this.rng.setState(meta.rng.engine as RngState);
+      this.lastMetrics = meta.metrics ?? {};
+      if (meta.backend && meta.backend !== tf.getBackend()) {
+        this.logger.info(`resume: the checkpoint was written on the '${meta.backend}' backend, this run uses '${tf.getBackend()}'; the continuation is close but not bit-identical`);
+      }
+      await this.callHook('afterLoadCheckpoint', { hooks: meta.hooks ?? {}, tensors: hookTensors, meta } satisfies CheckpointContent);
+      this.logger.info(`resumed from ${file}: epoch ${this.epoch}, iter ${this.iter}${this.innerIter ? ` (${this.innerIter} into epoch ${this.epoch + 1})` : ''}`);
+    } finally {
+      for (const t of ck.state.values()) t.dispose();
+      for (const t of ck.optimizerState.values()) t.dispose();
+    }
+  }
+
+  /**
+   * Loads weights only (fine-tuning): every tensor whose name and shape
+   * match; the rest are reported (and kept in {@link loadReport}).
+   */
+  async loadFrom(file: string): Promise<LoadReport> {
+    const ck = loadCheckpoint(file);
+    try {
+      const report = this.model.loadStateDict(ck.state, { strict: false });
+      this.loadReport = report;
+      this.logger.info(`load from ${file}: ${formatLoadReport(report)}`);
+      await this.callHook('afterLoadCheckpoint', { hooks: {}, tensors: new Map(), meta: { loadFrom: file } } satisfies CheckpointContent);
+      return report;
+    } finally {
+      for (const t of ck.state.values()) t.dispose();
+      for (const t of ck.optimizerState.values()) t.dispose();
+    }
+  }
+
+  /** Frees the model, the optimizer state and the hooks' tensors. */
+  dispose(): void {
+    this.optimWrapper?.dispose();
+    for (const h of this.hooks) (h as { dispose?: () => void }).dispose?.();
+    this.model.dispose();
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Train a model from a config.
+ *
+ *   npx tsx tools/train.ts CONFIG [--work-dir DIR] [--resume [CKPT]] [--load-from CKPT]
+ *                          [--cfg-options key=value ...] [--backend NAME] [--seed N]
+ */
+import * as fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { setBackend, type BackendName } from '../src/backend/index.js';
+import { loadConfig } from '../src/config/index.js';
+import { Runner } from '../src/engine/index.js';
+import { fail, preprocessArgv } from './cli_util.js';
+
+const HELP = `usage: tools/train.ts CONFIG [options]
+
+Train a detector from a config file (TS/JS/JSON).
+
+options:
+  --work-dir DIR            where checkpoints and logs go (default work_dirs/<config name>)
+  --resume [CKPT]           resume from CKPT, or from <work dir>/last_checkpoint without one:
+                            weights, optimizer moments, schedule, epoch/iteration, RNG and data order
+  --load-from CKPT          initialise the weights from CKPT (fine-tuning; mismatched layers are reported and skipped)
+  --cfg-options K=V [K=V...] override config keys (e.g. trainCfg.maxEpochs=2 optimWrapper.optimizer.lr=0.01)
+  --backend NAME            auto | tensorflow | webgpu | wasm | cpu (default: the config's backend, else auto)
+  --seed N                  random seed (overrides randomness.seed)
+  --deterministic           set randomness.deterministic
+  -h, --help                show this help
+`;
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: preprocessArgv(process.argv.slice(2), ['resume']),
+    allowPositionals: true,
+    options: {
+      'work-dir': { type: 'string' },
+      resume: { type: 'string' },
+      'load-from': { type: 'string' },
+      'cfg-options': { type: 'string', multiple: true },
+      backend: { type: 'string' },
+      seed: { type: 'string' },
+      deterministic: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (positionals.length !== 1) throw new Error(`expected one CONFIG argument, got ${positionals.length} (see --help)`);
+  const file = positionals[0]!;
+  if (!fs.existsSync(file)) throw new Error(`config file not found: ${file}`);
+  const cfg = await loadConfig(file, { cfgOptions: values['cfg-options'] ?? [] });
+  if (values['work-dir']) cfg.workDir = values['work-dir'];
+  if (values.seed !== undefined) {
+    const s = Number(values.seed);
+    if (!Number.isInteger(s)) throw new Error(`--seed: expected an integer, got ${JSON.stringify(values.seed)}`);
+    cfg.randomness = { ...(cfg.randomness ?? {}), seed: s };
+  }
+  if (values.deterministic) cfg.randomness = { ...(cfg.randomness ?? {}), deterministic: true };
+  if (values.resume !== undefined) {
+    if (values.resume && !fs.existsSync(values.resume)) throw new Error(`--resume: checkpoint not found: ${values.resume}`);
+    cfg.resume = values.resume || true;
+  }
+  if (values['load-from']) {
+    if (!fs.existsSync(values['load-from'])) throw new Error(`--load-from: checkpoint not found: ${values['load-from']}`);
+    cfg.loadFrom = values['load-from'];
+  }
+  const backend = (values.backend ?? cfg.backend ?? 'auto') as BackendName;
+  const choice = await setBackend(backend);
+  console.log(`backend: ${choice.reason}`);
+  cfg.backend = backend;
+  const runner = new Runner(cfg, { configFile: file });
+  await runner.train();
+  console.log(`done: ${runner.iter} iterations, ${runner.epoch} epochs; checkpoints and logs in ${runner.workDir}`);
+}
+
+main().catch(fail);
