@@ -1,0 +1,6 @@
+/**
+ * Detectors (glue over backbone, neck and head), registered in MODELS.
+ * Importing this module registers the heads, losses and task utils too.
+ */
+import '../heads/index.js';
+export * from './single_stage.js';

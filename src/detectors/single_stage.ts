@@ -1,0 +1,111 @@
+/**
+ * mmdet `SingleStageDetector`: backbone -> optional neck -> dense head. Glue
+ * only: the head owns targets, losses and post-processing.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { Module } from '../nn/module.js';
+import { isTypedConfig, MODELS, type TypedConfig } from '../registry.js';
+import type { DenseTestCfg, DenseTrainCfg, DetBatch, DetDataSample, DetSample, LossDict } from '../heads/types.js';
+
+/** What the detector needs from a dense head. */
+export interface DenseHead extends Module {
+  loss(feats: tf.Tensor4D[], samples: DetSample[]): LossDict;
+  predict(feats: tf.Tensor4D[], samples: DetSample[], rescale?: boolean): DetDataSample[];
+  forward(feats: tf.Tensor4D[]): unknown;
+}
+
+export const singleStageSchema = z
+  .object({
+    backbone: z.unknown(),
+    neck: z.unknown().optional(),
+    bboxHead: z.looseObject({ type: z.unknown() }),
+    trainCfg: z.looseObject({}).nullable().optional(),
+    testCfg: z.looseObject({}).nullable().optional(),
+    dataPreprocessor: z.unknown().optional(),
+    initCfg: z.unknown().optional(),
+  })
+  .strict();
+
+export type SingleStageOptions = {
+  backbone: Module | TypedConfig;
+  neck?: Module | TypedConfig | null;
+  bboxHead: TypedConfig;
+  trainCfg?: DenseTrainCfg | null;
+  testCfg?: DenseTestCfg | null;
+  dataPreprocessor?: unknown;
+  initCfg?: unknown;
+};
+
+const asList = (x: tf.Tensor4D | tf.Tensor4D[]): tf.Tensor4D[] => (Array.isArray(x) ? x : [x]);
+
+/**
+ * @example
+ * ```ts
+ * const model = MODELS.build<SingleStageDetector>(config.model);
+ * const losses = model.loss(batch);       // { loss_cls, loss_bbox }
+ * const dets = model.predict(batch);      // [{ metainfo, predInstances: { bboxes, scores, labels } }]
+ * ```
+ */
+export class SingleStageDetector extends Module {
+  static readonly configSchema = singleStageSchema;
+  static readonly unbuiltArgs = ['bboxHead', 'trainCfg', 'testCfg'] as const;
+  readonly backbone: Module;
+  readonly neck?: Module;
+  readonly bboxHead: DenseHead;
+  readonly trainCfg?: DenseTrainCfg | null;
+  readonly testCfg?: DenseTestCfg | null;
+
+  constructor(opts: SingleStageOptions) {
+    super();
+    const build = (c: unknown, path: string): Module => (isTypedConfig(c) ? MODELS.build<Module>(c, { path }) : (c as Module));
+    this.backbone = this.addModule('backbone', build(opts.backbone, 'model.backbone'));
+    if (opts.neck) this.neck = this.addModule('neck', build(opts.neck, 'model.neck'));
+    this.trainCfg = opts.trainCfg;
+    this.testCfg = opts.testCfg;
+    // As mmdet: the head gets trainCfg / testCfg before it is built.
+    const headCfg: TypedConfig = { ...opts.bboxHead, trainCfg: opts.trainCfg ?? null, testCfg: opts.testCfg ?? null };
+    this.bboxHead = this.addModule('bboxHead', MODELS.build<DenseHead>(headCfg, { path: 'model.bboxHead' }));
+  }
+
+  /** Backbone (and neck) features, NHWC, highest resolution first. */
+  extractFeat(inputs: tf.Tensor4D): tf.Tensor4D[] {
+    let x = asList(this.backbone.forward(inputs) as tf.Tensor4D | tf.Tensor4D[]);
+    if (this.neck) x = asList(this.neck.forward(x) as tf.Tensor4D | tf.Tensor4D[]);
+    return x;
+  }
+
+  /** Losses of a batch; call inside a gradient closure (keys containing 'loss' are summed by the engine). */
+  loss(batch: DetBatch): LossDict {
+    return this.bboxHead.loss(this.extractFeat(batch.inputs), batch.dataSamples);
+  }
+
+  /** Detections per image, boxes in original-image pixels (`rescale`) or network-input pixels. */
+  predict(batch: DetBatch, rescale = true): DetDataSample[] {
+    const feats = this.extractFeat(batch.inputs);
+    try {
+      return this.bboxHead.predict(feats, batch.dataSamples, rescale);
+    } finally {
+      tf.dispose(feats);
+    }
+  }
+
+  /** mmdet's `forward(inputs, data_samples, mode)`: `'tensor'` returns the raw head outputs. */
+  forward(batch: DetBatch, mode: 'loss' | 'predict' | 'tensor' = 'tensor'): unknown {
+    if (mode === 'loss') return this.loss(batch);
+    if (mode === 'predict') return this.predict(batch);
+    return this.bboxHead.forward(this.extractFeat(batch.inputs));
+  }
+}
+
+/** RetinaNet (Lin et al. 2017): a single-stage detector with a RetinaHead. */
+export class RetinaNet extends SingleStageDetector {}
+/** FCOS (Tian et al. 2019): a single-stage detector with an FCOSHead. */
+export class FCOS extends SingleStageDetector {}
+/** SSD (Liu et al. 2016): a single-stage detector with an SSDHead. */
+export class SSD extends SingleStageDetector {}
+
+MODELS.register(SingleStageDetector, { name: 'SingleStageDetector' });
+MODELS.register(RetinaNet, { name: 'RetinaNet' });
+MODELS.register(FCOS, { name: 'FCOS' });
+MODELS.register(SSD, { name: 'SSD' });

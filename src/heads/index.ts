@@ -1,0 +1,4 @@
+/** Dense heads (registered in MODELS): AnchorHead, RetinaHead, FCOSHead, SSDHead. */
+export * from './types.js';
+export * from './dense_utils.js';
+export * from './anchor_head.js';

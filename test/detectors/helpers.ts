@@ -1,0 +1,84 @@
+/** In-memory synthetic shapes batches and a tiny training loop for the detector tests. */
+import * as tf from '@tensorflow/tfjs-core';
+import { renderSyntheticImage } from '../../src/datasets/synthetic.js';
+import { Adam } from '../../src/engine/optim/optimizers.js';
+import type { DetBatch, DetDataSample, DetSample } from '../../src/heads/types.js';
+import type { Module } from '../../src/nn/module.js';
+import { boxIouHost } from '../../src/ops/boxes/iou.js';
+import { Rng } from '../../src/utils/random.js';
+
+/** `n` rendered images of side `size` (seeded), normalised to roughly [-2, 2], as one batch. */
+export function syntheticBatch(n: number, size: number, seed = 0, first = 0): DetBatch {
+  const data = new Float32Array(n * size * size * 3);
+  const dataSamples: DetSample[] = [];
+  const opts = { objectsPerImage: [1, 3] as [number, number], sizeRange: [(40 * size) / 256, (120 * size) / 256] as [number, number], occlusionProb: 0 };
+  for (let k = 0; k < n; k++) {
+    const r = renderSyntheticImage(Rng.derive(seed, first + k), size, opts);
+    const off = k * size * size * 3;
+    for (let i = 0; i < r.pixels.length; i++) data[off + i] = (r.pixels[i]! - 128) / 64;
+    dataSamples.push({
+      metainfo: {
+        imgId: first + k,
+        imgPath: '',
+        oriShape: [size, size],
+        imgShape: [size, size],
+        scaleFactor: [1, 1],
+        flip: false,
+        flipDirection: null,
+        padShape: [size, size],
+        batchInputShape: [size, size],
+      },
+      gtInstances: { bboxes: Float32Array.from(r.objects.flatMap((o) => o.bbox)), labels: Int32Array.from(r.objects.map((o) => o.label)) },
+    });
+  }
+  return { inputs: tf.tensor4d(data, [n, size, size, 3]), dataSamples };
+}
+
+type Trainable = Module & { loss(b: DetBatch): Record<string, tf.Scalar | tf.Scalar[]> };
+
+/** Adam steps over `batches` in turn; returns the total loss of every step. */
+export function trainSteps(model: Trainable, batches: DetBatch[], iters: number, lr = 1e-3): number[] {
+  const params = model.trainableParameters();
+  const opt = new Adam({ lr });
+  opt.setParams(params.map(([name, variable]) => ({ name, variable, lrMult: 1, decayMult: 1 })));
+  const byVar = new Map(params.map(([name, v]) => [v.name, name]));
+  const losses: number[] = [];
+  model.train();
+  for (let it = 0; it < iters; it++) {
+    const batch = batches[it % batches.length]!;
+    const { value, grads } = tf.variableGrads(() => {
+      const l = model.loss(batch);
+      const terms = Object.entries(l).filter(([k]) => k.includes('loss')).flatMap(([, v]) => (Array.isArray(v) ? v : [v]));
+      return tf.addN(terms) as tf.Scalar;
+    }, params.map(([, v]) => v));
+    losses.push(value.dataSync()[0]!);
+    opt.step(new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k)!, g])));
+    tf.dispose([value, ...Object.values(grads)]);
+  }
+  return losses;
+}
+
+/** Fraction of gt boxes matched by a prediction of the same label with IoU >= 0.5 and score >= `minScore`. */
+export function recallAt50(preds: DetDataSample[], samples: DetSample[], minScore = 0.3): number {
+  let hit = 0;
+  let total = 0;
+  preds.forEach((p, i) => {
+    const gt = samples[i]!.gtInstances;
+    const g = gt.labels.length;
+    total += g;
+    const m = p.predInstances.scores.length;
+    if (!m || !g) return;
+    const iou = boxIouHost(gt.bboxes, p.predInstances.bboxes);
+    for (let a = 0; a < g; a++) {
+      for (let b = 0; b < m; b++) {
+        if (p.predInstances.scores[b]! >= minScore && p.predInstances.labels[b] === gt.labels[a] && iou[a * m + b]! >= 0.5) {
+          hit++;
+          break;
+        }
+      }
+    }
+  });
+  return total ? hit / total : 1;
+}
+
+export const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
