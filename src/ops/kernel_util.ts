@@ -64,8 +64,12 @@ export function registerOnce(kernelName: string, backendName: string, kernelFunc
   tf.registerKernel({ kernelName, backendName, kernelFunc });
 }
 
-/** Registers a typed-array kernel for every host backend. */
-export function registerHostKernel(kernelName: string, inputNames: string[], impl: HostImpl): void {
+/**
+ * Registers a typed-array kernel for every host backend, and for
+ * `extraBackends` (e.g. webgl/webgpu where no device program exists yet:
+ * inputs are read back with readSync and the result uploaded).
+ */
+export function registerHostKernel(kernelName: string, inputNames: string[], impl: HostImpl, extraBackends: string[] = []): void {
   const kernelFunc: tf.KernelFunc = ({ inputs, backend: be, attrs }) => {
     const backend = be as KernelBackend;
     const infos = inputNames.map((n) => {
@@ -82,7 +86,7 @@ export function registerHostKernel(kernelName: string, inputNames: string[], imp
     const infosOut = outs.map((o) => writeHost(backend, o));
     return infosOut.length === 1 ? infosOut[0] : infosOut;
   };
-  for (const b of HOST_BACKENDS) registerOnce(kernelName, b, kernelFunc);
+  for (const b of [...HOST_BACKENDS, ...extraBackends]) registerOnce(kernelName, b, kernelFunc);
 }
 
 /** Runs a registered kernel through the engine (records gradients where registered). */
@@ -97,6 +101,10 @@ export function runKernel<T extends tf.Tensor | tf.Tensor[]>(
 /** Host values of a tensor, array or typed array as float32. */
 export function toF32(x: tf.Tensor | ArrayLike<number> | number[][], what: string): Float32Array {
   if (x instanceof tf.Tensor) {
+    if (tf.getBackend() === 'webgpu') {
+      // tfjs' webgpu readSync goes through an OffscreenCanvas and returned wrong values under SwiftShader.
+      throw new Error(`${what}: cannot read a webgpu tensor synchronously; pass a typed array (await t.data()) or use the async variant (nmsAsync).`);
+    }
     const v = x.dataSync();
     return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
   }

@@ -189,6 +189,9 @@ function deviceFinish(mask: Int32Array, order: Int32Array, maxNum: number): Int3
  * ```
  */
 export function nms(boxes: BoxesLike, scores: ScoresLike, iouThreshold: number, options: NmsOptions = {}): Int32Array {
+  if (tf.getBackend() === 'webgpu' && boxes instanceof tf.Tensor) {
+    throw new Error('nms: synchronous reads of webgpu tensors are unreliable; use nmsAsync on webgpu.');
+  }
   const s = toF32(scores, 'nms scores');
   if (onDevice(boxes)) {
     checkInputs('nms', boxes.size / 4, boxes.size, s.length, iouThreshold);
