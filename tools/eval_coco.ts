@@ -1,0 +1,56 @@
+/**
+ * A pycocotools-free COCO evaluator.
+ *
+ *   npx tsx tools/eval_coco.ts --gt instances_val2017.json --dt results.json --iou-type bbox [--json]
+ *
+ * Prints pycocotools' 12 summary lines; with `--json` the last line is one
+ * JSON object `{AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl}`.
+ * Exit status 0 on success, 1 on bad input (the message names the file and
+ * the JSON path), 2 on bad usage.
+ */
+import { parseArgs } from 'node:util';
+import { COCO_STAT_NAMES, evaluateCoco, formatCocoSummary, loadCocoDataset, loadCocoResults } from '../src/evaluation/index.js';
+
+const USAGE = 'usage: eval_coco --gt GT.json --dt RESULTS.json [--iou-type bbox|segm] [--json]';
+
+function main(argv: string[]): number {
+  let values: { gt?: string; dt?: string; 'iou-type'?: string; json?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        gt: { type: 'string' },
+        dt: { type: 'string' },
+        'iou-type': { type: 'string', default: 'bbox' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    console.error(`eval_coco: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const iouType = values['iou-type'];
+  if (!values.gt || !values.dt || (iouType !== 'bbox' && iouType !== 'segm')) {
+    console.error(`eval_coco: ${!values.gt ? '--gt is required' : !values.dt ? '--dt is required' : `--iou-type must be bbox or segm, got ${JSON.stringify(iouType)}`}\n${USAGE}`);
+    return 2;
+  }
+  try {
+    const gt = loadCocoDataset(values.gt);
+    const dt = loadCocoResults(values.dt);
+    const r = evaluateCoco(gt, dt, { iouType });
+    console.log(formatCocoSummary(r));
+    if (values.json) console.log(JSON.stringify(Object.fromEntries(COCO_STAT_NAMES.map((k, i) => [k, r.stats[i]]))));
+    return 0;
+  } catch (e) {
+    console.error(`eval_coco: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));
