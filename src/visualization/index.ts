@@ -1,0 +1,2 @@
+/** Drawing detections and ground truth on images. */
+export * from './draw.js';
