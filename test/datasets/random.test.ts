@@ -20,7 +20,8 @@ describe('Rng', () => {
 
   it('draws in range with the right moments', () => {
     const r = new Rng(1);
-    let sum = 0, sq = 0, n = 20000;
+    const n = 20000;
+    let sum = 0, sq = 0;
     const counts = new Array(6).fill(0);
     for (let i = 0; i < n; i++) {
       const u = r.next();
