@@ -189,7 +189,8 @@ export function roiAlignBackward(
   const [N, H, W, C] = fshape;
   const K = rois.length / 5;
   const bins = a.outH * a.outW;
-  const dx = new Float64Array(N * H * W * C);
+  // float32 accumulation, as torchvision's backward (atomic adds into a float tensor).
+  const dx = new Float32Array(N * H * W * C);
   const isMax = a.poolMode === 'max';
   if (isMax && !features) throw new Error('roiAlign backward: max pooling needs the features.');
   const best = new Float64Array(C);
@@ -252,7 +253,7 @@ export function roiAlignBackward(
       }
     }
   }
-  return Float32Array.from(dx);
+  return dx;
 }
 
 /** Attributes of the RoIPool kernels. */
