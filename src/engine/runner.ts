@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, configToJSON, dumpConfig, type Config } from '../config/index.js';
-import { formatLoadReport, loadCheckpoint, setInitSeed, sidecarPath, saveCheckpoint as writeCheckpoint, type LoadReport, type Module } from '../nn/index.js';
+import { CheckpointError, formatLoadReport, loadCheckpoint, setInitSeed, sidecarPath, saveCheckpoint as writeCheckpoint, type LoadReport, type Module } from '../nn/index.js';
 import { HOOKS, LOOPS, MODELS, PARAM_SCHEDULERS, isTypedConfig, type TypedConfig } from '../registry.js';
 import { Rng, type RngState } from '../utils/random.js';
 import { buildDataloader, disposeBatch, type EngineBatch, type EngineLoader } from './data.js';
@@ -417,6 +417,9 @@ export class Runner {
       const hookTensors = new Map<string, tf.Tensor>();
       for (const [k, t] of ck.optimizerState) (k.startsWith('hook:') ? hookTensors.set(k.slice(5), t) : optTensors.set(k, t));
       const meta = ck.meta as Record<string, any>;
+      if (typeof meta.iter !== 'number') {
+        throw new CheckpointError(file, 'no training state (its sidecar is missing: an interrupted write, or a weights-only file); use --load-from to take its weights only');
+      }
       if (this.optimWrapper && meta.optimizer) this.optimWrapper.loadState(optTensors, meta.optimizer as OptimizerMeta);
       this.epoch = meta.epoch ?? 0;
       this.iter = meta.iter ?? 0;

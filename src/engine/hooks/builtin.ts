@@ -314,7 +314,9 @@ export class CheckpointHook extends Hook {
   }
 
   override beforeSaveCheckpoint(_r: Runner, c: CheckpointContent): void {
-    const kept = this.pending && this.pending.includes(`${path.sep}best_`) ? this.kept : [...this.kept.filter((k) => k !== this.pending), ...(this.pending ? [this.pending] : [])];
+    const isBest = !!this.pending && path.basename(this.pending).startsWith('best_');
+    let kept = isBest || !this.pending ? this.kept : [...this.kept.filter((k) => k !== this.pending), this.pending];
+    if (this.maxKeepCkpts > 0) kept = kept.slice(-this.maxKeepCkpts);
     c.hooks.CheckpointHook = { kept, best: this.best };
   }
 

@@ -1,0 +1,40 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import { loadCheckpoint } from '../../src/nn/index.js';
+
+export const TOY_CONFIG = path.resolve('test/fixtures/engine/toy_config.ts');
+
+export function tmpDir(tag: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `tfdet-engine-${tag}-`));
+}
+
+export async function toyConfig(overrides: Record<string, unknown> = {}): Promise<Config> {
+  return loadConfig(TOY_CONFIG, { cfgOptions: overrides });
+}
+
+/** A console sink that records what is written. */
+export function captureConsole(isTTY = false): { write(s: string): boolean; isTTY: boolean; columns: number; text: () => string } {
+  const chunks: string[] = [];
+  return {
+    write: (s: string) => chunks.push(s) > 0,
+    isTTY,
+    columns: 200,
+    text: () => chunks.join(''),
+  };
+}
+
+/** Every tensor of a checkpoint (weights, buffers, optimizer and hook state) as raw bytes by name. */
+export function checkpointBytes(file: string): Map<string, Buffer> {
+  const ck = loadCheckpoint(file);
+  const out = new Map<string, Buffer>();
+  const bytes = (t: { dataSync(): ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number } }) => {
+    const a = t.dataSync();
+    return Buffer.from(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+  };
+  for (const [k, t] of ck.state) out.set(k, bytes(t));
+  for (const [k, t] of ck.optimizerState) out.set(`optimizer.${k}`, bytes(t));
+  for (const t of [...ck.state.values(), ...ck.optimizerState.values()]) t.dispose();
+  return out;
+}
