@@ -191,7 +191,8 @@ export function parseCocoResults(data: unknown, file?: string): CocoResult[] {
  *
  * @example
  * ```ts
- * readJsonFile('gt.json'); // the parsed object
+ * readJsonFile('../shared/data/real/fce_small/gt_dataset.json'); // { images: [...], annotations: [...], ... }
+ * readJsonFile('broken.json'); // ConfigError: broken.json: (root): expected valid JSON, got Unexpected end of JSON input
  * ```
  */
 export function readJsonFile(file: string): unknown {
@@ -213,7 +214,7 @@ export function readJsonFile(file: string): unknown {
  *
  * @example
  * ```ts
- * loadCocoDataset('instances_val2017.json').images.length; // 5000
+ * loadCocoDataset('../shared/data/real/coco_val2014_100/instances_val2014_100.json').images.length; // 100
  * ```
  */
 export function loadCocoDataset(file: string): CocoDataset {
@@ -225,7 +226,8 @@ export function loadCocoDataset(file: string): CocoDataset {
  *
  * @example
  * ```ts
- * loadCocoResults('bbox_results.json')[0]; // { image_id: 42, category_id: 18, bbox: [...], score: 0.236 }
+ * loadCocoResults('../shared/data/real/coco_val2014_100/instances_val2014_fakebbox100_results.json')[0];
+ * // { image_id: 42, category_id: 18, bbox: [258.15, 41.29, 348.26, 243.78], score: 0.236 }
  * ```
  */
 export function loadCocoResults(file: string): CocoResult[] {

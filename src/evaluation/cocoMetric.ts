@@ -133,9 +133,12 @@ export function predictionsToCocoResults(
  *
  * @example
  * ```ts
- * const m = METRICS.build({ type: 'CocoMetric', annFile: 'instances_val.json', metric: ['bbox', 'segm'] }) as CocoMetric;
- * m.process({}, [{ imgId: 42, predInstances: { bboxes: [[10, 10, 50, 80]], scores: [0.9], labels: [0], masks: [rle] } }]);
- * m.compute(); // { 'coco/bbox_mAP': 0.7, ..., 'coco/segm_mAP': 0.6, ... }
+ * // usually METRICS.build({ type: 'CocoMetric', annFile: 'instances_val2017.json', metric: ['bbox', 'segm'] })
+ * const m = new CocoMetric({ metricItems: ['mAP', 'mAP_50', 'AR@100'] }); // ground truth from the samples
+ * m.datasetMeta = { classes: ['cat'] };
+ * m.process({}, [{ imgId: 1, oriShape: [20, 20], predInstances: { bboxes: [[2, 2, 12, 12]], scores: [0.9], labels: [0] },
+ *   instances: [{ bbox: [2, 2, 12, 12], bboxLabel: 0 }] }]);
+ * m.compute(); // { 'coco/bbox_mAP': 0.9999999999999998, 'coco/bbox_mAP_50': 0.9999999999999999, 'coco/bbox_AR@100': 1 }
  * ```
  */
 export class CocoMetric implements Metric<DetDataSample> {

@@ -62,7 +62,14 @@ export interface Metric<S = unknown> {
   reset(): void;
 }
 
-/** Rows `[N, k]` of a flat or nested numeric array. */
+/**
+ * Rows `[N, k]` of a flat or nested numeric array.
+ *
+ * @example
+ * ```ts
+ * rowsOf([1, 2, 3, 4, 5, 6, 7, 8], 4, 'bboxes'); // [[1, 2, 3, 4], [5, 6, 7, 8]]
+ * ```
+ */
 export function rowsOf(a: ArrayLike<number> | readonly (readonly number[])[], k: number, what: string): number[][] {
   const n = (a as ArrayLike<unknown>).length;
   if (n === 0) return [];

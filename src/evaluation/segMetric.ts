@@ -237,7 +237,9 @@ export interface SegClassRow {
  * ```ts
  * const m = new SegMetric({ numClasses: 2 });
  * m.process({}, [{ predSemSeg: { data: [0, 1, 1, 0] }, gtSemSeg: { data: [0, 1, 0, 255] } }]);
- * m.compute(); // { aAcc: 66.66666666666666, mIoU: 50, mAcc: 75, mDice: 66.66666666666666, ... }
+ * m.compute();
+ * // { aAcc: 66.66666666666666, mIoU: 50, mAcc: 75, mDice: 66.66666666666666,
+ * //   mFscore: 66.66666666666666, mPrecision: 75, mRecall: 75 }
  * ```
  */
 export class SegMetric implements Metric<SegDataSample> {

@@ -147,6 +147,14 @@ function scoreOrder(dets: number[], stride: number, col: number): number[] {
 /**
  * TP / FP flags of one image's detections of one class, as mmdetection's
  * `tpfp_default`. Returns `[tp, fp]`, each `[numScales][numDets]`.
+ *
+ * @param dets flat `[x1, y1, x2, y2, score, ...]`; `gts` / `gtsIgnore` flat `[x1, y1, x2, y2, ...]`.
+ * @example
+ * ```ts
+ * // two detections of one box: the higher score is the TP, the duplicate a FP
+ * tpfpDefault([0, 0, 10, 10, 0.9, 0, 0, 10, 10, 0.8], [0, 0, 10, 10], [], 0.5, null, false);
+ * // [[Uint8Array [1, 0]], [Uint8Array [0, 1]]]
+ * ```
  */
 export function tpfpDefault(
   dets: number[],
@@ -227,7 +235,7 @@ export function tpfpDefault(
  * @example
  * ```ts
  * averagePrecision([0.5, 1], [1, 0.5], 'area'); // 0.75
- * averagePrecision([0.5, 1], [1, 0.5], '11points'); // 0.7727272727272727
+ * averagePrecision([0.5, 1], [1, 0.5], '11points'); // 0.7727272510528564 (float32, as mmdetection)
  * ```
  */
 export function averagePrecision(recalls: ArrayLike<number>, precisions: ArrayLike<number>, mode: 'area' | '11points' = 'area'): number {

@@ -195,7 +195,14 @@ export function rleEncode(mask: ArrayLike<number>, height: number, width: number
   return fromRuns(encodeRuns(mask, height, width, order));
 }
 
-/** {@link rleEncode} returning in-memory runs. */
+/**
+ * {@link rleEncode} returning in-memory runs.
+ *
+ * @example
+ * ```ts
+ * encodeRuns([0, 1, 1, 0, 1, 0], 2, 3); // { h: 2, w: 3, cnts: Uint32Array [2, 3, 1] }
+ * ```
+ */
 export function encodeRuns(mask: ArrayLike<number>, height: number, width: number, order: MaskOrder = 'C'): Runs {
   const a = height * width;
   if (mask.length !== a) throw new RangeError(`rleEncode: mask has ${mask.length} values, expected height*width = ${a}`);
@@ -305,7 +312,15 @@ export function rleToBbox(rle: AnyRLE | Runs): XYWH {
   return [xs, ys, (xe - xs + 1) >>> 0, (ye - ys + 1) >>> 0];
 }
 
-/** Union (or intersection) of runs of the same size; maskApi `rleMerge`. */
+/**
+ * Union (or intersection) of runs of the same size; maskApi `rleMerge`.
+ *
+ * @example
+ * ```ts
+ * mergeRuns([{ h: 2, w: 2, cnts: Uint32Array.of(1, 1, 2) }, { h: 2, w: 2, cnts: Uint32Array.of(3, 1) }]);
+ * // { h: 2, w: 2, cnts: Uint32Array [1, 1, 1, 1] }
+ * ```
+ */
 export function mergeRuns(rs: readonly Runs[], intersect = false): Runs {
   const n = rs.length;
   if (n === 0) return { h: 0, w: 0, cnts: new Uint32Array(0) };
@@ -379,6 +394,11 @@ export function rleMerge(rles: readonly (AnyRLE | Runs)[], intersect = false): R
  * IoU of two boxes lists as maskApi `bbIou` (pycocotools `mask.iou` on
  * `[x, y, w, h]` boxes): a crowd ground truth uses the detection's area as
  * the union. Boxes are flat `[x, y, w, h, ...]`. Output `o[d * n + g]`.
+ *
+ * @example
+ * ```ts
+ * bboxIouFlat([0, 0, 2, 2], [1, 0, 2, 2, 1, 0, 2, 2], [0, 1]); // Float64Array [0.3333333333333333, 0.5]
+ * ```
  */
 export function bboxIouFlat(
   dt: ArrayLike<number>,
@@ -419,6 +439,13 @@ export function bboxIouFlat(
  * IoU of runs as maskApi `rleIou`: boxes first (pairs whose boxes do not
  * overlap are 0), then exact pixel counts; for a crowd ground truth the union
  * is the detection's area; a size mismatch gives -1. Output `o[d * n + g]`.
+ *
+ * @example
+ * ```ts
+ * // left column of a 2x2 mask against the full mask
+ * runsIouFlat([{ h: 2, w: 2, cnts: Uint32Array.of(0, 2, 2) }], [{ h: 2, w: 2, cnts: Uint32Array.of(0, 4) }], [0]);
+ * // Float64Array [0.5]
+ * ```
  */
 export function runsIouFlat(
   dt: readonly Runs[],
@@ -529,7 +556,14 @@ export function rleIou(
 // ---------------------------------------------------------------------------
 // polygons and boxes
 
-/** maskApi `rleFrPoly` on a flat `[x0, y0, x1, y1, ...]` list of `k` points. */
+/**
+ * maskApi `rleFrPoly` on a flat `[x0, y0, x1, y1, ...]` list of `k` points.
+ *
+ * @example
+ * ```ts
+ * polyRuns([0, 0, 2, 0, 2, 2, 0, 2], 4, 3, 3); // { h: 3, w: 3, cnts: Uint32Array [0, 2, 1, 2, 4] }
+ * ```
+ */
 export function polyRuns(xy: ArrayLike<number>, k: number, h: number, w: number): Runs {
   const scale = 5;
   const x = new Int32Array(k + 1);
@@ -634,7 +668,14 @@ export function rleFrPoly(polygon: ArrayLike<number>, height: number, width: num
   return fromRuns(polyRuns(polygon, Math.floor(polygon.length / 2), height, width));
 }
 
-/** maskApi `rleFrBbox`: the polygon of the box's four corners. */
+/**
+ * maskApi `rleFrBbox`: the polygon of the box's four corners.
+ *
+ * @example
+ * ```ts
+ * bboxRuns([0, 0, 1, 1], 2, 2); // { h: 2, w: 2, cnts: Uint32Array [0, 1, 3] }
+ * ```
+ */
 export function bboxRuns(bb: ArrayLike<number>, h: number, w: number): Runs {
   const xs = bb[0]!;
   const xe = xs + bb[2]!;
@@ -655,7 +696,14 @@ export function rleFrBbox(bbox: ArrayLike<number>, height: number, width: number
   return fromRuns(bboxRuns(bbox, height, width));
 }
 
-/** {@link polygonsToRle} returning in-memory runs. */
+/**
+ * {@link polygonsToRle} returning in-memory runs.
+ *
+ * @example
+ * ```ts
+ * polygonsRuns([[1, 1, 3, 1, 3, 3, 1, 3]], 4, 4); // { h: 4, w: 4, cnts: Uint32Array [5, 2, 2, 2, 5] }
+ * ```
+ */
 export function polygonsRuns(polygons: readonly ArrayLike<number>[], height: number, width: number): Runs {
   if (polygons.length === 0) return { h: 0, w: 0, cnts: new Uint32Array(0) };
   const parts = polygons.map((p, i) => {
@@ -690,6 +738,11 @@ export type Segmentation = number[][] | AnyRLE;
  * Runs of a COCO `segmentation` of an image `height x width`, as COCO's
  * `annToRLE`: polygons are rasterised and merged; an uncompressed RLE is
  * taken as is (its own `size`); a compressed one is decoded.
+ *
+ * @example
+ * ```ts
+ * segmentationRuns({ size: [2, 2], counts: '121' }, 2, 2); // { h: 2, w: 2, cnts: Uint32Array [1, 2, 1] }
+ * ```
  */
 export function segmentationRuns(segm: Segmentation, height: number, width: number, what = 'segmentation'): Runs {
   if (Array.isArray(segm)) {

@@ -97,3 +97,29 @@ describe('COCO evaluation details', () => {
     ).toThrow(/gt\.json: annotations\[0\]\.area/);
   });
 });
+
+describe('the synthetic COCO fixture covers the cases pycocotools must agree on', () => {
+  it('crowd boxes, all area ranges and their bounds, images without ground truth, classes without detections, >100 detections per image, tied scores', () => {
+    const gt = readFixture('coco_synth_gt.json');
+    const dt: any[] = readFixture('coco_synth_dt_bbox.json');
+    const anns: any[] = gt.annotations;
+    expect(anns.filter((a) => a.iscrowd).length).toBeGreaterThan(3);
+    expect(anns.some((a) => a.area < 32 ** 2)).toBe(true);
+    expect(anns.some((a) => a.area > 32 ** 2 && a.area < 96 ** 2)).toBe(true);
+    expect(anns.some((a) => a.area > 96 ** 2)).toBe(true);
+    expect(anns.some((a) => a.area === 32 ** 2) && anns.some((a) => a.area === 96 ** 2)).toBe(true);
+    expect(anns.some((a) => a.ignore === 1 && !a.iscrowd)).toBe(true);
+    const withGt = new Set(anns.map((a) => a.image_id));
+    expect(gt.images.filter((i: any) => !withGt.has(i.id) && dt.some((d) => d.image_id === i.id)).length).toBeGreaterThan(0);
+    const detCats = new Set(dt.map((d) => d.category_id));
+    expect(anns.some((a) => !detCats.has(a.category_id))).toBe(true); // class with ground truth, no detections
+    expect(gt.categories.some((c: any) => !anns.some((a) => a.category_id === c.id))).toBe(true); // class absent entirely
+    const perImgCat = new Map<string, number>();
+    for (const d of dt) perImgCat.set(`${d.image_id}/${d.category_id}`, (perImgCat.get(`${d.image_id}/${d.category_id}`) ?? 0) + 1);
+    expect(Math.max(...perImgCat.values())).toBeGreaterThan(100);
+    const scores = dt.map((d) => d.score);
+    expect(new Set(scores).size).toBeLessThan(scores.length * 0.7); // many tied scores
+    expect(anns.some((a) => Array.isArray(a.segmentation)) && anns.some((a) => typeof a.segmentation?.counts === 'string')).toBe(true);
+    expect(anns.some((a) => a.iscrowd && Array.isArray(a.segmentation?.counts))).toBe(true); // uncompressed crowd RLE
+  });
+});
