@@ -32,7 +32,8 @@ describe('evaluateCoco equals pycocotools', () => {
       expect(r.counts).toEqual(c.counts);
       expect(r.stats.length).toBe(12);
       expect(formatCocoSummary(r).split('\n')).toEqual(c.lines);
-      for (let i = 0; i < 12; i++) expect(Math.abs(r.stats[i]! - c.stats[i])).toBeLessThanOrEqual(1e-9);
+      // the requirement is 1e-9; the implementation reproduces numpy's summation order, so the bits agree
+      for (let i = 0; i < 12; i++) expect(r.stats[i], `stat ${i}`).toBe(c.stats[i]);
       const [T, R, K, A, M] = r.counts;
       for (let j = 0; j < c.recall.length; j++) expect(Math.abs(r.recall[j]! - c.recall[j])).toBeLessThanOrEqual(1e-12);
       for (let k = 0; k < K; k++)
