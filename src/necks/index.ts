@@ -1,0 +1,3 @@
+export * from './fpn.js';
+export * from './channel_mapper.js';
+export * from './ssd_neck.js';
