@@ -415,7 +415,10 @@ export class Runner {
       this.model.loadStateDict(ck.state, { strict: true });
       const optTensors = new Map<string, tf.Tensor>();
       const hookTensors = new Map<string, tf.Tensor>();
-      for (const [k, t] of ck.optimizerState) (k.startsWith('hook:') ? hookTensors.set(k.slice(5), t) : optTensors.set(k, t));
+      for (const [k, t] of ck.optimizerState) {
+        if (k.startsWith('hook:')) hookTensors.set(k.slice(5), t);
+        else optTensors.set(k, t);
+      }
       const meta = ck.meta as Record<string, any>;
       if (typeof meta.iter !== 'number') {
         throw new CheckpointError(file, 'no training state (its sidecar is missing: an interrupted write, or a weights-only file); use --load-from to take its weights only');

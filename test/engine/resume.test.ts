@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setBackend } from '../../src/backend/index.js';
 import { loadCheckpoint } from '../../src/nn/index.js';
-import { TOY_CONFIG, checkpointBytes, tmpDir } from './helpers.js';
+import { Runner } from '../../src/engine/index.js';
+import { TOY_CONFIG, captureConsole, checkpointBytes, tmpDir, toyConfig } from './helpers.js';
 
 const TSX = ['--import', 'tsx'];
 
@@ -34,6 +35,14 @@ function expectSameTensors(a: string, b: string): number {
 }
 
 let reference = '';
+
+async function cfgFor(dir: string, resume: string | true) {
+  const pairs = OPTS.slice(1).map((p) => p.split('='));
+  const cfg = await toyConfig(Object.fromEntries(pairs.map(([k, v]) => [k!, v === 'None' ? null : v === 'false' ? false : Number(v)])));
+  cfg.workDir = dir;
+  cfg.resume = resume;
+  return cfg;
+}
 
 beforeAll(async () => {
   await setBackend('cpu');
@@ -92,14 +101,16 @@ describe('resume after SIGKILL', () => {
         const half = loadCheckpoint(path.join(dir, 'iter_21.safetensors'));
         expect(half.meta.iter).toBeUndefined();
         for (const t of [...half.state.values(), ...half.optimizerState.values()]) t.dispose();
-        const bad = await run('tools/train.ts', [TOY_CONFIG, '--work-dir', dir, '--resume', path.join(dir, 'iter_21.safetensors'), ...OPTS]).done;
-        expect(bad.code).toBe(1);
-        expect(bad.out).toMatch(/iter_21\.safetensors: no training state/);
+        const bad = new Runner(await cfgFor(dir, path.join(dir, 'iter_21.safetensors')), { console: captureConsole() });
+        await expect(bad.train()).rejects.toThrow(/iter_21\.safetensors: no training state/);
+        bad.dispose();
       } else {
         expect(fs.existsSync(path.join(dir, 'iter_21.safetensors'))).toBe(false);
       }
-      const resumed = await run('tools/train.ts', [TOY_CONFIG, '--work-dir', dir, '--resume', ...OPTS]).done;
-      expect(resumed.code, resumed.out).toBe(0);
+      // Resume in this process (same backend) from last_checkpoint.
+      const runner = new Runner(await cfgFor(dir, true), { console: captureConsole() });
+      await runner.train();
+      runner.dispose();
       expectSameTensors(reference, path.join(dir, 'iter_40.safetensors'));
     });
   }
