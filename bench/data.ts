@@ -14,6 +14,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { BaseDetDataset } from '../src/datasets/base.js';
 import { DataLoader } from '../src/datasets/loader.js';
@@ -97,8 +99,9 @@ async function pipelineRate(loader: DataLoader, epochBase: number): Promise<numb
   let n = 0, epoch = epochBase;
   const t0 = performance.now();
   while (n < iters) {
-    for await (const b of loader.rawBatches(epoch++)) {
-      n += b.shape[0];
+    for await (const b of loader.epochBatches(epoch++)) {
+      n += b.inputs.shape[0];
+      b.inputs.dispose();
       if (n >= iters) break;
     }
   }
@@ -106,6 +109,7 @@ async function pipelineRate(loader: DataLoader, epochBase: number): Promise<numb
 }
 
 async function main(): Promise<void> {
+  await tf.setBackend('cpu');
   BenchDataset.infos = await makeImages();
   const files = BenchDataset.infos.map((d) => d.imgPath);
   const ds = new BenchDataset({ pipeline });

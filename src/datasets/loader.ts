@@ -63,7 +63,10 @@ export interface RawBatch {
  * b.shape; // [2, 480, 640, 3]
  * ```
  */
-export function collateRaw(samples: PackedInputs[], opts: { padSizeDivisor?: number; padValue?: number; indices?: number[] } = {}): RawBatch {
+export function collateRaw(
+  samples: PackedInputs[],
+  opts: { padSizeDivisor?: number; padValue?: number; indices?: number[]; alloc?: (n: number) => Float32Array } = {},
+): RawBatch {
   if (samples.length === 0) throw new Error('collate: empty batch');
   let H = 0, W = 0;
   let div = opts.padSizeDivisor ?? 1;
@@ -79,8 +82,10 @@ export function collateRaw(samples: PackedInputs[], opts: { padSizeDivisor?: num
   H = Math.ceil(H / div) * div;
   W = Math.ceil(W / div) * div;
   const n = samples.length;
-  const data = new Float32Array(n * H * W * C);
-  if (opts.padValue) data.fill(opts.padValue);
+  const fresh = !opts.alloc;
+  const data = opts.alloc ? opts.alloc(n * H * W * C) : new Float32Array(n * H * W * C);
+  // A recycled buffer holds old pixels: clear what the images do not cover.
+  if (opts.padValue || !fresh) data.fill(opts.padValue ?? 0);
   samples.forEach((s, k) => {
     const { data: src, height: h, width: w } = s.inputs;
     const base = k * H * W * C;
@@ -183,13 +188,31 @@ export class DataLoader {
    * At most `prefetch` samples are decoded ahead; `numWorkers` at a time.
    */
   async *epochBatches(epoch: number, startIter = 0): AsyncGenerator<Batch> {
-    for await (const r of this.rawBatches(epoch, startIter)) {
-      yield { inputs: tf.tensor4d(r.data, r.shape, 'float32'), dataSamples: r.dataSamples, indices: r.indices };
+    for await (const r of this.batches(epoch, startIter, (n) => this.allocBatch(n))) {
+      const inputs = tf.tensor4d(r.data, r.shape, 'float32');
+      this.lent.push({ tensor: inputs, data: r.data });
+      yield { inputs, dataSamples: r.dataSamples, indices: r.indices };
     }
   }
 
+  // Batch buffers handed out inside tensors; reused once the consumer disposes the tensor,
+  // which spares the garbage collector a large allocation per batch.
+  private lent: { tensor: tf.Tensor; data: Float32Array }[] = [];
+
+  private allocBatch(n: number): Float32Array {
+    const i = this.lent.findIndex((e) => e.tensor.isDisposed && e.data.length === n);
+    if (i >= 0) return this.lent.splice(i, 1)[0]!.data;
+    // Forget disposed buffers of other sizes and cap the list (live tensors own their data anyway).
+    this.lent = this.lent.filter((e) => !e.tensor.isDisposed).slice(-8);
+    return new Float32Array(n);
+  }
+
   /** {@link epochBatches} without making tensors (the collated Float32Array and its shape). */
-  async *rawBatches(epoch: number, startIter = 0): AsyncGenerator<RawBatch> {
+  rawBatches(epoch: number, startIter = 0): AsyncGenerator<RawBatch> {
+    return this.batches(epoch, startIter);
+  }
+
+  private async *batches(epoch: number, startIter: number, alloc?: (n: number) => Float32Array): AsyncGenerator<RawBatch> {
     const batches = this.batchIndices(epoch).slice(startIter);
     const flat: { idx: number; pos: number }[] = [];
     let pos = startIter * this.opts.batchSize;
@@ -231,7 +254,12 @@ export class DataLoader {
         results[k] = undefined as unknown as Promise<PackedInputs>;
         pump();
       }
-      const copts = { padSizeDivisor: this.opts.padSizeDivisor, padValue: this.opts.padValue, indices: b };
+      const copts = {
+        padSizeDivisor: this.opts.padSizeDivisor,
+        padValue: this.opts.padValue,
+        indices: b,
+        alloc,
+      };
       yield collateRaw(samples, copts);
     }
   }

@@ -8,6 +8,7 @@
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { DatasetError } from '../errors.js';
 import { parseImageHeader } from '../image_header.js';
+import { colorPassWasm } from './color_pass.js';
 import type { BitmapMasks, ColorMap, DataSample, ImageBuffer } from '../types.js';
 
 // sharp's per-image thread count; the loader gets its parallelism from many images in flight.
@@ -254,6 +255,7 @@ export function writePixels(
   out: Float32Array, offset: number, rowStride: number,
 ): void {
   const d = src.data, w = src.width, h = src.height;
+  if (d instanceof Uint8Array && src.channels === 3 && colorPassWasm(d, w, h, cm, flipH, flipV, out, offset, rowStride)) return;
   const m = cm?.m, t = cm?.t;
   const m0 = m ? m[0]! : 1, m1 = m ? m[1]! : 0, m2 = m ? m[2]! : 0;
   const m3 = m ? m[3]! : 0, m4 = m ? m[4]! : 1, m5 = m ? m[5]! : 0;

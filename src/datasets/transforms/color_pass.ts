@@ -1,0 +1,72 @@
+/**
+ * The loader's colour pass (uint8 RGB -> float32 through an affine colour
+ * map, with flips) as a 128-bit SIMD WebAssembly kernel, about 3x faster
+ * than the JavaScript loop, which stays the fallback where WebAssembly SIMD is
+ * missing. Source: `wasm/color_pass.wat`.
+ */
+import type { ColorMap } from '../types.js';
+import { COLOR_PASS_WASM } from './wasm/color_pass_wasm.js';
+
+interface Kernel {
+  memory: WebAssembly.Memory;
+  pass: (src: number, dst: number, w: number, h: number, ss: number, ds: number, p: number) => void;
+  flipRows: (src: number, dst: number, w: number, h: number) => void;
+}
+
+let kernel: Kernel | null | undefined;
+
+function load(): Kernel | null {
+  if (kernel !== undefined) return kernel;
+  try {
+    const bytes = Buffer.from(COLOR_PASS_WASM, 'base64');
+    kernel = WebAssembly.validate(bytes) ? (new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as Kernel) : null;
+  } catch {
+    kernel = null;
+  }
+  return kernel;
+}
+
+/** Whether the SIMD kernel is in use (false: the JavaScript loop runs). */
+export function colorPassKernelAvailable(): boolean {
+  return load() !== null;
+}
+
+const align16 = (n: number): number => (n + 15) & ~15;
+
+/**
+ * Write `src` (w x h RGB uint8) through `cm` (identity when absent),
+ * flipped as asked, into `out` at `offset`, rows `rowStride` floats apart.
+ * Returns false when the kernel is unavailable (the caller falls back).
+ */
+export function colorPassWasm(
+  src: Uint8Array, w: number, h: number, cm: ColorMap | undefined, flipH: boolean, flipV: boolean,
+  out: Float32Array, offset: number, rowStride: number,
+): boolean {
+  const k = load();
+  if (!k || w <= 0 || h <= 0) return k !== null;
+  const row = w * 3;
+  const srcBytes = row * h;
+  const S = 64;
+  const S2 = align16(S + srcBytes + 16);
+  const D = align16(S2 + (flipH ? srcBytes + 16 : 0));
+  const need = D + srcBytes * 4;
+  const have = k.memory.buffer.byteLength;
+  if (need > have) k.memory.grow(Math.ceil((need - have) / 65536));
+  const buf = k.memory.buffer;
+  new Uint8Array(buf, S, srcBytes).set(src.subarray(0, srcBytes));
+  const p = new Float32Array(buf, 0, 12);
+  if (cm) {
+    for (let i = 0; i < 9; i++) p[i] = cm.m[i]!;
+    for (let i = 0; i < 3; i++) p[9 + i] = cm.t[i]!;
+  } else p.set([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]);
+  let s = S;
+  if (flipH) {
+    k.flipRows(S, S2, w, h);
+    s = S2;
+  }
+  k.pass(flipV ? s + (h - 1) * row : s, D, w, h, flipV ? -row : row, row * 4, 0);
+  const res = new Float32Array(buf, D, srcBytes);
+  if (rowStride === row) out.set(res, offset);
+  else for (let y = 0; y < h; y++) out.set(res.subarray(y * row, (y + 1) * row), offset + y * rowStride);
+  return true;
+}
