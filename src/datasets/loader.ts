@@ -84,18 +84,23 @@ export function collateRaw(
   const n = samples.length;
   const fresh = !opts.alloc;
   const data = opts.alloc ? opts.alloc(n * H * W * C) : new Float32Array(n * H * W * C);
-  // A recycled buffer holds old pixels: clear what the images do not cover.
-  if (opts.padValue || !fresh) data.fill(opts.padValue ?? 0);
+  const batchPad = [opts.padValue ?? 0, opts.padValue ?? 0, opts.padValue ?? 0];
   samples.forEach((s, k) => {
     const { data: src, height: h, width: w } = s.inputs;
     const base = k * H * W * C;
     const row = w * C;
     const def = s.inputs.deferred;
+    // Written pixels cover [0, iw) x [0, ih); the image's own padding reaches [0, w) x [0, h) (Pad's value);
+    // the batch padding fills the rest up to W x H. A fresh buffer is already zero where the value is 0.
+    let iw = w, ih = h;
     if (def) {
       writePixels(def.src, def.colorMap, def.flipH, def.flipV, data, base, W * C);
-      fillPadding(data, base, W * C, def.src.width, def.src.height, w, h, def.padVal, !opts.padValue);
+      iw = def.src.width;
+      ih = def.src.height;
+      fillPadding(data, base, W * C, iw, ih, w, h, def.padVal, fresh);
     } else if (w === W && src instanceof Float32Array) data.set(src, base);
     else for (let y = 0; y < h; y++) data.set(src.subarray(y * row, (y + 1) * row), base + y * W * C);
+    fillPadding(data, base, W * C, w, h, W, H, batchPad, fresh);
     (s.dataSample.metainfo as ImgMeta).batchInputShape = [H, W];
   });
   return { data, shape: [n, H, W, C], dataSamples: samples.map((s) => s.dataSample), indices: opts.indices ?? samples.map((_, i) => i) };

@@ -73,6 +73,20 @@ describe('DataLoader', () => {
     expect(resumed).toEqual(a.slice(2));
   });
 
+  it('recycled batch buffers (tensor disposed) hold exactly the fresh pixels', async () => {
+    const mk = (): DataLoader => new DataLoader({ dataset: ds, batchSize: 2, shuffle: true, seed: 4, padSizeDivisor: 64 });
+    const fresh = await collect(mk(), 1);
+    const l = mk();
+    const sums: number[] = [];
+    for (const epoch of [0, 1]) {
+      for await (const b of l.epochBatches(epoch)) {
+        if (epoch === 1) sums.push((b.inputs.dataSync() as Float32Array).reduce((a, v) => a + v, 0));
+        b.inputs.dispose();
+      }
+    }
+    expect(sums).toEqual(fresh.map((f) => f.sum));
+  });
+
   it('drop last, no shuffle, length', () => {
     const l = new DataLoader({ dataset: ds, batchSize: 4, dropLast: true });
     expect(l.batchIndices(0)).toEqual([[0, 1, 2, 3], [4, 5, 6, 7]]);
