@@ -9,8 +9,7 @@ import { COLOR_PASS_WASM } from './wasm/color_pass_wasm.js';
 
 interface Kernel {
   memory: WebAssembly.Memory;
-  pass: (src: number, dst: number, w: number, h: number, ss: number, ds: number, p: number) => void;
-  flipRows: (src: number, dst: number, w: number, h: number) => void;
+  pass: (src: number, dst: number, w: number, h: number, ss: number, ds: number, p: number, flip: number) => void;
 }
 
 let kernel: Kernel | null | undefined;
@@ -47,8 +46,8 @@ export function colorPassWasm(
   const row = w * 3;
   const srcBytes = row * h;
   const S = 64;
-  const S2 = align16(S + srcBytes + 16);
-  const D = align16(S2 + (flipH ? srcBytes + 16 : 0));
+  // 16 bytes of slack: the kernel reads 16 bytes for each 12 it uses.
+  const D = align16(S + srcBytes + 16);
   const need = D + srcBytes * 4;
   const have = k.memory.buffer.byteLength;
   if (need > have) k.memory.grow(Math.ceil((need - have) / 65536));
@@ -59,12 +58,7 @@ export function colorPassWasm(
     for (let i = 0; i < 9; i++) p[i] = cm.m[i]!;
     for (let i = 0; i < 3; i++) p[9 + i] = cm.t[i]!;
   } else p.set([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]);
-  let s = S;
-  if (flipH) {
-    k.flipRows(S, S2, w, h);
-    s = S2;
-  }
-  k.pass(flipV ? s + (h - 1) * row : s, D, w, h, flipV ? -row : row, row * 4, 0);
+  k.pass(flipV ? S + (h - 1) * row : S, D, w, h, flipV ? -row : row, row * 4, 0, flipH ? 1 : 0);
   const res = new Float32Array(buf, D, srcBytes);
   if (rowStride === row) out.set(res, offset);
   else for (let y = 0; y < h; y++) out.set(res.subarray(y * row, (y + 1) * row), offset + y * rowStride);

@@ -4,14 +4,15 @@
 (module
   (memory (export "memory") 1)
 
-  ;; pass(src, dst, w, h, srcStride, dstStride, params)
+  ;; pass(src, dst, w, h, srcStride, dstStride, params, flip)
   ;;   src: first byte of row 0 (rows srcStride bytes apart; negative for a vertical flip)
+  ;;   flip: 1 mirrors each row (horizontal flip): output pixel x reads source pixel w-1-x
   ;;   dst: first float of row 0 (rows dstStride bytes apart)
   ;;   params: 12 f32 = m0..m8 (row-major out x in), t0..t2
   (func (export "pass")
     (param $src i32) (param $dst i32) (param $w i32) (param $h i32)
-    (param $ss i32) (param $ds i32) (param $p i32)
-    (local $y i32) (local $x i32) (local $s i32) (local $d i32) (local $n4 i32)
+    (param $ss i32) (param $ds i32) (param $p i32) (param $flip i32)
+    (local $ks v128) (local $kg v128) (local $kb v128) (local $step i32) (local $y i32) (local $x i32) (local $s i32) (local $d i32) (local $n4 i32)
     (local $m0 v128) (local $m1 v128) (local $m2 v128)
     (local $m3 v128) (local $m4 v128) (local $m5 v128)
     (local $m6 v128) (local $m7 v128) (local $m8 v128)
@@ -32,21 +33,30 @@
     (local.set $t1 (v128.load32_splat offset=40 (local.get $p)))
     (local.set $t2 (v128.load32_splat offset=44 (local.get $p)))
     (local.set $n4 (i32.and (local.get $w) (i32.const -4)))
+    ;; Byte picks of R, G, B of 4 pixels (12 bytes) into 4 i32 lanes; reversed for a mirrored row.
+    (local.set $ks (v128.const i8x16 0 16 16 16 3 16 16 16 6 16 16 16 9 16 16 16))
+    (local.set $kg (v128.const i8x16 1 16 16 16 4 16 16 16 7 16 16 16 10 16 16 16))
+    (local.set $kb (v128.const i8x16 2 16 16 16 5 16 16 16 8 16 16 16 11 16 16 16))
+    (local.set $step (i32.const 12))
+    (if (local.get $flip) (then
+      (local.set $ks (v128.const i8x16 9 16 16 16 6 16 16 16 3 16 16 16 0 16 16 16))
+      (local.set $kg (v128.const i8x16 10 16 16 16 7 16 16 16 4 16 16 16 1 16 16 16))
+      (local.set $kb (v128.const i8x16 11 16 16 16 8 16 16 16 5 16 16 16 2 16 16 16))
+      (local.set $step (i32.const -12))))
     (if (i32.gt_s (local.get $h) (i32.const 0)) (then
     (loop $rows
       (local.set $s (i32.add (local.get $src) (i32.mul (local.get $y) (local.get $ss))))
+      (if (local.get $flip) (then
+        (local.set $s (i32.add (local.get $s) (i32.mul (i32.sub (local.get $w) (i32.const 4)) (i32.const 3))))))
       (local.set $d (i32.add (local.get $dst) (i32.mul (local.get $y) (local.get $ds))))
       (local.set $x (i32.const 0))
       (block $done4
         (loop $px4
           (br_if $done4 (i32.ge_s (local.get $x) (local.get $n4)))
           (local.set $v (v128.load (local.get $s)))
-          (local.set $r (f32x4.convert_i32x4_u (i8x16.swizzle (local.get $v)
-            (v128.const i8x16 0 16 16 16 3 16 16 16 6 16 16 16 9 16 16 16))))
-          (local.set $g (f32x4.convert_i32x4_u (i8x16.swizzle (local.get $v)
-            (v128.const i8x16 1 16 16 16 4 16 16 16 7 16 16 16 10 16 16 16))))
-          (local.set $b (f32x4.convert_i32x4_u (i8x16.swizzle (local.get $v)
-            (v128.const i8x16 2 16 16 16 5 16 16 16 8 16 16 16 11 16 16 16))))
+          (local.set $r (f32x4.convert_i32x4_u (i8x16.swizzle (local.get $v) (local.get $ks))))
+          (local.set $g (f32x4.convert_i32x4_u (i8x16.swizzle (local.get $v) (local.get $kg))))
+          (local.set $b (f32x4.convert_i32x4_u (i8x16.swizzle (local.get $v) (local.get $kb))))
           (local.set $o0 (f32x4.add
             (f32x4.add (f32x4.mul (local.get $m0) (local.get $r)) (f32x4.mul (local.get $m1) (local.get $g)))
             (f32x4.add (f32x4.mul (local.get $m2) (local.get $b)) (local.get $t0))))
@@ -68,13 +78,19 @@
           (local.set $a (i8x16.shuffle 12 13 14 15 28 29 30 31 12 13 14 15 28 29 30 31 (local.get $o0) (local.get $o1)))
           (v128.store offset=32 (local.get $d)
             (i8x16.shuffle 24 25 26 27 0 1 2 3 4 5 6 7 28 29 30 31 (local.get $a) (local.get $o2)))
-          (local.set $s (i32.add (local.get $s) (i32.const 12)))
+          (local.set $s (i32.add (local.get $s) (local.get $step)))
           (local.set $d (i32.add (local.get $d) (i32.const 48)))
           (local.set $x (i32.add (local.get $x) (i32.const 4)))
           (br $px4)))
+      ;; Scalar tail: source pixel x (or w-1-x when mirrored) of this row.
+      (local.set $s (i32.add (local.get $src) (i32.mul (local.get $y) (local.get $ss))))
       (block $done1
         (loop $px1
           (br_if $done1 (i32.ge_s (local.get $x) (local.get $w)))
+          (local.set $s (i32.add
+            (i32.add (local.get $src) (i32.mul (local.get $y) (local.get $ss)))
+            (i32.mul (i32.const 3)
+              (select (i32.sub (i32.sub (local.get $w) (i32.const 1)) (local.get $x)) (local.get $x) (local.get $flip)))))
           (local.set $fr (f32.convert_i32_u (i32.load8_u offset=0 (local.get $s))))
           (local.set $fg (f32.convert_i32_u (i32.load8_u offset=1 (local.get $s))))
           (local.set $fb (f32.convert_i32_u (i32.load8_u offset=2 (local.get $s))))
@@ -90,31 +106,9 @@
             (f32.mul (f32.load offset=24 (local.get $p)) (local.get $fr))
             (f32.mul (f32.load offset=28 (local.get $p)) (local.get $fg)))
             (f32.add (f32.mul (f32.load offset=32 (local.get $p)) (local.get $fb)) (f32.load offset=44 (local.get $p)))))
-          (local.set $s (i32.add (local.get $s) (i32.const 3)))
           (local.set $d (i32.add (local.get $d) (i32.const 12)))
           (local.set $x (i32.add (local.get $x) (i32.const 1)))
           (br $px1)))
-      (local.set $y (i32.add (local.get $y) (i32.const 1)))
-      (br_if $rows (i32.lt_s (local.get $y) (local.get $h)))))))
-
-  ;; flipRows(src, dst, w, h): dst = src with the pixel order of every row reversed (RGB, rows w*3 bytes).
-  (func (export "flipRows") (param $src i32) (param $dst i32) (param $w i32) (param $h i32)
-    (local $y i32) (local $x i32) (local $s i32) (local $d i32) (local $row i32)
-    (local.set $row (i32.mul (local.get $w) (i32.const 3)))
-    (if (i32.gt_s (local.get $h) (i32.const 0)) (then
-    (loop $rows
-      (local.set $s (i32.add (local.get $src) (i32.mul (local.get $y) (local.get $row))))
-      (local.set $d (i32.sub (i32.add (i32.add (local.get $dst) (i32.mul (local.get $y) (local.get $row))) (local.get $row)) (i32.const 3)))
-      (local.set $x (i32.const 0))
-      (block $done
-        (loop $px
-          (br_if $done (i32.ge_s (local.get $x) (local.get $w)))
-          (i32.store16 (local.get $d) (i32.load16_u (local.get $s)))
-          (i32.store8 offset=2 (local.get $d) (i32.load8_u offset=2 (local.get $s)))
-          (local.set $s (i32.add (local.get $s) (i32.const 3)))
-          (local.set $d (i32.sub (local.get $d) (i32.const 3)))
-          (local.set $x (i32.add (local.get $x) (i32.const 1)))
-          (br $px)))
       (local.set $y (i32.add (local.get $y) (i32.const 1)))
       (br_if $rows (i32.lt_s (local.get $y) (local.get $h)))))))
 )
