@@ -131,10 +131,146 @@ export function preCalc(g: RoIGeom, a: RoIAlignAttrs, H: number, W: number): { p
   return { pos, w, yx };
 }
 
+/**
+ * Separable form of the bilinear sampling of one RoI along one axis: for
+ * output index p, the total weight `w[off[p] + i]` that the bin's samples put
+ * on pixel `first[p] + i`. A bin's weight on pixel (y, x) is the product of
+ * its y and x weights (a sample outside the map along either axis weighs 0
+ * along that axis), so `avg` pooling visits each touched pixel once instead
+ * of four times per sample.
+ */
+interface AxisTable {
+  first: Int32Array;
+  len: Int32Array;
+  off: Int32Array;
+  w: Float64Array;
+}
+
+function axisTable(start: number, bin: number, grid: number, outN: number, size: number): AxisTable {
+  const first = new Int32Array(outN), len = new Int32Array(outN), off = new Int32Array(outN);
+  const tmp = new Float64Array(4);
+  const lows = new Int32Array(outN * grid), highs = new Int32Array(outN * grid);
+  const wl = new Float64Array(outN * grid), wh = new Float64Array(outN * grid);
+  let total = 0;
+  for (let p = 0; p < outN; p++) {
+    let lo = Infinity, hi = -Infinity;
+    for (let i = 0; i < grid; i++) {
+      const v = f(f(start + f(p * bin)) + f(f(f(i + 0.5) * bin) / grid));
+      const s = p * grid + i;
+      if (axis(v, size, tmp, 0)) {
+        lows[s] = tmp[0]; highs[s] = tmp[1]; wl[s] = tmp[2]; wh[s] = tmp[3];
+        if (tmp[0] < lo) lo = tmp[0];
+        if (tmp[1] > hi) hi = tmp[1];
+      } else {
+        lows[s] = -1;
+      }
+    }
+    first[p] = lo === Infinity ? 0 : lo;
+    len[p] = lo === Infinity ? 0 : hi - lo + 1;
+    off[p] = total;
+    total += len[p];
+  }
+  const w = new Float64Array(total);
+  for (let p = 0; p < outN; p++) {
+    for (let i = 0; i < grid; i++) {
+      const s = p * grid + i;
+      if (lows[s] < 0) continue;
+      w[off[p] + lows[s] - first[p]] += wl[s];
+      w[off[p] + highs[s] - first[p]] += wh[s];
+    }
+  }
+  return { first, len, off, w };
+}
+
 function checkBatch(b: number, N: number, k: number, op: string): number {
   const n = Math.round(b);
   if (!(n >= 0 && n < N)) throw new Error(`${op}: rois[${k}][0] (batch index) is ${b}; features have batch size ${N}.`);
   return n;
+}
+
+/** Non-zero (pixel offset, weight) pairs of bin (ph, pw): the outer product of its axis weights. */
+function binTaps(ty: AxisTable, tx: AxisTable, ph: number, pw: number, base: number, W: number, C: number, scale: number, offs: Int32Array, ws: Float64Array): number {
+  let n = 0;
+  for (let i = 0; i < ty.len[ph]; i++) {
+    const wy = ty.w[ty.off[ph] + i] * scale;
+    if (wy === 0) continue;
+    const row = base + (ty.first[ph] + i) * W * C;
+    for (let j = 0; j < tx.len[pw]; j++) {
+      const wgt = wy * tx.w[tx.off[pw] + j];
+      if (wgt === 0) continue;
+      offs[n] = row + (tx.first[pw] + j) * C;
+      ws[n++] = wgt;
+    }
+  }
+  return n;
+}
+
+function tapBuffers(ty: AxisTable, tx: AxisTable): { offs: Int32Array; ws: Float64Array } {
+  let my = 0, mx = 0;
+  for (const l of ty.len) my = Math.max(my, l);
+  for (const l of tx.len) mx = Math.max(mx, l);
+  return { offs: new Int32Array(my * mx), ws: new Float64Array(my * mx) };
+}
+
+function avgForwardRoi(
+  features: Float32Array, out: Float32Array, base: number, outBase: number,
+  g: RoIGeom, a: RoIAlignAttrs, W: number, H: number, C: number, acc: Float64Array,
+): void {
+  const ty = axisTable(g.startH, g.binH, g.gridH, a.outH, H);
+  const tx = axisTable(g.startW, g.binW, g.gridW, a.outW, W);
+  const { offs, ws } = tapBuffers(ty, tx);
+  const inv = 1 / g.count;
+  for (let ph = 0; ph < a.outH; ph++) {
+    for (let pw = 0; pw < a.outW; pw++) {
+      const n = binTaps(ty, tx, ph, pw, base, W, C, inv, offs, ws);
+      acc.fill(0);
+      let q = 0;
+      // Four taps per pass: one load/store of the accumulator per four multiply-adds.
+      for (; q + 3 < n; q += 4) {
+        const w0 = ws[q], w1 = ws[q + 1], w2 = ws[q + 2], w3 = ws[q + 3];
+        const p0 = offs[q], p1 = offs[q + 1], p2 = offs[q + 2], p3 = offs[q + 3];
+        for (let c = 0; c < C; c++) acc[c] += w0 * features[p0 + c] + w1 * features[p1 + c] + w2 * features[p2 + c] + w3 * features[p3 + c];
+      }
+      for (; q < n; q++) {
+        const w0 = ws[q], p0 = offs[q];
+        for (let c = 0; c < C; c++) acc[c] += w0 * features[p0 + c];
+      }
+      const o = outBase + (ph * a.outW + pw) * C;
+      for (let c = 0; c < C; c++) out[o + c] = acc[c];
+    }
+  }
+}
+
+function avgBackwardRoi(
+  dy: Float32Array, dx: Float32Array, base: number, dyBase: number,
+  g: RoIGeom, a: RoIAlignAttrs, W: number, H: number, C: number,
+): void {
+  const ty = axisTable(g.startH, g.binH, g.gridH, a.outH, H);
+  const tx = axisTable(g.startW, g.binW, g.gridW, a.outW, W);
+  const { offs, ws } = tapBuffers(ty, tx);
+  const inv = 1 / g.count;
+  for (let ph = 0; ph < a.outH; ph++) {
+    for (let pw = 0; pw < a.outW; pw++) {
+      const n = binTaps(ty, tx, ph, pw, base, W, C, inv, offs, ws);
+      const o = dyBase + (ph * a.outW + pw) * C;
+      let q = 0;
+      for (; q + 3 < n; q += 4) {
+        const w0 = ws[q], w1 = ws[q + 1], w2 = ws[q + 2], w3 = ws[q + 3];
+        const p0 = offs[q], p1 = offs[q + 1], p2 = offs[q + 2], p3 = offs[q + 3];
+        for (let c = 0; c < C; c++) {
+          const d = dy[o + c];
+          dx[p0 + c] += w0 * d;
+          dx[p1 + c] += w1 * d;
+          dx[p2 + c] += w2 * d;
+          dx[p3 + c] += w3 * d;
+        }
+      }
+      for (; q < n; q++) {
+        const w0 = ws[q], p0 = offs[q];
+        for (let c = 0; c < C; c++) dx[p0 + c] += w0 * dy[o + c];
+      }
+    }
+  }
 }
 
 /** RoIAlign forward. features [N,H,W,C], rois [K,5] -> [K,outH,outW,C]. */
@@ -148,6 +284,10 @@ export function roiAlignForward(features: Float32Array, fshape: number[], rois: 
   for (let k = 0; k < K; k++) {
     const g = roiGeom(rois, k, a);
     const n = checkBatch(g.batch, N, k, 'roiAlign');
+    if (!isMax) {
+      avgForwardRoi(features, out, n * H * W * C, (k * bins) * C, g, a, W, H, C, acc);
+      continue;
+    }
     const { pos, w } = preCalc(g, a, H, W);
     const base = n * H * W * C;
     const per = g.gridH * g.gridW;
@@ -199,6 +339,10 @@ export function roiAlignBackward(
   for (let k = 0; k < K; k++) {
     const g = roiGeom(rois, k, a);
     const n = checkBatch(g.batch, N, k, 'roiAlign backward');
+    if (!isMax) {
+      avgBackwardRoi(dy, dx, n * H * W * C, k * bins * C, g, a, W, H, C);
+      continue;
+    }
     const { pos, w, yx } = preCalc(g, a, H, W);
     const base = n * H * W * C;
     const per = g.gridH * g.gridW;
