@@ -43,7 +43,7 @@ async function tryTensorflow(): Promise<string> {
       await import(pkg);
       if (await tf.setBackend('tensorflow')) return `${pkg} is installed`;
     } catch (e) {
-      if (pkg.endsWith('node')) throw new Error(`tfjs-node-gpu and tfjs-node: ${errText(e)}`);
+      if (pkg.endsWith('node')) throw new Error(`tfjs-node-gpu and tfjs-node: ${errText(e)}`, { cause: e });
     }
   }
   throw new Error('tfjs-node did not register the tensorflow backend');
@@ -56,7 +56,7 @@ async function tryWebgpu(): Promise<string> {
     try {
       webgpu = (await import('webgpu' as string)) as typeof webgpu;
     } catch (e) {
-      throw new Error(`package 'webgpu' ${errText(e)}`);
+      throw new Error(`package 'webgpu' ${errText(e)}`, { cause: e });
     }
     Object.assign(globalThis, webgpu.globals);
     const gpu = webgpu.create([]);
@@ -118,7 +118,7 @@ export async function setBackend(name: BackendName = 'auto'): Promise<BackendCho
       const reason = `${candidate}: ${why}${skipped.length ? ` (${skipped.join('; ')})` : ''}`;
       return { name: candidate, reason };
     } catch (e) {
-      if (name !== 'auto') throw new Error(`backend '${candidate}' cannot start: ${errText(e)}`);
+      if (name !== 'auto') throw new Error(`backend '${candidate}' cannot start: ${errText(e)}`, { cause: e });
       skipped.push(`${candidate}: ${errText(e)}`);
     }
   }

@@ -164,32 +164,36 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs = {} }) => {
   return writeFloatOutput(backend, input.shape, (out) => {
     const x = readValues(backend, input);
     const g = readValues(backend, dy);
+    // Per output pixel: scan the window position by position with the channels
+    // innermost (contiguous in NHWC), keeping each channel's best so far.
+    const best = new Float32Array(ch);
+    const at = new Int32Array(ch);
     for (let b = 0; b < batchSize; b++) {
       const xb = b * inHeight * inWidth * ch;
       for (let yr = 0; yr < outHeight; yr++) {
         const r0 = yr * strideHeight - top;
         for (let yc = 0; yc < outWidth; yc++) {
           const c0 = yc * strideWidth - left;
-          const gOff = ((b * outHeight + yr) * outWidth + yc) * ch;
-          for (let d = 0; d < ch; d++) {
-            let best = -Infinity;
-            let at = -1;
-            for (let wr = 0; wr < fh; wr++) {
-              const r = r0 + wr;
-              if (r < 0 || r >= inHeight) continue;
-              for (let wc = 0; wc < fw; wc++) {
-                const c = c0 + wc;
-                if (c < 0 || c >= inWidth) continue;
-                const idx = xb + (r * inWidth + c) * ch + d;
-                const v = x[idx]!;
-                if (v > best || at < 0) {
-                  best = v;
-                  at = idx;
+          best.fill(-Infinity);
+          at.fill(-1);
+          for (let wr = 0; wr < fh; wr++) {
+            const r = r0 + wr;
+            if (r < 0 || r >= inHeight) continue;
+            for (let wc = 0; wc < fw; wc++) {
+              const c = c0 + wc;
+              if (c < 0 || c >= inWidth) continue;
+              const base = xb + (r * inWidth + c) * ch;
+              for (let d = 0; d < ch; d++) {
+                const v = x[base + d]!;
+                if (v > best[d]! || at[d]! < 0) {
+                  best[d] = v;
+                  at[d] = base + d;
                 }
               }
             }
-            if (at >= 0) out[at]! += g[gOff + d]!;
           }
+          const gOff = ((b * outHeight + yr) * outWidth + yc) * ch;
+          for (let d = 0; d < ch; d++) if (at[d]! >= 0) out[at[d]!]! += g[gOff + d]!;
         }
       }
     }

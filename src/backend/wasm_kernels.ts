@@ -26,6 +26,7 @@ import {
   type NamedTensorInfoMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { readValues, writeFloatOutput } from './typed_kernels.js';
 
 /** The parts of tfjs' BackendWasm these kernels use. */
 interface WasmBackend {
@@ -36,9 +37,40 @@ interface WasmBackend {
 
 type Pad = backend_util.Conv2DInfo['padInfo'];
 
+/**
+ * The filter of the input-gradient convolution: flipped in both spatial axes
+ * and, unless `keepChannels`, with in/out channels swapped
+ * (`[kh,kw,a,b] -> [kh,kw,b,a]`). One typed-array pass; wasm's Reverse kernel
+ * takes longer than the convolution it prepares.
+ */
+function flippedFilter(backend: WasmBackend, f: TensorInfo, keepChannels: boolean): TensorInfo {
+  const [kh, kw, a, b] = f.shape as [number, number, number, number];
+  const outShape = keepChannels ? [kh, kw, a, b] : [kh, kw, b, a];
+  return writeFloatOutput(backend, outShape, (out) => {
+    const src = readValues(backend, f);
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const from = (i * kw + j) * a * b;
+        const to = ((kh - 1 - i) * kw + (kw - 1 - j)) * a * b;
+        if (keepChannels) {
+          out.set(src.subarray(from, from + a * b), to);
+          continue;
+        }
+        for (let p = 0; p < a; p++) for (let q = 0; q < b; q++) out[to + q * a + p] = src[from + p * b + q]!;
+      }
+    }
+  });
+}
+
 class KernelRunner {
   private readonly temps: TensorInfo[] = [];
-  constructor(private readonly backend: WasmBackend) {}
+  constructor(readonly backend: WasmBackend) {}
+
+  /** Frees `t` with the other temporaries. */
+  track(t: TensorInfo): TensorInfo {
+    this.temps.push(t);
+    return t;
+  }
 
   /** Runs a wasm kernel; the result is freed by {@link dispose} unless `keep`. */
   run(name: string, inputs: NamedTensorInfoMap, attrs: NamedAttrMap = {}, keep = false): TensorInfo {
@@ -200,8 +232,7 @@ const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs = {} }) => {
   const r = new KernelRunner(backend as unknown as WasmBackend);
   try {
     const [kh, kw] = filter.shape as [number, number, number, number];
-    const flipped = r.run('Reverse', { x: filter }, { dims: [0, 1] });
-    const wT = r.transpose(flipped, [0, 1, 3, 2]); // [kh, kw, co, ci]
+    const wT = r.track(flippedFilter(r.backend, filter, false)); // [kh, kw, co, ci]
     const padded = fullPadded(r, dy, info, kh, kw);
     return r.run(
       'Conv2D',
@@ -251,7 +282,7 @@ const depthwiseBackpropInput: KernelFunc = ({ inputs, backend, attrs = {} }) => 
   const r = new KernelRunner(backend as unknown as WasmBackend);
   try {
     const [kh, kw, c, m] = filter.shape as [number, number, number, number];
-    const flipped = r.reshape(r.run('Reverse', { x: filter }, { dims: [0, 1] }), [kh, kw, c * m, 1]);
+    const flipped = r.reshape(r.track(flippedFilter(r.backend, filter, true)), [kh, kw, c * m, 1]);
     const padded = fullPadded(r, dy, info, kh, kw);
     const g = r.run(
       'DepthwiseConv2dNative',

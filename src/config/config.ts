@@ -192,7 +192,7 @@ export async function importCustomModules(cfg: Config, configFile: string): Prom
     try {
       await import(target);
     } catch (e) {
-      throw new Error(`config ${configFile}: customImports '${m}' failed to import: ${(e as Error).message}`);
+      throw new Error(`config ${configFile}: customImports '${m}' failed to import: ${(e as Error).message}`, { cause: e });
     }
   }
 }
@@ -218,7 +218,7 @@ async function readConfigFile(file: string, chain: string[]): Promise<Config> {
     try {
       raw = JSON.parse(fs.readFileSync(abs, 'utf8'));
     } catch (e) {
-      throw new Error(`config ${file}: invalid JSON: ${(e as Error).message}`);
+      throw new Error(`config ${file}: invalid JSON: ${(e as Error).message}`, { cause: e });
     }
   } else if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) {
     const url = `${pathToFileURL(abs).href}?mtime=${fs.statSync(abs).mtimeMs}`;

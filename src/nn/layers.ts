@@ -170,21 +170,59 @@ export class BatchNorm2d extends Module {
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
     if (!this.training) {
-      return tf.batchNorm(x, this.runningMean, this.runningVar, this.bias, this.weight, this.eps) as tf.Tensor4D;
+      // A per-channel affine map; as mul/add its gradient is two broadcasts
+      // (tfjs' batchNorm gradient tiles the statistics to the input's size).
+      const scale = tf.mul(tf.rsqrt(tf.add(this.runningVar, this.eps)), this.weight ?? 1);
+      const shift = tf.sub(this.bias ?? 0, tf.mul(this.runningMean, scale));
+      return tf.add(tf.mul(x, scale), shift) as tf.Tensor4D;
     }
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
     const n = x.size / this.numFeatures;
     if (n <= 1) throw new Error(`BatchNorm2d: expected more than 1 value per channel in training, got input shape [${x.shape}]`);
     const m = this.options.momentum ?? 0.1;
-    // Off the loss path, so the gradient tape prunes these updates.
-    tf.tidy(() => {
-      const v = tf.mul(variance, n / (n - 1));
+    const gamma = this.weight ?? tf.ones([this.numFeatures]);
+    const beta = this.bias ?? tf.zeros([this.numFeatures]);
+    return batchNormTrain(x, gamma, beta, this.eps, (mean, variance) => {
+      // Running statistics use the unbiased variance, as torch.
       this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
-      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(v, m)));
+      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * n) / (n - 1))));
       this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
     });
-    return tf.batchNorm(x, mean, variance, this.bias, this.weight, this.eps) as tf.Tensor4D;
   }
+}
+
+/**
+ * Training-mode batch norm over the channels of NHWC with a hand-written
+ * gradient: `dβ = Σdy`, `dγ = Σdy·x̂`, `dx = γ/σ · (dy − dβ/N − x̂·dγ/N)`.
+ * tfjs' generic gradient of `batchNorm(x, moments(x))` tiles the statistics
+ * back to the input's size, which costs more than the convolutions around it.
+ * `onStats(mean, biasedVariance)` sees the batch statistics (for running averages).
+ */
+export function batchNormTrain(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D | tf.Tensor,
+  beta: tf.Tensor1D | tf.Tensor,
+  eps: number,
+  onStats?: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
+): tf.Tensor4D {
+  const count = x.size / x.shape[3];
+  const f = tf.customGrad(((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const { mean, variance } = tf.moments(xi, [0, 1, 2]);
+    onStats?.(mean as tf.Tensor1D, variance as tf.Tensor1D);
+    const invStd = tf.rsqrt(tf.add(variance, eps));
+    const xhat = tf.mul(tf.sub(xi, mean), invStd);
+    save([xhat, invStd, g]);
+    return {
+      value: tf.add(tf.mul(xhat, g), b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, inv, gm] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const dBeta = tf.sum(dy, [0, 1, 2]);
+        const dGamma = tf.sum(tf.mul(dy, xh), [0, 1, 2]);
+        const centred = tf.sub(tf.sub(dy, tf.div(dBeta, count)), tf.mul(xh, tf.div(dGamma, count)));
+        return [tf.mul(centred, tf.mul(gm, inv)), dGamma, dBeta];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, gamma, beta) as tf.Tensor4D;
 }
 
 /** Group normalisation (torch.nn.GroupNorm) over NHWC. */

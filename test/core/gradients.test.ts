@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { Conv2d, MaxPool2d, interpolate, setBackend } from '../../src/index.js';
+import { BatchNorm2d, Conv2d, MaxPool2d, batchNormTrain, interpolate, setBackend } from '../../src/index.js';
 
 type Inputs = Record<string, tf.Tensor>;
 
@@ -91,6 +91,11 @@ describe('wasm gradients equal the cpu backend\'s', () => {
         return tf.batchNorm(x!, mean, variance, b, g, 1e-5);
       },
     ));
+  it('batch norm with the hand-written gradient (batchNormTrain)', () =>
+    expectSameGrads(
+      () => ({ x: rnd([3, 5, 4, 6], 9), g: rnd([6], 10), b: rnd([6], 11) }),
+      ({ x, g, b }) => batchNormTrain(x as tf.Tensor4D, g!, b!, 1e-5),
+    ));
   it('max pool 3x3 stride 2', () =>
     expectSameGrads(() => ({ x: rnd([2, 9, 10, 3], 12) }), ({ x }) => tf.maxPool(x as tf.Tensor4D, 3, 2, 'same')));
   it('avg pool 2x2 stride 2', () =>
@@ -99,6 +104,31 @@ describe('wasm gradients equal the cpu backend\'s', () => {
     expectSameGrads(() => ({ x: rnd([2, 5, 7, 3], 14) }), ({ x }) => tf.image.resizeBilinear(x as tf.Tensor4D, [11, 9], false, true)));
   it('resize nearest x2', () =>
     expectSameGrads(() => ({ x: rnd([2, 5, 7, 3], 15) }), ({ x }) => tf.image.resizeNearestNeighbor(x as tf.Tensor4D, [10, 14])));
+});
+
+describe('BatchNorm2d training gradient', () => {
+  it('equals the generic gradient of batchNorm(x, moments(x)) on both backends', async () => {
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await setBackend(backend);
+      tf.tidy(() => {
+        const x = tf.add(tf.mul(rnd([4, 5, 3, 6], 21), 2), 1) as tf.Tensor4D;
+        const r = rnd([4, 5, 3, 6], 22);
+        const bn = new BatchNorm2d(6);
+        bn.loadStateDict({ weight: tf.add(rnd([6], 23), 1), bias: rnd([6], 24) }, { strict: false });
+        const ours = tf.grads((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(batchNormTrain(xi as tf.Tensor4D, g, b, 1e-5), r)),
+        )([x, bn.weight!, bn.bias!]);
+        const generic = tf.grads((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+          const { mean, variance } = tf.moments(xi, [0, 1, 2]);
+          return tf.sum(tf.mul(tf.batchNorm(xi, mean, variance, b, g, 1e-5), r));
+        })([x, bn.weight!, bn.bias!]);
+        ours.forEach((o, i) => expect(relErr(o.dataSync() as Float32Array, generic[i]!.dataSync() as Float32Array)).toBeLessThan(1e-5));
+        // and the layer's own forward in training mode uses it
+        const { grads } = tf.variableGrads(() => tf.sum(tf.mul(bn.train().forward(x), r)) as tf.Scalar, [bn.weight!, bn.bias!]);
+        expect(relErr(grads[bn.weight!.name]!.dataSync() as Float32Array, generic[1]!.dataSync() as Float32Array)).toBeLessThan(1e-5);
+      });
+    }
+  });
 });
 
 interface GradCase {

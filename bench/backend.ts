@@ -1,0 +1,124 @@
+/**
+ * One training step (forward + backward, no optimizer update) of a ResNet-18
+ * classifier at batch 8, 224x224, on our wasm and cpu backends and on PyTorch
+ * CPU (Debian's python3-torch) with the same thread count, in the same run.
+ * Prints a table and one JSON line with the ratios (ours / PyTorch).
+ *
+ *   npx tsx bench/backend.ts [--batch 8] [--size 224] [--reps 3] [--cpu-reps 1] [--skip-cpu]
+ */
+import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { ResNet } from '../src/backbones/index.js';
+import { Linear, Module, setBackend, setInitSeed } from '../src/index.js';
+
+const { values: args } = parseArgs({
+  options: {
+    batch: { type: 'string', default: '8' },
+    size: { type: 'string', default: '224' },
+    reps: { type: 'string', default: '3' },
+    'cpu-reps': { type: 'string', default: '1' },
+    'skip-cpu': { type: 'boolean', default: false },
+  },
+});
+const batch = Number(args.batch);
+const size = Number(args.size);
+const reps = Number(args.reps);
+const cpuReps = Number(args['cpu-reps']);
+// tfjs' wasm backend runs single-threaded in Node; PyTorch gets the same.
+const threads = 1;
+
+class Classifier extends Module {
+  readonly backbone = this.addModule('backbone', new ResNet({ depth: 18, outIndices: [3], normEval: false }));
+  readonly fc = this.addModule('fc', new Linear(512, 1000));
+  forward(x: tf.Tensor4D): tf.Tensor2D {
+    const [f] = this.backbone.forward(x);
+    return this.fc.forward(tf.mean(f!, [1, 2])) as tf.Tensor2D;
+  }
+}
+
+async function timeOurs(backend: 'wasm' | 'cpu', n: number): Promise<{ ms: number[]; loss: number }> {
+  await setBackend(backend);
+  setInitSeed(0);
+  const model = new Classifier();
+  model.train();
+  const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 37) % 1000), 'int32'), 1000);
+  const vars = model.trainableParameters().map(([, v]) => v);
+  const step = (): number =>
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, model.forward(x)) as tf.Scalar, vars);
+      // Reading every gradient forces the whole backward pass to finish.
+      for (const g of Object.values(grads)) g.dataSync();
+      return value.dataSync()[0]!;
+    });
+  let loss = step(); // warm-up: kernel setup, XNNPACK operator creation
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    loss = step();
+    ms.push(performance.now() - t0);
+  }
+  model.dispose();
+  tf.dispose([x, labels]);
+  return { ms, loss };
+}
+
+function timeTorch(n: number): { ms: number[]; version: string } | { error: string } {
+  const py = `
+import json, time, torch, torchvision
+torch.set_num_threads(${threads})
+torch.manual_seed(0)
+m = torchvision.models.resnet18()
+m.train()
+x = torch.randn(${batch}, 3, ${size}, ${size})
+y = torch.tensor([(i * 37) % 1000 for i in range(${batch})])
+loss_fn = torch.nn.CrossEntropyLoss()
+def step():
+    m.zero_grad(set_to_none=True)
+    loss = loss_fn(m(x), y)
+    loss.backward()
+step()
+ms = []
+for _ in range(${n}):
+    t0 = time.perf_counter(); step(); ms.append((time.perf_counter() - t0) * 1000)
+print(json.dumps({"ms": ms, "version": torch.__version__}))
+`;
+  const r = spawnSync('/usr/bin/python3', ['-c', py], { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) return { error: (r.stderr || r.error?.message || 'failed').trim().split('\n').pop()! };
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const wasm = await timeOurs('wasm', reps);
+const cpu = args['skip-cpu'] ? null : await timeOurs('cpu', cpuReps);
+const torch = timeTorch(reps);
+const torchMs = 'ms' in torch ? median(torch.ms) : null;
+
+const rows: [string, number | null, string][] = [
+  ['tfdet wasm', median(wasm.ms), `${wasm.ms.length} reps`],
+  ['tfdet cpu', cpu ? median(cpu.ms) : null, cpu ? `${cpu.ms.length} reps` : 'skipped'],
+  ['PyTorch CPU', torchMs, 'ms' in torch ? `torch ${torch.version}, ${threads} thread` : `unavailable: ${torch.error}`],
+];
+console.log(`ResNet-18 forward+backward, batch ${batch}, ${size}x${size}, ${threads} thread(s)`);
+console.log('| runtime | median ms/step | images/s | vs PyTorch | note |');
+console.log('|---|---:|---:|---:|---|');
+for (const [name, ms, note] of rows) {
+  const ratio = ms !== null && torchMs !== null ? (ms / torchMs).toFixed(2) + 'x' : '-';
+  console.log(`| ${name} | ${ms === null ? '-' : ms.toFixed(0)} | ${ms === null ? '-' : ((batch * 1000) / ms).toFixed(1)} | ${ratio} | ${note} |`);
+}
+console.log(
+  JSON.stringify({
+    bench: 'backend',
+    model: 'resnet18',
+    batch,
+    size,
+    threads,
+    wasm_ms: median(wasm.ms),
+    cpu_ms: cpu ? median(cpu.ms) : null,
+    torch_ms: torchMs,
+    wasm_vs_torch: torchMs ? median(wasm.ms) / torchMs : null,
+    cpu_vs_torch: torchMs && cpu ? median(cpu.ms) / torchMs : null,
+  }),
+);
