@@ -27,11 +27,10 @@ import {
   boxIou,
   nms,
   ROI_ALIGN_GRAD_KERNEL,
-  roiAlign,
   roiAlignAttrs,
-  runKernel,
   SingleRoIExtractor,
 } from '../src/ops/index.js';
+import { runKernel } from '../src/ops/kernel_util.js';
 
 const { values: args } = parseArgs({ options: { reps: { type: 'string', default: '5' } } });
 const reps = Number(args.reps);
@@ -128,8 +127,6 @@ const ours: Record<string, number> = {};
       g.dispose();
     }
   });
-  // sanity: forward equals per-level roiAlign
-  void roiAlign;
   const gen = new AnchorGenerator({ strides: [8, 16, 32, 64, 128], ratios: [0.5, 1, 2], octaveBaseScale: 4, scalesPerOctave: 3 });
   const sizes = [8, 16, 32, 64, 128].map((s) => [Math.ceil(800 / s), Math.ceil(1216 / s)] as [number, number]);
   ours.anchors_5lvl_800x1216 = timeIt(() => gen.gridPriors(sizes).forEach((t) => t.dispose()));

@@ -4,7 +4,7 @@
  * cpu, wasm and tfjs-node backends (typed arrays) and for webgpu and webgl
  * (WGSL / GLSL programs), and the generators/coders in TASK_UTILS.
  */
-export * from './kernel_util.js';
+export { HOST_BACKENDS, registerHostKernel, readHost, writeHost, type HostArray, type HostImpl, type HostOutput } from './kernel_util.js';
 export * from './boxes/boxes.js';
 export * from './boxes/iou.js';
 export * from './nms/nms.js';

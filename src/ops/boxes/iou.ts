@@ -150,7 +150,7 @@ export type AlignedIouMode = 'iou' | 'giou' | 'diou' | 'ciou';
  * @example
  * ```ts
  * alignedBoxIou(tf.tensor2d([[0, 0, 2, 2]]), tf.tensor2d([[1, 1, 3, 3]]), 'diou').arraySync();
- * // [-0.079365]   (1/7 - 2/9)
+ * // [0.031746]   (1/7 - 2/18)
  * ```
  */
 export function alignedBoxIou(

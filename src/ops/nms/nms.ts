@@ -379,8 +379,8 @@ export interface MulticlassNmsOptions {
   splitThr?: number;
 }
 
-/** Detections of one image. */
-export interface Detections {
+/** MulticlassNmsResult of one image. */
+export interface MulticlassNmsResult {
   /** [K*4] xyxy. */
   boxes: Float32Array;
   scores: Float32Array;
@@ -404,7 +404,7 @@ export interface Detections {
  * // { boxes: [0,0,10,10, 1,1,11,11], scores: [0.9, 0.7], labels: [0, 1], indices: [0, 1] }
  * ```
  */
-export function multiclassNms(boxes: BoxesLike, scores: tf.Tensor | Float32Array, options: MulticlassNmsOptions & { numClasses?: number }): Detections {
+export function multiclassNms(boxes: BoxesLike, scores: tf.Tensor | Float32Array, options: MulticlassNmsOptions & { numClasses?: number }): MulticlassNmsResult {
   const { scoreThr = 0, nmsPre = -1, maxPerImg = -1 } = options;
   const s = toF32(scores, 'multiclassNms scores');
   const c = scores instanceof tf.Tensor ? scores.shape[1]! : options.numClasses;
@@ -431,7 +431,7 @@ export function multiclassNms(boxes: BoxesLike, scores: tf.Tensor | Float32Array
   }
   let keep = batchedNms(cb, cs, cl, { iouThreshold: options.iouThreshold, classAgnostic: options.classAgnostic, splitThr: options.splitThr });
   if (maxPerImg > 0) keep = keep.slice(0, maxPerImg);
-  const out: Detections = {
+  const out: MulticlassNmsResult = {
     boxes: new Float32Array(keep.length * 4),
     scores: new Float32Array(keep.length),
     labels: new Int32Array(keep.length),
