@@ -15,6 +15,7 @@ import { PseudoSampler, type SamplingResult } from '../task_utils/samplers.js';
 import '../task_utils/index.js';
 import '../losses/index.js';
 import {
+  toDetDataSample,
   atLeastOne,
   bboxPostProcess,
   buildOr,
@@ -306,7 +307,7 @@ export class AnchorHead extends Module {
         labels.push(cand.labels);
       });
       const inst: InstanceData = bboxPostProcess(concatF32(boxes), concatF32(scores), concatI32(labels), s.metainfo, cfg, rescale);
-      return { metainfo: s.metainfo, predInstances: inst };
+      return toDetDataSample(s, inst);
     });
   }
 

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { nextSeed } from '../nn/init.js';
 import { batchedNms } from '../ops/nms/nms.js';
 import { isTypedConfig, MODELS, TASK_UTILS, type TypedConfig } from '../registry.js';
-import type { DenseTestCfg, DetSample, InstanceData } from './types.js';
+import type { DenseTestCfg, DetDataSample, DetSample, InstanceData } from './types.js';
 
 /** A config `{type, ...}` built in `registry`, or an already built object passed through. */
 export function buildOr<T>(registry: typeof MODELS | typeof TASK_UTILS, cfg: unknown, path: string): T {
@@ -133,3 +133,12 @@ export function normalInit(conv: { weight: tf.Variable; bias?: tf.Variable }, st
 
 /** mmdet `reduce_mean`-free average factor guard: at least 1. */
 export const atLeastOne = (x: number): number => Math.max(x, 1);
+
+/**
+ * A prediction sample: `metainfo` and `predInstances`, with the meta fields
+ * also at the top level (as mmdet's `DetDataSample` exposes them), which is
+ * where the metrics read `imgId` and `oriShape`.
+ */
+export function toDetDataSample(s: DetSample, inst: InstanceData): DetDataSample {
+  return { ...s.metainfo, metainfo: s.metainfo, predInstances: inst } as DetDataSample;
+}

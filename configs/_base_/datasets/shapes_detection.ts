@@ -1,0 +1,61 @@
+/**
+ * The synthetic shapes set (`tools/make_synthetic.ts`, 256x256 images of
+ * circles, squares, triangles, stars and hexagons) in its COCO form, at a
+ * small input size for CPU / wasm training. `_imgScale` sets the input side.
+ */
+const dataRoot = 'data/synthetic/';
+const classes = ['circle', 'square', 'triangle', 'star', 'hexagon'];
+const imgNorm = { mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375], toRgb: true };
+const scale = 160;
+const trainPipeline = [
+  { type: 'LoadImageFromFile' },
+  { type: 'LoadAnnotations', withBbox: true },
+  { type: 'Resize', scale: [scale, scale], keepRatio: true },
+  { type: 'RandomFlip', prob: 0.5 },
+  { type: 'Normalize', ...imgNorm },
+  { type: 'Pad', sizeDivisor: 32 },
+  { type: 'PackDetInputs' },
+];
+const testPipeline = [
+  { type: 'LoadImageFromFile' },
+  { type: 'Resize', scale: [scale, scale], keepRatio: true },
+  { type: 'LoadAnnotations', withBbox: true },
+  { type: 'Normalize', ...imgNorm },
+  { type: 'Pad', sizeDivisor: 32 },
+  { type: 'PackDetInputs' },
+];
+const split = (name: string, test: boolean) => ({
+  type: 'CocoDataset',
+  dataRoot,
+  annFile: `annotations/instances_${name}.json`,
+  dataPrefix: { img: 'JPEGImages/' },
+  metainfo: { classes },
+  ...(test ? { testMode: true, pipeline: testPipeline } : { filterCfg: { filterEmptyGt: true }, pipeline: trainPipeline }),
+});
+export default {
+  datasetType: 'CocoDataset',
+  dataRoot,
+  classes,
+  trainDataloader: {
+    batchSize: 8,
+    numWorkers: 2,
+    sampler: { type: 'DefaultSampler', shuffle: true },
+    dataset: split('train', false),
+  },
+  valDataloader: {
+    batchSize: 8,
+    numWorkers: 2,
+    dropLast: false,
+    sampler: { type: 'DefaultSampler', shuffle: false },
+    dataset: split('val', true),
+  },
+  testDataloader: {
+    batchSize: 8,
+    numWorkers: 2,
+    dropLast: false,
+    sampler: { type: 'DefaultSampler', shuffle: false },
+    dataset: split('val', true),
+  },
+  valEvaluator: { type: 'CocoMetric', annFile: `${dataRoot}annotations/instances_val.json`, metric: 'bbox' },
+  testEvaluator: { type: 'CocoMetric', annFile: `${dataRoot}annotations/instances_val.json`, metric: 'bbox' },
+};
