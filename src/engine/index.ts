@@ -11,3 +11,5 @@ export * from './logging.js';
 export * from './train_step.js';
 export * from './loops.js';
 export * from './runner.js';
+export * from './complexity.js';
+export * from './plot.js';

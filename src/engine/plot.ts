@@ -17,7 +17,7 @@ export function readScalars(text: string, file = 'log'): Record<string, number>[
     try {
       out.push(JSON.parse(line) as Record<string, number>);
     } catch (e) {
-      throw new Error(`${file}:${i + 1}: not a JSON line (${(e as Error).message})`);
+      throw new Error(`${file}:${i + 1}: not a JSON line (${(e as Error).message})`, { cause: e });
     }
   });
   return out;
