@@ -97,9 +97,9 @@ export async function drawDetections(image: ImageBuffer | string | Buffer, dets:
       for (let k = 0; k < m.length; k++) {
         if (!m[k]) continue;
         const o = k * 3;
-        px[o] = px[o]! * (1 - alpha) + c[0] * alpha;
-        px[o + 1] = px[o + 1]! * (1 - alpha) + c[1] * alpha;
-        px[o + 2] = px[o + 2]! * (1 - alpha) + c[2] * alpha;
+        px[o] = px[o]! * (1 - alpha) + c[0] * alpha + 0.5;
+        px[o + 1] = px[o + 1]! * (1 - alpha) + c[1] * alpha + 0.5;
+        px[o + 2] = px[o + 2]! * (1 - alpha) + c[2] * alpha + 0.5;
       }
     });
   }
