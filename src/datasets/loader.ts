@@ -90,14 +90,11 @@ export function collateRaw(
     const base = k * H * W * C;
     const row = w * C;
     const def = s.inputs.deferred;
-    // Written pixels cover [0, iw) x [0, ih); the image's own padding reaches [0, w) x [0, h) (Pad's value);
+    // Written pixels cover the source image; the image's own padding reaches [0, w) x [0, h) (Pad's value);
     // the batch padding fills the rest up to W x H. A fresh buffer is already zero where the value is 0.
-    let iw = w, ih = h;
     if (def) {
       writePixels(def.src, def.colorMap, def.flipH, def.flipV, data, base, W * C);
-      iw = def.src.width;
-      ih = def.src.height;
-      fillPadding(data, base, W * C, iw, ih, w, h, def.padVal, fresh);
+      fillPadding(data, base, W * C, def.src.width, def.src.height, w, h, def.padVal, fresh);
     } else if (w === W && src instanceof Float32Array) data.set(src, base);
     else for (let y = 0; y < h; y++) data.set(src.subarray(y * row, (y + 1) * row), base + y * W * C);
     fillPadding(data, base, W * C, w, h, W, H, batchPad, fresh);

@@ -1,3 +1,4 @@
+/* global process, Buffer, console */
 // Assemble color_pass.wat into color_pass_wasm.ts (base64), with the `wabt`
 // package from outside the repository: WABT=/path/to/node_modules/wabt node build.mjs
 import { readFileSync, writeFileSync } from 'node:fs';
