@@ -200,6 +200,73 @@ function bucket(keys: Int32Array, nKeys: number): { order: Int32Array; off: Int3
   return { order, off };
 }
 
+/** Stable in-place sort of detection indices by descending score (insertion sort; lists are short). */
+function stableSortByScoreDesc(list: number[], score: Float64Array): void {
+  if (list.length > 64) {
+    const keys = Float64Array.from(list, (d) => score[d]!);
+    const out = new Int32Array(list.length);
+    argsortDescStable(keys, list.length, out, new Int32Array(list.length));
+    const copy = list.slice();
+    for (let q = 0; q < list.length; q++) list[q] = copy[out[q]!]!;
+    return;
+  }
+  for (let i = 1; i < list.length; i++) {
+    const v = list[i]!;
+    const sv = score[v]!;
+    let j = i - 1;
+    while (j >= 0 && score[list[j]!]! < sv) {
+      list[j + 1] = list[j]!;
+      j--;
+    }
+    list[j + 1] = v;
+  }
+}
+
+/**
+ * Stable argsort of `keys[0..n)` by descending value (numpy
+ * `argsort(-keys, kind='mergesort')`): bottom-up merge sort into `out`,
+ * `work` a scratch buffer of at least `n`.
+ */
+function argsortDescStable(keys: Float64Array, n: number, out: Int32Array, work: Int32Array): void {
+  let src = out;
+  let dst = work;
+  for (let i = 0; i < n; i++) src[i] = i;
+  // insertion sort runs of 16
+  for (let lo = 0; lo < n; lo += 16) {
+    const hi = Math.min(lo + 16, n);
+    for (let i = lo + 1; i < hi; i++) {
+      const v = src[i]!;
+      const kv = keys[v]!;
+      let j = i - 1;
+      while (j >= lo && keys[src[j]!]! < kv) {
+        src[j + 1] = src[j]!;
+        j--;
+      }
+      src[j + 1] = v;
+    }
+  }
+  for (let width = 16; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(lo + width, n);
+      const hi = Math.min(lo + 2 * width, n);
+      let i = lo;
+      let j = mid;
+      let o = lo;
+      while (i < mid && j < hi) {
+        // take from the right only when strictly larger: stable
+        if (keys[src[j]!]! > keys[src[i]!]!) dst[o++] = src[j++]!;
+        else dst[o++] = src[i++]!;
+      }
+      while (i < mid) dst[o++] = src[i++]!;
+      while (j < hi) dst[o++] = src[j++]!;
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src !== out) out.set(src.subarray(0, n));
+}
+
 /**
  * Evaluate detections against a COCO ground truth exactly as pycocotools'
  * `COCOeval(gt, gt.loadRes(dt), iouType)` with `evaluate()`,
@@ -394,14 +461,8 @@ export function evaluateCoco(gt: CocoDataset, dt: readonly CocoResult[], options
       }
       const nGc = gList.length;
       if (nGc === 0 && dList.length === 0) continue;
-      // stable sort by -score, cut to maxDetMax
-      if (dList.length > 1) {
-        // ties keep list order (np.argsort(kind='mergesort'))
-        const pos = dList.map((_, q) => q);
-        pos.sort((x, y) => dScore[dList[y]!]! - dScore[dList[x]!]! || x - y);
-        const copy = dList.slice();
-        for (let q = 0; q < pos.length; q++) dList[q] = copy[pos[q]!]!;
-      }
+      // stable sort by -score, cut to maxDetMax; ties keep list order (np.argsort(kind='mergesort'))
+      if (dList.length > 1) stableSortByScoreDesc(dList, dScore);
       const nDc = Math.min(dList.length, maxDetMax);
       for (let d = 0; d < nDc; d++) keptIdx[nKept + d] = dList[d]!;
 
@@ -458,6 +519,21 @@ export function evaluateCoco(gt: CocoDataset, dt: readonly CocoResult[], options
       }
 
       // evaluateImg for every area range
+      if (nGc === 0) {
+        // nothing to match: a detection is ignored exactly when its area is out of range
+        for (let a = 0; a < A; a++) {
+          const lo = areaRng[a]![0];
+          const hi = areaRng[a]![1];
+          for (let d = 0; d < nDc; d++) {
+            const ar = dArea[dList[d]!]!;
+            const v = ar < lo || ar > hi ? 2 : 0;
+            const base = ((nKept + d) * A + a) * T;
+            for (let t = 0; t < T; t++) flags[base + t] = v;
+          }
+        }
+        nKept += nDc;
+        continue;
+      }
       if (gtm.length < nGc) {
         gtm = new Float64Array(nGc * 2);
         gIg = new Uint8Array(nGc * 2);
@@ -529,73 +605,103 @@ export function evaluateCoco(gt: CocoDataset, dt: readonly CocoResult[], options
   const recall = new Float64Array(T * K * A * M).fill(-1);
   const scores = new Float64Array(T * R * K * A * M).fill(-1);
   const eps = 2.220446049250313e-16; // np.spacing(1)
-  let catDets = new Int32Array(1024);
   // rank of each kept detection within its cell (for the maxDet cut)
   const rank = new Int32Array(nKept);
   for (let c = 0; c < nCells; c++) for (let p = keptOff[c]!; p < keptOff[c + 1]!; p++) rank[p] = p - keptOff[c]!;
-  let rc = new Float64Array(1024);
-  let pr = new Float64Array(1024);
-  let sel = new Int32Array(1024);
+  const AT = A * T;
+  let cap = 0;
+  let order = new Int32Array(0);
+  let tmp = new Int32Array(0);
+  let keys = new Float64Array(0);
+  let sRank = new Int32Array(0);
+  let sScore = new Float64Array(0);
+  let sFlags = new Uint8Array(0);
+  let sel = new Int32Array(0);
+  let tpPos = new Int32Array(0);
+  let pr = new Float64Array(0);
   for (let k = 0; k < K; k++) {
-    // all kept detections of this category, in image order then rank
     let n = 0;
     for (let i = 0; i < I; i++) n += keptOff[i * K + k + 1]! - keptOff[i * K + k]!;
-    if (catDets.length < n) {
-      catDets = new Int32Array(n * 2);
-      rc = new Float64Array(n * 2);
-      pr = new Float64Array(n * 2);
-      sel = new Int32Array(n * 2);
+    if (n > cap) {
+      cap = Math.max(n, cap * 2);
+      order = new Int32Array(cap);
+      tmp = new Int32Array(cap);
+      keys = new Float64Array(cap);
+      sRank = new Int32Array(cap);
+      sScore = new Float64Array(cap);
+      sFlags = new Uint8Array(cap * A * T);
+      sel = new Int32Array(cap);
+      tpPos = new Int32Array(cap);
+      pr = new Float64Array(cap);
     }
-    n = 0;
+    // kept detections of this category in image order (then rank): the concatenation pycocotools sorts
+    let q = 0;
     for (let i = 0; i < I; i++) {
       const c = i * K + k;
       for (let p = keptOff[c]!; p < keptOff[c + 1]!; p++) {
-        catDets[n++] = p;
+        tmp[q] = p;
+        keys[q] = dScore[keptIdx[p]!]!;
+        q++;
       }
     }
-    // rank indexed by kept position; stable sort of kept positions by -score
-    const sorted = catDets.subarray(0, n);
-    const keyScore = (p: number) => dScore[keptIdx[p]!]!;
-    if (n > 1) {
-      const arr = Array.from(sorted);
-      arr.sort((x, y) => keyScore(y) - keyScore(x) || x - y);
-      sorted.set(arr);
+    const conc = tmp.slice(0, n);
+    argsortDescStable(keys, n, order, tmp);
+    // gather into score order, so that the passes below read one small block
+    for (let j = 0; j < n; j++) {
+      const o = order[j]!;
+      const p = conc[o]!;
+      sRank[j] = rank[p]!;
+      sScore[j] = keys[o]!;
+      const fb = p * AT;
+      const sb = j * AT;
+      for (let at = 0; at < AT; at++) sFlags[sb + at] = flags[fb + at]!;
     }
-    for (let a = 0; a < A; a++) {
-      let np = 0;
-      for (let i = 0; i < I; i++) np += npig[(i * K + k) * A + a]!;
-      if (np === 0) continue;
-      for (let m = 0; m < M; m++) {
-        const maxDet = maxDets[m]!;
-        let nd = 0;
-        for (let j = 0; j < n; j++) {
-          const p = sorted[j]!;
-          if (rank[p]! < maxDet) sel[nd++] = p;
-        }
+    for (let m = 0; m < M; m++) {
+      const maxDet = maxDets[m]!;
+      let nd = 0;
+      for (let j = 0; j < n; j++) if (sRank[j]! < maxDet) sel[nd++] = j;
+      for (let a = 0; a < A; a++) {
+        let np = 0;
+        for (let i = 0; i < I; i++) np += npig[(i * K + k) * A + a]!;
+        if (np === 0) continue;
         for (let t = 0; t < T; t++) {
+          const fo = a * T + t;
+          // Only true positives move recall and raise precision, so the
+          // monotone precision envelope and the searchsorted positions are
+          // determined by the true-positive entries (and entry 0): record
+          // precision there, with the same float operations as numpy.
           let tp = 0;
           let fp = 0;
+          let ntp = 0;
           for (let j = 0; j < nd; j++) {
-            const f = flags[(sel[j]! * A + a) * T + t]!;
-            if (!(f & 2)) {
-              if (f & 1) tp++;
-              else fp++;
+            const f = sFlags[sel[j]! * AT + fo]!;
+            if (f === 0) fp++;
+            else if (f === 1) {
+              tp++;
+              tpPos[ntp] = j;
+              pr[ntp] = tp / (fp + tp + eps);
+              ntp++;
             }
-            rc[j] = tp / np;
-            pr[j] = tp / (fp + tp + eps);
           }
-          const base = ((t * K + k) * A + a) * M + m;
-          recall[base] = nd ? rc[nd - 1]! : 0;
-          for (let j = nd - 1; j > 0; j--) if (pr[j]! > pr[j - 1]!) pr[j - 1] = pr[j]!;
-          let pi = 0;
+          recall[((t * K + k) * A + a) * M + m] = nd ? tp / np : 0;
+          for (let i = ntp - 1; i > 0; i--) if (pr[i]! > pr[i - 1]!) pr[i - 1] = pr[i]!;
+          // rc at entry 0 (0 unless entry 0 is a TP); later, rc steps to c/np at the c-th TP
+          const firstIsTp = ntp > 0 && tpPos[0] === 0;
+          let c = 0; // TPs passed
           let ri = 0;
           for (; ri < R; ri++) {
             const thr = recThrs[ri]!;
-            while (pi < nd && rc[pi]! < thr) pi++;
-            if (pi >= nd) break;
             const idx = (((t * R + ri) * K + k) * A + a) * M + m;
-            precision[idx] = pr[pi]!;
-            scores[idx] = keyScore(sel[pi]!);
+            if (nd > 0 && (firstIsTp ? 1 / np : 0) >= thr) {
+              // searchsorted gives 0; envelope at 0 = max over everything after
+              precision[idx] = ntp > 0 ? pr[0]! : 0;
+              scores[idx] = sScore[sel[0]!]!;
+              continue;
+            }
+            while (c < ntp && (c + 1) / np < thr) c++;
+            if (c >= ntp) break;
+            precision[idx] = pr[c]!;
+            scores[idx] = sScore[sel[tpPos[c]!]!]!;
           }
           for (; ri < R; ri++) {
             const idx = (((t * R + ri) * K + k) * A + a) * M + m;
