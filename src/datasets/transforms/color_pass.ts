@@ -45,10 +45,12 @@ export function colorPassWasm(
   if (!k || w <= 0 || h <= 0) return k !== null;
   const row = w * 3;
   const srcBytes = row * h;
+  // Rows go through in blocks of ~128 KiB of output, so the staging area stays in cache before the copy out.
+  const block = Math.max(1, Math.min(h, Math.floor(32768 / row)));
   const S = 64;
   // 16 bytes of slack: the kernel reads 16 bytes for each 12 it uses.
   const D = align16(S + srcBytes + 16);
-  const need = D + srcBytes * 4;
+  const need = D + block * row * 4;
   const have = k.memory.buffer.byteLength;
   if (need > have) k.memory.grow(Math.ceil((need - have) / 65536));
   const buf = k.memory.buffer;
@@ -58,9 +60,14 @@ export function colorPassWasm(
     for (let i = 0; i < 9; i++) p[i] = cm.m[i]!;
     for (let i = 0; i < 3; i++) p[9 + i] = cm.t[i]!;
   } else p.set([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]);
-  k.pass(flipV ? S + (h - 1) * row : S, D, w, h, flipV ? -row : row, row * 4, 0, flipH ? 1 : 0);
-  const res = new Float32Array(buf, D, srcBytes);
-  if (rowStride === row) out.set(res, offset);
-  else for (let y = 0; y < h; y++) out.set(res.subarray(y * row, (y + 1) * row), offset + y * rowStride);
+  const staged = new Float32Array(buf, D, block * row);
+  for (let y0 = 0; y0 < h; y0 += block) {
+    const n = Math.min(block, h - y0);
+    // Output rows y0..y0+n-1 read source rows y (or h-1-y when flipped vertically).
+    const first = flipV ? S + (h - 1 - y0) * row : S + y0 * row;
+    k.pass(first, D, w, n, flipV ? -row : row, row * 4, 0, flipH ? 1 : 0);
+    if (rowStride === row) out.set(n === block ? staged : staged.subarray(0, n * row), offset + y0 * row);
+    else for (let y = 0; y < n; y++) out.set(staged.subarray(y * row, (y + 1) * row), offset + (y0 + y) * rowStride);
+  }
   return true;
 }
