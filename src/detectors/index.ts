@@ -4,3 +4,4 @@
  */
 import '../heads/index.js';
 export * from './single_stage.js';
+export * from './draw.js';
