@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setBackend, type BackendName } from '../src/backend/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { formatComplexityTable, humanCount, profileModel } from '../src/engine/complexity.js';
+import { componentLoadNote, registerAllModules } from '../src/engine/register_all.js';
 import type { Module } from '../src/nn/index.js';
 import { MODELS } from '../src/registry.js';
 import { fail, preprocessArgv } from './cli_util.js';
@@ -53,20 +54,34 @@ async function main(): Promise<void> {
   if (dims.length < 1 || dims.length > 2 || !dims.every((d) => Number.isInteger(d) && d > 0)) throw new Error(`--shape: expected H [W] as positive integers, got ${JSON.stringify(values.shape)}`);
   const [h, w] = dims.length === 1 ? [dims[0]!, dims[0]!] : (dims as [number, number]);
   const depth = Number(values.depth ?? 2);
+  await registerAllModules();
   const cfg = await loadConfig(file, { cfgOptions: values['cfg-options'] ?? [] });
   await setBackend((values.backend ?? 'cpu') as BackendName);
-  const model = MODELS.build<Module & { extractFeat?: (x: tf.Tensor) => unknown }>(cfg.model, { path: 'model' });
+  const model = MODELS.build<Module & { extractFeat?: (x: tf.Tensor) => unknown }>(cfg.model, { path: 'model' }) as Module & {
+    forward: (...a: unknown[]) => unknown;
+    extractFeat?: (x: tf.Tensor) => unknown;
+  };
   model.eval();
   const x = tf.zeros([1, h, w, 3]);
-  let what = 'forward';
+  // A plain module takes the image; a detector takes a batch (mmdet's forward(inputs, dataSamples, mode='tensor')).
+  const attempts: [string, () => unknown][] = [
+    ['forward(inputs)', () => model.forward(x)],
+    ["forward({inputs}, 'tensor')", () => model.forward({ inputs: x, dataSamples: [{ metainfo: { imgShape: [h, w], batchInputShape: [h, w], padShape: [h, w] } }] }, 'tensor')],
+  ];
+  if (typeof model.extractFeat === 'function') attempts.push(['extractFeat (backbone + neck only)', () => model.extractFeat!(x)]);
+  let what = '';
   let rows;
-  try {
-    rows = await profileModel(model, () => model.forward(x));
-  } catch (e) {
-    if (typeof model.extractFeat !== 'function') throw e;
-    what = 'extractFeat (backbone + neck; forward failed: ' + (e as Error).message.split('\n')[0] + ')';
-    rows = await profileModel(model, () => model.extractFeat!(x));
+  const errors: string[] = [];
+  for (const [name, run] of attempts) {
+    try {
+      rows = await profileModel(model, run);
+      what = name;
+      break;
+    } catch (e) {
+      errors.push(`${name}: ${(e as Error).message.split('\n')[0]}`);
+    }
   }
+  if (!rows) throw new Error(`could not run the model on a [1, ${h}, ${w}, 3] input (${errors.join('; ')})`);
   console.log(formatComplexityTable(rows, depth));
   console.log('');
   console.log(`Input shape: (1, ${h}, ${w}, 3), counted through ${what}`);
@@ -76,4 +91,4 @@ async function main(): Promise<void> {
   model.dispose();
 }
 
-main().catch(fail);
+main().catch((e: unknown) => fail(e instanceof Error && e.name === 'UnknownTypeError' ? new Error(`${e.message}${componentLoadNote()}`) : e));

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { setBackend, type BackendName } from '../src/backend/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { EMAHook, Hook, Runner } from '../src/engine/index.js';
+import { componentLoadNote, registerAllModules } from '../src/engine/register_all.js';
 import { CheckpointError, loadCheckpoint } from '../src/nn/index.js';
 import { fail, preprocessArgv } from './cli_util.js';
 
@@ -80,6 +81,7 @@ async function main(): Promise<void> {
   const [file, ckpt] = positionals as [string, string];
   if (!fs.existsSync(file)) throw new Error(`config file not found: ${file}`);
   if (!fs.existsSync(ckpt)) throw new CheckpointError(ckpt, 'not found');
+  await registerAllModules();
   const cfg = await loadConfig(file, { cfgOptions: values['cfg-options'] ?? [] });
   if (values['work-dir']) cfg.workDir = values['work-dir'];
   cfg.resume = false;
@@ -130,4 +132,4 @@ async function main(): Promise<void> {
   runner.dispose();
 }
 
-main().catch(fail);
+main().catch((e: unknown) => fail(e instanceof Error && e.name === 'UnknownTypeError' ? new Error(`${e.message}${componentLoadNote()}`) : e));

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { setBackend, type BackendName } from '../src/backend/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { Runner } from '../src/engine/index.js';
+import { componentLoadNote, registerAllModules } from '../src/engine/register_all.js';
 import { fail, preprocessArgv } from './cli_util.js';
 
 const HELP = `usage: tools/train.ts CONFIG [options]
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
   if (positionals.length !== 1) throw new Error(`expected one CONFIG argument, got ${positionals.length} (see --help)`);
   const file = positionals[0]!;
   if (!fs.existsSync(file)) throw new Error(`config file not found: ${file}`);
+  await registerAllModules();
   const cfg = await loadConfig(file, { cfgOptions: values['cfg-options'] ?? [] });
   if (values['work-dir']) cfg.workDir = values['work-dir'];
   if (values.seed !== undefined) {
@@ -74,4 +76,4 @@ async function main(): Promise<void> {
   console.log(`done: ${runner.iter} iterations, ${runner.epoch} epochs; checkpoints and logs in ${runner.workDir}`);
 }
 
-main().catch(fail);
+main().catch((e: unknown) => fail(e instanceof Error && e.name === 'UnknownTypeError' ? new Error(`${e.message}${componentLoadNote()}`) : e));
