@@ -25,6 +25,7 @@ options:
   --backend NAME            auto | tensorflow | webgpu | wasm | cpu (default: the config's backend, else auto)
   --seed N                  random seed (overrides randomness.seed)
   --deterministic           set randomness.deterministic
+  --auto-scale-lr           scale the lr by batch size / autoScaleLr.baseBatchSize (default 16)
   -h, --help                show this help
 `;
 
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
       backend: { type: 'string' },
       seed: { type: 'string' },
       deterministic: { type: 'boolean' },
+      'auto-scale-lr': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
     if (!Number.isInteger(s)) throw new Error(`--seed: expected an integer, got ${JSON.stringify(values.seed)}`);
     cfg.randomness = { ...(cfg.randomness ?? {}), seed: s };
   }
+  if (values['auto-scale-lr']) cfg.autoScaleLr = { baseBatchSize: 16, ...(cfg.autoScaleLr ?? {}), enable: true };
   if (values.deterministic) cfg.randomness = { ...(cfg.randomness ?? {}), deterministic: true };
   if (values.resume !== undefined) {
     if (values.resume && !fs.existsSync(values.resume)) throw new Error(`--resume: checkpoint not found: ${values.resume}`);

@@ -227,7 +227,17 @@ export class Runner {
   private buildTraining(): void {
     if (!isPlain(this.cfg.trainCfg)) throw new ConfigError('trainCfg', "a loop config {type: 'EpochBasedTrainLoop', maxEpochs}", JSON.stringify(this.cfg.trainCfg ?? null));
     if (!isPlain(this.cfg.optimWrapper)) throw new ConfigError('optimWrapper', "{type: 'OptimWrapper', optimizer: {...}}", JSON.stringify(this.cfg.optimWrapper ?? null));
-    this.optimWrapper = buildOptimWrapper(this.cfg.optimWrapper, this.model);
+    let owCfg = this.cfg.optimWrapper as Record<string, any>;
+    const auto = this.cfg.autoScaleLr as { enable?: boolean; baseBatchSize?: number } | undefined;
+    if (auto?.enable) {
+      // mmengine's linear scaling rule: lr * (batch size / the batch size the lr was tuned for).
+      const bs = Number(this.cfg.trainDataloader?.batchSize);
+      if (!(Number(auto.baseBatchSize) > 0)) throw new ConfigError('autoScaleLr.baseBatchSize', 'a positive batch size', JSON.stringify(auto.baseBatchSize ?? null));
+      const ratio = bs / auto.baseBatchSize!;
+      owCfg = { ...owCfg, optimizer: { ...owCfg.optimizer, lr: owCfg.optimizer.lr * ratio } };
+      this.logger.info(`autoScaleLr: lr ${owCfg.optimizer.lr / ratio} was set for batch size ${auto.baseBatchSize}; the batch size is ${bs}, so lr is ${owCfg.optimizer.lr}`);
+    }
+    this.optimWrapper = buildOptimWrapper(owCfg, this.model);
     const loader = this.loader('trainDataloader');
     this.trainLoop = LOOPS.build<TrainLoopLike>({ type: 'EpochBasedTrainLoop', ...this.cfg.trainCfg }, { path: 'trainCfg', defaults: { runner: this, dataloader: loader } });
     const sched = this.cfg.paramScheduler ?? [];

@@ -261,6 +261,18 @@ describe('IterBasedTrainLoop', () => {
   });
 });
 
+describe('autoScaleLr', () => {
+  it('scales the lr by batch size / baseBatchSize', async () => {
+    const cfg = await toyConfig({ 'trainCfg.maxEpochs': 1 });
+    cfg.autoScaleLr = { enable: true, baseBatchSize: 16 };
+    cfg.workDir = tmpDir('autolr');
+    const runner = new Runner(cfg, { console: captureConsole() });
+    await runner.train();
+    expect(runner.optimWrapper!.optimizer.baseLr).toBeCloseTo(0.05 * (4 / 16), 12);
+    runner.dispose();
+  });
+});
+
 describe('config errors', () => {
   it('name the key path', async () => {
     const cfg = await toyConfig();
