@@ -17,8 +17,16 @@ export interface HostOutput {
   values: HostArray;
 }
 
-/** A typed-array kernel: inputs in the order of `inputNames`, outputs in kernel order. */
-export type HostImpl = (inputs: HostArray[], shapes: number[][], attrs: NamedAttrMap) => HostOutput[];
+/**
+ * A typed-array kernel: inputs in the order of `inputNames`, outputs in
+ * kernel order. When the kernel was registered with an output-shape
+ * function, `out` holds preallocated output arrays (on wasm: views of the
+ * heap, not zeroed) that the kernel fills and returns, saving a copy.
+ */
+export type HostImpl = (inputs: HostArray[], shapes: number[][], attrs: NamedAttrMap, out?: HostArray[]) => HostOutput[];
+
+/** Output shapes and dtypes of a host kernel, known before it runs. */
+export type HostShapes = (shapes: number[][], attrs: NamedAttrMap) => { shape: number[]; dtype: DataType }[];
 
 interface AnyBackend {
   readSync(dataId: unknown): unknown;
@@ -66,10 +74,18 @@ export function registerOnce(kernelName: string, backendName: string, kernelFunc
 
 /**
  * Registers a typed-array kernel for every host backend, and for
- * `extraBackends` (e.g. webgl/webgpu where no device program exists yet:
- * inputs are read back with readSync and the result uploaded).
+ * `extraBackends` (inputs read back with readSync, the result uploaded).
+ * With `outShapes`, wasm outputs are allocated on the heap first and the
+ * kernel writes into them (input views are taken after the allocation, which
+ * may grow the heap and detach older views).
  */
-export function registerHostKernel(kernelName: string, inputNames: string[], impl: HostImpl, extraBackends: string[] = []): void {
+export function registerHostKernel(
+  kernelName: string,
+  inputNames: string[],
+  impl: HostImpl,
+  extraBackends: string[] = [],
+  outShapes?: HostShapes,
+): void {
   const kernelFunc: tf.KernelFunc = ({ inputs, backend: be, attrs }) => {
     const backend = be as KernelBackend;
     const infos = inputNames.map((n) => {
@@ -77,16 +93,21 @@ export function registerHostKernel(kernelName: string, inputNames: string[], imp
       if (!t) throw new Error(`${kernelName}: missing input '${n}'.`);
       return t;
     });
+    const shapes = infos.map((t) => t.shape);
+    const b = backend as unknown as AnyBackend;
+    if (outShapes && isWasm(b)) {
+      const outInfos = outShapes(shapes, attrs ?? {}).map((o) => b.makeOutput!(o.shape, o.dtype));
+      const outViews = outInfos.map((o) => b.typedArrayFromHeap!(o));
+      const arrays = infos.map((t) => readHost(backend, t));
+      impl(arrays, shapes, attrs ?? {}, outViews);
+      return outInfos.length === 1 ? outInfos[0] : outInfos;
+    }
     const arrays = infos.map((t) => readHost(backend, t));
-    const outs = impl(
-      arrays,
-      infos.map((t) => t.shape),
-      attrs ?? {},
-    );
+    const outs = impl(arrays, shapes, attrs ?? {});
     const infosOut = outs.map((o) => writeHost(backend, o));
     return infosOut.length === 1 ? infosOut[0] : infosOut;
   };
-  for (const b of [...HOST_BACKENDS, ...extraBackends]) registerOnce(kernelName, b, kernelFunc);
+  for (const bn of [...HOST_BACKENDS, ...extraBackends]) registerOnce(kernelName, bn, kernelFunc);
 }
 
 /** Runs a registered kernel through the engine (records gradients where registered). */

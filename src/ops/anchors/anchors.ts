@@ -21,9 +21,9 @@ const toPair = (s: number | Pair): Pair => (typeof s === 'number' ? [s, s] : [s[
  * Anchors of one level: `base` [A*4] shifted to every cell, ordered
  * (y, x, anchor) like mmdet's `single_level_grid_priors`.
  */
-export function gridAnchorsHost(base: Float32Array, featH: number, featW: number, strideW: number, strideH: number): Float32Array {
+export function gridAnchorsHost(base: Float32Array, featH: number, featW: number, strideW: number, strideH: number, into?: Float32Array): Float32Array {
   const A = base.length >> 2;
-  const out = new Float32Array(featH * featW * A * 4);
+  const out = into ?? new Float32Array(featH * featW * A * 4);
   let o = 0;
   for (let y = 0; y < featH; y++) {
     const sy = f(y * strideH);
@@ -40,11 +40,17 @@ export function gridAnchorsHost(base: Float32Array, featH: number, featW: number
   return out;
 }
 
-registerHostKernel(GRID_ANCHORS_KERNEL, ['base'], (inputs, shapes, attrs): HostOutput[] => {
-  const { featH, featW, strideW, strideH } = attrs as Record<string, number>;
-  const values = gridAnchorsHost(inputs[0] as Float32Array, featH, featW, strideW, strideH);
-  return [{ shape: [featH * featW * shapes[0][0], 4], dtype: 'float32', values }];
-});
+registerHostKernel(
+  GRID_ANCHORS_KERNEL,
+  ['base'],
+  (inputs, shapes, attrs, out): HostOutput[] => {
+    const { featH, featW, strideW, strideH } = attrs as Record<string, number>;
+    const values = gridAnchorsHost(inputs[0] as Float32Array, featH, featW, strideW, strideH, out?.[0] as Float32Array | undefined);
+    return [{ shape: [featH * featW * shapes[0][0], 4], dtype: 'float32', values }];
+  },
+  [],
+  (shapes, attrs) => [{ shape: [Number(attrs.featH) * Number(attrs.featW) * shapes[0][0], 4], dtype: 'float32' }],
+);
 
 function checkSizes(featmapSizes: Pair[], numLevels: number, who: string): void {
   if (!Array.isArray(featmapSizes) || featmapSizes.length !== numLevels) {

@@ -40,13 +40,14 @@ export function boxIouHost(
   mode: IouMode = 'iou',
   aligned = false,
   eps = 0,
+  into?: Float32Array,
 ): Float32Array {
   const n = a.length >> 2;
   const m = b.length >> 2;
   const modeId = IOU_MODES.indexOf(mode);
   const areaB = new Float64Array(m);
   for (let j = 0; j < m; j++) areaB[j] = (b[4 * j + 2] - b[4 * j]) * (b[4 * j + 3] - b[4 * j + 1]);
-  const out = new Float32Array(aligned ? n : n * m);
+  const out = into ?? new Float32Array(aligned ? n : n * m);
   const one = (i: number, j: number): number => {
     const ax1 = a[4 * i], ay1 = a[4 * i + 1], ax2 = a[4 * i + 2], ay2 = a[4 * i + 3];
     const bx1 = b[4 * j], by1 = b[4 * j + 1], bx2 = b[4 * j + 2], by2 = b[4 * j + 3];
@@ -90,17 +91,26 @@ export function boxIouHost(
   return out;
 }
 
-registerHostKernel(BOX_IOU_KERNEL, ['a', 'b'], (inputs, shapes, attrs): HostOutput[] => {
-  const aligned = Boolean(attrs.aligned);
-  const values = boxIouHost(
-    inputs[0] as Float32Array,
-    inputs[1] as Float32Array,
-    attrs.mode as IouMode,
-    aligned,
-    Number(attrs.eps ?? 0),
-  );
-  return [{ shape: aligned ? [shapes[0][0]] : [shapes[0][0], shapes[1][0]], dtype: 'float32', values }];
-});
+const iouShape = (shapes: number[][], aligned: boolean): number[] => (aligned ? [shapes[0][0]] : [shapes[0][0], shapes[1][0]]);
+
+registerHostKernel(
+  BOX_IOU_KERNEL,
+  ['a', 'b'],
+  (inputs, shapes, attrs, out): HostOutput[] => {
+    const aligned = Boolean(attrs.aligned);
+    const values = boxIouHost(
+      inputs[0] as Float32Array,
+      inputs[1] as Float32Array,
+      attrs.mode as IouMode,
+      aligned,
+      Number(attrs.eps ?? 0),
+      out?.[0] as Float32Array | undefined,
+    );
+    return [{ shape: iouShape(shapes, aligned), dtype: 'float32', values }];
+  },
+  [],
+  (shapes, attrs) => [{ shape: iouShape(shapes, Boolean(attrs.aligned)), dtype: 'float32' }],
+);
 
 /**
  * Pairwise IoU of boxes `a` [N, 4] and `b` [M, 4] -> [N, M] (or [N] with

@@ -274,11 +274,11 @@ function avgBackwardRoi(
 }
 
 /** RoIAlign forward. features [N,H,W,C], rois [K,5] -> [K,outH,outW,C]. */
-export function roiAlignForward(features: Float32Array, fshape: number[], rois: Float32Array, a: RoIAlignAttrs): Float32Array {
+export function roiAlignForward(features: Float32Array, fshape: number[], rois: Float32Array, a: RoIAlignAttrs, into?: Float32Array): Float32Array {
   const [N, H, W, C] = fshape;
   const K = rois.length / 5;
   const bins = a.outH * a.outW;
-  const out = new Float32Array(K * bins * C);
+  const out = into ?? new Float32Array(K * bins * C);
   const acc = new Float64Array(C);
   const isMax = a.poolMode === 'max';
   for (let k = 0; k < K; k++) {
@@ -325,12 +325,13 @@ export function roiAlignBackward(
   fshape: number[],
   rois: Float32Array,
   a: RoIAlignAttrs,
+  into?: Float32Array,
 ): Float32Array {
   const [N, H, W, C] = fshape;
   const K = rois.length / 5;
   const bins = a.outH * a.outW;
   // float32 accumulation, as torchvision's backward (atomic adds into a float tensor).
-  const dx = new Float32Array(N * H * W * C);
+  const dx = into ? into.fill(0) : new Float32Array(N * H * W * C);
   const isMax = a.poolMode === 'max';
   if (isMax && !features) throw new Error('roiAlign backward: max pooling needs the features.');
   const best = new Float64Array(C);

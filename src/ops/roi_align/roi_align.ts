@@ -53,16 +53,35 @@ export function roiAlignAttrs(o: RoIAlignOptions): RoIAlignAttrs {
 
 const attrsOf = (attrs: tf.NamedAttrMap): RoIAlignAttrs => attrs as unknown as RoIAlignAttrs;
 
-registerHostKernel(ROI_ALIGN_KERNEL, ['features', 'rois'], (inputs, shapes, attrs): HostOutput[] => {
-  const a = attrsOf(attrs);
-  const values = roiAlignForward(inputs[0] as Float32Array, shapes[0], inputs[1] as Float32Array, a);
-  return [{ shape: [shapes[1][0], a.outH, a.outW, shapes[0][3]], dtype: 'float32', values }];
-});
+registerHostKernel(
+  ROI_ALIGN_KERNEL,
+  ['features', 'rois'],
+  (inputs, shapes, attrs, out): HostOutput[] => {
+    const a = attrsOf(attrs);
+    const values = roiAlignForward(inputs[0] as Float32Array, shapes[0], inputs[1] as Float32Array, a, out?.[0] as Float32Array | undefined);
+    return [{ shape: [shapes[1][0], a.outH, a.outW, shapes[0][3]], dtype: 'float32', values }];
+  },
+  [],
+  (shapes, attrs) => [{ shape: [shapes[1][0], attrsOf(attrs).outH, attrsOf(attrs).outW, shapes[0][3]], dtype: 'float32' }],
+);
 
-registerHostKernel(ROI_ALIGN_GRAD_KERNEL, ['dy', 'features', 'rois'], (inputs, shapes, attrs): HostOutput[] => {
-  const values = roiAlignBackward(inputs[0] as Float32Array, inputs[1] as Float32Array, shapes[1], inputs[2] as Float32Array, attrsOf(attrs));
-  return [{ shape: shapes[1], dtype: 'float32', values }];
-});
+registerHostKernel(
+  ROI_ALIGN_GRAD_KERNEL,
+  ['dy', 'features', 'rois'],
+  (inputs, shapes, attrs, out): HostOutput[] => {
+    const values = roiAlignBackward(
+      inputs[0] as Float32Array,
+      inputs[1] as Float32Array,
+      shapes[1],
+      inputs[2] as Float32Array,
+      attrsOf(attrs),
+      out?.[0] as Float32Array | undefined,
+    );
+    return [{ shape: shapes[1], dtype: 'float32', values }];
+  },
+  [],
+  (shapes) => [{ shape: shapes[1], dtype: 'float32' }],
+);
 
 registerHostKernel(ROI_POOL_KERNEL, ['features', 'rois'], (inputs, shapes, attrs): HostOutput[] => {
   const a = attrs as unknown as RoIPoolAttrs;
