@@ -200,6 +200,7 @@ abstract class EvalLoop implements EvalLoopLike {
   async run(): Promise<Record<string, number>> {
     const r = this.runner;
     const s = this.stage;
+    await r.callHook(`before${s}`);
     await r.callHook(`before${s}Epoch`);
     const wasTraining = r.model.training;
     r.model.eval();
@@ -225,6 +226,7 @@ abstract class EvalLoop implements EvalLoopLike {
     const metrics = await this.evaluator.compute();
     if (s === 'Val') r.lastMetrics = metrics;
     await r.callHook(`after${s}Epoch`, metrics);
+    await r.callHook(`after${s}`);
     return metrics;
   }
 }

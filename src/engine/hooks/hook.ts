@@ -80,10 +80,14 @@ export class Hook {
   afterTrainEpoch(_runner: Runner): Awaitable {}
   beforeTrainIter(_runner: Runner, _batchIdx: number, _dataBatch: unknown): Awaitable {}
   afterTrainIter(_runner: Runner, _batchIdx: number, _dataBatch: unknown, _outputs: TrainStepOutputs): Awaitable {}
+  beforeVal(_runner: Runner): Awaitable {}
+  afterVal(_runner: Runner): Awaitable {}
   beforeValEpoch(_runner: Runner): Awaitable {}
   afterValEpoch(_runner: Runner, _metrics: Record<string, number>): Awaitable {}
   beforeValIter(_runner: Runner, _batchIdx: number, _dataBatch: unknown): Awaitable {}
   afterValIter(_runner: Runner, _batchIdx: number, _dataBatch: unknown, _outputs: unknown[]): Awaitable {}
+  beforeTest(_runner: Runner): Awaitable {}
+  afterTest(_runner: Runner): Awaitable {}
   beforeTestEpoch(_runner: Runner): Awaitable {}
   afterTestEpoch(_runner: Runner, _metrics: Record<string, number>): Awaitable {}
   beforeTestIter(_runner: Runner, _batchIdx: number, _dataBatch: unknown): Awaitable {}
