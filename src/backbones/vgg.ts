@@ -171,6 +171,8 @@ export const ssdVggSchema = z
     ceilMode: z.boolean().default(true),
     /** Outputs: `features` indices (22: relu of conv4_3, 34: relu of fc7), as mmdetection's `out_feature_indices`. */
     outFeatureIndices: z.array(z.number().int().nonnegative()).default([22, 34]),
+    /** Accepted for mmdetection configs (`out_indices=(3, 4)`); the outputs are chosen by `outFeatureIndices`. */
+    outIndices: indexList.optional(),
     /** Scale of an L2Norm on the first output; `null` leaves it to the neck ({@link SSDNeck}'s `l2NormScale`, mmdetection >= 2.18). */
     l2NormScale: z.number().positive().nullable().default(null),
     frozenStages: z.number().int().min(-1).default(-1),

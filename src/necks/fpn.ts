@@ -19,8 +19,8 @@ export const fpnSchema = z
     startLevel: z.number().int().nonnegative().default(0),
     /** Last input level used (exclusive); -1 for all. */
     endLevel: z.number().int().default(-1),
-    /** false: extra levels by max pool; true (= 'on_input') or where the first extra conv takes its input from. */
-    addExtraConvs: z.union([z.boolean(), z.enum(['on_input', 'on_lateral', 'on_output'])]).default(false),
+    /** false: extra levels by max pool; true (= 'on_input') or where the first extra conv takes its input from ('onInput' etc. also accepted). */
+    addExtraConvs: z.union([z.boolean(), z.enum(['on_input', 'on_lateral', 'on_output', 'onInput', 'onLateral', 'onOutput'])]).default(false),
     reluBeforeExtraConvs: z.boolean().default(false),
     noNormOnLateral: z.boolean().default(false),
     normCfg: normCfgSchema.nullable().default(null),
@@ -66,7 +66,10 @@ export class FPN extends Module {
       if (o.numOuts !== o.endLevel - o.startLevel + 1) throw new Error(`FPN: numOuts must be endLevel - startLevel + 1`);
     }
     if (o.startLevel >= this.backboneEndLevel) throw new Error(`FPN: startLevel ${o.startLevel} must be < ${this.backboneEndLevel}`);
-    this.extraMode = o.addExtraConvs === true ? 'on_input' : o.addExtraConvs;
+    const camel = { onInput: 'on_input', onLateral: 'on_lateral', onOutput: 'on_output' } as const;
+    const extra = o.addExtraConvs;
+    // mmdetection's snake_case values, or their camelCase spelling
+    this.extraMode = extra === true ? 'on_input' : extra === false ? false : extra in camel ? camel[extra as keyof typeof camel] : (extra as 'on_input' | 'on_lateral' | 'on_output');
     const normCfg = (o.normCfg as NormCfg | null) ?? null;
     const actCfg = (o.actCfg as ActCfg | null) ?? null;
     const laterals: ConvModule[] = [];
