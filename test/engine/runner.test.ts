@@ -164,6 +164,37 @@ describe('Runner.train', () => {
   });
 });
 
+describe('frozenStages of a registered backbone', () => {
+  it('keeps the stem and the frozen stages out of the optimizer and unchanged', async () => {
+    await import('../../src/backbones/index.js');
+    const cfg = await toyConfig({ 'trainCfg.maxEpochs': 1 });
+    cfg.model = {
+      type: 'ToyBackboneNet',
+      channels: 16,
+      backbone: { type: 'ResNet', depth: 18, baseChannels: 8, numStages: 2, outIndices: [1], frozenStages: 1, normEval: true },
+    };
+    cfg.trainDataloader = { batchSize: 4, sampler: { type: 'DefaultSampler', shuffle: true }, dataset: { type: 'ToyImageDataset' } };
+    cfg.valDataloader = undefined;
+    cfg.customHooks = [];
+    cfg.optimWrapper.paramwiseCfg = { customKeys: { backbone: { lrMult: 0.1 } } };
+    cfg.workDir = tmpDir('frozenstages');
+    const runner = new Runner(cfg, { console: captureConsole() });
+    const snap = () => new Map([...runner.model.stateDict()].map(([k, v]) => [k, values(v)]));
+    const before = snap();
+    await runner.train();
+    const after = snap();
+    const names = runner.optimWrapper!.optimizer.params.map((p) => p.name);
+    expect(names.some((n) => n.startsWith('backbone.conv1.') || n.startsWith('backbone.layer1.'))).toBe(false);
+    expect(names.filter((n) => n.startsWith('backbone.layer2.')).length).toBeGreaterThan(0);
+    expect(runner.optimWrapper!.optimizer.params.filter((p) => p.name.startsWith('backbone.')).every((p) => p.lrMult === 0.1)).toBe(true);
+    for (const [k, v] of before) {
+      if (k.startsWith('backbone.conv1.') || k.startsWith('backbone.bn1.') || k.startsWith('backbone.layer1.')) expect(after.get(k), k).toEqual(v);
+    }
+    expect(after.get('backbone.layer2.0.conv1.weight')).not.toEqual(before.get('backbone.layer2.0.conv1.weight'));
+    runner.dispose();
+  });
+});
+
 describe('hooks', () => {
   it('run in priority order; user hooks register in HOOKS and are built from customHooks', async () => {
     const calls: string[] = [];
