@@ -86,3 +86,27 @@ export function rowsOf(a: ArrayLike<number> | readonly (readonly number[])[], k:
   for (let i = 0; i < n; i += k) out.push(Array.from({ length: k }, (_, j) => flat[i + j]!));
   return out;
 }
+
+/**
+ * A plain-text table of per-class rows (what mmdetection/mmseg log with
+ * AsciiTable); numbers are shown with `digits` decimals (columns of integers
+ * as integers), NaN as `nan`.
+ *
+ * @example
+ * ```ts
+ * formatTable([{ class: 'cat', ap: 0.5 }, { class: 'dog', ap: NaN }], 3);
+ * // '| class | ap    |\n|-------|-------|\n| cat   | 0.500 |\n| dog   | nan   |'
+ * ```
+ */
+export function formatTable(rows: readonly Record<string, unknown>[], digits = 3): string {
+  if (rows.length === 0) return '';
+  const cols = Object.keys(rows[0]!);
+  // columns of integers (counts) print as integers, other numbers with `digits` decimals
+  const intCol = cols.map((c) => rows.every((r) => typeof r[c] !== 'number' || Number.isInteger(r[c])));
+  const cell = (v: unknown, j: number) =>
+    typeof v === 'number' ? (Number.isNaN(v) ? 'nan' : intCol[j] ? String(v) : v.toFixed(digits)) : String(v);
+  const body = rows.map((r) => cols.map((c, j) => cell(r[c], j)));
+  const widths = cols.map((c, j) => Math.max(c.length, ...body.map((b) => b[j]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((x, j) => x.padEnd(widths[j]!)).join(' | ')} |`;
+  return [line(cols), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
+}

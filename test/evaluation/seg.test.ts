@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accumulateSegAreas, createSegAreas, nanMean, segAreaTotals, segMetricsFromAreas, SegMetric } from '../../src/evaluation/index.js';
+import { accumulateSegAreas, createSegAreas, formatTable, nanMean, segAreaTotals, segMetricsFromAreas, SegMetric } from '../../src/evaluation/index.js';
 import { METRICS } from '../../src/registry.js';
 import { readFixture } from './helpers.js';
 
@@ -38,6 +38,10 @@ describe('SegMetric equals the hand-derived fixture', () => {
     expect(m.classTable.map((r) => r.class)).toEqual(fx.classes);
     expect(m.classTable[3]!.IoU).toBeNaN();
     close(m.classTable[0]!.IoU, 40);
+    const table = formatTable(m.classTable, 2).split('\n');
+    expect(table[0]).toBe('| class | IoU   | Acc    | Dice  | Fscore | Precision | Recall |');
+    expect(table[2]).toBe('| road  | 40.00 | 50.00  | 57.14 | 57.14  | 66.67     | 50.00  |');
+    expect(table[5]).toContain('| sky   | nan   | nan');
     // compute() starts a new accumulation
     m.process({}, [{ predSemSeg: { data: [1] }, gtSemSeg: { data: [1] } }]);
     expect(m.compute().mIoU).toBe(100);
