@@ -290,6 +290,28 @@ describe('IterBasedTrainLoop', () => {
     expect(out.text()).toMatch(/Iter\(train\) \[20\/25\]/);
     runner.dispose();
   });
+
+  it('resumes from a mid-epoch iteration checkpoint to the same weights', async () => {
+    const mk = async (dir: string, resume?: string) => {
+      const cfg = await toyConfig();
+      cfg.trainCfg = { type: 'IterBasedTrainLoop', maxIters: 25, valInterval: 100 };
+      cfg.paramScheduler = [{ type: 'LinearLR', startFactor: 0.1, byEpoch: false, end: 5 }, { type: 'CosineAnnealingLR', byEpoch: false, begin: 5, etaMin: 0.001 }];
+      cfg.optimWrapper.optimizer = { type: 'AdamW', lr: 0.01, weightDecay: 0.05 };
+      cfg.defaultHooks = { checkpoint: { type: 'CheckpointHook', interval: 13, byEpoch: false } };
+      cfg.workDir = dir;
+      if (resume) cfg.resume = resume;
+      return new Runner(cfg, { console: captureConsole() });
+    };
+    const a = await mk(tmpDir('iter-a'));
+    await a.train();
+    const b = await mk(tmpDir('iter-b'), path.join(a.workDir, 'iter_13.safetensors'));
+    await b.train();
+    expect([b.epoch, b.innerIter]).toEqual([2, 5]);
+    for (const [k, v] of a.model.stateDict()) expect(values(b.model.stateDict().get(k)!), k).toEqual(values(v));
+    for (const [k, v] of a.optimWrapper!.stateTensors()) expect(values(b.optimWrapper!.stateTensors().get(k)!), k).toEqual(values(v));
+    a.dispose();
+    b.dispose();
+  });
 });
 
 describe('autoScaleLr', () => {
