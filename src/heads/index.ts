@@ -3,3 +3,4 @@ export * from './types.js';
 export * from './dense_utils.js';
 export * from './anchor_head.js';
 export * from './fcos_head.js';
+export * from './ssd_head.js';

@@ -18,7 +18,10 @@ export function smoothL1(pred: tf.Tensor, target: tf.Tensor, beta = 1): tf.Tenso
   return tf.tidy(() => {
     const d = tf.abs(tf.sub(pred, target));
     if (beta <= 0) return d;
-    return tf.where(tf.less(d, beta), tf.div(tf.mul(tf.square(d), 0.5), beta), tf.sub(d, 0.5 * beta));
+    // 0.5 m^2 / beta + (d - m) with m = min(d, beta): the two branches without a
+    // comparison op on the gradient path (tfjs has no gradient for Less).
+    const m = tf.minimum(d, beta);
+    return tf.add(tf.div(tf.mul(tf.square(m), 0.5), beta), tf.sub(d, m));
   });
 }
 

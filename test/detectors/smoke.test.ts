@@ -48,3 +48,50 @@ describe('RetinaNet training smoke test', () => {
     expect(recall).toBeGreaterThanOrEqual(0.8);
   });
 });
+
+describe('FCOS and SSD fit a few images', () => {
+  const common = { testCfg: { nmsPre: 1000, minBboxSize: 0, scoreThr: 0.05, nms: { type: 'nms', iouThreshold: 0.5 }, maxPerImg: 100 } };
+  const backbone = { type: 'ResNet', depth: 18, baseChannels: 8, numStages: 2, outIndices: [1], normEval: false };
+
+  it('FCOS: loss falls and the training images are recovered', () => {
+    setInitSeed(1);
+    const model = MODELS.build<RetinaNet>({
+      type: 'FCOS',
+      backbone,
+      bboxHead: {
+        type: 'FCOSHead', numClasses: 5, inChannels: 16, featChannels: 32, stackedConvs: 2, strides: [8], regressRanges: [[-1, 1e8]],
+        normCfg: { type: 'GN', numGroups: 8 }, centerSampling: true, normOnBbox: true, centernessOnReg: true,
+      },
+      trainCfg: {},
+      ...common,
+    });
+    const batches = [syntheticBatch(4, 64, 11, 0), syntheticBatch(4, 64, 11, 4)];
+    const losses = trainSteps(model, batches, Number(process.env.SMOKE_ITERS ?? 200), 3e-3);
+    model.eval();
+    const recall = mean(batches.map((b) => recallAt50(model.predict(b), b.dataSamples, 0.1)));
+    console.log(`smoke FCOS: loss ${mean(losses.slice(0, 10)).toFixed(3)} -> ${mean(losses.slice(-10)).toFixed(3)}, train recall@0.5 ${recall.toFixed(3)}`);
+    expect(mean(losses.slice(-10))).toBeLessThan(0.6 * mean(losses.slice(0, 10)));
+    expect(recall).toBeGreaterThanOrEqual(0.6);
+  });
+
+  it('SSD: loss falls and the training images are recovered', () => {
+    setInitSeed(2);
+    const model = MODELS.build<RetinaNet>({
+      type: 'SSD',
+      backbone,
+      bboxHead: {
+        type: 'SSDHead', numClasses: 5, inChannels: [16],
+        anchorGenerator: { type: 'SSDAnchorGenerator', strides: [8], ratios: [[2]], minSizes: [20], maxSizes: [40] },
+      },
+      trainCfg: { assigner: { type: 'MaxIoUAssigner', posIouThr: 0.5, negIouThr: 0.5, minPosIou: 0, gtMaxAssignAll: false }, negPosRatio: 3, smoothl1Beta: 1 },
+      ...common,
+    });
+    const batches = [syntheticBatch(4, 64, 11, 0), syntheticBatch(4, 64, 11, 4)];
+    const losses = trainSteps(model, batches, Number(process.env.SMOKE_ITERS ?? 120), 3e-3);
+    model.eval();
+    const recall = mean(batches.map((b) => recallAt50(model.predict(b), b.dataSamples, 0.2)));
+    console.log(`smoke SSD: loss ${mean(losses.slice(0, 10)).toFixed(3)} -> ${mean(losses.slice(-10)).toFixed(3)}, train recall@0.5 ${recall.toFixed(3)}`);
+    expect(mean(losses.slice(-10))).toBeLessThan(0.5 * mean(losses.slice(0, 10)));
+    expect(recall).toBeGreaterThanOrEqual(0.7);
+  });
+});
