@@ -98,7 +98,8 @@ export function rowsOf(a: ArrayLike<number> | readonly (readonly number[])[], k:
  * // '| class | ap    |\n|-------|-------|\n| cat   | 0.500 |\n| dog   | nan   |'
  * ```
  */
-export function formatTable(rows: readonly Record<string, unknown>[], digits = 3): string {
+export function formatTable(table: readonly object[], digits = 3): string {
+  const rows = table as readonly Record<string, unknown>[];
   if (rows.length === 0) return '';
   const cols = Object.keys(rows[0]!);
   // columns of integers (counts) print as integers, other numbers with `digits` decimals
