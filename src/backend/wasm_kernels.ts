@@ -231,6 +231,10 @@ const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs = {} }) => {
   const info = convInfoOf(attrs.inputShape as number[], filter.shape, attrs, false);
   const r = new KernelRunner(backend as unknown as WasmBackend);
   try {
+    const s = info.strideHeight;
+    if (s > 1 && s === info.strideWidth && info.dilationHeight === 1 && info.dilationWidth === 1) {
+      return stridedBackpropInput(r, dy, filter, info);
+    }
     const [kh, kw] = filter.shape as [number, number, number, number];
     const wT = r.track(flippedFilter(r.backend, filter, false)); // [kh, kw, co, ci]
     const padded = fullPadded(r, dy, info, kh, kw);
@@ -244,6 +248,76 @@ const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs = {} }) => {
     r.dispose();
   }
 };
+
+/**
+ * The phase filter of a strided conv's input gradient: taps `W[rh + a*s, rw + b*s]`,
+ * flipped, with in/out channels swapped: `[mh, mw, co, ci]`.
+ */
+function phaseFilter(backend: WasmBackend, f: TensorInfo, s: number, rh: number, rw: number): TensorInfo {
+  const [kh, kw, ci, co] = f.shape as [number, number, number, number];
+  const mh = Math.ceil((kh - rh) / s);
+  const mw = Math.ceil((kw - rw) / s);
+  return writeFloatOutput(backend, [mh, mw, co, ci], (out) => {
+    const src = readValues(backend, f);
+    for (let a = 0; a < mh; a++) {
+      for (let b = 0; b < mw; b++) {
+        const from = ((rh + a * s) * kw + (rw + b * s)) * ci * co;
+        const to = ((mh - 1 - a) * mw + (mw - 1 - b)) * co * ci;
+        for (let p = 0; p < ci; p++) for (let q = 0; q < co; q++) out[to + q * ci + p] = src[from + p * co + q]!;
+      }
+    }
+  });
+}
+
+/**
+ * Input gradient of a stride-s convolution without multiplying by the zeros
+ * of a stride-dilated output gradient: input row i = Q*s + r - pad takes only
+ * the taps k = r + m*s (m = 0..), i.e. a stride-1 convolution of dy with the
+ * phase-r sub-filter. The s*s phase results are computed on a common grid of
+ * Q, interleaved with DepthToSpace and cropped to the input.
+ */
+function stridedBackpropInput(r: KernelRunner, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const s = info.strideHeight;
+  const [kh, kw, ci] = filter.shape as [number, number, number, number];
+  const [n, oh, ow] = dy.shape as [number, number, number, number];
+  const { top, left } = info.padInfo;
+  // Common Q grid: i + pad = Q*s + r for i in [0, H), r in [0, s).
+  const qLoH = Math.floor(top / s);
+  const qHiH = Math.floor((info.inHeight - 1 + top) / s);
+  const qLoW = Math.floor(left / s);
+  const qHiW = Math.floor((info.inWidth - 1 + left) / s);
+  const nh = qHiH - qLoH + 1;
+  const nw = qHiW - qLoW + 1;
+  const phases: TensorInfo[] = [];
+  for (let rh = 0; rh < s; rh++) {
+    for (let rw = 0; rw < s; rw++) {
+      const mh = Math.ceil((kh - rh) / s);
+      const mw = Math.ceil((kw - rw) / s);
+      if (mh <= 0 || mw <= 0) {
+        phases.push(r.track(writeFloatOutput(r.backend, [n, nh, nw, ci], () => {})));
+        continue;
+      }
+      const f = r.track(phaseFilter(r.backend, filter, s, rh, rw));
+      // Output u of a valid conv over dy padded by (m-1-qLo) on the left is Q = u + qLo.
+      const padTop = mh - 1 - qLoH;
+      const padLeft = mw - 1 - qLoW;
+      const padBottom = nh + mh - 1 - padTop - oh;
+      const padRight = nw + mw - 1 - padLeft - ow;
+      let src = dy;
+      if (padTop < 0 || padLeft < 0) {
+        const ct = Math.max(-padTop, 0);
+        const cl = Math.max(-padLeft, 0);
+        src = r.slice(src, [0, ct, cl, 0], [n, oh - ct, ow - cl, dy.shape[3]!]);
+      }
+      const padded = padOrCrop(r, src, Math.max(padTop, 0), padBottom, Math.max(padLeft, 0), padRight);
+      phases.push(r.run('Conv2D', { x: padded, filter: f }, { strides: [1, 1], dilations: [1, 1], pad: 'valid', dataFormat: 'NHWC' }));
+    }
+  }
+  // tfjs passes Concat's inputs as an array.
+  const stacked = r.run('Concat', phases as unknown as NamedTensorInfoMap, { axis: 3 });
+  const full = r.run('DepthToSpace', { x: stacked }, { blockSize: s, dataFormat: 'NHWC' }); // rows (Q - qLo)*s + r
+  return r.slice(full, [0, top - qLoH * s, left - qLoW * s, 0], [n, info.inHeight, info.inWidth, ci], true);
+}
 
 /** dW[kh,kw,c,j] = sum_{n,oh,ow} x[n, oh*s+kh*d, ow*s+kw*d, c] * dy[n,oh,ow,c*m+j]. */
 const depthwiseBackpropFilter: KernelFunc = ({ inputs, backend, attrs = {} }) => {

@@ -68,6 +68,21 @@ describe('wasm gradients equal the cpu backend\'s', () => {
         ({ x, w }) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, pad, 'NHWC', d),
       ));
   }
+  it('conv2d 3x3 stride 2 same on an even size (asymmetric padding)', () =>
+    expectSameGrads(
+      () => ({ x: rnd([2, 12, 10, 3], 16), w: rnd([3, 3, 3, 5], 17) }),
+      ({ x, w }) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'),
+    ));
+  it('conv2d 1x1 stride 2 (a downsample: phases without taps)', () =>
+    expectSameGrads(
+      () => ({ x: rnd([2, 9, 8, 4], 18), w: rnd([1, 1, 4, 6], 19) }),
+      ({ x, w }) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'valid'),
+    ));
+  it('conv2d 3x3 stride 3 valid', () =>
+    expectSameGrads(
+      () => ({ x: rnd([1, 11, 14, 2], 20), w: rnd([3, 3, 2, 3], 21) }),
+      ({ x, w }) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 3, 'valid'),
+    ));
   it('conv2d 7x7 stride 2 (a ResNet stem)', () =>
     expectSameGrads(
       () => ({ x: rnd([2, 32, 32, 3], 5), w: rnd([7, 7, 3, 8], 6) }),
