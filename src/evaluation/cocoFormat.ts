@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError, validateArgs } from '../config/validate.js';
+import { ConfigError, formatValue, validateArgs } from '../config/validate.js';
 import type { AnyRLE, RLE } from '../masks/index.js';
 
 /** An image entry of a COCO data set. */
@@ -74,13 +74,14 @@ export const cocoAnnotationSchema = z.looseObject({
   segmentation: segmSchema.optional(),
 });
 
+const imageSchema = z.looseObject({ id: num, width: z.number().int().positive().optional(), height: z.number().int().positive().optional() });
+const categorySchema = z.looseObject({ id: num, name: z.string() });
+
 /** zod schema of a COCO data set. */
 export const cocoDatasetSchema = z.looseObject({
-  images: z.array(
-    z.looseObject({ id: num, width: z.number().int().positive().optional(), height: z.number().int().positive().optional() }),
-  ),
+  images: z.array(imageSchema),
   annotations: z.array(cocoAnnotationSchema),
-  categories: z.array(z.looseObject({ id: num, name: z.string() })),
+  categories: z.array(categorySchema),
 });
 
 /** zod schema of one result. */
@@ -150,14 +151,17 @@ function withFile<T>(file: string | undefined, f: () => T): T {
 export function parseCocoDataset(data: unknown, file?: string): CocoDataset {
   return withFile(file, () => {
     const d = data as any;
-    if (d === null || typeof d !== 'object' || Array.isArray(d) || !Array.isArray(d.annotations) || !Array.isArray(d.images) || !Array.isArray(d.categories)) {
+    if (d === null || typeof d !== 'object' || Array.isArray(d)) {
+      throw new ConfigError('(root)', 'a COCO data set object {images, annotations, categories}', formatValue(d));
+    }
+    if (!Array.isArray(d.annotations) || !Array.isArray(d.images) || !Array.isArray(d.categories)) {
       validateArgs(cocoDatasetSchema, data, '', 'a COCO data set');
-      throw new ConfigError('(root)', 'a COCO data set {images, annotations, categories}', 'something else');
     }
     d.annotations.forEach((a: unknown, i: number) => {
       if (!quickAnn(a)) validateArgs(cocoAnnotationSchema, a, `annotations[${i}]`);
     });
-    validateArgs(cocoDatasetSchema.extend({ annotations: z.array(z.any()) }), d, '');
+    d.images.forEach((a: unknown, i: number) => validateArgs(imageSchema, a, `images[${i}]`));
+    d.categories.forEach((a: unknown, i: number) => validateArgs(categorySchema, a, `categories[${i}]`));
     return d as CocoDataset;
   });
 }
@@ -177,7 +181,7 @@ export function parseCocoResults(data: unknown, file?: string): CocoResult[] {
       const d = data as any;
       // a results file saved as a data set dict: use its annotations
       if (d && typeof d === 'object' && Array.isArray(d.annotations)) return parseCocoResults(d.annotations, file);
-      throw new ConfigError('(root)', 'an array of results [{image_id, category_id, bbox|segmentation, score}]', typeof data);
+      throw new ConfigError('(root)', 'an array of results [{image_id, category_id, bbox|segmentation, score}]', formatValue(data));
     }
     data.forEach((a: unknown, i: number) => {
       if (!quickRes(a)) validateArgs(cocoResultSchema, a, `[${i}]`);

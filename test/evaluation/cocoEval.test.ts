@@ -96,6 +96,11 @@ describe('COCO evaluation details', () => {
     expect(() =>
       parseCocoDataset({ images: [], categories: [], annotations: [{ id: 1, image_id: 1, category_id: 1 }] }, 'gt.json'),
     ).toThrow(/gt\.json: annotations\[0\]\.area/);
+    expect(() => parseCocoDataset({ images: [{ id: 1 }, { id: '2' }], annotations: [], categories: [] }, 'gt.json')).toThrow(
+      'gt.json: images[1].id: expected number, got "2"',
+    );
+    expect(() => parseCocoDataset([1, 2], 'gt.json')).toThrow('gt.json: (root): expected a COCO data set object');
+    expect(() => parseCocoResults({ foo: 1 }, 'dt.json')).toThrow('dt.json: (root): expected an array of results');
   });
 });
 
