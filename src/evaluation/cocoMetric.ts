@@ -173,6 +173,7 @@ export class CocoMetric implements Metric<DetDataSample> {
     for (const s of dataSamples) {
       const p = s.predInstances;
       if (!p) throw new TypeError('CocoMetric.process: a data sample has no predInstances');
+      if (s.imgId === undefined && this.gt) throw new TypeError('CocoMetric.process: with annFile every data sample needs imgId');
       const imgId = s.imgId ?? this.results.length;
       const bboxes = rowsOf(p.bboxes, 4, `predInstances(img ${imgId}).bboxes`);
       if (p.scores.length !== bboxes.length || p.labels.length !== bboxes.length) {
