@@ -86,7 +86,13 @@ export function registerHostKernel(
   extraBackends: string[] = [],
   outShapes?: HostShapes,
 ): void {
-  const kernelFunc: tf.KernelFunc = ({ inputs, backend: be, attrs }) => {
+  const kernelFunc = hostKernelFunc(kernelName, inputNames, impl, outShapes);
+  for (const bn of [...HOST_BACKENDS, ...extraBackends]) registerOnce(kernelName, bn, kernelFunc);
+}
+
+/** The kernel function behind {@link registerHostKernel}. */
+export function hostKernelFunc(kernelName: string, inputNames: string[], impl: HostImpl, outShapes?: HostShapes): tf.KernelFunc {
+  return ({ inputs, backend: be, attrs }) => {
     const backend = be as KernelBackend;
     const infos = inputNames.map((n) => {
       const t = (inputs as Record<string, TensorInfo | undefined>)[n];
@@ -107,7 +113,6 @@ export function registerHostKernel(
     const infosOut = outs.map((o) => writeHost(backend, o));
     return infosOut.length === 1 ? infosOut[0] : infosOut;
   };
-  for (const bn of [...HOST_BACKENDS, ...extraBackends]) registerOnce(kernelName, bn, kernelFunc);
 }
 
 /** Runs a registered kernel through the engine (records gradients where registered). */

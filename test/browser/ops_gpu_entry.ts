@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
-import { AnchorGenerator, boxIou, NMS_MASK_KERNEL, nmsAsync, roiAlign, roiPool, type RoIAlignOptions } from '../../src/ops/index.js';
+import { AnchorGenerator, boxIou, NMS_MASK_KERNEL, nmsAsync, roiAlign, roiPool, SingleRoIExtractor, type RoIAlignOptions } from '../../src/ops/index.js';
 
 type Results = Record<string, number[]>;
 
@@ -85,6 +85,10 @@ async function runOn(): Promise<Results> {
   const pool = (x: tf.Tensor) => roiPool(x as tf.Tensor4D, rois, { outputSize: 2, spatialScale: 0.5 });
   await put('roiPool', pool(feat));
   await put('roiPoolGrad', tf.grad(pool)(feat, tf.ones([11, 2, 2, 5])));
+  // Multi-level extraction: per-level kernels and re-ordering on the GPU, one host kernel on cpu.
+  const ex = new SingleRoIExtractor({ roiLayer: { type: 'RoIAlign', outputSize: 2, samplingRatio: 2 }, outChannels: 5, featmapStrides: [1, 2], finestScale: 8 });
+  const feat2 = tf.tensor4d(Float32Array.from({ length: 2 * 6 * 5 * 5 }, () => fr()), [2, 6, 5, 5]);
+  await put('extractor', ex.forward([feat as tf.Tensor4D, feat2 as tf.Tensor4D], rois));
   return res;
 }
 

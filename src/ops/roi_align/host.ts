@@ -274,7 +274,14 @@ function avgBackwardRoi(
 }
 
 /** RoIAlign forward. features [N,H,W,C], rois [K,5] -> [K,outH,outW,C]. */
-export function roiAlignForward(features: Float32Array, fshape: number[], rois: Float32Array, a: RoIAlignAttrs, into?: Float32Array): Float32Array {
+export function roiAlignForward(
+  features: Float32Array,
+  fshape: number[],
+  rois: Float32Array,
+  a: RoIAlignAttrs,
+  into?: Float32Array,
+  only?: (k: number) => boolean,
+): Float32Array {
   const [N, H, W, C] = fshape;
   const K = rois.length / 5;
   const bins = a.outH * a.outW;
@@ -282,6 +289,7 @@ export function roiAlignForward(features: Float32Array, fshape: number[], rois: 
   const acc = new Float64Array(C);
   const isMax = a.poolMode === 'max';
   for (let k = 0; k < K; k++) {
+    if (only && !only(k)) continue;
     const g = roiGeom(rois, k, a);
     const n = checkBatch(g.batch, N, k, 'roiAlign');
     if (!isMax) {
@@ -326,6 +334,7 @@ export function roiAlignBackward(
   rois: Float32Array,
   a: RoIAlignAttrs,
   into?: Float32Array,
+  only?: (k: number) => boolean,
 ): Float32Array {
   const [N, H, W, C] = fshape;
   const K = rois.length / 5;
@@ -338,6 +347,7 @@ export function roiAlignBackward(
   const arg = new Int32Array(C);
   const tmp = new Float64Array(4);
   for (let k = 0; k < K; k++) {
+    if (only && !only(k)) continue;
     const g = roiGeom(rois, k, a);
     const n = checkBatch(g.batch, N, k, 'roiAlign backward');
     if (!isMax) {

@@ -3,13 +3,16 @@
  * "Fast R-CNN") as registered kernels with gradients.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { registerHostKernel, runKernel, type HostOutput } from '../kernel_util.js';
+import { HOST_BACKENDS, hostKernelFunc, registerHostKernel, registerOnce, runKernel, type HostImpl, type HostOutput, type HostShapes } from '../kernel_util.js';
 import { roiAlignBackward, roiAlignForward, roiPoolBackward, roiPoolForward, type RoIAlignAttrs, type RoIPoolAttrs } from './host.js';
 
 export const ROI_ALIGN_KERNEL = 'TfdetRoIAlign';
 export const ROI_ALIGN_GRAD_KERNEL = 'TfdetRoIAlignGrad';
 export const ROI_POOL_KERNEL = 'TfdetRoIPool';
 export const ROI_POOL_GRAD_KERNEL = 'TfdetRoIPoolGrad';
+/** RoIAlign of RoIs spread over pyramid levels into one output (host backends). */
+export const MLVL_ROI_ALIGN_KERNEL = 'TfdetMultiLevelRoIAlign';
+export const MLVL_ROI_ALIGN_GRAD_KERNEL = 'TfdetMultiLevelRoIAlignGrad';
 
 /** Options of {@link roiAlign}. */
 export interface RoIAlignOptions {
@@ -112,6 +115,95 @@ for (const [fwd, bwd] of [
       },
     });
   }
+}
+
+// ---- multi-level: one kernel over RoIs spread across pyramid levels (host backends) -------
+interface MlvlAttrs extends RoIAlignAttrs {
+  /** Pyramid level of each RoI. */
+  levels: number[];
+  /** Spatial scale of each level. */
+  scales: number[];
+}
+
+/**
+ * Input names of the multi-level kernel: the forward takes an input array
+ * `[f0, ..., f{L-1}, rois]` (keys '0'..'L', so that tfjs saves every input
+ * for the gradient); the backward, one level at a time, `{dy, features, rois}`.
+ */
+const fwdNames = (levels: number): string[] => Array.from({ length: levels + 1 }, (_, i) => String(i));
+
+function mlvlForward(): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const a = attrs as unknown as MlvlAttrs;
+    const L = a.scales.length;
+    const impl: HostImpl = (arrs, shapes, _attrs, out) => {
+      const rois = arrs[L] as Float32Array;
+      const K = shapes[L][0];
+      const values = (out?.[0] as Float32Array | undefined) ?? new Float32Array(K * a.outH * a.outW * shapes[0][3]);
+      for (let l = 0; l < L; l++) {
+        roiAlignForward(arrs[l] as Float32Array, shapes[l], rois, { ...a, spatialScale: a.scales[l] }, values, (k) => a.levels[k] === l);
+      }
+      return [{ shape: [K, a.outH, a.outW, shapes[0][3]], dtype: 'float32', values }];
+    };
+    const shapesOut: HostShapes = (shapes) => [{ shape: [shapes[L][0], a.outH, a.outW, shapes[0][3]], dtype: 'float32' }];
+    return hostKernelFunc(MLVL_ROI_ALIGN_KERNEL, fwdNames(L), impl, shapesOut)({ inputs, backend, attrs });
+  };
+}
+
+/** Gradient for the features of one level (`attrs.level`) from the RoIs mapped to it. */
+const mlvlGrad: HostImpl = (arrs, shapes, attrs, out) => {
+  const a = attrs as unknown as MlvlAttrs & { level: number };
+  const values = roiAlignBackward(
+    arrs[0] as Float32Array,
+    arrs[1] as Float32Array,
+    shapes[1],
+    arrs[2] as Float32Array,
+    { ...a, spatialScale: a.scales[a.level] },
+    out?.[0] as Float32Array | undefined,
+    (k) => a.levels[k] === a.level,
+  );
+  return [{ shape: shapes[1], dtype: 'float32', values }];
+};
+
+for (const b of HOST_BACKENDS) {
+  registerOnce(MLVL_ROI_ALIGN_KERNEL, b, mlvlForward());
+}
+registerHostKernel(MLVL_ROI_ALIGN_GRAD_KERNEL, ['dy', 'features', 'rois'], mlvlGrad, [], (shapes) => [{ shape: shapes[1], dtype: 'float32' }]);
+
+if (!tf.getGradient(MLVL_ROI_ALIGN_KERNEL)) {
+  tf.registerGradient({
+    kernelName: MLVL_ROI_ALIGN_KERNEL,
+    // All inputs are saved (the features for max pooling, their shapes otherwise).
+    saveAllInputs: true,
+    gradFunc: (dy, saved, attrs) => {
+      const L = (attrs as unknown as MlvlAttrs).scales.length;
+      const out: Record<string, () => tf.Tensor> = { [String(L)]: () => tf.zerosLike(saved[L]) };
+      for (let l = 0; l < L; l++) {
+        out[String(l)] = () =>
+          runKernel<tf.Tensor>(MLVL_ROI_ALIGN_GRAD_KERNEL, { dy: dy as tf.Tensor, features: saved[l], rois: saved[L] }, { ...(attrs as Record<string, unknown>), level: l });
+      }
+      return out;
+    },
+  });
+}
+
+/**
+ * RoIAlign of RoIs spread over pyramid levels, each RoI pooled from
+ * `feats[levels[k]]` with `scales[levels[k]]`, into one [K, outH, outW, C]
+ * output. On the host backends it is one kernel (no per-level gather and
+ * re-ordering); elsewhere `undefined` (use per-level {@link roiAlign}).
+ */
+export function multiLevelRoiAlign(
+  feats: tf.Tensor4D[],
+  rois: tf.Tensor2D,
+  levels: ArrayLike<number>,
+  scales: number[],
+  options: Omit<RoIAlignOptions, 'spatialScale'>,
+): tf.Tensor4D | undefined {
+  if (!tf.getKernel(MLVL_ROI_ALIGN_KERNEL, tf.getBackend())) return undefined;
+  const a = roiAlignAttrs({ ...options, spatialScale: 1 });
+  const ins = [...feats.map(f32), f32(rois)] as unknown as Record<string, tf.Tensor>;
+  return runKernel<tf.Tensor4D>(MLVL_ROI_ALIGN_KERNEL, ins, { ...a, levels: Array.from(levels), scales });
 }
 
 function checkInputs(op: string, features: tf.Tensor, rois: tf.Tensor): void {

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { MODELS } from '../../registry.js';
-import { roiAlign, roiPool } from '../roi_align/roi_align.js';
+import { multiLevelRoiAlign, roiAlign, roiPool } from '../roi_align/roi_align.js';
 
 /** RoI layer config (`roiLayer` of mmdet). */
 export interface RoILayerConfig {
@@ -65,6 +65,9 @@ export class SingleRoIExtractor {
 
   /** Target level of each RoI (mmdet `map_roi_levels`). */
   mapRoiLevels(rois: tf.Tensor2D | Float32Array, numLevels: number): Int32Array {
+    if (rois instanceof tf.Tensor && tf.getBackend() === 'webgpu') {
+      throw new Error('SingleRoIExtractor.mapRoiLevels: cannot read a webgpu tensor synchronously; pass a Float32Array (await rois.data()).');
+    }
     const r = rois instanceof tf.Tensor ? (rois.dataSync() as Float32Array) : rois;
     const k = r.length / 5;
     const out = new Int32Array(k);
@@ -96,7 +99,19 @@ export class SingleRoIExtractor {
     }
     if (rois.rank !== 2 || rois.shape[1] !== 5) throw new Error(`SingleRoIExtractor: 'rois' must be [K, 5], got [${rois.shape.join(', ')}].`);
     if (feats.length === 1) return this.pool(feats[0], rois, this.featmapStrides[0]);
+    const l = this.roiLayer;
+    if (['webgl', 'webgpu'].includes(tf.getBackend())) return this.forwardOnDevice(feats, rois);
     const levels = this.mapRoiLevels(rois, feats.length);
+    if (l.type === 'RoIAlign') {
+      // Host backends: one kernel writes every RoI into its own row.
+      const out = multiLevelRoiAlign(feats, rois, levels, this.featmapStrides.slice(0, feats.length).map((s) => 1 / s), {
+        outputSize: l.outputSize,
+        samplingRatio: l.samplingRatio ?? 0,
+        aligned: l.aligned ?? true,
+        poolMode: l.poolMode ?? 'avg',
+      });
+      if (out) return out;
+    }
     return tf.tidy(() => {
       const parts: tf.Tensor4D[] = [];
       const order: number[] = [];
@@ -115,6 +130,27 @@ export class SingleRoIExtractor {
       const inv = new Int32Array(order.length);
       order.forEach((r, p) => (inv[r] = p));
       return tf.gather(all, inv) as tf.Tensor4D;
+    });
+  }
+
+  /**
+   * GPU path without reading anything back: every level pools every RoI and
+   * a per-RoI level mask (computed on the device with the same formula)
+   * keeps one of them. L times the pooling work, no synchronisation.
+   */
+  private forwardOnDevice(feats: tf.Tensor4D[], rois: tf.Tensor2D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const [, x1, y1, x2, y2] = tf.unstack(rois, 1);
+      const scale = tf.sqrt(tf.mul(tf.sub(x2, x1), tf.sub(y2, y1)));
+      const lvl = tf.floor(tf.div(tf.log(tf.add(tf.div(scale, this.finestScale), 1e-6)), Math.LN2));
+      const target = tf.clipByValue(lvl, 0, feats.length - 1);
+      let out: tf.Tensor4D | undefined;
+      feats.forEach((feat, i) => {
+        const mask = tf.reshape(tf.cast(tf.equal(target, i), 'float32'), [-1, 1, 1, 1]);
+        const part = tf.mul(this.pool(feat, rois, this.featmapStrides[i]), mask) as tf.Tensor4D;
+        out = out ? (tf.add(out, part) as tf.Tensor4D) : part;
+      });
+      return out!;
     });
   }
 
