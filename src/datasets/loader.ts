@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DATASETS, isTypedConfig, type TypedConfig } from '../registry.js';
 import { Rng } from '../utils/random.js';
+import { ColorPassPool } from './color_workers.js';
 import { fillPadding, writePixels } from './transforms/pixels.js';
 import type { DataSample, ImgMeta, PackedInputs } from './types.js';
 import type { DatasetLike } from './wrappers.js';
@@ -33,6 +34,13 @@ export interface DataLoaderOptions {
   padSizeDivisor?: number;
   /** Value of the batch padding. Default 0. */
   padValue?: number;
+  /**
+   * Worker threads that do the final colour pass (PhotoMetricDistortion,
+   * Normalize, flips, padding) straight into the batch, keeping the main
+   * thread (which runs the model) free. 0 does it on the main thread.
+   * Default 2 (0 where SharedArrayBuffer is missing).
+   */
+  colorWorkers?: number;
 }
 
 /** One collated batch. */
@@ -67,10 +75,55 @@ export function collateRaw(
   samples: PackedInputs[],
   opts: { padSizeDivisor?: number; padValue?: number; indices?: number[]; alloc?: (n: number) => Float32Array } = {},
 ): RawBatch {
+  const g = batchGeometry(samples, opts.padSizeDivisor);
+  const fresh = !opts.alloc;
+  const data = opts.alloc ? opts.alloc(g.n * g.H * g.W * g.C) : new Float32Array(g.n * g.H * g.W * g.C);
+  const batchPad = [opts.padValue ?? 0, opts.padValue ?? 0, opts.padValue ?? 0];
+  samples.forEach((s, k) => collateOne(data, s, k, g, batchPad, fresh));
+  return finishBatch(data, g, samples, opts.indices);
+}
+
+/**
+ * {@link collateRaw} with the colour pass of deferred images run by a
+ * {@link ColorPassPool} straight into `alloc`'s buffer, which must be a
+ * Float32Array over a SharedArrayBuffer.
+ */
+export async function collateShared(
+  samples: PackedInputs[],
+  opts: { padSizeDivisor?: number; padValue?: number; indices?: number[]; alloc: (n: number) => { data: Float32Array; fresh: boolean }; pool: ColorPassPool },
+): Promise<RawBatch> {
+  const g = batchGeometry(samples, opts.padSizeDivisor);
+  const { data, fresh } = opts.alloc(g.n * g.H * g.W * g.C);
+  const batchPad = [opts.padValue ?? 0, opts.padValue ?? 0, opts.padValue ?? 0];
+  const rowStride = g.W * g.C;
+  await Promise.all(
+    samples.map((s, k) => {
+      const def = s.inputs.deferred;
+      if (!def || !(def.src.data instanceof Uint8Array) || def.src.channels !== 3) {
+        collateOne(data, s, k, g, batchPad, fresh);
+        return undefined;
+      }
+      return opts.pool.run({
+        pixels: def, out: data, offset: k * g.H * rowStride, rowStride,
+        padW: s.inputs.width, padH: s.inputs.height, batchW: g.W, batchH: g.H, batchPad, zeroed: fresh,
+      });
+    }),
+  );
+  return finishBatch(data, g, samples, opts.indices);
+}
+
+interface BatchGeometry {
+  n: number;
+  H: number;
+  W: number;
+  C: number;
+}
+
+function batchGeometry(samples: PackedInputs[], padSizeDivisor?: number): BatchGeometry {
   if (samples.length === 0) throw new Error('collate: empty batch');
   let H = 0, W = 0;
-  let div = opts.padSizeDivisor ?? 1;
-  const C = samples[0]!.inputs.channels;
+  let div = padSizeDivisor ?? 1;
+  const C = samples[0]!.inputs?.channels;
   for (const s of samples) {
     if (!s || !s.inputs) throw new Error('collate: a sample has no `inputs`; end the pipeline with PackDetInputs / PackSegInputs');
     if (s.inputs.channels !== C) throw new Error(`collate: images have ${C} and ${s.inputs.channels} channels`);
@@ -79,28 +132,29 @@ export function collateRaw(
     const d = s.dataSample.metainfo.padSizeDivisor;
     if (d && d > div) div = d;
   }
-  H = Math.ceil(H / div) * div;
-  W = Math.ceil(W / div) * div;
-  const n = samples.length;
-  const fresh = !opts.alloc;
-  const data = opts.alloc ? opts.alloc(n * H * W * C) : new Float32Array(n * H * W * C);
-  const batchPad = [opts.padValue ?? 0, opts.padValue ?? 0, opts.padValue ?? 0];
-  samples.forEach((s, k) => {
-    const { data: src, height: h, width: w } = s.inputs;
-    const base = k * H * W * C;
-    const row = w * C;
-    const def = s.inputs.deferred;
-    // Written pixels cover the source image; the image's own padding reaches [0, w) x [0, h) (Pad's value);
-    // the batch padding fills the rest up to W x H. A fresh buffer is already zero where the value is 0.
-    if (def) {
-      writePixels(def.src, def.colorMap, def.flipH, def.flipV, data, base, W * C);
-      fillPadding(data, base, W * C, def.src.width, def.src.height, w, h, def.padVal, fresh);
-    } else if (w === W && src instanceof Float32Array) data.set(src, base);
-    else for (let y = 0; y < h; y++) data.set(src.subarray(y * row, (y + 1) * row), base + y * W * C);
-    fillPadding(data, base, W * C, w, h, W, H, batchPad, fresh);
-    (s.dataSample.metainfo as ImgMeta).batchInputShape = [H, W];
-  });
-  return { data, shape: [n, H, W, C], dataSamples: samples.map((s) => s.dataSample), indices: opts.indices ?? samples.map((_, i) => i) };
+  return { n: samples.length, H: Math.ceil(H / div) * div, W: Math.ceil(W / div) * div, C: C! };
+}
+
+/** Write sample `k` into the batch on this thread. */
+function collateOne(data: Float32Array, s: PackedInputs, k: number, g: BatchGeometry, batchPad: number[], fresh: boolean): void {
+  const { H, W, C } = g;
+  const { data: src, height: h, width: w } = s.inputs;
+  const base = k * H * W * C;
+  const row = w * C;
+  const def = s.inputs.deferred;
+  // Written pixels cover the source image; the image's own padding reaches [0, w) x [0, h) (Pad's value);
+  // the batch padding fills the rest up to W x H. A fresh buffer is already zero where the value is 0.
+  if (def) {
+    writePixels(def.src, def.colorMap, def.flipH, def.flipV, data, base, W * C);
+    fillPadding(data, base, W * C, def.src.width, def.src.height, w, h, def.padVal, fresh);
+  } else if (w === W && src instanceof Float32Array) data.set(src, base);
+  else for (let y = 0; y < h; y++) data.set(src.subarray(y * row, (y + 1) * row), base + y * W * C);
+  fillPadding(data, base, W * C, w, h, W, H, batchPad, fresh);
+}
+
+function finishBatch(data: Float32Array, g: BatchGeometry, samples: PackedInputs[], indices?: number[]): RawBatch {
+  for (const s of samples) (s.dataSample.metainfo as ImgMeta).batchInputShape = [g.H, g.W];
+  return { data, shape: [g.n, g.H, g.W, g.C], dataSamples: samples.map((s) => s.dataSample), indices: indices ?? samples.map((_, i) => i) };
 }
 
 /** {@link collateRaw} as a tf tensor. */
@@ -145,6 +199,7 @@ export class DataLoader {
       prefetch: Math.max(1, options.prefetch ?? 2 * options.batchSize),
       padSizeDivisor: options.padSizeDivisor,
       padValue: options.padValue ?? 0,
+      colorWorkers: Math.max(0, options.colorWorkers ?? (typeof SharedArrayBuffer === 'function' ? 2 : 0)),
     };
     if (this.dataset.length === 0) throw new Error('DataLoader: the data set is empty (check the split list, annFile and filterCfg)');
   }
@@ -190,7 +245,7 @@ export class DataLoader {
    * At most `prefetch` samples are decoded ahead; `numWorkers` at a time.
    */
   async *epochBatches(epoch: number, startIter = 0): AsyncGenerator<Batch> {
-    for await (const r of this.batches(epoch, startIter, (n) => this.allocBatch(n))) {
+    for await (const r of this.batches(epoch, startIter, true)) {
       const inputs = tf.tensor4d(r.data, r.shape, 'float32');
       this.lent.push({ tensor: inputs, data: r.data });
       yield { inputs, dataSamples: r.dataSamples, indices: r.indices };
@@ -200,21 +255,30 @@ export class DataLoader {
   // Batch buffers handed out inside tensors; reused once the consumer disposes the tensor,
   // which spares the garbage collector a large allocation per batch.
   private lent: { tensor: tf.Tensor; data: Float32Array }[] = [];
+  private pool?: ColorPassPool;
 
-  private allocBatch(n: number): Float32Array {
-    const i = this.lent.findIndex((e) => e.tensor.isDisposed && e.data.length === n);
-    if (i >= 0) return this.lent.splice(i, 1)[0]!.data;
+  private allocBatch(n: number): { data: Float32Array; fresh: boolean } {
+    const shared = this.opts.colorWorkers > 0;
+    const i = this.lent.findIndex((e) => e.tensor.isDisposed && e.data.length === n && (e.data.buffer instanceof SharedArrayBuffer) === shared);
+    if (i >= 0) return { data: this.lent.splice(i, 1)[0]!.data, fresh: false };
     // Forget disposed buffers of other sizes and cap the list (live tensors own their data anyway).
     this.lent = this.lent.filter((e) => !e.tensor.isDisposed).slice(-8);
-    return new Float32Array(n);
+    return { data: shared ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n), fresh: true };
+  }
+
+  /** Stop the colour-pass workers (they do not keep the process alive; this frees them early). */
+  async close(): Promise<void> {
+    const p = this.pool;
+    this.pool = undefined;
+    await p?.close();
   }
 
   /** {@link epochBatches} without making tensors (the collated Float32Array and its shape). */
   rawBatches(epoch: number, startIter = 0): AsyncGenerator<RawBatch> {
-    return this.batches(epoch, startIter);
+    return this.batches(epoch, startIter, false);
   }
 
-  private async *batches(epoch: number, startIter: number, alloc?: (n: number) => Float32Array): AsyncGenerator<RawBatch> {
+  private async *batches(epoch: number, startIter: number, recycle: boolean): AsyncGenerator<RawBatch> {
     const batches = this.batchIndices(epoch).slice(startIter);
     const flat: { idx: number; pos: number }[] = [];
     let pos = startIter * this.opts.batchSize;
@@ -256,13 +320,16 @@ export class DataLoader {
         results[k] = undefined as unknown as Promise<PackedInputs>;
         pump();
       }
-      const copts = {
-        padSizeDivisor: this.opts.padSizeDivisor,
-        padValue: this.opts.padValue,
-        indices: b,
-        alloc,
-      };
-      yield collateRaw(samples, copts);
+      const copts = { padSizeDivisor: this.opts.padSizeDivisor, padValue: this.opts.padValue, indices: b };
+      if (this.opts.colorWorkers > 0) {
+        this.pool ??= new ColorPassPool(this.opts.colorWorkers);
+        const alloc = recycle
+          ? (n: number) => this.allocBatch(n)
+          : (n: number) => ({ data: new Float32Array(new SharedArrayBuffer(n * 4)), fresh: true });
+        yield await collateShared(samples, { ...copts, alloc, pool: this.pool });
+      } else {
+        yield collateRaw(samples, { ...copts, alloc: recycle ? (n: number) => this.allocBatch(n).data : undefined });
+      }
     }
   }
 

@@ -73,6 +73,13 @@ describe('DataLoader', () => {
     expect(resumed).toEqual(a.slice(2));
   });
 
+  it('the colour pass gives the same batches on the main thread and in worker threads', async () => {
+    const main = await collect(new DataLoader({ dataset: ds, batchSize: 4, shuffle: true, seed: 2, colorWorkers: 0, padValue: 0.5 }), 0);
+    const workers = new DataLoader({ dataset: ds, batchSize: 4, shuffle: true, seed: 2, colorWorkers: 2, padValue: 0.5 });
+    expect(await collect(workers, 0)).toEqual(main);
+    await workers.close();
+  });
+
   it('recycled batch buffers (tensor disposed) hold exactly the fresh pixels', async () => {
     const mk = (): DataLoader => new DataLoader({ dataset: ds, batchSize: 2, shuffle: true, seed: 4, padSizeDivisor: 64 });
     const fresh = await collect(mk(), 1);
