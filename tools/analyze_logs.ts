@@ -75,4 +75,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${out}`);
 }
 
-main().catch(fail);
+main().then(() => process.exit(0), fail);

@@ -132,4 +132,5 @@ async function main(): Promise<void> {
   runner.dispose();
 }
 
-main().catch((e: unknown) => fail(e instanceof Error && e.name === 'UnknownTypeError' ? new Error(`${e.message}${componentLoadNote()}`) : e));
+// Exit explicitly: a library worker pool left referenced must not keep a finished run alive.
+main().then(() => process.exit(0)).catch((e: unknown) => fail(e instanceof Error && e.name === 'UnknownTypeError' ? new Error(`${e.message}${componentLoadNote()}`) : e));
