@@ -70,20 +70,21 @@ function checkInputs(op: string, nBoxes: number, boxLen: number, nScores: number
 
 /**
  * Greedy pass over boxes already in score order (`order`), float32 IoU.
- * Survivors are compacted after each kept box, so later passes skip the
- * boxes already suppressed (same result as torchvision's loop, fewer visits).
+ * The survivors' index list is compacted after each kept box, so later
+ * passes skip the boxes already suppressed (same result as torchvision's
+ * loop over every later box, fewer visits).
  */
 function greedy(boxes: Float32Array, order: Int32Array, iouThreshold: number, maxNum: number): Int32Array {
   const n = order.length;
-  // Interleaved [x1, y1, x2, y2, area] in score order.
-  const d = new Float32Array(5 * n);
-  const id = new Int32Array(n);
+  // [x1, y1, x2, y2, float32 area] in score order; float32 values held exactly in doubles.
+  const d = new Float64Array(5 * n);
+  const list = new Int32Array(n);
   for (let k = 0; k < n; k++) {
     const b = 4 * order[k];
     const x1 = boxes[b], y1 = boxes[b + 1], x2 = boxes[b + 2], y2 = boxes[b + 3];
     d[5 * k] = x1; d[5 * k + 1] = y1; d[5 * k + 2] = x2; d[5 * k + 3] = y2;
     d[5 * k + 4] = f(f(x2 - x1) * f(y2 - y1));
-    id[k] = order[k];
+    list[k] = k;
   }
   const keep = new Int32Array(n);
   const limit = maxNum > 0 ? maxNum : n;
@@ -92,30 +93,21 @@ function greedy(boxes: Float32Array, order: Int32Array, iouThreshold: number, ma
   let nk = 0;
   let len = n;
   for (let i = 0; i < len && nk < limit; i++) {
-    const i5 = 5 * i;
-    const ix1 = d[i5], iy1 = d[i5 + 1], ix2 = d[i5 + 2], iy2 = d[i5 + 3], ia = d[i5 + 4];
-    keep[nk++] = id[i];
+    const p = 5 * list[i];
+    const ix1 = d[p], iy1 = d[p + 1], ix2 = d[p + 2], iy2 = d[p + 3], ia = d[p + 4];
+    keep[nk++] = order[list[i]];
     let w = i + 1;
     for (let j = i + 1; j < len; j++) {
-      const j5 = 5 * j;
+      const lj = list[j];
+      const q = 5 * lj;
       // The exact difference of two float32 values has the sign of its float32 rounding.
-      const dw = (ix2 < d[j5 + 2] ? ix2 : d[j5 + 2]) - (ix1 > d[j5] ? ix1 : d[j5]);
-      const dh = (iy2 < d[j5 + 3] ? iy2 : d[j5 + 3]) - (iy1 > d[j5 + 1] ? iy1 : d[j5 + 1]);
-      let suppress = false;
+      const dw = (ix2 < d[q + 2] ? ix2 : d[q + 2]) - (ix1 > d[q] ? ix1 : d[q]);
+      const dh = (iy2 < d[q + 3] ? iy2 : d[q + 3]) - (iy1 > d[q + 1] ? iy1 : d[q + 1]);
       if (dw > 0 && dh > 0) {
         const inter = f(f(dw) * f(dh));
-        suppress = f(inter / f(f(ia + d[j5 + 4]) - inter)) > iouThreshold;
-      } else if (!skipDisjoint) {
-        const inter = 0;
-        suppress = f(inter / f(ia + d[j5 + 4])) > iouThreshold;
-      }
-      if (suppress) continue;
-      if (w !== j) {
-        const w5 = 5 * w;
-        d[w5] = d[j5]; d[w5 + 1] = d[j5 + 1]; d[w5 + 2] = d[j5 + 2]; d[w5 + 3] = d[j5 + 3]; d[w5 + 4] = d[j5 + 4];
-        id[w] = id[j];
-      }
-      w++;
+        if (f(inter / f(f(ia + d[q + 4]) - inter)) > iouThreshold) continue;
+      } else if (!skipDisjoint && f(0 / f(ia + d[q + 4])) > iouThreshold) continue;
+      list[w++] = lj;
     }
     len = w;
   }
