@@ -314,6 +314,27 @@ describe('IterBasedTrainLoop', () => {
   });
 });
 
+describe('memory', () => {
+  it('a training step and a validation leak no tensors', async () => {
+    const cfg = await toyConfig({ 'trainCfg.maxEpochs': 3 });
+    cfg.workDir = tmpDir('leak');
+    const runner = new Runner(cfg, { console: captureConsole() });
+    const counts: number[] = [];
+    runner.registerHook(
+      new (class extends Hook {
+        override priority: Priority = 'LOWEST';
+        override afterTrainIter() {
+          counts.push(tf.memory().numTensors);
+        }
+      })(),
+    );
+    await runner.train();
+    // From the second step on (momentum buffers exist), through validations and checkpoints, the count stays put.
+    expect(new Set(counts.slice(1))).toEqual(new Set([counts[1]]));
+    runner.dispose();
+  });
+});
+
 describe('autoScaleLr', () => {
   it('scales the lr by batch size / baseBatchSize', async () => {
     const cfg = await toyConfig({ 'trainCfg.maxEpochs': 1 });

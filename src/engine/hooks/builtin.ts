@@ -304,11 +304,12 @@ export class CheckpointHook extends Hook {
       const byEpoch = this.byEpoch(r);
       const name = `best_${key.replace(/\//g, '_')}_${byEpoch ? `epoch_${r.epoch}` : `iter_${r.iter}`}.safetensors`;
       const file = path.join(this.dir(r), name);
-      if (prev && prev.file !== file) removeCheckpoint(prev.file);
       this.best[key] = { score, file };
       this.pending = file;
       await r.saveCheckpoint(file, { bestMetric: key, bestScore: score });
       this.pending = undefined;
+      // The previous best goes only once the new one is on disk.
+      if (prev && prev.file !== file) removeCheckpoint(prev.file);
       r.logger.info(`best ${key}: ${formatNumber(score)}; saved ${file}`);
     }
   }
