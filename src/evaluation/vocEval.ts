@@ -12,7 +12,7 @@
  * MATLAB `sort`; numpy's default quicksort used by mmdetection does not
  * promise an order for ties).
  */
-import { pairwiseSum } from './cocoEval.js';
+import { npSum } from './cocoEval.js';
 
 /** Boxes `[N, 4]` (`x1, y1, x2, y2`) as rows or a flat array. */
 export type BoxList = readonly (readonly number[])[] | ArrayLike<number>;
@@ -251,7 +251,7 @@ export function averagePrecision(recalls: ArrayLike<number>, precisions: ArrayLi
     for (let i = n + 1; i > 0; i--) mpre[i - 1] = Math.max(mpre[i - 1]!, mpre[i]!);
     const terms: number[] = [];
     for (let i = 0; i < n + 1; i++) if (mrec[i + 1] !== mrec[i]) terms.push((mrec[i + 1]! - mrec[i]!) * mpre[i + 1]!);
-    return f32(pairwiseSum(terms)); // stored into a float32 array
+    return f32(npSum(terms)); // np.sum, stored into a float32 array
   }
   if (mode !== '11points') throw new RangeError(`evalMode must be 'area' or '11points', got ${JSON.stringify(mode)}`);
   let ap = 0; // float32, as mmdetection's `ap` array
