@@ -250,8 +250,8 @@ export class AnchorHead extends Module {
     const avg = atLeastOne(t.avgFactor);
     const cls = tf.reshape(flattenLevels(clsScores, this.clsOutChannels), [-1, this.clsOutChannels]) as tf.Tensor2D;
     const reg = tf.reshape(flattenLevels(bboxPreds, 4), [-1, 4]) as tf.Tensor2D;
-    const validIdx = tf.tensor1d(t.validFlat, 'int32');
-    const clsRows = tf.gather(cls, validIdx);
+    // Every anchor trains in the common case (PseudoSampler, allowedBorder -1, no padding): skip the gather.
+    const clsRows = t.validFlat.length === t.labels.length ? cls : tf.gather(cls, tf.tensor1d(t.validFlat, 'int32'));
     const vLabels = Int32Array.from(t.validFlat, (i) => t.labels[i]!);
     const vWeights = Float32Array.from(t.validFlat, (i) => t.labelWeights[i]!);
     const allOnes = vWeights.every((w) => w === 1);

@@ -41,6 +41,10 @@ describe('sigmoidFocalLoss vs torchvision.ops.sigmoid_focal_loss', () => {
       expect(rel(sigmoidFocalLoss(x, t, { alpha: c.alpha, gamma: c.gamma, reduction: 'sum' }).dataSync()[0], c.sum[0])).toBeLessThan(1e-5);
       const g = tf.grad((p: tf.Tensor) => sigmoidFocalLoss(p, t, { alpha: c.alpha, gamma: c.gamma, reduction: 'sum' }))(x);
       expect(maxDiff(g.dataSync(), c.gradSum)).toBeLessThan(1e-5);
+      // the fused 0/1-target path: same values, analytic gradient
+      const fused = (p: tf.Tensor) => sigmoidFocalLoss(p, t, { alpha: c.alpha, gamma: c.gamma, reduction: 'sum', binaryTargets: true });
+      expect(maxDiff(sigmoidFocalLoss(x, t, { alpha: c.alpha, gamma: c.gamma, binaryTargets: true }).dataSync(), c.none)).toBeLessThan(1e-5);
+      expect(maxDiff(tf.grad(fused)(x).dataSync(), c.gradSum)).toBeLessThan(1e-5);
     });
   }
 
