@@ -74,6 +74,14 @@ describe('merge / iou (pycocotools fixture)', () => {
   it('rle iou with crowd', () => {
     for (const c of fx.iou) expect(rleIou(c.dt, c.gt, c.iscrowd)).toEqual(c.iou);
   });
+  it('masks of different sizes: iou -1 and an empty merge, as maskApi', () => {
+    const a = rleEncode(new Uint8Array(9).fill(1), 3, 3);
+    const b = rleEncode(new Uint8Array(12).fill(1), 3, 4);
+    expect(rleIou([a], [b], [0])).toEqual([[-1]]);
+    expect(rleMerge([a, b])).toEqual({ size: [0, 0], counts: '' });
+    expect(rleIou([], [b], [0])).toEqual([]);
+    expect(() => rleIou([a], [[0, 0, 1, 1]], [0])).toThrow(/both be boxes or both be RLEs/);
+  });
   it('box iou with crowd', () => {
     for (const c of fx.bboxIou) expect(rleIou(c.dt, c.gt, c.iscrowd)).toEqual(c.iou);
   });
