@@ -79,10 +79,19 @@ export function boxIouHost(
       for (let j = 0; j < m; j++) {
         const j4 = 4 * j;
         const w = (ax2 < b[j4 + 2] ? ax2 : b[j4 + 2]) - (ax1 > b[j4] ? ax1 : b[j4]);
-        const h = (ay2 < b[j4 + 3] ? ay2 : b[j4 + 3]) - (ay1 > b[j4 + 1] ? ay1 : b[j4 + 1]);
-        const inter = w > 0 && h > 0 ? w * h : 0;
-        const u = areaA + areaB[j] - inter;
-        out[row + j] = inter / (eps > 0 && u < eps ? eps : u);
+        if (w > 0) {
+          const h = (ay2 < b[j4 + 3] ? ay2 : b[j4 + 3]) - (ay1 > b[j4 + 1] ? ay1 : b[j4 + 1]);
+          if (h > 0) {
+            const inter = w * h;
+            const u = areaA + areaB[j] - inter;
+            out[row + j] = inter / (eps > 0 && u < eps ? eps : u);
+            continue;
+          }
+        }
+        // Disjoint: 0 / union without the division where the union is positive
+        // (most pairs); 0/0 stays NaN as in torchvision.
+        const u = areaA + areaB[j];
+        out[row + j] = u > 0 || eps > 0 ? 0 : 0 / u;
       }
     }
     return out;
