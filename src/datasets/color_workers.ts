@@ -117,7 +117,8 @@ export class ColorPassPool {
         const p = this.pending.get(msg.id);
         if (!p) return;
         this.pending.delete(msg.id);
-        this.load[i]!--;
+        // An idle worker must not keep the process alive; a busy one must (its reply is awaited).
+        if (--this.load[i]! === 0) w.unref();
         if (msg.error) p.reject(new Error(`colour pass worker: ${msg.error}`));
         else p.resolve();
       });
@@ -152,7 +153,7 @@ export class ColorPassPool {
       offset: job.offset, rowStride: job.rowStride, padW: job.padW, padH: job.padH, padVal: px.padVal,
       batchW: job.batchW, batchH: job.batchH, batchPad: job.batchPad, zeroed: job.zeroed,
     };
-    this.load[wi]!++;
+    if (this.load[wi]!++ === 0) this.workers[wi]!.ref();
     return new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.workers[wi]!.postMessage(msg, [src]);
