@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setBackend } from '../../src/backend/index.js';
 import { loadConfig } from '../../src/config/index.js';
-import { Hook, IterTimerHook, LoggerHook, OptimWrapper, PRIORITY, Runner, paramEntries, type Priority } from '../../src/engine/index.js';
+import { EMAHook, Hook, IterTimerHook, LoggerHook, OptimWrapper, PRIORITY, Runner, paramEntries, type Priority } from '../../src/engine/index.js';
 import { loadCheckpoint } from '../../src/nn/index.js';
 import { HOOKS, MODELS } from '../../src/registry.js';
 import { ToyRegressor } from '../fixtures/engine/toy.js';
@@ -269,6 +269,14 @@ describe('hooks', () => {
     const ck = loadCheckpoint(path.join(cfg.workDir, 'epoch_1.safetensors'));
     expect([...ck.optimizerState.keys()]).toContain('hook:EMAHook/head.bias');
     runner.dispose();
+  });
+});
+
+describe('EMA momentum', () => {
+  it('ExpMomentumEMA starts near 1 and decays to momentum', () => {
+    const h = new EMAHook({ emaType: 'ExpMomentumEMA', momentum: 0.0002, gamma: 2000 });
+    expect(h.currentMomentum()).toBeCloseTo(0.9998 * Math.exp(-1 / 2000) + 0.0002, 12);
+    expect(new EMAHook({ momentum: 0.01 }).currentMomentum()).toBe(0.01);
   });
 });
 

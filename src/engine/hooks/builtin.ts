@@ -332,7 +332,8 @@ export class CheckpointHook extends Hook {
 const emaSchema = z.strictObject({
   priority,
   type: z.string().optional(),
-  emaType: z.literal('ExponentialMovingAverage').optional(),
+  emaType: z.enum(['ExponentialMovingAverage', 'ExpMomentumEMA']).optional(),
+  gamma: z.number().positive().optional(),
   momentum: z.number().gt(0).lt(1).optional(),
   interval: z.number().int().positive().optional(),
   updateBuffers: z.boolean().optional(),
@@ -343,7 +344,8 @@ const emaSchema = z.strictObject({
 /**
  * Keeps an exponential moving average of the weights (mmengine's
  * `ExponentialMovingAverage`: `avg += momentum * (param - avg)`, a plain
- * copy on the first update) and validates/tests with it, swapping the
+ * copy on the first update; with `emaType: 'ExpMomentumEMA'` the weight is
+ * `(1 - momentum) * exp(-(1 + step) / gamma) + momentum`, as YOLOX/RTMDet use) and validates/tests with it, swapping the
  * averaged weights in for the evaluation and back afterwards. The averages
  * are saved with each checkpoint and restored on resume.
  */
@@ -354,6 +356,8 @@ export class EMAHook extends Hook {
   readonly interval: number;
   readonly updateBuffers: boolean;
   readonly begin: number;
+  readonly emaType: 'ExponentialMovingAverage' | 'ExpMomentumEMA';
+  readonly gamma: number;
   private avg = new Map<string, tf.Tensor>();
   private steps = 0;
 
@@ -364,6 +368,14 @@ export class EMAHook extends Hook {
     this.interval = o.interval ?? 1;
     this.updateBuffers = o.updateBuffers ?? false;
     this.begin = o.begin ?? 0;
+    this.emaType = o.emaType ?? 'ExponentialMovingAverage';
+    this.gamma = o.gamma ?? 2000;
+  }
+
+  /** The weight of the new parameters at this update (ExpMomentumEMA decays it towards `momentum`). */
+  currentMomentum(): number {
+    if (this.emaType === 'ExpMomentumEMA') return (1 - this.momentum) * Math.exp(-(1 + this.steps) / this.gamma) + this.momentum;
+    return this.momentum;
   }
 
   private tracked(r: Runner): [string, tf.Variable][] {
@@ -381,7 +393,7 @@ export class EMAHook extends Hook {
 
   override afterTrainIter(r: Runner): void {
     if (r.iter <= this.begin || r.iter % this.interval !== 0) return;
-    const m = this.momentum;
+    const m = this.currentMomentum();
     for (const [n, v] of this.tracked(r)) {
       const old = this.avg.get(n);
       const next = tf.tidy(() => (this.steps === 0 || !old ? v.clone() : tf.add(old, tf.mul(tf.sub(v, old), m))));
