@@ -150,3 +150,15 @@ describe('boxes, coders, soft/multiclass NMS, RoI extractor', () => {
     await useBackend('wasm');
   });
 });
+
+describe('doc examples of the NMS helpers and RoI wrappers', () => {
+  beforeAll(() => useBackend('cpu'));
+  it('match their stated outputs', async () => {
+    const { nmsAsync, multiLevelRoiAlign, RoIAlign } = await import('../../src/ops/index.js');
+    expect(Array.from(await nmsAsync(tf.tensor2d([[0, 0, 10, 10], [1, 1, 11, 11]]), tf.tensor1d([0.8, 0.9]), 0.5))).toEqual([1]);
+    expect(Array.from(nmsHost(new Float32Array([0, 0, 10, 10, 0, 0, 10, 9]), new Float32Array([0.5, 0.5]), 0.5))).toEqual([0]);
+    const p2 = tf.ones([1, 8, 8, 1]) as tf.Tensor4D, p3 = tf.fill([1, 4, 4, 1], 2) as tf.Tensor4D;
+    expect(Array.from(multiLevelRoiAlign([p2, p3], tf.tensor2d([[0, 0, 0, 8, 8], [0, 0, 0, 16, 16]]), [0, 1], [1 / 2, 1 / 4], { outputSize: 1 })!.dataSync())).toEqual([1, 2]);
+    expect(Array.from(new RoIAlign({ outputSize: 1, samplingRatio: 1 }).apply(tf.tensor4d([0, 1, 2, 3], [1, 2, 2, 1]), tf.tensor2d([[0, 0, 0, 1, 1]])).dataSync())).toEqual([1.5]);
+  });
+});

@@ -117,6 +117,11 @@ function greedy(boxes: Float32Array, order: Int32Array, iouThreshold: number, ma
 /**
  * NMS over typed arrays: `boxes` [N*4] xyxy, `scores` [N]. Returns the kept
  * indices in descending score order. See {@link nms} for the semantics.
+ *
+ * @example
+ * ```ts
+ * nmsHost(new Float32Array([0, 0, 10, 10, 0, 0, 10, 9]), new Float32Array([0.5, 0.5]), 0.5); // Int32Array [0] (tie: lower index)
+ * ```
  */
 export function nmsHost(boxes: Float32Array, scores: Float32Array, iouThreshold: number, options: NmsOptions = {}): Int32Array {
   checkInputs('nms', boxes.length / 4, boxes.length, scores.length, iouThreshold);
@@ -219,7 +224,15 @@ export function nms(boxes: BoxesLike, scores: ScoresLike, iouThreshold: number, 
   return nmsHost(toF32(boxes, 'nms boxes'), s, iouThreshold, options);
 }
 
-/** {@link nms} reading device data asynchronously (preferred on webgpu). Same result. */
+/**
+ * {@link nms} reading device data asynchronously (required on webgpu, where
+ * synchronous reads are unreliable). Same semantics and result.
+ *
+ * @example
+ * ```ts
+ * await nmsAsync(tf.tensor2d([[0, 0, 10, 10], [1, 1, 11, 11]]), tf.tensor1d([0.8, 0.9]), 0.5); // Int32Array [1]
+ * ```
+ */
 export async function nmsAsync(boxes: BoxesLike, scores: ScoresLike, iouThreshold: number, options: NmsOptions = {}): Promise<Int32Array> {
   const s = scores instanceof tf.Tensor ? Float32Array.from(await scores.data()) : toF32(scores, 'nms scores');
   if (onDevice(boxes)) {

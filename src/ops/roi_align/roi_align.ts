@@ -192,6 +192,13 @@ if (!tf.getGradient(MLVL_ROI_ALIGN_KERNEL)) {
  * `feats[levels[k]]` with `scales[levels[k]]`, into one [K, outH, outW, C]
  * output. On the host backends it is one kernel (no per-level gather and
  * re-ordering); elsewhere `undefined` (use per-level {@link roiAlign}).
+ *
+ * @example
+ * ```ts
+ * const p2 = tf.ones([1, 8, 8, 1]) as tf.Tensor4D, p3 = tf.fill([1, 4, 4, 1], 2) as tf.Tensor4D;
+ * multiLevelRoiAlign([p2, p3], tf.tensor2d([[0, 0, 0, 8, 8], [0, 0, 0, 16, 16]]), [0, 1], [1 / 2, 1 / 4], { outputSize: 1 })
+ *   ?.dataSync(); // Float32Array [1, 2]
+ * ```
  */
 export function multiLevelRoiAlign(
   feats: tf.Tensor4D[],
@@ -270,7 +277,15 @@ export function roiPool(features: tf.Tensor4D, rois: tf.Tensor2D, options: RoIPo
   );
 }
 
-/** torchvision-style module wrapper: `new RoIAlign({outputSize: 7, spatialScale: 1/16}).apply(features, rois)`. */
+/**
+ * Module wrapper of {@link roiAlign} (torchvision `ops.RoIAlign`).
+ *
+ * @example
+ * ```ts
+ * new RoIAlign({ outputSize: 1, samplingRatio: 1 }).apply(tf.tensor4d([0, 1, 2, 3], [1, 2, 2, 1]), tf.tensor2d([[0, 0, 0, 1, 1]]))
+ *   .dataSync(); // Float32Array [1.5]
+ * ```
+ */
 export class RoIAlign {
   constructor(readonly options: RoIAlignOptions) {
     roiAlignAttrs(options);
