@@ -36,9 +36,9 @@ const opt = (name: string, dflt: number) => {
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
 
-
 async function child(gtFile: string, dtFile: string): Promise<void> {
-  const { loadCocoDataset, loadCocoResults, evaluateCoco } = await import('../src/evaluation/index.js');
+  const { loadCocoDataset, loadCocoResults, evaluateCoco } =
+    await import('../src/evaluation/index.js');
   const t0 = performance.now();
   const gt = loadCocoDataset(gtFile);
   const dt = loadCocoResults(dtFile);
@@ -68,14 +68,20 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-function generate(nImages: number, detsPerImage: number): { gt: object; dt: object[]; nGt: number } {
+function generate(
+  nImages: number,
+  detsPerImage: number,
+): { gt: object; dt: object[]; nGt: number } {
   const rand = mulberry32(2024);
   const r2 = (v: number) => Math.round(v * 100) / 100;
   const nCat = 80;
   const images = [];
   const annotations = [];
   const dt = [];
-  const categories = Array.from({ length: nCat }, (_, k) => ({ id: k + 1 + Math.floor(k / 10), name: `class${k}` }));
+  const categories = Array.from({ length: nCat }, (_, k) => ({
+    id: k + 1 + Math.floor(k / 10),
+    name: `class${k}`,
+  }));
   let aid = 1;
   for (let i = 0; i < nImages; i++) {
     const w = 480 + Math.floor(rand() * 160);
@@ -84,7 +90,10 @@ function generate(nImages: number, detsPerImage: number): { gt: object; dt: obje
     images.push({ id, width: w, height: h, file_name: `${id}.jpg` });
     // about 7.2 objects per image (0..15)
     const nObj = Math.floor(rand() * 15.4);
-    const imgCats = Array.from({ length: 1 + Math.floor(rand() * 4) }, () => categories[Math.floor(rand() * nCat)]!.id);
+    const imgCats = Array.from(
+      { length: 1 + Math.floor(rand() * 4) },
+      () => categories[Math.floor(rand() * nCat)]!.id,
+    );
     const boxes: [number, number, number, number, number][] = [];
     for (let j = 0; j < nObj; j++) {
       // log-uniform sizes: small, medium and large objects
@@ -95,7 +104,14 @@ function generate(nImages: number, detsPerImage: number): { gt: object; dt: obje
       const cat = imgCats[Math.floor(rand() * imgCats.length)]!;
       const crowd = rand() < 0.01 ? 1 : 0;
       const box = [r2(x), r2(y), r2(Math.min(bw, w - x)), r2(bh)];
-      annotations.push({ id: aid++, image_id: id, category_id: cat, bbox: box, area: r2(box[2]! * box[3]! * (0.6 + 0.4 * rand())), iscrowd: crowd });
+      annotations.push({
+        id: aid++,
+        image_id: id,
+        category_id: cat,
+        bbox: box,
+        area: r2(box[2]! * box[3]! * (0.6 + 0.4 * rand())),
+        iscrowd: crowd,
+      });
       boxes.push([cat, box[0]!, box[1]!, box[2]!, box[3]!]);
     }
     let n = 0;
@@ -104,14 +120,32 @@ function generate(nImages: number, detsPerImage: number): { gt: object; dt: obje
       for (let q = 0; q < k && n < detsPerImage; q++, n++) {
         const jx = (rand() - 0.5) * 0.3 * bw;
         const jy = (rand() - 0.5) * 0.3 * bh;
-        dt.push({ image_id: id, category_id: rand() < 0.9 ? cat : categories[Math.floor(rand() * nCat)]!.id, bbox: [r2(x + jx), r2(y + jy), r2(bw * (0.8 + 0.4 * rand())), r2(bh * (0.8 + 0.4 * rand()))], score: Math.round(rand() * 1000) / 1000 });
+        dt.push({
+          image_id: id,
+          category_id: rand() < 0.9 ? cat : categories[Math.floor(rand() * nCat)]!.id,
+          bbox: [
+            r2(x + jx),
+            r2(y + jy),
+            r2(bw * (0.8 + 0.4 * rand())),
+            r2(bh * (0.8 + 0.4 * rand())),
+          ],
+          score: Math.round(rand() * 1000) / 1000,
+        });
       }
     }
     for (; n < detsPerImage; n++) {
       const bw = 5 + rand() * 200;
       const bh = 5 + rand() * 200;
-      const cat = rand() < 0.7 ? imgCats[Math.floor(rand() * imgCats.length)]! : categories[Math.floor(rand() * nCat)]!.id;
-      dt.push({ image_id: id, category_id: cat, bbox: [r2(rand() * (w - bw)), r2(rand() * Math.max(1, h - bh)), r2(bw), r2(bh)], score: Math.round(rand() * 1000) / 1000 });
+      const cat =
+        rand() < 0.7
+          ? imgCats[Math.floor(rand() * imgCats.length)]!
+          : categories[Math.floor(rand() * nCat)]!.id;
+      dt.push({
+        image_id: id,
+        category_id: cat,
+        bbox: [r2(rand() * (w - bw)), r2(rand() * Math.max(1, h - bh)), r2(bw), r2(bh)],
+        score: Math.round(rand() * 1000) / 1000,
+      });
     }
   }
   return { gt: { images, annotations, categories }, dt, nGt: annotations.length };
@@ -138,10 +172,18 @@ print(json.dumps({'evalSeconds': t2 - t1, 'evalCpuSeconds': c2 - c1, 'totalSecon
 `;
 
 function findPycocotools(): string | undefined {
-  const cands = [process.env.PYCOCOTOOLS_PATH, '/tmp/cocoapi/PythonAPI'].filter((p): p is string => !!p);
+  const cands = [process.env.PYCOCOTOOLS_PATH, '/tmp/cocoapi/PythonAPI'].filter(
+    (p): p is string => !!p,
+  );
   for (const c of cands) {
     const dir = join(c, 'pycocotools');
-    if (existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('_mask') && (f.endsWith('.so') || f.endsWith('.pyd')))) return c;
+    if (
+      existsSync(dir) &&
+      readdirSync(dir).some(
+        (f) => f.startsWith('_mask') && (f.endsWith('.so') || f.endsWith('.pyd')),
+      )
+    )
+      return c;
   }
   return undefined;
 }
@@ -162,10 +204,15 @@ async function main(): Promise<void> {
   const dtFile = join(dir, 'dt.json');
   writeFileSync(gtFile, JSON.stringify(gt));
   writeFileSync(dtFile, JSON.stringify(dt));
-  console.log(`generated ${nImages} images, ${nGt} ground-truth boxes, ${dt.length} detections in ${((performance.now() - t0) / 1000).toFixed(1)} s (${dir})`);
+  console.log(
+    `generated ${nImages} images, ${nGt} ground-truth boxes, ${dt.length} detections in ${((performance.now() - t0) / 1000).toFixed(1)} s (${dir})`,
+  );
 
   const self = fileURLToPath(import.meta.url);
-  const ours = spawnSync(process.execPath, [...process.execArgv, self, '--child', gtFile, dtFile], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const ours = spawnSync(process.execPath, [...process.execArgv, self, '--child', gtFile, dtFile], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
   if (ours.status !== 0) throw new Error(`ours failed: ${ours.stderr}`);
   const o = lastJson(ours.stdout);
 
@@ -173,11 +220,16 @@ async function main(): Promise<void> {
   let peerNote = '';
   const pyPath = args.includes('--no-peer') ? undefined : findPycocotools();
   if (!pyPath) {
-    peerNote = 'pycocotools: absent (set PYCOCOTOOLS_PATH to a folder holding a built pycocotools package)';
+    peerNote =
+      'pycocotools: absent (set PYCOCOTOOLS_PATH to a folder holding a built pycocotools package)';
   } else {
     const python = process.env.PYTHON ?? '/usr/bin/python3';
-    const pr = spawnSync(python, ['-c', PY, pyPath, gtFile, dtFile], { encoding: 'utf8', maxBuffer: 1 << 26 });
-    if (pr.status !== 0) peerNote = `pycocotools: failed to run (${pr.stderr.trim().split('\n').pop()})`;
+    const pr = spawnSync(python, ['-c', PY, pyPath, gtFile, dtFile], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    });
+    if (pr.status !== 0)
+      peerNote = `pycocotools: failed to run (${pr.stderr.trim().split('\n').pop()})`;
     else peer = lastJson(pr.stdout);
   }
 
@@ -185,8 +237,13 @@ async function main(): Promise<void> {
   console.log('');
   console.log('| impl | evaluate (s) | evaluate CPU (s) | incl. JSON load (s) | peak RSS (MB) |');
   console.log('|---|---|---|---|---|');
-  console.log(`| tfdet evaluateCoco | ${fmt(o.evalSeconds)} | ${fmt(o.evalCpuSeconds)} | ${fmt(o.totalSeconds)} | ${fmt(o.maxRssMB, 0)} |`);
-  if (peer) console.log(`| pycocotools | ${fmt(peer.evalSeconds)} | ${fmt(peer.evalCpuSeconds)} | ${fmt(peer.totalSeconds)} | ${fmt(peer.maxRssMB, 0)} |`);
+  console.log(
+    `| tfdet evaluateCoco | ${fmt(o.evalSeconds)} | ${fmt(o.evalCpuSeconds)} | ${fmt(o.totalSeconds)} | ${fmt(o.maxRssMB, 0)} |`,
+  );
+  if (peer)
+    console.log(
+      `| pycocotools | ${fmt(peer.evalSeconds)} | ${fmt(peer.evalCpuSeconds)} | ${fmt(peer.totalSeconds)} | ${fmt(peer.maxRssMB, 0)} |`,
+    );
   let maxDiff: number | undefined;
   if (peer) {
     maxDiff = Math.max(...o.stats.map((v, i) => Math.abs(v - peer!.stats[i]!)));
@@ -197,16 +254,28 @@ async function main(): Promise<void> {
   } else {
     console.log(`\n${peerNote}`);
   }
-  console.log(`AP=${o.stats[0]!.toFixed(4)} AP50=${o.stats[1]!.toFixed(4)} AR100=${o.stats[8]!.toFixed(4)}`);
+  console.log(
+    `AP=${o.stats[0]!.toFixed(4)} AP50=${o.stats[1]!.toFixed(4)} AR100=${o.stats[8]!.toFixed(4)}`,
+  );
   console.log(
     JSON.stringify({
       bench: 'eval',
       images: nImages,
       gtBoxes: nGt,
       detections: dt.length,
-      ours: { evalSeconds: o.evalSeconds, evalCpuSeconds: o.evalCpuSeconds, totalSeconds: o.totalSeconds, maxRssMB: o.maxRssMB },
+      ours: {
+        evalSeconds: o.evalSeconds,
+        evalCpuSeconds: o.evalCpuSeconds,
+        totalSeconds: o.totalSeconds,
+        maxRssMB: o.maxRssMB,
+      },
       pycocotools: peer
-        ? { evalSeconds: peer.evalSeconds, evalCpuSeconds: peer.evalCpuSeconds, totalSeconds: peer.totalSeconds, maxRssMB: peer.maxRssMB }
+        ? {
+            evalSeconds: peer.evalSeconds,
+            evalCpuSeconds: peer.evalCpuSeconds,
+            totalSeconds: peer.totalSeconds,
+            maxRssMB: peer.maxRssMB,
+          }
         : null,
       speedupEval: peer ? peer.evalSeconds / o.evalSeconds : null,
       speedupEvalCpu: peer ? peer.evalCpuSeconds / o.evalCpuSeconds : null,

@@ -9,7 +9,13 @@
  * the JSON path), 2 on bad usage.
  */
 import { parseArgs } from 'node:util';
-import { COCO_STAT_NAMES, evaluateCoco, formatCocoSummary, loadCocoDataset, loadCocoResults } from '../src/evaluation/index.js';
+import {
+  COCO_STAT_NAMES,
+  evaluateCoco,
+  formatCocoSummary,
+  loadCocoDataset,
+  loadCocoResults,
+} from '../src/evaluation/index.js';
 
 const USAGE = 'usage: eval_coco --gt GT.json --dt RESULTS.json [--iou-type bbox|segm] [--json]';
 
@@ -37,7 +43,9 @@ function main(argv: string[]): number {
   }
   const iouType = values['iou-type'];
   if (!values.gt || !values.dt || (iouType !== 'bbox' && iouType !== 'segm')) {
-    console.error(`eval_coco: ${!values.gt ? '--gt is required' : !values.dt ? '--dt is required' : `--iou-type must be bbox or segm, got ${JSON.stringify(iouType)}`}\n${USAGE}`);
+    console.error(
+      `eval_coco: ${!values.gt ? '--gt is required' : !values.dt ? '--dt is required' : `--iou-type must be bbox or segm, got ${JSON.stringify(iouType)}`}\n${USAGE}`,
+    );
     return 2;
   }
   try {
@@ -45,7 +53,10 @@ function main(argv: string[]): number {
     const dt = loadCocoResults(values.dt);
     const r = evaluateCoco(gt, dt, { iouType });
     console.log(formatCocoSummary(r));
-    if (values.json) console.log(JSON.stringify(Object.fromEntries(COCO_STAT_NAMES.map((k, i) => [k, r.stats[i]]))));
+    if (values.json)
+      console.log(
+        JSON.stringify(Object.fromEntries(COCO_STAT_NAMES.map((k, i) => [k, r.stats[i]]))),
+      );
     return 0;
   } catch (e) {
     console.error(`eval_coco: ${(e as Error).message}`);

@@ -147,7 +147,8 @@ export function pairwiseSum(a: ArrayLike<number>, start = 0, n = a.length): numb
  */
 export function npSum(a: ArrayLike<number>): number {
   let total = 0;
-  for (let start = 0; start < a.length; start += 8192) total += pairwiseSum(a, start, Math.min(8192, a.length - start));
+  for (let start = 0; start < a.length; start += 8192)
+    total += pairwiseSum(a, start, Math.min(8192, a.length - start));
   return total;
 }
 
@@ -159,7 +160,9 @@ export function npSum(a: ArrayLike<number>): number {
  * defaultCocoParams('bbox').maxDets; // [1, 10, 100]
  * ```
  */
-export function defaultCocoParams(iouType: CocoIouType = 'bbox'): Omit<CocoEvalParams, 'imgIds' | 'catIds'> {
+export function defaultCocoParams(
+  iouType: CocoIouType = 'bbox',
+): Omit<CocoEvalParams, 'imgIds' | 'catIds'> {
   return {
     iouType,
     iouThrs: linspace(0.5, 0.95, Math.round((0.95 - 0.5) / 0.05) + 1),
@@ -285,9 +288,14 @@ function argsortDescStable(keys: Float64Array, n: number, out: Int32Array, work:
  * // (precision of a perfect detection is 1 / (1 + np.spacing(1)), as in pycocotools)
  * ```
  */
-export function evaluateCoco(gt: CocoDataset, dt: readonly CocoResult[], options: CocoEvalOptions = {}): CocoEvalResult {
+export function evaluateCoco(
+  gt: CocoDataset,
+  dt: readonly CocoResult[],
+  options: CocoEvalOptions = {},
+): CocoEvalResult {
   const iouType = options.iouType ?? 'bbox';
-  if (iouType !== 'bbox' && iouType !== 'segm') throw new CocoEvalError(`iouType must be 'bbox' or 'segm', got ${JSON.stringify(iouType)}`);
+  if (iouType !== 'bbox' && iouType !== 'segm')
+    throw new CocoEvalError(`iouType must be 'bbox' or 'segm', got ${JSON.stringify(iouType)}`);
   const def = defaultCocoParams(iouType);
   const params: CocoEvalParams = {
     iouType,
@@ -296,7 +304,9 @@ export function evaluateCoco(gt: CocoDataset, dt: readonly CocoResult[], options
     iouThrs: options.iouThrs ? [...options.iouThrs] : def.iouThrs,
     recThrs: options.recThrs ? [...options.recThrs] : def.recThrs,
     maxDets: options.maxDets ? [...options.maxDets].sort((a, b) => a - b) : def.maxDets,
-    areaRng: options.areaRng ? options.areaRng.map((r) => [r[0], r[1]] as [number, number]) : def.areaRng,
+    areaRng: options.areaRng
+      ? options.areaRng.map((r) => [r[0], r[1]] as [number, number])
+      : def.areaRng,
     areaRngLbl: options.areaRngLbl ? [...options.areaRngLbl] : def.areaRngLbl,
     useCats: options.useCats ?? true,
   };
@@ -334,7 +344,8 @@ export function evaluateCoco(gt: CocoDataset, dt: readonly CocoResult[], options
     if (gKey[j]! < 0) continue;
     if (iouType === 'bbox') {
       const b = a.bbox;
-      if (!b) throw new CocoEvalError(`annotations[${j}] (id ${a.id}): bbox evaluation needs a bbox`);
+      if (!b)
+        throw new CocoEvalError(`annotations[${j}] (id ${a.id}): bbox evaluation needs a bbox`);
       gBox[j * 4] = b[0]!;
       gBox[j * 4 + 1] = b[1]!;
       gBox[j * 4 + 2] = b[2]!;
@@ -360,7 +371,9 @@ export function evaluateCoco(gt: CocoDataset, dt: readonly CocoResult[], options
   for (let j = 0; j < nD; j++) {
     const d = dt[j]!;
     if (!gtImgIds.has(d.image_id)) {
-      throw new CocoEvalError(`results[${j}].image_id ${d.image_id} is not an image of the ground truth (results do not correspond to the COCO set)`);
+      throw new CocoEvalError(
+        `results[${j}].image_id ${d.image_id} is not an image of the ground truth (results do not correspond to the COCO set)`,
+      );
     }
     const i = imgIndex.get(d.image_id);
     const k = catIndex.get(d.category_id);
@@ -368,7 +381,8 @@ export function evaluateCoco(gt: CocoDataset, dt: readonly CocoResult[], options
     dScore[j] = d.score;
     if (boxBranch) {
       const b = d.bbox;
-      if (!b || b.length !== 4) throw new CocoEvalError(`results[${j}]: expected bbox [x, y, w, h] like results[0]`);
+      if (!b || b.length !== 4)
+        throw new CocoEvalError(`results[${j}]: expected bbox [x, y, w, h] like results[0]`);
       dBox.set(b, j * 4);
       dArea[j] = b[2]! * b[3]!;
     } else {
@@ -388,7 +402,9 @@ export function evaluateCoco(gt: CocoDataset, dt: readonly CocoResult[], options
   const sizeOf = (imageId: number, what: string): [number, number] => {
     const s = imgSize.get(imageId)!;
     if (!Number.isInteger(s[0]) || !Number.isInteger(s[1])) {
-      throw new CocoEvalError(`${what}: segm evaluation needs height and width of image ${imageId}`);
+      throw new CocoEvalError(
+        `${what}: segm evaluation needs height and width of image ${imageId}`,
+      );
     }
     return s;
   };
@@ -396,10 +412,18 @@ export function evaluateCoco(gt: CocoDataset, dt: readonly CocoResult[], options
     let r = gRuns[j];
     if (!r) {
       const a = anns[j]!;
-      if (a.segmentation === undefined) throw new CocoEvalError(`annotations[${j}] (id ${a.id}): segm evaluation needs a segmentation`);
+      if (a.segmentation === undefined)
+        throw new CocoEvalError(
+          `annotations[${j}] (id ${a.id}): segm evaluation needs a segmentation`,
+        );
       const isRle = !Array.isArray(a.segmentation);
       const [h, w] = isRle ? [0, 0] : sizeOf(a.image_id, `annotations[${j}]`);
-      r = gRuns[j] = segmentationRuns(a.segmentation as Segmentation, h, w, `annotations[${j}].segmentation`);
+      r = gRuns[j] = segmentationRuns(
+        a.segmentation as Segmentation,
+        h,
+        w,
+        `annotations[${j}].segmentation`,
+      );
     }
     return r;
   };
@@ -514,7 +538,14 @@ export function evaluateCoco(gt: CocoDataset, dt: readonly CocoResult[], options
             segBoxG.set(rleToBbox(r), g * 4);
             crowd[g] = gCrowd[gList[g]!]!;
           }
-          runsIouFlat(dr, gr, crowd, ious, segBoxD.subarray(0, nDc * 4), segBoxG.subarray(0, nGc * 4));
+          runsIouFlat(
+            dr,
+            gr,
+            crowd,
+            ious,
+            segBoxD.subarray(0, nDc * 4),
+            segBoxG.subarray(0, nGc * 4),
+          );
         }
       }
 
@@ -607,7 +638,8 @@ export function evaluateCoco(gt: CocoDataset, dt: readonly CocoResult[], options
   const eps = 2.220446049250313e-16; // np.spacing(1)
   // rank of each kept detection within its cell (for the maxDet cut)
   const rank = new Int32Array(nKept);
-  for (let c = 0; c < nCells; c++) for (let p = keptOff[c]!; p < keptOff[c + 1]!; p++) rank[p] = p - keptOff[c]!;
+  for (let c = 0; c < nCells; c++)
+    for (let p = keptOff[c]!; p < keptOff[c + 1]!; p++) rank[p] = p - keptOff[c]!;
   const AT = A * T;
   let cap = 0;
   let order = new Int32Array(0);
@@ -713,7 +745,14 @@ export function evaluateCoco(gt: CocoDataset, dt: readonly CocoResult[], options
     }
   }
 
-  const result: CocoEvalResult = { params, counts: [T, R, K, A, M], precision, recall, scores, stats: [] };
+  const result: CocoEvalResult = {
+    params,
+    counts: [T, R, K, A, M],
+    precision,
+    recall,
+    scores,
+    stats: [],
+  };
   result.stats = summarizeCoco(result);
   return result;
 }
@@ -731,11 +770,19 @@ export function evaluateCoco(gt: CocoDataset, dt: readonly CocoResult[], options
 export function summarizeOne(
   r: CocoEvalResult,
   ap: boolean,
-  { iouThr, areaRng = 'all', maxDets = 100, catIndex }: { iouThr?: number; areaRng?: string; maxDets?: number; catIndex?: number } = {},
+  {
+    iouThr,
+    areaRng = 'all',
+    maxDets = 100,
+    catIndex,
+  }: { iouThr?: number; areaRng?: string; maxDets?: number; catIndex?: number } = {},
 ): number {
   const [T, R, K, A, M] = r.counts;
   const p = r.params;
-  const ts = iouThr === undefined ? [...Array(T).keys()] : p.iouThrs.flatMap((v, i) => (v === iouThr ? [i] : []));
+  const ts =
+    iouThr === undefined
+      ? [...Array(T).keys()]
+      : p.iouThrs.flatMap((v, i) => (v === iouThr ? [i] : []));
   const as = p.areaRngLbl.flatMap((l, i) => (l === areaRng ? [i] : []));
   const ms = p.maxDets.flatMap((v, i) => (v === maxDets ? [i] : []));
   const ks = catIndex === undefined ? [...Array(K).keys()] : [catIndex];
@@ -792,7 +839,20 @@ export function summarizeCoco(r: CocoEvalResult): number[] {
 }
 
 /** Names of the 12 summary numbers, in order. */
-export const COCO_STAT_NAMES = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR1', 'AR10', 'AR100', 'ARs', 'ARm', 'ARl'] as const;
+export const COCO_STAT_NAMES = [
+  'AP',
+  'AP50',
+  'AP75',
+  'APs',
+  'APm',
+  'APl',
+  'AR1',
+  'AR10',
+  'AR100',
+  'ARs',
+  'ARm',
+  'ARl',
+] as const;
 
 /**
  * pycocotools' 12 printed summary lines, e.g.
@@ -826,7 +886,11 @@ export function formatCocoSummary(r: CocoEvalResult): string {
     .map(([ap, iouThr, area, maxDets], i) => {
       const title = (ap ? 'Average Precision' : 'Average Recall').padEnd(18);
       const type = ap ? '(AP)' : '(AR)';
-      const iou = (iouThr === undefined ? `${f2(p.iouThrs[0]!)}:${f2(p.iouThrs[p.iouThrs.length - 1]!)}` : f2(iouThr)).padEnd(9);
+      const iou = (
+        iouThr === undefined
+          ? `${f2(p.iouThrs[0]!)}:${f2(p.iouThrs[p.iouThrs.length - 1]!)}`
+          : f2(iouThr)
+      ).padEnd(9);
       const v = r.stats[i]!;
       return ` ${title} ${type} @[ IoU=${iou} | area=${area.padStart(6)} | maxDets=${String(maxDets).padStart(3)} ] = ${pyFixed3(v)}`;
     })

@@ -74,7 +74,11 @@ export const cocoAnnotationSchema = z.looseObject({
   segmentation: segmSchema.optional(),
 });
 
-const imageSchema = z.looseObject({ id: num, width: z.number().int().positive().optional(), height: z.number().int().positive().optional() });
+const imageSchema = z.looseObject({
+  id: num,
+  width: z.number().int().positive().optional(),
+  height: z.number().int().positive().optional(),
+});
 const categorySchema = z.looseObject({ id: num, name: z.string() });
 
 /** zod schema of a COCO data set. */
@@ -94,12 +98,17 @@ export const cocoResultSchema = z.looseObject({
 });
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isBox = (v: unknown) => Array.isArray(v) && v.length === 4 && isNum(v[0]) && isNum(v[1]) && isNum(v[2]) && isNum(v[3]);
+const isBox = (v: unknown) =>
+  Array.isArray(v) && v.length === 4 && isNum(v[0]) && isNum(v[1]) && isNum(v[2]) && isNum(v[3]);
 const isSegm = (v: unknown) => {
   if (Array.isArray(v)) return v.every((p) => Array.isArray(p) && p.every(isNum));
   if (v === null || typeof v !== 'object') return false;
   const r = v as Record<string, unknown>;
-  return Array.isArray(r.size) && r.size.length === 2 && (typeof r.counts === 'string' || Array.isArray(r.counts));
+  return (
+    Array.isArray(r.size) &&
+    r.size.length === 2 &&
+    (typeof r.counts === 'string' || Array.isArray(r.counts))
+  );
 };
 
 function quickAnn(a: any): boolean {
@@ -132,7 +141,8 @@ function withFile<T>(file: string | undefined, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof ConfigError && file) throw new ConfigError(e.path, e.expected, e.actual, e.cause, file);
+    if (e instanceof ConfigError && file)
+      throw new ConfigError(e.path, e.expected, e.actual, e.cause, file);
     throw e;
   }
 }
@@ -152,7 +162,11 @@ export function parseCocoDataset(data: unknown, file?: string): CocoDataset {
   return withFile(file, () => {
     const d = data as any;
     if (d === null || typeof d !== 'object' || Array.isArray(d)) {
-      throw new ConfigError('(root)', 'a COCO data set object {images, annotations, categories}', formatValue(d));
+      throw new ConfigError(
+        '(root)',
+        'a COCO data set object {images, annotations, categories}',
+        formatValue(d),
+      );
     }
     if (!Array.isArray(d.annotations) || !Array.isArray(d.images) || !Array.isArray(d.categories)) {
       validateArgs(cocoDatasetSchema, data, '', 'a COCO data set');
@@ -161,7 +175,9 @@ export function parseCocoDataset(data: unknown, file?: string): CocoDataset {
       if (!quickAnn(a)) validateArgs(cocoAnnotationSchema, a, `annotations[${i}]`);
     });
     d.images.forEach((a: unknown, i: number) => validateArgs(imageSchema, a, `images[${i}]`));
-    d.categories.forEach((a: unknown, i: number) => validateArgs(categorySchema, a, `categories[${i}]`));
+    d.categories.forEach((a: unknown, i: number) =>
+      validateArgs(categorySchema, a, `categories[${i}]`),
+    );
     return d as CocoDataset;
   });
 }
@@ -180,8 +196,13 @@ export function parseCocoResults(data: unknown, file?: string): CocoResult[] {
     if (!Array.isArray(data)) {
       const d = data as any;
       // a results file saved as a data set dict: use its annotations
-      if (d && typeof d === 'object' && Array.isArray(d.annotations)) return parseCocoResults(d.annotations, file);
-      throw new ConfigError('(root)', 'an array of results [{image_id, category_id, bbox|segmentation, score}]', formatValue(data));
+      if (d && typeof d === 'object' && Array.isArray(d.annotations))
+        return parseCocoResults(d.annotations, file);
+      throw new ConfigError(
+        '(root)',
+        'an array of results [{image_id, category_id, bbox|segmentation, score}]',
+        formatValue(data),
+      );
     }
     data.forEach((a: unknown, i: number) => {
       if (!quickRes(a)) validateArgs(cocoResultSchema, a, `[${i}]`);

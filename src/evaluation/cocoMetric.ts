@@ -8,7 +8,12 @@ import { z } from 'zod';
 import { METRICS } from '../registry.js';
 import { compressRle, type RLE } from '../masks/index.js';
 import { evaluateCoco, summarizeOne, type CocoEvalResult } from './cocoEval.js';
-import { loadCocoDataset, type CocoAnnotation, type CocoDataset, type CocoResult } from './cocoFormat.js';
+import {
+  loadCocoDataset,
+  type CocoAnnotation,
+  type CocoDataset,
+  type CocoResult,
+} from './cocoFormat.js';
 import { rowsOf, type DatasetMeta, type DetDataSample, type Metric } from './metric.js';
 
 /** Options of {@link CocoMetric} (mmdetection's `CocoMetric` arguments, camelCase). */
@@ -39,11 +44,33 @@ export type CocoMetricType = 'bbox' | 'segm' | 'proposal';
 const optionsSchema = z
   .object({
     annFile: z.string().optional(),
-    metric: z.union([z.enum(['bbox', 'segm', 'proposal']), z.array(z.enum(['bbox', 'segm', 'proposal'])).min(1)]).optional(),
+    metric: z
+      .union([
+        z.enum(['bbox', 'segm', 'proposal']),
+        z.array(z.enum(['bbox', 'segm', 'proposal'])).min(1),
+      ])
+      .optional(),
     classwise: z.boolean().optional(),
     proposalNums: z.array(z.number().int().positive()).min(1).optional(),
     iouThrs: z.array(z.number().min(0).max(1)).min(1).optional(),
-    metricItems: z.array(z.enum(['mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l', 'AR@100', 'AR@300', 'AR@1000', 'AR_s@1000', 'AR_m@1000', 'AR_l@1000'])).optional(),
+    metricItems: z
+      .array(
+        z.enum([
+          'mAP',
+          'mAP_50',
+          'mAP_75',
+          'mAP_s',
+          'mAP_m',
+          'mAP_l',
+          'AR@100',
+          'AR@300',
+          'AR@1000',
+          'AR_s@1000',
+          'AR_m@1000',
+          'AR_l@1000',
+        ]),
+      )
+      .optional(),
     formatOnly: z.boolean().optional(),
     outfilePrefix: z.string().optional(),
     prefix: z.string().optional(),
@@ -101,7 +128,14 @@ interface Collected {
  * ```
  */
 export function predictionsToCocoResults(
-  preds: readonly { imgId: number; bboxes: number[][]; scores: ArrayLike<number>; labels: ArrayLike<number>; masks?: readonly RLE[]; maskScores?: ArrayLike<number> }[],
+  preds: readonly {
+    imgId: number;
+    bboxes: number[][];
+    scores: ArrayLike<number>;
+    labels: ArrayLike<number>;
+    masks?: readonly RLE[];
+    maskScores?: ArrayLike<number>;
+  }[],
   catIds: readonly number[],
 ): { bbox: CocoResult[]; segm: CocoResult[] } {
   const bbox: CocoResult[] = [];
@@ -111,10 +145,24 @@ export function predictionsToCocoResults(
       const b = p.bboxes[i]!;
       const label = p.labels[i]!;
       const catId = catIds[label];
-      if (catId === undefined) throw new RangeError(`image ${p.imgId}: label ${label} has no category (${catIds.length} categories)`);
-      bbox.push({ image_id: p.imgId, category_id: catId, bbox: [b[0]!, b[1]!, b[2]! - b[0]!, b[3]! - b[1]!], score: p.scores[i]! });
+      if (catId === undefined)
+        throw new RangeError(
+          `image ${p.imgId}: label ${label} has no category (${catIds.length} categories)`,
+        );
+      bbox.push({
+        image_id: p.imgId,
+        category_id: catId,
+        bbox: [b[0]!, b[1]!, b[2]! - b[0]!, b[3]! - b[1]!],
+        score: p.scores[i]!,
+      });
       if (p.masks) {
-        segm.push({ image_id: p.imgId, category_id: catId, bbox: [b[0]!, b[1]!, b[2]! - b[0]!, b[3]! - b[1]!], score: (p.maskScores ?? p.scores)[i]!, segmentation: p.masks[i]! });
+        segm.push({
+          image_id: p.imgId,
+          category_id: catId,
+          bbox: [b[0]!, b[1]!, b[2]! - b[0]!, b[3]! - b[1]!],
+          score: (p.maskScores ?? p.scores)[i]!,
+          segmentation: p.masks[i]!,
+        });
       }
     }
   }
@@ -143,7 +191,10 @@ export function predictionsToCocoResults(
  */
 export class CocoMetric implements Metric<DetDataSample> {
   static readonly configSchema = optionsSchema;
-  readonly options: Required<Pick<CocoMetricOptions, 'classwise' | 'proposalNums' | 'formatOnly' | 'prefix'>> & CocoMetricOptions;
+  readonly options: Required<
+    Pick<CocoMetricOptions, 'classwise' | 'proposalNums' | 'formatOnly' | 'prefix'>
+  > &
+    CocoMetricOptions;
   datasetMeta?: DatasetMeta;
   /** Per-class AP table of the last `compute()` with `classwise`, per metric. */
   classwiseTable: Record<string, CocoClassRow[]> = {};
@@ -154,8 +205,15 @@ export class CocoMetric implements Metric<DetDataSample> {
 
   constructor(options: CocoMetricOptions = {}) {
     const o = optionsSchema.parse(options);
-    this.options = { classwise: false, proposalNums: [100, 300, 1000], formatOnly: false, prefix: 'coco', ...o };
-    if (this.options.formatOnly && !this.options.outfilePrefix) throw new Error('CocoMetric: formatOnly needs outfilePrefix');
+    this.options = {
+      classwise: false,
+      proposalNums: [100, 300, 1000],
+      formatOnly: false,
+      prefix: 'coco',
+      ...o,
+    };
+    if (this.options.formatOnly && !this.options.outfilePrefix)
+      throw new Error('CocoMetric: formatOnly needs outfilePrefix');
     if (this.options.annFile) this.gt = loadCocoDataset(this.options.annFile);
   }
 
@@ -173,13 +231,21 @@ export class CocoMetric implements Metric<DetDataSample> {
     for (const s of dataSamples) {
       const p = s.predInstances;
       if (!p) throw new TypeError('CocoMetric.process: a data sample has no predInstances');
-      if (s.imgId === undefined && this.gt) throw new TypeError('CocoMetric.process: with annFile every data sample needs imgId');
+      if (s.imgId === undefined && this.gt)
+        throw new TypeError('CocoMetric.process: with annFile every data sample needs imgId');
       const imgId = s.imgId ?? this.results.length;
       const bboxes = rowsOf(p.bboxes, 4, `predInstances(img ${imgId}).bboxes`);
       if (p.scores.length !== bboxes.length || p.labels.length !== bboxes.length) {
-        throw new RangeError(`predInstances(img ${imgId}): ${bboxes.length} boxes, ${p.scores.length} scores, ${p.labels.length} labels`);
+        throw new RangeError(
+          `predInstances(img ${imgId}): ${bboxes.length} boxes, ${p.scores.length} scores, ${p.labels.length} labels`,
+        );
       }
-      const c: Collected = { imgId, bboxes, scores: Array.from(p.scores), labels: Array.from(p.labels) };
+      const c: Collected = {
+        imgId,
+        bboxes,
+        scores: Array.from(p.scores),
+        labels: Array.from(p.labels),
+      };
       if (p.masks) c.masks = p.masks.map((m) => compressRle(m));
       if (p.maskScores) c.maskScores = Array.from(p.maskScores);
       if (!this.gt) {
@@ -195,17 +261,30 @@ export class CocoMetric implements Metric<DetDataSample> {
   /** Ground truth built from the samples, as mmdetection's `gt_to_coco_json`. */
   private gtFromSamples(): CocoDataset {
     const classes = this.datasetMeta?.classes;
-    const maxLabel = Math.max(-1, ...this.results.flatMap((r) => [...r.labels, ...(r.instances ?? []).map((i) => i.bboxLabel)]));
+    const maxLabel = Math.max(
+      -1,
+      ...this.results.flatMap((r) => [...r.labels, ...(r.instances ?? []).map((i) => i.bboxLabel)]),
+    );
     const names = classes ?? Array.from({ length: maxLabel + 1 }, (_, i) => String(i));
     const images = [];
     const annotations: CocoAnnotation[] = [];
     for (const r of this.results) {
-      if (r.height === undefined || r.width === undefined) throw new TypeError(`CocoMetric: image ${r.imgId} needs oriShape (or width/height) without annFile`);
+      if (r.height === undefined || r.width === undefined)
+        throw new TypeError(
+          `CocoMetric: image ${r.imgId} needs oriShape (or width/height) without annFile`,
+        );
       images.push({ id: r.imgId, width: r.width, height: r.height, file_name: '' });
       for (const inst of r.instances ?? []) {
         const b = inst.bbox;
         const bb = [b[0]!, b[1]!, b[2]! - b[0]!, b[3]! - b[1]!];
-        const ann: CocoAnnotation = { id: annotations.length + 1, image_id: r.imgId, bbox: bb, iscrowd: inst.ignoreFlag ?? 0, category_id: inst.bboxLabel, area: bb[2]! * bb[3]! };
+        const ann: CocoAnnotation = {
+          id: annotations.length + 1,
+          image_id: r.imgId,
+          bbox: bb,
+          iscrowd: inst.ignoreFlag ?? 0,
+          category_id: inst.bboxLabel,
+          area: bb[2]! * bb[3]!,
+        };
         if (inst.mask) ann.segmentation = inst.mask;
         annotations.push(ann);
       }
@@ -235,7 +314,8 @@ export class CocoMetric implements Metric<DetDataSample> {
     if (outfilePrefix) {
       mkdirSync(dirname(outfilePrefix), { recursive: true });
       writeFileSync(`${outfilePrefix}.bbox.json`, JSON.stringify(res.bbox));
-      if (this.results.some((r) => r.masks)) writeFileSync(`${outfilePrefix}.segm.json`, JSON.stringify(res.segm));
+      if (this.results.some((r) => r.masks))
+        writeFileSync(`${outfilePrefix}.segm.json`, JSON.stringify(res.segm));
     }
     // as mmdetection: all images of the ground truth
     const imgIds = gt.images.map((i) => i.id);
@@ -248,7 +328,8 @@ export class CocoMetric implements Metric<DetDataSample> {
       if (metric === 'segm') {
         // without boxes, loadRes takes areas from the masks (mmdetection pops 'bbox')
         dt = res.segm.map(({ bbox: _b, ...rest }) => rest);
-        if (dt.length === 0 && res.bbox.length > 0) throw new Error('CocoMetric: segm metric needs predInstances.masks');
+        if (dt.length === 0 && res.bbox.length > 0)
+          throw new Error('CocoMetric: segm metric needs predInstances.masks');
       } else dt = res.bbox;
       const r = evaluateCoco(gt, dt, {
         iouType,
@@ -259,7 +340,11 @@ export class CocoMetric implements Metric<DetDataSample> {
         iouThrs,
       });
       this.lastEval[metric] = r;
-      const items = this.options.metricItems ?? (metric === 'proposal' ? ['AR@100', 'AR@300', 'AR@1000', 'AR_s@1000', 'AR_m@1000', 'AR_l@1000'] : Object.keys(COCO_METRIC_NAMES));
+      const items =
+        this.options.metricItems ??
+        (metric === 'proposal'
+          ? ['AR@100', 'AR@300', 'AR@1000', 'AR_s@1000', 'AR_m@1000', 'AR_l@1000']
+          : Object.keys(COCO_METRIC_NAMES));
       for (const item of items) {
         const key = metric === 'proposal' ? `${prefix}/${item}` : `${prefix}/${metric}_${item}`;
         out[key] = r.stats[COCO_METRIC_NAMES[item]!]!;

@@ -45,9 +45,15 @@ export interface DetDataSample {
   /** Ground truth, used when the metric has no annotation file. */
   instances?: readonly GtInstance[];
   /** mmdetection style ground truth (alternative to `instances`). */
-  gtInstances?: { bboxes: ArrayLike<number> | readonly (readonly number[])[]; labels: ArrayLike<number> };
+  gtInstances?: {
+    bboxes: ArrayLike<number> | readonly (readonly number[])[];
+    labels: ArrayLike<number>;
+  };
   /** mmdetection style ignored (difficult) ground truth. */
-  ignoredInstances?: { bboxes: ArrayLike<number> | readonly (readonly number[])[]; labels: ArrayLike<number> };
+  ignoredInstances?: {
+    bboxes: ArrayLike<number> | readonly (readonly number[])[];
+    labels: ArrayLike<number>;
+  };
   [key: string]: unknown;
 }
 
@@ -70,13 +76,18 @@ export interface Metric<S = unknown> {
  * rowsOf([1, 2, 3, 4, 5, 6, 7, 8], 4, 'bboxes'); // [[1, 2, 3, 4], [5, 6, 7, 8]]
  * ```
  */
-export function rowsOf(a: ArrayLike<number> | readonly (readonly number[])[], k: number, what: string): number[][] {
+export function rowsOf(
+  a: ArrayLike<number> | readonly (readonly number[])[],
+  k: number,
+  what: string,
+): number[][] {
   const n = (a as ArrayLike<unknown>).length;
   if (n === 0) return [];
   if (Array.isArray((a as ArrayLike<unknown>)[0])) {
     const rows = a as readonly (readonly number[])[];
     rows.forEach((r, i) => {
-      if (r.length !== k) throw new TypeError(`${what}[${i}]: expected ${k} numbers, got ${r.length}`);
+      if (r.length !== k)
+        throw new TypeError(`${what}[${i}]: expected ${k} numbers, got ${r.length}`);
     });
     return rows.map((r) => [...r]);
   }
@@ -103,11 +114,23 @@ export function formatTable(table: readonly object[], digits = 3): string {
   if (rows.length === 0) return '';
   const cols = Object.keys(rows[0]!);
   // columns of integers (counts) print as integers, other numbers with `digits` decimals
-  const intCol = cols.map((c) => rows.every((r) => typeof r[c] !== 'number' || Number.isInteger(r[c])));
+  const intCol = cols.map((c) =>
+    rows.every((r) => typeof r[c] !== 'number' || Number.isInteger(r[c])),
+  );
   const cell = (v: unknown, j: number) =>
-    typeof v === 'number' ? (Number.isNaN(v) ? 'nan' : intCol[j] ? String(v) : v.toFixed(digits)) : String(v);
+    typeof v === 'number'
+      ? Number.isNaN(v)
+        ? 'nan'
+        : intCol[j]
+          ? String(v)
+          : v.toFixed(digits)
+      : String(v);
   const body = rows.map((r) => cols.map((c, j) => cell(r[c], j)));
   const widths = cols.map((c, j) => Math.max(c.length, ...body.map((b) => b[j]!.length)));
   const line = (cells: string[]) => `| ${cells.map((x, j) => x.padEnd(widths[j]!)).join(' | ')} |`;
-  return [line(cols), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
+  return [
+    line(cols),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...body.map(line),
+  ].join('\n');
 }

@@ -72,8 +72,16 @@ export function createSegAreas(numClasses: number): SegAreas {
  * Array.from(a.confusion); // [1, 1, 0, 1]
  * ```
  */
-export function accumulateSegAreas(areas: SegAreas, pred: ArrayLike<number>, label: ArrayLike<number>, ignoreIndex = 255): SegAreas {
-  if (pred.length !== label.length) throw new RangeError(`segmentation: prediction has ${pred.length} pixels, label has ${label.length}`);
+export function accumulateSegAreas(
+  areas: SegAreas,
+  pred: ArrayLike<number>,
+  label: ArrayLike<number>,
+  ignoreIndex = 255,
+): SegAreas {
+  if (pred.length !== label.length)
+    throw new RangeError(
+      `segmentation: prediction has ${pred.length} pixels, label has ${label.length}`,
+    );
   const n = areas.numClasses;
   const conf = areas.confusion;
   for (let i = 0; i < label.length; i++) {
@@ -100,7 +108,12 @@ export function accumulateSegAreas(areas: SegAreas, pred: ArrayLike<number>, lab
  */
 export function segAreaTotals(a: SegAreas): SegAreaTotals {
   const n = a.numClasses;
-  const t = { intersect: new Float64Array(n), union: new Float64Array(n), predLabel: new Float64Array(n), label: new Float64Array(n) };
+  const t = {
+    intersect: new Float64Array(n),
+    union: new Float64Array(n),
+    predLabel: new Float64Array(n),
+    label: new Float64Array(n),
+  };
   for (let c = 0; c < n; c++) {
     let row = 0;
     let col = 0;
@@ -132,7 +145,10 @@ export function segAreaTotals(a: SegAreas): SegAreaTotals {
  * Array.from(v.IoU); // [0.5, 0.5]
  * ```
  */
-export function segMetricsFromAreas(areas: SegAreas, beta = 1): SegMetricValues & { totals: SegAreaTotals } {
+export function segMetricsFromAreas(
+  areas: SegAreas,
+  beta = 1,
+): SegMetricValues & { totals: SegAreaTotals } {
   const a = segAreaTotals(areas);
   const n = areas.numClasses;
   const mk = () => new Float64Array(n);
@@ -200,7 +216,10 @@ export interface SegMetricOptions {
 const optionsSchema = z
   .object({
     ignoreIndex: z.number().int().optional(),
-    iouMetrics: z.array(z.enum(['mIoU', 'mDice', 'mFscore'])).min(1).optional(),
+    iouMetrics: z
+      .array(z.enum(['mIoU', 'mDice', 'mFscore']))
+      .min(1)
+      .optional(),
     nanToNum: z.number().optional(),
     beta: z.number().positive().optional(),
     numClasses: z.number().int().positive().optional(),
@@ -244,7 +263,8 @@ export interface SegClassRow {
  */
 export class SegMetric implements Metric<SegDataSample> {
   static readonly configSchema = optionsSchema;
-  readonly options: Required<Pick<SegMetricOptions, 'ignoreIndex' | 'iouMetrics' | 'beta'>> & SegMetricOptions;
+  readonly options: Required<Pick<SegMetricOptions, 'ignoreIndex' | 'iouMetrics' | 'beta'>> &
+    SegMetricOptions;
   datasetMeta?: DatasetMeta;
   /** Per-class table of the last `compute()`. */
   classTable: SegClassRow[] = [];
@@ -279,7 +299,10 @@ export class SegMetric implements Metric<SegDataSample> {
     this.areas = undefined;
     const v = segMetricsFromAreas(areas, this.options.beta);
     this.lastValues = v;
-    const fix = (a: Float64Array) => (this.options.nanToNum === undefined ? a : a.map((x) => (Number.isNaN(x) ? this.options.nanToNum! : x)));
+    const fix = (a: Float64Array) =>
+      this.options.nanToNum === undefined
+        ? a
+        : a.map((x) => (Number.isNaN(x) ? this.options.nanToNum! : x));
     const p = this.options.prefix ? `${this.options.prefix}/` : '';
     const out: Record<string, number> = { [`${p}aAcc`]: v.aAcc * 100 };
     for (const m of this.options.iouMetrics) {

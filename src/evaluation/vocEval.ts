@@ -75,7 +75,9 @@ function pairwiseSumF32(a: readonly number[], start = 0, n = a.length): number {
     for (let j = 0; j < 8; j++) r[j] = a[start + j]!;
     let i = 8;
     for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j] = r[j]! + a[start + i + j]!;
-    let res = f32(f32(f32(r[0]! + r[1]!) + f32(r[2]! + r[3]!)) + f32(f32(r[4]! + r[5]!) + f32(r[6]! + r[7]!)));
+    let res = f32(
+      f32(f32(r[0]! + r[1]!) + f32(r[2]! + r[3]!)) + f32(f32(r[4]! + r[5]!) + f32(r[6]! + r[7]!)),
+    );
     for (; i < n; i++) res = f32(res + a[start + i]!);
     return res;
   }
@@ -92,13 +94,15 @@ function flatten(b: BoxList | DetList | undefined, width: number, what: string):
     const rows = b as readonly (readonly number[])[];
     const out: number[] = [];
     rows.forEach((r, i) => {
-      if (r.length < width) throw new TypeError(`${what}[${i}]: expected ${width} numbers, got ${r.length}`);
+      if (r.length < width)
+        throw new TypeError(`${what}[${i}]: expected ${width} numbers, got ${r.length}`);
       for (let j = 0; j < width; j++) out.push(r[j]!);
     });
     return out;
   }
   const flat = Array.from(b as ArrayLike<number>);
-  if (flat.length % width) throw new TypeError(`${what}: flat length ${flat.length} is not a multiple of ${width}`);
+  if (flat.length % width)
+    throw new TypeError(`${what}: flat length ${flat.length} is not a multiple of ${width}`);
   return flat;
 }
 
@@ -112,7 +116,10 @@ function overlapsF32(a: number[], sa: number, b: number[], extra: number): Float
   const out = new Float32Array(n * m);
   const areaB = new Float32Array(m);
   for (let j = 0; j < m; j++) {
-    areaB[j] = f32(f32(f32(f32(b[j * 4 + 2]!) - f32(b[j * 4]!)) + extra) * f32(f32(f32(b[j * 4 + 3]!) - f32(b[j * 4 + 1]!)) + extra));
+    areaB[j] = f32(
+      f32(f32(f32(b[j * 4 + 2]!) - f32(b[j * 4]!)) + extra) *
+        f32(f32(f32(b[j * 4 + 3]!) - f32(b[j * 4 + 1]!)) + extra),
+    );
   }
   for (let i = 0; i < n; i++) {
     const x1 = f32(a[i * sa]!);
@@ -125,7 +132,9 @@ function overlapsF32(a: number[], sa: number, b: number[], extra: number): Float
       const ys = Math.max(y1, f32(b[j * 4 + 1]!));
       const xe = Math.min(x2, f32(b[j * 4 + 2]!));
       const ye = Math.min(y2, f32(b[j * 4 + 3]!));
-      const ov = f32(Math.max(f32(f32(xe - xs) + extra), 0) * Math.max(f32(f32(ye - ys) + extra), 0));
+      const ov = f32(
+        Math.max(f32(f32(xe - xs) + extra), 0) * Math.max(f32(f32(ye - ys) + extra), 0),
+      );
       let union = f32(f32(areaA + areaB[j]!) - ov);
       union = Math.max(union, EPS32);
       out[i * m + j] = f32(ov / union);
@@ -173,10 +182,14 @@ export function tpfpDefault(
   const tp = ranges.map(() => new Uint8Array(nd));
   const fp = ranges.map(() => new Uint8Array(nd));
   const detArea = (i: number) =>
-    f32(f32(f32(f32(dets[i * 5 + 2]!) - f32(dets[i * 5]!)) + extra) * f32(f32(f32(dets[i * 5 + 3]!) - f32(dets[i * 5 + 1]!)) + extra));
+    f32(
+      f32(f32(f32(dets[i * 5 + 2]!) - f32(dets[i * 5]!)) + extra) *
+        f32(f32(f32(dets[i * 5 + 3]!) - f32(dets[i * 5 + 1]!)) + extra),
+    );
   if (nAll === 0) {
     ranges.forEach((r, k) => {
-      for (let i = 0; i < nd; i++) if (!r || (detArea(i) >= f32(r[0]) && detArea(i) < f32(r[1]))) fp[k]![i] = 1;
+      for (let i = 0; i < nd; i++)
+        if (!r || (detArea(i) >= f32(r[0]) && detArea(i) < f32(r[1]))) fp[k]![i] = 1;
     });
     return [tp, fp];
   }
@@ -203,7 +216,10 @@ export function tpfpDefault(
     const areaIgnore = new Uint8Array(nAll);
     if (r) {
       for (let j = 0; j < nAll; j++) {
-        const a = f32(f32(f32(f32(allG[j * 4 + 2]!) - f32(allG[j * 4]!)) + extra) * f32(f32(f32(allG[j * 4 + 3]!) - f32(allG[j * 4 + 1]!)) + extra));
+        const a = f32(
+          f32(f32(f32(allG[j * 4 + 2]!) - f32(allG[j * 4]!)) + extra) *
+            f32(f32(f32(allG[j * 4 + 3]!) - f32(allG[j * 4 + 1]!)) + extra),
+        );
         areaIgnore[j] = a < f32(r[0]) || a >= f32(r[1]) ? 1 : 0;
       }
     }
@@ -238,7 +254,11 @@ export function tpfpDefault(
  * averagePrecision([0.5, 1], [1, 0.5], '11points'); // 0.7727272510528564 (float32, as mmdetection)
  * ```
  */
-export function averagePrecision(recalls: ArrayLike<number>, precisions: ArrayLike<number>, mode: 'area' | '11points' = 'area'): number {
+export function averagePrecision(
+  recalls: ArrayLike<number>,
+  precisions: ArrayLike<number>,
+  mode: 'area' | '11points' = 'area',
+): number {
   const n = recalls.length;
   if (mode === 'area') {
     const mrec = new Float64Array(n + 2);
@@ -250,15 +270,18 @@ export function averagePrecision(recalls: ArrayLike<number>, precisions: ArrayLi
     }
     for (let i = n + 1; i > 0; i--) mpre[i - 1] = Math.max(mpre[i - 1]!, mpre[i]!);
     const terms: number[] = [];
-    for (let i = 0; i < n + 1; i++) if (mrec[i + 1] !== mrec[i]) terms.push((mrec[i + 1]! - mrec[i]!) * mpre[i + 1]!);
+    for (let i = 0; i < n + 1; i++)
+      if (mrec[i + 1] !== mrec[i]) terms.push((mrec[i + 1]! - mrec[i]!) * mpre[i + 1]!);
     return f32(npSum(terms)); // np.sum, stored into a float32 array
   }
-  if (mode !== '11points') throw new RangeError(`evalMode must be 'area' or '11points', got ${JSON.stringify(mode)}`);
+  if (mode !== '11points')
+    throw new RangeError(`evalMode must be 'area' or '11points', got ${JSON.stringify(mode)}`);
   let ap = 0; // float32, as mmdetection's `ap` array
   for (let t = 0; t < 11; t++) {
     const thr = t * 0.1; // np.arange(0, 1 + 1e-3, 0.1)
     let best = -Infinity;
-    for (let i = 0; i < n; i++) if (recalls[i]! >= thr && precisions[i]! > best) best = precisions[i]!;
+    for (let i = 0; i < n; i++)
+      if (recalls[i]! >= thr && precisions[i]! > best) best = precisions[i]!;
     ap = f32(ap + (best === -Infinity ? 0 : best));
   }
   return f32(ap / 11);
@@ -279,15 +302,23 @@ export function averagePrecision(recalls: ArrayLike<number>, precisions: ArrayLi
  * r.mAP; // [1]
  * ```
  */
-export function evalMap(detResults: readonly (readonly DetList[])[], annotations: readonly VocAnnotation[], options: EvalMapOptions = {}): EvalMapResult {
+export function evalMap(
+  detResults: readonly (readonly DetList[])[],
+  annotations: readonly VocAnnotation[],
+  options: EvalMapOptions = {},
+): EvalMapResult {
   const iouThr = options.iouThr ?? 0.5;
   const mode = options.evalMode ?? 'area';
   const legacy = options.useLegacyCoordinate ?? false;
   const extra = legacy ? 1 : 0;
   if (detResults.length !== annotations.length) {
-    throw new RangeError(`evalMap: ${detResults.length} detection results but ${annotations.length} annotations`);
+    throw new RangeError(
+      `evalMap: ${detResults.length} detection results but ${annotations.length} annotations`,
+    );
   }
-  const areaRanges = options.scaleRanges ? options.scaleRanges.map(([a, b]) => [a ** 2, b ** 2] as const) : null;
+  const areaRanges = options.scaleRanges
+    ? options.scaleRanges.map(([a, b]) => [a ** 2, b ** 2] as const)
+    : null;
   const S = areaRanges ? areaRanges.length : 1;
   const numClasses = detResults[0]?.length ?? 0;
   const classes: ClassMapResult[] = [];
@@ -298,16 +329,21 @@ export function evalMap(detResults: readonly (readonly DetList[])[], annotations
     const numGts = new Array<number>(S).fill(0);
     for (let i = 0; i < detResults.length; i++) {
       const perClass = detResults[i]!;
-      if (perClass.length !== numClasses) throw new RangeError(`evalMap: image ${i} has ${perClass.length} classes, expected ${numClasses}`);
+      if (perClass.length !== numClasses)
+        throw new RangeError(
+          `evalMap: image ${i} has ${perClass.length} classes, expected ${numClasses}`,
+        );
       const dets = flatten(perClass[c], 5, `detResults[${i}][${c}]`);
       const ann = annotations[i]!;
       const gAll = flatten(ann.bboxes, 4, `annotations[${i}].bboxes`);
       const gts: number[] = [];
-      for (let j = 0; j < ann.labels.length; j++) if (ann.labels[j] === c) gts.push(...gAll.slice(j * 4, j * 4 + 4));
+      for (let j = 0; j < ann.labels.length; j++)
+        if (ann.labels[j] === c) gts.push(...gAll.slice(j * 4, j * 4 + 4));
       const igAll = flatten(ann.bboxesIgnore, 4, `annotations[${i}].bboxesIgnore`);
       const ig: number[] = [];
       const li = ann.labelsIgnore ?? [];
-      for (let j = 0; j < li.length; j++) if (li[j] === c) ig.push(...igAll.slice(j * 4, j * 4 + 4));
+      for (let j = 0; j < li.length; j++)
+        if (li[j] === c) ig.push(...igAll.slice(j * 4, j * 4 + 4));
       const [tp, fp] = tpfpDefault(dets, gts, ig, iouThr, areaRanges, legacy);
       allTp.push(tp);
       allFp.push(fp);
@@ -315,7 +351,10 @@ export function evalMap(detResults: readonly (readonly DetList[])[], annotations
       if (!areaRanges) numGts[0]! += gts.length / 4;
       else {
         for (let j = 0; j < gts.length / 4; j++) {
-          const a = f32(f32(f32(f32(gts[j * 4 + 2]!) - f32(gts[j * 4]!)) + extra) * f32(f32(f32(gts[j * 4 + 3]!) - f32(gts[j * 4 + 1]!)) + extra));
+          const a = f32(
+            f32(f32(f32(gts[j * 4 + 2]!) - f32(gts[j * 4]!)) + extra) *
+              f32(f32(f32(gts[j * 4 + 3]!) - f32(gts[j * 4 + 1]!)) + extra),
+          );
           areaRanges.forEach(([lo, hi], k) => {
             if (a >= f32(lo) && a < f32(hi)) numGts[k]!++;
           });

@@ -24,7 +24,9 @@ export interface VOCMetricOptions {
 
 const optionsSchema = z
   .object({
-    iouThrs: z.union([z.number().min(0).max(1), z.array(z.number().min(0).max(1)).min(1)]).optional(),
+    iouThrs: z
+      .union([z.number().min(0).max(1), z.array(z.number().min(0).max(1)).min(1)])
+      .optional(),
     scaleRanges: z.array(z.tuple([z.number(), z.number()])).optional(),
     metric: z.literal('mAP').optional(),
     evalMode: z.enum(['11points', 'area']).optional(),
@@ -69,7 +71,10 @@ interface Collected {
  */
 export class VOCMetric implements Metric<DetDataSample> {
   static readonly configSchema = optionsSchema;
-  readonly options: Required<Pick<VOCMetricOptions, 'evalMode' | 'useLegacyCoordinate' | 'prefix'>> & VOCMetricOptions;
+  readonly options: Required<
+    Pick<VOCMetricOptions, 'evalMode' | 'useLegacyCoordinate' | 'prefix'>
+  > &
+    VOCMetricOptions;
   datasetMeta?: DatasetMeta;
   /** Per-class table of the last `compute()`, per IoU threshold (key `AP50`...). */
   classTable: Record<string, VocClassRow[]> = {};
@@ -95,7 +100,9 @@ export class VOCMetric implements Metric<DetDataSample> {
         gt = {
           bboxes: rowsOf(s.gtInstances.bboxes, 4, `gtInstances(sample ${i}).bboxes`),
           labels: Array.from(s.gtInstances.labels),
-          bboxesIgnore: s.ignoredInstances ? rowsOf(s.ignoredInstances.bboxes, 4, `ignoredInstances(sample ${i}).bboxes`) : [],
+          bboxesIgnore: s.ignoredInstances
+            ? rowsOf(s.ignoredInstances.bboxes, 4, `ignoredInstances(sample ${i}).bboxes`)
+            : [],
           labelsIgnore: s.ignoredInstances ? Array.from(s.ignoredInstances.labels) : [],
         };
       } else {
@@ -117,18 +124,31 @@ export class VOCMetric implements Metric<DetDataSample> {
     const results = this.results;
     this.results = [];
     const classes = this.datasetMeta?.classes;
-    const maxLabel = Math.max(-1, ...results.flatMap((r) => [...r.labels, ...Array.from(r.gt.labels), ...Array.from(r.gt.labelsIgnore ?? [])]));
+    const maxLabel = Math.max(
+      -1,
+      ...results.flatMap((r) => [
+        ...r.labels,
+        ...Array.from(r.gt.labels),
+        ...Array.from(r.gt.labelsIgnore ?? []),
+      ]),
+    );
     const numClasses = classes?.length ?? maxLabel + 1;
     const dets = results.map((r) => {
       const perClass: number[][][] = Array.from({ length: numClasses }, () => []);
       r.bboxes.forEach((b, j) => {
         const l = r.labels[j]!;
-        if (l < 0 || l >= numClasses) throw new RangeError(`VOCMetric: label ${l} outside 0..${numClasses - 1}`);
+        if (l < 0 || l >= numClasses)
+          throw new RangeError(`VOCMetric: label ${l} outside 0..${numClasses - 1}`);
         perClass[l]!.push([b[0]!, b[1]!, b[2]!, b[3]!, r.scores[j]!]);
       });
       return perClass;
     });
-    const thrs = this.options.iouThrs === undefined ? [0.5] : Array.isArray(this.options.iouThrs) ? this.options.iouThrs : [this.options.iouThrs];
+    const thrs =
+      this.options.iouThrs === undefined
+        ? [0.5]
+        : Array.isArray(this.options.iouThrs)
+          ? this.options.iouThrs
+          : [this.options.iouThrs];
     const { prefix } = this.options;
     const out: Record<string, number> = {};
     const means: number[] = [];
@@ -136,7 +156,12 @@ export class VOCMetric implements Metric<DetDataSample> {
       const r = evalMap(
         dets,
         results.map((x) => x.gt),
-        { iouThr: thr, evalMode: this.options.evalMode, useLegacyCoordinate: this.options.useLegacyCoordinate, scaleRanges: this.options.scaleRanges },
+        {
+          iouThr: thr,
+          evalMode: this.options.evalMode,
+          useLegacyCoordinate: this.options.useLegacyCoordinate,
+          scaleRanges: this.options.scaleRanges,
+        },
       );
       const key = `AP${String(Math.trunc(thr * 100)).padStart(2, '0')}`;
       // with scale ranges mmdetection reports the mean over them

@@ -124,7 +124,9 @@ function checkSize(size: unknown, what: string): [number, number] {
     size[0] < 0 ||
     size[1] < 0
   ) {
-    throw new TypeError(`${what}.size: expected [height, width] (non-negative integers), got ${JSON.stringify(size)}`);
+    throw new TypeError(
+      `${what}.size: expected [height, width] (non-negative integers), got ${JSON.stringify(size)}`,
+    );
   }
   return [size[0], size[1]];
 }
@@ -141,14 +143,17 @@ function checkSize(size: unknown, what: string): [number, number] {
 export function toRuns(rle: AnyRLE | Runs, what = 'rle'): Runs {
   if ((rle as Runs).cnts instanceof Uint32Array) return rle as Runs;
   const r = rle as AnyRLE;
-  if (r === null || typeof r !== 'object') throw new TypeError(`${what}: expected {size, counts}, got ${JSON.stringify(r)}`);
+  if (r === null || typeof r !== 'object')
+    throw new TypeError(`${what}: expected {size, counts}, got ${JSON.stringify(r)}`);
   const [h, w] = checkSize(r.size, what);
   const c = r.counts as unknown;
   if (typeof c === 'string') return { h, w, cnts: stringToCounts(c) };
   if (c && typeof c === 'object' && typeof (c as ArrayLike<number>).length === 'number') {
     return { h, w, cnts: Uint32Array.from(c as ArrayLike<number>) };
   }
-  throw new TypeError(`${what}.counts: expected a string or an array of run lengths, got ${JSON.stringify(c)}`);
+  throw new TypeError(
+    `${what}.counts: expected a string or an array of run lengths, got ${JSON.stringify(c)}`,
+  );
 }
 
 /**
@@ -191,7 +196,12 @@ export function compressRle(rle: AnyRLE): RLE {
  * rleEncode(Uint8Array.of(0, 1, 1, 0, 1, 0), 2, 3); // { size: [2, 3], counts: '231' }
  * ```
  */
-export function rleEncode(mask: ArrayLike<number>, height: number, width: number, order: MaskOrder = 'C'): RLE {
+export function rleEncode(
+  mask: ArrayLike<number>,
+  height: number,
+  width: number,
+  order: MaskOrder = 'C',
+): RLE {
   return fromRuns(encodeRuns(mask, height, width, order));
 }
 
@@ -203,9 +213,15 @@ export function rleEncode(mask: ArrayLike<number>, height: number, width: number
  * encodeRuns([0, 1, 1, 0, 1, 0], 2, 3); // { h: 2, w: 3, cnts: Uint32Array [2, 3, 1] }
  * ```
  */
-export function encodeRuns(mask: ArrayLike<number>, height: number, width: number, order: MaskOrder = 'C'): Runs {
+export function encodeRuns(
+  mask: ArrayLike<number>,
+  height: number,
+  width: number,
+  order: MaskOrder = 'C',
+): Runs {
   const a = height * width;
-  if (mask.length !== a) throw new RangeError(`rleEncode: mask has ${mask.length} values, expected height*width = ${a}`);
+  if (mask.length !== a)
+    throw new RangeError(`rleEncode: mask has ${mask.length} values, expected height*width = ${a}`);
   const cnts: number[] = [];
   let p = 0;
   let c = 0;
@@ -242,7 +258,8 @@ export function rleDecode(rle: AnyRLE | Runs, order: MaskOrder = 'C'): Uint8Arra
   let v = 0;
   for (let j = 0; j < cnts.length; j++) {
     const n = cnts[j]!;
-    if (pos + n > s) throw new RangeError(`rleDecode: runs add up to more than height*width = ${s}`);
+    if (pos + n > s)
+      throw new RangeError(`rleDecode: runs add up to more than height*width = ${s}`);
     if (v) {
       if (order === 'F') out.fill(1, pos, pos + n);
       else for (let k = pos; k < pos + n; k++) out[(k % h) * w + ((k / h) | 0)] = 1;
@@ -387,7 +404,12 @@ export function mergeRuns(rs: readonly Runs[], intersect = false): Runs {
  * ```
  */
 export function rleMerge(rles: readonly (AnyRLE | Runs)[], intersect = false): RLE {
-  return fromRuns(mergeRuns(rles.map((r, i) => toRuns(r, `rles[${i}]`)), intersect));
+  return fromRuns(
+    mergeRuns(
+      rles.map((r, i) => toRuns(r, `rles[${i}]`)),
+      intersect,
+    ),
+  );
 }
 
 /**
@@ -533,7 +555,8 @@ export function rleIou(
   gt: readonly (AnyRLE | XYWH | number[])[],
   iscrowd: ArrayLike<number | boolean>,
 ): number[][] {
-  if (iscrowd.length !== gt.length) throw new RangeError('rleIou: iscrowd must have the same length as gt');
+  if (iscrowd.length !== gt.length)
+    throw new RangeError('rleIou: iscrowd must have the same length as gt');
   const m = dt.length;
   const n = gt.length;
   if (m === 0 || n === 0) return [];
@@ -574,7 +597,8 @@ export function polyRuns(xy: ArrayLike<number>, k: number, h: number, w: number)
   for (let j = 0; j < k; j++) y[j] = Math.trunc(scale * xy[j * 2 + 1]! + 0.5);
   y[k] = y[0]!;
   let m = 0;
-  for (let j = 0; j < k; j++) m += Math.max(Math.abs(x[j]! - x[j + 1]!), Math.abs(y[j]! - y[j + 1]!)) + 1;
+  for (let j = 0; j < k; j++)
+    m += Math.max(Math.abs(x[j]! - x[j + 1]!), Math.abs(y[j]! - y[j + 1]!)) + 1;
   const u = new Int32Array(m);
   const v = new Int32Array(m);
   m = 0;
@@ -704,11 +728,17 @@ export function rleFrBbox(bbox: ArrayLike<number>, height: number, width: number
  * polygonsRuns([[1, 1, 3, 1, 3, 3, 1, 3]], 4, 4); // { h: 4, w: 4, cnts: Uint32Array [5, 2, 2, 2, 5] }
  * ```
  */
-export function polygonsRuns(polygons: readonly ArrayLike<number>[], height: number, width: number): Runs {
+export function polygonsRuns(
+  polygons: readonly ArrayLike<number>[],
+  height: number,
+  width: number,
+): Runs {
   if (polygons.length === 0) return { h: 0, w: 0, cnts: new Uint32Array(0) };
   const parts = polygons.map((p, i) => {
     if (p.length < 4 && p.length !== 0) {
-      throw new TypeError(`polygon ${i} has ${p.length} numbers; a polygon needs at least 2 points`);
+      throw new TypeError(
+        `polygon ${i} has ${p.length} numbers; a polygon needs at least 2 points`,
+      );
     }
     return polyRuns(p, Math.floor(p.length / 2), height, width);
   });
@@ -727,7 +757,11 @@ export function polygonsRuns(polygons: readonly ArrayLike<number>[], height: num
  * polygonsToRle([[1, 1, 3, 1, 3, 3, 1, 3]], 4, 4); // { size: [4, 4], counts: '52203' } (pixels x, y in 1..2)
  * ```
  */
-export function polygonsToRle(polygons: readonly ArrayLike<number>[], height: number, width: number): RLE {
+export function polygonsToRle(
+  polygons: readonly ArrayLike<number>[],
+  height: number,
+  width: number,
+): RLE {
   return fromRuns(polygonsRuns(polygons, height, width));
 }
 
@@ -744,12 +778,19 @@ export type Segmentation = number[][] | AnyRLE;
  * segmentationRuns({ size: [2, 2], counts: '121' }, 2, 2); // { h: 2, w: 2, cnts: Uint32Array [1, 2, 1] }
  * ```
  */
-export function segmentationRuns(segm: Segmentation, height: number, width: number, what = 'segmentation'): Runs {
+export function segmentationRuns(
+  segm: Segmentation,
+  height: number,
+  width: number,
+  what = 'segmentation',
+): Runs {
   if (Array.isArray(segm)) {
     for (let i = 0; i < segm.length; i++) {
       const p = segm[i] as unknown;
       if (!Array.isArray(p) || !p.every((v) => typeof v === 'number')) {
-        throw new TypeError(`${what}[${i}]: expected a polygon (array of numbers), got ${JSON.stringify(p)?.slice(0, 60)}`);
+        throw new TypeError(
+          `${what}[${i}]: expected a polygon (array of numbers), got ${JSON.stringify(p)?.slice(0, 60)}`,
+        );
       }
     }
     return polygonsRuns(segm, height, width);

@@ -2,7 +2,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CocoMetric, evaluateCoco, parseCocoDataset, type DetDataSample } from '../../src/evaluation/index.js';
+import {
+  CocoMetric,
+  evaluateCoco,
+  parseCocoDataset,
+  type DetDataSample,
+} from '../../src/evaluation/index.js';
 import { rleToBbox } from '../../src/masks/index.js';
 import { METRICS } from '../../src/registry.js';
 import { fixturePath, hasReal, readFixture } from './helpers.js';
@@ -32,36 +37,65 @@ function toSamples(results: any[], catIds: number[], withMasks: boolean): DetDat
 }
 
 describe('CocoMetric', () => {
-  it.skipIf(!hasReal)('bbox and segm with an annotation file equal pycocotools run as mmdetection runs it', () => {
-    const annFile = fixturePath('real/coco_val2014_100/instances_val2014_100.json');
-    const gt = readFixture('real/coco_val2014_100/instances_val2014_100.json');
-    const catIds: number[] = gt.categories.map((c: any) => c.id);
-    const m = METRICS.build({ type: 'CocoMetric', annFile, metric: ['bbox'], classwise: true }) as CocoMetric;
-    const bboxRes = readFixture('real/coco_val2014_100/instances_val2014_fakebbox100_results.json');
-    const samples = toSamples(bboxRes, catIds, false);
-    for (let i = 0; i < samples.length; i += 8) m.process({}, samples.slice(i, i + 8));
-    const out = m.compute();
-    const e = caseNamed('val2014_100 bbox, maxDets 100/300/1000');
-    const keys = ['mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l', 'AR@100', 'AR@300', 'AR@1000', 'AR_s@1000', 'AR_m@1000', 'AR_l@1000'];
-    keys.forEach((k, i) => expect(Math.abs(out[`coco/bbox_${k}`]! - e.stats[i])).toBeLessThanOrEqual(1e-9));
-    // classwise: mean precision of each category over IoUs and recalls, area all, last maxDet
-    const [, , K, A, M] = e.counts;
-    const rows = m.classwiseTable.bbox!;
-    expect(rows).toHaveLength(K);
-    rows.forEach((r, k) => {
-      const pm = e.precisionMean[(k * A + 0) * M + M - 1];
-      if (pm === -1) expect(r.mAP).toBeNaN();
-      else expect(Math.abs(r.mAP - pm)).toBeLessThanOrEqual(1e-9);
-      expect(out[`coco/${r.category}_precision`]).toBe(r.mAP);
-    });
+  it.skipIf(!hasReal)(
+    'bbox and segm with an annotation file equal pycocotools run as mmdetection runs it',
+    () => {
+      const annFile = fixturePath('real/coco_val2014_100/instances_val2014_100.json');
+      const gt = readFixture('real/coco_val2014_100/instances_val2014_100.json');
+      const catIds: number[] = gt.categories.map((c: any) => c.id);
+      const m = METRICS.build({
+        type: 'CocoMetric',
+        annFile,
+        metric: ['bbox'],
+        classwise: true,
+      }) as CocoMetric;
+      const bboxRes = readFixture(
+        'real/coco_val2014_100/instances_val2014_fakebbox100_results.json',
+      );
+      const samples = toSamples(bboxRes, catIds, false);
+      for (let i = 0; i < samples.length; i += 8) m.process({}, samples.slice(i, i + 8));
+      const out = m.compute();
+      const e = caseNamed('val2014_100 bbox, maxDets 100/300/1000');
+      const keys = [
+        'mAP',
+        'mAP_50',
+        'mAP_75',
+        'mAP_s',
+        'mAP_m',
+        'mAP_l',
+        'AR@100',
+        'AR@300',
+        'AR@1000',
+        'AR_s@1000',
+        'AR_m@1000',
+        'AR_l@1000',
+      ];
+      keys.forEach((k, i) =>
+        expect(Math.abs(out[`coco/bbox_${k}`]! - e.stats[i])).toBeLessThanOrEqual(1e-9),
+      );
+      // classwise: mean precision of each category over IoUs and recalls, area all, last maxDet
+      const [, , K, A, M] = e.counts;
+      const rows = m.classwiseTable.bbox!;
+      expect(rows).toHaveLength(K);
+      rows.forEach((r, k) => {
+        const pm = e.precisionMean[(k * A + 0) * M + M - 1];
+        if (pm === -1) expect(r.mAP).toBeNaN();
+        else expect(Math.abs(r.mAP - pm)).toBeLessThanOrEqual(1e-9);
+        expect(out[`coco/${r.category}_precision`]).toBe(r.mAP);
+      });
 
-    const ms = new CocoMetric({ annFile, metric: 'segm' });
-    const segmRes = readFixture('real/coco_val2014_100/instances_val2014_fakesegm100_results.json');
-    ms.process({}, toSamples(segmRes, catIds, true));
-    const so = ms.compute();
-    const es = caseNamed('val2014_100 segm, maxDets 100/300/1000');
-    keys.forEach((k, i) => expect(Math.abs(so[`coco/segm_${k}`]! - es.stats[i])).toBeLessThanOrEqual(1e-9));
-  });
+      const ms = new CocoMetric({ annFile, metric: 'segm' });
+      const segmRes = readFixture(
+        'real/coco_val2014_100/instances_val2014_fakesegm100_results.json',
+      );
+      ms.process({}, toSamples(segmRes, catIds, true));
+      const so = ms.compute();
+      const es = caseNamed('val2014_100 segm, maxDets 100/300/1000');
+      keys.forEach((k, i) =>
+        expect(Math.abs(so[`coco/segm_${k}`]! - es.stats[i])).toBeLessThanOrEqual(1e-9),
+      );
+    },
+  );
 
   it('proposal AR (category-agnostic) equals pycocotools with useCats=0', () => {
     const gtJson = readFixture('coco_synth_gt.json');
@@ -70,7 +104,14 @@ describe('CocoMetric', () => {
     m.process({}, toSamples(readFixture('coco_synth_dt_bbox.json'), catIds, false));
     const out = m.compute();
     const e = caseNamed('synth bbox, no categories, maxDets 100/300/1000');
-    expect(Object.keys(out)).toEqual(['coco/AR@100', 'coco/AR@300', 'coco/AR@1000', 'coco/AR_s@1000', 'coco/AR_m@1000', 'coco/AR_l@1000']);
+    expect(Object.keys(out)).toEqual([
+      'coco/AR@100',
+      'coco/AR@300',
+      'coco/AR@1000',
+      'coco/AR_s@1000',
+      'coco/AR_m@1000',
+      'coco/AR_l@1000',
+    ]);
     ['AR@100', 'AR@300', 'AR@1000', 'AR_s@1000', 'AR_m@1000', 'AR_l@1000'].forEach((k, i) =>
       expect(Math.abs(out[`coco/${k}`]! - e.stats[6 + i])).toBeLessThanOrEqual(1e-9),
     );
@@ -83,7 +124,11 @@ describe('CocoMetric', () => {
       {
         imgId: 7,
         oriShape: [100, 120],
-        predInstances: { bboxes: new Float32Array([10, 10, 50, 60, 0, 0, 20, 20]), scores: new Float32Array([0.9, 0.3]), labels: [0, 1] },
+        predInstances: {
+          bboxes: new Float32Array([10, 10, 50, 60, 0, 0, 20, 20]),
+          scores: new Float32Array([0.9, 0.3]),
+          labels: [0, 1],
+        },
         instances: [
           { bbox: [10, 10, 50, 58], bboxLabel: 0 },
           { bbox: [60, 60, 100, 100], bboxLabel: 1 },
@@ -121,14 +166,28 @@ describe('CocoMetric', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tfdet-coco-'));
     try {
       const prefix = join(dir, 'out', 'results');
-      const m = new CocoMetric({ annFile: fixturePath('coco_synth_gt.json'), formatOnly: true, outfilePrefix: prefix });
+      const m = new CocoMetric({
+        annFile: fixturePath('coco_synth_gt.json'),
+        formatOnly: true,
+        outfilePrefix: prefix,
+      });
       const rle = { size: [4, 4] as [number, number], counts: [5, 2, 2, 2, 5] };
-      m.process({}, [{ imgId: 100, predInstances: { bboxes: [[1, 1, 3, 3]], scores: [0.5], labels: [1], masks: [rle] } }]);
+      m.process({}, [
+        {
+          imgId: 100,
+          predInstances: { bboxes: [[1, 1, 3, 3]], scores: [0.5], labels: [1], masks: [rle] },
+        },
+      ]);
       expect(m.compute()).toEqual({});
       const bbox = JSON.parse(readFileSync(`${prefix}.bbox.json`, 'utf8'));
       expect(bbox).toEqual([{ image_id: 100, category_id: 2, bbox: [1, 1, 2, 2], score: 0.5 }]);
       const segm = JSON.parse(readFileSync(`${prefix}.segm.json`, 'utf8'));
-      expect(segm[0]).toMatchObject({ image_id: 100, category_id: 2, score: 0.5, segmentation: { size: [4, 4], counts: '52203' } });
+      expect(segm[0]).toMatchObject({
+        image_id: 100,
+        category_id: 2,
+        score: 0.5,
+        segmentation: { size: [4, 4], counts: '52203' },
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 
 /** Path of a file in test/fixtures/evaluation, or in ../shared/data/real for `real/...`. */
 export function fixturePath(rel: string): string {
-  if (rel.startsWith('real/')) return fileURLToPath(new URL(`../../../shared/data/${rel}`, import.meta.url));
+  if (rel.startsWith('real/'))
+    return fileURLToPath(new URL(`../../../shared/data/${rel}`, import.meta.url));
   return fileURLToPath(new URL(`../fixtures/evaluation/${rel}`, import.meta.url));
 }
 

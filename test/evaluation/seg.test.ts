@@ -1,11 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { accumulateSegAreas, createSegAreas, formatTable, nanMean, segAreaTotals, segMetricsFromAreas, SegMetric } from '../../src/evaluation/index.js';
+import {
+  accumulateSegAreas,
+  createSegAreas,
+  formatTable,
+  nanMean,
+  segAreaTotals,
+  segMetricsFromAreas,
+  SegMetric,
+} from '../../src/evaluation/index.js';
 import { METRICS } from '../../src/registry.js';
 import { readFixture } from './helpers.js';
 
 const fx = readFixture('seg_hand.json');
-const frac = (s: string) => (s === 'NaN' ? NaN : s.includes('/') ? Number(s.split('/')[0]) / Number(s.split('/')[1]) : Number(s));
-const close = (a: number, b: number) => (Number.isNaN(b) ? expect(a).toBeNaN() : expect(Math.abs(a - b)).toBeLessThan(1e-12));
+const frac = (s: string) =>
+  s === 'NaN'
+    ? NaN
+    : s.includes('/')
+      ? Number(s.split('/')[0]) / Number(s.split('/')[1])
+      : Number(s);
+const close = (a: number, b: number) =>
+  Number.isNaN(b) ? expect(a).toBeNaN() : expect(Math.abs(a - b)).toBeLessThan(1e-12);
 
 describe('SegMetric equals the hand-derived fixture', () => {
   it('areas and per-class values', () => {
@@ -26,7 +40,13 @@ describe('SegMetric equals the hand-derived fixture', () => {
   it('metric keys (percent) over a streamed data set, built from METRICS', () => {
     const m = METRICS.build({ type: 'SegMetric', ignoreIndex: 255 }) as SegMetric;
     m.datasetMeta = { classes: fx.classes };
-    for (const im of fx.images) m.process({}, [{ predSemSeg: { data: Uint8Array.from(im.pred) }, gtSemSeg: { data: Uint8Array.from(im.label) } }]);
+    for (const im of fx.images)
+      m.process({}, [
+        {
+          predSemSeg: { data: Uint8Array.from(im.pred) },
+          gtSemSeg: { data: Uint8Array.from(im.label) },
+        },
+      ]);
     const out = m.compute();
     close(out.aAcc!, 60);
     close(out.mIoU!, ((2 / 5 + 3 / 4 + 1 / 4) / 3) * 100);

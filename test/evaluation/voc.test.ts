@@ -1,6 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { averagePrecision, evalMap, VOCMetric, type VocAnnotation } from '../../src/evaluation/index.js';
+import {
+  averagePrecision,
+  evalMap,
+  VOCMetric,
+  type VocAnnotation,
+} from '../../src/evaluation/index.js';
 import { METRICS } from '../../src/registry.js';
 import { fixturePath, hasReal, readFixture } from './helpers.js';
 
@@ -21,7 +26,11 @@ function toInputs(images: string[], classes: (string | number)[], gts: any[], de
     };
   });
   const det = images.map((img) =>
-    classes.map((c) => dets.filter((d) => d.image === img && String(d.class) === String(c)).map((d) => [...d.bbox, d.score])),
+    classes.map((c) =>
+      dets
+        .filter((d) => d.image === img && String(d.class) === String(c))
+        .map((d) => [...d.bbox, d.score]),
+    ),
   );
   return { ann, det };
 }
@@ -31,7 +40,11 @@ describe('evalMap equals the VOC devkit rules', () => {
   const { ann, det } = toInputs(s.images, s.classes, s.gts, s.dets);
   for (const e of s.expected) {
     it(`synthetic: IoU ${e.iouThr}, ${e.evalMode}, legacy ${e.legacy}`, () => {
-      const r = evalMap(det, ann, { iouThr: e.iouThr, evalMode: e.evalMode, useLegacyCoordinate: e.legacy });
+      const r = evalMap(det, ann, {
+        iouThr: e.iouThr,
+        evalMode: e.evalMode,
+        useLegacyCoordinate: e.legacy,
+      });
       // mmdetection keeps AP in float32: agreement to float32 precision
       expect(Math.abs(r.mAP[0]! - e.mAP)).toBeLessThan(1e-6);
       r.classes.forEach((c, k) => {
@@ -41,35 +54,47 @@ describe('evalMap equals the VOC devkit rules', () => {
     });
   }
 
-  it.skipIf(!hasReal)('real VOC2012 annotations (rodm_voc100): difficult ignored, legacy +1', () => {
-    const d = readFixture('real/rodm_voc100/dets_abs_xyx2y2.json');
-    const dir = fixturePath('real/rodm_voc100/Annotations');
-    const gts: any[] = [];
-    const images: string[] = [];
-    for (const f of readdirSync(dir).sort()) {
-      const xml = readFileSync(`${dir}/${f}`, 'utf8');
-      const img = f.replace(/\.xml$/, '');
-      images.push(img);
-      for (const o of xml.match(/<object>[\s\S]*?<\/object>/g) ?? []) {
-        const v = (k: string) => Number(o.match(new RegExp(`<${k}>([^<]*)</${k}>`))![1]);
-        gts.push({
-          image: img,
-          class: o.match(/<name>([^<]*)<\/name>/)![1],
-          bbox: [v('xmin'), v('ymin'), v('xmax'), v('ymax')],
-          difficult: Number(o.match(/<difficult>([^<]*)<\/difficult>/)?.[1] ?? 0),
-        });
+  it.skipIf(!hasReal)(
+    'real VOC2012 annotations (rodm_voc100): difficult ignored, legacy +1',
+    () => {
+      const d = readFixture('real/rodm_voc100/dets_abs_xyx2y2.json');
+      const dir = fixturePath('real/rodm_voc100/Annotations');
+      const gts: any[] = [];
+      const images: string[] = [];
+      for (const f of readdirSync(dir).sort()) {
+        const xml = readFileSync(`${dir}/${f}`, 'utf8');
+        const img = f.replace(/\.xml$/, '');
+        images.push(img);
+        for (const o of xml.match(/<object>[\s\S]*?<\/object>/g) ?? []) {
+          const v = (k: string) => Number(o.match(new RegExp(`<${k}>([^<]*)</${k}>`))![1]);
+          gts.push({
+            image: img,
+            class: o.match(/<name>([^<]*)<\/name>/)![1],
+            bbox: [v('xmin'), v('ymin'), v('xmax'), v('ymax')],
+            difficult: Number(o.match(/<difficult>([^<]*)<\/difficult>/)?.[1] ?? 0),
+          });
+        }
       }
-    }
-    const dets = d.detections.map((x: any) => ({ image: x.image, class: x.class, score: x.score, bbox: x.bbox_xyxy }));
-    const { ann, det } = toInputs(images, d.class_names, gts, dets);
-    for (const e of fx.rodm_voc100.expected) {
-      const r = evalMap(det, ann, { iouThr: e.iouThr, evalMode: e.evalMode, useLegacyCoordinate: true });
-      expect(Math.abs(r.mAP[0]! - e.mAP)).toBeLessThan(1e-6);
-    }
-    // published: Cartucho/mAP on the same data prints "mAP = 61.39%"
-    const area = evalMap(det, ann, { iouThr: 0.5, evalMode: 'area', useLegacyCoordinate: true });
-    expect((area.mAP[0]! * 100).toFixed(2)).toBe('61.39');
-  });
+      const dets = d.detections.map((x: any) => ({
+        image: x.image,
+        class: x.class,
+        score: x.score,
+        bbox: x.bbox_xyxy,
+      }));
+      const { ann, det } = toInputs(images, d.class_names, gts, dets);
+      for (const e of fx.rodm_voc100.expected) {
+        const r = evalMap(det, ann, {
+          iouThr: e.iouThr,
+          evalMode: e.evalMode,
+          useLegacyCoordinate: true,
+        });
+        expect(Math.abs(r.mAP[0]! - e.mAP)).toBeLessThan(1e-6);
+      }
+      // published: Cartucho/mAP on the same data prints "mAP = 61.39%"
+      const area = evalMap(det, ann, { iouThr: 0.5, evalMode: 'area', useLegacyCoordinate: true });
+      expect((area.mAP[0]! * 100).toFixed(2)).toBe('61.39');
+    },
+  );
 
   it.skipIf(!hasReal)('rafaelpadilla test case 1 (expected APs of its test suite)', () => {
     const t = readFixture('real/rodm_test_case_1/test_case_1.json');
@@ -82,16 +107,26 @@ describe('evalMap equals the VOC devkit rules', () => {
       t.dets.map((d: any) => ({ ...d, bbox: xyxy(d.bbox_xywh) })),
     );
     const exp = t['expected_from_tests/test_eval_pascal.py'];
-    for (const [mode, key] of [['11points', 'ELEVEN_POINT'], ['area', 'EVERY_POINT']] as const) {
+    for (const [mode, key] of [
+      ['11points', 'ELEVEN_POINT'],
+      ['area', 'EVERY_POINT'],
+    ] as const) {
       for (const [thr, ap] of Object.entries(exp[key]) as [string, number][]) {
-        const r = evalMap(det, ann, { iouThr: Number(thr), evalMode: mode, useLegacyCoordinate: true });
+        const r = evalMap(det, ann, {
+          iouThr: Number(thr),
+          evalMode: mode,
+          useLegacyCoordinate: true,
+        });
         expect(Math.abs(r.classes[0]!.ap[0]! - ap)).toBeLessThan(1e-7);
       }
     }
   });
 
   it.skipIf(!hasReal)("mmdetection's test_eval_map case", () => {
-    for (const file of ['real/mmdet/mean_ap_test_case.json', 'real/mmdet/mean_ap_test_case_1img.json']) {
+    for (const file of [
+      'real/mmdet/mean_ap_test_case.json',
+      'real/mmdet/mean_ap_test_case_1img.json',
+    ]) {
       const t = readFixture(file);
       const images = [...new Set(t.gts.map((g: any) => g.image))] as string[];
       const { ann, det } = toInputs(images, ['0', '1'], t.gts, t.dets);
@@ -108,23 +143,48 @@ describe('evalMap equals the VOC devkit rules', () => {
 describe('VOC details', () => {
   it('averagePrecision examples', () => {
     expect(averagePrecision([0.5, 1], [1, 0.5], 'area')).toBe(0.75);
-    expect(averagePrecision([0.5, 1], [1, 0.5], '11points')).toBe(Math.fround(Math.fround(6 + 5 * 0.5) / 11));
+    expect(averagePrecision([0.5, 1], [1, 0.5], '11points')).toBe(
+      Math.fround(Math.fround(6 + 5 * 0.5) / 11),
+    );
   });
 
   it('difficult boxes are neither TP nor FP; duplicates are FP', () => {
-    const ann: VocAnnotation[] = [{ bboxes: [[0, 0, 10, 10]], labels: [0], bboxesIgnore: [[20, 20, 30, 30]], labelsIgnore: [0] }];
-    const det = [[[[20, 20, 30, 30, 0.95], [0, 0, 10, 10, 0.9], [0, 0, 10, 10, 0.8]]]];
+    const ann: VocAnnotation[] = [
+      {
+        bboxes: [[0, 0, 10, 10]],
+        labels: [0],
+        bboxesIgnore: [[20, 20, 30, 30]],
+        labelsIgnore: [0],
+      },
+    ];
+    const det = [
+      [
+        [
+          [20, 20, 30, 30, 0.95],
+          [0, 0, 10, 10, 0.9],
+          [0, 0, 10, 10, 0.8],
+        ],
+      ],
+    ];
     const r = evalMap(det, ann, { evalMode: 'area' });
     expect(Array.from(r.classes[0]!.precision[0]!)).toEqual([0, 1, 0.5]); // the difficult match counts in neither
     expect(r.mAP[0]).toBe(1);
   });
 
   it('VOCMetric from samples, registered in METRICS', () => {
-    const m = METRICS.build({ type: 'VOCMetric', evalMode: 'area', iouThrs: [0.5, 0.75] }) as VOCMetric;
+    const m = METRICS.build({
+      type: 'VOCMetric',
+      evalMode: 'area',
+      iouThrs: [0.5, 0.75],
+    }) as VOCMetric;
     m.datasetMeta = { classes: ['cat', 'dog'] };
     m.process({}, [
       {
-        predInstances: { bboxes: new Float32Array([0, 0, 10, 10, 50, 50, 60, 60]), scores: [0.9, 0.8], labels: [0, 1] },
+        predInstances: {
+          bboxes: new Float32Array([0, 0, 10, 10, 50, 50, 60, 60]),
+          scores: [0.9, 0.8],
+          labels: [0, 1],
+        },
         instances: [
           { bbox: [0, 0, 10, 10], bboxLabel: 0 },
           { bbox: [50, 50, 61, 61], bboxLabel: 1, ignoreFlag: 1 },
@@ -138,16 +198,21 @@ describe('VOC details', () => {
 
   it.skipIf(!hasReal)("mmdetection's VOCMetric dummy results give 100", () => {
     const d = readFixture('real/mmdet/voc_metric_dummy_dets.json');
-    const xml = readFileSync(fixturePath('real/mmdet/custom_dataset_Annotations/000001.xml'), 'utf8');
+    const xml = readFileSync(
+      fixturePath('real/mmdet/custom_dataset_Annotations/000001.xml'),
+      'utf8',
+    );
     const classes = ['dog', 'person'];
-    const instances = (xml.match(/<object>[\s\S]*?<\/object>/g) ?? []).map((o) => {
-      const v = (k: string) => Number(o.match(new RegExp(`<${k}>([^<]*)</${k}>`))![1]);
-      return {
-        bbox: [v('xmin'), v('ymin'), v('xmax'), v('ymax')],
-        bboxLabel: classes.indexOf(o.match(/<name>([^<]*)<\/name>/)![1]!),
-        ignoreFlag: Number(o.match(/<difficult>([^<]*)<\/difficult>/)?.[1] ?? 0),
-      };
-    }).filter((x) => x.bboxLabel >= 0);
+    const instances = (xml.match(/<object>[\s\S]*?<\/object>/g) ?? [])
+      .map((o) => {
+        const v = (k: string) => Number(o.match(new RegExp(`<${k}>([^<]*)</${k}>`))![1]);
+        return {
+          bbox: [v('xmin'), v('ymin'), v('xmax'), v('ymax')],
+          bboxLabel: classes.indexOf(o.match(/<name>([^<]*)<\/name>/)![1]!),
+          ignoreFlag: Number(o.match(/<difficult>([^<]*)<\/difficult>/)?.[1] ?? 0),
+        };
+      })
+      .filter((x) => x.bboxLabel >= 0);
     const m = new VOCMetric({ iouThrs: [0.1, 0.5] });
     m.datasetMeta = { classes };
     m.process({}, [
@@ -160,6 +225,10 @@ describe('VOC details', () => {
         instances,
       },
     ]);
-    expect(m.compute()).toEqual({ 'pascal_voc/AP10': 1, 'pascal_voc/AP50': 1, 'pascal_voc/mAP': 1 });
+    expect(m.compute()).toEqual({
+      'pascal_voc/AP10': 1,
+      'pascal_voc/AP50': 1,
+      'pascal_voc/mAP': 1,
+    });
   });
 });

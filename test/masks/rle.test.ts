@@ -16,7 +16,9 @@ import {
   type RLE,
 } from '../../src/masks/index.js';
 
-const fx = JSON.parse(readFileSync(new URL('../fixtures/masks/mask_api.json', import.meta.url), 'utf8'));
+const fx = JSON.parse(
+  readFileSync(new URL('../fixtures/masks/mask_api.json', import.meta.url), 'utf8'),
+);
 
 const bits = (m: Uint8Array) => Array.from(m).join('');
 
@@ -33,7 +35,8 @@ describe('rle encode/decode (pycocotools fixture)', () => {
   it('big masks with multi-character codes', () => {
     for (const c of fx.big) {
       const m = new Uint8Array(c.h * c.w);
-      for (const [y0, y1, x0, x1] of c.rects) for (let y = y0; y < y1; y++) m.fill(1, y * c.w + x0, y * c.w + x1);
+      for (const [y0, y1, x0, x1] of c.rects)
+        for (let y = y0; y < y1; y++) m.fill(1, y * c.w + x0, y * c.w + x1);
       expect(rleEncode(m, c.h, c.w)).toEqual(c.rle);
       expect(rleArea(c.rle)).toBe(c.area);
       expect(rleToBbox(c.rle)).toEqual(c.bbox);
@@ -88,14 +91,19 @@ describe('merge / iou (pycocotools fixture)', () => {
 });
 
 describe('polygons and boxes (pycocotools fixture)', () => {
-  it.each(fx.polygons.map((c: any, i: number) => [i, c]) as [number, any][])('polygon case %i', (_i, c) => {
-    c.polygons.forEach((p: number[], j: number) => expect(rleFrPoly(p, c.h, c.w)).toEqual(c.parts[j]));
-    const rle = polygonsToRle(c.polygons, c.h, c.w);
-    expect(rle).toEqual(c.rle);
-    expect(annToRle(c.polygons, c.h, c.w)).toEqual(c.rle);
-    expect(rleArea(rle)).toBe(c.area);
-    expect(rleToBbox(rle)).toEqual(c.bbox);
-  });
+  it.each(fx.polygons.map((c: any, i: number) => [i, c]) as [number, any][])(
+    'polygon case %i',
+    (_i, c) => {
+      c.polygons.forEach((p: number[], j: number) =>
+        expect(rleFrPoly(p, c.h, c.w)).toEqual(c.parts[j]),
+      );
+      const rle = polygonsToRle(c.polygons, c.h, c.w);
+      expect(rle).toEqual(c.rle);
+      expect(annToRle(c.polygons, c.h, c.w)).toEqual(c.rle);
+      expect(rleArea(rle)).toBe(c.area);
+      expect(rleToBbox(rle)).toEqual(c.bbox);
+    },
+  );
   it('boxes', () => {
     for (const c of fx.frBbox) expect(rleFrBbox(c.bbox, c.h, c.w)).toEqual(c.rle);
   });
