@@ -36,7 +36,7 @@ const ITERS = opt('iters', 3);
 const WARMUP = opt('warmup', 1);
 const INFER = opt('infer', 3);
 const SIZE = 512;
-const BATCH = 4;
+const BATCH = opt('batch', 4);
 const NUM_CLASSES = 80;
 const BOXES = 5;
 

@@ -1,0 +1,37 @@
+/**
+ * A light SSD for the synthetic shapes set: the demo's quarter-width
+ * ResNet-18 (stride 8) with one extra SSD level at stride 16 from an
+ * SSDNeck, softmax head with hard negative mining; 160x160; Adam.
+ */
+export default {
+  _base_: ['../_base_/datasets/shapes_detection.ts', '../_base_/default_runtime.ts'],
+  model: {
+    type: 'SSD',
+    backbone: { type: 'ResNet', depth: 18, baseChannels: 16, numStages: 2, outIndices: [1], normEval: false, zeroInitResidual: false },
+    neck: { type: 'SSDNeck', inChannels: [32], outChannels: [32, 64], levelStrides: [2], levelPaddings: [1], l2NormScale: null },
+    bboxHead: {
+      type: 'SSDHead',
+      numClasses: 5,
+      inChannels: [32, 64],
+      anchorGenerator: { type: 'SSDAnchorGenerator', strides: [8, 16], ratios: [[2], [2]], minSizes: [16, 40], maxSizes: [40, 80] },
+      bboxCoder: { type: 'DeltaXYWHBBoxCoder', targetMeans: [0, 0, 0, 0], targetStds: [0.1, 0.1, 0.2, 0.2] },
+    },
+    trainCfg: {
+      assigner: { type: 'MaxIoUAssigner', posIouThr: 0.5, negIouThr: 0.5, minPosIou: 0.0, ignoreIofThr: -1, gtMaxAssignAll: false },
+      smoothl1Beta: 1.0,
+      allowedBorder: -1,
+      posWeight: -1,
+      negPosRatio: 3,
+    },
+    testCfg: { nms: { type: 'nms', iouThreshold: 0.45 }, minBboxSize: 0, scoreThr: 0.02, maxPerImg: 100 },
+  },
+  trainCfg: { type: 'EpochBasedTrainLoop', maxEpochs: 6, valInterval: 100 },
+  valCfg: { type: 'ValLoop' },
+  testCfg: { type: 'TestLoop' },
+  optimWrapper: { type: 'OptimWrapper', optimizer: { type: 'Adam', lr: 0.002, weightDecay: 0.0001 }, clipGrad: { maxNorm: 10 } },
+  paramScheduler: [
+    { type: 'LinearLR', startFactor: 0.01, byEpoch: false, begin: 0, end: 100 },
+    { type: 'CosineAnnealingLR', begin: 0, end: 6, byEpoch: true, etaMin: 0.00005 },
+  ],
+  defaultHooks: { logger: { type: 'LoggerHook', interval: 20 }, checkpoint: { type: 'CheckpointHook', interval: 6 } },
+};
