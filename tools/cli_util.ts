@@ -37,7 +37,7 @@ export function preprocessArgv(argv: string[], optionalValueFlags: string[] = []
 /** Prints `Error: message` (the stack only with TFDET_DEBUG=1) and exits 1. */
 export function fail(e: unknown): never {
   const err = e instanceof Error ? e : new Error(String(e));
-  process.stdout.write('\n');
+  if (process.stdout.isTTY) process.stdout.write('\n');
   if (process.env.TFDET_DEBUG) console.error(err.stack);
   else console.error(`Error: ${err.message}`);
   process.exit(1);

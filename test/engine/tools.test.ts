@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { setBackend } from '../../src/backend/index.js';
 import { Runner, formatComplexityTable, profileModel } from '../../src/engine/index.js';
 import { plotPanels, readScalars, seriesOf } from '../../src/engine/plot.js';
+import { preprocessArgv } from '../../tools/cli_util.js';
 import { ToyConvNet } from '../fixtures/engine/toy.js';
 import { TOY_CONFIG, captureConsole, tmpDir, toyConfig } from './helpers.js';
 
@@ -34,6 +35,15 @@ beforeAll(async () => {
   await runner.train();
   logFile = path.join(dir, runner.timestamp, 'vis_data', 'scalars.json');
   runner.dispose();
+});
+
+describe('command lines', () => {
+  it('take mmengine-style --cfg-options lists and an optional --resume value', () => {
+    expect(preprocessArgv(['c.ts', '--cfg-options', 'a=1', 'b.c=[1,2]', '--seed', '3'])).toEqual(['c.ts', '--cfg-options=a=1', '--cfg-options=b.c=[1,2]', '--seed', '3']);
+    expect(preprocessArgv(['c.ts', '--resume'], ['resume'])).toEqual(['c.ts', '--resume=']);
+    expect(preprocessArgv(['c.ts', '--resume', 'w/iter_7.safetensors'], ['resume'])).toEqual(['c.ts', '--resume=w/iter_7.safetensors']);
+    expect(preprocessArgv(['--resume', 'c.ts'], ['resume'])).toEqual(['--resume=', 'c.ts']);
+  });
 });
 
 describe('tools/test.ts', () => {
