@@ -73,3 +73,19 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
   });
 }
+
+describe('score order of nms', () => {
+  it('is descending, NaN first, ties (and -0/+0) by lower index, for disjoint boxes', () => {
+    const n = 300;
+    const boxes = new Float32Array(4 * n);
+    const pool = [0.5, 0.25, -1, 0, -0, NaN, 3, 1e-30, -1e-30];
+    const scores = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      boxes.set([i * 10, 0, i * 10 + 5, 5], 4 * i);
+      scores[i] = pool[(i * 7 + (i >> 3)) % pool.length];
+    }
+    const key = (v: number) => (Number.isNaN(v) ? -Infinity : -v);
+    const expected = Array.from(scores.keys()).sort((p, q) => key(scores[p]) - key(scores[q]) || p - q);
+    expect(Array.from(nms(boxes, scores, 0.5))).toEqual(expected);
+  });
+});

@@ -28,11 +28,44 @@ export interface NmsOptions {
   maxNum?: number;
 }
 
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+const IDX_BITS = 2 ** 21;
+
 /**
  * Order of `idx` by score, descending; NaN first (torch sorts NaN above every
- * number); equal scores keep the lower index first.
+ * number); equal scores keep the lower index first. Each (score, index) pair
+ * is packed into one exact double (32 bits of order-preserving score, 21 of
+ * index) so that the native numeric sort does the work.
  */
 function sortByScore(scores: Float32Array, idx: Int32Array): Int32Array {
+  const n = idx.length;
+  let maxIdx = 0;
+  for (let k = 0; k < n; k++) if (idx[k] > maxIdx) maxIdx = idx[k];
+  if (maxIdx >= IDX_BITS) return sortByScoreCompare(scores, idx);
+  const key = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const s = scores[idx[k]];
+    let desc: number;
+    if (s !== s) desc = -1; // NaN first
+    else {
+      F32[0] = s === 0 ? 0 : s; // -0 ties with +0
+      const u = U32[0];
+      const ord = u & 0x80000000 ? ~u >>> 0 : (u | 0x80000000) >>> 0;
+      desc = 0xffffffff - ord;
+    }
+    key[k] = desc * IDX_BITS + idx[k];
+  }
+  key.sort();
+  const out = new Int32Array(n);
+  for (let k = 0; k < n; k++) {
+    const v = key[k];
+    out[k] = v - Math.floor(v / IDX_BITS) * IDX_BITS;
+  }
+  return out;
+}
+
+function sortByScoreCompare(scores: Float32Array, idx: Int32Array): Int32Array {
   const key = new Float64Array(idx.length);
   for (let k = 0; k < idx.length; k++) {
     const s = scores[idx[k]];
