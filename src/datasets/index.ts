@@ -13,13 +13,16 @@ for (const d of [VOCDataset, VOCSegDataset, CocoDataset, ConcatDataset, RepeatDa
 
 export * from './base.js';
 export * from './coco.js';
-export * from './errors.js';
+export { DatasetError, SkipLog } from './errors.js';
+export { ColorPassPool, type ColorJob } from './color_workers.js';
+export { parseImageHeader, type ImageHeader } from './image_header.js';
 export { headerSize, readImageSize } from './image_size.js';
 export * from './loader.js';
 export { decodeIndexedPng, encodeIndexedPng, vocPalette } from './png.js';
 export { clipHalfPlane, fillSpans, polygonArea, rasterizePolygons, subtractRect, type FlatPolygon } from './raster.js';
 export * from './synthetic.js';
 export * from './transforms/index.js';
+export { colorPassKernelAvailable } from './transforms/color_pass.js';
 export type * from './types.js';
 export * from './voc.js';
 export * from './voc_seg.js';
