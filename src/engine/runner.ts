@@ -15,7 +15,7 @@ import './hooks/builtin.js';
 import './loops.js';
 import { Hook, priorityValue, type CheckpointContent, type HookStage, type Priority, type TrainStepOutputs } from './hooks/hook.js';
 import { RunLogger, timestamp, type ConsoleLike } from './logging.js';
-import { buildOptimWrapper, type OptimWrapper } from './optim/optim_wrapper.js';
+import { NonFiniteGradientError, buildOptimWrapper, type OptimWrapper } from './optim/optim_wrapper.js';
 import type { OptimizerMeta } from './optim/optimizers.js';
 import { type LRScheduler } from './optim/schedulers.js';
 import { NonFiniteLossError, parseLosses, type LossDict } from './train_step.js';
@@ -343,7 +343,13 @@ export class Runner {
         throw new NonFiniteLossError(this.iter + 1, terms.length ? terms : bad);
       }
       const lr = ow.optimizer.lr;
-      const info = ow.update(grads);
+      let info;
+      try {
+        info = ow.update(grads);
+      } catch (e) {
+        if (e instanceof NonFiniteGradientError) throw new Error(`iteration ${this.iter + 1}: ${e.message}`, { cause: e });
+        throw e;
+      }
       this.iter++;
       this.innerIter++;
       return { losses, lr, gradNorm: info.gradNorm };

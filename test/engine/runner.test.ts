@@ -90,6 +90,15 @@ describe('Runner.train', () => {
     runner.dispose();
   });
 
+  it('with clipping on, a non-finite gradient norm also stops before the update', async () => {
+    const cfg = await toyConfig({ 'model.nanGradAtCall': 3, 'trainCfg.maxEpochs': 1 });
+    cfg.workDir = tmpDir('nangrad');
+    const runner = new Runner(cfg, { console: captureConsole() });
+    await expect(runner.train()).rejects.toThrow(/^iteration 3: the gradient norm is (NaN|Infinity) \(the loss terms were finite\)$/);
+    for (const [, v] of runner.model.stateDict()) expect(values(v).every(Number.isFinite)).toBe(true);
+    runner.dispose();
+  });
+
   it('fine-tunes with --load-from into another numClasses: loads the rest, reports the mismatched head', async () => {
     const dir = tmpDir('ft');
     const cfg = await toyConfig({ 'trainCfg.maxEpochs': 1 });

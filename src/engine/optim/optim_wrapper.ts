@@ -82,6 +82,14 @@ export function paramEntries(model: Module, cfg: ParamwiseCfg = {}): ParamEntry[
   return out;
 }
 
+/** The global gradient norm is NaN or infinite (checked when clipping is on); the update is not applied. */
+export class NonFiniteGradientError extends Error {
+  constructor(readonly norm: number) {
+    super(`the gradient norm is ${norm} (the loss terms were finite)`);
+    this.name = 'NonFiniteGradientError';
+  }
+}
+
 /** What one {@link OptimWrapper.update} did. */
 export interface UpdateInfo {
   /** Global 2-norm of the gradients before clipping (when clipping is on). */
@@ -141,6 +149,8 @@ export class OptimWrapper {
         ? tf.tidy(() => tf.sqrt(tf.addN(present.map((g) => tf.sum(tf.square(g))))).dataSync()[0]!)
         : 0;
       info.gradNorm = norm;
+      // Nothing is applied: the weights stay as they were before this step.
+      if (!Number.isFinite(norm)) throw new NonFiniteGradientError(norm);
       const coef = this.clipGrad.maxNorm / (norm + 1e-6);
       if (coef < 1) {
         use = new Map();
