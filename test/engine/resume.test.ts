@@ -63,7 +63,7 @@ describe('resume after SIGKILL', () => {
     await new Promise<void>((resolve, reject) => {
       const t = setInterval(() => {
         const name = fs.existsSync(ptr) ? path.basename(fs.readFileSync(ptr, 'utf8').trim()) : '';
-        if (/^iter_(14|21|28)\.safetensors$/.test(name)) {
+        if (/^iter_(7|14|21|28|35)\.safetensors$/.test(name)) {
           killedAfter = name;
           first.child.kill('SIGKILL');
           clearInterval(t);
