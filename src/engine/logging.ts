@@ -48,10 +48,20 @@ export class RunLogger {
   constructor(logDir: string | undefined, options: { console?: ConsoleLike; name?: string } = {}) {
     this.out = options.console ?? process.stdout;
     if (logDir) {
-      fs.mkdirSync(path.join(logDir, 'vis_data'), { recursive: true });
       this.logFile = path.join(logDir, `${options.name ?? path.basename(logDir)}.log`);
       this.scalarsFile = path.join(logDir, 'vis_data', 'scalars.json');
     }
+  }
+
+  private ready = false;
+
+  /** Appends to a log file, creating the run folder on first use (a run that fails to build leaves nothing). */
+  private append(file: string, text: string): void {
+    if (!this.ready) {
+      fs.mkdirSync(path.dirname(this.scalarsFile!), { recursive: true });
+      this.ready = true;
+    }
+    fs.appendFileSync(file, text);
   }
 
   get isTTY(): boolean {
@@ -61,25 +71,25 @@ export class RunLogger {
   /** A line to the text log and the console. */
   info(line: string): void {
     const stamped = `${new Date().toISOString().replace('T', ' ').slice(0, 19)} - tfdet - INFO - ${line}`;
-    if (this.logFile) fs.appendFileSync(this.logFile, `${stamped}\n`);
+    if (this.logFile) this.append(this.logFile, `${stamped}\n`);
     this.clearBar();
     this.out.write(`${line}\n`);
   }
 
   /** A line to the text log only. */
   file(line: string): void {
-    if (this.logFile) fs.appendFileSync(this.logFile, `${new Date().toISOString().replace('T', ' ').slice(0, 19)} - tfdet - INFO - ${line}\n`);
+    if (this.logFile) this.append(this.logFile, `${new Date().toISOString().replace('T', ' ').slice(0, 19)} - tfdet - INFO - ${line}\n`);
   }
 
   /** An error line (text log and console). */
   error(line: string): void {
-    if (this.logFile) fs.appendFileSync(this.logFile, `${new Date().toISOString().replace('T', ' ').slice(0, 19)} - tfdet - ERROR - ${line}\n`);
+    if (this.logFile) this.append(this.logFile, `${new Date().toISOString().replace('T', ' ').slice(0, 19)} - tfdet - ERROR - ${line}\n`);
     this.clearBar();
   }
 
   /** One JSON line of scalars (`vis_data/scalars.json`). */
   scalars(record: Record<string, number | string>): void {
-    if (this.scalarsFile) fs.appendFileSync(this.scalarsFile, `${JSON.stringify(record)}\n`);
+    if (this.scalarsFile) this.append(this.scalarsFile, `${JSON.stringify(record)}\n`);
   }
 
   /** Redraws the progress bar (TTY only). */

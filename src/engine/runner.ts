@@ -108,6 +108,7 @@ export class Runner {
   lastMetrics: Record<string, number> = {};
   private readonly options: RunnerOptions;
   private hookOrder = 0;
+  private readonly seedGiven: boolean;
   private readonly hookSeq = new WeakMap<Hook, number>();
 
   constructor(cfg: Config, options: RunnerOptions = {}) {
@@ -123,10 +124,7 @@ export class Runner {
     this.timestamp = timestamp();
     this.logDir = path.join(this.workDir, this.timestamp);
     this.logger = new RunLogger(options.noFiles ? undefined : this.logDir, { console: options.console });
-    this.logger.file(`seed: ${seed}${given ? '' : ' (none in the config; drawn at random)'}, deterministic: ${!!cfg.randomness?.deterministic}, backend: ${tf.getBackend()}`);
-    if (cfg.randomness?.deterministic && !['cpu', 'wasm'].includes(tf.getBackend())) {
-      this.logger.info(`warning: randomness.deterministic is set but the '${tf.getBackend()}' backend may reduce in a different order from run to run; use --backend cpu or wasm for bit-exact runs`);
-    }
+    this.seedGiven = given;
     if (!isPlain(cfg.model)) throw new ConfigError('model', 'a model config {type, ...}', JSON.stringify(cfg.model ?? null));
     setInitSeed(seed);
     this.model = MODELS.build<DetectorLike>(cfg.model, { path: 'model' });
@@ -251,6 +249,14 @@ export class Runner {
     this.valLoop = this.buildEvalLoop('val');
   }
 
+  private logStart(): void {
+    const det = !!this.cfg.randomness?.deterministic;
+    this.logger.file(`seed: ${this.seed}${this.seedGiven ? '' : ' (none in the config; drawn at random)'}, deterministic: ${det}, backend: ${tf.getBackend()}`);
+    if (det && !['cpu', 'wasm'].includes(tf.getBackend())) {
+      this.logger.info(`warning: randomness.deterministic is set but the '${tf.getBackend()}' backend may reduce in a different order from run to run; use --backend cpu or wasm for bit-exact runs`);
+    }
+  }
+
   /** The trainable parameter count and the frozen one, for the start-of-run log. */
   private describeModel(): string {
     const all = this.model.numParameters();
@@ -271,6 +277,7 @@ export class Runner {
     if (resumeFile) this.adoptCheckpointSeed(resumeFile);
     this.buildTraining();
     if (!this.options.noFiles) dumpConfig(this.cfg, path.join(this.workDir, `${this.configName}.json`));
+    this.logStart();
     this.logger.file(`config:\n${configToJSON(this.cfg)}`);
     this.logger.info(this.describeModel());
     await this.callHook('beforeRun');
@@ -297,6 +304,7 @@ export class Runner {
   async test(): Promise<Record<string, number>> {
     this.testLoop ??= this.buildEvalLoop('test');
     if (!this.testLoop) throw new ConfigError('testCfg', 'testCfg (or valCfg), testDataloader and testEvaluator to test', 'missing');
+    this.logStart();
     await this.callHook('beforeRun');
     const m = await this.testLoop.run();
     await this.callHook('afterRun');

@@ -372,7 +372,10 @@ describe('config errors', () => {
     await expect(new Runner(cfg, { console: captureConsole() }).train()).rejects.toThrow(/optimWrapper\.optimizer\.momentun: expected no such key.*did you mean 'momentum'/);
     const cfg2 = await toyConfig();
     cfg2.defaultHooks.checkpoint.intervl = 2;
+    cfg2.workDir = tmpDir('err2');
     expect(() => new Runner(cfg2, { console: captureConsole() })).toThrow(/defaultHooks\.checkpoint\.intervl/);
+    // A run that fails to build leaves no log folder behind.
+    expect(fs.readdirSync(cfg2.workDir)).toEqual([]);
     expect(MODELS.has('ToyRegressor')).toBe(true);
   });
 });
