@@ -71,28 +71,41 @@ export function boxIouHost(
     return out;
   }
   if (modeId === 0) {
-    // Hot path (assigners call this on every image): inline, rows of b contiguous.
-    for (let i = 0; i < n; i++) {
-      const ax1 = a[4 * i], ay1 = a[4 * i + 1], ax2 = a[4 * i + 2], ay2 = a[4 * i + 3];
+    // Hot path (assigners call this on every image): two rows of `a` per pass
+    // over `b`, so each box of `b` is loaded once per pair of rows.
+    const pair = (ax1: number, ay1: number, ax2: number, ay2: number, areaA: number, j4: number, bj: number): number => {
+      const w = (ax2 < b[j4 + 2] ? ax2 : b[j4 + 2]) - (ax1 > b[j4] ? ax1 : b[j4]);
+      if (w > 0) {
+        const h = (ay2 < b[j4 + 3] ? ay2 : b[j4 + 3]) - (ay1 > b[j4 + 1] ? ay1 : b[j4 + 1]);
+        if (h > 0) {
+          const inter = w * h;
+          const u = areaA + bj - inter;
+          return inter / (eps > 0 && u < eps ? eps : u);
+        }
+      }
+      // Disjoint: 0 / union without the division where the union is positive
+      // (most pairs); 0/0 stays NaN as in torchvision.
+      const u = areaA + bj;
+      return u > 0 || eps > 0 ? 0 : 0 / u;
+    };
+    let i = 0;
+    for (; i + 1 < n; i += 2) {
+      const p = 4 * i;
+      const ax1 = a[p], ay1 = a[p + 1], ax2 = a[p + 2], ay2 = a[p + 3];
+      const cx1 = a[p + 4], cy1 = a[p + 5], cx2 = a[p + 6], cy2 = a[p + 7];
       const areaA = (ax2 - ax1) * (ay2 - ay1);
+      const areaC = (cx2 - cx1) * (cy2 - cy1);
       const row = i * m;
       for (let j = 0; j < m; j++) {
-        const j4 = 4 * j;
-        const w = (ax2 < b[j4 + 2] ? ax2 : b[j4 + 2]) - (ax1 > b[j4] ? ax1 : b[j4]);
-        if (w > 0) {
-          const h = (ay2 < b[j4 + 3] ? ay2 : b[j4 + 3]) - (ay1 > b[j4 + 1] ? ay1 : b[j4 + 1]);
-          if (h > 0) {
-            const inter = w * h;
-            const u = areaA + areaB[j] - inter;
-            out[row + j] = inter / (eps > 0 && u < eps ? eps : u);
-            continue;
-          }
-        }
-        // Disjoint: 0 / union without the division where the union is positive
-        // (most pairs); 0/0 stays NaN as in torchvision.
-        const u = areaA + areaB[j];
-        out[row + j] = u > 0 || eps > 0 ? 0 : 0 / u;
+        const bj = areaB[j];
+        out[row + j] = pair(ax1, ay1, ax2, ay2, areaA, 4 * j, bj);
+        out[row + m + j] = pair(cx1, cy1, cx2, cy2, areaC, 4 * j, bj);
       }
+    }
+    for (; i < n; i++) {
+      const p = 4 * i;
+      const areaA = (a[p + 2] - a[p]) * (a[p + 3] - a[p + 1]);
+      for (let j = 0; j < m; j++) out[i * m + j] = pair(a[p], a[p + 1], a[p + 2], a[p + 3], areaA, 4 * j, areaB[j]);
     }
     return out;
   }

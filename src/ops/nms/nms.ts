@@ -135,11 +135,16 @@ function greedy(boxes: Float32Array, order: Int32Array, iouThreshold: number, ma
       const q = 5 * lj;
       // The exact difference of two float32 values has the sign of its float32 rounding.
       const dw = (ix2 < d[q + 2] ? ix2 : d[q + 2]) - (ix1 > d[q] ? ix1 : d[q]);
-      const dh = (iy2 < d[q + 3] ? iy2 : d[q + 3]) - (iy1 > d[q + 1] ? iy1 : d[q + 1]);
-      if (dw > 0 && dh > 0) {
-        const inter = f(f(dw) * f(dh));
-        if (f(inter / f(f(ia + d[q + 4]) - inter)) > iouThreshold) continue;
-      } else if (!skipDisjoint && f(0 / f(ia + d[q + 4])) > iouThreshold) continue;
+      if (dw > 0) {
+        const dh = (iy2 < d[q + 3] ? iy2 : d[q + 3]) - (iy1 > d[q + 1] ? iy1 : d[q + 1]);
+        if (dh > 0) {
+          const inter = f(f(dw) * f(dh));
+          if (f(inter / f(f(ia + d[q + 4]) - inter)) > iouThreshold) continue;
+          list[w++] = lj;
+          continue;
+        }
+      }
+      if (!skipDisjoint && f(0 / f(ia + d[q + 4])) > iouThreshold) continue;
       list[w++] = lj;
     }
     len = w;
