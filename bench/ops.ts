@@ -3,7 +3,8 @@
  * typed-array kernels; single-threaded JS) beside torchvision on CPU
  * (Debian's python3-torchvision, torch.set_num_threads(1)) in the same run,
  * on the same data. Prints a table and one JSON line with the ratios
- * (ours / torchvision; <= 1.0 means we are as fast or faster).
+ * (ours / torchvision; <= 1.0 means we are as fast or faster), best of N
+ * runs, in process CPU time (the ratio) and in wall time.
  *
  *   npx tsx bench/ops.ts [--reps 5]
  *
@@ -60,19 +61,26 @@ function clustered(n: number, seed: number, w = 1216, h = 800): Float32Array {
   return out;
 }
 
-// Best of N on both sides: the shared 2-core machine this runs on is noisy,
-// and the minimum is the least disturbed run.
-const best = (xs: number[]): number => Math.min(...xs);
+// Best of N on both sides, in wall time and in CPU time of the process
+// (process.cpuUsage / time.process_time): this runs on a shared machine, and
+// CPU time is what contention disturbs least. Ratios use CPU time.
+interface Timing {
+  wall: number;
+  cpu: number;
+}
 
-function timeIt(fn: () => void, n = reps): number {
+function timeIt(fn: () => void, n = reps): Timing {
   fn(); // warm-up
-  const ms: number[] = [];
+  let wall = Infinity, cpu = Infinity;
   for (let i = 0; i < n; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     fn();
-    ms.push(performance.now() - t0);
+    wall = Math.min(wall, performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu = Math.min(cpu, (c.user + c.system) / 1000);
   }
-  return best(ms);
+  return { wall, cpu };
 }
 
 // ---- data ------------------------------------------------------------------
@@ -101,7 +109,7 @@ const dyAll = Float32Array.from({ length: 512 * 49 * C }, () => r() - 0.5);
 // ---- ours on wasm ----------------------------------------------------------------
 await tf.setBackend('wasm');
 await tf.ready();
-const ours: Record<string, number> = {};
+const ours: Record<string, Timing> = {};
 {
   const a = tf.tensor2d(iouA, [2000, 4]), b = tf.tensor2d(iouB, [2000, 4]);
   ours.boxIou_2000x2000 = timeIt(() => boxIou(a, b).dispose());
@@ -142,10 +150,11 @@ torch.set_num_threads(int(sys.argv[2]))
 d = sys.argv[1]; reps = int(sys.argv[3])
 ld = lambda n, dt=np.float32: torch.from_numpy(np.fromfile(f'{d}/{n}.bin', dtype=dt))
 def tm(fn):
-    fn(); ts = []
+    fn(); wall = cpu = float('inf')
     for _ in range(reps):
-        t0 = time.perf_counter(); fn(); ts.append((time.perf_counter() - t0) * 1000)
-    return min(ts)
+        c0 = time.process_time(); t0 = time.perf_counter(); fn()
+        wall = min(wall, (time.perf_counter() - t0) * 1000); cpu = min(cpu, (time.process_time() - c0) * 1000)
+    return {'wall': wall, 'cpu': cpu}
 out = {}
 with torch.no_grad():
     a = ld('iouA').view(-1, 4); b = ld('iouB').view(-1, 4)
@@ -190,17 +199,18 @@ def bwd():
         if idx[i].numel():
             o = roi_align(leaves[i], rois[idx[i]], 7, spatial_scale=1 / strides[i], sampling_ratio=0, aligned=True)
             outs.append((o, dy[idx[i]]))
-    t0 = time.perf_counter()
+    c0 = time.process_time(); t0 = time.perf_counter()
     torch.autograd.backward([o for o, _ in outs], [g for _, g in outs])
-    t = (time.perf_counter() - t0) * 1000
+    t = {'wall': (time.perf_counter() - t0) * 1000, 'cpu': (time.process_time() - c0) * 1000}
     for l in leaves: l.grad = None
     return t
-bwd(); out['roiAlign_bwd_512x256x7x7'] = min([bwd() for _ in range(reps)])
+bwd(); ts = [bwd() for _ in range(reps)]
+out['roiAlign_bwd_512x256x7x7'] = {'wall': min(t['wall'] for t in ts), 'cpu': min(t['cpu'] for t in ts)}
 out['_versions'] = f'torch {torch.__version__}, torchvision {torchvision.__version__}'
 print(json.dumps(out))
 `;
 
-let peer: Record<string, number | string> | undefined;
+let peer: Record<string, Timing | string> | undefined;
 let peerNote = '';
 if (!existsSync(PY)) peerNote = `torchvision peer skipped: ${PY} not found`;
 else {
@@ -221,12 +231,23 @@ else {
 
 // ---- report ----------------------------------------------------------------
 const rows = Object.keys(ours).map((k) => {
-  const t = typeof peer?.[k] === 'number' ? (peer[k] as number) : undefined;
-  return { op: k, ours_wasm_ms: +ours[k].toFixed(2), torchvision_cpu_ms: t === undefined ? null : +t.toFixed(2), ratio: t === undefined ? null : +(ours[k] / t).toFixed(3) };
+  const t = peer?.[k] as Timing | undefined;
+  const r3 = (x: number) => +x.toFixed(3);
+  return {
+    op: k,
+    ours_cpu_ms: r3(ours[k].cpu),
+    torchvision_cpu_ms: t ? r3(t.cpu) : null,
+    ratio: t ? r3(ours[k].cpu / t.cpu) : null,
+    ours_wall_ms: r3(ours[k].wall),
+    torchvision_wall_ms: t ? r3(t.wall) : null,
+    wall_ratio: t ? r3(ours[k].wall / t.wall) : null,
+  };
 });
-console.log(`tfdet ops bench: ours = tfjs wasm backend (typed-array kernels, ${threads} thread), peer = ${peer ? String(peer._versions) : 'none'} CPU with torch.set_num_threads(${threads}); best of ${reps} runs`);
+console.log(`tfdet ops bench: ours = tfjs wasm backend (typed-array kernels, ${threads} thread), peer = ${peer ? String(peer._versions) : 'none'} on CPU with torch.set_num_threads(${threads}); best of ${reps} runs; ratio = ours / torchvision in process CPU time`);
 if (peerNote) console.log(peerNote);
-const pad = (s: string, n: number) => s.padEnd(n);
-console.log(`${pad('op', 28)} ${pad('ours wasm ms', 14)} ${pad('torchvision ms', 16)} ratio`);
-for (const r0 of rows) console.log(`${pad(r0.op, 28)} ${pad(String(r0.ours_wasm_ms), 14)} ${pad(String(r0.torchvision_cpu_ms ?? '-'), 16)} ${r0.ratio ?? '-'}`);
+const pad = (x: unknown, n: number) => String(x ?? '-').padEnd(n);
+console.log(`${pad('op', 28)}${pad('ours cpu ms', 13)}${pad('tv cpu ms', 11)}${pad('ratio', 8)}${pad('ours wall ms', 14)}${pad('tv wall ms', 12)}wall ratio`);
+for (const x of rows) {
+  console.log(`${pad(x.op, 28)}${pad(x.ours_cpu_ms, 13)}${pad(x.torchvision_cpu_ms, 11)}${pad(x.ratio, 8)}${pad(x.ours_wall_ms, 14)}${pad(x.torchvision_wall_ms, 12)}${x.wall_ratio ?? '-'}`);
+}
 console.log(JSON.stringify({ bench: 'ops', threads, reps, rows }));
