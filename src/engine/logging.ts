@@ -98,7 +98,7 @@ export class RunLogger {
     const width = 24;
     const filled = total > 0 ? Math.min(width, Math.round((done / total) * width)) : 0;
     let line = `[${'='.repeat(filled)}${filled < width ? '>' : ''}${' '.repeat(Math.max(0, width - filled - 1))}] ${done}/${total} ${text}`;
-    const cols = this.out.columns ?? 120;
+    const cols = this.out.columns || 120; // 0 when the terminal size is unknown
     if (line.length > cols - 1) line = line.slice(0, cols - 1);
     this.out.write(`\r\x1b[2K${line}`);
     this.barShown = true;
