@@ -463,8 +463,9 @@ export function evaluateCoco(
   let gtm = new Float64Array(64);
   let gIg = new Uint8Array(64);
   let gOrd = new Int32Array(64);
-  let dtm = new Float64Array(256);
-  let dIgT = new Uint8Array(256);
+  let ignA = new Uint8Array(256);
+  let resM = new Float64Array(1024);
+  let resI = new Uint8Array(1024);
   let nKept = 0;
   const maxIou = 1 - 1e-10;
   let segBoxD = new Float64Array(0);
@@ -570,58 +571,71 @@ export function evaluateCoco(
         gIg = new Uint8Array(nGc * 2);
         gOrd = new Int32Array(nGc * 2);
       }
-      if (dtm.length < nDc) {
-        dtm = new Float64Array(nDc * 2);
-        dIgT = new Uint8Array(nDc * 2);
+      if (ignA.length < A * nGc) ignA = new Uint8Array(A * nGc * 2);
+      if (resM.length < T * nDc * A) {
+        resM = new Float64Array(T * nDc * A * 2);
+        resI = new Uint8Array(T * nDc * A * 2);
       }
       for (let a = 0; a < A; a++) {
         const lo = areaRng[a]![0];
         const hi = areaRng[a]![1];
-        // ignored gts last, stable
+        const ign = ignA.subarray(a * nGc, a * nGc + nGc);
         let nNotIg = 0;
         for (let g = 0; g < nGc; g++) {
           const j = gList[g]!;
           const ar = gArea[j]!;
-          if (!(gCrowd[j] || ar < lo || ar > hi)) gOrd[nNotIg++] = g;
+          ign[g] = gCrowd[j] || ar < lo || ar > hi ? 1 : 0;
+          if (!ign[g]) nNotIg++;
         }
-        let q = nNotIg;
-        for (let g = 0; g < nGc; g++) {
-          const j = gList[g]!;
-          const ar = gArea[j]!;
-          if (gCrowd[j] || ar < lo || ar > hi) gOrd[q++] = g;
-        }
-        for (let g = 0; g < nGc; g++) gIg[g] = g < nNotIg ? 0 : 1;
         npig[cell * A + a] = nNotIg;
-
-        for (let t = 0; t < T; t++) {
-          gtm.fill(0, 0, nGc);
-          const thr = Math.min(iouThrs[t]!, maxIou);
-          for (let d = 0; d < nDc; d++) {
-            let iou = thr;
-            let m = -1;
-            const row = d * nGc;
-            for (let g = 0; g < nGc; g++) {
-              const og = gOrd[g]!;
-              if (gtm[g]! > 0 && !gCrowd[gList[og]!]) continue;
-              if (m > -1 && gIg[m] === 0 && gIg[g] === 1) break;
-              const v = ious[row + og]!;
-              if (v < iou) continue;
-              iou = v;
-              m = g;
+        // the matching depends on the area range only through the ignore
+        // flags: reuse the result of an earlier range with the same flags
+        let src = a;
+        for (let b = 0; b < a && src === a; b++) {
+          let same = true;
+          for (let g = 0; g < nGc && same; g++) same = ignA[b * nGc + g] === ign[g];
+          if (same) src = b;
+        }
+        if (src === a) {
+          // ignored gts last, stable
+          let q = 0;
+          for (let g = 0; g < nGc; g++) if (!ign[g]) gOrd[q++] = g;
+          for (let g = 0; g < nGc; g++) if (ign[g]) gOrd[q++] = g;
+          for (let g = 0; g < nGc; g++) gIg[g] = g < nNotIg ? 0 : 1;
+          for (let t = 0; t < T; t++) {
+            gtm.fill(0, 0, nGc);
+            const thr = Math.min(iouThrs[t]!, maxIou);
+            const rb = (a * T + t) * nDc;
+            for (let d = 0; d < nDc; d++) {
+              let iou = thr;
+              let m = -1;
+              const row = d * nGc;
+              for (let g = 0; g < nGc; g++) {
+                const og = gOrd[g]!;
+                if (gtm[g]! > 0 && !gCrowd[gList[og]!]) continue;
+                if (m > -1 && gIg[m] === 0 && gIg[g] === 1) break;
+                const v = ious[row + og]!;
+                if (v < iou) continue;
+                iou = v;
+                m = g;
+              }
+              if (m === -1) {
+                resM[rb + d] = 0;
+                resI[rb + d] = 0;
+                continue;
+              }
+              resI[rb + d] = gIg[m]!;
+              resM[rb + d] = gId[gList[gOrd[m]!]!]!;
+              gtm[m] = dList[d]! + 1; // result ids are 1..N
             }
-            if (m === -1) {
-              dtm[d] = 0;
-              dIgT[d] = 0;
-              continue;
-            }
-            dIgT[d] = gIg[m]!;
-            dtm[d] = gId[gList[gOrd[m]!]!]!;
-            gtm[m] = dList[d]! + 1; // result ids are 1..N
           }
+        }
+        for (let t = 0; t < T; t++) {
+          const rb = (src * T + t) * nDc;
           for (let d = 0; d < nDc; d++) {
             const ar = dArea[dList[d]!]!;
-            const matched = dtm[d] !== 0;
-            const ignored = dIgT[d] === 1 || (!matched && (ar < lo || ar > hi));
+            const matched = resM[rb + d] !== 0;
+            const ignored = resI[rb + d] === 1 || (!matched && (ar < lo || ar > hi));
             flags[((nKept + d) * A + a) * T + t] = (matched ? 1 : 0) | (ignored ? 2 : 0);
           }
         }
