@@ -26,9 +26,9 @@ export interface DataLoaderOptions {
   dropLast?: boolean;
   /** Batch images of the same orientation (w >= h, w < h) together, as mmdetection's `AspectRatioBatchSampler`. */
   groupByAspectRatio?: boolean;
-  /** Samples decoded concurrently. Default 4. */
+  /** Samples decoded concurrently. Default 8 (sharp queues them on libuv's thread pool). */
   numWorkers?: number;
-  /** Samples decoded ahead of the consumer. Default `2 * batchSize`. */
+  /** Samples decoded ahead of the consumer. Default `2 * batchSize` (at least `numWorkers`). */
   prefetch?: number;
   /** Pad the batch to a multiple of this (also taken from the samples' Pad). */
   padSizeDivisor?: number;
@@ -37,8 +37,10 @@ export interface DataLoaderOptions {
   /**
    * Worker threads that do the final colour pass (PhotoMetricDistortion,
    * Normalize, flips, padding) straight into the batch, keeping the main
-   * thread (which runs the model) free. 0 does it on the main thread.
-   * Default 2 (0 where SharedArrayBuffer is missing).
+   * thread (which runs the model) free. Default 0: the pass runs on the main
+   * thread (SIMD WebAssembly, ~1 ms per 640x480 image), which measured faster
+   * on 2 cores, where extra threads only add a copy and a message per image
+   * (bench/data.ts). Worth trying where cores are to spare.
    */
   colorWorkers?: number;
 }
@@ -195,11 +197,11 @@ export class DataLoader {
       seed: options.seed ?? 0,
       dropLast: options.dropLast ?? false,
       groupByAspectRatio: options.groupByAspectRatio ?? false,
-      numWorkers: Math.max(1, options.numWorkers ?? 4),
-      prefetch: Math.max(1, options.prefetch ?? 2 * options.batchSize),
+      numWorkers: Math.max(1, options.numWorkers ?? 8),
+      prefetch: Math.max(1, options.prefetch ?? Math.max(2 * options.batchSize, options.numWorkers ?? 8)),
       padSizeDivisor: options.padSizeDivisor,
       padValue: options.padValue ?? 0,
-      colorWorkers: Math.max(0, options.colorWorkers ?? (typeof SharedArrayBuffer === 'function' ? 2 : 0)),
+      colorWorkers: typeof SharedArrayBuffer === 'function' ? Math.max(0, options.colorWorkers ?? 0) : 0,
     };
     if (this.dataset.length === 0) throw new Error('DataLoader: the data set is empty (check the split list, annFile and filterCfg)');
   }
