@@ -7,3 +7,26 @@ export * from './registry.js';
 export * from './config/index.js';
 export * from './backend/index.js';
 export * from './nn/index.js';
+export * from './ops/index.js';
+export * from './masks/index.js';
+export * from './evaluation/index.js';
+export * from './datasets/index.js';
+export * from './visualization/index.js';
+export * from './backbones/index.js';
+export * from './necks/index.js';
+export * from './classifiers/index.js';
+export * from './losses/index.js';
+export * from './task_utils/index.js';
+export * from './heads/index.js';
+export * from './detectors/index.js';
+export * from './engine/index.js';
+
+// Names that two folders both export: the public one is chosen here.
+export { CocoDataset } from './datasets/index.js';
+export type { VocAnnotation } from './datasets/index.js';
+export type { CocoDataset as CocoJson } from './evaluation/cocoFormat.js';
+export type { DetDataSample, LossDict } from './heads/index.js';
+export type { DetDataSample as MetricDataSample } from './evaluation/metric.js';
+export { softmaxCrossEntropy } from './losses/index.js';
+export { drawDetections } from './visualization/index.js';
+export type { Series } from './engine/index.js';
