@@ -180,6 +180,18 @@ export function inputsToRgb(inputs: PackedInputs['inputs'], meta?: Pick<ImgMeta,
 export async function drawGroundTruth(sample: PackedInputs, classNames?: readonly string[], options: DrawOptions = {}): Promise<ImageBuffer> {
   const meta = sample.dataSample.metainfo;
   const img = inputsToRgb(sample.inputs, meta);
+  const sem = sample.dataSample.gtSemSeg;
+  if (sem && sem.data.length === img.width * img.height) {
+    // Semantic map: class colours blended in; background (0) and ignore (255) left as they are.
+    const a = options.maskAlpha ?? 0.45;
+    const px = img.data as Uint8Array;
+    for (let k = 0; k < sem.data.length; k++) {
+      const v = sem.data[k]!;
+      if (v === 0 || v === 255) continue;
+      const c = classColour(v - 1);
+      for (let ch = 0; ch < 3; ch++) px[k * 3 + ch] = px[k * 3 + ch]! * (1 - a) + c[ch]! * a + 0.5;
+    }
+  }
   const gt = sample.dataSample.gtInstances;
   const ig = sample.dataSample.ignoredInstances;
   const names = [...(classNames ?? []), 'ignore'];
