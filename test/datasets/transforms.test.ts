@@ -324,6 +324,12 @@ describe('Normalize, PhotoMetricDistortion, Pad, Pack', () => {
     }
   });
 
+  it('a pipeline that ends before the packer returns final pixels', async () => {
+    const r = (await new Compose([{ type: 'LoadImageFromFile' }, { type: 'RandomFlip', prob: 1 }, { type: 'Normalize', mean, std }]).run(sample())) as DataSample;
+    expect(r.img!.data).toBeInstanceOf(Float32Array);
+    expect(pixel(r, 0, 0).map((v) => +v.toFixed(4))).toEqual([(W - 1 - 10) / 2, (0 - 20) / 4, (7 - 30) / 5].map((v) => +v.toFixed(4)));
+  });
+
   it('the loader path (deferred colour pass) gives the same pixels as the eager one', async () => {
     const pipe = (): Compose => new Compose([
       { type: 'LoadImageFromFile' }, { type: 'LoadAnnotations' }, { type: 'RandomFlip', prob: 1 }, { type: 'PhotoMetricDistortion' },

@@ -4,7 +4,7 @@
  */
 import { isTypedConfig, TRANSFORMS, type TypedConfig } from '../../registry.js';
 import type { DataSample, PackedInputs, Transform } from '../types.js';
-import { ensureDecoded } from './pixels.js';
+import { resolveImage } from './pixels.js';
 
 /**
  * Run transforms in order; a transform returning null drops the sample.
@@ -33,8 +33,9 @@ export class Compose {
       cur = r instanceof Promise ? await r : r;
       if (cur === null) return null;
     }
-    // A pipeline without a pixel op after the load still yields pixels.
-    if ((cur as DataSample).pending) await ensureDecoded(cur as DataSample);
+    // A pipeline that does not end with a packer still yields final pixels: decoded, flipped, colour-mapped.
+    const r = cur as DataSample;
+    if (!('dataSample' in cur) && (r.pending || r.colorMap || r.lazyFlip)) await resolveImage(r);
     return cur;
   }
 
