@@ -102,6 +102,18 @@ describe('LoadImageFromFile', () => {
     expect(R!).toBeLessThan(4);
     expect(G!).toBeLessThan(4);
 
+    // Resize fused into the decode works in the oriented frame.
+    const fused = (await new LoadImageFromFile().transform(sample({ imgPath: rot }))) as DataSample;
+    await new Resize({ scale: [160, 160], keepRatio: true }).transform(fused);
+    new RandomFlip({ prob: 1 }).transform(fused);
+    const img = await resolveImage(fused);
+    expect([img.width, img.height]).toEqual([128, 160]);
+    expect(fused.scaleFactor).toEqual([1.6, 1.6]);
+    // After the horizontal flip the stored top-left (0, 0) is at the top-left again.
+    const [R0, G0] = pixel(fused, 0, 0);
+    expect(R0!).toBeLessThan(6);
+    expect(G0!).toBeLessThan(6);
+
     const grey = join(t.dir, 'grey.png');
     await sharp(Buffer.alloc(20 * 10, 77), { raw: { width: 20, height: 10, channels: 1 } }).png().toFile(grey);
     const g = (await new LoadImageFromFile({ lazy: false }).transform(sample({ imgPath: grey }))) as DataSample;
