@@ -19,7 +19,8 @@ const testPipeline = [
   { type: 'PackDetInputs' },
 ];
 const dataRoot = 'data/VOCdevkit/';
-const voc = (year: string) => ({ type: 'VOCDataset', dataRoot, annFile: `VOC${year}/ImageSets/Main/trainval.txt`, dataPrefix: { subDataRoot: `VOC${year}/` }, filterCfg: { filterEmptyGt: true, minSize: 32 }, pipeline: trainPipeline });
+const voc2007 = { type: 'VOCDataset', dataRoot, annFile: 'VOC2007/ImageSets/Main/trainval.txt', dataPrefix: { subDataRoot: 'VOC2007/' }, filterCfg: { filterEmptyGt: true, minSize: 32 }, pipeline: trainPipeline };
+const voc2012 = { type: 'VOCDataset', dataRoot, annFile: 'VOC2012/ImageSets/Main/trainval.txt', dataPrefix: { subDataRoot: 'VOC2012/' }, filterCfg: { filterEmptyGt: true, minSize: 32 }, pipeline: trainPipeline };
 export default {
   _base_: ['../_base_/models/ssd300.ts', '../_base_/datasets/voc0712.ts', '../_base_/schedules/schedule_2x.ts', '../_base_/default_runtime.ts'],
   model: {
@@ -28,7 +29,7 @@ export default {
   trainDataloader: {
     batchSize: 8,
     batchSampler: null,
-    dataset: { _delete_: true, type: 'RepeatDataset', times: 10, dataset: { type: 'ConcatDataset', datasets: [voc('2007'), voc('2012')] } },
+    dataset: { _delete_: true, type: 'RepeatDataset', times: 10, dataset: { type: 'ConcatDataset', datasets: [voc2007, voc2012] } },
   },
   valDataloader: { batchSize: 8, dataset: { pipeline: testPipeline } },
   testDataloader: { batchSize: 8, dataset: { pipeline: testPipeline } },

@@ -24,14 +24,10 @@ const testPipeline = [
   { type: 'Pad', sizeDivisor: 32 },
   { type: 'PackDetInputs' },
 ];
-const split = (name: string, test: boolean) => ({
-  type: 'CocoDataset',
-  dataRoot,
-  annFile: `annotations/instances_${name}.json`,
-  dataPrefix: { img: 'JPEGImages/' },
-  metainfo: { classes },
-  ...(test ? { testMode: true, pipeline: testPipeline } : { filterCfg: { filterEmptyGt: true }, pipeline: trainPipeline }),
-});
+// Plain objects, no functions with typed parameters: configs must also load as plain JS.
+const common = { type: 'CocoDataset', dataRoot, dataPrefix: { img: 'JPEGImages/' }, metainfo: { classes } };
+const trainSet = { ...common, annFile: 'annotations/instances_train.json', filterCfg: { filterEmptyGt: true }, pipeline: trainPipeline };
+const valSet = { ...common, annFile: 'annotations/instances_val.json', testMode: true, pipeline: testPipeline };
 export default {
   datasetType: 'CocoDataset',
   dataRoot,
@@ -40,21 +36,21 @@ export default {
     batchSize: 8,
     numWorkers: 2,
     sampler: { type: 'DefaultSampler', shuffle: true },
-    dataset: split('train', false),
+    dataset: trainSet,
   },
   valDataloader: {
     batchSize: 8,
     numWorkers: 2,
     dropLast: false,
     sampler: { type: 'DefaultSampler', shuffle: false },
-    dataset: split('val', true),
+    dataset: valSet,
   },
   testDataloader: {
     batchSize: 8,
     numWorkers: 2,
     dropLast: false,
     sampler: { type: 'DefaultSampler', shuffle: false },
-    dataset: split('val', true),
+    dataset: valSet,
   },
   valEvaluator: { type: 'CocoMetric', annFile: `${dataRoot}annotations/instances_val.json`, metric: 'bbox' },
   testEvaluator: { type: 'CocoMetric', annFile: `${dataRoot}annotations/instances_val.json`, metric: 'bbox' },

@@ -18,12 +18,10 @@ const testPipeline = [
   { type: 'Pad', sizeDivisor: 32 },
   { type: 'PackDetInputs' },
 ];
-const vocSplit = (year: string, split: string) => ({
-  type: 'VOCDataset',
-  dataRoot,
-  annFile: `VOC${year}/ImageSets/Main/${split}.txt`,
-  dataPrefix: { subDataRoot: `VOC${year}/` },
-});
+// Plain objects, no functions with typed parameters: configs must also load as plain JS.
+const voc2007 = { type: 'VOCDataset', dataRoot, annFile: 'VOC2007/ImageSets/Main/trainval.txt', dataPrefix: { subDataRoot: 'VOC2007/' } };
+const voc2012 = { type: 'VOCDataset', dataRoot, annFile: 'VOC2012/ImageSets/Main/trainval.txt', dataPrefix: { subDataRoot: 'VOC2012/' } };
+const voc2007test = { type: 'VOCDataset', dataRoot, annFile: 'VOC2007/ImageSets/Main/test.txt', dataPrefix: { subDataRoot: 'VOC2007/' } };
 export default {
   datasetType: 'VOCDataset',
   dataRoot,
@@ -38,8 +36,8 @@ export default {
       dataset: {
         type: 'ConcatDataset',
         datasets: [
-          { ...vocSplit('2007', 'trainval'), filterCfg: { filterEmptyGt: true, minSize: 32 }, pipeline: trainPipeline },
-          { ...vocSplit('2012', 'trainval'), filterCfg: { filterEmptyGt: true, minSize: 32 }, pipeline: trainPipeline },
+          { ...voc2007, filterCfg: { filterEmptyGt: true, minSize: 32 }, pipeline: trainPipeline },
+          { ...voc2012, filterCfg: { filterEmptyGt: true, minSize: 32 }, pipeline: trainPipeline },
         ],
       },
     },
@@ -49,14 +47,14 @@ export default {
     numWorkers: 2,
     dropLast: false,
     sampler: { type: 'DefaultSampler', shuffle: false },
-    dataset: { ...vocSplit('2007', 'test'), testMode: true, pipeline: testPipeline },
+    dataset: { ...voc2007test, testMode: true, pipeline: testPipeline },
   },
   testDataloader: {
     batchSize: 1,
     numWorkers: 2,
     dropLast: false,
     sampler: { type: 'DefaultSampler', shuffle: false },
-    dataset: { ...vocSplit('2007', 'test'), testMode: true, pipeline: testPipeline },
+    dataset: { ...voc2007test, testMode: true, pipeline: testPipeline },
   },
   valEvaluator: { type: 'VOCMetric', metric: 'mAP', evalMode: '11points' },
   testEvaluator: { type: 'VOCMetric', metric: 'mAP', evalMode: '11points' },
