@@ -27,3 +27,4 @@ export type * from './types.js';
 export * from './voc.js';
 export * from './voc_seg.js';
 export * from './wrappers.js';
+export { Rng, type RngState } from '../utils/random.js';
