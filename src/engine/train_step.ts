@@ -19,6 +19,9 @@ export type LossDict = Record<string, tf.Tensor | tf.Tensor[]>;
  * ```
  */
 export function parseLosses(losses: LossDict): { total: tf.Scalar; terms: [string, tf.Scalar][] } {
+  if (typeof (losses as unknown as { then?: unknown }).then === 'function') {
+    throw new Error('model.loss() returned a Promise; it must be synchronous (the gradient tape records one synchronous call)');
+  }
   const terms: [string, tf.Scalar][] = [];
   for (const [k, v] of Object.entries(losses)) {
     if (Array.isArray(v)) terms.push([k, v.length ? (tf.addN(v.map((x) => tf.mean(x))) as tf.Scalar) : tf.scalar(0)]);
