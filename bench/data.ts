@@ -9,8 +9,10 @@
  * of the same files to raw pixels, same concurrency. The two alternate in
  * short rounds (`--repeats` pairs of `--iters` images) so that other load on
  * the machine hits both alike; the ratio is the median of the per-pair
- * ratios. Prints a table and one JSON line; the goal is pipeline >= 70% of
- * the ceiling.
+ * ratios. CPU time per image (process.cpuUsage, all threads) is reported too:
+ * it barely moves with other load, and on an idle machine where both runs
+ * saturate the cores the throughput ratio equals the CPU-cost ratio. Prints
+ * a table and one JSON line; the goal is pipeline >= 70% of the ceiling.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -83,9 +85,13 @@ const pipeline = [
   { type: 'PackDetInputs' },
 ];
 
+/** CPU time (all threads of this process) per image of the last measured run, ms. */
+let lastCpuMsPerImage = 0;
+
 async function ceiling(files: string[]): Promise<number> {
   // Same file reads, decode and resize as the pipeline's load, nothing else; same concurrency.
   let next = 0;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: workers }, async () => {
@@ -96,11 +102,15 @@ async function ceiling(files: string[]): Promise<number> {
       }
     }),
   );
-  return (iters / (performance.now() - t0)) * 1000;
+  const dt = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  lastCpuMsPerImage = (c.user + c.system) / 1000 / iters;
+  return (iters / dt) * 1000;
 }
 
 async function pipelineRate(loader: DataLoader, epochBase: number): Promise<number> {
   let n = 0, epoch = epochBase;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   while (n < iters) {
     for await (const b of loader.epochBatches(epoch++)) {
@@ -109,7 +119,10 @@ async function pipelineRate(loader: DataLoader, epochBase: number): Promise<numb
       if (n >= iters) break;
     }
   }
-  return (n / (performance.now() - t0)) * 1000;
+  const dt = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  lastCpuMsPerImage = (c.user + c.system) / 1000 / n;
+  return (n / dt) * 1000;
 }
 
 async function main(): Promise<void> {
@@ -125,10 +138,14 @@ async function main(): Promise<void> {
   await pipelineRate(loader, 1000);
   await pipelineRate(threaded, 1000);
   const ceil: number[] = [], pipe: number[] = [], ratios: number[] = [], pipe0: number[] = [], ratios0: number[] = [];
+  const cpuCeil: number[] = [], cpuPipe: number[] = [], cpuPipe0: number[] = [];
   for (let r = 0; r < repeats; r++) {
     const c = await ceiling(files);
+    cpuCeil.push(lastCpuMsPerImage);
     const p = await pipelineRate(loader, r * 100);
+    cpuPipe.push(lastCpuMsPerImage);
     const p0 = await pipelineRate(threaded, r * 100);
+    cpuPipe0.push(lastCpuMsPerImage);
     ceil.push(c);
     pipe.push(p);
     ratios.push(p / c);
@@ -150,11 +167,21 @@ async function main(): Promise<void> {
   console.log(`| full pipeline + collate, colour pass in 2 worker threads | ${median(pipe0).toFixed(1)} | ${Math.max(...pipe0).toFixed(1)} | ${pipe0.map((x) => x.toFixed(0)).join(', ')} |`);
   console.log(`| ratio, default (median of rounds) | ${median(ratios).toFixed(3)} | ${Math.max(...ratios).toFixed(3)} | goal >= 0.70 |`);
   console.log(`| ratio, worker threads (median of rounds) | ${median(ratios0).toFixed(3)} | ${Math.max(...ratios0).toFixed(3)} | |`);
+  // CPU time per image is far less sensitive to other load than wall time; on an otherwise idle machine where
+  // both saturate the cores, the throughput ratio is the inverse ratio of CPU cost.
+  const cc = median(cpuCeil), cp = median(cpuPipe), cp0 = median(cpuPipe0);
+  console.log('');
+  console.log('| CPU ms per image (all threads, median) | ceiling | pipeline (default) | pipeline (2 colour workers) |');
+  console.log('|---|---|---|---|');
+  console.log(`| | ${cc.toFixed(2)} | ${cp.toFixed(2)} | ${cp0.toFixed(2)} |`);
+  console.log(`| CPU-cost ratio (ceiling / pipeline) | | ${(cc / cp).toFixed(3)} | ${(cc / cp0).toFixed(3)} |`);
   console.log(
     JSON.stringify({
       bench: 'data', cores: availableParallelism(), loadAvg: +load.toFixed(2), images: nImages, iters, scale, workers, repeats,
       ceilingImgPerS: +median(ceil).toFixed(1), pipelineImgPerS: +median(pipe).toFixed(1), ratio: +median(ratios).toFixed(3),
       pipelineColorWorkersImgPerS: +median(pipe0).toFixed(1), ratioColorWorkers: +median(ratios0).toFixed(3),
+      cpuMsPerImageCeiling: +cc.toFixed(3), cpuMsPerImagePipeline: +cp.toFixed(3), cpuRatio: +(cc / cp).toFixed(3),
+      cpuRatioColorWorkers: +(cc / cp0).toFixed(3),
       simdColorPass: colorPassKernelAvailable(),
     }),
   );
