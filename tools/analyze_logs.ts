@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { plotPanels, readScalars, seriesOf, type Series } from '../src/engine/plot.js';
-import { fail } from './cli_util.js';
+import { fail } from '../src/engine/cli.js';
 
 const HELP = `usage: tools/analyze_logs.ts LOG.jsonl [LOG.jsonl ...] [options]
 

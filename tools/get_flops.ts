@@ -12,7 +12,7 @@ import { formatComplexityTable, humanCount, profileModel } from '../src/engine/c
 import { componentLoadNote, registerAllModules } from '../src/engine/register_all.js';
 import type { Module } from '../src/nn/index.js';
 import { MODELS } from '../src/registry.js';
-import { fail, preprocessArgv } from './cli_util.js';
+import { fail, preprocessArgv } from '../src/engine/cli.js';
 
 const HELP = `usage: tools/get_flops.ts CONFIG [options]
 

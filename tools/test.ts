@@ -11,7 +11,7 @@ import { loadConfig } from '../src/config/index.js';
 import { EMAHook, Hook, Runner } from '../src/engine/index.js';
 import { componentLoadNote, registerAllModules } from '../src/engine/register_all.js';
 import { CheckpointError, loadCheckpoint } from '../src/nn/index.js';
-import { fail, preprocessArgv } from './cli_util.js';
+import { fail, preprocessArgv } from '../src/engine/cli.js';
 
 const HELP = `usage: tools/test.ts CONFIG CHECKPOINT [options]
 

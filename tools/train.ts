@@ -10,7 +10,7 @@ import { setBackend, type BackendName } from '../src/backend/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { Runner } from '../src/engine/index.js';
 import { componentLoadNote, registerAllModules } from '../src/engine/register_all.js';
-import { fail, preprocessArgv } from './cli_util.js';
+import { fail, preprocessArgv } from '../src/engine/cli.js';
 
 const HELP = `usage: tools/train.ts CONFIG [options]
 

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { setBackend } from '../../src/backend/index.js';
 import { Runner, formatComplexityTable, profileModel } from '../../src/engine/index.js';
 import { plotPanels, readScalars, seriesOf } from '../../src/engine/plot.js';
-import { preprocessArgv } from '../../tools/cli_util.js';
+import { preprocessArgv } from '../../src/engine/cli.js';
 import { ToyConvNet } from '../fixtures/engine/toy.js';
 import { TOY_CONFIG, captureConsole, tmpDir, toyConfig } from './helpers.js';
 
