@@ -42,7 +42,10 @@ export class DenseBlock extends Module {
   forward(x: tf.Tensor4D): tf.Tensor4D {
     // Concatenating once per layer is what torchvision does too (its bn_function cats the list).
     let y = x;
-    for (const l of this.layers) y = tf.concat([y, l.forward(y)], 3);
+    for (const l of this.layers) {
+      const prev = y;
+      y = tf.tidy(() => tf.concat([prev, l.forward(prev)], 3));
+    }
     return y;
   }
 }

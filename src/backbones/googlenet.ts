@@ -120,7 +120,7 @@ export class GoogLeNet extends Module {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D[] {
-    const c = (n: string, t: tf.Tensor4D): tf.Tensor4D => this.children_.get(n)!.forward(t) as tf.Tensor4D;
+    const c = (n: string, t: tf.Tensor4D): tf.Tensor4D => tf.tidy(() => this.children_.get(n)!.forward(t) as tf.Tensor4D);
     let y = x;
     if (this.opts.transformInput) {
       const scale = tf.tensor1d([0.229 / 0.5, 0.224 / 0.5, 0.225 / 0.5]);

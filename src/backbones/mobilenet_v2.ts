@@ -116,10 +116,15 @@ export class MobileNetV2 extends Module {
 
   forward(x: tf.Tensor4D): tf.Tensor4D[] {
     const children = new Map(this.namedChildren());
-    let y = children.get('conv1')!.forward(x) as tf.Tensor4D;
+    let y = tf.tidy(() => children.get('conv1')!.forward(x) as tf.Tensor4D);
     const outs: tf.Tensor4D[] = [];
     this.layerNames.forEach((name, i) => {
-      y = children.get(name)!.forward(y) as tf.Tensor4D;
+      const layer = children.get(name)!;
+      // a tidy per block frees its intermediates early (see ResNet.forward)
+      for (const block of layer instanceof Sequential ? layer.layers : [layer]) {
+        const prev = y;
+        y = tf.tidy(() => block.forward(prev) as tf.Tensor4D);
+      }
       if (this.opts.outIndices.includes(i)) outs.push(y);
     });
     return outs;

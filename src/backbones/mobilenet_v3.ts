@@ -186,7 +186,9 @@ export class MobileNetV3 extends Module {
     const outs: tf.Tensor4D[] = [];
     let y = x;
     this.layerNames.forEach((name, i) => {
-      y = children.get(name)!.forward(y) as tf.Tensor4D;
+      const prev = y;
+      // a tidy per block frees its intermediates early (see ResNet.forward)
+      y = tf.tidy(() => children.get(name)!.forward(prev) as tf.Tensor4D);
       if (this.outIndices.includes(i)) outs.push(y);
     });
     return outs;

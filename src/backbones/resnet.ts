@@ -267,13 +267,19 @@ export class ResNet extends Module {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D[] {
-    let y: tf.Tensor4D;
-    if (this.stem) y = this.stem.forward(x) as tf.Tensor4D;
-    else y = tf.relu(this.norm1!.forward(this.conv1!.forward(x)) as tf.Tensor4D);
-    y = this.maxpool.forward(y);
+    // One tidy per block frees each block's intermediates as soon as it is
+    // done (what the gradient tape needs it keeps itself); without it a
+    // forward at 800x1216 holds every activation of the network at once.
+    let y = tf.tidy(() => {
+      const s = this.stem ? (this.stem.forward(x) as tf.Tensor4D) : tf.relu(this.norm1!.forward(this.conv1!.forward(x)) as tf.Tensor4D);
+      return this.maxpool.forward(s);
+    });
     const outs: tf.Tensor4D[] = [];
     this.layerNames.forEach((name, i) => {
-      y = this.getChild(name).forward(y) as tf.Tensor4D;
+      for (const block of (this.getChild(name) as Sequential).layers) {
+        const prev = y;
+        y = tf.tidy(() => block.forward(prev) as tf.Tensor4D);
+      }
       if (this.opts.outIndices.includes(i)) outs.push(y);
     });
     return outs;

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { BatchNorm2d, CheckpointError, decodeSafetensors, GroupNorm, Module, type ActCfg, type NormCfg, type SafetensorsContent } from '../nn/index.js';
+import { BatchNorm2d, CheckpointError, decodeSafetensors, GroupNorm, Module, type SafetensorsContent } from '../nn/index.js';
 
 /** `normCfg` (mmcv names): `{type: 'BN' | 'GN', eps, momentum, numGroups, requiresGrad}`. */
 export const normCfgSchema = z
@@ -35,8 +35,6 @@ export const initSchema = z.union([initCfgSchema, z.array(initCfgSchema)]).optio
 
 /** A stage index list such as `outIndices: [0, 1, 2, 3]`. */
 export const indexList = z.array(z.number().int().nonnegative()).min(1);
-
-export type { ActCfg, NormCfg };
 
 /**
  * Rounds `value` to the nearest multiple of `divisor`, never below
