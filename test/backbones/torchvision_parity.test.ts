@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setBackend } from '../../src/backend/index.js';
 import { checkParity } from './parity_helpers.js';
 
-const PY = '/usr/bin/python3';
+// Debian's python3 with python3-torchvision (the first python3 on PATH may be another one).
+const PY = process.env.TFDET_TORCH_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = 'scripts/fixtures/backbones/export_torchvision.py';
 const FIXTURES = 'test/fixtures/backbones';
 const TOL = 1e-4;
