@@ -228,10 +228,12 @@ export interface LoadedCheckpoint {
 export const sidecarPath = (file: string): string => `${file}.json`;
 
 /**
- * Writes `file` (safetensors) and `file.json` (sidecar), each atomically.
- * The tensor file goes first: a crash in between leaves the new tensors with
- * the old sidecar, which {@link loadCheckpoint} reports as a mismatch rather
- * than mixing states; a crash before leaves the previous pair intact.
+ * Writes `file` (safetensors) and `file.json` (sidecar), each atomically,
+ * the sidecar first. Every interrupted state is detected by
+ * {@link loadCheckpoint}: a crash before the first rename leaves the previous
+ * pair intact; one between the renames leaves a sidecar whose `checkpointId`
+ * does not match the tensor file (or names a tensor file that does not exist
+ * yet), which is reported rather than mixing states.
  *
  * @example
  * ```ts
@@ -248,9 +250,10 @@ export function saveCheckpoint(file: string, data: CheckpointData): void {
   }
   const optEntries = !data.optimizerState ? [] : data.optimizerState instanceof Map ? [...data.optimizerState] : Object.entries(data.optimizerState);
   for (const [k, v] of optEntries) tensors.set(`optimizer.${k}`, v);
-  writeFileAtomic(file, encodeSafetensors(tensors, { format: 'tfdet', checkpointId: id }));
+  const bytes = encodeSafetensors(tensors, { format: 'tfdet', checkpointId: id });
   const meta = { ...(data.meta ?? {}), checkpointId: id };
   writeFileAtomic(sidecarPath(file), `${JSON.stringify(meta, null, 2)}\n`);
+  writeFileAtomic(file, bytes);
 }
 
 /**
