@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { MODELS } from '../registry.js';
 import { AvgPool2d, BatchNorm2d, Conv2d, MaxPool2d, Module } from '../nn/index.js';
 import { initWeights, type InitCfg } from './init_weights.js';
-import { freezeChildren, indexList, initSchema, setNormEval } from './utils.js';
+import { checkInput, freezeChildren, indexList, initSchema, setNormEval } from './utils.js';
 
 /** BN-ReLU-1x1 conv (bnSize x growth) - BN-ReLU-3x3 conv (growth); its output is concatenated to its input. */
 export class DenseLayer extends Module {
@@ -143,6 +143,7 @@ export class DenseNet extends Module {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D[] {
+    checkInput('DenseNet', x, 3);
     let y = this.pool0.forward(tf.relu(this.norm0.forward(this.conv0.forward(x))));
     const outs: tf.Tensor4D[] = [];
     this.blocks.forEach((block, i) => {

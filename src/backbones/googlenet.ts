@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { MODELS } from '../registry.js';
 import { BatchNorm2d, Conv2d, MaxPool2d, Module, Sequential } from '../nn/index.js';
 import { initWeights, type InitCfg } from './init_weights.js';
-import { freezeChildren, indexList, initSchema, setNormEval } from './utils.js';
+import { checkInput, freezeChildren, indexList, initSchema, setNormEval } from './utils.js';
 
 /** conv (no bias) - BN (eps 1e-3) - ReLU, torchvision's `BasicConv2d`. */
 export class BasicConv2d extends Module {
@@ -120,6 +120,7 @@ export class GoogLeNet extends Module {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D[] {
+    checkInput('GoogLeNet', x, 3);
     const c = (n: string, t: tf.Tensor4D): tf.Tensor4D => tf.tidy(() => this.children_.get(n)!.forward(t) as tf.Tensor4D);
     let y = x;
     if (this.opts.transformInput) {

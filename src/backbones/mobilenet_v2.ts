@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { MODELS } from '../registry.js';
 import { ConvModule, Module, Sequential, type ActCfg, type NormCfg } from '../nn/index.js';
 import { initWeights, type InitCfg } from './init_weights.js';
-import { actCfgSchema, freezeChildren, indexList, initSchema, isNorm, makeDivisible, normCfgSchema, setNormEval } from './utils.js';
+import { actCfgSchema, checkInput, freezeChildren, indexList, initSchema, isNorm, makeDivisible, normCfgSchema, setNormEval } from './utils.js';
 
 /** Inverted residual: 1x1 expand (when the ratio is not 1), 3x3 depthwise, 1x1 linear projection; identity shortcut when shapes allow. */
 export class InvertedResidual extends Module {
@@ -115,6 +115,7 @@ export class MobileNetV2 extends Module {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D[] {
+    checkInput('MobileNetV2', x, 3);
     const children = new Map(this.namedChildren());
     let y = tf.tidy(() => children.get('conv1')!.forward(x) as tf.Tensor4D);
     const outs: tf.Tensor4D[] = [];

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { MODELS } from '../registry.js';
 import { ConvModule, Module, type NormCfg } from '../nn/index.js';
 import { initWeights, type InitCfg } from './init_weights.js';
-import { freezeChildren, indexList, initSchema, isNorm, makeDivisible, normCfgSchema, setNormEval } from './utils.js';
+import { checkInput, freezeChildren, indexList, initSchema, isNorm, makeDivisible, normCfgSchema, setNormEval } from './utils.js';
 
 /**
  * Squeeze-and-excitation (Hu et al. 2018): global average, 1x1 conv + ReLU,
@@ -182,6 +182,7 @@ export class MobileNetV3 extends Module {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D[] {
+    checkInput('MobileNetV3', x, 3);
     const children = new Map(this.namedChildren());
     const outs: tf.Tensor4D[] = [];
     let y = x;

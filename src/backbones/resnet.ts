@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { MODELS } from '../registry.js';
 import { AvgPool2d, buildNormLayer, Conv2d, MaxPool2d, Module, Sequential, Activation, type NormCfg } from '../nn/index.js';
 import { initWeights, type InitCfg } from './init_weights.js';
-import { freezeChildren, indexList, initSchema, isNorm, normCfgSchema, setNormEval } from './utils.js';
+import { checkInput, freezeChildren, indexList, initSchema, isNorm, normCfgSchema, setNormEval } from './utils.js';
 
 interface BlockOptions {
   inplanes: number;
@@ -267,6 +267,7 @@ export class ResNet extends Module {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D[] {
+    checkInput(this.constructor.name, x, this.opts.inChannels);
     // One tidy per block frees each block's intermediates as soon as it is
     // done (what the gradient tape needs it keeps itself); without it a
     // forward at 800x1216 holds every activation of the network at once.

@@ -103,3 +103,14 @@ export function readSafetensorsFile(file: string): SafetensorsContent {
   }
   return decodeSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), file);
 }
+
+/**
+ * Rejects an input that is not an NHWC batch with `channels` channels, with
+ * a message naming the model (rather than a shape error from inside tfjs).
+ */
+export function checkInput(model: string, x: tf.Tensor, channels: number): void {
+  if (x.rank !== 4 || x.shape[3] !== channels) {
+    const hint = x.rank === 4 && x.shape[1] === channels ? ' (NCHW? tensors are NHWC here)' : '';
+    throw new Error(`${model}: expected an NHWC input [N, H, W, ${channels}], got shape [${x.shape}]${hint}`);
+  }
+}

@@ -21,7 +21,7 @@ import {
   type NormCfg,
 } from '../nn/index.js';
 import { initWeights, type InitCfg } from './init_weights.js';
-import { freezeChildren, indexList, initSchema, normCfgSchema, setNormEval } from './utils.js';
+import { checkInput, freezeChildren, indexList, initSchema, normCfgSchema, setNormEval } from './utils.js';
 
 const STAGE_BLOCKS: Record<number, number[]> = {
   11: [1, 1, 2, 2, 2],
@@ -131,6 +131,7 @@ export class VGG extends Module {
 
   /** Stage outputs for `outIndices` (and the logits when there is a classifier). */
   forward(x: tf.Tensor4D): tf.Tensor[] {
+    checkInput(this.constructor.name, x, 3);
     const outs: tf.Tensor[] = [];
     let y = x;
     this.features.layers.forEach((layer, i) => {
@@ -221,6 +222,7 @@ export class SSDVGG extends VGG {
   }
 
   override forward(x: tf.Tensor4D): tf.Tensor4D[] {
+    checkInput('SSDVGG', x, 3);
     const outs: tf.Tensor4D[] = [];
     let y = x;
     this.features.layers.forEach((layer, i) => {

@@ -112,6 +112,11 @@ describe('config validation', () => {
     expect(() => MODELS.build({ type: 'FPN', inChannels: [8], outChannels: 8, numOuts: 1, addExtraConvs: 'on_top' }, { path: 'model.neck' })).toThrow(/model\.neck\.addExtraConvs/);
     expect(() => MODELS.build({ type: 'MobileNetV3', arch: 'medium' })).toThrow(/arch: expected one of "large" \| "small"/);
   });
+  it('an NCHW or wrong-channel input is named, not a tfjs shape error', () => {
+    const m = build({ type: 'ResNet', depth: 18, numStages: 1, outIndices: [0], init: [] });
+    expect(() => m.forward(tf.zeros([1, 3, 32, 32]))).toThrow(/ResNet: expected an NHWC input \[N, H, W, 3\], got shape \[1,3,32,32\] \(NCHW\? tensors are NHWC here\)/);
+    m.dispose();
+  });
   it('makeDivisible rounds like torchvision', () => {
     expect([makeDivisible(32 * 0.75, 8), makeDivisible(16 * 0.35, 8), makeDivisible(1280 * 1.4, 8), makeDivisible(72 * 0.5, 8)]).toEqual([24, 8, 1792, 40]);
   });
