@@ -165,6 +165,18 @@ describe('frozenStages and normEval (an optimizer step)', () => {
     model.dispose();
   });
 
+  it('frozenStages on VGG, DenseNet and GoogLeNet freeze whole stages', () => {
+    const frozenRoots = (cfg: Record<string, unknown>, depth = 1): string[] => {
+      const m = build({ ...cfg, init: [] });
+      const names = [...new Set(m.namedParameters().filter(([, p]) => !p.trainable).map(([n]) => n.split('.').slice(0, depth).join('.')))];
+      m.dispose();
+      return names;
+    };
+    expect(frozenRoots({ type: 'VGG', depth: 16, frozenStages: 1 }, 2)).toEqual(['features.0', 'features.2', 'features.5', 'features.7']);
+    expect(frozenRoots({ type: 'DenseNet', depth: 121, frozenStages: 1 })).toEqual(['conv0', 'norm0', 'denseblock1', 'transition1']);
+    expect(frozenRoots({ type: 'GoogLeNet', frozenStages: 0 })).toEqual(['conv1', 'conv2', 'conv3']);
+  });
+
   it('frozenStages on MobileNetV2 and MobileNetV3 freeze the named layers', () => {
     const v2 = build({ type: 'MobileNetV2', frozenStages: 2, init: [] });
     const frozenV2 = v2.namedParameters().filter(([, p]) => !p.trainable).map(([n]) => n.split('.')[0]);
