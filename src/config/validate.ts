@@ -38,7 +38,8 @@ export function formatValue(v: unknown): string {
   }
 }
 
-function getAt(obj: unknown, path: readonly PropertyKey[]): unknown {
+/** The value at a key path inside `obj` (undefined where the path leaves the data). */
+export function getAt(obj: unknown, path: readonly PropertyKey[]): unknown {
   let cur = obj;
   for (const k of path) {
     if (cur === null || typeof cur !== 'object') return undefined;

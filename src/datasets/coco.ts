@@ -3,6 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { getAt } from '../config/validate.js';
 import { BaseDetDataset, baseDatasetSchema, type BaseDatasetOptions } from './base.js';
 import { DatasetError, show } from './errors.js';
 import type { DataInfo, InstanceInfo, Polygons, Rle } from './types.js';
@@ -65,15 +66,6 @@ function jsonPath(path: readonly PropertyKey[]): string {
   let s = '';
   for (const k of path) s += typeof k === 'number' ? `[${k}]` : s ? `.${String(k)}` : String(k);
   return s || '(root)';
-}
-
-function getAt(obj: unknown, path: readonly PropertyKey[]): unknown {
-  let cur = obj;
-  for (const k of path) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<PropertyKey, unknown>)[k];
-  }
-  return cur;
 }
 
 /**
