@@ -1,6 +1,6 @@
 /**
  * The end-to-end demo (`npm run demo`): makes the synthetic shapes set if it
- * is absent, trains the quick shapes RetinaNet on the default backend, tests
+ * is absent, trains the quick shapes SSD on the default backend, tests
  * it on the validation split, prints the COCO table, and writes drawn
  * predictions and training curves to the work dir.
  *
@@ -24,7 +24,7 @@ import { DATASETS } from '../src/registry.js';
 
 const HELP = `usage: tools/demo.ts [options]
 
-  --config FILE          default configs/retinanet/retinanet_r18_shapes.ts
+  --config FILE          default configs/ssd/ssd_r18_shapes.ts
   --work-dir DIR         default work_dirs/demo
   --backend NAME         auto | tensorflow | webgpu | wasm | cpu (default auto)
   --num-train N          training images to generate if data/synthetic is absent (default 1500)
@@ -37,7 +37,7 @@ const fmt = (v: number | undefined): string => (v === undefined || v < 0 ? '  - 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      config: { type: 'string', default: 'configs/retinanet/retinanet_r18_shapes.ts' },
+      config: { type: 'string', default: 'configs/ssd/ssd_r18_shapes.ts' },
       'work-dir': { type: 'string', default: 'work_dirs/demo' },
       backend: { type: 'string', default: 'auto' },
       'num-train': { type: 'string', default: '1500' },

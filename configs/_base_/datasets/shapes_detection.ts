@@ -6,7 +6,7 @@
 const dataRoot = 'data/synthetic/';
 const classes = ['circle', 'square', 'triangle', 'star', 'hexagon'];
 const imgNorm = { mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375], toRgb: true };
-const scale = 160;
+const scale = 128;
 const trainPipeline = [
   { type: 'LoadImageFromFile' },
   { type: 'LoadAnnotations', withBbox: true },
