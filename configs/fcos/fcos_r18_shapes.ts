@@ -1,7 +1,7 @@
 /**
  * A light FCOS for the synthetic shapes set: the demo's quarter-width
  * ResNet-18 (one stride-8 level), a 2-conv GN head, centre sampling,
- * norm-on-bbox, centerness on the regression branch, GIoU; 160x160; Adam.
+ * norm-on-bbox, centerness on the regression branch, GIoU; 128x128; Adam.
  */
 export default {
   _base_: ['../_base_/datasets/shapes_detection.ts', '../_base_/default_runtime.ts'],

@@ -1,6 +1,6 @@
 /**
  * RetinaNet R-18-FPN (full width, P3-P5) on the synthetic shapes set at
- * 160x160: a larger sibling of the demo's `retinanet_r18_shapes.ts`.
+ * 128x128: a larger sibling of `retinanet_r18_shapes.ts`.
  */
 export default {
   _base_: './retinanet_r18_shapes.ts',

@@ -1,7 +1,7 @@
 /**
  * The synthetic shapes set (`tools/make_synthetic.ts`, 256x256 images of
  * circles, squares, triangles, stars and hexagons) in its COCO form, at a
- * small input size for CPU / wasm training. `_imgScale` sets the input side.
+ * small input size (128x128) for CPU / wasm training.
  */
 const dataRoot = 'data/synthetic/';
 const classes = ['circle', 'square', 'triangle', 'star', 'hexagon'];
