@@ -18,8 +18,7 @@ import {
   Module,
   type LoadReport,
 } from '../nn/index.js';
-import { biasInitWithProb, init as nnInit } from '../nn/index.js';
-import { readSafetensorsFile } from './utils.js';
+import { biasInitWithProb, init as nnInit, loadCheckpoint } from '../nn/index.js';
 
 /** One initialiser config; keys are camelCase mirrors of mmengine's. */
 export interface InitCfg {
@@ -112,14 +111,8 @@ function initLayer(m: Module, cfg: InitCfg): void {
  * mmengine's `prefix`). Logs and returns the load report.
  */
 export function loadPretrained(module: Module, cfg: { checkpoint: string; prefix?: string; log?: boolean }): LoadReport {
-  // Not nn's loadCheckpoint: its reader mangles files read from disk (see readSafetensorsFile).
-  const state = readSafetensorsFile(cfg.checkpoint).tensors;
-  for (const k of [...state.keys()]) {
-    if (k.startsWith('optimizer.')) {
-      state.get(k)!.dispose();
-      state.delete(k);
-    }
-  }
+  const { state, optimizerState } = loadCheckpoint(cfg.checkpoint);
+  for (const t of optimizerState.values()) t.dispose();
   try {
     const prefix = cfg.prefix ? cfg.prefix.replace(/\.$/, '') : undefined;
     const report = module.loadStateDict(state, { strict: false, prefix });

@@ -3,10 +3,9 @@
  * `actCfg` and `init`, channel rounding, and the train-mode helpers behind
  * `frozenStages` / `normEval`.
  */
-import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { BatchNorm2d, CheckpointError, decodeSafetensors, GroupNorm, Module, type SafetensorsContent } from '../nn/index.js';
+import { BatchNorm2d, GroupNorm, Module, readSafetensors, type SafetensorsContent } from '../nn/index.js';
 
 /** `normCfg` (mmcv names): `{type: 'BN' | 'GN', eps, momentum, numGroups, requiresGrad}`. */
 export const normCfgSchema = z
@@ -88,20 +87,11 @@ export const moduleOrConfig = z.custom<Module | { type: string }>(
 );
 
 /**
- * Reads a safetensors file. Same as nn's `readSafetensors`, but hands the
- * decoder a plain Uint8Array view: `decodeSafetensors` copies each tensor with
- * `bytes.slice()` and then reads `copy.buffer` from offset 0, which for a Node
- * Buffer (whose `slice` is a view into the whole file) reads the file's first
- * bytes for every tensor.
+ * Reads a safetensors file (nn's `readSafetensors`; kept as the name the
+ * converter and tests use; it once worked around a Buffer-view bug there).
  */
 export function readSafetensorsFile(file: string): SafetensorsContent {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (e) {
-    throw new CheckpointError(file, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  return decodeSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), file);
+  return readSafetensors(file);
 }
 
 /**
