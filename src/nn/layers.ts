@@ -385,6 +385,8 @@ function pool(
   const bottom = Math.max((oh - 1) * s[0] + k[0] - h - p[0], 0);
   const right = Math.max((ow - 1) * s[1] + k[1] - w - p[1], 0);
   if (kind === 'max') {
+    // Floor mode with one padding for both axes is tfjs' own numeric padding (excluded from the max).
+    if (!ceil && p[0] === p[1]) return tf.maxPool(x, k, s, p[0]);
     const padded =
       p[0] || p[1] || bottom || right
         ? tf.pad(x, [[0, 0], [p[0], bottom], [p[1], right], [0, 0]], -3.4e38)
