@@ -91,9 +91,13 @@ print(json.dumps({"ms": ms, "version": torch.__version__}))
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+const progress = (name: string, ms: number[]): void => console.error(`${name}: ${ms.map((m) => m.toFixed(0)).join(', ')} ms`);
 const wasm = await timeOurs('wasm', reps);
-const cpu = args['skip-cpu'] ? null : await timeOurs('cpu', cpuReps);
+progress('wasm', wasm.ms);
 const torch = timeTorch(reps);
+if ('ms' in torch) progress('PyTorch', torch.ms);
+const cpu = args['skip-cpu'] ? null : await timeOurs('cpu', cpuReps);
+if (cpu) progress('cpu', cpu.ms);
 const torchMs = 'ms' in torch ? median(torch.ms) : null;
 
 const rows: [string, number | null, string][] = [
