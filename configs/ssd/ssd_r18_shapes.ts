@@ -32,7 +32,7 @@ export default {
   trainCfg: { type: 'EpochBasedTrainLoop', maxEpochs: 16, valInterval: 1 },
   valCfg: { type: 'ValLoop' },
   testCfg: { type: 'TestLoop' },
-  optimWrapper: { type: 'OptimWrapper', optimizer: { type: 'Adam', lr: 0.002, weightDecay: 0.0001 }, clipGrad: { maxNorm: 10 } },
+  optimWrapper: { type: 'OptimWrapper', optimizer: { type: 'Adam', lr: 0.003, weightDecay: 0.0001 }, clipGrad: { maxNorm: 10 } },
   paramScheduler: [
     { type: 'LinearLR', startFactor: 0.01, byEpoch: false, begin: 0, end: 100 },
     { type: 'CosineAnnealingLR', begin: 0, end: 16, byEpoch: true, etaMin: 0.00005 },
