@@ -221,7 +221,8 @@ async function readConfigFile(file: string, chain: string[]): Promise<Config> {
       throw new Error(`config ${file}: invalid JSON: ${(e as Error).message}`, { cause: e });
     }
   } else if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) {
-    const url = `${pathToFileURL(abs).href}?mtime=${fs.statSync(abs).mtimeMs}`;
+    // No cache-busting query: vitest would then load a .ts config as plain JS.
+    const url = pathToFileURL(abs).href;
     const mod = (await import(url)) as { default?: unknown; config?: unknown };
     raw = mod.default ?? mod.config;
     if (raw === undefined) throw new Error(`config ${file}: export the config as the default export`);
