@@ -107,20 +107,19 @@ const pair = (v: number | number[] | undefined): [number, number] =>
   v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : [v[0]!, v[1]!];
 
 /**
- * Crops or zero-pads an NHWC tensor's rows/cols so that it spans exactly
- * `[-before, len + after)` of the original (negative `after` crops).
+ * Zero-pads (positive amounts) or crops (negative amounts) an NHWC tensor's
+ * rows and columns on each side.
  */
 function padOrCrop(r: KernelRunner, x: TensorInfo, top: number, bottom: number, left: number, right: number): TensorInfo {
   const [n, h, w, c] = x.shape as [number, number, number, number];
   let t = x;
-  if (bottom < 0 || right < 0) {
-    t = r.slice(t, [0, 0, 0, 0], [n, h + Math.min(bottom, 0), w + Math.min(right, 0), c]);
-  }
+  const [ct, cb, cl, cr] = [top, bottom, left, right].map((v) => Math.max(-v, 0)) as [number, number, number, number];
+  if (ct || cb || cl || cr) t = r.slice(t, [0, ct, cl, 0], [n, h - ct - cb, w - cl - cr, c]);
   if (top > 0 || left > 0 || bottom > 0 || right > 0) {
     t = r.pad(t, [
       [0, 0],
-      [top, Math.max(bottom, 0)],
-      [left, Math.max(right, 0)],
+      [Math.max(top, 0), Math.max(bottom, 0)],
+      [Math.max(left, 0), Math.max(right, 0)],
       [0, 0],
     ]);
   }
@@ -207,19 +206,11 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs = {} }) => {
  * the flipped filter gives exactly `inHeight x inWidth`.
  */
 function fullPadded(r: KernelRunner, dy: TensorInfo, info: backend_util.Conv2DInfo, kh: number, kw: number): TensorInfo {
-  let src = dilateSpatial(r, dy, info.strideHeight, info.strideWidth);
+  const src = dilateSpatial(r, dy, info.strideHeight, info.strideWidth);
   const reachH = (kh - 1) * info.dilationHeight;
   const reachW = (kw - 1) * info.dilationWidth;
-  let top = reachH - info.padInfo.top;
-  let left = reachW - info.padInfo.left;
-  if (top < 0 || left < 0) {
-    const [n, h, w, c] = src.shape as [number, number, number, number];
-    const ct = Math.max(-top, 0);
-    const cl = Math.max(-left, 0);
-    src = r.slice(src, [0, ct, cl, 0], [n, h - ct, w - cl, c]);
-    top = Math.max(top, 0);
-    left = Math.max(left, 0);
-  }
+  const top = reachH - info.padInfo.top;
+  const left = reachW - info.padInfo.left;
   const bottom = info.inHeight + reachH - src.shape[1]! - top;
   const right = info.inWidth + reachW - src.shape[2]! - left;
   return padOrCrop(r, src, top, bottom, left, right);
@@ -303,13 +294,7 @@ function stridedBackpropInput(r: KernelRunner, dy: TensorInfo, filter: TensorInf
       const padLeft = mw - 1 - qLoW;
       const padBottom = nh + mh - 1 - padTop - oh;
       const padRight = nw + mw - 1 - padLeft - ow;
-      let src = dy;
-      if (padTop < 0 || padLeft < 0) {
-        const ct = Math.max(-padTop, 0);
-        const cl = Math.max(-padLeft, 0);
-        src = r.slice(src, [0, ct, cl, 0], [n, oh - ct, ow - cl, dy.shape[3]!]);
-      }
-      const padded = padOrCrop(r, src, Math.max(padTop, 0), padBottom, Math.max(padLeft, 0), padRight);
+      const padded = padOrCrop(r, dy, padTop, padBottom, padLeft, padRight);
       phases.push(r.run('Conv2D', { x: padded, filter: f }, { strides: [1, 1], dilations: [1, 1], pad: 'valid', dataFormat: 'NHWC' }));
     }
   }
