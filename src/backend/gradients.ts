@@ -85,20 +85,17 @@ let registered = false;
 export function registerConvGradients(): void {
   if (registered) return;
   registered = true;
-  registerGradient({
-    kernelName: Conv2D,
-    inputsToSave: ['x', 'filter'],
-    gradFunc: (dy, saved, attrs) => {
-      const [x, filter] = saved as [Tensor4D, Tensor4D];
-      return convGrads('conv', dy as Tensor4D, x, filter, attrs);
-    },
-  });
-  registerGradient({
-    kernelName: DepthwiseConv2dNative,
-    inputsToSave: ['x', 'filter'],
-    gradFunc: (dy, saved, attrs) => {
-      const [x, filter] = saved as [Tensor4D, Tensor4D];
-      return convGrads('depthwise', dy as Tensor4D, x, filter, attrs);
-    },
-  });
+  for (const [kernelName, kind] of [
+    [Conv2D, 'conv'],
+    [DepthwiseConv2dNative, 'depthwise'],
+  ] as const) {
+    registerGradient({
+      kernelName,
+      inputsToSave: ['x', 'filter'],
+      gradFunc: (dy, saved, attrs) => {
+        const [x, filter] = saved as [Tensor4D, Tensor4D];
+        return convGrads(kind, dy as Tensor4D, x, filter, attrs);
+      },
+    });
+  }
 }
