@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const FOLDERS = ['ops', 'masks', 'task_utils', 'losses', 'backbones', 'necks', 'classifiers', 'heads', 'detectors', 'datasets', 'evaluation', 'visualization'];
+const FOLDERS = ['ops', 'masks', 'task_utils', 'losses', 'backbones', 'necks', 'classifiers', 'heads', 'roi_heads', 'detectors', 'segmentors', 'datasets', 'evaluation', 'visualization'];
 
 /** Folder -> load error, for the folders that failed. */
 export const componentLoadErrors = new Map<string, Error>();
