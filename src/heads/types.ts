@@ -27,6 +27,11 @@ export interface InstanceData {
   bboxes: Float32Array;
   scores: Float32Array;
   labels: Int32Array;
+  /**
+   * Instance masks (Mask R-CNN), one per box: row-major `h*w` 0/1 planes
+   * of the same image as the boxes (the original image when rescaled).
+   */
+  masks?: Uint8Array[];
 }
 
 /** What `predict` returns per image. */
