@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { METRICS } from '../registry.js';
-import { compressRle, type RLE } from '../masks/index.js';
+import { compressRle, rleEncode, type AnyRLE, type RLE } from '../masks/index.js';
 import { evaluateCoco, summarizeOne, type CocoEvalResult } from './cocoEval.js';
 import {
   loadCocoDataset,
@@ -14,7 +14,13 @@ import {
   type CocoDataset,
   type CocoResult,
 } from './cocoFormat.js';
-import { rowsOf, type DatasetMeta, type DetDataSample, type Metric } from './metric.js';
+import {
+  rowsOf,
+  type DatasetMeta,
+  type DetDataSample,
+  type Metric,
+  type PredInstances,
+} from './metric.js';
 
 /** Options of {@link CocoMetric} (mmdetection's `CocoMetric` arguments, camelCase). */
 export interface CocoMetricOptions {
@@ -116,6 +122,55 @@ interface Collected {
   instances?: DetDataSample['instances'];
 }
 
+/** A predicted mask: COCO RLE, or a row-major 0/1 plane of the original image (what Mask R-CNN's `predict` gives). */
+export type PredMask = AnyRLE | ArrayLike<number>;
+
+/** A sample {@link CocoMetric} takes: a {@link DetDataSample} whose masks may also be bitmaps. */
+export interface CocoMetricSample {
+  imgId?: number;
+  /** `[height, width]` of the original image (the size of bitmap masks). */
+  oriShape?: readonly [number, number];
+  width?: number;
+  height?: number;
+  predInstances?: Omit<PredInstances, 'masks'> & { masks?: readonly PredMask[] };
+  instances?: DetDataSample['instances'];
+  [key: string]: unknown;
+}
+
+/**
+ * The masks of one image's predictions as compressed COCO RLE: RLEs are
+ * compressed, bitmaps (row-major `h*w`, `h, w` from `oriShape` or
+ * `height`/`width`) encoded as pycocotools' `mask.encode` does.
+ *
+ * @example
+ * ```ts
+ * masksToRle([Uint8Array.of(0, 1, 1, 0, 1, 0)], { oriShape: [2, 3] }, 1, 1); // [{ size: [2, 3], counts: '231' }]
+ * ```
+ */
+export function masksToRle(
+  masks: readonly PredMask[],
+  s: Pick<CocoMetricSample, 'oriShape' | 'height' | 'width'>,
+  imgId: number,
+  n: number,
+): RLE[] {
+  if (masks.length !== n)
+    throw new RangeError(`predInstances(img ${imgId}): ${n} boxes but ${masks.length} masks`);
+  return masks.map((m, i) => {
+    if (typeof m === 'object' && m !== null && 'counts' in m) return compressRle(m as AnyRLE);
+    const [h, w] = s.oriShape ?? [s.height, s.width];
+    if (!h || !w)
+      throw new TypeError(
+        `predInstances(img ${imgId}).masks[${i}]: a bitmap mask needs the sample's oriShape (or height/width)`,
+      );
+    const bits = m as ArrayLike<number>;
+    if (bits.length !== h * w)
+      throw new RangeError(
+        `predInstances(img ${imgId}).masks[${i}]: ${bits.length} pixels, the image has ${h}x${w} = ${h * w}`,
+      );
+    return rleEncode(bits, h, w);
+  });
+}
+
 /**
  * Convert collected predictions to COCO results lists, as mmdetection's
  * `CocoMetric.results2json`: boxes `xyxy -> [x, y, x2 - x, y2 - y]`,
@@ -178,6 +233,9 @@ export function predictionsToCocoResults(
  * `proposalNums`, so `mAP` is at 100 detections and the other items at
  * `proposalNums[2]`; segm evaluation drops the boxes so that areas are mask
  * areas. Values are not rounded (mmdetection rounds to 3 decimals for logs).
+ * For `segm`, `predInstances.masks` holds one mask per box: COCO RLE, or a
+ * row-major 0/1 bitmap of the original image (Mask R-CNN's output),
+ * encoded to RLE with the sample's `oriShape` (see {@link masksToRle}).
  *
  * @example
  * ```ts
@@ -227,7 +285,7 @@ export class CocoMetric implements Metric<DetDataSample> {
     this.results = [];
   }
 
-  process(_dataBatch: unknown, dataSamples: readonly DetDataSample[]): void {
+  process(_dataBatch: unknown, dataSamples: readonly CocoMetricSample[]): void {
     for (const s of dataSamples) {
       const p = s.predInstances;
       if (!p) throw new TypeError('CocoMetric.process: a data sample has no predInstances');
@@ -246,7 +304,7 @@ export class CocoMetric implements Metric<DetDataSample> {
         scores: Array.from(p.scores),
         labels: Array.from(p.labels),
       };
-      if (p.masks) c.masks = p.masks.map((m) => compressRle(m));
+      if (p.masks) c.masks = masksToRle(p.masks, s, imgId, bboxes.length);
       if (p.maskScores) c.maskScores = Array.from(p.maskScores);
       if (!this.gt) {
         const [h, w] = s.oriShape ?? [s.height, s.width];
