@@ -18,7 +18,9 @@ export * from './classifiers/index.js';
 export * from './losses/index.js';
 export * from './task_utils/index.js';
 export * from './heads/index.js';
+export * from './roi_heads/index.js';
 export * from './detectors/index.js';
+export * from './segmentors/index.js';
 export * from './engine/index.js';
 
 // Names that two folders both export: the public one is chosen here.
@@ -30,3 +32,5 @@ export type { DetDataSample as MetricDataSample } from './evaluation/metric.js';
 export { softmaxCrossEntropy } from './losses/index.js';
 export { drawDetections } from './visualization/index.js';
 export type { Series } from './engine/index.js';
+export type { SegDataSample } from './segmentors/index.js';
+export type { SegDataSample as SegMetricSample } from './evaluation/segMetric.js';
