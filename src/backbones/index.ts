@@ -7,3 +7,4 @@ export * from './mobilenet_v3.js';
 export * from './densenet.js';
 export * from './googlenet.js';
 export * from './convert_torchvision.js';
+export * from './darknet.js';

@@ -4,3 +4,4 @@ export * from './focal_loss.js';
 export * from './cross_entropy_loss.js';
 export * from './smooth_l1_loss.js';
 export * from './iou_loss.js';
+export * from './mse_loss.js';

@@ -15,3 +15,5 @@ export * from './roi_extractor/single_roi_extractor.js';
 export * from './coders/coders.js';
 import './gpu_webgpu.js';
 import './gpu_webgl.js';
+export { YOLOAnchorGenerator, type YOLOAnchorGeneratorConfig } from './anchors/yolo_anchors.js';
+export * from './coders/yolo_coder.js';

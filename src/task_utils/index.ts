@@ -6,3 +6,4 @@
 import '../ops/index.js';
 export * from './assigners.js';
 export * from './samplers.js';
+export * from './grid_assigner.js';
