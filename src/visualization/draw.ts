@@ -31,6 +31,14 @@ export interface DrawOptions {
   fontSize?: number;
   /** Draw label text. Default true. */
   text?: boolean;
+  /**
+   * Mask colours: `'instance'` (default; the class colour for the first
+   * instance of a class, a jittered class colour for the next ones, as
+   * mmdet's visualizer) or `'class'`.
+   */
+  maskColours?: 'instance' | 'class';
+  /** Draw each mask's boundary pixels opaque. Default true. */
+  maskOutline?: boolean;
 }
 
 /**
@@ -43,21 +51,75 @@ export interface DrawOptions {
  */
 export function classColour(label: number): [number, number, number] {
   const h = ((label * 0.618033988749895 + 0.05) % 1) * 6;
-  const s = 0.75, v = 0.95;
-  const i = Math.floor(h), f = h - i;
-  const p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f));
-  const [r, g, b] = [[v, t, p], [q, v, p], [p, v, t], [p, q, v], [t, p, v], [v, p, q]][i % 6]!;
+  const s = 0.75,
+    v = 0.95;
+  const i = Math.floor(h),
+    f = h - i;
+  const p = v * (1 - s),
+    q = v * (1 - s * f),
+    t = v * (1 - s * (1 - f));
+  const [r, g, b] = [
+    [v, t, p],
+    [q, v, p],
+    [p, v, t],
+    [p, q, v],
+    [t, p, v],
+    [v, p, q],
+  ][i % 6]!;
   return [Math.round(r! * 255), Math.round(g! * 255), Math.round(b! * 255)];
 }
 
-const escapeXml = (s: string): string => s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+/**
+ * Colour of the `k`-th instance of class `label`: {@link classColour} for
+ * `k = 0`, otherwise the class colour moved by a fixed pseudo-random offset
+ * (mmdet's `jitter_color`: a unit vector minus 0.5, times 0.5 * 255), so
+ * instances of one class stay alike but distinguishable.
+ *
+ * @example
+ * ```ts
+ * instanceColour(2, 0); // equals classColour(2)
+ * instanceColour(2, 1); // a nearby colour
+ * ```
+ */
+export function instanceColour(label: number, k: number): [number, number, number] {
+  const c = classColour(label);
+  if (k === 0) return c;
+  // deterministic "random" direction per (label, k)
+  let h = (Math.imul(label + 1, 0x9e3779b1) ^ Math.imul(k, 0x85ebca6b)) >>> 0;
+  const r = [0, 0, 0].map(() => {
+    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
+    h = (h ^ (h >>> 12)) >>> 0;
+    return (h % 10007) / 10007 + 1e-3;
+  });
+  const norm = Math.hypot(r[0]!, r[1]!, r[2]!);
+  return c.map((v, i) =>
+    Math.max(0, Math.min(255, Math.round(v + (r[i]! / norm - 0.5) * 0.5 * 255))),
+  ) as [number, number, number];
+}
+
+const escapeXml = (s: string): string =>
+  s.replace(
+    /[<>&'"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!,
+  );
 
 async function toRgbImage(image: ImageBuffer | string | Buffer): Promise<ImageBuffer> {
   if (typeof image === 'string' || Buffer.isBuffer(image)) {
-    const { data, info } = await sharp(image).autoOrient().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: info.channels };
+    const { data, info } = await sharp(image)
+      .autoOrient()
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      width: info.width,
+      height: info.height,
+      channels: info.channels,
+    };
   }
-  if (image.channels !== 3) throw new Error(`drawDetections: expected an RGB image, got ${image.channels} channels`);
+  if (image.channels !== 3)
+    throw new Error(`drawDetections: expected an RGB image, got ${image.channels} channels`);
   if (image.data instanceof Uint8Array) return { ...image, data: Uint8Array.from(image.data) };
   return { ...image, data: Uint8Array.from(image.data, (v) => (v < 0 ? 0 : v > 255 ? 255 : v)) };
 }
@@ -80,7 +142,11 @@ function boxAt(b: Detections['bboxes'], i: number): [number, number, number, num
  * await writeImage(img, 'out.png');
  * ```
  */
-export async function drawDetections(image: ImageBuffer | string | Buffer, dets: Detections, options: DrawOptions = {}): Promise<ImageBuffer> {
+export async function drawDetections(
+  image: ImageBuffer | string | Buffer,
+  dets: Detections,
+  options: DrawOptions = {},
+): Promise<ImageBuffer> {
   const img = await toRgbImage(image);
   const { width: W, height: H } = img;
   const px = img.data as Uint8Array;
@@ -90,13 +156,37 @@ export async function drawDetections(image: ImageBuffer | string | Buffer, dets:
   const alpha = options.maskAlpha ?? 0.45;
   const maskList = dets.masks ? ('masks' in dets.masks ? dets.masks.masks : dets.masks) : undefined;
   if (maskList) {
+    if (maskList.length !== n)
+      throw new Error(`drawDetections: ${n} detections but ${maskList.length} masks`);
+    const seen = new Map<number, number>();
     maskList.forEach((m, i) => {
       if (!keep[i]) return;
-      if (m.length !== W * H) throw new Error(`drawDetections: mask ${i} has ${m.length} pixels, image has ${W * H}`);
-      const c = classColour(dets.labels[i]!);
-      for (let k = 0; k < m.length; k++) {
-        if (!m[k]) continue;
-        const o = k * 3;
+      if (m.length !== W * H)
+        throw new Error(`drawDetections: mask ${i} has ${m.length} pixels, image has ${W * H}`);
+      const label = dets.labels[i]!;
+      const k = seen.get(label) ?? 0;
+      seen.set(label, k + 1);
+      const c = options.maskColours === 'class' ? classColour(label) : instanceColour(label, k);
+      const outline = options.maskOutline ?? true;
+      for (let p = 0; p < m.length; p++) {
+        if (!m[p]) continue;
+        const o = p * 3;
+        const x = p % W,
+          y = (p - x) / W;
+        if (
+          outline &&
+          (x === 0 ||
+            y === 0 ||
+            x === W - 1 ||
+            y === H - 1 ||
+            !m[p - 1] ||
+            !m[p + 1] ||
+            !m[p - W] ||
+            !m[p + W])
+        ) {
+          px.set(c, o);
+          continue;
+        }
         px[o] = px[o]! * (1 - alpha) + c[0] * alpha + 0.5;
         px[o + 1] = px[o + 1]! * (1 - alpha) + c[1] * alpha + 0.5;
         px[o + 2] = px[o + 2]! * (1 - alpha) + c[2] * alpha + 0.5;
@@ -108,7 +198,12 @@ export async function drawDetections(image: ImageBuffer | string | Buffer, dets:
   const fs = options.fontSize ?? 11;
   for (let i = 0; i < n; i++) {
     if (!keep[i]) continue;
-    const [x1, y1, x2, y2] = boxAt(dets.bboxes, i).map((v) => Math.round(v)) as [number, number, number, number];
+    const [x1, y1, x2, y2] = boxAt(dets.bboxes, i).map((v) => Math.round(v)) as [
+      number,
+      number,
+      number,
+      number,
+    ];
     const c = classColour(dets.labels[i]!);
     const put = (x: number, y: number): void => {
       if (x < 0 || y < 0 || x >= W || y >= H) return;
@@ -136,18 +231,27 @@ export async function drawDetections(image: ImageBuffer | string | Buffer, dets:
     }
   }
   if (!labels.length) return img;
-  const svg = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">${labels.join('')}</svg>`);
+  const svg = Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">${labels.join('')}</svg>`,
+  );
   const { data, info } = await sharp(px, { raw: { width: W, height: H, channels: 3 } })
     .composite([{ input: svg, top: 0, left: 0 }])
     .removeAlpha()
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: 3 };
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    width: info.width,
+    height: info.height,
+    channels: 3,
+  };
 }
 
 /** Write RGB pixels as PNG or JPEG (by the file's extension). */
 export async function writeImage(img: ImageBuffer, file: string): Promise<void> {
-  const s = sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels as 3 } });
+  const s = sharp(img.data, {
+    raw: { width: img.width, height: img.height, channels: img.channels as 3 },
+  });
   await (/\.jpe?g$/i.test(file) ? s.jpeg({ quality: 92 }) : s.png()).toFile(file);
 }
 
@@ -156,7 +260,10 @@ export async function writeImage(img: ImageBuffer, file: string): Promise<void> 
  * `imgNormCfg`) and applies a deferred colour pass, so a pipeline's output
  * can be looked at.
  */
-export function inputsToRgb(inputs: PackedInputs['inputs'], meta?: Pick<ImgMeta, 'imgNormCfg'>): ImageBuffer {
+export function inputsToRgb(
+  inputs: PackedInputs['inputs'],
+  meta?: Pick<ImgMeta, 'imgNormCfg'>,
+): ImageBuffer {
   let data: Float32Array | Uint8Array = inputs.data;
   if (inputs.deferred) {
     const d = inputs.deferred;
@@ -177,7 +284,11 @@ export function inputsToRgb(inputs: PackedInputs['inputs'], meta?: Pick<ImgMeta,
 }
 
 /** Draw a packed sample's ground truth (ignored instances dashed grey is not drawn; they get label text `ignore`). */
-export async function drawGroundTruth(sample: PackedInputs, classNames?: readonly string[], options: DrawOptions = {}): Promise<ImageBuffer> {
+export async function drawGroundTruth(
+  sample: PackedInputs,
+  classNames?: readonly string[],
+  options: DrawOptions = {},
+): Promise<ImageBuffer> {
   const meta = sample.dataSample.metainfo;
   const img = inputsToRgb(sample.inputs, meta);
   const sem = sample.dataSample.gtSemSeg;
@@ -196,11 +307,16 @@ export async function drawGroundTruth(sample: PackedInputs, classNames?: readonl
   const ig = sample.dataSample.ignoredInstances;
   const names = [...(classNames ?? []), 'ignore'];
   const ignoreLabel = names.length - 1;
-  const nGt = gt.labels.length, nIg = ig.labels.length;
+  const nGt = gt.labels.length,
+    nIg = ig.labels.length;
   const bboxes = new Float32Array((nGt + nIg) * 4);
   bboxes.set(gt.bboxes, 0);
   bboxes.set(ig.bboxes, nGt * 4);
   const labels = Int32Array.from([...gt.labels, ...new Array<number>(nIg).fill(ignoreLabel)]);
   const masks = gt.masks ? [...gt.masks.masks, ...(ig.masks?.masks ?? [])] : undefined;
-  return drawDetections(img, { bboxes, labels, masks: masks?.length === nGt + nIg ? masks : undefined, classNames: names }, options);
+  return drawDetections(
+    img,
+    { bboxes, labels, masks: masks?.length === nGt + nIg ? masks : undefined, classNames: names },
+    options,
+  );
 }

@@ -1,2 +1,3 @@
-/** Drawing detections and ground truth on images. */
+/** Drawing detections, instance masks, label maps and ground truth on images. */
 export * from './draw.js';
+export * from './seg.js';
