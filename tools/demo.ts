@@ -10,17 +10,26 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import sharp, { type Sharp } from 'sharp';
 import { setBackend, type BackendName } from '../src/backend/index.js';
 import '../src/backbones/index.js';
 import '../src/necks/index.js';
 import { loadConfig } from '../src/config/index.js';
-import { collate, makeSyntheticShapes, SYNTHETIC_CLASSES, type PackedInputs } from '../src/datasets/index.js';
+import {
+  collate,
+  makeSyntheticShapes,
+  SYNTHETIC_CLASSES,
+  type ImageBuffer,
+  type PackedInputs,
+} from '../src/datasets/index.js';
 import '../src/detectors/index.js';
-import { drawDetections, plotCurves, tileImages, type Series } from '../src/detectors/draw.js';
 import { Runner } from '../src/engine/index.js';
+import { preprocessArgv } from '../src/engine/cli.js';
+import { plotPanels, readScalars, seriesOf, type Series } from '../src/engine/plot.js';
 import '../src/evaluation/index.js';
 import type { DetDataSample } from '../src/heads/types.js';
 import { DATASETS } from '../src/registry.js';
+import { drawDetections, writeImage } from '../src/visualization/index.js';
 
 const HELP = `usage: tools/demo.ts [options]
 
@@ -32,10 +41,32 @@ const HELP = `usage: tools/demo.ts [options]
   --cfg-options K=V ...  config overrides (e.g. trainCfg.maxEpochs=2)
 `;
 
+/** Equally sized RGB images side by side, `cols` per row, on a dark background. */
+function tileImages(images: ImageBuffer[], cols: number): Sharp {
+  const w = Math.max(...images.map((m) => m.width));
+  const h = Math.max(...images.map((m) => m.height));
+  return sharp({
+    create: {
+      width: w * cols,
+      height: h * Math.ceil(images.length / cols),
+      channels: 3,
+      background: '#202020',
+    },
+  }).composite(
+    images.map((m, i) => ({
+      input: Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength),
+      raw: { width: m.width, height: m.height, channels: 3 as const },
+      left: (i % cols) * w,
+      top: Math.floor(i / cols) * h,
+    })),
+  );
+}
+
 const fmt = (v: number | undefined): string => (v === undefined || v < 0 ? '  -  ' : v.toFixed(3));
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    args: preprocessArgv(process.argv.slice(2)),
     options: {
       config: { type: 'string', default: 'configs/ssd/ssd_r18_shapes.ts' },
       'work-dir': { type: 'string', default: 'work_dirs/demo' },
@@ -56,7 +87,9 @@ async function main(): Promise<void> {
   if (!fs.existsSync(path.join(dataRoot, 'annotations', 'instances_val.json'))) {
     const numTrain = Number(values['num-train']);
     const numVal = Number(values['num-val']);
-    console.log(`[${secs()} s] making the synthetic shapes set in ${dataRoot} (${numTrain} train, ${numVal} val)`);
+    console.log(
+      `[${secs()} s] making the synthetic shapes set in ${dataRoot} (${numTrain} train, ${numVal} val)`,
+    );
     await makeSyntheticShapes({ outDir: dataRoot, numTrain, numVal, seed: 0 });
   }
   const backend = await setBackend(values.backend as BackendName);
@@ -67,7 +100,9 @@ async function main(): Promise<void> {
   const tTrain = performance.now();
   await runner.train();
   const trainS = (performance.now() - tTrain) / 1000;
-  console.log(`[${secs()} s] trained ${runner.epoch} epochs (${runner.iter} iterations) in ${trainS.toFixed(0)} s`);
+  console.log(
+    `[${secs()} s] trained ${runner.epoch} epochs (${runner.iter} iterations) in ${trainS.toFixed(0)} s`,
+  );
   const tTest = performance.now();
   const metrics = await runner.test();
   const testS = (performance.now() - tTest) / 1000;
@@ -75,58 +110,117 @@ async function main(): Promise<void> {
   console.log('\nCOCO bbox evaluation on the synthetic validation split');
   console.log('| mAP   | mAP_50 | mAP_75 | mAP_s | mAP_m | mAP_l |');
   console.log('|-------|--------|--------|-------|-------|-------|');
-  console.log(`| ${fmt(m('mAP'))} | ${fmt(m('mAP_50'))}  | ${fmt(m('mAP_75'))}  | ${fmt(m('mAP_s'))} | ${fmt(m('mAP_m'))} | ${fmt(m('mAP_l'))} |`);
+  console.log(
+    `| ${fmt(m('mAP'))} | ${fmt(m('mAP_50'))}  | ${fmt(m('mAP_75'))}  | ${fmt(m('mAP_s'))} | ${fmt(m('mAP_m'))} | ${fmt(m('mAP_l'))} |`,
+  );
   const map50 = m('mAP_50') ?? 0;
-  console.log(`\nbbox mAP@0.5 = ${map50.toFixed(3)} (target >= 0.90: ${map50 >= 0.9 ? 'met' : 'NOT met'}); test took ${testS.toFixed(0)} s`);
+  console.log(
+    `\nbbox mAP@0.5 = ${map50.toFixed(3)} (target >= 0.90: ${map50 >= 0.9 ? 'met' : 'NOT met'}); test took ${testS.toFixed(0)} s`,
+  );
 
-  // Drawn predictions on the first validation images.
+  // Drawn predictions on the first validation images, at twice their size.
   const workDir = runner.workDir;
   const visDir = path.join(workDir, 'vis');
   fs.mkdirSync(visDir, { recursive: true });
-  const ds = DATASETS.build<{ length: number; get(i: number): Promise<unknown>; getDataInfo(i: number): { imgPath: string; instances: { bbox: number[]; ignoreFlag?: number }[] } }>(
-    cfg.testDataloader.dataset,
-    { path: 'testDataloader.dataset' },
-  );
+  const ds = DATASETS.build<{
+    length: number;
+    get(i: number): Promise<unknown>;
+    getDataInfo(i: number): { imgPath: string };
+  }>(cfg.testDataloader.dataset, {
+    path: 'testDataloader.dataset',
+  });
   const n = Math.min(12, ds.length);
-  const packed = (await Promise.all(Array.from({ length: n }, (_, i) => ds.get(i)))) as PackedInputs[];
+  const packed = (await Promise.all(
+    Array.from({ length: n }, (_, i) => ds.get(i)),
+  )) as PackedInputs[];
   const batch = collate(packed);
   runner.model.eval();
   const preds = (await runner.model.predict(batch)) as DetDataSample[];
   batch.inputs.dispose();
-  const tiles: Buffer[] = [];
+  const tiles: ImageBuffer[] = [];
   for (let i = 0; i < n; i++) {
-    const info = ds.getDataInfo(i);
-    const gt = { bboxes: Float32Array.from(info.instances.flatMap((x) => x.bbox)) };
-    const png = await drawDetections(info.imgPath, preds[i]!.predInstances, cfg.classes ?? SYNTHETIC_CLASSES, { scoreThr: 0.3, scale: 2, gt });
-    fs.writeFileSync(path.join(visDir, `${path.basename(info.imgPath).replace(/\.\w+$/, '')}.png`), png);
-    tiles.push(png);
+    const imgPath = ds.getDataInfo(i).imgPath;
+    const { data, info } = await sharp(imgPath)
+      .removeAlpha()
+      .resize({ width: 2 * ((await sharp(imgPath).metadata()).width ?? 0), kernel: 'nearest' })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const big: ImageBuffer = {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      width: info.width,
+      height: info.height,
+      channels: 3,
+    };
+    const p = preds[i]!.predInstances;
+    const drawn = await drawDetections(big, {
+      bboxes: p.bboxes.map((v) => 2 * v),
+      labels: p.labels,
+      scores: p.scores,
+      classNames: cfg.classes ?? SYNTHETIC_CLASSES,
+      scoreThr: 0.3,
+    });
+    await writeImage(
+      drawn,
+      path.join(visDir, `${path.basename(imgPath).replace(/\.\w+$/, '')}.png`),
+    );
+    tiles.push(drawn);
   }
   const gridFile = path.join(workDir, 'predictions.png');
-  fs.writeFileSync(gridFile, await tileImages(tiles, 4));
+  await tileImages(tiles, 4).png().toFile(gridFile);
 
-  // Curves from the run's scalars log.
+  // Curves from the run's scalars log: training losses by iteration, validation mAP by epoch.
   const scalarsFile = path.join(runner.logDir, 'vis_data', 'scalars.json');
-  const rows = fs.existsSync(scalarsFile)
-    ? fs.readFileSync(scalarsFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, number>)
+  const records = fs.existsSync(scalarsFile)
+    ? readScalars(fs.readFileSync(scalarsFile, 'utf8'), scalarsFile)
     : [];
-  const train = rows.filter((r) => typeof r.loss === 'number');
-  const series = (key: string): Series => ({ name: key, x: train.map((r) => r.step ?? r.iter ?? 0), y: train.map((r) => r[key] ?? NaN) });
-  const lossKeys = Object.keys(train[0] ?? {}).filter((k) => k.startsWith('loss'));
-  const valRows = rows.filter((r) => typeof r['coco/bbox_mAP_50'] === 'number');
-  const panels = [{ title: 'training losses', xLabel: 'iteration', series: lossKeys.map(series) }];
-  if (valRows.length) {
-    panels.push({
+  const lossKeys = Object.keys(records.find((r) => typeof r.loss === 'number') ?? {}).filter((k) =>
+    k.startsWith('loss'),
+  );
+  const curve = (keys: string[]): Series[] =>
+    keys
+      .map((k) => seriesOf(records, k))
+      .filter((s): s is Series => s !== undefined && s.points.length > 0);
+  const panels = [
+    { title: 'training losses', xLabel: 'iteration', series: curve(lossKeys) },
+    {
       title: 'validation bbox mAP',
       xLabel: 'epoch',
-      series: ['coco/bbox_mAP', 'coco/bbox_mAP_50'].map((k) => ({ name: k, x: valRows.map((r) => r.epoch ?? r.step ?? 0), y: valRows.map((r) => r[k]!) })),
-    });
-  }
+      series: curve(['coco/bbox_mAP', 'coco/bbox_mAP_50']),
+    },
+  ].filter((p) => p.series.length > 0);
   const curvesFile = path.join(workDir, 'curves.png');
-  fs.writeFileSync(curvesFile, await plotCurves(panels));
-  const summary = { backend: backend.name, config: values.config, epochs: runner.epoch, iters: runner.iter, trainSeconds: trainS, testSeconds: testS, totalSeconds: Number(secs()), metrics };
+  await sharp(
+    Buffer.from(
+      plotPanels(panels, { title: `${path.basename(values.config!)} on the synthetic shapes set` }),
+    ),
+  )
+    .png()
+    .toFile(curvesFile);
+  const summary = {
+    backend: backend.name,
+    config: values.config,
+    epochs: runner.epoch,
+    iters: runner.iter,
+    trainSeconds: trainS,
+    testSeconds: testS,
+    totalSeconds: Number(secs()),
+    metrics,
+  };
   fs.writeFileSync(path.join(workDir, 'demo_summary.json'), JSON.stringify(summary, null, 2));
-  console.log(`[${secs()} s] done. predictions: ${gridFile} (and ${visDir}/), curves: ${curvesFile}`);
-  console.log(JSON.stringify({ demo: { mAP50: map50, mAP: m('mAP'), totalSeconds: Number(secs()), trainSeconds: Math.round(trainS), backend: backend.name } }));
+  console.log(
+    `[${secs()} s] done. predictions: ${gridFile} (and ${visDir}/), curves: ${curvesFile}`,
+  );
+  console.log(
+    JSON.stringify({
+      demo: {
+        mAP50: map50,
+        mAP: m('mAP'),
+        totalSeconds: Number(secs()),
+        trainSeconds: Math.round(trainS),
+        backend: backend.name,
+      },
+    }),
+  );
 }
 
 main().catch((e: unknown) => {
