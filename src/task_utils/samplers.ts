@@ -22,8 +22,18 @@ function collect(gtInds: Int32Array, pred: (v: number) => boolean): Int32Array {
   return Int32Array.from(out);
 }
 
-function result(assign: AssignResult, pos: Int32Array, neg: Int32Array, sampled: boolean): SamplingResult {
-  return { posInds: pos, negInds: neg, posAssignedGtInds: pos.map((i) => assign.gtInds[i] - 1), sampled };
+function result(
+  assign: AssignResult,
+  pos: Int32Array,
+  neg: Int32Array,
+  sampled: boolean,
+): SamplingResult {
+  return {
+    posInds: pos,
+    negInds: neg,
+    posAssignedGtInds: pos.map((i) => assign.gtInds[i] - 1),
+    sampled,
+  };
 }
 
 /**
@@ -37,7 +47,12 @@ function result(assign: AssignResult, pos: Int32Array, neg: Int32Array, sampled:
 export class PseudoSampler {
   static readonly configSchema = z.object({}).passthrough();
   sample(assign: AssignResult): SamplingResult {
-    return result(assign, collect(assign.gtInds, (v) => v > 0), collect(assign.gtInds, (v) => v === 0), false);
+    return result(
+      assign,
+      collect(assign.gtInds, (v) => v > 0),
+      collect(assign.gtInds, (v) => v === 0),
+      false,
+    );
   }
 }
 
@@ -75,8 +90,39 @@ export interface RandomSamplerOptions {
 }
 
 /**
+ * mmdet `AssignResult.add_gt_`: the assignment of `[gt; priors]` when the
+ * `g` gt boxes are put in front of the priors as extra proposals: gt `j`
+ * is assigned to itself (IoU 1) with its label.
+ *
+ * @example
+ * ```ts
+ * const a = addGtAsProposals({ numGts: 1, gtInds: Int32Array.of(0, 1), maxOverlaps: Float32Array.of(0.1, 0.6), labels: Int32Array.of(-1, 3) }, Int32Array.of(3));
+ * a.gtInds; // Int32Array [1, 0, 1]
+ * ```
+ */
+export function addGtAsProposals(assign: AssignResult, gtLabels: Int32Array): AssignResult {
+  const g = gtLabels.length;
+  const n = assign.gtInds.length;
+  const gtInds = new Int32Array(g + n);
+  const maxOverlaps = new Float32Array(g + n);
+  const labels = new Int32Array(g + n);
+  for (let j = 0; j < g; j++) {
+    gtInds[j] = j + 1;
+    maxOverlaps[j] = 1;
+    labels[j] = gtLabels[j]!;
+  }
+  gtInds.set(assign.gtInds, g);
+  maxOverlaps.set(assign.maxOverlaps, g);
+  labels.set(assign.labels, g);
+  return { numGts: assign.numGts, gtInds, maxOverlaps, labels };
+}
+
+/**
  * mmdet `RandomSampler`: up to `num * posFraction` random positives, the rest
  * of `num` random negatives (bounded by `negPosUb * max(1, numPos)` when set).
+ * With `addGtAsProposals`, the caller (a two-stage RoI head) first puts the
+ * gt boxes in front of its proposals with {@link addGtAsProposals}; dense
+ * heads have no proposals and reject it.
  */
 export class RandomSampler {
   static readonly configSchema = z
@@ -91,21 +137,32 @@ export class RandomSampler {
   readonly num: number;
   readonly posFraction: number;
   readonly negPosUb: number;
+  /** Two-stage RoI heads put the gt boxes in front of the proposals before sampling (see {@link addGtAsProposals}). */
+  readonly addGtAsProposals: boolean;
   private readonly rand: () => number;
 
   constructor(opts: RandomSamplerOptions) {
     this.num = opts.num;
     this.posFraction = opts.posFraction;
     this.negPosUb = opts.negPosUb ?? -1;
-    if (opts.addGtAsProposals) throw new Error('RandomSampler: addGtAsProposals is for two-stage heads and is not supported here');
+    this.addGtAsProposals = opts.addGtAsProposals ?? false;
     this.rand = mulberry32(opts.seed ?? 0);
   }
 
   sample(assign: AssignResult): SamplingResult {
-    const pos = choose(collect(assign.gtInds, (v) => v > 0), Math.floor(this.num * this.posFraction), this.rand);
+    const pos = choose(
+      collect(assign.gtInds, (v) => v > 0),
+      Math.floor(this.num * this.posFraction),
+      this.rand,
+    );
     let numNeg = this.num - pos.length;
-    if (this.negPosUb >= 0) numNeg = Math.min(numNeg, Math.floor(this.negPosUb * Math.max(1, pos.length)));
-    const neg = choose(collect(assign.gtInds, (v) => v === 0), numNeg, this.rand);
+    if (this.negPosUb >= 0)
+      numNeg = Math.min(numNeg, Math.floor(this.negPosUb * Math.max(1, pos.length)));
+    const neg = choose(
+      collect(assign.gtInds, (v) => v === 0),
+      numNeg,
+      this.rand,
+    );
     return result(assign, pos, neg, true);
   }
 }

@@ -1,0 +1,342 @@
+/**
+ * RoI box heads (mmdet `BBoxHead`, `ConvFCBBoxHead`, `Shared2FCBBoxHead`):
+ * RoI features -> shared fully connected layers -> a softmax classifier over
+ * `numClasses + 1` (background last) and class-specific box deltas.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { Linear, Module, ModuleList } from '../../nn/index.js';
+import { nextSeed, xavier } from '../../nn/init.js';
+import { MODELS, TASK_UTILS } from '../../registry.js';
+import type { BoxCoder, LossModule } from '../../heads/anchor_head.js';
+import { bboxPostProcess, buildOr, concatF32 } from '../../heads/dense_utils.js';
+import type { DetSample, InstanceData } from '../../heads/types.js';
+import '../../losses/index.js';
+import '../../ops/index.js';
+
+export const convFcBBoxHeadSchema = z
+  .object({
+    numClasses: z.number().int().positive(),
+    inChannels: z.number().int().positive().optional(),
+    roiFeatSize: z
+      .union([
+        z.number().int().positive(),
+        z.tuple([z.number().int().positive(), z.number().int().positive()]),
+      ])
+      .optional(),
+    numSharedFcs: z.number().int().nonnegative().optional(),
+    fcOutChannels: z.number().int().positive().optional(),
+    bboxCoder: z.unknown().optional(),
+    regClassAgnostic: z.boolean().optional(),
+    regDecodedBbox: z.literal(false).optional(),
+    predictBoxType: z.literal('hbox').optional(),
+    lossCls: z.unknown().optional(),
+    lossBbox: z.unknown().optional(),
+    initCfg: z.unknown().optional(),
+  })
+  .strict();
+
+export type ConvFCBBoxHeadOptions = z.input<typeof convFcBBoxHeadSchema>;
+
+/** What the RoI head sampled for one image: positives first, then negatives (mmdet `SamplingResult`). */
+export interface RoISampling {
+  /** `p*4` positive proposals, network-input pixels. */
+  posPriors: Float32Array;
+  /** `q*4` negative proposals. */
+  negPriors: Float32Array;
+  /** `p*4` gt box of each positive. */
+  posGtBboxes: Float32Array;
+  /** Label of each positive. */
+  posLabels: Int32Array;
+  /** Index into the image's gt of each positive. */
+  posAssignedGtInds: Int32Array;
+}
+
+/** Classification and regression targets of all sampled RoIs of a batch, in RoI order. */
+export interface BBoxTargets {
+  /** Per RoI: class, `numClasses` = background. */
+  labels: Int32Array;
+  labelWeights: Float32Array;
+  /** Rows (RoI indices) of the positives and their encoded targets `p*4`. */
+  posRows: Int32Array;
+  posTargets: Float32Array;
+  posLabels: Int32Array;
+}
+
+/**
+ * `x @ W + b` with a gradient that transposes explicitly: on the wasm
+ * backend a matMul with `transposeA` / `transposeB` (what tfjs' own matMul
+ * gradient uses) runs 10-15x slower than a transpose followed by a plain
+ * matMul, and the first FC of a box head is by far its largest product.
+ */
+function linear(x: tf.Tensor2D, fc: Linear): tf.Tensor2D {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [a, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    save([a, w]);
+    return {
+      value: tf.add(tf.matMul(a, w), b),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [sa, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
+        const g = dy as tf.Tensor2D;
+        return [tf.matMul(g, tf.transpose(sw)), tf.matMul(tf.transpose(sa), g), tf.sum(g, 0)];
+      },
+    };
+  });
+  return f(x, fc.weight, fc.bias!) as tf.Tensor2D;
+}
+
+/**
+ * mmdet `ConvFCBBoxHead` without convolutions (`numSharedFcs` fully
+ * connected layers + ReLU, then `fcCls` and `fcReg`); `Shared2FCBBoxHead`
+ * is the 2-FC form of Faster R-CNN with FPN. RoI features NHWC
+ * `[n, 7, 7, C]` are flattened in mmdet's channel-major order (C, H, W), so
+ * torch weights map over by a transpose. Parameter names: `sharedFcs.{i}`,
+ * `fcCls`, `fcReg`.
+ *
+ * @example
+ * ```ts
+ * const head = MODELS.build<ConvFCBBoxHead>({ type: 'Shared2FCBBoxHead', numClasses: 3, inChannels: 8, fcOutChannels: 16 });
+ * const { clsScore, bboxPred } = head.forward(tf.zeros([5, 7, 7, 8]));
+ * clsScore.shape; // [5, 4]   (3 classes + background)
+ * bboxPred.shape; // [5, 12]  (4 deltas per class)
+ * ```
+ */
+export class ConvFCBBoxHead extends Module {
+  static readonly configSchema = convFcBBoxHeadSchema;
+  static readonly unbuiltArgs = ['bboxCoder', 'lossCls', 'lossBbox', 'initCfg'] as const;
+  readonly numClasses: number;
+  readonly inChannels: number;
+  readonly roiFeatSize: [number, number];
+  readonly fcOutChannels: number;
+  readonly regClassAgnostic: boolean;
+  readonly bboxCoder: BoxCoder;
+  readonly lossCls: LossModule;
+  readonly lossBbox: LossModule;
+  readonly sharedFcs: ModuleList<Linear>;
+  readonly fcCls: Linear;
+  readonly fcReg: Linear;
+
+  constructor(opts: ConvFCBBoxHeadOptions, defaultSharedFcs = 0) {
+    super();
+    this.numClasses = opts.numClasses;
+    this.inChannels = opts.inChannels ?? 256;
+    const s = opts.roiFeatSize ?? 7;
+    this.roiFeatSize = typeof s === 'number' ? [s, s] : s;
+    this.fcOutChannels = opts.fcOutChannels ?? 1024;
+    this.regClassAgnostic = opts.regClassAgnostic ?? false;
+    this.bboxCoder = buildOr<BoxCoder>(
+      TASK_UTILS,
+      opts.bboxCoder ?? {
+        type: 'DeltaXYWHBBoxCoder',
+        targetMeans: [0, 0, 0, 0],
+        targetStds: [0.1, 0.1, 0.2, 0.2],
+      },
+      'bboxHead.bboxCoder',
+    );
+    this.lossCls = buildOr<LossModule>(
+      MODELS,
+      opts.lossCls ?? { type: 'CrossEntropyLoss', useSigmoid: false, lossWeight: 1 },
+      'bboxHead.lossCls',
+    );
+    this.lossBbox = buildOr<LossModule>(
+      MODELS,
+      opts.lossBbox ?? { type: 'L1Loss', lossWeight: 1 },
+      'bboxHead.lossBbox',
+    );
+    if (this.lossCls.useSigmoid)
+      throw new Error(
+        `${this.constructor.name}: 'lossCls.useSigmoid' must be false (a softmax over numClasses + 1)`,
+      );
+    const numFcs = opts.numSharedFcs ?? defaultSharedFcs;
+    this.sharedFcs = this.addModule('sharedFcs', new ModuleList<Linear>());
+    let inF = this.inChannels * this.roiFeatSize[0] * this.roiFeatSize[1];
+    for (let i = 0; i < numFcs; i++) {
+      const fc = new Linear(inF, this.fcOutChannels);
+      // mmdet: Xavier-uniform shared FCs, zero bias.
+      fc.weight.assign(xavier(fc.weight.shape, { distribution: 'uniform' }));
+      fc.bias!.assign(tf.zerosLike(fc.bias!));
+      this.sharedFcs.push(fc);
+      inF = this.fcOutChannels;
+    }
+    this.fcCls = this.addModule('fcCls', new Linear(inF, this.numClasses + 1));
+    this.fcReg = this.addModule(
+      'fcReg',
+      new Linear(inF, this.regClassAgnostic ? 4 : 4 * this.numClasses),
+    );
+    // mmdet BBoxHead: N(0, 0.01) classifier, N(0, 0.001) regressor, zero biases.
+    for (const [fc, std] of [
+      [this.fcCls, 0.01],
+      [this.fcReg, 0.001],
+    ] as const) {
+      fc.weight.assign(tf.randomNormal(fc.weight.shape, 0, std, 'float32', nextSeed()));
+      fc.bias!.assign(tf.zerosLike(fc.bias!));
+    }
+  }
+
+  /** RoI features `[n, h, w, C]` -> class logits `[n, numClasses + 1]` and deltas `[n, 4 * numClasses]` (or `[n, 4]`). */
+  forward(x: tf.Tensor4D): { clsScore: tf.Tensor2D; bboxPred: tf.Tensor2D } {
+    const n = x.shape[0];
+    let h: tf.Tensor2D = tf.reshape(this.sharedFcs.length ? tf.transpose(x, [0, 3, 1, 2]) : x, [
+      n,
+      -1,
+    ]);
+    for (const fc of this.sharedFcs) h = tf.relu(linear(h, fc)) as tf.Tensor2D;
+    return { clsScore: linear(h, this.fcCls), bboxPred: linear(h, this.fcReg) };
+  }
+
+  /**
+   * Targets of the sampled RoIs of every image (mmdet `get_targets` with
+   * `concat=True`): positives get their gt label and encoded gt box, weight
+   * `posWeight` (`<= 0`: 1); negatives the background label, weight 1.
+   */
+  getTargets(samplings: RoISampling[], posWeight = -1): BBoxTargets {
+    const total = samplings.reduce((s, r) => s + r.posLabels.length + (r.negPriors.length >> 2), 0);
+    const labels = new Int32Array(total).fill(this.numClasses);
+    const labelWeights = new Float32Array(total);
+    const posRows: number[] = [];
+    const posLabels: number[] = [];
+    const pw = posWeight > 0 ? posWeight : 1;
+    let row = 0;
+    for (const r of samplings) {
+      const p = r.posLabels.length;
+      const q = r.negPriors.length >> 2;
+      for (let k = 0; k < p; k++) {
+        labels[row + k] = r.posLabels[k]!;
+        labelWeights[row + k] = pw;
+        posRows.push(row + k);
+        posLabels.push(r.posLabels[k]!);
+      }
+      labelWeights.fill(1, row + p, row + p + q);
+      row += p + q;
+    }
+    const priors = concatF32(samplings.map((r) => r.posPriors));
+    const gts = concatF32(samplings.map((r) => r.posGtBboxes));
+    const np = posRows.length;
+    const posTargets = np
+      ? tf.tidy(
+          () =>
+            this.bboxCoder
+              .encode(tf.tensor2d(priors, [np, 4]), tf.tensor2d(gts, [np, 4]))
+              .dataSync() as Float32Array,
+        )
+      : new Float32Array(0);
+    return {
+      labels,
+      labelWeights,
+      posRows: Int32Array.from(posRows),
+      posTargets,
+      posLabels: Int32Array.from(posLabels),
+    };
+  }
+
+  /**
+   * mmdet `BBoxHead.loss`: `loss_cls` (averaged over RoIs with a non-zero
+   * weight), `loss_bbox` on the deltas of each positive's own class
+   * (averaged over all sampled RoIs, as mmdet), and `acc` (percent, not a loss).
+   */
+  loss(
+    clsScore: tf.Tensor2D,
+    bboxPred: tf.Tensor2D,
+    t: BBoxTargets,
+  ): { loss_cls: tf.Scalar; loss_bbox: tf.Scalar; acc: tf.Scalar } {
+    const n = t.labels.length;
+    const allOnes = t.labelWeights.every((w) => w === 1);
+    const nonZero = t.labelWeights.reduce((s, w) => s + (w > 0 ? 1 : 0), 0);
+    const lossCls = this.lossCls.forward(clsScore, t.labels, {
+      weight: allOnes ? undefined : tf.tensor1d(t.labelWeights),
+      avgFactor: Math.max(nonZero, 1),
+    }) as tf.Scalar;
+    let lossBbox: tf.Scalar;
+    const np = t.posRows.length;
+    if (np === 0) lossBbox = tf.mul(tf.sum(bboxPred), 0) as tf.Scalar;
+    else {
+      const rows = this.regClassAgnostic
+        ? t.posRows
+        : Int32Array.from(t.posRows, (r, k) => r * this.numClasses + t.posLabels[k]!);
+      const pred = tf.gather(
+        tf.reshape(bboxPred, [-1, 4]),
+        tf.tensor1d(rows, 'int32'),
+      ) as tf.Tensor2D;
+      lossBbox = this.lossBbox.forward(pred, tf.tensor2d(t.posTargets, [np, 4]), {
+        avgFactor: n,
+      }) as tf.Scalar;
+    }
+    const acc = tf.tidy(() => {
+      const hit = tf.equal(tf.argMax(clsScore, 1), tf.tensor1d(t.labels, 'int32'));
+      return tf.mul(tf.mean(tf.cast(hit, 'float32')), 100) as tf.Scalar;
+    });
+    return { loss_cls: lossCls, loss_bbox: lossBbox, acc };
+  }
+
+  /**
+   * Detections of one image (mmdet `_predict_by_feat_single`): softmax
+   * scores, class-specific boxes decoded from `rois` (`k*4`, input pixels)
+   * and clipped to the image, rescaled to the original image when `rescale`,
+   * then the (RoI, class) pairs above `scoreThr`, class-wise NMS, `maxPerImg`.
+   */
+  predictByFeatSingle(
+    rois: Float32Array,
+    clsScore: Float32Array,
+    bboxPred: Float32Array,
+    meta: DetSample['metainfo'],
+    cfg: {
+      scoreThr?: number;
+      nms?: { iouThreshold: number; classAgnostic?: boolean };
+      maxPerImg?: number;
+    },
+    rescale: boolean,
+  ): InstanceData {
+    const k = rois.length >> 2;
+    const C = this.numClasses;
+    const r = this.regClassAgnostic ? 4 : 4 * C;
+    if (k === 0)
+      return {
+        bboxes: new Float32Array(0),
+        scores: new Float32Array(0),
+        labels: new Int32Array(0),
+      };
+    const decoded = tf.tidy(
+      () =>
+        this.bboxCoder
+          .decode(tf.tensor2d(rois, [k, 4]), tf.tensor2d(bboxPred, [k, r]), meta.imgShape)
+          .dataSync() as Float32Array,
+    );
+    const thr = cfg.scoreThr ?? 0;
+    const boxes: number[] = [];
+    const scores: number[] = [];
+    const labels: number[] = [];
+    for (let i = 0; i < k; i++) {
+      const row = clsScore.subarray(i * (C + 1), (i + 1) * (C + 1));
+      let m = -Infinity;
+      for (const v of row) m = Math.max(m, v);
+      let sum = 0;
+      for (const v of row) sum += Math.exp(v - m);
+      for (let c = 0; c < C; c++) {
+        const p = Math.exp(row[c]! - m) / sum;
+        if (!(p > thr)) continue;
+        const o = this.regClassAgnostic ? 4 * i : i * r + 4 * c;
+        boxes.push(decoded[o]!, decoded[o + 1]!, decoded[o + 2]!, decoded[o + 3]!);
+        scores.push(p);
+        labels.push(c);
+      }
+    }
+    return bboxPostProcess(
+      Float32Array.from(boxes),
+      Float32Array.from(scores),
+      Int32Array.from(labels),
+      meta,
+      { ...cfg, minBboxSize: -1 },
+      rescale,
+    );
+  }
+}
+
+/** mmdet `Shared2FCBBoxHead`: {@link ConvFCBBoxHead} with two shared FCs (default 1024 wide). */
+export class Shared2FCBBoxHead extends ConvFCBBoxHead {
+  constructor(opts: ConvFCBBoxHeadOptions) {
+    super(opts, 2);
+  }
+}
+
+MODELS.register(ConvFCBBoxHead, { name: 'ConvFCBBoxHead' });
+MODELS.register(Shared2FCBBoxHead, { name: 'Shared2FCBBoxHead' });
