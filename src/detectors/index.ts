@@ -4,6 +4,5 @@
  */
 import '../heads/index.js';
 export * from './single_stage.js';
-export * from './draw.js';
 export * from './two_stage.js';
 export * from './yolo.js';
