@@ -19,6 +19,7 @@ import type { DetDataSample, DetSample, InstanceData, LossDict } from './types.j
 export const rpnHeadSchema = anchorHeadSchema.extend({
   numClasses: z.literal(1).optional(),
   numConvs: z.number().int().positive().optional(),
+  bboxCoder: z.unknown().optional(),
 });
 
 export type RPNHeadOptions = Omit<AnchorHeadOptions, 'numClasses'> & {
