@@ -260,7 +260,7 @@ export class YOLOV3Head extends Module {
         bias[a * K + 4] = biasInitWithProb(8 / (608 / sw) ** 2);
         for (let c = 5; c < K; c++) bias[a * K + c] = biasInitWithProb(0.01);
       }
-      pred.bias!.assign(tf.tensor1d(bias));
+      tf.tidy(() => pred.bias!.assign(tf.tensor1d(bias)));
       this.convsBridge.push(bridge);
       this.convsPred.push(pred);
     }
