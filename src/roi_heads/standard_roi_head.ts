@@ -160,11 +160,12 @@ export class StandardRoIHead extends Module {
         throw new Error(
           "StandardRoIHead: 'maskHead' needs a 'maskRoiExtractor' (or shareRoiExtractor: true)",
         );
-      // As mmdet hands `rcnn_test_cfg` to the mask head's predict: it reads `maskThrBinary` from it.
-      const maskCfg =
-        'testCfg' in opts.maskHead
-          ? opts.maskHead
-          : { ...opts.maskHead, testCfg: opts.testCfg ?? null };
+      // As mmdet hands `rcnn_train_cfg` / `rcnn_test_cfg` to the mask head: it reads `maskSize` and `maskThrBinary` from them.
+      const maskCfg = {
+        trainCfg: opts.trainCfg ?? null,
+        testCfg: opts.testCfg ?? null,
+        ...opts.maskHead,
+      };
       this.maskHead = this.addModule(
         'maskHead',
         buildOr<MaskHead>(MODELS, maskCfg, 'roiHead.maskHead'),
