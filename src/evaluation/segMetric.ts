@@ -229,8 +229,8 @@ const optionsSchema = z
 
 /** A sample for {@link SegMetric.process}: mmseg's `pred_sem_seg` / `gt_sem_seg`, flat label maps. */
 export interface SegDataSample {
-  predSemSeg: { data: ArrayLike<number> };
-  gtSemSeg: { data: ArrayLike<number> };
+  predSemSeg: { data: ArrayLike<number>; height?: number; width?: number };
+  gtSemSeg: { data: ArrayLike<number>; height?: number; width?: number };
   [key: string]: unknown;
 }
 
@@ -289,6 +289,20 @@ export class SegMetric implements Metric<SegDataSample> {
 
   process(_dataBatch: unknown, dataSamples: readonly SegDataSample[]): void {
     for (const s of dataSamples) {
+      if (!s.gtSemSeg)
+        throw new Error(
+          'SegMetric: a sample has no gtSemSeg; load the label maps in the test pipeline (LoadAnnotations with withSeg: true, then PackSegInputs)',
+        );
+      if (s.predSemSeg.data.length !== s.gtSemSeg.data.length) {
+        const dims = (m: { data: ArrayLike<number>; height?: number; width?: number }) =>
+          m.height && m.width && m.height * m.width === m.data.length
+            ? `${m.height}x${m.width}`
+            : `${m.data.length} pixels`;
+        throw new RangeError(
+          `SegMetric: prediction (${dims(s.predSemSeg)}) and label map (${dims(s.gtSemSeg)}) differ in size; ` +
+            'predictions are at the original image size, so load the label map after Resize in the test pipeline (as mmseg does)',
+        );
+      }
       this.areas ??= createSegAreas(this.numClasses);
       accumulateSegAreas(this.areas, s.predSemSeg.data, s.gtSemSeg.data, this.options.ignoreIndex);
     }

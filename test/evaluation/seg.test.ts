@@ -74,4 +74,15 @@ describe('SegMetric equals the hand-derived fixture', () => {
     expect(() => new SegMetric({ iouMetrics: ['mIoU', 'mBogus' as any] })).toThrow();
     expect(nanMean([NaN, NaN])).toBeNaN();
   });
+
+  it('a prediction and a label map of different sizes, or no label map, is a clear error', () => {
+    const m = new SegMetric({ numClasses: 2 });
+    const pred = { data: new Uint8Array(6), height: 2, width: 3 };
+    expect(() =>
+      m.process({}, [
+        { predSemSeg: pred, gtSemSeg: { data: new Uint8Array(24), height: 4, width: 6 } },
+      ]),
+    ).toThrow(/prediction \(2x3\) and label map \(4x6\) differ in size.*after Resize/);
+    expect(() => m.process({}, [{ predSemSeg: pred } as never])).toThrow(/no gtSemSeg.*withSeg/);
+  });
 });

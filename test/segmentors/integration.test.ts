@@ -181,7 +181,7 @@ describe('EncoderDecoder', () => {
     const data = path.join(dir, 'shapes');
     await makeSyntheticShapes({ outDir: data, numTrain: 4, numVal: 2, imageSize: 64, seed: 1 });
     const root = `${data}/`;
-    const cfg = await loadConfig('configs/fcn/fcn_r18-d8_shapes-128x128.ts', {
+    const cfg = await loadConfig('configs/fcn/fcn_r18_shapes.ts', {
       cfgOptions: [
         `trainDataloader.dataset.dataRoot=${root}`,
         `valDataloader.dataset.dataRoot=${root}`,

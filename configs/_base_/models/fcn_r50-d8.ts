@@ -1,0 +1,64 @@
+/**
+ * FCN R-50-D8 (mmseg `fcn_r50-d8.py`): ResNetV1c-50 with the last two
+ * stages dilated (output stride 8), an FCNHead on stage 4 and an auxiliary
+ * FCNHead on stage 3 (loss weight 0.4). mmseg starts from ImageNet weights
+ * (`open-mmlab://resnet50_v1c`); here `pretrained` names a local
+ * safetensors file, none by default (nothing is downloaded).
+ */
+const normCfg = { type: 'BN', requiresGrad: true };
+export default {
+  model: {
+    type: 'EncoderDecoder',
+    pretrained: null,
+    backbone: {
+      type: 'ResNetV1c',
+      depth: 50,
+      numStages: 4,
+      outIndices: [0, 1, 2, 3],
+      dilations: [1, 1, 2, 4],
+      strides: [1, 2, 1, 1],
+      normCfg,
+      normEval: false,
+      style: 'pytorch',
+      contractDilation: true,
+    },
+    decodeHead: {
+      type: 'FCNHead',
+      inChannels: 2048,
+      inIndex: 3,
+      channels: 512,
+      numConvs: 2,
+      concatInput: true,
+      dropoutRatio: 0.1,
+      numClasses: 19,
+      normCfg,
+      alignCorners: false,
+      lossDecode: {
+        type: 'CrossEntropyLoss',
+        useSigmoid: false,
+        lossWeight: 1.0,
+        ignoreIndex: 255,
+      },
+    },
+    auxiliaryHead: {
+      type: 'FCNHead',
+      inChannels: 1024,
+      inIndex: 2,
+      channels: 256,
+      numConvs: 1,
+      concatInput: false,
+      dropoutRatio: 0.1,
+      numClasses: 19,
+      normCfg,
+      alignCorners: false,
+      lossDecode: {
+        type: 'CrossEntropyLoss',
+        useSigmoid: false,
+        lossWeight: 0.4,
+        ignoreIndex: 255,
+      },
+    },
+    trainCfg: {},
+    testCfg: { mode: 'whole' },
+  },
+};
