@@ -181,6 +181,15 @@ describe('YOLO configs', () => {
       cfg.model.bboxHead.type,
     ])
       expect(MODELS.has(part)).toBe(true);
+    // the part that differs from the COCO model builds (backbone and neck are the COCO ones)
+    const head = MODELS.build<
+      YOLOV3['bboxHead'] & { convsPred: { at(i: number): { weight: tf.Variable } } }
+    >(
+      { ...cfg.model.bboxHead, trainCfg: cfg.model.trainCfg, testCfg: cfg.model.testCfg },
+      { path: 'model.bboxHead' },
+    );
+    expect(head.convsPred.at(0).weight.shape).toEqual([1, 1, 1024, 3 * (5 + 20)]);
+    head.dispose();
   });
 
   it('the shapes config builds, computes finite losses and predicts', async () => {
