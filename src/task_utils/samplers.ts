@@ -121,8 +121,8 @@ export function addGtAsProposals(assign: AssignResult, gtLabels: Int32Array): As
  * mmdet `RandomSampler`: up to `num * posFraction` random positives, the rest
  * of `num` random negatives (bounded by `negPosUb * max(1, numPos)` when set).
  * With `addGtAsProposals`, the caller (a two-stage RoI head) first puts the
- * gt boxes in front of its proposals with {@link addGtAsProposals}; dense
- * heads have no proposals and reject it.
+ * gt boxes in front of its proposals with {@link addGtAsProposals}; the
+ * RPN rejects it (anchors are not proposals).
  */
 export class RandomSampler {
   static readonly configSchema = z

@@ -102,6 +102,14 @@ describe('RPNHead', () => {
     expect(() =>
       MODELS.build({ type: 'RPNHead', inChannels: 4, numClasses: 3, anchorGenerator: {} }),
     ).toThrow(/numClasses/);
+    expect(() =>
+      MODELS.build({
+        type: 'RPNHead',
+        inChannels: 4,
+        anchorGenerator: { type: 'AnchorGenerator', strides: [16], ratios: [1], scales: [1] },
+        trainCfg: { ...rpnTrainCfg, sampler: { ...rpnTrainCfg.sampler, addGtAsProposals: true } },
+      }),
+    ).toThrow(/addGtAsProposals/);
   });
 
   it('anchor targets: which anchors are positive, negative and ignored, and their regression targets', () => {
