@@ -12,10 +12,18 @@ import '@tensorflow/tfjs';
 import { registerConvGradients } from './gradients.js';
 import { registerTypedGradKernels } from './typed_kernels.js';
 import { registerWasmTrainingKernels } from './wasm_kernels.js';
+import { enableWasmThreads, resolveWasmThreads } from './wasm_threads.js';
 
 export { registerWasmTrainingKernels } from './wasm_kernels.js';
 export { registerConvGradients } from './gradients.js';
 export { registerTypedGradKernels, readValues, writeFloatOutput } from './typed_kernels.js';
+export {
+  enableWasmThreads,
+  wasmThreadsFromEnv,
+  resolveWasmThreads,
+  MAX_WASM_THREADS,
+  type WasmThreadsResult,
+} from './wasm_threads.js';
 
 /** Backend names accepted by {@link setBackend}. */
 export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -29,7 +37,17 @@ export interface BackendChoice {
   reason: string;
 }
 
-type Attempt = () => Promise<string>;
+/** Options of {@link setBackend}. */
+export interface SetBackendOptions {
+  /**
+   * XNNPACK threads for the wasm backend (1..8; default: the environment
+   * variable `TFDET_WASM_THREADS`, else the single-threaded build). See
+   * `src/backend/wasm_threads.ts`.
+   */
+  wasmThreads?: number;
+}
+
+type Attempt = (opts: SetBackendOptions) => Promise<string>;
 
 const errText = (e: unknown): string => {
   const msg = e instanceof Error ? e.message : String(e);
@@ -70,10 +88,13 @@ async function tryWebgpu(): Promise<string> {
   return 'a WebGPU adapter was found';
 }
 
-async function tryWasm(): Promise<string> {
+async function tryWasm(opts: SetBackendOptions): Promise<string> {
   await import('@tensorflow/tfjs-backend-wasm');
   registerWasmTrainingKernels();
   registerTypedGradKernels('wasm');
+  if (opts.wasmThreads !== undefined) {
+    return `embedded wasm, ${(await enableWasmThreads(opts.wasmThreads)).reason}`;
+  }
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to start');
   return 'embedded wasm (SIMD) backend';
 }
@@ -105,16 +126,20 @@ const ATTEMPTS: Record<Exclude<BackendName, 'auto'>, Attempt> = {
  * // name === 'wasm', reason === 'wasm: embedded wasm (SIMD) backend (tensorflow: tfjs-node-gpu and tfjs-node: not installed; webgpu: package \'webgpu\' not installed)'
  * ```
  */
-export async function setBackend(name: BackendName = 'auto'): Promise<BackendChoice> {
+export async function setBackend(
+  name: BackendName = 'auto',
+  opts: SetBackendOptions = {},
+): Promise<BackendChoice> {
   registerConvGradients();
   if (!BACKEND_NAMES.includes(name)) {
     throw new Error(`--backend: expected one of ${BACKEND_NAMES.join(' | ')}, got ${JSON.stringify(name)}`);
   }
+  opts = { ...opts, wasmThreads: resolveWasmThreads(opts.wasmThreads) };
   const order: Exclude<BackendName, 'auto'>[] = name === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [name];
   const skipped: string[] = [];
   for (const candidate of order) {
     try {
-      const why = await ATTEMPTS[candidate]();
+      const why = await ATTEMPTS[candidate](opts);
       const reason = `${candidate}: ${why}${skipped.length ? ` (${skipped.join('; ')})` : ''}`;
       return { name: candidate, reason };
     } catch (e) {
