@@ -43,14 +43,15 @@ class CollectHook extends Hook {
 const plain = (v: unknown): unknown => (ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : Array.isArray(v) ? v.map(plain) : v);
 
 async function showPredictions(samples: Sample[], dir: string, classes: string[] | undefined, scoreThr: number): Promise<number> {
-  const { drawDetections, writeImage } = await import('../src/visualization/index.js');
+  const { drawPrediction, writeImage } = await import('../src/visualization/index.js');
   fs.mkdirSync(dir, { recursive: true });
   let n = 0;
   for (const s of samples) {
     const imgPath = (s.imgPath ?? s.metainfo?.imgPath) as string | undefined;
-    const pred = s.predInstances as { bboxes: number[][]; labels: number[]; scores: number[] } | undefined;
-    if (!imgPath || !pred || !fs.existsSync(imgPath)) continue;
-    const img = await drawDetections(imgPath, { bboxes: pred.bboxes, labels: pred.labels, scores: pred.scores, classNames: classes, scoreThr });
+    // Whatever the model predicts: boxes (and instance masks) and/or a semantic label map.
+    const pred = { predInstances: s.predInstances, predSemSeg: s.predSemSeg } as Parameters<typeof drawPrediction>[1];
+    if (!imgPath || (!pred.predInstances && !pred.predSemSeg) || !fs.existsSync(imgPath)) continue;
+    const img = await drawPrediction(imgPath, pred, { classNames: classes, scoreThr });
     await writeImage(img, path.join(dir, `${path.basename(imgPath).replace(/\.[^.]+$/, '')}.png`));
     n++;
   }

@@ -2,12 +2,14 @@
  * Integration (issue 8, must-show 3): a tiny EncoderDecoder takes one
  * training step on a tiny batch (finite losses, gradients reach the
  * backbone) and predicts; the shapes FCN config trains one epoch through
- * the Runner on a few synthetic VOC-segmentation images and is scored by
- * SegMetric.
+ * the Runner on a few synthetic VOC-segmentation images, is scored by
+ * SegMetric, and tools/test.ts gives the same mIoU from its checkpoint.
  */
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setBackend } from '../../src/backend/index.js';
@@ -19,6 +21,7 @@ import { setInitSeed, type Module } from '../../src/nn/index.js';
 import { MODELS } from '../../src/registry.js';
 import type { EncoderDecoder, SegBatch } from '../../src/segmentors/index.js';
 
+const exec = promisify(execFile);
 let dir = '';
 
 beforeAll(async () => {
@@ -208,7 +211,33 @@ describe('EncoderDecoder', () => {
     expect(chunks.join('')).toMatch(
       /decode\.loss_ce: [0-9.]+ {2}decode\.acc_seg: [0-9.]+ {2}aux\.loss_ce/,
     );
-    expect(fs.existsSync(path.join(cfg.workDir, 'epoch_1.safetensors'))).toBe(true);
+    const ckpt = path.join(cfg.workDir, 'epoch_1.safetensors');
+    expect(fs.existsSync(ckpt)).toBe(true);
     runner.dispose();
+    // tools/test.ts scores the checkpoint with no segmentation special case and draws the label maps
+    const show = path.join(dir, 'show');
+    const r = await exec(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'tools/test.ts',
+        'configs/fcn/fcn_r18_shapes.ts',
+        ckpt,
+        '--json',
+        '--show-dir',
+        show,
+        '--work-dir',
+        path.join(dir, 'test'),
+        '--cfg-options',
+        `testDataloader.dataset.dataRoot=${root}`,
+        'testDataloader.numWorkers=0',
+      ],
+      { maxBuffer: 1 << 24 },
+    );
+    const lines = r.stdout.trim().split('\n');
+    const scored = JSON.parse(lines[lines.length - 1]!) as Record<string, number>;
+    expect(scored.mIoU).toBeCloseTo(metrics.mIoU!, 6);
+    expect(fs.readdirSync(show).filter((f) => f.endsWith('.png'))).toHaveLength(2);
   });
 });
