@@ -6,7 +6,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { setBackend } from '../../src/backend/index.js';
 import { CrossEntropyLoss } from '../../src/losses/index.js';
 import { MODELS } from '../../src/registry.js';
-import { FCNHead, pixelAccuracy, stackLabels, type SegSample } from '../../src/segmentors/index.js';
+import {
+  FCNHead,
+  OHEMPixelSampler,
+  pixelAccuracy,
+  stackLabels,
+  type SegSample,
+} from '../../src/segmentors/index.js';
 
 const fx = JSON.parse(
   readFileSync(
@@ -93,6 +99,61 @@ describe('decode head loss', () => {
       .forward(tf.reshape(up, [-1, c!]), Int32Array.from(labels))
       .dataSync();
     (fx.lossNone as number[]).forEach((v, i) => expect(Math.abs(none[i]! - v)).toBeLessThan(1e-5));
+  });
+
+  it('OHEMPixelSampler keeps the pixels whose label probability is under max(thresh, the minKept-th smallest), as mmseg', () => {
+    // probabilities of the label: softmax([a, 0])[0] for a = 3, 1, 0, -1, -2 -> 0.953, 0.731, 0.5, 0.269, 0.119
+    const logits = tf.tensor2d([
+      [3, 0],
+      [1, 0],
+      [0, 0],
+      [-1, 0],
+      [-2, 0],
+      [9, 0],
+    ]);
+    const labels = Int32Array.from([0, 0, 0, 0, 0, 255]);
+    expect(
+      Array.from(new OHEMPixelSampler({ thresh: 0.7, minKept: 1 }).sample(logits, labels, 1)),
+    ).toEqual([0, 0, 1, 1, 1, 0]);
+    // minKept 2 per image, 2 images: the threshold rises to sorted[4] (mmseg's index minKept * batch) = 0.953, itself not kept
+    expect(
+      Array.from(new OHEMPixelSampler({ thresh: 0.7, minKept: 2 }).sample(logits, labels, 2)),
+    ).toEqual([0, 1, 1, 1, 1, 0]);
+    expect(
+      Array.from(new OHEMPixelSampler({ thresh: 0.7, minKept: 4 }).sample(logits, labels, 1)),
+    ).toEqual([0, 1, 1, 1, 1, 0]);
+    // without thresh: the minKept pixels of largest loss
+    expect(Array.from(new OHEMPixelSampler({ minKept: 2 }).sample(logits, labels, 1))).toEqual([
+      0, 0, 0, 1, 1, 0,
+    ]);
+    expect(
+      Array.from(
+        new OHEMPixelSampler({ thresh: 0.7 }).sample(
+          logits,
+          Int32Array.from([255, 255, 255, 255, 255, 255]),
+          1,
+        ),
+      ),
+    ).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(() => new OHEMPixelSampler({ thresh: 1.5 })).toThrow();
+  });
+
+  it('a decode head with a sampler trains only the sampled pixels, averaged over all non-ignored ones', () => {
+    const logits = tf.tensor4d([3, 0, 0, 0, -1, 0, 0, 0], [1, 1, 4, 2]);
+    const head = MODELS.build<FCNHead>({
+      type: 'FCNHead',
+      inChannels: 4,
+      channels: 4,
+      numConvs: 0,
+      concatInput: false,
+      numClasses: 2,
+      sampler: { type: 'OHEMPixelSampler', thresh: 0.7, minKept: 1 },
+      lossDecode: { type: 'CrossEntropyLoss', ignoreIndex: 255, avgNonIgnore: true },
+    });
+    // label 0 everywhere but the last pixel (ignored): pixel 0 is easy (p = 0.953) and drops out
+    const out = head.lossByFeat(logits, [sample([0, 0, 0, 255], 1, 4)], [1, 4]);
+    const ce = (a: number) => Math.log(1 + Math.exp(-a));
+    expect(out.loss_ce!.dataSync()[0]).toBeCloseTo((ce(0) + ce(-1)) / 3, 6);
   });
 
   it('stackLabels and pixelAccuracy errors and edge cases', () => {

@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { initWeights } from '../../backbones/init_weights.js';
 import { Conv2d, Dropout, interpolate, Module, ModuleList } from '../../nn/index.js';
-import { isTypedConfig, MODELS, type TypedConfig } from '../../registry.js';
+import { isTypedConfig, MODELS, TASK_UTILS, type TypedConfig } from '../../registry.js';
+import { OHEMPixelSampler } from '../ohem_pixel_sampler.js';
 import '../../losses/index.js';
 import type { SegLossDict, SegSample } from '../types.js';
 
@@ -35,7 +36,8 @@ export const decodeHeadSchema = z
     inputTransform: z.enum(['resize_concat', 'multiple_select']).nullable().optional(),
     lossDecode: z.unknown().optional(),
     ignoreIndex: z.number().int().optional(),
-    sampler: z.null().optional(),
+    /** A pixel sampler config (`{type: 'OHEMPixelSampler', thresh, minKept}`) or null. */
+    sampler: z.looseObject({ type: z.string() }).nullable().optional(),
     alignCorners: z.boolean().optional(),
     threshold: z.number().optional(),
     initCfg: z.unknown().optional(),
@@ -149,6 +151,8 @@ export abstract class BaseDecodeHead extends Module {
   readonly convSeg: Conv2d;
   readonly dropout?: Dropout;
   readonly lossDecode: ModuleList<SegLossModule>;
+  /** Chooses the pixels that train (mmseg's `sampler`); all non-ignored pixels without one. */
+  readonly sampler?: OHEMPixelSampler;
   private readonly lossNames: string[];
 
   constructor(opts: DecodeHeadOptions) {
@@ -201,6 +205,13 @@ export abstract class BaseDecodeHead extends Module {
     );
     this.lossNames = losses.map((m, i) => lossName(lossCfgs[i], m));
     this.lossDecode = this.addModule('lossDecode', new ModuleList(losses));
+    if (o.sampler) {
+      const { ignoreIndex, ...rest } = o.sampler as TypedConfig & { ignoreIndex?: number };
+      this.sampler = TASK_UTILS.build<OHEMPixelSampler>(
+        { ...rest, ignoreIndex: ignoreIndex ?? this.ignoreIndex } as TypedConfig,
+        { path: 'sampler' },
+      );
+    }
     const dropoutRatio = o.dropoutRatio ?? 0.1;
     this.convSeg = this.addModule(
       'convSeg',
@@ -251,7 +262,8 @@ export abstract class BaseDecodeHead extends Module {
 
   /**
    * mmseg's `loss_by_feat`: logits resized (bilinear) to the batch input
-   * size, then each decode loss over the pixels with the stacked labels.
+   * size, then each decode loss over the pixels with the stacked labels
+   * (weighted by the pixel sampler's choice when there is one).
    */
   lossByFeat(
     logits: tf.Tensor4D,
@@ -264,10 +276,13 @@ export abstract class BaseDecodeHead extends Module {
         ? logits
         : interpolate(logits, { size: [H, W], mode: 'bilinear', alignCorners: this.alignCorners });
     const flat = tf.reshape(up, [-1, this.numClasses]) as tf.Tensor2D;
+    const weight = this.sampler
+      ? tf.tensor1d(this.sampler.sample(flat, labels, samples.length))
+      : undefined;
     const out: SegLossDict = {};
     this.lossDecode.items.forEach((loss, i) => {
       const name = this.lossNames[i]!;
-      const v = loss.forward(flat, labels) as tf.Scalar;
+      const v = loss.forward(flat, labels, { weight }) as tf.Scalar;
       out[name] = out[name] ? tf.add(out[name], v) : v;
     });
     const pred = tf.tidy(() => tf.argMax(flat, 1).dataSync() as Int32Array);
