@@ -142,8 +142,13 @@ describe('Shared2FCBBoxHead', () => {
     ).grads;
     const ref = tf.variableGrads(() => {
       let y: tf.Tensor = tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [5, -1]);
-      for (const fc of h.sharedFcs) y = tf.relu(fc.forward(y));
-      return tf.sum(tf.mul(h.fcCls.forward(y), tf.range(0, 15).reshape([5, 3]))) as tf.Scalar;
+      for (const fc of h.sharedFcs) y = tf.relu(tf.add(tf.matMul(y, fc.weight), fc.bias!));
+      return tf.sum(
+        tf.mul(
+          tf.add(tf.matMul(y, h.fcCls.weight), h.fcCls.bias!),
+          tf.range(0, 15).reshape([5, 3]),
+        ),
+      ) as tf.Scalar;
     }, params).grads;
     for (const k of Object.keys(ref)) {
       const a = ours[k]!.dataSync();

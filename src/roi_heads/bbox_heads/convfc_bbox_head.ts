@@ -85,6 +85,13 @@ function linear(x: tf.Tensor2D, fc: Linear): tf.Tensor2D {
   return f(x, fc.weight, fc.bias!) as tf.Tensor2D;
 }
 
+/** A {@link Linear} on `[n, in]` rows whose gradient is {@link linear}'s. */
+export class RowLinear extends Linear {
+  override forward(x: tf.Tensor): tf.Tensor2D {
+    return linear(x as tf.Tensor2D, this);
+  }
+}
+
 /**
  * mmdet `ConvFCBBoxHead` without convolutions (`numSharedFcs` fully
  * connected layers + ReLU, then `fcCls` and `fcReg`); `Shared2FCBBoxHead`
@@ -112,9 +119,9 @@ export class ConvFCBBoxHead extends Module {
   readonly bboxCoder: BoxCoder;
   readonly lossCls: LossModule;
   readonly lossBbox: LossModule;
-  readonly sharedFcs: ModuleList<Linear>;
-  readonly fcCls: Linear;
-  readonly fcReg: Linear;
+  readonly sharedFcs: ModuleList<RowLinear>;
+  readonly fcCls: RowLinear;
+  readonly fcReg: RowLinear;
 
   constructor(opts: ConvFCBBoxHeadOptions, defaultSharedFcs = 0) {
     super();
@@ -148,20 +155,20 @@ export class ConvFCBBoxHead extends Module {
         `${this.constructor.name}: 'lossCls.useSigmoid' must be false (a softmax over numClasses + 1)`,
       );
     const numFcs = opts.numSharedFcs ?? defaultSharedFcs;
-    this.sharedFcs = this.addModule('sharedFcs', new ModuleList<Linear>());
+    this.sharedFcs = this.addModule('sharedFcs', new ModuleList<RowLinear>());
     let inF = this.inChannels * this.roiFeatSize[0] * this.roiFeatSize[1];
     for (let i = 0; i < numFcs; i++) {
-      const fc = new Linear(inF, this.fcOutChannels);
+      const fc = new RowLinear(inF, this.fcOutChannels);
       // mmdet: Xavier-uniform shared FCs, zero bias.
       fc.weight.assign(xavier(fc.weight.shape, { distribution: 'uniform' }));
       fc.bias!.assign(tf.zerosLike(fc.bias!));
       this.sharedFcs.push(fc);
       inF = this.fcOutChannels;
     }
-    this.fcCls = this.addModule('fcCls', new Linear(inF, this.numClasses + 1));
+    this.fcCls = this.addModule('fcCls', new RowLinear(inF, this.numClasses + 1));
     this.fcReg = this.addModule(
       'fcReg',
-      new Linear(inF, this.regClassAgnostic ? 4 : 4 * this.numClasses),
+      new RowLinear(inF, this.regClassAgnostic ? 4 : 4 * this.numClasses),
     );
     // mmdet BBoxHead: N(0, 0.01) classifier, N(0, 0.001) regressor, zero biases.
     for (const [fc, std] of [
@@ -180,8 +187,8 @@ export class ConvFCBBoxHead extends Module {
       n,
       -1,
     ]);
-    for (const fc of this.sharedFcs) h = tf.relu(linear(h, fc)) as tf.Tensor2D;
-    return { clsScore: linear(h, this.fcCls), bboxPred: linear(h, this.fcReg) };
+    for (const fc of this.sharedFcs) h = tf.relu(fc.forward(h));
+    return { clsScore: this.fcCls.forward(h), bboxPred: this.fcReg.forward(h) };
   }
 
   /**
