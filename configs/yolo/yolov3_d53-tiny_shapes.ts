@@ -3,8 +3,10 @@
  * a 2-core CPU (wasm): Darknet-53 at 1/8 width and 1/3 depth (4..128
  * channels; 1, 1, 3, 3, 1 residual blocks), the YOLOv3 neck and head on
  * strides 32, 16, 8, 128x128 input, anchors from the shapes' box sizes at
- * that scale (6-55 px, square-ish), batch 4 (more updates per CPU second than batch 8 here), Adam with warm-up and a cosine
- * schedule.
+ * that scale (6-55 px, square-ish), batch 4 (more updates per CPU second
+ * than batch 8 here), Adam with warm-up and a cosine schedule. Measured:
+ * bbox mAP@0.5 0.731 on the val split after the 9 epochs, 1,228 CPU seconds
+ * on the wasm backend (short of the 0.80 aimed at).
  */
 export default {
   _base_: ['../_base_/datasets/shapes_detection.ts', '../_base_/default_runtime.ts'],
