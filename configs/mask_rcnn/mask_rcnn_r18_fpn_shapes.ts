@@ -6,7 +6,7 @@
  * 2-FC box head of 128, and a mask branch of RoIAlign 14x14 with a slim FCN
  * mask head (2 convs of 32, 2x deconv, 28x28 masks per class); 128x128
  * input, batch 4, 300 proposals and 64 sampled RoIs per image, Adam with
- * warm-up and a cosine schedule, 2 epochs; bbox and segm COCO metrics on
+ * warm-up and a cosine schedule, 5 epochs; bbox and segm COCO metrics on
  * the val split.
  */
 const imgNorm = { mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375], toRgb: true };
@@ -21,7 +21,7 @@ const trainPipeline = [
   { type: 'PackDetInputs' },
 ];
 const annFile = 'data/synthetic/annotations/instances_val.json';
-const maxEpochs = 2;
+const maxEpochs = 5;
 export default {
   _base_: ['../_base_/datasets/shapes_detection.ts', '../_base_/default_runtime.ts'],
   model: {
