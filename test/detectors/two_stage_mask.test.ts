@@ -11,45 +11,13 @@ import { renderSyntheticImage } from '../../src/datasets/synthetic.js';
 import type { DetBatch } from '../../src/heads/types.js';
 import { MODELS } from '../../src/registry.js';
 import { Rng } from '../../src/utils/random.js';
+import { tinyFasterRcnn } from './helpers.js';
 
 const tinyMaskRcnn = {
+  ...tinyFasterRcnn,
   type: 'MaskRCNN',
-  backbone: {
-    type: 'ResNet',
-    depth: 18,
-    baseChannels: 8,
-    numStages: 3,
-    outIndices: [1, 2],
-    normEval: false,
-  },
-  neck: { type: 'FPN', inChannels: [16, 32], outChannels: 16, numOuts: 2 },
-  rpnHead: {
-    type: 'RPNHead',
-    inChannels: 16,
-    featChannels: 16,
-    anchorGenerator: {
-      type: 'AnchorGenerator',
-      scales: [4],
-      ratios: [0.5, 1, 2],
-      strides: [8, 16],
-    },
-    bboxCoder: { type: 'DeltaXYWHBBoxCoder', targetMeans: [0, 0, 0, 0], targetStds: [1, 1, 1, 1] },
-  },
   roiHead: {
-    type: 'StandardRoIHead',
-    bboxRoiExtractor: {
-      type: 'SingleRoIExtractor',
-      roiLayer: { type: 'RoIAlign', outputSize: 7, samplingRatio: 0 },
-      outChannels: 16,
-      featmapStrides: [8, 16],
-    },
-    bboxHead: {
-      type: 'Shared2FCBBoxHead',
-      inChannels: 16,
-      fcOutChannels: 32,
-      roiFeatSize: 7,
-      numClasses: 5,
-    },
+    ...tinyFasterRcnn.roiHead,
     maskRoiExtractor: {
       type: 'SingleRoIExtractor',
       roiLayer: { type: 'RoIAlign', outputSize: 14, samplingRatio: 0 },
@@ -64,60 +32,10 @@ const tinyMaskRcnn = {
       numClasses: 5,
     },
   },
-  trainCfg: {
-    rpn: {
-      assigner: {
-        type: 'MaxIoUAssigner',
-        posIouThr: 0.7,
-        negIouThr: 0.3,
-        minPosIou: 0.3,
-        matchLowQuality: true,
-        ignoreIofThr: -1,
-      },
-      sampler: {
-        type: 'RandomSampler',
-        num: 64,
-        posFraction: 0.5,
-        negPosUb: -1,
-        addGtAsProposals: false,
-      },
-      allowedBorder: -1,
-      posWeight: -1,
-    },
-    rpnProposal: {
-      nmsPre: 200,
-      maxPerImg: 100,
-      nms: { type: 'nms', iouThreshold: 0.7 },
-      minBboxSize: 0,
-    },
-    rcnn: {
-      assigner: {
-        type: 'MaxIoUAssigner',
-        posIouThr: 0.5,
-        negIouThr: 0.5,
-        minPosIou: 0.5,
-        matchLowQuality: false,
-        ignoreIofThr: -1,
-      },
-      sampler: {
-        type: 'RandomSampler',
-        num: 32,
-        posFraction: 0.25,
-        negPosUb: -1,
-        addGtAsProposals: true,
-      },
-      maskSize: 28,
-      posWeight: -1,
-    },
-  },
+  trainCfg: { ...tinyFasterRcnn.trainCfg, rcnn: { ...tinyFasterRcnn.trainCfg.rcnn, maskSize: 28 } },
   testCfg: {
-    rpn: { nmsPre: 200, maxPerImg: 100, nms: { type: 'nms', iouThreshold: 0.7 }, minBboxSize: 0 },
-    rcnn: {
-      scoreThr: 0.05,
-      nms: { type: 'nms', iouThreshold: 0.5 },
-      maxPerImg: 20,
-      maskThrBinary: 0.5,
-    },
+    ...tinyFasterRcnn.testCfg,
+    rcnn: { ...tinyFasterRcnn.testCfg.rcnn, maxPerImg: 20, maskThrBinary: 0.5 },
   },
 };
 
