@@ -141,8 +141,9 @@ async function main(): Promise<void> {
   for (let i = 0; i < n; i++) {
     const imgPath = ds.getDataInfo(i).imgPath;
     const { data, info } = await sharp(imgPath)
+      .autoOrient()
       .removeAlpha()
-      .resize({ width: 2 * ((await sharp(imgPath).metadata()).width ?? 0), kernel: 'nearest' })
+      .resize({ width: 2 * preds[i]!.metainfo.oriShape[1], kernel: 'nearest' })
       .raw()
       .toBuffer({ resolveWithObject: true });
     const big: ImageBuffer = {
