@@ -113,6 +113,27 @@ describe('synthetic shapes', () => {
     expect(new Set(seg).size).toBeGreaterThan(1);
   });
 
+  it('a label map loaded after Resize is packed at the original size, one loaded before at the input size', async () => {
+    const pipe = (after: boolean) => {
+      const load = { type: 'LoadAnnotations', withBbox: false, withLabel: false, withSeg: true };
+      const resize = { type: 'Resize', scale: [64, 64], keepRatio: true };
+      return [{ type: 'LoadImageFromFile' }, ...(after ? [resize, load] : [load, resize]), { type: 'PackSegInputs' }];
+    };
+    const shapes: number[][] = [];
+    for (const after of [true, false]) {
+      const ds = new VOCSegDataset({ dataRoot: t.dir, annFile: 'ImageSets/Segmentation/val.txt', testMode: true, pipeline: pipe(after) });
+      const s = (await ds.get(0)) as any;
+      const g = s.dataSample.gtSemSeg;
+      expect(g.data.length).toBe(g.height * g.width);
+      expect([s.inputs.height, s.inputs.width]).toEqual([64, 64]);
+      shapes.push([g.height, g.width]);
+    }
+    expect(shapes).toEqual([
+      [128, 128],
+      [64, 64],
+    ]);
+  });
+
   it('makes ~1000 images quickly', async () => {
     // Timing is loose: the machine is shared. The note in the report has the quiet figure.
     const big = tempDir();

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { BitmapMasks, DataSample, DeferredPixels, GtInstances, ImgMeta, PackedInputs } from '../types.js';
+import { DatasetError } from '../errors.js';
 import { keepInstances } from './geometric.js';
 import { ensureDecoded, materialize } from './pixels.js';
 
@@ -104,6 +105,27 @@ function meta(results: DataSample, img: { height: number; width: number }): ImgM
 }
 
 /**
+ * The label map with its size: the network input's when the map went
+ * through the geometric transforms with the image, the original image's when
+ * it was loaded after `Resize` (mmseg's test pipelines keep the ground truth
+ * at the original size for evaluation).
+ */
+function packedSegMap(
+  results: DataSample,
+  data: Uint8Array,
+  inputs: { height: number; width: number },
+): { data: Uint8Array; height: number; width: number } {
+  if (data.length === inputs.height * inputs.width) return { data, height: inputs.height, width: inputs.width };
+  const [oh, ow] = results.oriShape ?? [0, 0];
+  if (data.length === oh * ow) return { data, height: oh, width: ow };
+  throw new DatasetError(
+    results.imgPath ?? '',
+    'gtSegMap',
+    `label map has ${data.length} pixels, neither the input's ${inputs.width}x${inputs.height} nor the original image's ${ow}x${oh}`,
+  );
+}
+
+/**
  * Pack a sample for a detector: `inputs` (HWC pixels, float32 when a colour
  * map / Normalize ran) and a data sample with the meta, the ground truth
  * (`gtInstances`) and the ignored instances (VOC difficult, COCO crowd).
@@ -128,7 +150,7 @@ export class PackDetInputs {
         ignoredInstances: selectInstances(results, 1),
       },
     };
-    if (results.gtSegMap) out.dataSample.gtSemSeg = { data: results.gtSegMap, height: inputs.height, width: inputs.width };
+    if (results.gtSegMap) out.dataSample.gtSemSeg = packedSegMap(results, results.gtSegMap, inputs);
     return out;
   }
 }
@@ -142,7 +164,7 @@ export class PackSegInputs {
     const inputs = await packPixels(results);
     const empty: GtInstances = { bboxes: new Float32Array(0), labels: new Int32Array(0) };
     const out: PackedInputs = { inputs, dataSample: { metainfo: meta(results, inputs), gtInstances: empty, ignoredInstances: empty } };
-    if (results.gtSegMap) out.dataSample.gtSemSeg = { data: results.gtSegMap, height: inputs.height, width: inputs.width };
+    if (results.gtSegMap) out.dataSample.gtSemSeg = packedSegMap(results, results.gtSegMap, inputs);
     return out;
   }
 }
