@@ -20,6 +20,7 @@ import {
   type DetDataSample,
   type Metric,
   type PredInstances,
+  type PredMask,
 } from './metric.js';
 
 /** Options of {@link CocoMetric} (mmdetection's `CocoMetric` arguments, camelCase). */
@@ -122,9 +123,6 @@ interface Collected {
   instances?: DetDataSample['instances'];
 }
 
-/** A predicted mask: COCO RLE, or a row-major 0/1 plane of the original image (what Mask R-CNN's `predict` gives). */
-export type PredMask = AnyRLE | ArrayLike<number>;
-
 /** A sample {@link CocoMetric} takes: a {@link DetDataSample} whose masks may also be bitmaps. */
 export interface CocoMetricSample {
   imgId?: number;
@@ -132,7 +130,7 @@ export interface CocoMetricSample {
   oriShape?: readonly [number, number];
   width?: number;
   height?: number;
-  predInstances?: Omit<PredInstances, 'masks'> & { masks?: readonly PredMask[] };
+  predInstances?: PredInstances;
   instances?: DetDataSample['instances'];
   [key: string]: unknown;
 }

@@ -10,6 +10,9 @@ export interface DatasetMeta {
   [key: string]: unknown;
 }
 
+/** A predicted mask: COCO RLE, or a row-major 0/1 plane of the original image (`oriShape`). */
+export type PredMask = import('../masks/index.js').AnyRLE | ArrayLike<number>;
+
 /** Predicted instances of one image (mmdetection's `pred_instances`). */
 export interface PredInstances {
   /** `[N, 4]` boxes `x1, y1, x2, y2` in original image pixels, as rows or flat. */
@@ -17,8 +20,8 @@ export interface PredInstances {
   scores: ArrayLike<number>;
   /** 0-based class labels. */
   labels: ArrayLike<number>;
-  /** Instance masks as COCO RLE (compressed or uncompressed), one per box. */
-  masks?: readonly import('../masks/index.js').AnyRLE[];
+  /** Instance masks, one per box: COCO RLE (compressed or uncompressed) or a row-major 0/1 plane of the original image (what Mask R-CNN's `predict` gives). */
+  masks?: readonly PredMask[];
   /** Mask scores; default the box scores. */
   maskScores?: ArrayLike<number>;
 }
