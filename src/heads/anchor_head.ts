@@ -123,6 +123,11 @@ export class AnchorHead extends Module {
     this.testCfg = (opts.testCfg ?? {}) as DenseTestCfg;
     if (this.trainCfg.assigner) this.assigner = buildOr<MaxIoUAssigner>(TASK_UTILS, this.trainCfg.assigner, 'trainCfg.assigner');
     this.sampler = this.trainCfg.sampler ? buildOr(TASK_UTILS, this.trainCfg.sampler, 'trainCfg.sampler') : new PseudoSampler();
+    if ((this.sampler as { addGtAsProposals?: boolean }).addGtAsProposals) {
+      throw new Error(
+        `${new.target.name}: trainCfg.sampler.addGtAsProposals must be false (anchors are not proposals; it is for a two-stage RoI head's sampler)`,
+      );
+    }
     this.initLayers(opts);
   }
 

@@ -75,11 +75,6 @@ export class RPNHead extends AnchorHead {
       lossCls: opts.lossCls ?? { type: 'CrossEntropyLoss', useSigmoid: true, lossWeight: 1 },
       lossBbox: opts.lossBbox ?? { type: 'L1Loss', lossWeight: 1 },
     });
-    if ((this.sampler as { addGtAsProposals?: boolean }).addGtAsProposals) {
-      throw new Error(
-        "RPNHead: trainCfg.sampler.addGtAsProposals must be false (anchors are not proposals; it is for the RoI head's sampler)",
-      );
-    }
   }
 
   protected override initLayers(opts: AnchorHeadOptions & { numConvs?: number }): void {

@@ -109,7 +109,18 @@ describe('RPNHead', () => {
         anchorGenerator: { type: 'AnchorGenerator', strides: [16], ratios: [1], scales: [1] },
         trainCfg: { ...rpnTrainCfg, sampler: { ...rpnTrainCfg.sampler, addGtAsProposals: true } },
       }),
-    ).toThrow(/addGtAsProposals/);
+    ).toThrow(/RPNHead: trainCfg.sampler.addGtAsProposals must be false/);
+    // Every anchor-based dense head refuses it, not only the RPN.
+    expect(() =>
+      MODELS.build({
+        type: 'AnchorHead',
+        numClasses: 3,
+        inChannels: 4,
+        bboxCoder: { type: 'DeltaXYWHBBoxCoder' },
+        anchorGenerator: { type: 'AnchorGenerator', strides: [16], ratios: [1], scales: [1] },
+        trainCfg: { ...rpnTrainCfg, sampler: { ...rpnTrainCfg.sampler, addGtAsProposals: true } },
+      }),
+    ).toThrow(/AnchorHead: trainCfg.sampler.addGtAsProposals must be false/);
   });
 
   it('anchor targets: which anchors are positive, negative and ignored, and their regression targets', () => {
