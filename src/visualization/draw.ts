@@ -97,13 +97,19 @@ export function instanceColour(label: number, k: number): [number, number, numbe
   ) as [number, number, number];
 }
 
-const escapeXml = (s: string): string =>
+/** Text safe inside SVG markup. */
+export const escapeXml = (s: string): string =>
   s.replace(
     /[<>&'"]/g,
     (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!,
   );
 
-async function toRgbImage(image: ImageBuffer | string | Buffer): Promise<ImageBuffer> {
+/**
+ * A private RGB uint8 copy to draw on: files and encoded buffers are decoded
+ * (auto-oriented), raw buffers clamped to 0..255. `caller` names the
+ * function in the error for a non-RGB buffer.
+ */
+export async function toRgbImage(image: ImageBuffer | string | Buffer, caller = 'drawDetections'): Promise<ImageBuffer> {
   if (typeof image === 'string' || Buffer.isBuffer(image)) {
     const { data, info } = await sharp(image)
       .autoOrient()
@@ -119,7 +125,7 @@ async function toRgbImage(image: ImageBuffer | string | Buffer): Promise<ImageBu
     };
   }
   if (image.channels !== 3)
-    throw new Error(`drawDetections: expected an RGB image, got ${image.channels} channels`);
+    throw new Error(`${caller}: expected an RGB image, got ${image.channels} channels`);
   if (image.data instanceof Uint8Array) return { ...image, data: Uint8Array.from(image.data) };
   return { ...image, data: Uint8Array.from(image.data, (v) => (v < 0 ? 0 : v > 255 ? 255 : v)) };
 }
@@ -231,8 +237,18 @@ export async function drawDetections(
     }
   }
   if (!labels.length) return img;
+  return compositeSvg(px, W, H, labels);
+}
+
+/** RGB pixels `W x H` with SVG elements (text, swatches) composited over them by sharp. */
+export async function compositeSvg(
+  px: Uint8Array,
+  W: number,
+  H: number,
+  elements: readonly string[],
+): Promise<ImageBuffer> {
   const svg = Buffer.from(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">${labels.join('')}</svg>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">${elements.join('')}</svg>`,
   );
   const { data, info } = await sharp(px, { raw: { width: W, height: H, channels: 3 } })
     .composite([{ input: svg, top: 0, left: 0 }])

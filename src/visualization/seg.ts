@@ -3,10 +3,9 @@
  * over the image, as mmseg's `SegLocalVisualizer`) and whole predictions
  * (label map, instance masks and boxes) for `tools/infer.ts`.
  */
-import sharp from 'sharp';
 import type { ImageBuffer } from '../datasets/types.js';
 import { vocPalette } from '../datasets/png.js';
-import { drawDetections, type Detections, type DrawOptions } from './draw.js';
+import { compositeSvg, drawDetections, escapeXml, toRgbImage, type Detections, type DrawOptions } from './draw.js';
 
 /** A label map: class index per pixel, row-major `height * width`. */
 export interface LabelMap {
@@ -46,32 +45,6 @@ const paletteRows = (p: SemSegDrawOptions['palette']): number[][] => {
   ]);
 };
 
-const escapeXml = (s: string): string =>
-  s.replace(
-    /[<>&'"]/g,
-    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!,
-  );
-
-const toRgb = async (image: ImageBuffer | string | Buffer): Promise<ImageBuffer> => {
-  if (typeof image === 'string' || Buffer.isBuffer(image)) {
-    const { data, info } = await sharp(image)
-      .autoOrient()
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    return {
-      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-      width: info.width,
-      height: info.height,
-      channels: info.channels,
-    };
-  }
-  if (image.channels !== 3)
-    throw new Error(`drawSemSeg: expected an RGB image, got ${image.channels} channels`);
-  return { ...image, data: Uint8Array.from(image.data, (v) => (v < 0 ? 0 : v > 255 ? 255 : v)) };
-};
-
 /**
  * Blend a label map over an image: every pixel of class `c` (other than
  * `ignoreIndex`, and with a palette entry) becomes
@@ -90,7 +63,7 @@ export async function drawSemSeg(
   seg: LabelMap,
   options: SemSegDrawOptions = {},
 ): Promise<ImageBuffer> {
-  const img = await toRgb(image);
+  const img = await toRgbImage(image, 'drawSemSeg');
   const { width: W, height: H } = img;
   if (seg.width !== W || seg.height !== H || seg.data.length !== W * H) {
     throw new Error(
@@ -123,20 +96,7 @@ export async function drawSemSeg(
       `<text x="${fs + 6}" y="${y + fs - 1}" font-family="DejaVu Sans, sans-serif" font-size="${fs}" fill="white">${name}</text>`
     );
   });
-  const svg = Buffer.from(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">${svgRows.join('')}</svg>`,
-  );
-  const { data, info } = await sharp(px, { raw: { width: W, height: H, channels: 3 } })
-    .composite([{ input: svg, top: 0, left: 0 }])
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return {
-    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    width: info.width,
-    height: info.height,
-    channels: 3,
-  };
+  return compositeSvg(px, W, H, svgRows);
 }
 
 /** A model's prediction for one image: detections (boxes, optional masks) and/or a label map. */
@@ -172,7 +132,7 @@ export async function drawPrediction(
   pred: Prediction,
   options: PredictionDrawOptions = {},
 ): Promise<ImageBuffer> {
-  let img = await toRgb(image);
+  let img = await toRgbImage(image, 'drawPrediction');
   if (pred.predSemSeg) {
     img = await drawSemSeg(img, pred.predSemSeg, {
       palette: options.palette,
