@@ -4,27 +4,19 @@
  * RetinaNet is trained for a few iterations by `tools/train.ts` on a small
  * synthetic set written to a temporary folder, all through the command lines.
  */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeSyntheticShapes } from '../../src/datasets/index.js';
+import { runTool } from '../engine/helpers.js';
 
-const exec = promisify(execFile);
 const CONFIG = path.resolve('test/fixtures/detectors/tiny_retinanet_shapes.ts');
 
 async function tool(name: string, args: string[]): Promise<string> {
-  try {
-    const r = await exec(process.execPath, ['--import', 'tsx', `tools/${name}.ts`, ...args], {
-      maxBuffer: 1 << 24,
-    });
-    return r.stdout;
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    throw new Error(`tools/${name}.ts exited with ${x.code}:\n${x.stdout}\n${x.stderr}`, { cause: e });
-  }
+  const r = await runTool(name, args);
+  if (r.code !== 0) throw new Error(`tools/${name}.ts exited with ${r.code}:\n${r.out}\n${r.err}`);
+  return r.out;
 }
 const lastJson = (out: string): Record<string, number> =>
   JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;

@@ -1,10 +1,25 @@
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { loadCheckpoint } from '../../src/nn/index.js';
 
 export const TOY_CONFIG = path.resolve('test/fixtures/engine/toy_config.ts');
+
+const exec = promisify(execFile);
+
+/** Runs `tools/<name>.ts` in a child Node (through tsx); never throws: the exit code comes back with both outputs. */
+export async function runTool(name: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
+  try {
+    const r = await exec(process.execPath, ['--import', 'tsx', `tools/${name}.ts`, ...args], { maxBuffer: 1 << 24 });
+    return { code: 0, out: r.stdout, err: r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, out: x.stdout, err: x.stderr };
+  }
+}
 
 export function tmpDir(tag: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `tfdet-engine-${tag}-`));

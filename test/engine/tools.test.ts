@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,18 +8,7 @@ import { Runner, formatComplexityTable, profileModel } from '../../src/engine/in
 import { plotPanels, readScalars, seriesOf } from '../../src/engine/plot.js';
 import { preprocessArgv } from '../../src/engine/cli.js';
 import { ToyConvNet } from '../fixtures/engine/toy.js';
-import { TOY_CONFIG, captureConsole, tmpDir, toyConfig } from './helpers.js';
-
-const exec = promisify(execFile);
-const tool = async (name: string, args: string[]): Promise<{ code: number; out: string; err: string }> => {
-  try {
-    const r = await exec(process.execPath, ['--import', 'tsx', `tools/${name}.ts`, ...args], { maxBuffer: 1 << 24 });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, out: x.stdout, err: x.stderr };
-  }
-};
+import { TOY_CONFIG, captureConsole, runTool, tmpDir, toyConfig } from './helpers.js';
 
 let dir = '';
 let logFile = '';
@@ -49,7 +36,7 @@ describe('command lines', () => {
 describe('tools/test.ts', () => {
   it('--json prints the metrics as one JSON object on the last line; --out writes the predictions', async () => {
     const out = path.join(dir, 'preds.json');
-    const r = await tool('test', [TOY_CONFIG, path.join(dir, 'epoch_2.safetensors'), '--json', '--out', out, '--work-dir', path.join(dir, 'test')]);
+    const r = await runTool('test', [TOY_CONFIG, path.join(dir, 'epoch_2.safetensors'), '--json', '--out', out, '--work-dir', path.join(dir, 'test')]);
     expect(r.code, r.err).toBe(0);
     const lines = r.out.trim().split('\n');
     const metrics = JSON.parse(lines[lines.length - 1]!) as Record<string, number>;
@@ -60,10 +47,10 @@ describe('tools/test.ts', () => {
   });
 
   it('prints clear errors without a stack trace', async () => {
-    const r = await tool('test', [TOY_CONFIG, path.join(dir, 'missing.safetensors')]);
+    const r = await runTool('test', [TOY_CONFIG, path.join(dir, 'missing.safetensors')]);
     expect(r.code).toBe(1);
     expect(r.err.trim()).toBe(`Error: ${path.join(dir, 'missing.safetensors')}: not found`);
-    const t = await tool('train', [TOY_CONFIG, '--work-dir', path.join(dir, 'bad'), '--cfg-options', 'trainCfg.maxEpoch=2']);
+    const t = await runTool('train', [TOY_CONFIG, '--work-dir', path.join(dir, 'bad'), '--cfg-options', 'trainCfg.maxEpoch=2']);
     expect(t.code).toBe(1);
     expect(t.err.trim()).toMatch(/^Error: trainCfg\.maxEpoch: expected no such key.*did you mean 'maxEpochs'/);
     expect(t.err).not.toMatch(/\n\s+at /);
@@ -78,7 +65,7 @@ describe('tools/analyze_logs.ts', () => {
     const svg = plotPanels([{ title: 'loss', xLabel: 'iter', series: [{ name: 'a', points: seriesOf(records, 'loss')!.points }] }]);
     expect(svg).toMatch(/<polyline [^>]*points="[\d., ]+"/);
     const png = path.join(dir, 'curves.png');
-    const r = await tool('analyze_logs', [logFile, '--keys', 'loss,mse', '--out', png]);
+    const r = await runTool('analyze_logs', [logFile, '--keys', 'loss,mse', '--out', png]);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/toy\/mse: 2 points/);
     const meta = await sharp(png).metadata();
@@ -101,7 +88,7 @@ describe('tools/get_flops.ts', () => {
       ['fc', 10, 8],
     ]);
     expect(formatComplexityTable(rows, 1).split('\n')).toHaveLength(2 + 4);
-    const r = await tool('get_flops', [TOY_CONFIG, '--shape', '32', '48', '--cfg-options', 'model={"type":"ToyConvNet"}']);
+    const r = await runTool('get_flops', [TOY_CONFIG, '--shape', '32', '48', '--cfg-options', 'model={"type":"ToyConvNet"}']);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/stem\.conv +Conv2d +224 +78\.3% +82\.94 k +87\.1%/);
     expect(r.out).toMatch(/Flops: 95\.24 kFLOPs/);
