@@ -111,6 +111,29 @@ describe('wasm gradients equal the cpu backend\'s', () => {
       () => ({ x: rnd([3, 5, 4, 6], 9), g: rnd([6], 10), b: rnd([6], 11) }),
       ({ x, g, b }) => batchNormTrain(x as tf.Tensor4D, g!, b!, 1e-5),
     ));
+  it('matMul 2-D (its gradient multiplies transposed operands)', () =>
+    expectSameGrads(() => ({ a: rnd([7, 5], 16), b: rnd([5, 4], 17) }), ({ a, b }) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D)));
+  it('batched matMul', () =>
+    expectSameGrads(() => ({ a: rnd([3, 6, 5], 18), b: rnd([3, 5, 4], 19) }), ({ a, b }) => tf.matMul(a!, b!)));
+  it('matMul forward with every transpose flag, rank 2 and 3', async () => {
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[6, 5], [5, 4], false, false],
+      [[5, 6], [5, 4], true, false],
+      [[6, 5], [4, 5], false, true],
+      [[5, 6], [4, 5], true, true],
+      [[2, 5, 6], [1, 4, 5], true, true],
+      [[1, 6, 5], [3, 4, 5], false, true],
+      [[2, 5, 6], [2, 5, 4], true, false],
+    ];
+    for (const [sa, sb, ta, tb] of cases) {
+      const run = async (backend: 'cpu' | 'wasm') => {
+        await setBackend(backend);
+        return tf.tidy(() => tf.matMul(rnd(sa, 20), rnd(sb, 21), ta, tb).dataSync() as Float32Array);
+      };
+      const cpu = await run('cpu');
+      expect(relErr(await run('wasm'), cpu)).toBeLessThan(1e-5);
+    }
+  });
   it('max pool 3x3 stride 2', () =>
     expectSameGrads(() => ({ x: rnd([2, 9, 10, 3], 12) }), ({ x }) => tf.maxPool(x as tf.Tensor4D, 3, 2, 'same')));
   it('avg pool 2x2 stride 2', () =>

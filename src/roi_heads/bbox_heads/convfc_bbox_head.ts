@@ -64,35 +64,6 @@ export interface BBoxTargets {
 }
 
 /**
- * `x @ W + b` with a gradient that transposes explicitly: on the wasm
- * backend a matMul with `transposeA` / `transposeB` (what tfjs' own matMul
- * gradient uses) runs 10-15x slower than a transpose followed by a plain
- * matMul, and the first FC of a box head is by far its largest product.
- */
-function linear(x: tf.Tensor2D, fc: Linear): tf.Tensor2D {
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [a, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
-    save([a, w]);
-    return {
-      value: tf.add(tf.matMul(a, w), b),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [sa, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
-        const g = dy as tf.Tensor2D;
-        return [tf.matMul(g, tf.transpose(sw)), tf.matMul(tf.transpose(sa), g), tf.sum(g, 0)];
-      },
-    };
-  });
-  return f(x, fc.weight, fc.bias!) as tf.Tensor2D;
-}
-
-/** A {@link Linear} on `[n, in]` rows whose gradient is {@link linear}'s. */
-export class RowLinear extends Linear {
-  override forward(x: tf.Tensor): tf.Tensor2D {
-    return linear(x as tf.Tensor2D, this);
-  }
-}
-
-/**
  * mmdet `ConvFCBBoxHead` without convolutions (`numSharedFcs` fully
  * connected layers + ReLU, then `fcCls` and `fcReg`); `Shared2FCBBoxHead`
  * is the 2-FC form of Faster R-CNN with FPN. RoI features NHWC
@@ -119,9 +90,9 @@ export class ConvFCBBoxHead extends Module {
   readonly bboxCoder: BoxCoder;
   readonly lossCls: LossModule;
   readonly lossBbox: LossModule;
-  readonly sharedFcs: ModuleList<RowLinear>;
-  readonly fcCls: RowLinear;
-  readonly fcReg: RowLinear;
+  readonly sharedFcs: ModuleList<Linear>;
+  readonly fcCls: Linear;
+  readonly fcReg: Linear;
 
   constructor(opts: ConvFCBBoxHeadOptions, defaultSharedFcs = 0) {
     super();
@@ -155,20 +126,20 @@ export class ConvFCBBoxHead extends Module {
         `${this.constructor.name}: 'lossCls.useSigmoid' must be false (a softmax over numClasses + 1)`,
       );
     const numFcs = opts.numSharedFcs ?? defaultSharedFcs;
-    this.sharedFcs = this.addModule('sharedFcs', new ModuleList<RowLinear>());
+    this.sharedFcs = this.addModule('sharedFcs', new ModuleList<Linear>());
     let inF = this.inChannels * this.roiFeatSize[0] * this.roiFeatSize[1];
     for (let i = 0; i < numFcs; i++) {
-      const fc = new RowLinear(inF, this.fcOutChannels);
+      const fc = new Linear(inF, this.fcOutChannels);
       // mmdet: Xavier-uniform shared FCs, zero bias.
       fc.weight.assign(xavier(fc.weight.shape, { distribution: 'uniform' }));
       fc.bias!.assign(tf.zerosLike(fc.bias!));
       this.sharedFcs.push(fc);
       inF = this.fcOutChannels;
     }
-    this.fcCls = this.addModule('fcCls', new RowLinear(inF, this.numClasses + 1));
+    this.fcCls = this.addModule('fcCls', new Linear(inF, this.numClasses + 1));
     this.fcReg = this.addModule(
       'fcReg',
-      new RowLinear(inF, this.regClassAgnostic ? 4 : 4 * this.numClasses),
+      new Linear(inF, this.regClassAgnostic ? 4 : 4 * this.numClasses),
     );
     // mmdet BBoxHead: N(0, 0.01) classifier, N(0, 0.001) regressor, zero biases.
     for (const [fc, std] of [
@@ -187,8 +158,11 @@ export class ConvFCBBoxHead extends Module {
       n,
       -1,
     ]);
-    for (const fc of this.sharedFcs) h = tf.relu(fc.forward(h));
-    return { clsScore: this.fcCls.forward(h), bboxPred: this.fcReg.forward(h) };
+    for (const fc of this.sharedFcs) h = tf.relu(fc.forward(h) as tf.Tensor2D);
+    return {
+      clsScore: this.fcCls.forward(h) as tf.Tensor2D,
+      bboxPred: this.fcReg.forward(h) as tf.Tensor2D,
+    };
   }
 
   /**
