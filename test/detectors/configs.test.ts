@@ -1,6 +1,6 @@
 /**
  * Every config under configs/ loads (with its _base_ chain) and names registered
- * components; the single-stage shapes models are also built and run here (the
+ * components; the single-stage shapes models (YOLOv3 too) are also built and run here (the
  * other families' configs are built and run by their own tests).
  */
 import { readdirSync, statSync } from 'node:fs';
@@ -52,8 +52,8 @@ describe('configs', () => {
         ),
       ];
       for (const part of parts) if (part) expect([part, MODELS.has(part)]).toEqual([part, true]);
-      // Building the full-size (ResNet-50, VGG-16) models takes tens of seconds on the cpu backend; build the small single-stage ones.
-      if (!file.includes('shapes') || !/^(RetinaNet|FCOS|SSD)$/.test(m.type)) return;
+      // Building the full-size (ResNet-50, VGG-16) models takes tens of seconds on the cpu backend; build the small single-stage ones (YOLOv3 included).
+      if (!file.includes('shapes') || !/^(RetinaNet|FCOS|SSD|YOLOV3)$/.test(m.type)) return;
       const model = MODELS.build<SingleStageDetector>(cfg.model, { path: 'model' });
       {
         const b = syntheticBatch(1, 64, 3);
