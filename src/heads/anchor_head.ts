@@ -20,6 +20,8 @@ import {
   bboxPostProcess,
   buildOr,
   concatF32,
+  concatI32,
+  concatU8,
   featSizes,
   filterScoresAndTopk,
   flattenLevels,
@@ -342,26 +344,6 @@ export class AnchorHead extends Module {
     const k = priors.length >> 2;
     return tf.tidy(() => this.bboxCoder.decode(tf.tensor2d(priors, [k, 4]), tf.tensor2d(deltas, [k, 4]), imgShape).dataSync() as Float32Array);
   }
-}
-
-function concatU8(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-export function concatI32(parts: Int32Array[]): Int32Array {
-  const out = new Int32Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /**

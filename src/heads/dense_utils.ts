@@ -22,10 +22,9 @@ export function flattenLevels(levels: tf.Tensor4D[], k: number): tf.Tensor3D {
   return (flat.length === 1 ? flat[0] : tf.concat(flat, 1)) as tf.Tensor3D;
 }
 
-/** Concatenate typed arrays. */
-export function concatF32(parts: Float32Array[]): Float32Array {
-  const n = parts.reduce((s, p) => s + p.length, 0);
-  const out = new Float32Array(n);
+/** The typed arrays `parts` end to end in a new array of `make(total length)`. */
+function concatTyped<T extends Float32Array | Int32Array | Uint8Array>(parts: readonly T[], make: (n: number) => T): T {
+  const out = make(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
   for (const p of parts) {
     out.set(p, o);
@@ -33,6 +32,13 @@ export function concatF32(parts: Float32Array[]): Float32Array {
   }
   return out;
 }
+
+/** Concatenate Float32Arrays. */
+export const concatF32 = (parts: readonly Float32Array[]): Float32Array => concatTyped(parts, (n) => new Float32Array(n));
+/** Concatenate Int32Arrays. */
+export const concatI32 = (parts: readonly Int32Array[]): Int32Array => concatTyped(parts, (n) => new Int32Array(n));
+/** Concatenate Uint8Arrays. */
+export const concatU8 = (parts: readonly Uint8Array[]): Uint8Array => concatTyped(parts, (n) => new Uint8Array(n));
 
 /** `[h, w]` of each feature map. */
 export const featSizes = (feats: tf.Tensor4D[]): [number, number][] => feats.map((f) => [f.shape[1], f.shape[2]]);

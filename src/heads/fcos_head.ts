@@ -11,11 +11,11 @@ import { MODELS, TASK_UTILS } from '../registry.js';
 import '../task_utils/index.js';
 import '../losses/index.js';
 import type { BoxCoder, LossModule } from './anchor_head.js';
-import { concatI32 } from './anchor_head.js';
 import {
   bboxPostProcess,
   buildOr,
   concatF32,
+  concatI32,
   featSizes,
   flattenLevels,
   gatherRows,

@@ -13,7 +13,7 @@ import { Conv2d, ConvModule, ModuleList } from '../nn/index.js';
 import { batchedNms } from '../ops/nms/nms.js';
 import { AnchorHead, anchorHeadSchema, type AnchorHeadOptions } from './anchor_head.js';
 import { MODELS } from '../registry.js';
-import { featSizes, gatherRows, normalInit, toDetDataSample } from './dense_utils.js';
+import { concatF32, featSizes, gatherRows, normalInit, toDetDataSample } from './dense_utils.js';
 import type { DetDataSample, DetSample, InstanceData, LossDict } from './types.js';
 
 export const rpnHeadSchema = anchorHeadSchema.extend({
@@ -179,9 +179,9 @@ export class RPNHead extends AnchorHead {
           lv.push(l);
         }
       });
-      const priors = concat(pri);
+      const priors = concatF32(pri);
       const boxes = priors.length
-        ? this.decodeHost(priors, concat(del), s.metainfo.imgShape)
+        ? this.decodeHost(priors, concatF32(del), s.metainfo.imgShape)
         : new Float32Array(0);
       return filterAndNms(boxes, Float32Array.from(sc), Int32Array.from(lv), cfg);
     });
@@ -224,16 +224,6 @@ export class RPNHead extends AnchorHead {
       return toDetDataSample(s, inst);
     });
   }
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /**

@@ -27,6 +27,7 @@ import {
   bboxPostProcess,
   buildOr,
   concatF32,
+  concatU8,
   featSizes,
   filterScoresAndTopk,
   normalInit,
@@ -496,16 +497,6 @@ export class YOLOV3Head extends Module {
       return toDetDataSample(s, bboxPostProcess(bx, sc, cand.labels, s.metainfo, cfg, rescale));
     });
   }
-}
-
-function concatU8(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 MODELS.register(YOLOV3Head, { name: 'YOLOV3Head', schema: yolov3HeadSchema });

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { BitmapMasks } from '../datasets/types.js';
-import { buildOr, gatherRows, toDetDataSample } from '../heads/dense_utils.js';
+import { buildOr, concatF32, gatherRows, toDetDataSample } from '../heads/dense_utils.js';
 import type { DetDataSample, DetSample, InstanceData, LossDict } from '../heads/types.js';
 import { Module } from '../nn/module.js';
 import type { SingleRoIExtractor } from '../ops/roi_extractor/single_roi_extractor.js';
@@ -235,7 +235,7 @@ export class StandardRoIHead extends Module {
   /** Losses `loss_cls`, `loss_bbox`, `acc` (and `loss_mask`) of the proposals of a batch. */
   loss(feats: tf.Tensor4D[], proposals: RoIProposals[], samples: DetSample[]): LossDict {
     const sampled = this.sampleRois(proposals, samples);
-    const rois = this.roisTensor(sampled.map((r) => concat2(r.posPriors, r.negPriors)));
+    const rois = this.roisTensor(sampled.map((r) => concatF32([r.posPriors, r.negPriors])));
     const { clsScore, bboxPred } = this.bboxHead.forward(
       this.pool(this.bboxRoiExtractor, feats, rois),
     );
@@ -392,13 +392,6 @@ export class StandardRoIHead extends Module {
       preds.dispose();
     }
   }
-}
-
-function concat2(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 MODELS.register(StandardRoIHead, { name: 'StandardRoIHead' });
