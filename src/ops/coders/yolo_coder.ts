@@ -48,6 +48,13 @@ function strideAt(stride: number | ArrayLike<number>, i: number): number {
   return typeof stride === 'number' ? stride : stride[i]!;
 }
 
+/** Centres `[N, 2]` and sizes `[N, 2]` of `[N, 4]` boxes `x1, y1, x2, y2`. */
+function centreSize(boxes: tf.Tensor2D): [tf.Tensor, tf.Tensor] {
+  const lo = tf.slice(boxes, [0, 0], [-1, 2]);
+  const hi = tf.slice(boxes, [0, 2], [-1, 2]);
+  return [tf.mul(tf.add(lo, hi), 0.5), tf.sub(hi, lo)];
+}
+
 /**
  * @example
  * ```ts
@@ -133,16 +140,8 @@ export class YOLOBBoxCoder {
     checkRows('YOLOBBoxCoder.encode', bboxes, gtBboxes, 'bboxes', 'gtBboxes');
     return tf.tidy(() => {
       const s = this.strideColumn(stride, bboxes.shape[0]);
-      const pxy = tf.mul(
-        tf.add(tf.slice(bboxes, [0, 0], [-1, 2]), tf.slice(bboxes, [0, 2], [-1, 2])),
-        0.5,
-      );
-      const pwh = tf.sub(tf.slice(bboxes, [0, 2], [-1, 2]), tf.slice(bboxes, [0, 0], [-1, 2]));
-      const gxy = tf.mul(
-        tf.add(tf.slice(gtBboxes, [0, 0], [-1, 2]), tf.slice(gtBboxes, [0, 2], [-1, 2])),
-        0.5,
-      );
-      const gwh = tf.sub(tf.slice(gtBboxes, [0, 2], [-1, 2]), tf.slice(gtBboxes, [0, 0], [-1, 2]));
+      const [pxy, pwh] = centreSize(bboxes);
+      const [gxy, gwh] = centreSize(gtBboxes);
       const xy = tf.clipByValue(tf.add(tf.div(tf.sub(gxy, pxy), s), 0.5), this.eps, 1 - this.eps);
       const wh = tf.log(tf.maximum(tf.div(gwh, pwh), this.eps));
       return tf.concat([xy, wh], 1) as tf.Tensor2D;
@@ -154,11 +153,7 @@ export class YOLOBBoxCoder {
     checkRows('YOLOBBoxCoder.decode', bboxes, pred, 'bboxes', 'pred');
     return tf.tidy(() => {
       const s = this.strideColumn(stride, bboxes.shape[0]);
-      const pxy = tf.mul(
-        tf.add(tf.slice(bboxes, [0, 0], [-1, 2]), tf.slice(bboxes, [0, 2], [-1, 2])),
-        0.5,
-      );
-      const pwh = tf.sub(tf.slice(bboxes, [0, 2], [-1, 2]), tf.slice(bboxes, [0, 0], [-1, 2]));
+      const [pxy, pwh] = centreSize(bboxes);
       const xy = tf.add(pxy, tf.mul(tf.sub(tf.slice(pred, [0, 0], [-1, 2]), 0.5), s));
       const half = tf.mul(tf.mul(pwh, 0.5), tf.exp(tf.slice(pred, [0, 2], [-1, 2])));
       return tf.concat([tf.sub(xy, half), tf.add(xy, half)], 1) as tf.Tensor2D;
