@@ -17,6 +17,7 @@ import '../src/necks/index.js';
 import { loadConfig } from '../src/config/index.js';
 import {
   collate,
+  imageFromRaw,
   makeSyntheticShapes,
   SYNTHETIC_CLASSES,
   type ImageBuffer,
@@ -140,18 +141,14 @@ async function main(): Promise<void> {
   const tiles: ImageBuffer[] = [];
   for (let i = 0; i < n; i++) {
     const imgPath = ds.getDataInfo(i).imgPath;
-    const { data, info } = await sharp(imgPath)
-      .autoOrient()
-      .removeAlpha()
-      .resize({ width: 2 * preds[i]!.metainfo.oriShape[1], kernel: 'nearest' })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    const big: ImageBuffer = {
-      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-      width: info.width,
-      height: info.height,
-      channels: 3,
-    };
+    const big = imageFromRaw(
+      await sharp(imgPath)
+        .autoOrient()
+        .removeAlpha()
+        .resize({ width: 2 * preds[i]!.metainfo.oriShape[1], kernel: 'nearest' })
+        .raw()
+        .toBuffer({ resolveWithObject: true }),
+    );
     const p = preds[i]!.predInstances;
     const drawn = await drawDetections(big, {
       bboxes: p.bboxes.map((v) => 2 * v),

@@ -6,7 +6,7 @@
  */
 import sharp from 'sharp';
 import type { BitmapMasks, ImageBuffer, ImgMeta, PackedInputs } from '../datasets/types.js';
-import { writePixels } from '../datasets/transforms/pixels.js';
+import { imageFromRaw, writePixels } from '../datasets/transforms/pixels.js';
 
 /** What to draw. Boxes are `[x1, y1, x2, y2]` in pixels of `image`. */
 export interface Detections {
@@ -111,18 +111,14 @@ export const escapeXml = (s: string): string =>
  */
 export async function toRgbImage(image: ImageBuffer | string | Buffer, caller = 'drawDetections'): Promise<ImageBuffer> {
   if (typeof image === 'string' || Buffer.isBuffer(image)) {
-    const { data, info } = await sharp(image)
-      .autoOrient()
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    return {
-      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-      width: info.width,
-      height: info.height,
-      channels: info.channels,
-    };
+    return imageFromRaw(
+      await sharp(image)
+        .autoOrient()
+        .removeAlpha()
+        .toColourspace('srgb')
+        .raw()
+        .toBuffer({ resolveWithObject: true }),
+    );
   }
   if (image.channels !== 3)
     throw new Error(`${caller}: expected an RGB image, got ${image.channels} channels`);
@@ -250,17 +246,13 @@ export async function compositeSvg(
   const svg = Buffer.from(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">${elements.join('')}</svg>`,
   );
-  const { data, info } = await sharp(px, { raw: { width: W, height: H, channels: 3 } })
-    .composite([{ input: svg, top: 0, left: 0 }])
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return {
-    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    width: info.width,
-    height: info.height,
-    channels: 3,
-  };
+  return imageFromRaw(
+    await sharp(px, { raw: { width: W, height: H, channels: 3 } })
+      .composite([{ input: svg, top: 0, left: 0 }])
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true }),
+  );
 }
 
 /** Write RGB pixels as PNG or JPEG (by the file's extension). */

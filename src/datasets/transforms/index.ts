@@ -20,6 +20,6 @@ export * from './geometric.js';
 export * from './loading.js';
 export * from './photometric.js';
 export {
-  composeColorMaps, cropPlane, ensureDecoded, flipPlane, identityColorMap, materialize, placePlane, probeImage,
+  composeColorMaps, cropPlane, ensureDecoded, flipPlane, identityColorMap, imageFromRaw, materialize, placePlane, probeImage,
   pushColorMap, resizeImage, resizeNearest, resolveImage, RESIZE_KERNEL, SHARP_INPUT,
 } from './pixels.js';

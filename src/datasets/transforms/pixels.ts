@@ -109,6 +109,11 @@ export async function probeImage(file: string, buffer: Buffer): Promise<{ width:
   return { width: swap ? height : width, height: swap ? width : height, orientation, needsSrgb };
 }
 
+/** sharp's raw output (`toBuffer({ resolveWithObject: true })`) as an {@link ImageBuffer}: a view on its buffer, no copy. */
+export function imageFromRaw({ data, info }: { data: Buffer; info: OutputInfo }): ImageBuffer {
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: info.channels };
+}
+
 /** Resize HWC pixels with sharp (bilinear). */
 export async function resizeImage(img: ImageBuffer, width: number, height: number): Promise<ImageBuffer> {
   if (img.width === width && img.height === height) return img;
@@ -116,11 +121,12 @@ export async function resizeImage(img: ImageBuffer, width: number, height: numbe
     // Float pixels (after a colour map was applied): resize on the float data.
     return resizeFloatBilinear(img, width, height);
   }
-  const { data, info } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels as 3 } })
-    .resize(width, height, { fit: 'fill', kernel: RESIZE_KERNEL })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: info.channels };
+  return imageFromRaw(
+    await sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels as 3 } })
+      .resize(width, height, { fit: 'fill', kernel: RESIZE_KERNEL })
+      .raw()
+      .toBuffer({ resolveWithObject: true }),
+  );
 }
 
 function resizeFloatBilinear(img: ImageBuffer, w: number, h: number): ImageBuffer {
