@@ -6,6 +6,7 @@ import type { DetBatch, DetDataSample, DetSample } from '../../src/heads/types.j
 import type { Module } from '../../src/nn/module.js';
 import { boxIouHost } from '../../src/ops/boxes/iou.js';
 import { Rng } from '../../src/utils/random.js';
+import { imgMeta } from '../helpers/meta.js';
 
 /** `n` rendered images of side `size` (seeded), normalised to roughly [-2, 2], as one batch. */
 export function syntheticBatch(n: number, size: number, seed = 0, first = 0): DetBatch {
@@ -17,17 +18,7 @@ export function syntheticBatch(n: number, size: number, seed = 0, first = 0): De
     const off = k * size * size * 3;
     for (let i = 0; i < r.pixels.length; i++) data[off + i] = (r.pixels[i]! - 128) / 64;
     dataSamples.push({
-      metainfo: {
-        imgId: first + k,
-        imgPath: '',
-        oriShape: [size, size],
-        imgShape: [size, size],
-        scaleFactor: [1, 1],
-        flip: false,
-        flipDirection: null,
-        padShape: [size, size],
-        batchInputShape: [size, size],
-      },
+      metainfo: imgMeta(size, size, { imgId: first + k, batchInputShape: [size, size] }),
       gtInstances: { bboxes: Float32Array.from(r.objects.flatMap((o) => o.bbox)), labels: Int32Array.from(r.objects.map((o) => o.label)) },
     });
   }

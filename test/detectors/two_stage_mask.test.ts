@@ -12,6 +12,7 @@ import type { DetBatch } from '../../src/heads/types.js';
 import { MODELS } from '../../src/registry.js';
 import { Rng } from '../../src/utils/random.js';
 import { tinyFasterRcnn } from './helpers.js';
+import { imgMeta } from '../helpers/meta.js';
 
 const tinyMaskRcnn = {
   ...tinyFasterRcnn,
@@ -55,16 +56,7 @@ function maskBatch(n: number, size: number, seed: number): DetBatch {
       Uint8Array.from(r.objectMap, (v) => (v === j + 1 ? 1 : 0)),
     );
     return {
-      metainfo: {
-        imgId: k,
-        imgPath: '',
-        oriShape: [size, size] as [number, number],
-        imgShape: [size, size] as [number, number],
-        scaleFactor: [1, 1] as [number, number],
-        flip: false,
-        flipDirection: null,
-        padShape: [size, size] as [number, number],
-      },
+      metainfo: imgMeta(size, size, { imgId: k }),
       gtInstances: {
         bboxes: Float32Array.from(r.objects.flatMap((o) => o.bbox)),
         labels: Int32Array.from(r.objects.map((o) => o.label)),

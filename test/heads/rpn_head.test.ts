@@ -6,18 +6,10 @@ import '../../src/heads/index.js';
 import { filterAndNms, type RPNHead } from '../../src/heads/rpn_head.js';
 import type { DetSample } from '../../src/heads/types.js';
 import { MODELS } from '../../src/registry.js';
+import { imgMeta } from '../helpers/meta.js';
 
 const sample = (boxes: number[][], labels: number[], size = 32): DetSample => ({
-  metainfo: {
-    imgId: 1,
-    imgPath: '',
-    oriShape: [size, size],
-    imgShape: [size, size],
-    scaleFactor: [1, 1],
-    flip: false,
-    flipDirection: null,
-    padShape: [size, size],
-  },
+  metainfo: imgMeta(size, size, { imgId: 1 }),
   gtInstances: { bboxes: Float32Array.from(boxes.flat()), labels: Int32Array.from(labels) },
 });
 

@@ -6,17 +6,14 @@ import '../../src/roi_heads/index.js';
 import type { ConvFCBBoxHead, RoISampling } from '../../src/roi_heads/index.js';
 import type { DetSample } from '../../src/heads/types.js';
 import { MODELS } from '../../src/registry.js';
+import { imgMeta } from '../helpers/meta.js';
 
-const meta = (scale = 1): DetSample['metainfo'] => ({
-  imgId: 1,
-  imgPath: '',
-  oriShape: [Math.round(64 / scale), Math.round(64 / scale)],
-  imgShape: [64, 64],
-  scaleFactor: [scale, scale],
-  flip: false,
-  flipDirection: null,
-  padShape: [64, 64],
-});
+const meta = (scale = 1): DetSample['metainfo'] =>
+  imgMeta(64, 64, {
+    imgId: 1,
+    oriShape: [Math.round(64 / scale), Math.round(64 / scale)],
+    scaleFactor: [scale, scale],
+  });
 
 const head = (extra: Record<string, unknown> = {}): ConvFCBBoxHead =>
   MODELS.build<ConvFCBBoxHead>({

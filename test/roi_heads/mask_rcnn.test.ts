@@ -19,6 +19,7 @@ import type { DetBatch, DetDataSample, DetSample, LossDict } from '../../src/hea
 import { saveCheckpoint, setInitSeed, type Module } from '../../src/nn/index.js';
 import { MODELS } from '../../src/registry.js';
 import { Rng } from '../../src/utils/random.js';
+import { imgMeta } from '../helpers/meta.js';
 
 const SHAPES = 'configs/mask_rcnn/mask_rcnn_r18_fpn_shapes.ts';
 type Detector = Module & { loss(b: DetBatch): LossDict; predict(b: DetBatch): DetDataSample[] };
@@ -39,17 +40,7 @@ function maskBatch(n: number, size: number, seed: number): DetBatch {
       Uint8Array.from(r.objectMap, (v) => (v === j + 1 ? 1 : 0)),
     );
     dataSamples.push({
-      metainfo: {
-        imgId: k,
-        imgPath: '',
-        oriShape: [size, size],
-        imgShape: [size, size],
-        scaleFactor: [1, 1],
-        flip: false,
-        flipDirection: null,
-        padShape: [size, size],
-        batchInputShape: [size, size],
-      },
+      metainfo: imgMeta(size, size, { imgId: k, batchInputShape: [size, size] }),
       gtInstances: {
         bboxes: Float32Array.from(r.objects.flatMap((o) => o.bbox)),
         labels: Int32Array.from(r.objects.map((o) => o.label)),

@@ -11,6 +11,7 @@ import {
   type FCNHead,
   type SegSample,
 } from '../../src/segmentors/index.js';
+import { imgMeta } from '../helpers/meta.js';
 
 beforeAll(async () => {
   await setBackend('cpu');
@@ -24,17 +25,8 @@ class PassThrough extends Module {
   }
 }
 
-const meta = (o: Partial<SegSample['metainfo']>): SegSample['metainfo'] => ({
-  imgId: 0,
-  imgPath: 'x.png',
-  oriShape: [16, 16],
-  imgShape: [16, 16],
-  scaleFactor: [1, 1],
-  flip: false,
-  flipDirection: null,
-  padShape: [16, 16],
-  ...o,
-});
+const meta = (o: Partial<SegSample['metainfo']>): SegSample['metainfo'] =>
+  imgMeta(16, 16, { imgPath: 'x.png', ...o });
 
 const tinyCfg = (testCfg: Record<string, unknown>) => ({
   type: 'EncoderDecoder',

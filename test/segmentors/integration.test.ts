@@ -20,6 +20,7 @@ import { registerAllModules } from '../../src/engine/register_all.js';
 import { setInitSeed, type Module } from '../../src/nn/index.js';
 import { MODELS } from '../../src/registry.js';
 import type { EncoderDecoder, SegBatch } from '../../src/segmentors/index.js';
+import { imgMeta } from '../helpers/meta.js';
 
 const exec = promisify(execFile);
 let dir = '';
@@ -35,16 +36,7 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const meta = (h: number, w: number) => ({
-  imgId: 0,
-  imgPath: 'x.png',
-  oriShape: [h, w] as [number, number],
-  imgShape: [h, w] as [number, number],
-  scaleFactor: [1, 1] as [number, number],
-  flip: false,
-  flipDirection: null,
-  padShape: [h, w] as [number, number],
-});
+const meta = (h: number, w: number) => imgMeta(h, w, { imgPath: 'x.png' });
 
 /** Two 32x32 images: a bright square (class 1) and a dark bar (class 2) on grey, a few ignored pixels. */
 function tinyBatch(): SegBatch {

@@ -13,6 +13,7 @@ import {
   stackLabels,
   type SegSample,
 } from '../../src/segmentors/index.js';
+import { imgMeta } from '../helpers/meta.js';
 
 const fx = JSON.parse(
   readFileSync(
@@ -25,16 +26,7 @@ beforeAll(async () => {
   await setBackend('cpu');
 });
 
-const meta = {
-  imgId: 0,
-  imgPath: 'x.png',
-  oriShape: [6, 6],
-  imgShape: [6, 6],
-  scaleFactor: [1, 1],
-  flip: false,
-  flipDirection: null,
-  padShape: [6, 6],
-} as SegSample['metainfo'];
+const meta = imgMeta(6, 6, { imgPath: 'x.png' });
 const sample = (data: number[], height: number, width: number): SegSample => ({
   metainfo: meta,
   gtSemSeg: { data: Uint8Array.from(data), height, width },
