@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BaseDetDataset, DataLoader, VOCDataset, collateRaw, type DataInfo, type PackedInputs } from '../../src/datasets/index.js';
 import { SHAPES, smallSynthetic, tempDir } from './helpers.js';
+import { imgMeta } from '../helpers/meta.js';
 
 const t = tempDir('tfdet-loader-');
 const pipeline = [
@@ -119,7 +120,7 @@ describe('DataLoader', () => {
     const mk = (h: number, w: number, v: number): PackedInputs => ({
       inputs: { data: new Uint8Array(h * w * 3).fill(v), height: h, width: w, channels: 3 },
       dataSample: {
-        metainfo: { imgId: 0, imgPath: '', oriShape: [h, w], imgShape: [h, w], scaleFactor: [1, 1], flip: false, flipDirection: null, padShape: [h, w] },
+        metainfo: imgMeta(h, w),
         gtInstances: { bboxes: new Float32Array(0), labels: new Int32Array(0) },
         ignoredInstances: { bboxes: new Float32Array(0), labels: new Int32Array(0) },
       },

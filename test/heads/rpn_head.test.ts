@@ -6,12 +6,10 @@ import '../../src/heads/index.js';
 import { filterAndNms, type RPNHead } from '../../src/heads/rpn_head.js';
 import type { DetSample } from '../../src/heads/types.js';
 import { MODELS } from '../../src/registry.js';
-import { imgMeta } from '../helpers/meta.js';
+import { detSample } from '../helpers/meta.js';
 
-const sample = (boxes: number[][], labels: number[], size = 32): DetSample => ({
-  metainfo: imgMeta(size, size, { imgId: 1 }),
-  gtInstances: { bboxes: Float32Array.from(boxes.flat()), labels: Int32Array.from(labels) },
-});
+const sample = (boxes: number[][], labels: number[], size = 32): DetSample =>
+  detSample(boxes, labels, size);
 
 const rpnTrainCfg = {
   assigner: {

@@ -6,11 +6,10 @@ import '../../src/heads/index.js';
 import type { SSDHead } from '../../src/heads/index.js';
 import type { DetSample } from '../../src/heads/types.js';
 import { MODELS } from '../../src/registry.js';
+import { detSample } from '../helpers/meta.js';
 
-const sample = (boxes: number[][], labels: number[], size = 64): DetSample => ({
-  metainfo: { imgId: 1, imgPath: '', oriShape: [size, size], imgShape: [size, size], scaleFactor: [1, 1], flip: false, flipDirection: null, padShape: [size, size] },
-  gtInstances: { bboxes: Float32Array.from(boxes.flat()), labels: Int32Array.from(labels) },
-});
+const sample = (boxes: number[][], labels: number[], size = 64): DetSample =>
+  detSample(boxes, labels, size);
 
 const build = (extra: Record<string, unknown> = {}): SSDHead =>
   MODELS.build<SSDHead>({

@@ -1,5 +1,6 @@
-/** Image meta for tests that build samples by hand. */
+/** Image meta and samples for tests that build them by hand. */
 import type { ImgMeta } from '../../src/datasets/types.js';
+import type { DetSample } from '../../src/heads/types.js';
 
 /**
  * The meta of an unscaled, unflipped, unpadded `h x w` image (imgId 0, no
@@ -17,5 +18,13 @@ export function imgMeta(h: number, w = h, extra: Partial<ImgMeta> = {}): ImgMeta
     flipDirection: null,
     padShape: [h, w],
     ...extra,
+  };
+}
+
+/** A `size x size` detection sample (imgId 1) with gt boxes `[x1, y1, x2, y2]` and labels. */
+export function detSample(boxes: number[][], labels: number[], size: number): DetSample {
+  return {
+    metainfo: imgMeta(size, size, { imgId: 1 }),
+    gtInstances: { bboxes: Float32Array.from(boxes.flat()), labels: Int32Array.from(labels) },
   };
 }

@@ -7,12 +7,10 @@ import { bbox2roi, type StandardRoIHead } from '../../src/roi_heads/index.js';
 import type { DetSample } from '../../src/heads/types.js';
 import { MODELS } from '../../src/registry.js';
 import { addGtAsProposals } from '../../src/task_utils/samplers.js';
-import { imgMeta } from '../helpers/meta.js';
+import { detSample } from '../helpers/meta.js';
 
-const sample = (boxes: number[][], labels: number[], size = 64): DetSample => ({
-  metainfo: imgMeta(size, size, { imgId: 1 }),
-  gtInstances: { bboxes: Float32Array.from(boxes.flat()), labels: Int32Array.from(labels) },
-});
+const sample = (boxes: number[][], labels: number[], size = 64): DetSample =>
+  detSample(boxes, labels, size);
 
 const roiHead = (sampler: Record<string, unknown>): StandardRoIHead =>
   MODELS.build<StandardRoIHead>({
