@@ -8,8 +8,12 @@ import { boxIouHost } from '../../src/ops/boxes/iou.js';
 import { Rng } from '../../src/utils/random.js';
 import { imgMeta } from '../helpers/meta.js';
 
-/** `n` rendered images of side `size` (seeded), normalised to roughly [-2, 2], as one batch. */
-export function syntheticBatch(n: number, size: number, seed = 0, first = 0): DetBatch {
+/**
+ * `n` rendered images of side `size` (seeded), normalised to roughly [-2, 2],
+ * as one batch; with `withMasks`, each object's instance mask (from the
+ * object map) too.
+ */
+export function syntheticBatch(n: number, size: number, seed = 0, first = 0, withMasks = false): DetBatch {
   const data = new Float32Array(n * size * size * 3);
   const dataSamples: DetSample[] = [];
   const opts = { objectsPerImage: [1, 3] as [number, number], sizeRange: [(40 * size) / 256, (120 * size) / 256] as [number, number], occlusionProb: 0 };
@@ -17,13 +21,18 @@ export function syntheticBatch(n: number, size: number, seed = 0, first = 0): De
     const r = renderSyntheticImage(Rng.derive(seed, first + k), size, opts);
     const off = k * size * size * 3;
     for (let i = 0; i < r.pixels.length; i++) data[off + i] = (r.pixels[i]! - 128) / 64;
-    dataSamples.push({
-      metainfo: imgMeta(size, size, { imgId: first + k, batchInputShape: [size, size] }),
-      gtInstances: { bboxes: Float32Array.from(r.objects.flatMap((o) => o.bbox)), labels: Int32Array.from(r.objects.map((o) => o.label)) },
-    });
+    const gtInstances: DetSample['gtInstances'] = { bboxes: Float32Array.from(r.objects.flatMap((o) => o.bbox)), labels: Int32Array.from(r.objects.map((o) => o.label)) };
+    if (withMasks) {
+      const masks = r.objects.map((_, j) => Uint8Array.from(r.objectMap, (v) => (v === j + 1 ? 1 : 0)));
+      gtInstances.masks = { height: size, width: size, masks };
+    }
+    dataSamples.push({ metainfo: imgMeta(size, size, { imgId: first + k, batchInputShape: [size, size] }), gtInstances });
   }
   return { inputs: tf.tensor4d(data, [n, size, size, 3]), dataSamples };
 }
+
+/** {@link syntheticBatch} with instance masks. */
+export const maskBatch = (n: number, size: number, seed: number): DetBatch => syntheticBatch(n, size, seed, 0, true);
 
 type Trainable = Module & { loss(b: DetBatch): Record<string, tf.Scalar | tf.Scalar[]> };
 

@@ -7,12 +7,8 @@ import '../../src/backbones/index.js';
 import '../../src/necks/index.js';
 import '../../src/detectors/index.js';
 import type { TwoStageDetector } from '../../src/detectors/index.js';
-import { renderSyntheticImage } from '../../src/datasets/synthetic.js';
-import type { DetBatch } from '../../src/heads/types.js';
 import { MODELS } from '../../src/registry.js';
-import { Rng } from '../../src/utils/random.js';
-import { tinyFasterRcnn } from './helpers.js';
-import { imgMeta } from '../helpers/meta.js';
+import { maskBatch, tinyFasterRcnn } from './helpers.js';
 
 const tinyMaskRcnn = {
   ...tinyFasterRcnn,
@@ -39,33 +35,6 @@ const tinyMaskRcnn = {
     rcnn: { ...tinyFasterRcnn.testCfg.rcnn, maxPerImg: 20, maskThrBinary: 0.5 },
   },
 };
-
-/** Rendered shapes with their instance masks (from the object map), normalised to roughly [-2, 2]. */
-function maskBatch(n: number, size: number, seed: number): DetBatch {
-  const data = new Float32Array(n * size * size * 3);
-  const opts = {
-    objectsPerImage: [1, 3] as [number, number],
-    sizeRange: [(40 * size) / 256, (120 * size) / 256] as [number, number],
-    occlusionProb: 0,
-  };
-  const dataSamples = Array.from({ length: n }, (_, k) => {
-    const r = renderSyntheticImage(Rng.derive(seed, k), size, opts);
-    for (let i = 0; i < r.pixels.length; i++)
-      data[k * size * size * 3 + i] = (r.pixels[i]! - 128) / 64;
-    const masks = r.objects.map((_, j) =>
-      Uint8Array.from(r.objectMap, (v) => (v === j + 1 ? 1 : 0)),
-    );
-    return {
-      metainfo: imgMeta(size, size, { imgId: k }),
-      gtInstances: {
-        bboxes: Float32Array.from(r.objects.flatMap((o) => o.bbox)),
-        labels: Int32Array.from(r.objects.map((o) => o.label)),
-        masks: { height: size, width: size, masks },
-      },
-    };
-  });
-  return { inputs: tf.tensor4d(data, [n, size, size, 3]), dataSamples };
-}
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

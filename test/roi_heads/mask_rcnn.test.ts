@@ -10,46 +10,19 @@ import '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
-import { renderSyntheticImage } from '../../src/datasets/synthetic.js';
 import '../../src/backbones/index.js';
 import '../../src/necks/index.js';
 import '../../src/detectors/index.js';
 import '../../src/roi_heads/index.js';
-import type { DetBatch, DetDataSample, DetSample, LossDict } from '../../src/heads/types.js';
+import type { DetBatch, DetDataSample, LossDict } from '../../src/heads/types.js';
 import { saveCheckpoint, setInitSeed, type Module } from '../../src/nn/index.js';
+import { renderSyntheticImage } from '../../src/datasets/synthetic.js';
 import { MODELS } from '../../src/registry.js';
 import { Rng } from '../../src/utils/random.js';
-import { imgMeta } from '../helpers/meta.js';
+import { maskBatch } from '../detectors/helpers.js';
 
 const SHAPES = 'configs/mask_rcnn/mask_rcnn_r18_fpn_shapes.ts';
 type Detector = Module & { loss(b: DetBatch): LossDict; predict(b: DetBatch): DetDataSample[] };
-
-/** Rendered shapes with their instance masks (from the object map), normalised as the loader does. */
-function maskBatch(n: number, size: number, seed: number): DetBatch {
-  const data = new Float32Array(n * size * size * 3);
-  const dataSamples: DetSample[] = [];
-  for (let k = 0; k < n; k++) {
-    const r = renderSyntheticImage(Rng.derive(seed, k), size, {
-      objectsPerImage: [1, 3],
-      sizeRange: [(40 * size) / 256, (120 * size) / 256],
-      occlusionProb: 0,
-    });
-    for (let i = 0; i < r.pixels.length; i++)
-      data[k * size * size * 3 + i] = (r.pixels[i]! - 128) / 64;
-    const masks = r.objects.map((_, j) =>
-      Uint8Array.from(r.objectMap, (v) => (v === j + 1 ? 1 : 0)),
-    );
-    dataSamples.push({
-      metainfo: imgMeta(size, size, { imgId: k, batchInputShape: [size, size] }),
-      gtInstances: {
-        bboxes: Float32Array.from(r.objects.flatMap((o) => o.bbox)),
-        labels: Int32Array.from(r.objects.map((o) => o.label)),
-        masks: { height: size, width: size, masks },
-      },
-    });
-  }
-  return { inputs: tf.tensor4d(data, [n, size, size, 3]), dataSamples };
-}
 
 let model: Detector;
 let tiny: Detector;
