@@ -12,7 +12,7 @@ import { interpolate, Module, ModuleList } from '../nn/index.js';
 import { isTypedConfig, MODELS, type TypedConfig } from '../registry.js';
 import type { ImgMeta } from '../datasets/types.js';
 import type { BaseDecodeHead } from './decode_heads/decode_head.js';
-import type { PixelData, SegBatch, SegDataSample, SegLossDict, SegSample } from './types.js';
+import type { SegBatch, SegDataSample, SegLossDict, SegSample } from './types.js';
 
 const pairSchema = z.union([
   z.number().int().positive(),
@@ -264,8 +264,8 @@ export class EncoderDecoder extends Module {
           channels: this.numClasses,
         };
       img.dispose();
-      const gt = groundTruthAtOriginalSize(s.gtSemSeg, oh, ow);
-      if (gt) out.gtSemSeg = gt;
+      // PackSegInputs labels the map with its own size (the original one when loaded after Resize).
+      if (s.gtSemSeg) out.gtSemSeg = s.gtSemSeg;
       return out;
     });
   }
@@ -292,21 +292,6 @@ function unflip(x: tf.Tensor4D, dir: ImgMeta['flipDirection']): tf.Tensor4D {
   if (dir === 'horizontal' || dir === null) return tf.reverse(x, 2);
   if (dir === 'vertical') return tf.reverse(x, 1);
   return tf.reverse(x, [1, 2]);
-}
-
-/**
- * The ground truth of a test sample for the evaluator: test pipelines load
- * the label map after Resize (mmseg's order), so it has the original
- * size; its `height`/`width` are set to that size when its length says so.
- */
-function groundTruthAtOriginalSize(
-  gt: PixelData | undefined,
-  oh: number,
-  ow: number,
-): PixelData | undefined {
-  if (!gt) return undefined;
-  if (gt.data.length === oh * ow) return { data: gt.data, height: oh, width: ow };
-  return gt;
 }
 
 MODELS.register(EncoderDecoder, { name: 'EncoderDecoder' });

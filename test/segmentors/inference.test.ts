@@ -164,7 +164,8 @@ describe('predict', () => {
             flip: true,
             flipDirection: 'horizontal',
           }),
-          gtSemSeg: { data: gt, height: 6, width: 4 },
+          // loaded after Resize: PackSegInputs labels it with the original size
+          gtSemSeg: { data: gt, height: 12, width: 8 },
         },
       ],
     });
