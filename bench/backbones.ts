@@ -44,16 +44,43 @@ interface Case {
 }
 const CASES: Case[] = [
   { name: 'fwd b1 224', batch: 1, h: 224, w: 224, train: false, reps: Number(args.reps) },
-  { name: 'fwd b1 800x1216', batch: 1, h: 800, w: 1216, train: false, reps: Number(args['big-reps']) },
-  { name: 'fwd+bwd b8 224', batch: 8, h: 224, w: 224, train: true, reps: Number(args['train-reps']) },
+  {
+    name: 'fwd b1 800x1216',
+    batch: 1,
+    h: 800,
+    w: 1216,
+    train: false,
+    reps: Number(args['big-reps']),
+  },
+  {
+    name: 'fwd+bwd b8 224',
+    batch: 8,
+    h: 224,
+    w: 224,
+    train: true,
+    reps: Number(args['train-reps']),
+  },
 ];
 
 const CONFIGS: Record<string, Record<string, unknown>> = {
-  resnet18: { backbone: { type: 'ResNet', depth: 18, outIndices: [3], normEval: false }, head: { type: 'LinearClsHead', numClasses: 1000, inChannels: 512 } },
-  resnet50: { backbone: { type: 'ResNet', depth: 50, outIndices: [3], normEval: false }, head: { type: 'LinearClsHead', numClasses: 1000, inChannels: 2048 } },
+  resnet18: {
+    backbone: { type: 'ResNet', depth: 18, outIndices: [3], normEval: false },
+    head: { type: 'LinearClsHead', numClasses: 1000, inChannels: 512 },
+  },
+  resnet50: {
+    backbone: { type: 'ResNet', depth: 50, outIndices: [3], normEval: false },
+    head: { type: 'LinearClsHead', numClasses: 1000, inChannels: 2048 },
+  },
   mobilenet_v3_large: {
     backbone: { type: 'MobileNetV3', arch: 'large', outIndices: [16] },
-    head: { type: 'StackedLinearClsHead', numClasses: 1000, inChannels: 960, midChannels: [1280], actCfg: { type: 'HSwish' }, dropout: 0.2 },
+    head: {
+      type: 'StackedLinearClsHead',
+      numClasses: 1000,
+      inChannels: 960,
+      midChannels: [1280],
+      actCfg: { type: 'HSwish' },
+      dropout: 0.2,
+    },
   },
 };
 
@@ -90,7 +117,9 @@ function timeOurs(model: string, c: Case): number[] {
       for (let s = 0; s < x.shape[0]; s += mb) {
         const xs = tf.slice(x, [s, 0, 0, 0], [mb, -1, -1, -1]);
         const { grads } = tf.variableGrads(() => clf.loss(xs, labels.slice(s, s + mb)), vars);
-        acc = Object.keys(acc).length ? Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.add(acc[k]!, g)])) : grads;
+        acc = Object.keys(acc).length
+          ? Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.add(acc[k]!, g)]))
+          : grads;
       }
       // Reading every gradient forces the whole backward pass to finish.
       for (const g of Object.values(acc)) g.dataSync();
@@ -112,7 +141,8 @@ function timeOurs(model: string, c: Case): number[] {
   return ms;
 }
 
-function timeTorch(): { results: Record<string, Record<string, number[]>>; version: string } | { error: string } {
+function timeTorch():
+  { results: Record<string, Record<string, number[]>>; version: string } | { error: string } {
   const py = `
 import json, time, torch, torchvision
 torch.set_num_threads(${threads})
@@ -150,7 +180,8 @@ blas = re.search(r'BLAS_INFO=(\\w+)', torch.__config__.show())
 print(json.dumps({"results": out, "version": torch.__version__ + (f" BLAS_INFO={blas.group(1)}" if blas else "")}))
 `;
   const r = spawnSync('/usr/bin/python3', ['-c', py], { encoding: 'utf8', timeout: 900_000 });
-  if (r.status !== 0) return { error: (r.stderr || r.error?.message || 'failed').trim().split('\n').pop()! };
+  if (r.status !== 0)
+    return { error: (r.stderr || r.error?.message || 'failed').trim().split('\n').pop()! };
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
@@ -169,7 +200,9 @@ const t1 = performance.now();
 const torch = timeTorch();
 const torchS = (performance.now() - t1) / 1000;
 
-console.log(`Backbone latency, ours on ${backend.name} (${backend.reason}) vs PyTorch CPU${'version' in torch ? ` ${torch.version}` : ''} (denormals flushed), ${threads} thread each; median ms`);
+console.log(
+  `Backbone latency, ours on ${backend.name} (${backend.reason}) vs PyTorch CPU${'version' in torch ? ` ${torch.version}` : ''} (denormals flushed), ${threads} thread each; median ms`,
+);
 console.log('| model | case | reps | ours ms | PyTorch ms | ours / PyTorch |');
 console.log('|---|---|---:|---:|---:|---:|');
 const rows: Record<string, unknown>[] = [];
@@ -178,11 +211,30 @@ for (const m of models) {
     const o = median(ours[m]![c.name]!);
     const p = 'results' in torch ? median(torch.results[m]![c.name]!) : null;
     const ratio = p ? o / p : null;
-    rows.push({ model: m, case: c.name, ours_ms: Math.round(o), torch_ms: p === null ? null : Math.round(p), ratio: ratio === null ? null : Number(ratio.toFixed(2)) });
-    const mb = c.train && MICRO_BATCH[m] && MICRO_BATCH[m]! < c.batch ? ` (ours ${c.batch / MICRO_BATCH[m]!} x ${MICRO_BATCH[m]})` : '';
-    console.log(`| ${m} | ${c.name}${mb} | ${c.reps} | ${o.toFixed(0)} | ${p === null ? '-' : p.toFixed(0)} | ${ratio === null ? '-' : `${ratio.toFixed(2)}x`} |`);
+    rows.push({
+      model: m,
+      case: c.name,
+      ours_ms: Math.round(o),
+      torch_ms: p === null ? null : Math.round(p),
+      ratio: ratio === null ? null : Number(ratio.toFixed(2)),
+    });
+    const mb =
+      c.train && MICRO_BATCH[m] && MICRO_BATCH[m]! < c.batch
+        ? ` (ours ${c.batch / MICRO_BATCH[m]!} x ${MICRO_BATCH[m]})`
+        : '';
+    console.log(
+      `| ${m} | ${c.name}${mb} | ${c.reps} | ${o.toFixed(0)} | ${p === null ? '-' : p.toFixed(0)} | ${ratio === null ? '-' : `${ratio.toFixed(2)}x`} |`,
+    );
   }
 }
 if ('error' in torch) console.log(`PyTorch unavailable: ${torch.error}`);
 console.log(`(ours ${oursS.toFixed(0)} s, PyTorch ${torchS.toFixed(0)} s of wall time)`);
-console.log(JSON.stringify({ bench: 'backbones', backend: backend.name, threads: { ours: threads, torch: threads }, torch: 'version' in torch ? torch.version : null, results: rows }));
+console.log(
+  JSON.stringify({
+    bench: 'backbones',
+    backend: backend.name,
+    threads: { ours: threads, torch: threads },
+    torch: 'version' in torch ? torch.version : null,
+    results: rows,
+  }),
+);

@@ -41,11 +41,16 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log('usage: npx tsx bench/data.ts [--images 64] [--iters 128] [--scale 640] [--workers 8] [--repeats 8]');
+  console.log(
+    'usage: npx tsx bench/data.ts [--images 64] [--iters 128] [--scale 640] [--workers 8] [--repeats 8]',
+  );
   process.exit(0);
 }
-const nImages = Number(args.images), iters = Number(args.iters), scale = Number(args.scale);
-const workers = Number(args.workers), repeats = Number(args.repeats);
+const nImages = Number(args.images),
+  iters = Number(args.iters),
+  scale = Number(args.scale);
+const workers = Number(args.workers),
+  repeats = Number(args.repeats);
 
 const dir = mkdtempSync(join(tmpdir(), 'tfdet-bench-data-'));
 
@@ -53,15 +58,33 @@ async function makeImages(): Promise<DataInfo[]> {
   await mkdir(dir, { recursive: true });
   const infos: DataInfo[] = [];
   for (let i = 0; i < nImages; i++) {
-    const r = renderSyntheticImage(Rng.derive(7, i), 640, { objectsPerImage: [2, 6], sizeRange: [60, 300], occlusionProb: 0.3 });
+    const r = renderSyntheticImage(Rng.derive(7, i), 640, {
+      objectsPerImage: [2, 6],
+      sizeRange: [60, 300],
+      occlusionProb: 0.3,
+    });
     const file = join(dir, `${i}.jpg`);
     // 640x480: the top 480 rows of a 640x640 render.
-    await writeFile(file, await sharp(r.pixels.subarray(0, 640 * 480 * 3), { raw: { width: 640, height: 480, channels: 3 } }).jpeg({ quality: 90 }).toBuffer());
-    const instances = r.objects.filter((o) => o.bbox[1] < 470).map((o) => ({
-      bbox: [o.bbox[0], o.bbox[1], o.bbox[2], Math.min(o.bbox[3], 480)] as [number, number, number, number],
-      bboxLabel: o.label,
-      ignoreFlag: false,
-    }));
+    await writeFile(
+      file,
+      await sharp(r.pixels.subarray(0, 640 * 480 * 3), {
+        raw: { width: 640, height: 480, channels: 3 },
+      })
+        .jpeg({ quality: 90 })
+        .toBuffer(),
+    );
+    const instances = r.objects
+      .filter((o) => o.bbox[1] < 470)
+      .map((o) => ({
+        bbox: [o.bbox[0], o.bbox[1], o.bbox[2], Math.min(o.bbox[3], 480)] as [
+          number,
+          number,
+          number,
+          number,
+        ],
+        bboxLabel: o.label,
+        ignoreFlag: false,
+      }));
     infos.push({ imgPath: file, imgId: i, width: 640, height: 480, instances });
   }
   return infos;
@@ -98,7 +121,11 @@ async function ceiling(files: string[]): Promise<number> {
       while (next < iters) {
         const f = files[next++ % files.length]!;
         const buf = readFileSync(f);
-        await sharp(buf, SHARP_INPUT).autoOrient().resize(scale, scale, { fit: 'inside', kernel: RESIZE_KERNEL }).raw().toBuffer();
+        await sharp(buf, SHARP_INPUT)
+          .autoOrient()
+          .resize(scale, scale, { fit: 'inside', kernel: RESIZE_KERNEL })
+          .raw()
+          .toBuffer();
       }
     }),
   );
@@ -109,7 +136,8 @@ async function ceiling(files: string[]): Promise<number> {
 }
 
 async function pipelineRate(loader: DataLoader, epochBase: number): Promise<number> {
-  let n = 0, epoch = epochBase;
+  let n = 0,
+    epoch = epochBase;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   while (n < iters) {
@@ -131,14 +159,34 @@ async function main(): Promise<void> {
   const files = BenchDataset.infos.map((d) => d.imgPath);
   const ds = new BenchDataset({ pipeline });
   // The colour pass on the main thread (the default) and in 2 worker threads.
-  const loader = new DataLoader({ dataset: ds, batchSize: 8, shuffle: true, seed: 0, numWorkers: workers, colorWorkers: 0 });
-  const threaded = new DataLoader({ dataset: ds, batchSize: 8, shuffle: true, seed: 0, numWorkers: workers, colorWorkers: 2 });
+  const loader = new DataLoader({
+    dataset: ds,
+    batchSize: 8,
+    shuffle: true,
+    seed: 0,
+    numWorkers: workers,
+    colorWorkers: 0,
+  });
+  const threaded = new DataLoader({
+    dataset: ds,
+    batchSize: 8,
+    shuffle: true,
+    seed: 0,
+    numWorkers: workers,
+    colorWorkers: 2,
+  });
   // Warm-up: page cache, JIT, sharp's thread pool.
   await ceiling(files);
   await pipelineRate(loader, 1000);
   await pipelineRate(threaded, 1000);
-  const ceil: number[] = [], pipe: number[] = [], ratios: number[] = [], pipe0: number[] = [], ratios0: number[] = [];
-  const cpuCeil: number[] = [], cpuPipe: number[] = [], cpuPipe0: number[] = [];
+  const ceil: number[] = [],
+    pipe: number[] = [],
+    ratios: number[] = [],
+    pipe0: number[] = [],
+    ratios0: number[] = [];
+  const cpuCeil: number[] = [],
+    cpuPipe: number[] = [],
+    cpuPipe0: number[] = [];
   for (let r = 0; r < repeats; r++) {
     const c = await ceiling(files);
     cpuCeil.push(lastCpuMsPerImage);
@@ -159,28 +207,58 @@ async function main(): Promise<void> {
   };
   const threads = process.env.UV_THREADPOOL_SIZE ?? '4';
   const load = loadavg()[0]!;
-  console.log(`data pipeline, ${nImages} JPEG 640x480 files, resize to ${scale}, batch 8, ${workers} in flight, ${availableParallelism()} cores, libuv pool ${threads}, load average ${load.toFixed(1)}`);
+  console.log(
+    `data pipeline, ${nImages} JPEG 640x480 files, resize to ${scale}, batch 8, ${workers} in flight, ${availableParallelism()} cores, libuv pool ${threads}, load average ${load.toFixed(1)}`,
+  );
   console.log(`| what | images/s median | best | all ${repeats} rounds |`);
   console.log('|---|---|---|---|');
-  console.log(`| sharp decode+resize (ceiling) | ${median(ceil).toFixed(1)} | ${Math.max(...ceil).toFixed(1)} | ${ceil.map((x) => x.toFixed(0)).join(', ')} |`);
-  console.log(`| full pipeline + collate (default: colour pass on the main thread) | ${median(pipe).toFixed(1)} | ${Math.max(...pipe).toFixed(1)} | ${pipe.map((x) => x.toFixed(0)).join(', ')} |`);
-  console.log(`| full pipeline + collate, colour pass in 2 worker threads | ${median(pipe0).toFixed(1)} | ${Math.max(...pipe0).toFixed(1)} | ${pipe0.map((x) => x.toFixed(0)).join(', ')} |`);
-  console.log(`| ratio, default (median of rounds) | ${median(ratios).toFixed(3)} | ${Math.max(...ratios).toFixed(3)} | goal >= 0.70 |`);
-  console.log(`| ratio, worker threads (median of rounds) | ${median(ratios0).toFixed(3)} | ${Math.max(...ratios0).toFixed(3)} | |`);
+  console.log(
+    `| sharp decode+resize (ceiling) | ${median(ceil).toFixed(1)} | ${Math.max(...ceil).toFixed(1)} | ${ceil.map((x) => x.toFixed(0)).join(', ')} |`,
+  );
+  console.log(
+    `| full pipeline + collate (default: colour pass on the main thread) | ${median(pipe).toFixed(1)} | ${Math.max(...pipe).toFixed(1)} | ${pipe.map((x) => x.toFixed(0)).join(', ')} |`,
+  );
+  console.log(
+    `| full pipeline + collate, colour pass in 2 worker threads | ${median(pipe0).toFixed(1)} | ${Math.max(...pipe0).toFixed(1)} | ${pipe0.map((x) => x.toFixed(0)).join(', ')} |`,
+  );
+  console.log(
+    `| ratio, default (median of rounds) | ${median(ratios).toFixed(3)} | ${Math.max(...ratios).toFixed(3)} | goal >= 0.70 |`,
+  );
+  console.log(
+    `| ratio, worker threads (median of rounds) | ${median(ratios0).toFixed(3)} | ${Math.max(...ratios0).toFixed(3)} | |`,
+  );
   // CPU time per image is far less sensitive to other load than wall time; on an otherwise idle machine where
   // both saturate the cores, the throughput ratio is the inverse ratio of CPU cost.
-  const cc = median(cpuCeil), cp = median(cpuPipe), cp0 = median(cpuPipe0);
+  const cc = median(cpuCeil),
+    cp = median(cpuPipe),
+    cp0 = median(cpuPipe0);
   console.log('');
-  console.log('| CPU ms per image (all threads, median) | ceiling | pipeline (default) | pipeline (2 colour workers) |');
+  console.log(
+    '| CPU ms per image (all threads, median) | ceiling | pipeline (default) | pipeline (2 colour workers) |',
+  );
   console.log('|---|---|---|---|');
   console.log(`| | ${cc.toFixed(2)} | ${cp.toFixed(2)} | ${cp0.toFixed(2)} |`);
-  console.log(`| CPU-cost ratio (ceiling / pipeline) | | ${(cc / cp).toFixed(3)} | ${(cc / cp0).toFixed(3)} |`);
+  console.log(
+    `| CPU-cost ratio (ceiling / pipeline) | | ${(cc / cp).toFixed(3)} | ${(cc / cp0).toFixed(3)} |`,
+  );
   console.log(
     JSON.stringify({
-      bench: 'data', cores: availableParallelism(), loadAvg: +load.toFixed(2), images: nImages, iters, scale, workers, repeats,
-      ceilingImgPerS: +median(ceil).toFixed(1), pipelineImgPerS: +median(pipe).toFixed(1), ratio: +median(ratios).toFixed(3),
-      pipelineColorWorkersImgPerS: +median(pipe0).toFixed(1), ratioColorWorkers: +median(ratios0).toFixed(3),
-      cpuMsPerImageCeiling: +cc.toFixed(3), cpuMsPerImagePipeline: +cp.toFixed(3), cpuRatio: +(cc / cp).toFixed(3),
+      bench: 'data',
+      cores: availableParallelism(),
+      loadAvg: +load.toFixed(2),
+      images: nImages,
+      iters,
+      scale,
+      workers,
+      repeats,
+      ceilingImgPerS: +median(ceil).toFixed(1),
+      pipelineImgPerS: +median(pipe).toFixed(1),
+      ratio: +median(ratios).toFixed(3),
+      pipelineColorWorkersImgPerS: +median(pipe0).toFixed(1),
+      ratioColorWorkers: +median(ratios0).toFixed(3),
+      cpuMsPerImageCeiling: +cc.toFixed(3),
+      cpuMsPerImagePipeline: +cp.toFixed(3),
+      cpuRatio: +(cc / cp).toFixed(3),
       cpuRatioColorWorkers: +(cc / cp0).toFixed(3),
       simdColorPass: colorPassKernelAvailable(),
     }),

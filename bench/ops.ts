@@ -47,15 +47,20 @@ function rng(seed: number): () => number {
 function clustered(n: number, seed: number, w = 1216, h = 800): Float32Array {
   const r = rng(seed);
   const centres = Array.from({ length: 300 }, () => {
-    const bw = 16 + r() * 300, bh = 16 + r() * 300;
-    const x = r() * (w - bw), y = r() * (h - bh);
+    const bw = 16 + r() * 300,
+      bh = 16 + r() * 300;
+    const x = r() * (w - bw),
+      y = r() * (h - bh);
     return [x, y, x + bw, y + bh];
   });
   const out = new Float32Array(4 * n);
   for (let i = 0; i < n; i++) {
     const c = centres[Math.floor(r() * centres.length)];
     const j = () => (r() - 0.5) * 0.2 * (c[2] - c[0]);
-    const x1 = c[0] + j(), y1 = c[1] + j(), x2 = c[2] + j(), y2 = c[3] + j();
+    const x1 = c[0] + j(),
+      y1 = c[1] + j(),
+      x2 = c[2] + j(),
+      y2 = c[3] + j();
     out.set([Math.min(x1, x2), Math.min(y1, y2), Math.max(x1, x2), Math.max(y1, y2)], 4 * i);
   }
   return out;
@@ -71,7 +76,8 @@ interface Timing {
 
 function timeIt(fn: () => void, n = reps): Timing {
   fn(); // warm-up
-  let wall = Infinity, cpu = Infinity;
+  let wall = Infinity,
+    cpu = Infinity;
   for (let i = 0; i < n; i++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -85,7 +91,8 @@ function timeIt(fn: () => void, n = reps): Timing {
 
 // ---- data ------------------------------------------------------------------
 const r = rng(42);
-const iouA = clustered(2000, 1), iouB = clustered(2000, 2);
+const iouA = clustered(2000, 1),
+  iouB = clustered(2000, 2);
 const nmsBoxes = clustered(10000, 3);
 const nmsScores = Float32Array.from({ length: 10000 }, () => r());
 const bBoxes = clustered(20000, 4);
@@ -94,15 +101,23 @@ const bLabels = Int32Array.from({ length: 20000 }, () => Math.floor(r() * 80));
 const strides = [4, 8, 16, 32];
 const C = 256;
 const levelShapes = strides.map((s) => [1, 800 / s, 1216 / s, C]);
-const feats = levelShapes.map((sh) => Float32Array.from({ length: sh[1] * sh[2] * sh[3] }, () => r() * 2 - 1));
+const feats = levelShapes.map((sh) =>
+  Float32Array.from({ length: sh[1] * sh[2] * sh[3] }, () => r() * 2 - 1),
+);
 const rois = new Float32Array(512 * 5);
 for (let k = 0; k < 512; k++) {
   // sizes log-uniform in [16, 600] px: every FPN level gets RoIs
-  const bw = 16 * Math.exp(r() * Math.log(600 / 16)), bh = bw * (0.5 + r());
-  const x = r() * (1216 - bw), y = r() * Math.max(1, 800 - bh);
+  const bw = 16 * Math.exp(r() * Math.log(600 / 16)),
+    bh = bw * (0.5 + r());
+  const x = r() * (1216 - bw),
+    y = r() * Math.max(1, 800 - bh);
   rois.set([0, x, y, x + bw, Math.min(800, y + bh)], 5 * k);
 }
-const ex = new SingleRoIExtractor({ roiLayer: { type: 'RoIAlign', outputSize: 7, samplingRatio: 0, aligned: true }, outChannels: C, featmapStrides: strides });
+const ex = new SingleRoIExtractor({
+  roiLayer: { type: 'RoIAlign', outputSize: 7, samplingRatio: 0, aligned: true },
+  outChannels: C,
+  featmapStrides: strides,
+});
 const levels = ex.mapRoiLevels(rois, 4);
 const dyAll = Float32Array.from({ length: 512 * 49 * C }, () => r() - 0.5);
 
@@ -111,32 +126,62 @@ await tf.setBackend('wasm');
 await tf.ready();
 const ours: Record<string, Timing> = {};
 {
-  const a = tf.tensor2d(iouA, [2000, 4]), b = tf.tensor2d(iouB, [2000, 4]);
+  const a = tf.tensor2d(iouA, [2000, 4]),
+    b = tf.tensor2d(iouB, [2000, 4]);
   ours.boxIou_2000x2000 = timeIt(() => boxIou(a, b).dispose());
-  const nb = tf.tensor2d(nmsBoxes, [10000, 4]), ns = tf.tensor1d(nmsScores);
+  const nb = tf.tensor2d(nmsBoxes, [10000, 4]),
+    ns = tf.tensor1d(nmsScores);
   ours.nms_10k = timeIt(() => nms(nb, ns, 0.5));
-  const bb = tf.tensor2d(bBoxes, [20000, 4]), bs = tf.tensor1d(bScores), bl = tf.tensor1d(bLabels, 'int32');
+  const bb = tf.tensor2d(bBoxes, [20000, 4]),
+    bs = tf.tensor1d(bScores),
+    bl = tf.tensor1d(bLabels, 'int32');
   ours.batchedNms_20k_80cls = timeIt(() => batchedNms(bb, bs, bl, { iouThreshold: 0.5 }));
-  const ft = feats.map((f, i) => tf.tensor4d(f, levelShapes[i] as [number, number, number, number]));
+  const ft = feats.map((f, i) =>
+    tf.tensor4d(f, levelShapes[i] as [number, number, number, number]),
+  );
   const rt = tf.tensor2d(rois, [512, 5]);
   ours.roiAlign_fwd_512x256x7x7 = timeIt(() => ex.forward(ft, rt).dispose());
   // Backward alone: the grad kernel per level on that level's RoIs.
   const perLevel = strides.map((s, i) => {
     const idx = Array.from(levels.keys()).filter((k) => levels[k] === i);
-    const lr = tf.tensor2d(Float32Array.from(idx.flatMap((k) => Array.from(rois.subarray(5 * k, 5 * k + 5)))), [idx.length, 5]);
-    const dy = tf.tensor4d(Float32Array.from(idx.flatMap((k) => Array.from(dyAll.subarray(k * 49 * C, (k + 1) * 49 * C)))), [idx.length, 7, 7, C]);
-    const attrs = roiAlignAttrs({ outputSize: 7, spatialScale: 1 / s, samplingRatio: 0, aligned: true });
+    const lr = tf.tensor2d(
+      Float32Array.from(idx.flatMap((k) => Array.from(rois.subarray(5 * k, 5 * k + 5)))),
+      [idx.length, 5],
+    );
+    const dy = tf.tensor4d(
+      Float32Array.from(
+        idx.flatMap((k) => Array.from(dyAll.subarray(k * 49 * C, (k + 1) * 49 * C))),
+      ),
+      [idx.length, 7, 7, C],
+    );
+    const attrs = roiAlignAttrs({
+      outputSize: 7,
+      spatialScale: 1 / s,
+      samplingRatio: 0,
+      aligned: true,
+    });
     return { lr, dy, attrs, n: idx.length };
   });
   ours.roiAlign_bwd_512x256x7x7 = timeIt(() => {
     for (let i = 0; i < 4; i++) {
       if (!perLevel[i].n) continue;
-      const g = runKernel<tf.Tensor>(ROI_ALIGN_GRAD_KERNEL, { dy: perLevel[i].dy, features: ft[i], rois: perLevel[i].lr }, perLevel[i].attrs as unknown as Record<string, unknown>);
+      const g = runKernel<tf.Tensor>(
+        ROI_ALIGN_GRAD_KERNEL,
+        { dy: perLevel[i].dy, features: ft[i], rois: perLevel[i].lr },
+        perLevel[i].attrs as unknown as Record<string, unknown>,
+      );
       g.dispose();
     }
   });
-  const gen = new AnchorGenerator({ strides: [8, 16, 32, 64, 128], ratios: [0.5, 1, 2], octaveBaseScale: 4, scalesPerOctave: 3 });
-  const sizes = [8, 16, 32, 64, 128].map((s) => [Math.ceil(800 / s), Math.ceil(1216 / s)] as [number, number]);
+  const gen = new AnchorGenerator({
+    strides: [8, 16, 32, 64, 128],
+    ratios: [0.5, 1, 2],
+    octaveBaseScale: 4,
+    scalesPerOctave: 3,
+  });
+  const sizes = [8, 16, 32, 64, 128].map(
+    (s) => [Math.ceil(800 / s), Math.ceil(1216 / s)] as [number, number],
+  );
   ours.anchors_5lvl_800x1216 = timeIt(() => gen.gridPriors(sizes).forEach((t) => t.dispose()));
 }
 
@@ -216,13 +261,26 @@ if (!existsSync(PY)) peerNote = `torchvision peer skipped: ${PY} not found`;
 else {
   const dir = mkdtempSync(join(tmpdir(), 'tfdet-bench-ops-'));
   try {
-    const w = (n: string, a: Float32Array | Int32Array) => writeFileSync(join(dir, `${n}.bin`), Buffer.from(a.buffer, a.byteOffset, a.byteLength));
-    w('iouA', iouA); w('iouB', iouB); w('nmsBoxes', nmsBoxes); w('nmsScores', nmsScores);
-    w('bBoxes', bBoxes); w('bScores', bScores); w('bLabels', bLabels);
+    const w = (n: string, a: Float32Array | Int32Array) =>
+      writeFileSync(join(dir, `${n}.bin`), Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+    w('iouA', iouA);
+    w('iouB', iouB);
+    w('nmsBoxes', nmsBoxes);
+    w('nmsScores', nmsScores);
+    w('bBoxes', bBoxes);
+    w('bScores', bScores);
+    w('bLabels', bLabels);
     feats.forEach((f, i) => w(`feat${i}`, f));
-    w('rois', rois); w('levels', levels); w('dy', dyAll);
-    const p = spawnSync(PY, ['-c', PEER, dir, String(threads), String(reps), JSON.stringify(levelShapes)], { encoding: 'utf8', maxBuffer: 1 << 24 });
-    if (p.status !== 0) peerNote = `torchvision peer skipped: ${(p.stderr || p.error?.message || '').trim().split('\n').pop()}`;
+    w('rois', rois);
+    w('levels', levels);
+    w('dy', dyAll);
+    const p = spawnSync(
+      PY,
+      ['-c', PEER, dir, String(threads), String(reps), JSON.stringify(levelShapes)],
+      { encoding: 'utf8', maxBuffer: 1 << 24 },
+    );
+    if (p.status !== 0)
+      peerNote = `torchvision peer skipped: ${(p.stderr || p.error?.message || '').trim().split('\n').pop()}`;
     else peer = JSON.parse(p.stdout.trim().split('\n').pop()!);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -243,11 +301,17 @@ const rows = Object.keys(ours).map((k) => {
     wall_ratio: t ? r3(ours[k].wall / t.wall) : null,
   };
 });
-console.log(`tfdet ops bench: ours = tfjs wasm backend (typed-array kernels, ${threads} thread), peer = ${peer ? String(peer._versions) : 'none'} on CPU with torch.set_num_threads(${threads}); best of ${reps} runs; ratio = ours / torchvision in process CPU time`);
+console.log(
+  `tfdet ops bench: ours = tfjs wasm backend (typed-array kernels, ${threads} thread), peer = ${peer ? String(peer._versions) : 'none'} on CPU with torch.set_num_threads(${threads}); best of ${reps} runs; ratio = ours / torchvision in process CPU time`,
+);
 if (peerNote) console.log(peerNote);
 const pad = (x: unknown, n: number) => String(x ?? '-').padEnd(n);
-console.log(`${pad('op', 28)}${pad('ours cpu ms', 13)}${pad('tv cpu ms', 11)}${pad('ratio', 8)}${pad('ours wall ms', 14)}${pad('tv wall ms', 12)}wall ratio`);
+console.log(
+  `${pad('op', 28)}${pad('ours cpu ms', 13)}${pad('tv cpu ms', 11)}${pad('ratio', 8)}${pad('ours wall ms', 14)}${pad('tv wall ms', 12)}wall ratio`,
+);
 for (const x of rows) {
-  console.log(`${pad(x.op, 28)}${pad(x.ours_cpu_ms, 13)}${pad(x.torchvision_cpu_ms, 11)}${pad(x.ratio, 8)}${pad(x.ours_wall_ms, 14)}${pad(x.torchvision_wall_ms, 12)}${x.wall_ratio ?? '-'}`);
+  console.log(
+    `${pad(x.op, 28)}${pad(x.ours_cpu_ms, 13)}${pad(x.torchvision_cpu_ms, 11)}${pad(x.ratio, 8)}${pad(x.ours_wall_ms, 14)}${pad(x.torchvision_wall_ms, 12)}${x.wall_ratio ?? '-'}`,
+  );
 }
 console.log(JSON.stringify({ bench: 'ops', threads, reps, rows }));

@@ -58,15 +58,17 @@ interface Side {
 /** Deterministic boxes (x1, y1, x2, y2) and labels shared by both sides. */
 function targets(): { boxes: number[][][]; labels: number[][] } {
   let s = 12345;
-  const r = (): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const r = (): number => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const boxes: number[][][] = [];
   const labels: number[][] = [];
   for (let b = 0; b < BATCH; b++) {
     const bb: number[][] = [];
     const ll: number[] = [];
     for (let k = 0; k < BOXES; k++) {
-      const w = 32 + r() * 200, h = 32 + r() * 200;
-      const x = r() * (SIZE - w), y = r() * (SIZE - h);
+      const w = 32 + r() * 200,
+        h = 32 + r() * 200;
+      const x = r() * (SIZE - w),
+        y = r() * (SIZE - h);
       bb.push([x, y, x + w, y + h]);
       ll.push(Math.floor(r() * NUM_CLASSES));
     }
@@ -115,9 +117,22 @@ print(json.dumps({'threads': torch.get_num_threads(), 'trainImgPerSec': n / (w1 
 function peer(threads: number, t: ReturnType<typeof targets>): (Side & { torch: string }) | string {
   const python = process.env.PYTHON ?? '/usr/bin/python3';
   if (!existsSync(python)) return `${python} not found`;
-  const cfg = { threads, size: SIZE, batch: BATCH, numClasses: NUM_CLASSES, warmup: WARMUP, iters: ITERS, infer: INFER, ...t };
-  const r = spawnSync(python, ['-c', PY, JSON.stringify(cfg)], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) return `torch failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`;
+  const cfg = {
+    threads,
+    size: SIZE,
+    batch: BATCH,
+    numClasses: NUM_CLASSES,
+    warmup: WARMUP,
+    iters: ITERS,
+    infer: INFER,
+    ...t,
+  };
+  const r = spawnSync(python, ['-c', PY, JSON.stringify(cfg)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
+  if (r.status !== 0)
+    return `torch failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`;
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
@@ -131,25 +146,71 @@ async function ours(t: ReturnType<typeof targets>): Promise<Side> {
   const model = MODELS.build<SingleStageDetector>({
     type: 'RetinaNet',
     backbone: { type: 'ResNet', depth: 18, outIndices: [1, 2, 3], normEval: true },
-    neck: { type: 'FPN', inChannels: [128, 256, 512], outChannels: 256, startLevel: 0, addExtraConvs: 'onOutput', numOuts: 5 },
+    neck: {
+      type: 'FPN',
+      inChannels: [128, 256, 512],
+      outChannels: 256,
+      startLevel: 0,
+      addExtraConvs: 'onOutput',
+      numOuts: 5,
+    },
     bboxHead: {
       type: 'RetinaHead',
       numClasses: NUM_CLASSES,
       inChannels: 256,
       stackedConvs: 4,
       featChannels: 256,
-      anchorGenerator: { type: 'AnchorGenerator', octaveBaseScale: 4, scalesPerOctave: 3, ratios: [0.5, 1.0, 2.0], strides: [8, 16, 32, 64, 128] },
-      bboxCoder: { type: 'DeltaXYWHBBoxCoder', targetMeans: [0, 0, 0, 0], targetStds: [1, 1, 1, 1] },
+      anchorGenerator: {
+        type: 'AnchorGenerator',
+        octaveBaseScale: 4,
+        scalesPerOctave: 3,
+        ratios: [0.5, 1.0, 2.0],
+        strides: [8, 16, 32, 64, 128],
+      },
+      bboxCoder: {
+        type: 'DeltaXYWHBBoxCoder',
+        targetMeans: [0, 0, 0, 0],
+        targetStds: [1, 1, 1, 1],
+      },
       lossCls: { type: 'FocalLoss', useSigmoid: true, gamma: 2.0, alpha: 0.25, lossWeight: 1.0 },
       lossBbox: { type: 'L1Loss', lossWeight: 1.0 },
     },
-    trainCfg: { assigner: { type: 'MaxIoUAssigner', posIouThr: 0.5, negIouThr: 0.4, minPosIou: 0, ignoreIofThr: -1 }, allowedBorder: -1, posWeight: -1 },
-    testCfg: { nmsPre: 1000, minBboxSize: 0, scoreThr: 0.05, nms: { type: 'nms', iouThreshold: 0.5 }, maxPerImg: 100 },
+    trainCfg: {
+      assigner: {
+        type: 'MaxIoUAssigner',
+        posIouThr: 0.5,
+        negIouThr: 0.4,
+        minPosIou: 0,
+        ignoreIofThr: -1,
+      },
+      allowedBorder: -1,
+      posWeight: -1,
+    },
+    testCfg: {
+      nmsPre: 1000,
+      minBboxSize: 0,
+      scoreThr: 0.05,
+      nms: { type: 'nms', iouThreshold: 0.5 },
+      maxPerImg: 100,
+    },
   });
-  const meta = { imgId: 0, imgPath: '', oriShape: [SIZE, SIZE] as [number, number], imgShape: [SIZE, SIZE] as [number, number], scaleFactor: [1, 1] as [number, number], flip: false, flipDirection: null, padShape: [SIZE, SIZE] as [number, number], batchInputShape: [SIZE, SIZE] as [number, number] };
+  const meta = {
+    imgId: 0,
+    imgPath: '',
+    oriShape: [SIZE, SIZE] as [number, number],
+    imgShape: [SIZE, SIZE] as [number, number],
+    scaleFactor: [1, 1] as [number, number],
+    flip: false,
+    flipDirection: null,
+    padShape: [SIZE, SIZE] as [number, number],
+    batchInputShape: [SIZE, SIZE] as [number, number],
+  };
   const batch: DetBatch = {
     inputs: tf.randomUniform([BATCH, SIZE, SIZE, 3], 0, 1, 'float32', 0) as tf.Tensor4D,
-    dataSamples: t.boxes.map((b, i) => ({ metainfo: { ...meta, imgId: i }, gtInstances: { bboxes: Float32Array.from(b.flat()), labels: Int32Array.from(t.labels[i]!) } })),
+    dataSamples: t.boxes.map((b, i) => ({
+      metainfo: { ...meta, imgId: i },
+      gtInstances: { bboxes: Float32Array.from(b.flat()), labels: Int32Array.from(t.labels[i]!) },
+    })),
   };
   const params = model.trainableParameters();
   const optim = new Adam({ lr: 1e-4 });
@@ -159,53 +220,90 @@ async function ours(t: ReturnType<typeof targets>): Promise<Side> {
   const micro: DetBatch[] = [];
   for (let s = 0; s < BATCH; s += MICRO) {
     const k = Math.min(MICRO, BATCH - s);
-    micro.push({ inputs: tf.slice(batch.inputs, [s], [k]) as tf.Tensor4D, dataSamples: batch.dataSamples.slice(s, s + k) });
+    micro.push({
+      inputs: tf.slice(batch.inputs, [s], [k]) as tf.Tensor4D,
+      dataSamples: batch.dataSamples.slice(s, s + k),
+    });
   }
   const step = (): void => {
     let sum: Record<string, tf.Tensor> = {};
     for (const mb of micro) {
-      const { value, grads } = tf.variableGrads(() => tf.addN(Object.values(model.loss(mb)).flat()) as tf.Scalar, params.map(([, v]) => v));
+      const { value, grads } = tf.variableGrads(
+        () => tf.addN(Object.values(model.loss(mb)).flat()) as tf.Scalar,
+        params.map(([, v]) => v),
+      );
       value.dataSync();
       const next: Record<string, tf.Tensor> = {};
       for (const [k, g] of Object.entries(grads)) next[k] = sum[k] ? tf.add(sum[k]!, g) : g;
-      tf.dispose([value, ...Object.values(sum), ...(Object.keys(sum).length ? Object.values(grads) : [])]);
+      tf.dispose([
+        value,
+        ...Object.values(sum),
+        ...(Object.keys(sum).length ? Object.values(grads) : []),
+      ]);
       sum = next;
     }
     optim.step(new Map(Object.entries(sum).map(([k, g]) => [byVar.get(k)!, g])));
     tf.dispose(Object.values(sum));
   };
   for (let i = 0; i < WARMUP; i++) step();
-  const w0 = performance.now(), c0 = cpuSec();
+  const w0 = performance.now(),
+    c0 = cpuSec();
   for (let i = 0; i < ITERS; i++) step();
-  const w1 = performance.now(), c1 = cpuSec();
+  const w1 = performance.now(),
+    c1 = cpuSec();
   model.eval();
-  const one: DetBatch = { inputs: tf.slice(batch.inputs, [0], [1]) as tf.Tensor4D, dataSamples: [batch.dataSamples[0]!] };
+  const one: DetBatch = {
+    inputs: tf.slice(batch.inputs, [0], [1]) as tf.Tensor4D,
+    dataSamples: [batch.dataSamples[0]!],
+  };
   model.predict(one);
-  const ws: number[] = [], cs: number[] = [];
+  const ws: number[] = [],
+    cs: number[] = [];
   for (let i = 0; i < INFER; i++) {
-    const a = performance.now(), b = cpuSec();
+    const a = performance.now(),
+      b = cpuSec();
     model.predict(one);
     ws.push(performance.now() - a);
     cs.push(1000 * (cpuSec() - b));
   }
   const med = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
   const n = ITERS * BATCH;
-  return { threads: 1, trainImgPerSec: n / ((w1 - w0) / 1000), trainImgPerCpuSec: n / (c1 - c0), inferMs: med(ws), inferCpuMs: med(cs), params: model.numParameters() };
+  return {
+    threads: 1,
+    trainImgPerSec: n / ((w1 - w0) / 1000),
+    trainImgPerCpuSec: n / (c1 - c0),
+    inferMs: med(ws),
+    inferCpuMs: med(cs),
+    params: model.numParameters(),
+  };
 }
 
 async function main(): Promise<void> {
-  const backend = await setBackend((args.includes('--backend') ? args[args.indexOf('--backend') + 1] : 'wasm') as BackendName);
+  const backend = await setBackend(
+    (args.includes('--backend') ? args[args.indexOf('--backend') + 1] : 'wasm') as BackendName,
+  );
   const t = targets();
   const a = await ours(t);
   // tfjs' wasm backend runs single-threaded in Node, so torch gets one thread too.
   const b = args.includes('--no-peer') ? 'skipped (--no-peer)' : peer(a.threads, t);
   const f = (v: number, d = 2): string => v.toFixed(d).padStart(10);
-  console.log(`RetinaNet R-18 FPN, ${SIZE}x${SIZE}, batch ${BATCH} (ours: ${MICRO} image(s) per forward/backward, gradients summed), ${NUM_CLASSES} classes, ${ITERS} timed iterations after ${WARMUP} warm-up; inference: 1 image, median of ${INFER}`);
-  console.log('| side                    | threads | params     | train img/s | train img/CPU-s | infer ms | infer CPU-ms |');
-  console.log('|-------------------------|---------|------------|-------------|-----------------|----------|--------------|');
-  console.log(`| tfdet (${backend.name.padEnd(6)})         | ${String(a.threads).padStart(7)} | ${String(a.params).padStart(10)} | ${f(a.trainImgPerSec, 3)}  | ${f(a.trainImgPerCpuSec, 3)}      | ${f(a.inferMs, 0)} | ${f(a.inferCpuMs, 0)}   |`);
+  console.log(
+    `RetinaNet R-18 FPN, ${SIZE}x${SIZE}, batch ${BATCH} (ours: ${MICRO} image(s) per forward/backward, gradients summed), ${NUM_CLASSES} classes, ${ITERS} timed iterations after ${WARMUP} warm-up; inference: 1 image, median of ${INFER}`,
+  );
+  console.log(
+    '| side                    | threads | params     | train img/s | train img/CPU-s | infer ms | infer CPU-ms |',
+  );
+  console.log(
+    '|-------------------------|---------|------------|-------------|-----------------|----------|--------------|',
+  );
+  console.log(
+    `| tfdet (${backend.name.padEnd(6)})         | ${String(a.threads).padStart(7)} | ${String(a.params).padStart(10)} | ${f(a.trainImgPerSec, 3)}  | ${f(a.trainImgPerCpuSec, 3)}      | ${f(a.inferMs, 0)} | ${f(a.inferCpuMs, 0)}   |`,
+  );
   if (typeof b === 'string') console.log(`| torchvision (CPU)       | ${b}`);
-  else console.log(`| torchvision ${b.torch.padEnd(11)} | ${String(b.threads).padStart(7)} | ${String(b.params).padStart(10)} | ${f(b.trainImgPerSec, 3)}  | ${f(b.trainImgPerCpuSec, 3)}      | ${f(b.inferMs, 0)} | ${f(b.inferCpuMs, 0)}   |`);
+  else
+    console.log(
+      `| torchvision ${b.torch.padEnd(11)} | ${String(b.threads).padStart(7)} | ${String(b.params).padStart(10)} | ${f(b.trainImgPerSec, 3)}  | ${f(b.trainImgPerCpuSec, 3)}      | ${f(b.inferMs, 0)} | ${f(b.inferCpuMs, 0)}   |`,
+    );
   const ratios =
     typeof b === 'string'
       ? null
@@ -215,8 +313,23 @@ async function main(): Promise<void> {
           inferLatency: a.inferMs / b.inferMs,
           inferCpuLatency: a.inferCpuMs / b.inferCpuMs,
         };
-  if (ratios) console.log(`ours / torch: train throughput x${ratios.trainImgPerSec.toFixed(3)} (CPU time x${ratios.trainImgPerCpuSec.toFixed(3)}), inference latency x${ratios.inferLatency.toFixed(2)} (CPU time x${ratios.inferCpuLatency.toFixed(2)})`);
-  console.log(JSON.stringify({ bench: 'train', model: 'retinanet_r18_fpn', size: SIZE, batch: BATCH, microBatch: MICRO, backend: backend.name, ours: a, torch: typeof b === 'string' ? b : b, ratios }));
+  if (ratios)
+    console.log(
+      `ours / torch: train throughput x${ratios.trainImgPerSec.toFixed(3)} (CPU time x${ratios.trainImgPerCpuSec.toFixed(3)}), inference latency x${ratios.inferLatency.toFixed(2)} (CPU time x${ratios.inferCpuLatency.toFixed(2)})`,
+    );
+  console.log(
+    JSON.stringify({
+      bench: 'train',
+      model: 'retinanet_r18_fpn',
+      size: SIZE,
+      batch: BATCH,
+      microBatch: MICRO,
+      backend: backend.name,
+      ours: a,
+      torch: typeof b === 'string' ? b : b,
+      ratios,
+    }),
+  );
 }
 
 main().catch((e: unknown) => {

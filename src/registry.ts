@@ -65,7 +65,9 @@ export class UnknownTypeError extends Error {
     readonly path?: string,
   ) {
     const where = path ? `${path}.type: ` : '';
-    const hint = suggestions.length ? ` Did you mean ${suggestions.map((s) => `'${s}'`).join(', ')}?` : '';
+    const hint = suggestions.length
+      ? ` Did you mean ${suggestions.map((s) => `'${s}'`).join(', ')}?`
+      : '';
     super(`${where}'${typeName}' is not registered in the ${registry} registry.${hint}`);
     this.name = 'UnknownTypeError';
   }
@@ -81,7 +83,8 @@ const ROOTS: Registry[] = [];
  */
 const isConfigKey = (key: string): boolean => key.endsWith('Cfg') || key === 'init';
 
-const isClass = (fn: Buildable): boolean => /^class[\s{]/.test(Function.prototype.toString.call(fn));
+const isClass = (fn: Buildable): boolean =>
+  /^class[\s{]/.test(Function.prototype.toString.call(fn));
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
@@ -117,7 +120,9 @@ export class Registry<T = unknown> {
     if (options.parent) {
       if (!options.scope) throw new Error(`Registry '${name}': a child registry needs a scope.`);
       if (options.parent.childRegistries.has(this.scope)) {
-        throw new Error(`Registry '${options.parent.name}' already has a child with scope '${this.scope}'.`);
+        throw new Error(
+          `Registry '${options.parent.name}' already has a child with scope '${this.scope}'.`,
+        );
       }
       this.parent = options.parent;
       options.parent.childRegistries.set(this.scope, this);
@@ -158,18 +163,34 @@ export class Registry<T = unknown> {
     const options = a ?? {};
     return <C extends Buildable>(target: C, context?: unknown): C => {
       const ctxName = (context as { name?: unknown } | undefined)?.name;
-      this.add(target, { ...options, name: options.name ?? (typeof ctxName === 'string' ? ctxName : undefined) });
+      this.add(target, {
+        ...options,
+        name: options.name ?? (typeof ctxName === 'string' ? ctxName : undefined),
+      });
       return target;
     };
   }
 
   private add(target: Buildable, options: RegisterOptions): void {
-    const names = options.name === undefined ? [target.name] : Array.isArray(options.name) ? options.name : [options.name];
+    const names =
+      options.name === undefined
+        ? [target.name]
+        : Array.isArray(options.name)
+          ? options.name
+          : [options.name];
     for (const n of names) {
-      if (!n) throw new Error(`Registry '${this.name}': cannot register an anonymous target without a name.`);
-      if (n.includes('.')) throw new Error(`Registry '${this.name}': name '${n}' must not contain '.' (it separates scopes).`);
+      if (!n)
+        throw new Error(
+          `Registry '${this.name}': cannot register an anonymous target without a name.`,
+        );
+      if (n.includes('.'))
+        throw new Error(
+          `Registry '${this.name}': name '${n}' must not contain '.' (it separates scopes).`,
+        );
       if (this.entries.has(n) && !options.force) {
-        throw new Error(`'${n}' is already registered in the ${this.name} registry (pass {force: true} to replace it).`);
+        throw new Error(
+          `'${n}' is already registered in the ${this.name} registry (pass {force: true} to replace it).`,
+        );
       }
       const statics = target as { configSchema?: ZodType; unbuiltArgs?: readonly string[] };
       this.entries.set(n, {
@@ -194,7 +215,12 @@ export class Registry<T = unknown> {
    */
   get(key: string): T {
     const entry = this.lookup(key);
-    if (!entry) throw new UnknownTypeError(this.name, key, closestNames(key.split('.').pop()!, this.allNames()));
+    if (!entry)
+      throw new UnknownTypeError(
+        this.name,
+        key,
+        closestNames(key.split('.').pop()!, this.allNames()),
+      );
     return entry.target as T;
   }
 
@@ -232,7 +258,8 @@ export class Registry<T = unknown> {
   /** Every name reachable from here, scoped names of children included. */
   private allNames(): string[] {
     const names = new Set<string>();
-    for (let r: Registry | undefined = this; r; r = r.parent) for (const k of r.entries.keys()) names.add(k);
+    for (let r: Registry | undefined = this; r; r = r.parent)
+      for (const k of r.entries.keys()) names.add(k);
     const visit = (reg: Registry): void => {
       for (const c of reg.childRegistries.values()) {
         for (const k of c.entries.keys()) names.add(`${c.scope}.${k}`);
@@ -275,24 +302,44 @@ export class Registry<T = unknown> {
     } else if (typeof type === 'string') {
       entry = this.lookup(type);
       typeName = type;
-      if (!entry) throw new UnknownTypeError(this.name, type, closestNames(type.split('.').pop()!, this.allNames()), path);
+      if (!entry)
+        throw new UnknownTypeError(
+          this.name,
+          type,
+          closestNames(type.split('.').pop()!, this.allNames()),
+          path,
+        );
     } else {
-      throw new ConfigError(`${path}.type`, `a registered ${this.name} type name`, formatValue(type));
+      throw new ConfigError(
+        `${path}.type`,
+        `a registered ${this.name} type name`,
+        formatValue(type),
+      );
     }
     const { type: _type, ...rawArgs } = merged;
     const args: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(rawArgs)) {
-      args[k] = entry.unbuilt?.includes(k) || isConfigKey(k) ? v : this.buildChildren(v, `${path}.${k}`);
+      args[k] =
+        entry.unbuilt?.includes(k) || isConfigKey(k) ? v : this.buildChildren(v, `${path}.${k}`);
     }
-    const validated = entry.schema ? validateArgs(entry.schema, args, path, `${this.name} type '${typeName}'`) : args;
+    const validated = entry.schema
+      ? validateArgs(entry.schema, args, path, `${this.name} type '${typeName}'`)
+      : args;
     try {
-      return (isClass(entry.target)
-        ? new (entry.target as new (a: unknown) => unknown)(validated)
-        : (entry.target as (a: unknown) => unknown)(validated)) as R;
+      return (
+        isClass(entry.target)
+          ? new (entry.target as new (a: unknown) => unknown)(validated)
+          : (entry.target as (a: unknown) => unknown)(validated)
+      ) as R;
     } catch (e) {
       if (e instanceof ConfigError || e instanceof UnknownTypeError) throw e;
       const err = e as Error;
-      throw new ConfigError(path, `valid arguments for ${this.name} type '${typeName}'`, err.message, err);
+      throw new ConfigError(
+        path,
+        `valid arguments for ${this.name} type '${typeName}'`,
+        err.message,
+        err,
+      );
     }
   }
 
@@ -300,11 +347,17 @@ export class Registry<T = unknown> {
     if (Array.isArray(value)) return value.map((v, i) => this.buildChildren(v, `${path}.${i}`));
     if (!isPlainObject(value)) return value;
     if (isTypedConfig(value)) {
-      if (typeof value.type === 'function' || this.lookup(value.type)) return this.build(value, { path });
+      if (typeof value.type === 'function' || this.lookup(value.type))
+        return this.build(value, { path });
       const type = value.type;
       if (!ROOTS.some((r) => r.lookup(type))) {
         const names = new Set([...this.allNames(), ...ROOTS.flatMap((r) => r.allNames())]);
-        throw new UnknownTypeError(this.name, type, closestNames(type.split('.').pop()!, names), path);
+        throw new UnknownTypeError(
+          this.name,
+          type,
+          closestNames(type.split('.').pop()!, names),
+          path,
+        );
       }
       return value; // another registry's component: its owner builds it
     }

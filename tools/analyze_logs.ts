@@ -41,11 +41,18 @@ async function main(): Promise<void> {
     return;
   }
   if (positionals.length === 0) throw new Error('expected at least one LOG.jsonl (see --help)');
-  const keys = (values.keys ?? 'loss').split(',').map((k) => k.trim()).filter(Boolean);
+  const keys = (values.keys ?? 'loss')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
   const legend = values.legend?.split(',');
   const logs = positionals.map((f, i) => {
     if (!fs.existsSync(f)) throw new Error(`log file not found: ${f}`);
-    const name = legend?.[i] ?? (path.basename(f) === 'scalars.json' ? path.basename(path.dirname(path.dirname(f))) : path.basename(f));
+    const name =
+      legend?.[i] ??
+      (path.basename(f) === 'scalars.json'
+        ? path.basename(path.dirname(path.dirname(f)))
+        : path.basename(f));
     return { name, records: readScalars(fs.readFileSync(f, 'utf8'), f) };
   });
   const panels = keys.map((k) => {
@@ -59,10 +66,15 @@ async function main(): Promise<void> {
       metric ||= log.records.some((r) => s.name in r && !('loss' in r || 'lr' in r));
       series.push({ name: log.name, points: s.points });
       const ys = s.points.map((p) => p[1]);
-      if (ys.length) console.log(`${log.name} ${s.name}: ${ys.length} points, first ${ys[0]}, last ${ys[ys.length - 1]}, min ${Math.min(...ys)}, max ${Math.max(...ys)}`);
+      if (ys.length)
+        console.log(
+          `${log.name} ${s.name}: ${ys.length} points, first ${ys[0]}, last ${ys[ys.length - 1]}, min ${Math.min(...ys)}, max ${Math.max(...ys)}`,
+        );
     }
     if (!series.length) {
-      const known = [...new Set(logs.flatMap((l) => l.records.flatMap((r) => Object.keys(r))))].filter((n) => !['iter', 'epoch', 'step'].includes(n));
+      const known = [
+        ...new Set(logs.flatMap((l) => l.records.flatMap((r) => Object.keys(r)))),
+      ].filter((n) => !['iter', 'epoch', 'step'].includes(n));
       throw new Error(`key '${k}' is in none of the logs (keys: ${known.join(', ')})`);
     }
     return { title, xLabel: metric ? 'epoch' : 'iter', series };

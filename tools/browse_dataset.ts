@@ -59,11 +59,20 @@ async function main(): Promise<void> {
     const seg = a.type === 'VOCSegDataset';
     const pipeline: Record<string, unknown>[] = [
       { type: 'LoadImageFromFile' },
-      seg ? { type: 'LoadAnnotations', withBbox: false, withLabel: false, withSeg: true } : { type: 'LoadAnnotations', withMask: a.masks },
+      seg
+        ? { type: 'LoadAnnotations', withBbox: false, withLabel: false, withSeg: true }
+        : { type: 'LoadAnnotations', withMask: a.masks },
     ];
     if (a.aug) {
       pipeline.push(
-        { type: 'RandomResize', scale: [[512, 384], [768, 576]], keepRatio: true },
+        {
+          type: 'RandomResize',
+          scale: [
+            [512, 384],
+            [768, 576],
+          ],
+          keepRatio: true,
+        },
         { type: 'RandomFlip', prob: 0.5 },
         { type: 'PhotoMetricDistortion' },
       );
@@ -91,7 +100,8 @@ async function main(): Promise<void> {
     const name = basename(s.dataSample.metainfo.imgPath, extname(s.dataSample.metainfo.imgPath));
     const file = join(a.out!, `${String(k).padStart(3, '0')}_${name}.png`);
     await writeImage(img, file);
-    const gt = s.dataSample.gtInstances.labels.length, ig = s.dataSample.ignoredInstances.labels.length;
+    const gt = s.dataSample.gtInstances.labels.length,
+      ig = s.dataSample.ignoredInstances.labels.length;
     console.log(`${file}: ${gt} objects${ig ? `, ${ig} ignored` : ''}`);
   }
 }

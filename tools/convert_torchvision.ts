@@ -10,14 +10,22 @@
  * See docs/pretrained.md for exporting torchvision weights.
  */
 import { parseArgs } from 'node:util';
-import { convertTorchvisionFile, TORCHVISION_FAMILIES, type TorchvisionFamily } from '../src/backbones/convert_torchvision.js';
+import {
+  convertTorchvisionFile,
+  TORCHVISION_FAMILIES,
+  type TorchvisionFamily,
+} from '../src/backbones/convert_torchvision.js';
 
 const USAGE = `usage: tsx tools/convert_torchvision.ts INPUT.safetensors OUTPUT.safetensors [--family ${TORCHVISION_FAMILIES.join('|')}]`;
 
 export function main(argv: string[]): number {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { family: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { family: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
   } catch (e) {
     console.error(`${(e as Error).message}\n${USAGE}`);
     return 2;
@@ -38,7 +46,9 @@ export function main(argv: string[]): number {
   }
   try {
     const r = convertTorchvisionFile(input, output, family);
-    console.log(`${input} (${r.family}) -> ${output}: ${r.tensors} tensors${r.skipped.length ? `; skipped ${r.skipped.join(', ')}` : ''}`);
+    console.log(
+      `${input} (${r.family}) -> ${output}: ${r.tensors} tensors${r.skipped.length ? `; skipped ${r.skipped.join(', ')}` : ''}`,
+    );
     return 0;
   } catch (e) {
     console.error(`convert_torchvision: ${(e as Error).message}`);

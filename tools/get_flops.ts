@@ -31,7 +31,13 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   // `--shape 800 1216`: parseArgs takes one value per flag, so fold the second number in.
   const i = argv.indexOf('--shape');
-  if (i >= 0 && argv[i + 2] !== undefined && /^\d+$/.test(argv[i + 2]!) && /^\d+$/.test(argv[i + 1] ?? '')) argv.splice(i + 1, 2, `${argv[i + 1]},${argv[i + 2]}`);
+  if (
+    i >= 0 &&
+    argv[i + 2] !== undefined &&
+    /^\d+$/.test(argv[i + 2]!) &&
+    /^\d+$/.test(argv[i + 1] ?? '')
+  )
+    argv.splice(i + 1, 2, `${argv[i + 1]},${argv[i + 2]}`);
   const { values, positionals } = parseArgs({
     args: preprocessArgv(argv),
     allowPositionals: true,
@@ -47,17 +53,23 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  if (positionals.length !== 1) throw new Error(`expected one CONFIG argument, got ${positionals.length} (see --help)`);
+  if (positionals.length !== 1)
+    throw new Error(`expected one CONFIG argument, got ${positionals.length} (see --help)`);
   const file = positionals[0]!;
   if (!fs.existsSync(file)) throw new Error(`config file not found: ${file}`);
   const dims = (values.shape ?? '1280,800').split(',').map(Number);
-  if (dims.length < 1 || dims.length > 2 || !dims.every((d) => Number.isInteger(d) && d > 0)) throw new Error(`--shape: expected H [W] as positive integers, got ${JSON.stringify(values.shape)}`);
+  if (dims.length < 1 || dims.length > 2 || !dims.every((d) => Number.isInteger(d) && d > 0))
+    throw new Error(
+      `--shape: expected H [W] as positive integers, got ${JSON.stringify(values.shape)}`,
+    );
   const [h, w] = dims.length === 1 ? [dims[0]!, dims[0]!] : (dims as [number, number]);
   const depth = Number(values.depth ?? 2);
   await registerAllModules();
   const cfg = await loadConfig(file, { cfgOptions: values['cfg-options'] ?? [] });
   await setBackend((values.backend ?? 'cpu') as BackendName);
-  const model = MODELS.build<Module & { extractFeat?: (x: tf.Tensor) => unknown }>(cfg.model, { path: 'model' }) as Module & {
+  const model = MODELS.build<Module & { extractFeat?: (x: tf.Tensor) => unknown }>(cfg.model, {
+    path: 'model',
+  }) as Module & {
     forward: (...a: unknown[]) => unknown;
     extractFeat?: (x: tf.Tensor) => unknown;
   };
@@ -66,9 +78,22 @@ async function main(): Promise<void> {
   // A plain module takes the image; a detector takes a batch (mmdet's forward(inputs, dataSamples, mode='tensor')).
   const attempts: [string, () => unknown][] = [
     ['forward(inputs)', () => model.forward(x)],
-    ["forward({inputs}, 'tensor')", () => model.forward({ inputs: x, dataSamples: [{ metainfo: { imgShape: [h, w], batchInputShape: [h, w], padShape: [h, w] } }] }, 'tensor')],
+    [
+      "forward({inputs}, 'tensor')",
+      () =>
+        model.forward(
+          {
+            inputs: x,
+            dataSamples: [
+              { metainfo: { imgShape: [h, w], batchInputShape: [h, w], padShape: [h, w] } },
+            ],
+          },
+          'tensor',
+        ),
+    ],
   ];
-  if (typeof model.extractFeat === 'function') attempts.push(['extractFeat (backbone + neck only)', () => model.extractFeat!(x)]);
+  if (typeof model.extractFeat === 'function')
+    attempts.push(['extractFeat (backbone + neck only)', () => model.extractFeat!(x)]);
   let what = '';
   let rows;
   const errors: string[] = [];
@@ -81,15 +106,26 @@ async function main(): Promise<void> {
       errors.push(`${name}: ${(e as Error).message.split('\n')[0]}`);
     }
   }
-  if (!rows) throw new Error(`could not run the model on a [1, ${h}, ${w}, 3] input (${errors.join('; ')})`);
+  if (!rows)
+    throw new Error(`could not run the model on a [1, ${h}, ${w}, 3] input (${errors.join('; ')})`);
   console.log(formatComplexityTable(rows, depth));
   console.log('');
   console.log(`Input shape: (1, ${h}, ${w}, 3), counted through ${what}`);
-  console.log(`Flops: ${humanCount(rows[0]!.flops)}FLOPs (multiply-accumulates of conv/linear layers)`);
+  console.log(
+    `Flops: ${humanCount(rows[0]!.flops)}FLOPs (multiply-accumulates of conv/linear layers)`,
+  );
   console.log(`Params: ${humanCount(rows[0]!.params)} (${rows[0]!.params} parameters)`);
   x.dispose();
   model.dispose();
 }
 
 // Exit explicitly: a library worker pool left referenced must not keep a finished run alive.
-main().then(() => process.exit(0)).catch((e: unknown) => fail(e instanceof Error && e.name === 'UnknownTypeError' ? new Error(`${e.message}${componentLoadNote()}`) : e));
+main()
+  .then(() => process.exit(0))
+  .catch((e: unknown) =>
+    fail(
+      e instanceof Error && e.name === 'UnknownTypeError'
+        ? new Error(`${e.message}${componentLoadNote()}`)
+        : e,
+    ),
+  );

@@ -43,11 +43,13 @@ function main(): void {
   }
   const int = (k: keyof typeof a, min: number): number => {
     const v = Number(a[k]);
-    if (!Number.isInteger(v) || v < min) throw new Error(`--${String(k)}: expected an integer >= ${min}, got ${JSON.stringify(a[k])}`);
+    if (!Number.isInteger(v) || v < min)
+      throw new Error(`--${String(k)}: expected an integer >= ${min}, got ${JSON.stringify(a[k])}`);
     return v;
   };
   const occlusion = Number(a.occlusion);
-  if (!(occlusion >= 0 && occlusion <= 1)) throw new Error(`--occlusion: expected a number in [0, 1], got ${JSON.stringify(a.occlusion)}`);
+  if (!(occlusion >= 0 && occlusion <= 1))
+    throw new Error(`--occlusion: expected a number in [0, 1], got ${JSON.stringify(a.occlusion)}`);
   const opts = {
     outDir: a.out!,
     numTrain: int('num-train', 0),
@@ -62,7 +64,9 @@ function main(): void {
     .then((r) => {
       const objects = r.images.reduce((s, i) => s + i.objects.length, 0);
       const s = ((performance.now() - t0) / 1000).toFixed(1);
-      console.log(`wrote ${r.images.length} images (${objects} objects, classes ${r.classes.join(', ')}) to ${r.outDir} in ${s} s`);
+      console.log(
+        `wrote ${r.images.length} images (${objects} objects, classes ${r.classes.join(', ')}) to ${r.outDir} in ${s} s`,
+      );
     })
     .catch((e: unknown) => {
       console.error(`make_synthetic: ${(e as Error).message}`);

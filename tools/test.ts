@@ -40,16 +40,28 @@ class CollectHook extends Hook {
   }
 }
 
-const plain = (v: unknown): unknown => (ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : Array.isArray(v) ? v.map(plain) : v);
+const plain = (v: unknown): unknown =>
+  ArrayBuffer.isView(v)
+    ? Array.from(v as unknown as ArrayLike<number>)
+    : Array.isArray(v)
+      ? v.map(plain)
+      : v;
 
-async function showPredictions(samples: Sample[], dir: string, classes: string[] | undefined, scoreThr: number): Promise<number> {
+async function showPredictions(
+  samples: Sample[],
+  dir: string,
+  classes: string[] | undefined,
+  scoreThr: number,
+): Promise<number> {
   const { drawPrediction, writeImage } = await import('../src/visualization/index.js');
   fs.mkdirSync(dir, { recursive: true });
   let n = 0;
   for (const s of samples) {
     const imgPath = (s.imgPath ?? s.metainfo?.imgPath) as string | undefined;
     // Whatever the model predicts: boxes (and instance masks) and/or a semantic label map.
-    const pred = { predInstances: s.predInstances, predSemSeg: s.predSemSeg } as Parameters<typeof drawPrediction>[1];
+    const pred = { predInstances: s.predInstances, predSemSeg: s.predSemSeg } as Parameters<
+      typeof drawPrediction
+    >[1];
     if (!imgPath || (!pred.predInstances && !pred.predSemSeg) || !fs.existsSync(imgPath)) continue;
     const img = await drawPrediction(imgPath, pred, { classNames: classes, scoreThr });
     await writeImage(img, path.join(dir, `${path.basename(imgPath).replace(/\.[^.]+$/, '')}.png`));
@@ -78,7 +90,10 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  if (positionals.length !== 2) throw new Error(`expected CONFIG and CHECKPOINT, got ${positionals.length} argument(s) (see --help)`);
+  if (positionals.length !== 2)
+    throw new Error(
+      `expected CONFIG and CHECKPOINT, got ${positionals.length} argument(s) (see --help)`,
+    );
   const [file, ckpt] = positionals as [string, string];
   if (!fs.existsSync(file)) throw new Error(`config file not found: ${file}`);
   if (!fs.existsSync(ckpt)) throw new CheckpointError(ckpt, 'not found');
@@ -98,15 +113,23 @@ async function main(): Promise<void> {
   console.log(`backend: ${choice.reason}`);
   const runner = new Runner(cfg, { configFile: file });
   const report = await runner.loadFrom(ckpt);
-  if (report.missingKeys.length || report.mismatchedKeys.length) console.log(`warning: ${ckpt} does not cover the whole model (see the line above)`);
+  if (report.missingKeys.length || report.mismatchedKeys.length)
+    console.log(`warning: ${ckpt} does not cover the whole model (see the line above)`);
   // Like mmdetection (whose checkpoints hold the EMA weights), test with the averaged weights when the
   // checkpoint has them.
   const ck = loadCheckpoint(ckpt);
-  const ema = new Map([...ck.optimizerState].filter(([k]) => k.startsWith('hook:EMAHook/')).map(([k, t]) => [k.slice('hook:EMAHook/'.length), t]));
+  const ema = new Map(
+    [...ck.optimizerState]
+      .filter(([k]) => k.startsWith('hook:EMAHook/'))
+      .map(([k, t]) => [k.slice('hook:EMAHook/'.length), t]),
+  );
   if (ema.size && !values['no-ema']) {
     const r = runner.model.loadStateDict(ema, { strict: false });
-    console.log(`using the EMA weights saved with the checkpoint (${ema.size - r.unexpectedKeys.length - r.mismatchedKeys.length} tensors; --no-ema for the raw ones)`);
-    for (let i = runner.hooks.length - 1; i >= 0; i--) if (runner.hooks[i] instanceof EMAHook) runner.hooks.splice(i, 1);
+    console.log(
+      `using the EMA weights saved with the checkpoint (${ema.size - r.unexpectedKeys.length - r.mismatchedKeys.length} tensors; --no-ema for the raw ones)`,
+    );
+    for (let i = runner.hooks.length - 1; i >= 0; i--)
+      if (runner.hooks[i] instanceof EMAHook) runner.hooks.splice(i, 1);
   }
   for (const t of [...ck.state.values(), ...ck.optimizerState.values()]) t.dispose();
   const collect = new CollectHook();
@@ -118,20 +141,39 @@ async function main(): Promise<void> {
       const segm = `${cocoPrefix}.segm.json`;
       console.log(`wrote COCO results ${out}${fs.existsSync(segm) ? ` and ${segm}` : ''}`);
     } else {
-      const rows = collect.samples.map((s) => JSON.parse(JSON.stringify(s, (_k, v: unknown) => plain(v))) as unknown);
+      const rows = collect.samples.map(
+        (s) => JSON.parse(JSON.stringify(s, (_k, v: unknown) => plain(v))) as unknown,
+      );
       fs.mkdirSync(path.dirname(out), { recursive: true });
       fs.writeFileSync(out, `${JSON.stringify(rows)}\n`);
       console.log(`wrote ${rows.length} predictions to ${out}`);
     }
   }
   if (values['show-dir']) {
-    const classes = ((runner.testLoop as { dataloader?: { dataset?: { metainfo?: { classes?: string[] } } } }).dataloader?.dataset?.metainfo?.classes) ?? undefined;
-    const n = await showPredictions(collect.samples, values['show-dir'], classes, Number(values['score-thr'] ?? 0.3));
-    console.log(`drew ${n} of ${collect.samples.length} images into ${values['show-dir']}${n < collect.samples.length ? ' (the others have no image file)' : ''}`);
+    const classes =
+      (runner.testLoop as { dataloader?: { dataset?: { metainfo?: { classes?: string[] } } } })
+        .dataloader?.dataset?.metainfo?.classes ?? undefined;
+    const n = await showPredictions(
+      collect.samples,
+      values['show-dir'],
+      classes,
+      Number(values['score-thr'] ?? 0.3),
+    );
+    console.log(
+      `drew ${n} of ${collect.samples.length} images into ${values['show-dir']}${n < collect.samples.length ? ' (the others have no image file)' : ''}`,
+    );
   }
   if (values.json) console.log(JSON.stringify(metrics));
   runner.dispose();
 }
 
 // Exit explicitly: a library worker pool left referenced must not keep a finished run alive.
-main().then(() => process.exit(0)).catch((e: unknown) => fail(e instanceof Error && e.name === 'UnknownTypeError' ? new Error(`${e.message}${componentLoadNote()}`) : e));
+main()
+  .then(() => process.exit(0))
+  .catch((e: unknown) =>
+    fail(
+      e instanceof Error && e.name === 'UnknownTypeError'
+        ? new Error(`${e.message}${componentLoadNote()}`)
+        : e,
+    ),
+  );

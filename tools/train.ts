@@ -49,7 +49,8 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  if (positionals.length !== 1) throw new Error(`expected one CONFIG argument, got ${positionals.length} (see --help)`);
+  if (positionals.length !== 1)
+    throw new Error(`expected one CONFIG argument, got ${positionals.length} (see --help)`);
   const file = positionals[0]!;
   if (!fs.existsSync(file)) throw new Error(`config file not found: ${file}`);
   await registerAllModules();
@@ -57,17 +58,21 @@ async function main(): Promise<void> {
   if (values['work-dir']) cfg.workDir = values['work-dir'];
   if (values.seed !== undefined) {
     const s = Number(values.seed);
-    if (!Number.isInteger(s)) throw new Error(`--seed: expected an integer, got ${JSON.stringify(values.seed)}`);
+    if (!Number.isInteger(s))
+      throw new Error(`--seed: expected an integer, got ${JSON.stringify(values.seed)}`);
     cfg.randomness = { ...(cfg.randomness ?? {}), seed: s };
   }
-  if (values['auto-scale-lr']) cfg.autoScaleLr = { baseBatchSize: 16, ...(cfg.autoScaleLr ?? {}), enable: true };
+  if (values['auto-scale-lr'])
+    cfg.autoScaleLr = { baseBatchSize: 16, ...(cfg.autoScaleLr ?? {}), enable: true };
   if (values.deterministic) cfg.randomness = { ...(cfg.randomness ?? {}), deterministic: true };
   if (values.resume !== undefined) {
-    if (values.resume && !fs.existsSync(values.resume)) throw new Error(`--resume: checkpoint not found: ${values.resume}`);
+    if (values.resume && !fs.existsSync(values.resume))
+      throw new Error(`--resume: checkpoint not found: ${values.resume}`);
     cfg.resume = values.resume || true;
   }
   if (values['load-from']) {
-    if (!fs.existsSync(values['load-from'])) throw new Error(`--load-from: checkpoint not found: ${values['load-from']}`);
+    if (!fs.existsSync(values['load-from']))
+      throw new Error(`--load-from: checkpoint not found: ${values['load-from']}`);
     cfg.loadFrom = values['load-from'];
   }
   const backend = (values.backend ?? cfg.backend ?? 'auto') as BackendName;
@@ -76,8 +81,18 @@ async function main(): Promise<void> {
   cfg.backend = backend;
   const runner = new Runner(cfg, { configFile: file });
   await runner.train();
-  console.log(`done: ${runner.iter} iterations, ${runner.epoch} epochs; checkpoints and logs in ${runner.workDir}`);
+  console.log(
+    `done: ${runner.iter} iterations, ${runner.epoch} epochs; checkpoints and logs in ${runner.workDir}`,
+  );
 }
 
 // Exit explicitly: a library worker pool left referenced must not keep a finished run alive.
-main().then(() => process.exit(0)).catch((e: unknown) => fail(e instanceof Error && e.name === 'UnknownTypeError' ? new Error(`${e.message}${componentLoadNote()}`) : e));
+main()
+  .then(() => process.exit(0))
+  .catch((e: unknown) =>
+    fail(
+      e instanceof Error && e.name === 'UnknownTypeError'
+        ? new Error(`${e.message}${componentLoadNote()}`)
+        : e,
+    ),
+  );

@@ -7,7 +7,15 @@ export default {
   _base_: ['../_base_/datasets/shapes_detection.ts', '../_base_/default_runtime.ts'],
   model: {
     type: 'FCOS',
-    backbone: { type: 'ResNet', depth: 18, baseChannels: 16, numStages: 2, outIndices: [1], normEval: false, zeroInitResidual: false },
+    backbone: {
+      type: 'ResNet',
+      depth: 18,
+      baseChannels: 16,
+      numStages: 2,
+      outIndices: [1],
+      normEval: false,
+      zeroInitResidual: false,
+    },
     bboxHead: {
       type: 'FCOSHead',
       numClasses: 5,
@@ -25,15 +33,28 @@ export default {
       lossBbox: { type: 'GIoULoss', lossWeight: 1.0 },
       lossCenterness: { type: 'CrossEntropyLoss', useSigmoid: true, lossWeight: 1.0 },
     },
-    testCfg: { nmsPre: 1000, minBboxSize: 0, scoreThr: 0.05, nms: { type: 'nms', iouThreshold: 0.6 }, maxPerImg: 100 },
+    testCfg: {
+      nmsPre: 1000,
+      minBboxSize: 0,
+      scoreThr: 0.05,
+      nms: { type: 'nms', iouThreshold: 0.6 },
+      maxPerImg: 100,
+    },
   },
   trainCfg: { type: 'EpochBasedTrainLoop', maxEpochs: 6, valInterval: 100 },
   valCfg: { type: 'ValLoop' },
   testCfg: { type: 'TestLoop' },
-  optimWrapper: { type: 'OptimWrapper', optimizer: { type: 'Adam', lr: 0.002, weightDecay: 0.0001 }, clipGrad: { maxNorm: 10 } },
+  optimWrapper: {
+    type: 'OptimWrapper',
+    optimizer: { type: 'Adam', lr: 0.002, weightDecay: 0.0001 },
+    clipGrad: { maxNorm: 10 },
+  },
   paramScheduler: [
     { type: 'LinearLR', startFactor: 0.01, byEpoch: false, begin: 0, end: 100 },
     { type: 'CosineAnnealingLR', begin: 0, end: 6, byEpoch: true, etaMin: 0.00005 },
   ],
-  defaultHooks: { logger: { type: 'LoggerHook', interval: 20 }, checkpoint: { type: 'CheckpointHook', interval: 6 } },
+  defaultHooks: {
+    logger: { type: 'LoggerHook', interval: 20 },
+    checkpoint: { type: 'CheckpointHook', interval: 6 },
+  },
 };

@@ -5,7 +5,12 @@
  * the regression branch, GIoU loss; P3-P7 from the FPN outputs.
  */
 export default {
-  _base_: ['../_base_/models/fcos_r50_fpn_gn-head.ts', '../_base_/datasets/coco_detection.ts', '../_base_/schedules/schedule_1x.ts', '../_base_/default_runtime.ts'],
+  _base_: [
+    '../_base_/models/fcos_r50_fpn_gn-head.ts',
+    '../_base_/datasets/coco_detection.ts',
+    '../_base_/schedules/schedule_1x.ts',
+    '../_base_/default_runtime.ts',
+  ],
   optimWrapper: {
     optimizer: { type: 'SGD', lr: 0.01, momentum: 0.9, weightDecay: 0.0001 },
     paramwiseCfg: { biasLrMult: 2.0, biasDecayMult: 0.0 },

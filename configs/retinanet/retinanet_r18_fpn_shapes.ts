@@ -10,7 +10,14 @@ export default {
     bboxHead: {
       inChannels: 128,
       featChannels: 128,
-      anchorGenerator: { _delete_: true, type: 'AnchorGenerator', octaveBaseScale: 4, scalesPerOctave: 2, ratios: [0.5, 1.0, 2.0], strides: [8, 16, 32] },
+      anchorGenerator: {
+        _delete_: true,
+        type: 'AnchorGenerator',
+        octaveBaseScale: 4,
+        scalesPerOctave: 2,
+        ratios: [0.5, 1.0, 2.0],
+        strides: [8, 16, 32],
+      },
     },
   },
 };

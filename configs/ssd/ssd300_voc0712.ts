@@ -7,7 +7,13 @@ const trainPipeline = [
   { type: 'MinIoURandomCrop', minIous: [0.1, 0.3, 0.5, 0.7, 0.9], minCropSize: 0.3 },
   { type: 'Resize', scale: [300, 300], keepRatio: false },
   { type: 'RandomFlip', prob: 0.5 },
-  { type: 'PhotoMetricDistortion', brightnessDelta: 32, contrastRange: [0.5, 1.5], saturationRange: [0.5, 1.5], hueDelta: 18 },
+  {
+    type: 'PhotoMetricDistortion',
+    brightnessDelta: 32,
+    contrastRange: [0.5, 1.5],
+    saturationRange: [0.5, 1.5],
+    hueDelta: 18,
+  },
   { type: 'Normalize', mean, std: [1, 1, 1], toRgb: true },
   { type: 'PackDetInputs' },
 ];
@@ -19,17 +25,41 @@ const testPipeline = [
   { type: 'PackDetInputs' },
 ];
 const dataRoot = 'data/VOCdevkit/';
-const voc2007 = { type: 'VOCDataset', dataRoot, annFile: 'VOC2007/ImageSets/Main/trainval.txt', dataPrefix: { subDataRoot: 'VOC2007/' }, filterCfg: { filterEmptyGt: true, minSize: 32 }, pipeline: trainPipeline };
-const voc2012 = { type: 'VOCDataset', dataRoot, annFile: 'VOC2012/ImageSets/Main/trainval.txt', dataPrefix: { subDataRoot: 'VOC2012/' }, filterCfg: { filterEmptyGt: true, minSize: 32 }, pipeline: trainPipeline };
+const voc2007 = {
+  type: 'VOCDataset',
+  dataRoot,
+  annFile: 'VOC2007/ImageSets/Main/trainval.txt',
+  dataPrefix: { subDataRoot: 'VOC2007/' },
+  filterCfg: { filterEmptyGt: true, minSize: 32 },
+  pipeline: trainPipeline,
+};
+const voc2012 = {
+  type: 'VOCDataset',
+  dataRoot,
+  annFile: 'VOC2012/ImageSets/Main/trainval.txt',
+  dataPrefix: { subDataRoot: 'VOC2012/' },
+  filterCfg: { filterEmptyGt: true, minSize: 32 },
+  pipeline: trainPipeline,
+};
 export default {
-  _base_: ['../_base_/models/ssd300.ts', '../_base_/datasets/voc0712.ts', '../_base_/schedules/schedule_2x.ts', '../_base_/default_runtime.ts'],
+  _base_: [
+    '../_base_/models/ssd300.ts',
+    '../_base_/datasets/voc0712.ts',
+    '../_base_/schedules/schedule_2x.ts',
+    '../_base_/default_runtime.ts',
+  ],
   model: {
     bboxHead: { numClasses: 20, anchorGenerator: { basesizeRatioRange: [0.2, 0.9] } },
   },
   trainDataloader: {
     batchSize: 8,
     batchSampler: null,
-    dataset: { _delete_: true, type: 'RepeatDataset', times: 10, dataset: { type: 'ConcatDataset', datasets: [voc2007, voc2012] } },
+    dataset: {
+      _delete_: true,
+      type: 'RepeatDataset',
+      times: 10,
+      dataset: { type: 'ConcatDataset', datasets: [voc2007, voc2012] },
+    },
   },
   valDataloader: { batchSize: 8, dataset: { pipeline: testPipeline } },
   testDataloader: { batchSize: 8, dataset: { pipeline: testPipeline } },
@@ -38,6 +68,9 @@ export default {
     { type: 'LinearLR', startFactor: 0.001, byEpoch: false, begin: 0, end: 500 },
     { type: 'MultiStepLR', begin: 0, end: 24, byEpoch: true, milestones: [16, 20], gamma: 0.1 },
   ],
-  optimWrapper: { type: 'OptimWrapper', optimizer: { type: 'SGD', lr: 1e-3, momentum: 0.9, weightDecay: 5e-4 } },
+  optimWrapper: {
+    type: 'OptimWrapper',
+    optimizer: { type: 'SGD', lr: 1e-3, momentum: 0.9, weightDecay: 5e-4 },
+  },
   autoScaleLr: { baseBatchSize: 64 },
 };

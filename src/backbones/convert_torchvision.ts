@@ -16,9 +16,17 @@ import { saveCheckpoint } from '../nn/index.js';
 import { readSafetensorsFile } from './utils.js';
 
 /** Architecture families the converter knows. */
-export type TorchvisionFamily = 'resnet' | 'vgg' | 'mobilenet_v2' | 'mobilenet_v3' | 'densenet' | 'googlenet';
+export type TorchvisionFamily =
+  'resnet' | 'vgg' | 'mobilenet_v2' | 'mobilenet_v3' | 'densenet' | 'googlenet';
 
-export const TORCHVISION_FAMILIES: readonly TorchvisionFamily[] = ['resnet', 'vgg', 'mobilenet_v2', 'mobilenet_v3', 'densenet', 'googlenet'];
+export const TORCHVISION_FAMILIES: readonly TorchvisionFamily[] = [
+  'resnet',
+  'vgg',
+  'mobilenet_v2',
+  'mobilenet_v3',
+  'densenet',
+  'googlenet',
+];
 
 /** What {@link convertTorchvisionStateDict} produced. */
 export interface ConversionResult {
@@ -46,7 +54,9 @@ export function detectTorchvisionFamily(keys: Iterable<string>): TorchvisionFami
   if (has(/^features\.\d+\.block\.\d+\./)) return 'mobilenet_v3';
   if (has(/^features\.\d+\.conv\.\d+\./)) return 'mobilenet_v2';
   if (has(/^features\.0\.weight$/) && has(/^classifier\.0\.weight$/)) return 'vgg';
-  throw new Error(`cannot tell which torchvision model these weights are from (first keys: ${ks.slice(0, 5).join(', ')}); pass the family (${TORCHVISION_FAMILIES.join(', ')})`);
+  throw new Error(
+    `cannot tell which torchvision model these weights are from (first keys: ${ks.slice(0, 5).join(', ')}); pass the family (${TORCHVISION_FAMILIES.join(', ')})`,
+  );
 }
 
 const BN_RENAMES: Record<string, string> = {
@@ -74,7 +84,12 @@ function mbv2Stage(k: number): [number, number] {
 
 type Target = { name: string; fc6?: boolean } | null;
 
-function mapName(family: TorchvisionFamily, key: string, keys: Set<string>, lastFeature: number): Target {
+function mapName(
+  family: TorchvisionFamily,
+  key: string,
+  keys: Set<string>,
+  lastFeature: number,
+): Target {
   let m: RegExpMatchArray | null;
   switch (family) {
     case 'resnet':
@@ -83,7 +98,8 @@ function mapName(family: TorchvisionFamily, key: string, keys: Set<string>, last
     case 'vgg':
       return { name: `backbone.${key}`, fc6: key === 'classifier.0.weight' };
     case 'densenet':
-      if (key.startsWith('classifier.')) return { name: `head.fc.${key.slice('classifier.'.length)}` };
+      if (key.startsWith('classifier.'))
+        return { name: `head.fc.${key.slice('classifier.'.length)}` };
       return { name: `backbone.${key.replace(/^features\./, '')}` };
     case 'googlenet':
       if (/^aux[12]\./.test(key)) return null;
@@ -91,33 +107,45 @@ function mapName(family: TorchvisionFamily, key: string, keys: Set<string>, last
       return { name: `backbone.${key}` };
     case 'mobilenet_v2': {
       if ((m = key.match(/^classifier\.1\.(.+)$/))) return { name: `head.fc.${m[1]}` };
-      if ((m = key.match(/^features\.(\d+)\.([01])\.(.+)$/)) && (m[1] === '0' || Number(m[1]) === lastFeature)) {
+      if (
+        (m = key.match(/^features\.(\d+)\.([01])\.(.+)$/)) &&
+        (m[1] === '0' || Number(m[1]) === lastFeature)
+      ) {
         const ours = m[1] === '0' ? 'conv1' : 'conv2';
         return { name: `backbone.${ours}.${m[2] === '0' ? 'conv' : 'bn'}.${m[3]}` };
       }
       if ((m = key.match(/^features\.(\d+)\.conv\.(\d+)\.(\d+)\.(.+)$/))) {
         const [s, j] = mbv2Stage(Number(m[1]));
-        return { name: `backbone.layer${s}.${j}.conv.${m[2]}.${m[3] === '0' ? 'conv' : 'bn'}.${m[4]}` };
+        return {
+          name: `backbone.layer${s}.${j}.conv.${m[2]}.${m[3] === '0' ? 'conv' : 'bn'}.${m[4]}`,
+        };
       }
       if ((m = key.match(/^features\.(\d+)\.conv\.(\d+)\.(.+)$/))) {
         // The projection: a bare conv at `conv.n` and its BN at `conv.n+1`.
         const [s, j] = mbv2Stage(Number(m[1]));
         const n = Number(m[2]);
         const isBn = keys.has(`features.${m[1]}.conv.${n}.running_mean`);
-        return { name: `backbone.layer${s}.${j}.conv.${isBn ? n - 1 : n}.${isBn ? 'bn' : 'conv'}.${m[3]}` };
+        return {
+          name: `backbone.layer${s}.${j}.conv.${isBn ? n - 1 : n}.${isBn ? 'bn' : 'conv'}.${m[3]}`,
+        };
       }
       break;
     }
     case 'mobilenet_v3': {
-      if ((m = key.match(/^classifier\.(\d+)\.(.+)$/))) return { name: `head.layers.${m[1] === '0' ? 0 : 1}.fc.${m[2]}` };
-      if ((m = key.match(/^features\.(\d+)\.([01])\.(.+)$/))) return { name: `backbone.layer${m[1]}.${m[2] === '0' ? 'conv' : 'bn'}.${m[3]}` };
+      if ((m = key.match(/^classifier\.(\d+)\.(.+)$/)))
+        return { name: `head.layers.${m[1] === '0' ? 0 : 1}.fc.${m[2]}` };
+      if ((m = key.match(/^features\.(\d+)\.([01])\.(.+)$/)))
+        return { name: `backbone.layer${m[1]}.${m[2] === '0' ? 'conv' : 'bn'}.${m[3]}` };
       if ((m = key.match(/^features\.(\d+)\.block\.(\d+)\.(.+)$/))) {
         const f = m[1]!;
         const roles = mbv3Roles(f, keys);
         const role = roles[Number(m[2])];
         if (!role) break;
         const rest = m[3]!;
-        if (role === 'se') return { name: `backbone.layer${f}.se.${rest.replace(/^fc1\./, 'conv1.conv.').replace(/^fc2\./, 'conv2.conv.')}` };
+        if (role === 'se')
+          return {
+            name: `backbone.layer${f}.se.${rest.replace(/^fc1\./, 'conv1.conv.').replace(/^fc2\./, 'conv2.conv.')}`,
+          };
         const r = rest.match(/^([01])\.(.+)$/);
         if (!r) break;
         return { name: `backbone.layer${f}.${role}.${r[1] === '0' ? 'conv' : 'bn'}.${r[2]}` };
@@ -137,7 +165,8 @@ function mbv3Roles(f: string, keys: Set<string>): string[] {
     else break;
   }
   const convs = entries.filter((e) => e === 'conv').length;
-  const names = convs === 3 ? ['expandConv', 'depthwiseConv', 'linearConv'] : ['depthwiseConv', 'linearConv'];
+  const names =
+    convs === 3 ? ['expandConv', 'depthwiseConv', 'linearConv'] : ['depthwiseConv', 'linearConv'];
   let c = 0;
   return entries.map((e) => (e === 'se' ? 'se' : names[c++]!));
 }
@@ -148,7 +177,8 @@ function mbv3Roles(f: string, keys: Set<string>): string[] {
  * backend (minutes for VGG's 100M-element fc6) and backend-independent.
  */
 function convertTensor(t: tf.Tensor, fc6: boolean): tf.Tensor {
-  if (t.rank !== 4 && t.rank !== 2) return t.dtype === 'float32' || t.dtype === 'int32' ? tf.clone(t) : tf.cast(t, 'float32');
+  if (t.rank !== 4 && t.rank !== 2)
+    return t.dtype === 'float32' || t.dtype === 'int32' ? tf.clone(t) : tf.cast(t, 'float32');
   const src = t.dataSync() as Float32Array;
   const dst = new Float32Array(src.length);
   if (t.rank === 4) {
@@ -156,13 +186,16 @@ function convertTensor(t: tf.Tensor, fc6: boolean): tf.Tensor {
     for (let a = 0; a < o; a++)
       for (let b = 0; b < i; b++)
         for (let y = 0; y < kh; y++)
-          for (let x = 0; x < kw; x++) dst[((y * kw + x) * i + b) * o + a] = src[((a * i + b) * kh + y) * kw + x]!;
+          for (let x = 0; x < kw; x++)
+            dst[((y * kw + x) * i + b) * o + a] = src[((a * i + b) * kh + y) * kw + x]!;
     return tf.tensor4d(dst, [kh, kw, i, o]);
   }
   const [o, inF] = t.shape as [number, number];
   // Source column b of row a lands at dst[b' * o + a]; b' = b, or fc6's HWC position of CHW index b.
   const c = inF / 49;
-  const dstRow = fc6 ? (b: number): number => (b % 49) * c + Math.floor(b / 49) : (b: number): number => b;
+  const dstRow = fc6
+    ? (b: number): number => (b % 49) * c + Math.floor(b / 49)
+    : (b: number): number => b;
   const rows = Int32Array.from({ length: inF }, (_, b) => dstRow(b) * o);
   const T = 64; // tiles keep both sides of the transpose in cache
   for (let a0 = 0; a0 < o; a0 += T) {
@@ -197,7 +230,10 @@ export function convertTorchvisionStateDict(
 ): ConversionResult {
   const fam = family ?? detectTorchvisionFamily(sd.keys());
   const keys = new Set(sd.keys());
-  const lastFeature = Math.max(-1, ...[...keys].map((k) => Number(k.match(/^features\.(\d+)\./)?.[1] ?? -1)));
+  const lastFeature = Math.max(
+    -1,
+    ...[...keys].map((k) => Number(k.match(/^features\.(\d+)\./)?.[1] ?? -1)),
+  );
   const state = new Map<string, tf.Tensor>();
   const skipped: string[] = [];
   for (const [key, t] of sd) {
@@ -218,12 +254,19 @@ export function convertTorchvisionStateDict(
  * writes a tfdet checkpoint (safetensors + JSON sidecar) to `output`.
  * Returns the conversion summary.
  */
-export function convertTorchvisionFile(input: string, output: string, family?: TorchvisionFamily): { family: TorchvisionFamily; tensors: number; skipped: string[] } {
+export function convertTorchvisionFile(
+  input: string,
+  output: string,
+  family?: TorchvisionFamily,
+): { family: TorchvisionFamily; tensors: number; skipped: string[] } {
   const { tensors } = readSafetensorsFile(input);
   try {
     const r = convertTorchvisionStateDict(tensors, family, { disposeSource: true });
     try {
-      saveCheckpoint(output, { state: r.state, meta: { source: 'torchvision', family: r.family, convertedFrom: input } });
+      saveCheckpoint(output, {
+        state: r.state,
+        meta: { source: 'torchvision', family: r.family, convertedFrom: input },
+      });
     } finally {
       for (const t of r.state.values()) t.dispose();
     }

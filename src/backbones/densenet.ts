@@ -21,9 +21,21 @@ export class DenseLayer extends Module {
   constructor(inChannels: number, growth: number, bnSize: number) {
     super();
     this.norm1 = this.addModule('norm1', new BatchNorm2d(inChannels));
-    this.conv1 = this.addModule('conv1', new Conv2d({ inChannels, outChannels: bnSize * growth, kernelSize: 1, bias: false }));
+    this.conv1 = this.addModule(
+      'conv1',
+      new Conv2d({ inChannels, outChannels: bnSize * growth, kernelSize: 1, bias: false }),
+    );
     this.norm2 = this.addModule('norm2', new BatchNorm2d(bnSize * growth));
-    this.conv2 = this.addModule('conv2', new Conv2d({ inChannels: bnSize * growth, outChannels: growth, kernelSize: 3, padding: 1, bias: false }));
+    this.conv2 = this.addModule(
+      'conv2',
+      new Conv2d({
+        inChannels: bnSize * growth,
+        outChannels: growth,
+        kernelSize: 3,
+        padding: 1,
+        bias: false,
+      }),
+    );
   }
   /** The new `growth` channels only. */
   forward(x: tf.Tensor4D): tf.Tensor4D {
@@ -37,7 +49,13 @@ export class DenseBlock extends Module {
   readonly layers: DenseLayer[] = [];
   constructor(n: number, inChannels: number, growth: number, bnSize: number) {
     super();
-    for (let i = 0; i < n; i++) this.layers.push(this.addModule(`denselayer${i + 1}`, new DenseLayer(inChannels + i * growth, growth, bnSize)));
+    for (let i = 0; i < n; i++)
+      this.layers.push(
+        this.addModule(
+          `denselayer${i + 1}`,
+          new DenseLayer(inChannels + i * growth, growth, bnSize),
+        ),
+      );
   }
   forward(x: tf.Tensor4D): tf.Tensor4D {
     // Concatenating once per layer is what torchvision does too (its bn_function cats the list).
@@ -58,7 +76,10 @@ export class Transition extends Module {
   constructor(inChannels: number, outChannels: number) {
     super();
     this.norm = this.addModule('norm', new BatchNorm2d(inChannels));
-    this.conv = this.addModule('conv', new Conv2d({ inChannels, outChannels, kernelSize: 1, bias: false }));
+    this.conv = this.addModule(
+      'conv',
+      new Conv2d({ inChannels, outChannels, kernelSize: 1, bias: false }),
+    );
   }
   forward(x: tf.Tensor4D): tf.Tensor4D {
     return this.pool.forward(this.conv.forward(tf.relu(this.norm.forward(x))));
@@ -111,20 +132,39 @@ export class DenseNet extends Module {
     super();
     const o = (this.opts = denseNetSchema.parse(options));
     const [growth, init, layers] = ARCH[o.depth]!;
-    this.conv0 = this.addModule('conv0', new Conv2d({ inChannels: 3, outChannels: init, kernelSize: 7, stride: 2, padding: 3, bias: false }));
+    this.conv0 = this.addModule(
+      'conv0',
+      new Conv2d({
+        inChannels: 3,
+        outChannels: init,
+        kernelSize: 7,
+        stride: 2,
+        padding: 3,
+        bias: false,
+      }),
+    );
     this.norm0 = this.addModule('norm0', new BatchNorm2d(init));
     let ch = init;
     layers.forEach((n, i) => {
-      this.blocks.push(this.addModule(`denseblock${i + 1}`, new DenseBlock(n, ch, growth, o.bnSize)));
+      this.blocks.push(
+        this.addModule(`denseblock${i + 1}`, new DenseBlock(n, ch, growth, o.bnSize)),
+      );
       ch += n * growth;
       this.outChannels.push(ch);
       if (i < layers.length - 1) {
-        this.transitions.push(this.addModule(`transition${i + 1}`, new Transition(ch, Math.floor(ch / 2))));
+        this.transitions.push(
+          this.addModule(`transition${i + 1}`, new Transition(ch, Math.floor(ch / 2))),
+        );
         ch = Math.floor(ch / 2);
       }
     });
     this.norm5 = this.addModule('norm5', new BatchNorm2d(ch));
-    initWeights(this, (o.init as InitCfg | InitCfg[] | undefined) ?? [{ type: 'Kaiming', layer: 'Conv2d', mode: 'fan_in' }]);
+    initWeights(
+      this,
+      (o.init as InitCfg | InitCfg[] | undefined) ?? [
+        { type: 'Kaiming', layer: 'Conv2d', mode: 'fan_in' },
+      ],
+    );
     this.train(true);
   }
 

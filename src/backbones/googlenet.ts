@@ -15,9 +15,18 @@ import { checkInput, freezeChildren, indexList, initSchema, setNormEval } from '
 export class BasicConv2d extends Module {
   readonly conv: Conv2d;
   readonly bn: BatchNorm2d;
-  constructor(inChannels: number, outChannels: number, kernelSize: number, stride = 1, padding = 0) {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernelSize: number,
+    stride = 1,
+    padding = 0,
+  ) {
     super();
-    this.conv = this.addModule('conv', new Conv2d({ inChannels, outChannels, kernelSize, stride, padding, bias: false }));
+    this.conv = this.addModule(
+      'conv',
+      new Conv2d({ inChannels, outChannels, kernelSize, stride, padding, bias: false }),
+    );
     this.bn = this.addModule('bn', new BatchNorm2d(outChannels, { eps: 0.001 }));
   }
   forward(x: tf.Tensor4D): tf.Tensor4D {
@@ -28,17 +37,46 @@ export class BasicConv2d extends Module {
 /** Four parallel branches (1x1; 1x1-3x3; 1x1-3x3; 3x3 max pool-1x1) concatenated on channels. */
 export class Inception extends Module {
   readonly branches: Module[];
-  constructor(inCh: number, ch1x1: number, ch3x3red: number, ch3x3: number, ch5x5red: number, ch5x5: number, poolProj: number) {
+  constructor(
+    inCh: number,
+    ch1x1: number,
+    ch3x3red: number,
+    ch3x3: number,
+    ch5x5red: number,
+    ch5x5: number,
+    poolProj: number,
+  ) {
     super();
     this.branches = [
       this.addModule('branch1', new BasicConv2d(inCh, ch1x1, 1)),
-      this.addModule('branch2', new Sequential(new BasicConv2d(inCh, ch3x3red, 1), new BasicConv2d(ch3x3red, ch3x3, 3, 1, 1))),
-      this.addModule('branch3', new Sequential(new BasicConv2d(inCh, ch5x5red, 1), new BasicConv2d(ch5x5red, ch5x5, 3, 1, 1))),
-      this.addModule('branch4', new Sequential(new MaxPool2d({ kernelSize: 3, stride: 1, padding: 1, ceilMode: true }), new BasicConv2d(inCh, poolProj, 1))),
+      this.addModule(
+        'branch2',
+        new Sequential(
+          new BasicConv2d(inCh, ch3x3red, 1),
+          new BasicConv2d(ch3x3red, ch3x3, 3, 1, 1),
+        ),
+      ),
+      this.addModule(
+        'branch3',
+        new Sequential(
+          new BasicConv2d(inCh, ch5x5red, 1),
+          new BasicConv2d(ch5x5red, ch5x5, 3, 1, 1),
+        ),
+      ),
+      this.addModule(
+        'branch4',
+        new Sequential(
+          new MaxPool2d({ kernelSize: 3, stride: 1, padding: 1, ceilMode: true }),
+          new BasicConv2d(inCh, poolProj, 1),
+        ),
+      ),
     ];
   }
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.concat(this.branches.map((b) => b.forward(x) as tf.Tensor4D), 3);
+    return tf.concat(
+      this.branches.map((b) => b.forward(x) as tf.Tensor4D),
+      3,
+    );
   }
 }
 
@@ -95,8 +133,12 @@ export class GoogLeNet extends Module {
     this.add('conv1', new BasicConv2d(3, 64, 7, 2, 3));
     this.add('conv2', new BasicConv2d(64, 64, 1));
     this.add('conv3', new BasicConv2d(64, 192, 3, 1, 1));
-    for (const [name, a] of INCEPTIONS) this.add(name, new Inception(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!));
-    initWeights(this, (o.init as InitCfg | InitCfg[] | undefined) ?? [{ type: 'Kaiming', layer: 'Conv2d' }]);
+    for (const [name, a] of INCEPTIONS)
+      this.add(name, new Inception(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!));
+    initWeights(
+      this,
+      (o.init as InitCfg | InitCfg[] | undefined) ?? [{ type: 'Kaiming', layer: 'Conv2d' }],
+    );
     this.train(true);
   }
 
@@ -121,7 +163,8 @@ export class GoogLeNet extends Module {
 
   forward(x: tf.Tensor4D): tf.Tensor4D[] {
     checkInput('GoogLeNet', x, 3);
-    const c = (n: string, t: tf.Tensor4D): tf.Tensor4D => tf.tidy(() => this.children_.get(n)!.forward(t) as tf.Tensor4D);
+    const c = (n: string, t: tf.Tensor4D): tf.Tensor4D =>
+      tf.tidy(() => this.children_.get(n)!.forward(t) as tf.Tensor4D);
     let y = x;
     if (this.opts.transformInput) {
       const scale = tf.tensor1d([0.229 / 0.5, 0.224 / 0.5, 0.225 / 0.5]);

@@ -56,7 +56,10 @@ function layerFilter(layer: string | string[] | undefined): LayerKind[] {
   const names = Array.isArray(layer) ? layer : [layer];
   return names.flatMap((n) => {
     const kinds = LAYER_CLASSES[n];
-    if (!kinds) throw new Error(`init.layer: unknown layer type '${n}' (known: ${Object.keys(LAYER_CLASSES).join(', ')})`);
+    if (!kinds)
+      throw new Error(
+        `init.layer: unknown layer type '${n}' (known: ${Object.keys(LAYER_CLASSES).join(', ')})`,
+      );
     return kinds;
   });
 }
@@ -79,14 +82,25 @@ function drawWeight(cfg: InitCfg, shape: number[]): tf.Tensor {
         distribution: (cfg.distribution as 'normal' | 'uniform' | undefined) ?? 'normal',
       });
     case 'Normal':
-      return nnInit.normal(shape, (cfg.mean as number | undefined) ?? 0, (cfg.std as number | undefined) ?? 1);
+      return nnInit.normal(
+        shape,
+        (cfg.mean as number | undefined) ?? 0,
+        (cfg.std as number | undefined) ?? 1,
+      );
     case 'Uniform':
-      return nnInit.uniform(shape, (cfg.a as number | undefined) ?? 0, (cfg.b as number | undefined) ?? 1);
+      return nnInit.uniform(
+        shape,
+        (cfg.a as number | undefined) ?? 0,
+        (cfg.b as number | undefined) ?? 1,
+      );
     case 'Constant':
-      if (typeof cfg.val !== 'number') throw new Error(`init Constant needs a numeric 'val', got ${JSON.stringify(cfg.val)}`);
+      if (typeof cfg.val !== 'number')
+        throw new Error(`init Constant needs a numeric 'val', got ${JSON.stringify(cfg.val)}`);
       return nnInit.constant(shape, cfg.val);
     default:
-      throw new Error(`init.type: expected one of Kaiming | Xavier | Normal | Uniform | Constant | Pretrained, got '${cfg.type}'`);
+      throw new Error(
+        `init.type: expected one of Kaiming | Xavier | Normal | Uniform | Constant | Pretrained, got '${cfg.type}'`,
+      );
   }
 }
 
@@ -110,7 +124,10 @@ function initLayer(m: Module, cfg: InitCfg): void {
  * `module`, non-strictly, keeping only keys under `cfg.prefix` (stripped, as
  * mmengine's `prefix`). Logs and returns the load report.
  */
-export function loadPretrained(module: Module, cfg: { checkpoint: string; prefix?: string; log?: boolean }): LoadReport {
+export function loadPretrained(
+  module: Module,
+  cfg: { checkpoint: string; prefix?: string; log?: boolean },
+): LoadReport {
   const { state, optimizerState } = loadCheckpoint(cfg.checkpoint);
   for (const t of optimizerState.values()) t.dispose();
   try {
@@ -118,7 +135,9 @@ export function loadPretrained(module: Module, cfg: { checkpoint: string; prefix
     const report = module.loadStateDict(state, { strict: false, prefix });
     if (cfg.log ?? true) {
       const where = prefix ? ` (prefix '${prefix}.')` : '';
-      console.log(`[tfdet] loaded ${cfg.checkpoint}${where} into ${module.constructor.name}: ${formatLoadReport(report)}`);
+      console.log(
+        `[tfdet] loaded ${cfg.checkpoint}${where} into ${module.constructor.name}: ${formatLoadReport(report)}`,
+      );
     }
     return report;
   } finally {
@@ -140,16 +159,26 @@ export function loadPretrained(module: Module, cfg: { checkpoint: string; prefix
  * // [tfdet] loaded resnet50.safetensors (prefix 'backbone.') into ResNet: all keys matched
  * ```
  */
-export function initWeights(module: Module, cfg: InitCfg | InitCfg[] | undefined | null): LoadReport | undefined {
+export function initWeights(
+  module: Module,
+  cfg: InitCfg | InitCfg[] | undefined | null,
+): LoadReport | undefined {
   if (!cfg) return undefined;
   let report: LoadReport | undefined;
   for (const c of Array.isArray(cfg) ? cfg : [cfg]) {
     if (c.type === 'Pretrained') {
-      if (typeof c.checkpoint !== 'string') throw new Error(`init Pretrained needs 'checkpoint' (a file path), got ${JSON.stringify(c.checkpoint)}`);
-      report = loadPretrained(module, { checkpoint: c.checkpoint, prefix: c.prefix as string | undefined });
+      if (typeof c.checkpoint !== 'string')
+        throw new Error(
+          `init Pretrained needs 'checkpoint' (a file path), got ${JSON.stringify(c.checkpoint)}`,
+        );
+      report = loadPretrained(module, {
+        checkpoint: c.checkpoint,
+        prefix: c.prefix as string | undefined,
+      });
       continue;
     }
-    const overrides = c.override === undefined ? [] : Array.isArray(c.override) ? c.override : [c.override];
+    const overrides =
+      c.override === undefined ? [] : Array.isArray(c.override) ? c.override : [c.override];
     const overridden = new Set(overrides.map((o) => o.name));
     const kinds = layerFilter(c.layer);
     for (const [name, m] of module.namedModules()) {
@@ -159,9 +188,11 @@ export function initWeights(module: Module, cfg: InitCfg | InitCfg[] | undefined
     const byName = new Map(module.namedModules());
     for (const o of overrides) {
       const target = byName.get(o.name);
-      if (!target) throw new Error(`init.override: no child named '${o.name}' in ${module.constructor.name}`);
+      if (!target)
+        throw new Error(`init.override: no child named '${o.name}' in ${module.constructor.name}`);
       const oc = { ...c, ...o, override: undefined, layer: undefined } as InitCfg;
-      for (const [, m] of target.namedModules()) if (ALL_WEIGHTED.some((k) => m instanceof k)) initLayer(m, oc);
+      for (const [, m] of target.namedModules())
+        if (ALL_WEIGHTED.some((k) => m instanceof k)) initLayer(m, oc);
     }
   }
   return report;
@@ -169,7 +200,8 @@ export function initWeights(module: Module, cfg: InitCfg | InitCfg[] | undefined
 
 /** `{type: 'Kaiming', ...}` etc. as WEIGHT_INITIALIZERS entries: building one gives a function that initialises a module. */
 for (const type of ['Kaiming', 'Xavier', 'Normal', 'Uniform', 'Constant', 'Pretrained']) {
-  const factory = (args: Record<string, unknown>) => (module: Module) => initWeights(module, { ...args, type } as InitCfg);
+  const factory = (args: Record<string, unknown>) => (module: Module) =>
+    initWeights(module, { ...args, type } as InitCfg);
   Object.defineProperty(factory, 'name', { value: `${type}Init` });
   if (!WEIGHT_INITIALIZERS.has(type)) WEIGHT_INITIALIZERS.register(factory, { name: type });
 }

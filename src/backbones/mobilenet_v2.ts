@@ -9,23 +9,63 @@ import { z } from 'zod';
 import { MODELS } from '../registry.js';
 import { ConvModule, Module, Sequential, type ActCfg, type NormCfg } from '../nn/index.js';
 import { initWeights, type InitCfg } from './init_weights.js';
-import { actCfgSchema, checkInput, freezeChildren, indexList, initSchema, isNorm, makeDivisible, normCfgSchema, setNormEval } from './utils.js';
+import {
+  actCfgSchema,
+  checkInput,
+  freezeChildren,
+  indexList,
+  initSchema,
+  isNorm,
+  makeDivisible,
+  normCfgSchema,
+  setNormEval,
+} from './utils.js';
 
 /** Inverted residual: 1x1 expand (when the ratio is not 1), 3x3 depthwise, 1x1 linear projection; identity shortcut when shapes allow. */
 export class InvertedResidual extends Module {
   readonly conv: Sequential;
   readonly useResConnect: boolean;
-  constructor(o: { inChannels: number; outChannels: number; stride: number; expandRatio: number; normCfg: NormCfg; actCfg: ActCfg }) {
+  constructor(o: {
+    inChannels: number;
+    outChannels: number;
+    stride: number;
+    expandRatio: number;
+    normCfg: NormCfg;
+    actCfg: ActCfg;
+  }) {
     super();
     const hidden = Math.round(o.inChannels * o.expandRatio);
     this.useResConnect = o.stride === 1 && o.inChannels === o.outChannels;
     const layers: Module[] = [];
     if (o.expandRatio !== 1) {
-      layers.push(new ConvModule({ inChannels: o.inChannels, outChannels: hidden, kernelSize: 1, normCfg: o.normCfg, actCfg: o.actCfg }));
+      layers.push(
+        new ConvModule({
+          inChannels: o.inChannels,
+          outChannels: hidden,
+          kernelSize: 1,
+          normCfg: o.normCfg,
+          actCfg: o.actCfg,
+        }),
+      );
     }
     layers.push(
-      new ConvModule({ inChannels: hidden, outChannels: hidden, kernelSize: 3, stride: o.stride, padding: 1, groups: hidden, normCfg: o.normCfg, actCfg: o.actCfg }),
-      new ConvModule({ inChannels: hidden, outChannels: o.outChannels, kernelSize: 1, normCfg: o.normCfg, actCfg: null }),
+      new ConvModule({
+        inChannels: hidden,
+        outChannels: hidden,
+        kernelSize: 3,
+        stride: o.stride,
+        padding: 1,
+        groups: hidden,
+        normCfg: o.normCfg,
+        actCfg: o.actCfg,
+      }),
+      new ConvModule({
+        inChannels: hidden,
+        outChannels: o.outChannels,
+        kernelSize: 1,
+        normCfg: o.normCfg,
+        actCfg: null,
+      }),
     );
     this.conv = this.addModule('conv', new Sequential(...layers));
   }
@@ -81,15 +121,38 @@ export class MobileNetV2 extends Module {
   constructor(options: MobileNetV2Options = {}) {
     super();
     const o = (this.opts = mobileNetV2Schema.parse(options));
-    if (Math.max(...o.outIndices) > 7) throw new Error(`MobileNetV2: outIndices must be in 0..7, got ${JSON.stringify(o.outIndices)}`);
+    if (Math.max(...o.outIndices) > 7)
+      throw new Error(
+        `MobileNetV2: outIndices must be in 0..7, got ${JSON.stringify(o.outIndices)}`,
+      );
     const w = o.widenFactor;
     let inCh = makeDivisible(32 * w, 8);
-    this.addModule('conv1', new ConvModule({ inChannels: 3, outChannels: inCh, kernelSize: 3, stride: 2, padding: 1, normCfg: o.normCfg, actCfg: o.actCfg }));
+    this.addModule(
+      'conv1',
+      new ConvModule({
+        inChannels: 3,
+        outChannels: inCh,
+        kernelSize: 3,
+        stride: 2,
+        padding: 1,
+        normCfg: o.normCfg,
+        actCfg: o.actCfg,
+      }),
+    );
     ARCH.forEach(([t, c, n, s], i) => {
       const out = makeDivisible(c * w, 8);
       const blocks: Module[] = [];
       for (let b = 0; b < n; b++) {
-        blocks.push(new InvertedResidual({ inChannels: inCh, outChannels: out, stride: b === 0 ? s : 1, expandRatio: t, normCfg: o.normCfg, actCfg: o.actCfg }));
+        blocks.push(
+          new InvertedResidual({
+            inChannels: inCh,
+            outChannels: out,
+            stride: b === 0 ? s : 1,
+            expandRatio: t,
+            normCfg: o.normCfg,
+            actCfg: o.actCfg,
+          }),
+        );
         inCh = out;
       }
       const name = `layer${i + 1}`;
@@ -98,18 +161,32 @@ export class MobileNetV2 extends Module {
       this.outChannels.push(out);
     });
     const last = makeDivisible(1280 * Math.max(1, w), 8);
-    this.addModule('conv2', new ConvModule({ inChannels: inCh, outChannels: last, kernelSize: 1, normCfg: o.normCfg, actCfg: o.actCfg }));
+    this.addModule(
+      'conv2',
+      new ConvModule({
+        inChannels: inCh,
+        outChannels: last,
+        kernelSize: 1,
+        normCfg: o.normCfg,
+        actCfg: o.actCfg,
+      }),
+    );
     this.layerNames.push('conv2');
     this.outChannels.push(last);
-    if (o.normCfg.requiresGrad === false) for (const [, m] of this.namedModules()) if (isNorm(m)) m.freeze('');
-    initWeights(this, (o.init as InitCfg | InitCfg[] | undefined) ?? [{ type: 'Kaiming', layer: 'Conv2d' }]);
+    if (o.normCfg.requiresGrad === false)
+      for (const [, m] of this.namedModules()) if (isNorm(m)) m.freeze('');
+    initWeights(
+      this,
+      (o.init as InitCfg | InitCfg[] | undefined) ?? [{ type: 'Kaiming', layer: 'Conv2d' }],
+    );
     this.train(true);
   }
 
   override train(mode = true): this {
     super.train(mode);
     if (!this.opts) return this;
-    if (this.opts.frozenStages >= 0) freezeChildren(this, ['conv1', ...this.layerNames.slice(0, this.opts.frozenStages)]);
+    if (this.opts.frozenStages >= 0)
+      freezeChildren(this, ['conv1', ...this.layerNames.slice(0, this.opts.frozenStages)]);
     if (mode && this.opts.normEval) setNormEval(this);
     return this;
   }

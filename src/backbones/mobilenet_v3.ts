@@ -10,7 +10,16 @@ import { z } from 'zod';
 import { MODELS } from '../registry.js';
 import { ConvModule, Module, type NormCfg } from '../nn/index.js';
 import { initWeights, type InitCfg } from './init_weights.js';
-import { checkInput, freezeChildren, indexList, initSchema, isNorm, makeDivisible, normCfgSchema, setNormEval } from './utils.js';
+import {
+  checkInput,
+  freezeChildren,
+  indexList,
+  initSchema,
+  isNorm,
+  makeDivisible,
+  normCfgSchema,
+  setNormEval,
+} from './utils.js';
 
 /**
  * Squeeze-and-excitation (Hu et al. 2018): global average, 1x1 conv + ReLU,
@@ -21,8 +30,24 @@ export class SELayer extends Module {
   readonly conv2: ConvModule;
   constructor(channels: number, squeeze: number, gateAct: 'HSigmoid' | 'Sigmoid' = 'HSigmoid') {
     super();
-    this.conv1 = this.addModule('conv1', new ConvModule({ inChannels: channels, outChannels: squeeze, kernelSize: 1, actCfg: { type: 'ReLU' } }));
-    this.conv2 = this.addModule('conv2', new ConvModule({ inChannels: squeeze, outChannels: channels, kernelSize: 1, actCfg: { type: gateAct } }));
+    this.conv1 = this.addModule(
+      'conv1',
+      new ConvModule({
+        inChannels: channels,
+        outChannels: squeeze,
+        kernelSize: 1,
+        actCfg: { type: 'ReLU' },
+      }),
+    );
+    this.conv2 = this.addModule(
+      'conv2',
+      new ConvModule({
+        inChannels: squeeze,
+        outChannels: channels,
+        kernelSize: 1,
+        actCfg: { type: gateAct },
+      }),
+    );
   }
   forward(x: tf.Tensor4D): tf.Tensor4D {
     const s = this.conv2.forward(this.conv1.forward(tf.mean(x, [1, 2], true) as tf.Tensor4D));
@@ -31,7 +56,14 @@ export class SELayer extends Module {
 }
 
 /** One row of the paper's Tables 1/2: kernel, expanded channels, out channels, SE, activation, stride. */
-type Row = [kernel: number, exp: number, out: number, se: boolean, act: 'RE' | 'HS', stride: number];
+type Row = [
+  kernel: number,
+  exp: number,
+  out: number,
+  se: boolean,
+  act: 'RE' | 'HS',
+  stride: number,
+];
 
 const LARGE: Row[] = [
   [3, 16, 16, false, 'RE', 1],
@@ -72,13 +104,32 @@ export class MobileNetV3Block extends Module {
   readonly depthwiseConv: ConvModule;
   readonly se?: SELayer;
   readonly linearConv: ConvModule;
-  constructor(o: { inChannels: number; kernel: number; exp: number; out: number; se: boolean; act: 'ReLU' | 'HSwish'; stride: number; dilation?: number; normCfg: NormCfg }) {
+  constructor(o: {
+    inChannels: number;
+    kernel: number;
+    exp: number;
+    out: number;
+    se: boolean;
+    act: 'ReLU' | 'HSwish';
+    stride: number;
+    dilation?: number;
+    normCfg: NormCfg;
+  }) {
     super();
     this.useResConnect = o.stride === 1 && o.inChannels === o.out;
     const actCfg = { type: o.act } as const;
     const d = o.dilation ?? 1;
     if (o.exp !== o.inChannels) {
-      this.expandConv = this.addModule('expandConv', new ConvModule({ inChannels: o.inChannels, outChannels: o.exp, kernelSize: 1, normCfg: o.normCfg, actCfg }));
+      this.expandConv = this.addModule(
+        'expandConv',
+        new ConvModule({
+          inChannels: o.inChannels,
+          outChannels: o.exp,
+          kernelSize: 1,
+          normCfg: o.normCfg,
+          actCfg,
+        }),
+      );
     }
     this.depthwiseConv = this.addModule(
       'depthwiseConv',
@@ -94,8 +145,18 @@ export class MobileNetV3Block extends Module {
         actCfg,
       }),
     );
-    if (o.se) this.se = this.addModule('se', new SELayer(o.exp, makeDivisible(Math.floor(o.exp / 4), 8)));
-    this.linearConv = this.addModule('linearConv', new ConvModule({ inChannels: o.exp, outChannels: o.out, kernelSize: 1, normCfg: o.normCfg, actCfg: null }));
+    if (o.se)
+      this.se = this.addModule('se', new SELayer(o.exp, makeDivisible(Math.floor(o.exp / 4), 8)));
+    this.linearConv = this.addModule(
+      'linearConv',
+      new ConvModule({
+        inChannels: o.exp,
+        outChannels: o.out,
+        kernelSize: 1,
+        normCfg: o.normCfg,
+        actCfg: null,
+      }),
+    );
   }
   forward(x: tf.Tensor4D): tf.Tensor4D {
     let y = this.expandConv ? this.expandConv.forward(x) : x;
@@ -148,21 +209,58 @@ export class MobileNetV3 extends Module {
     const rows = o.arch === 'large' ? LARGE : SMALL;
     const adj = (c: number): number => makeDivisible(c * o.widenFactor, 8);
     let inCh = adj(16);
-    this.addLayer(new ConvModule({ inChannels: 3, outChannels: inCh, kernelSize: 3, stride: 2, padding: 1, normCfg: o.normCfg, actCfg: { type: 'HSwish' } }), inCh);
+    this.addLayer(
+      new ConvModule({
+        inChannels: 3,
+        outChannels: inCh,
+        kernelSize: 3,
+        stride: 2,
+        padding: 1,
+        normCfg: o.normCfg,
+        actCfg: { type: 'HSwish' },
+      }),
+      inCh,
+    );
     const lastStrided = rows.reduce((last, r, i) => (r[5] === 2 ? i : last), 0);
     rows.forEach(([kernel, exp, out, se, act, stride], i) => {
       const dilation = o.dilated && i >= lastStrided ? 2 : 1;
-      const block = new MobileNetV3Block({ inChannels: inCh, kernel, exp: adj(exp), out: adj(out), se, act: act === 'HS' ? 'HSwish' : 'ReLU', stride, dilation, normCfg: o.normCfg });
+      const block = new MobileNetV3Block({
+        inChannels: inCh,
+        kernel,
+        exp: adj(exp),
+        out: adj(out),
+        se,
+        act: act === 'HS' ? 'HSwish' : 'ReLU',
+        stride,
+        dilation,
+        normCfg: o.normCfg,
+      });
       inCh = adj(out);
       this.addLayer(block, inCh);
     });
     const last = 6 * inCh;
-    this.addLayer(new ConvModule({ inChannels: inCh, outChannels: last, kernelSize: 1, normCfg: o.normCfg, actCfg: { type: 'HSwish' } }), last);
+    this.addLayer(
+      new ConvModule({
+        inChannels: inCh,
+        outChannels: last,
+        kernelSize: 1,
+        normCfg: o.normCfg,
+        actCfg: { type: 'HSwish' },
+      }),
+      last,
+    );
     const n = this.layerNames.length;
     this.outIndices = o.outIndices ?? (o.arch === 'large' ? [3, 6, 12, 16] : [1, 3, 8, 12]);
-    if (Math.max(...this.outIndices) >= n) throw new Error(`MobileNetV3: outIndices must be < ${n}, got ${JSON.stringify(this.outIndices)}`);
-    if (o.normCfg.requiresGrad === false) for (const [, m] of this.namedModules()) if (isNorm(m)) m.freeze('');
-    initWeights(this, (o.init as InitCfg | InitCfg[] | undefined) ?? [{ type: 'Kaiming', layer: 'Conv2d' }]);
+    if (Math.max(...this.outIndices) >= n)
+      throw new Error(
+        `MobileNetV3: outIndices must be < ${n}, got ${JSON.stringify(this.outIndices)}`,
+      );
+    if (o.normCfg.requiresGrad === false)
+      for (const [, m] of this.namedModules()) if (isNorm(m)) m.freeze('');
+    initWeights(
+      this,
+      (o.init as InitCfg | InitCfg[] | undefined) ?? [{ type: 'Kaiming', layer: 'Conv2d' }],
+    );
     this.train(true);
   }
 
@@ -176,7 +274,8 @@ export class MobileNetV3 extends Module {
   override train(mode = true): this {
     super.train(mode);
     if (!this.opts) return this;
-    if (this.opts.frozenStages >= 0) freezeChildren(this, this.layerNames.slice(0, this.opts.frozenStages + 1));
+    if (this.opts.frozenStages >= 0)
+      freezeChildren(this, this.layerNames.slice(0, this.opts.frozenStages + 1));
     if (mode && this.opts.normEval) setNormEval(this);
     return this;
   }

@@ -8,9 +8,26 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { MODELS } from '../registry.js';
-import { AvgPool2d, buildNormLayer, Conv2d, MaxPool2d, Module, Sequential, Activation, type NormCfg } from '../nn/index.js';
+import {
+  AvgPool2d,
+  buildNormLayer,
+  Conv2d,
+  MaxPool2d,
+  Module,
+  Sequential,
+  Activation,
+  type NormCfg,
+} from '../nn/index.js';
 import { initWeights, type InitCfg } from './init_weights.js';
-import { checkInput, freezeChildren, indexList, initSchema, isNorm, normCfgSchema, setNormEval } from './utils.js';
+import {
+  checkInput,
+  freezeChildren,
+  indexList,
+  initSchema,
+  isNorm,
+  normCfgSchema,
+  setNormEval,
+} from './utils.js';
 
 interface BlockOptions {
   inplanes: number;
@@ -34,9 +51,29 @@ export class BasicBlock extends Module {
   constructor(o: BlockOptions) {
     super();
     const d = o.dilation;
-    this.conv1 = this.addModule('conv1', new Conv2d({ inChannels: o.inplanes, outChannels: o.planes, kernelSize: 3, stride: o.stride, padding: d, dilation: d, bias: false }));
+    this.conv1 = this.addModule(
+      'conv1',
+      new Conv2d({
+        inChannels: o.inplanes,
+        outChannels: o.planes,
+        kernelSize: 3,
+        stride: o.stride,
+        padding: d,
+        dilation: d,
+        bias: false,
+      }),
+    );
     this.norm1 = this.addNorm(1, o.normCfg, o.planes);
-    this.conv2 = this.addModule('conv2', new Conv2d({ inChannels: o.planes, outChannels: o.planes, kernelSize: 3, padding: 1, bias: false }));
+    this.conv2 = this.addModule(
+      'conv2',
+      new Conv2d({
+        inChannels: o.planes,
+        outChannels: o.planes,
+        kernelSize: 3,
+        padding: 1,
+        bias: false,
+      }),
+    );
     this.norm2 = this.addNorm(2, o.normCfg, o.planes);
     if (o.downsample) this.downsample = this.addModule('downsample', o.downsample);
   }
@@ -79,11 +116,34 @@ export class Bottleneck extends Module {
     const [s1, s2] = o.style === 'pytorch' ? [1, o.stride] : [o.stride, 1];
     const d = o.dilation;
     const out = o.planes * Bottleneck.expansion;
-    this.conv1 = this.addModule('conv1', new Conv2d({ inChannels: o.inplanes, outChannels: o.planes, kernelSize: 1, stride: s1, bias: false }));
+    this.conv1 = this.addModule(
+      'conv1',
+      new Conv2d({
+        inChannels: o.inplanes,
+        outChannels: o.planes,
+        kernelSize: 1,
+        stride: s1,
+        bias: false,
+      }),
+    );
     this.norm1 = this.addNorm(1, o.normCfg, o.planes);
-    this.conv2 = this.addModule('conv2', new Conv2d({ inChannels: o.planes, outChannels: o.planes, kernelSize: 3, stride: s2, padding: d, dilation: d, bias: false }));
+    this.conv2 = this.addModule(
+      'conv2',
+      new Conv2d({
+        inChannels: o.planes,
+        outChannels: o.planes,
+        kernelSize: 3,
+        stride: s2,
+        padding: d,
+        dilation: d,
+        bias: false,
+      }),
+    );
     this.norm2 = this.addNorm(2, o.normCfg, o.planes);
-    this.conv3 = this.addModule('conv3', new Conv2d({ inChannels: o.planes, outChannels: out, kernelSize: 1, bias: false }));
+    this.conv3 = this.addModule(
+      'conv3',
+      new Conv2d({ inChannels: o.planes, outChannels: out, kernelSize: 1, bias: false }),
+    );
     this.norm3 = this.addNorm(3, o.normCfg, out);
     if (o.downsample) this.downsample = this.addModule('downsample', o.downsample);
   }
@@ -178,7 +238,10 @@ export class ResNet extends Module {
     if (strides.length < o.numStages || dilations.length < o.numStages) {
       throw new Error(`ResNet: strides and dilations need ${o.numStages} entries`);
     }
-    if (Math.max(...o.outIndices) >= o.numStages) throw new Error(`ResNet: outIndices ${JSON.stringify(o.outIndices)} must be < numStages ${o.numStages}`);
+    if (Math.max(...o.outIndices) >= o.numStages)
+      throw new Error(
+        `ResNet: outIndices ${JSON.stringify(o.outIndices)} must be < numStages ${o.numStages}`,
+      );
     const stemChannels = o.stemChannels ?? o.baseChannels;
     const norm = (ch: number): Module => buildNormLayer(o.normCfg, ch)[1];
     if (o.deepStem) {
@@ -186,19 +249,48 @@ export class ResNet extends Module {
       this.stem = this.addModule(
         'stem',
         new Sequential(
-          new Conv2d({ inChannels: o.inChannels, outChannels: half, kernelSize: 3, stride: 2, padding: 1, bias: false }),
+          new Conv2d({
+            inChannels: o.inChannels,
+            outChannels: half,
+            kernelSize: 3,
+            stride: 2,
+            padding: 1,
+            bias: false,
+          }),
           norm(half),
           new Activation('ReLU'),
-          new Conv2d({ inChannels: half, outChannels: half, kernelSize: 3, padding: 1, bias: false }),
+          new Conv2d({
+            inChannels: half,
+            outChannels: half,
+            kernelSize: 3,
+            padding: 1,
+            bias: false,
+          }),
           norm(half),
           new Activation('ReLU'),
-          new Conv2d({ inChannels: half, outChannels: stemChannels, kernelSize: 3, padding: 1, bias: false }),
+          new Conv2d({
+            inChannels: half,
+            outChannels: stemChannels,
+            kernelSize: 3,
+            padding: 1,
+            bias: false,
+          }),
           norm(stemChannels),
           new Activation('ReLU'),
         ),
       );
     } else {
-      this.conv1 = this.addModule('conv1', new Conv2d({ inChannels: o.inChannels, outChannels: stemChannels, kernelSize: 7, stride: 2, padding: 3, bias: false }));
+      this.conv1 = this.addModule(
+        'conv1',
+        new Conv2d({
+          inChannels: o.inChannels,
+          outChannels: stemChannels,
+          kernelSize: 7,
+          stride: 2,
+          padding: 3,
+          bias: false,
+        }),
+      );
       const [nn, layer] = buildNormLayer(o.normCfg, stemChannels);
       this.norm1 = this.addModule(`${nn}1`, layer);
     }
@@ -212,7 +304,17 @@ export class ResNet extends Module {
         const s = b === 0 ? stride : 1;
         const needDown = b === 0 && (stride !== 1 || inplanes !== out);
         const downsample = needDown ? this.makeDownsample(inplanes, out, stride, o) : undefined;
-        blocks.push(new Block({ inplanes: b === 0 ? inplanes : out, planes, stride: s, dilation: dilations[i]!, downsample, style: o.style, normCfg: o.normCfg }));
+        blocks.push(
+          new Block({
+            inplanes: b === 0 ? inplanes : out,
+            planes,
+            stride: s,
+            dilation: dilations[i]!,
+            downsample,
+            style: o.style,
+            normCfg: o.normCfg,
+          }),
+        );
       }
       inplanes = out;
       const name = `layer${i + 1}`;
@@ -223,13 +325,17 @@ export class ResNet extends Module {
     if (o.normCfg.requiresGrad === false) {
       for (const [, m] of this.namedModules()) if (isNorm(m)) m.freeze('');
     }
-    const init = (o.init as InitCfg | InitCfg[] | undefined) ?? [{ type: 'Kaiming', layer: 'Conv2d' }];
+    const init = (o.init as InitCfg | InitCfg[] | undefined) ?? [
+      { type: 'Kaiming', layer: 'Conv2d' },
+    ];
     initWeights(this, init);
     const pretrained = (Array.isArray(init) ? init : [init]).some((c) => c.type === 'Pretrained');
     if (o.zeroInitResidual && !pretrained) {
       for (const name of this.layerNames) {
         for (const [, block] of this.getChild(name).namedChildren()) {
-          const norm = (block as BasicBlock | Bottleneck).lastNorm as Module & { weight?: tf.Variable };
+          const norm = (block as BasicBlock | Bottleneck).lastNorm as Module & {
+            weight?: tf.Variable;
+          };
           if (norm.weight) norm.weight.assign(tf.zerosLike(norm.weight));
         }
       }
@@ -237,15 +343,29 @@ export class ResNet extends Module {
     this.train(true);
   }
 
-  private makeDownsample(inplanes: number, out: number, stride: number, o: z.output<typeof resnetSchema>): Module {
+  private makeDownsample(
+    inplanes: number,
+    out: number,
+    stride: number,
+    o: z.output<typeof resnetSchema>,
+  ): Module {
     const norm = buildNormLayer(o.normCfg, out)[1];
     if (o.avgDown) {
       const layers: Module[] = [];
-      if (stride !== 1) layers.push(new AvgPool2d({ kernelSize: stride, stride, ceilMode: true, countIncludePad: false }));
-      layers.push(new Conv2d({ inChannels: inplanes, outChannels: out, kernelSize: 1, bias: false }), norm);
+      if (stride !== 1)
+        layers.push(
+          new AvgPool2d({ kernelSize: stride, stride, ceilMode: true, countIncludePad: false }),
+        );
+      layers.push(
+        new Conv2d({ inChannels: inplanes, outChannels: out, kernelSize: 1, bias: false }),
+        norm,
+      );
       return new Sequential(...layers);
     }
-    return new Sequential(new Conv2d({ inChannels: inplanes, outChannels: out, kernelSize: 1, stride, bias: false }), norm);
+    return new Sequential(
+      new Conv2d({ inChannels: inplanes, outChannels: out, kernelSize: 1, stride, bias: false }),
+      norm,
+    );
   }
 
   /** Keeps `normEval` and `frozenStages` in force whatever mode is asked. */
@@ -272,7 +392,9 @@ export class ResNet extends Module {
     // done (what the gradient tape needs it keeps itself); without it a
     // forward at 800x1216 holds every activation of the network at once.
     let y = tf.tidy(() => {
-      const s = this.stem ? (this.stem.forward(x) as tf.Tensor4D) : tf.relu(this.norm1!.forward(this.conv1!.forward(x)) as tf.Tensor4D);
+      const s = this.stem
+        ? (this.stem.forward(x) as tf.Tensor4D)
+        : tf.relu(this.norm1!.forward(this.conv1!.forward(x)) as tf.Tensor4D);
       return this.maxpool.forward(s);
     });
     const outs: tf.Tensor4D[] = [];
@@ -297,7 +419,10 @@ export class ResNetV1d extends ResNet {
   }
 }
 
-export const resnetV1dSchema = resnetSchema.extend({ deepStem: z.boolean().default(true), avgDown: z.boolean().default(true) });
+export const resnetV1dSchema = resnetSchema.extend({
+  deepStem: z.boolean().default(true),
+  avgDown: z.boolean().default(true),
+});
 
 MODELS.register(ResNet, { name: 'ResNet', schema: resnetSchema });
 MODELS.register(ResNetV1d, { name: 'ResNetV1d', schema: resnetV1dSchema });

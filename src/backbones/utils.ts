@@ -5,7 +5,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { BatchNorm2d, GroupNorm, Module, readSafetensors, type SafetensorsContent } from '../nn/index.js';
+import {
+  BatchNorm2d,
+  GroupNorm,
+  Module,
+  readSafetensors,
+  type SafetensorsContent,
+} from '../nn/index.js';
 
 /** `normCfg` (mmcv names): `{type: 'BN' | 'GN', eps, momentum, numGroups, requiresGrad}`. */
 export const normCfgSchema = z
@@ -21,13 +27,25 @@ export const normCfgSchema = z
 /** `actCfg`: `{type: 'ReLU' | 'ReLU6' | 'HSwish' | ...}`. */
 export const actCfgSchema = z
   .object({
-    type: z.enum(['ReLU', 'ReLU6', 'SiLU', 'HSwish', 'HSigmoid', 'Sigmoid', 'Tanh', 'LeakyReLU', 'GELU']),
+    type: z.enum([
+      'ReLU',
+      'ReLU6',
+      'SiLU',
+      'HSwish',
+      'HSigmoid',
+      'Sigmoid',
+      'Tanh',
+      'LeakyReLU',
+      'GELU',
+    ]),
     negativeSlope: z.number().optional(),
   })
   .strict();
 
 /** One weight-initialiser config (`{type: 'Kaiming' | 'Xavier' | 'Normal' | 'Constant' | 'Pretrained', ...}`). */
-export const initCfgSchema = z.looseObject({ type: z.enum(['Kaiming', 'Xavier', 'Normal', 'Constant', 'Uniform', 'Pretrained']) });
+export const initCfgSchema = z.looseObject({
+  type: z.enum(['Kaiming', 'Xavier', 'Normal', 'Constant', 'Uniform', 'Pretrained']),
+});
 
 /** `init`: one initialiser config or a list of them, applied in order. */
 export const initSchema = z.union([initCfgSchema, z.array(initCfgSchema)]).optional();
@@ -46,8 +64,16 @@ export const indexList = z.array(z.number().int().nonnegative()).min(1);
  * makeDivisible(16 * 0.35, 8); // 8
  * ```
  */
-export function makeDivisible(value: number, divisor: number, minValue = divisor, minRatio = 0.9): number {
-  let v = Math.max(minValue, Math.floor(value + divisor / 2) - (Math.floor(value + divisor / 2) % divisor));
+export function makeDivisible(
+  value: number,
+  divisor: number,
+  minValue = divisor,
+  minRatio = 0.9,
+): number {
+  let v = Math.max(
+    minValue,
+    Math.floor(value + divisor / 2) - (Math.floor(value + divisor / 2) % divisor),
+  );
   if (v < minRatio * value) v += divisor;
   return v;
 }
@@ -82,7 +108,9 @@ export function globalAvgPool(x: tf.Tensor4D): tf.Tensor2D {
 
 /** A list of backbone inputs: a built module, or a config the caller builds. */
 export const moduleOrConfig = z.custom<Module | { type: string }>(
-  (v) => v instanceof Module || (typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string'),
+  (v) =>
+    v instanceof Module ||
+    (typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string'),
   { message: 'a module or a {type, ...} config' },
 );
 
@@ -101,6 +129,8 @@ export function readSafetensorsFile(file: string): SafetensorsContent {
 export function checkInput(model: string, x: tf.Tensor, channels: number): void {
   if (x.rank !== 4 || x.shape[3] !== channels) {
     const hint = x.rank === 4 && x.shape[1] === channels ? ' (NCHW? tensors are NHWC here)' : '';
-    throw new Error(`${model}: expected an NHWC input [N, H, W, ${channels}], got shape [${x.shape}]${hint}`);
+    throw new Error(
+      `${model}: expected an NHWC input [N, H, W, ${channels}], got shape [${x.shape}]${hint}`,
+    );
   }
 }

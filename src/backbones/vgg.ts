@@ -21,7 +21,14 @@ import {
   type NormCfg,
 } from '../nn/index.js';
 import { initWeights, type InitCfg } from './init_weights.js';
-import { checkInput, freezeChildren, indexList, initSchema, normCfgSchema, setNormEval } from './utils.js';
+import {
+  checkInput,
+  freezeChildren,
+  indexList,
+  initSchema,
+  normCfgSchema,
+  setNormEval,
+} from './utils.js';
 
 const STAGE_BLOCKS: Record<number, number[]> = {
   11: [1, 1, 2, 2, 2],
@@ -81,12 +88,27 @@ export class VGG extends Module {
       const out = 64 * 2 ** Math.min(s, 3);
       const d = o.dilations?.[s] ?? 1;
       for (let b = 0; b < blocks[s]!; b++) {
-        layers.push(new Conv2d({ inChannels: inCh, outChannels: out, kernelSize: 3, padding: d, dilation: d }));
-        if (o.normCfg) layers.push(new BatchNorm2d(out, { eps: (o.normCfg as NormCfg).eps, momentum: (o.normCfg as NormCfg).momentum }));
+        layers.push(
+          new Conv2d({
+            inChannels: inCh,
+            outChannels: out,
+            kernelSize: 3,
+            padding: d,
+            dilation: d,
+          }),
+        );
+        if (o.normCfg)
+          layers.push(
+            new BatchNorm2d(out, {
+              eps: (o.normCfg as NormCfg).eps,
+              momentum: (o.normCfg as NormCfg).momentum,
+            }),
+          );
         layers.push(new Activation('ReLU'));
         inCh = out;
       }
-      if (s < o.numStages - 1 || o.withLastPool) layers.push(new MaxPool2d({ kernelSize: 2, stride: 2, ceilMode: o.ceilMode }));
+      if (s < o.numStages - 1 || o.withLastPool)
+        layers.push(new MaxPool2d({ kernelSize: 2, stride: 2, ceilMode: o.ceilMode }));
       this.stageEnds.push(layers.length - 1);
       while (this.layerStage.length < layers.length) this.layerStage.push(s);
     }
@@ -136,7 +158,8 @@ export class VGG extends Module {
     let y = x;
     this.features.layers.forEach((layer, i) => {
       y = layer.forward(y) as tf.Tensor4D;
-      if (this.stageEnds.includes(i) && this.opts.outIndices.includes(this.stageEnds.indexOf(i))) outs.push(y);
+      if (this.stageEnds.includes(i) && this.opts.outIndices.includes(this.stageEnds.indexOf(i)))
+        outs.push(y);
     });
     if (this.classifier) {
       // torch flattens NCHW, so the 7x7 map goes channel-major; the converter
@@ -218,7 +241,8 @@ export class SSDVGG extends VGG {
       ],
     );
     this.ssdOpts = o;
-    if (o.l2NormScale !== null) this.l2Norm = this.addModule('l2Norm', new L2Norm(512, o.l2NormScale));
+    if (o.l2NormScale !== null)
+      this.l2Norm = this.addModule('l2Norm', new L2Norm(512, o.l2NormScale));
   }
 
   override forward(x: tf.Tensor4D): tf.Tensor4D[] {

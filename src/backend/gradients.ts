@@ -36,7 +36,11 @@ function dilateFilter(f: Tensor4D, dh: number, dw: number): Tensor4D {
     [0, 0],
     [0, 0],
   ]);
-  return tf.slice(tf.reshape(padded, [kh * dh, kw * dw, a, b]), [0, 0, 0, 0], [(kh - 1) * dh + 1, (kw - 1) * dw + 1, a, b]) as Tensor4D;
+  return tf.slice(
+    tf.reshape(padded, [kh * dh, kw * dw, a, b]),
+    [0, 0, 0, 0],
+    [(kh - 1) * dh + 1, (kw - 1) * dw + 1, a, b],
+  ) as Tensor4D;
 }
 
 function takeEvery(g: Tensor4D, dh: number, dw: number): Tensor4D {
@@ -58,8 +62,10 @@ function convGrads(
     dimRoundingMode: attrs.dimRoundingMode,
     dataFormat: kind === 'conv' ? (attrs.dataFormat ?? 'NHWC') : 'NHWC',
   } as NamedAttrMap;
-  const inputKernel = kind === 'conv' ? 'Conv2DBackpropInput' : 'DepthwiseConv2dNativeBackpropInput';
-  const filterKernel = kind === 'conv' ? 'Conv2DBackpropFilter' : 'DepthwiseConv2dNativeBackpropFilter';
+  const inputKernel =
+    kind === 'conv' ? 'Conv2DBackpropInput' : 'DepthwiseConv2dNativeBackpropInput';
+  const filterKernel =
+    kind === 'conv' ? 'Conv2DBackpropFilter' : 'DepthwiseConv2dNativeBackpropFilter';
   const run = (name: string, inputs: Record<string, Tensor>, extra: NamedAttrMap): Tensor =>
     engine().runKernel(name, inputs, { ...base, ...extra }) as Tensor;
   if ((dh === 1 && dw === 1) || getBackend() === 'wasm') {
@@ -70,11 +76,20 @@ function convGrads(
     };
   }
   return {
-    x: () => run(inputKernel, { dy, filter: dilateFilter(filter, dh, dw) }, { inputShape: x.shape, dilations: [1, 1] }),
+    x: () =>
+      run(
+        inputKernel,
+        { dy, filter: dilateFilter(filter, dh, dw) },
+        { inputShape: x.shape, dilations: [1, 1] },
+      ),
     filter: () => {
       const [kh, kw, a, b] = filter.shape;
       const shape = [(kh - 1) * dh + 1, (kw - 1) * dw + 1, a, b];
-      return takeEvery(run(filterKernel, { x, dy }, { filterShape: shape, dilations: [1, 1] }) as Tensor4D, dh, dw);
+      return takeEvery(
+        run(filterKernel, { x, dy }, { filterShape: shape, dilations: [1, 1] }) as Tensor4D,
+        dh,
+        dw,
+      );
     },
   };
 }

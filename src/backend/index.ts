@@ -27,7 +27,13 @@ export {
 
 /** Backend names accepted by {@link setBackend}. */
 export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
-export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+export const BACKEND_NAMES: readonly BackendName[] = [
+  'auto',
+  'tensorflow',
+  'webgpu',
+  'wasm',
+  'cpu',
+];
 
 /** What {@link setBackend} chose. */
 export interface BackendChoice {
@@ -61,7 +67,8 @@ async function tryTensorflow(): Promise<string> {
       await import(pkg);
       if (await tf.setBackend('tensorflow')) return `${pkg} is installed`;
     } catch (e) {
-      if (pkg.endsWith('node')) throw new Error(`tfjs-node-gpu and tfjs-node: ${errText(e)}`, { cause: e });
+      if (pkg.endsWith('node'))
+        throw new Error(`tfjs-node-gpu and tfjs-node: ${errText(e)}`, { cause: e });
     }
   }
   throw new Error('tfjs-node did not register the tensorflow backend');
@@ -81,7 +88,9 @@ async function tryWebgpu(): Promise<string> {
     if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
     else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true });
   }
-  const adapter = await (g.navigator!.gpu as { requestAdapter(): Promise<unknown> }).requestAdapter();
+  const adapter = await (
+    g.navigator!.gpu as { requestAdapter(): Promise<unknown> }
+  ).requestAdapter();
   if (!adapter) throw new Error('no WebGPU adapter found');
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend failed to start');
@@ -132,10 +141,13 @@ export async function setBackend(
 ): Promise<BackendChoice> {
   registerConvGradients();
   if (!BACKEND_NAMES.includes(name)) {
-    throw new Error(`--backend: expected one of ${BACKEND_NAMES.join(' | ')}, got ${JSON.stringify(name)}`);
+    throw new Error(
+      `--backend: expected one of ${BACKEND_NAMES.join(' | ')}, got ${JSON.stringify(name)}`,
+    );
   }
   opts = { ...opts, wasmThreads: resolveWasmThreads(opts.wasmThreads) };
-  const order: Exclude<BackendName, 'auto'>[] = name === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [name];
+  const order: Exclude<BackendName, 'auto'>[] =
+    name === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [name];
   const skipped: string[] = [];
   for (const candidate of order) {
     try {
@@ -143,7 +155,8 @@ export async function setBackend(
       const reason = `${candidate}: ${why}${skipped.length ? ` (${skipped.join('; ')})` : ''}`;
       return { name: candidate, reason };
     } catch (e) {
-      if (name !== 'auto') throw new Error(`backend '${candidate}' cannot start: ${errText(e)}`, { cause: e });
+      if (name !== 'auto')
+        throw new Error(`backend '${candidate}' cannot start: ${errText(e)}`, { cause: e });
       skipped.push(`${candidate}: ${errText(e)}`);
     }
   }

@@ -37,7 +37,11 @@ export function readValues(backend: unknown, t: TensorInfo): Typed {
 }
 
 /** Allocates a float32 output, lets `fill` write it (zeroed), and returns it. */
-export function writeFloatOutput(backend: unknown, shape: number[], fill: (out: Float32Array) => void): TensorInfo {
+export function writeFloatOutput(
+  backend: unknown,
+  shape: number[],
+  fill: (out: Float32Array) => void,
+): TensorInfo {
   const b = backend as AnyBackend;
   if (b.typedArrayFromHeap && b.makeOutput) {
     const out = b.makeOutput(shape, 'float32');
@@ -157,7 +161,16 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs = {} }) => {
     attrs.pad as 'same' | 'valid' | number,
     attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
   );
-  const { batchSize, inHeight, inWidth, inChannels: ch, outHeight, outWidth, strideHeight, strideWidth } = info;
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels: ch,
+    outHeight,
+    outWidth,
+    strideHeight,
+    strideWidth,
+  } = info;
   const { filterHeight: fh, filterWidth: fw } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;

@@ -58,7 +58,8 @@ function flippedFilter(backend: WasmBackend, f: TensorInfo, keepChannels: boolea
           out.set(src.subarray(from, from + a * b), to);
           continue;
         }
-        for (let p = 0; p < a; p++) for (let q = 0; q < b; q++) out[to + q * a + p] = src[from + p * b + q]!;
+        for (let p = 0; p < a; p++)
+          for (let q = 0; q < b; q++) out[to + q * a + p] = src[from + p * b + q]!;
       }
     }
   });
@@ -75,7 +76,12 @@ class KernelRunner {
   }
 
   /** Runs a wasm kernel; the result is freed by {@link dispose} unless `keep`. */
-  run(name: string, inputs: NamedTensorInfoMap, attrs: NamedAttrMap = {}, keep = false): TensorInfo {
+  run(
+    name: string,
+    inputs: NamedTensorInfoMap,
+    attrs: NamedAttrMap = {},
+    keep = false,
+  ): TensorInfo {
     const k = getKernel(name, 'wasm');
     if (!k) throw new Error(`wasm kernel ${name} is not registered`);
     const out = k.kernelFunc({ inputs, attrs, backend: this.backend as never }) as TensorInfo;
@@ -112,10 +118,22 @@ const pair = (v: number | number[] | undefined): [number, number] =>
  * Zero-pads (positive amounts) or crops (negative amounts) an NHWC tensor's
  * rows and columns on each side.
  */
-function padOrCrop(r: KernelRunner, x: TensorInfo, top: number, bottom: number, left: number, right: number): TensorInfo {
+function padOrCrop(
+  r: KernelRunner,
+  x: TensorInfo,
+  top: number,
+  bottom: number,
+  left: number,
+  right: number,
+): TensorInfo {
   const [n, h, w, c] = x.shape as [number, number, number, number];
   let t = x;
-  const [ct, cb, cl, cr] = [top, bottom, left, right].map((v) => Math.max(-v, 0)) as [number, number, number, number];
+  const [ct, cb, cl, cr] = [top, bottom, left, right].map((v) => Math.max(-v, 0)) as [
+    number,
+    number,
+    number,
+    number,
+  ];
   if (ct || cb || cl || cr) t = r.slice(t, [0, ct, cl, 0], [n, h - ct - cb, w - cl - cr, c]);
   if (top > 0 || left > 0 || bottom > 0 || right > 0) {
     t = r.pad(t, [
@@ -157,7 +175,8 @@ function convInfoOf(
   depthwise: boolean,
 ): backend_util.Conv2DInfo {
   const { strides, pad, dimRoundingMode, dataFormat } = attrs as any;
-  if (dataFormat && dataFormat !== 'NHWC') throw new Error(`tfdet wasm kernels support NHWC only, got ${dataFormat}`);
+  if (dataFormat && dataFormat !== 'NHWC')
+    throw new Error(`tfdet wasm kernels support NHWC only, got ${dataFormat}`);
   return backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],
@@ -175,9 +194,21 @@ function convInfoOf(
  */
 function paddedInput(r: KernelRunner, x: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
   const pad: Pad = info.padInfo;
-  const usedH = usedExtent(info.outHeight, info.strideHeight, info.filterHeight, info.dilationHeight);
+  const usedH = usedExtent(
+    info.outHeight,
+    info.strideHeight,
+    info.filterHeight,
+    info.dilationHeight,
+  );
   const usedW = usedExtent(info.outWidth, info.strideWidth, info.filterWidth, info.dilationWidth);
-  return padOrCrop(r, x, pad.top, usedH - info.inHeight - pad.top, pad.left, usedW - info.inWidth - pad.left);
+  return padOrCrop(
+    r,
+    x,
+    pad.top,
+    usedH - info.inHeight - pad.top,
+    pad.left,
+    usedW - info.inWidth - pad.left,
+  );
 }
 
 /** dW[kh,kw,ci,co] = sum_{n,oh,ow} x[n, oh*s+kh*d, ow*s+kw*d, ci] * dy[n,oh,ow,co]. */
@@ -189,12 +220,16 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs = {} }) => {
     const xp = paddedInput(r, x, info);
     const xT = r.transpose(xp, [3, 1, 2, 0]); // [ci, Hp, Wp, n]: batch <-> channels
     const dyT = r.transpose(dy, [1, 2, 0, 3]); // [oh, ow, n, co]: a filter
-    const g = r.run('Conv2D', { x: xT, filter: dyT }, {
-      strides: [info.dilationHeight, info.dilationWidth],
-      dilations: [info.strideHeight, info.strideWidth],
-      pad: 'valid',
-      dataFormat: 'NHWC',
-    }); // [ci, kh, kw, co]
+    const g = r.run(
+      'Conv2D',
+      { x: xT, filter: dyT },
+      {
+        strides: [info.dilationHeight, info.dilationWidth],
+        dilations: [info.strideHeight, info.strideWidth],
+        pad: 'valid',
+        dataFormat: 'NHWC',
+      },
+    ); // [ci, kh, kw, co]
     return r.transpose(g, [1, 2, 0, 3], true);
   } finally {
     r.dispose();
@@ -207,7 +242,13 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs = {} }) => {
  * forward padded beyond the kernel's reach) so that a valid convolution with
  * the flipped filter gives exactly `inHeight x inWidth`.
  */
-function fullPadded(r: KernelRunner, dy: TensorInfo, info: backend_util.Conv2DInfo, kh: number, kw: number): TensorInfo {
+function fullPadded(
+  r: KernelRunner,
+  dy: TensorInfo,
+  info: backend_util.Conv2DInfo,
+  kh: number,
+  kw: number,
+): TensorInfo {
   const src = dilateSpatial(r, dy, info.strideHeight, info.strideWidth);
   const reachH = (kh - 1) * info.dilationHeight;
   const reachW = (kw - 1) * info.dilationWidth;
@@ -234,7 +275,12 @@ const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs = {} }) => {
     return r.run(
       'Conv2D',
       { x: padded, filter: wT },
-      { strides: [1, 1], dilations: [info.dilationHeight, info.dilationWidth], pad: 'valid', dataFormat: 'NHWC' },
+      {
+        strides: [1, 1],
+        dilations: [info.dilationHeight, info.dilationWidth],
+        pad: 'valid',
+        dataFormat: 'NHWC',
+      },
       true,
     );
   } finally {
@@ -246,7 +292,13 @@ const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs = {} }) => {
  * The phase filter of a strided conv's input gradient: taps `W[rh + a*s, rw + b*s]`,
  * flipped, with in/out channels swapped: `[mh, mw, co, ci]`.
  */
-function phaseFilter(backend: WasmBackend, f: TensorInfo, s: number, rh: number, rw: number): TensorInfo {
+function phaseFilter(
+  backend: WasmBackend,
+  f: TensorInfo,
+  s: number,
+  rh: number,
+  rw: number,
+): TensorInfo {
   const [kh, kw, ci, co] = f.shape as [number, number, number, number];
   const mh = Math.ceil((kh - rh) / s);
   const mw = Math.ceil((kw - rw) / s);
@@ -256,7 +308,8 @@ function phaseFilter(backend: WasmBackend, f: TensorInfo, s: number, rh: number,
       for (let b = 0; b < mw; b++) {
         const from = ((rh + a * s) * kw + (rw + b * s)) * ci * co;
         const to = ((mh - 1 - a) * mw + (mw - 1 - b)) * co * ci;
-        for (let p = 0; p < ci; p++) for (let q = 0; q < co; q++) out[to + q * ci + p] = src[from + p * co + q]!;
+        for (let p = 0; p < ci; p++)
+          for (let q = 0; q < co; q++) out[to + q * ci + p] = src[from + p * co + q]!;
       }
     }
   });
@@ -269,7 +322,12 @@ function phaseFilter(backend: WasmBackend, f: TensorInfo, s: number, rh: number,
  * phase-r sub-filter. The s*s phase results are computed on a common grid of
  * Q, interleaved with DepthToSpace and cropped to the input.
  */
-function stridedBackpropInput(r: KernelRunner, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+function stridedBackpropInput(
+  r: KernelRunner,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
   const s = info.strideHeight;
   const [kh, kw, ci] = filter.shape as [number, number, number, number];
   const [n, oh, ow] = dy.shape as [number, number, number, number];
@@ -297,13 +355,24 @@ function stridedBackpropInput(r: KernelRunner, dy: TensorInfo, filter: TensorInf
       const padBottom = nh + mh - 1 - padTop - oh;
       const padRight = nw + mw - 1 - padLeft - ow;
       const padded = padOrCrop(r, dy, padTop, padBottom, padLeft, padRight);
-      phases.push(r.run('Conv2D', { x: padded, filter: f }, { strides: [1, 1], dilations: [1, 1], pad: 'valid', dataFormat: 'NHWC' }));
+      phases.push(
+        r.run(
+          'Conv2D',
+          { x: padded, filter: f },
+          { strides: [1, 1], dilations: [1, 1], pad: 'valid', dataFormat: 'NHWC' },
+        ),
+      );
     }
   }
   // tfjs passes Concat's inputs as an array.
   const stacked = r.run('Concat', phases as unknown as NamedTensorInfoMap, { axis: 3 });
   const full = r.run('DepthToSpace', { x: stacked }, { blockSize: s, dataFormat: 'NHWC' }); // rows (Q - qLo)*s + r
-  return r.slice(full, [0, top - qLoH * s, left - qLoW * s, 0], [n, info.inHeight, info.inWidth, ci], true);
+  return r.slice(
+    full,
+    [0, top - qLoH * s, left - qLoW * s, 0],
+    [n, info.inHeight, info.inWidth, ci],
+    true,
+  );
 }
 
 /** dW[kh,kw,c,j] = sum_{n,oh,ow} x[n, oh*s+kh*d, ow*s+kw*d, c] * dy[n,oh,ow,c*m+j]. */
@@ -321,12 +390,16 @@ const depthwiseBackpropFilter: KernelFunc = ({ inputs, backend, attrs = {} }) =>
     const oh = dy.shape[1]!;
     const ow = dy.shape[2]!;
     const dyT = r.reshape(r.transpose(dy, [1, 2, 0, 3]), [oh, ow, n * c, m]); // filter over (n, c)
-    const g = r.run('DepthwiseConv2dNative', { x: xT, filter: dyT }, {
-      strides: [info.dilationHeight, info.dilationWidth],
-      dilations: [info.strideHeight, info.strideWidth],
-      pad: 'valid',
-      dataFormat: 'NHWC',
-    }); // [1, kh, kw, n*c*m]
+    const g = r.run(
+      'DepthwiseConv2dNative',
+      { x: xT, filter: dyT },
+      {
+        strides: [info.dilationHeight, info.dilationWidth],
+        dilations: [info.strideHeight, info.strideWidth],
+        pad: 'valid',
+        dataFormat: 'NHWC',
+      },
+    ); // [1, kh, kw, n*c*m]
     const perN = r.reshape(g, [kh, kw, n, c * m]);
     const summed = r.run('Sum', { x: perN }, { axis: [2], keepDims: false });
     return r.reshape(summed, [kh, kw, c, m], true);
@@ -348,7 +421,12 @@ const depthwiseBackpropInput: KernelFunc = ({ inputs, backend, attrs = {} }) => 
     const g = r.run(
       'DepthwiseConv2dNative',
       { x: padded, filter: flipped },
-      { strides: [1, 1], dilations: [info.dilationHeight, info.dilationWidth], pad: 'valid', dataFormat: 'NHWC' },
+      {
+        strides: [1, 1],
+        dilations: [info.dilationHeight, info.dilationWidth],
+        pad: 'valid',
+        dataFormat: 'NHWC',
+      },
       m === 1,
     ); // [n, H, W, c*m]
     if (m === 1) return g;
@@ -393,7 +471,10 @@ let wasmBatchMatMul: KernelFunc | undefined;
  * ~0.06 s this way), and every matMul gradient uses the flags.
  */
 const batchMatMul: KernelFunc = (args) => {
-  const { transposeA, transposeB } = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
+  const { transposeA, transposeB } = (args.attrs ?? {}) as {
+    transposeA?: boolean;
+    transposeB?: boolean;
+  };
   if (!wasmBatchMatMul) throw new Error('wasm kernel BatchMatMul is not registered');
   if (!transposeA && !transposeB) return wasmBatchMatMul(args);
   const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
@@ -405,7 +486,11 @@ const batchMatMul: KernelFunc = (args) => {
   try {
     const a2 = transposeA ? r.transpose(a, lastTwo(a)) : a;
     const b2 = transposeB ? r.transpose(b, lastTwo(b)) : b;
-    return wasmBatchMatMul({ ...args, inputs: { a: a2, b: b2 }, attrs: { ...args.attrs, transposeA: false, transposeB: false } });
+    return wasmBatchMatMul({
+      ...args,
+      inputs: { a: a2, b: b2 },
+      attrs: { ...args.attrs, transposeA: false, transposeB: false },
+    });
   } finally {
     r.dispose();
   }
@@ -415,8 +500,16 @@ const KERNELS: KernelConfig[] = [
   { kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: batchMatMul },
   { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter },
   { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: conv2DBackpropInput },
-  { kernelName: 'DepthwiseConv2dNativeBackpropFilter', backendName: 'wasm', kernelFunc: depthwiseBackpropFilter },
-  { kernelName: 'DepthwiseConv2dNativeBackpropInput', backendName: 'wasm', kernelFunc: depthwiseBackpropInput },
+  {
+    kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+    backendName: 'wasm',
+    kernelFunc: depthwiseBackpropFilter,
+  },
+  {
+    kernelName: 'DepthwiseConv2dNativeBackpropInput',
+    backendName: 'wasm',
+    kernelFunc: depthwiseBackpropInput,
+  },
   { kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum },
 ];
 
@@ -438,4 +531,3 @@ export function registerWasmTrainingKernels(): void {
     registerKernel(k.kernelName === 'BatchMatMul' ? { ...k, setupFunc: own!.setupFunc } : k);
   }
 }
-

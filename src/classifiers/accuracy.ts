@@ -13,7 +13,9 @@ export interface ClsDataSample {
 
 export const accuracySchema = z
   .object({
-    topk: z.union([z.number().int().positive(), z.array(z.number().int().positive()).min(1)]).default([1, 5]),
+    topk: z
+      .union([z.number().int().positive(), z.array(z.number().int().positive()).min(1)])
+      .default([1, 5]),
     prefix: z.string().default('accuracy'),
   })
   .strict();
@@ -46,7 +48,9 @@ export class Accuracy {
     for (const [i, s] of dataSamples.entries()) {
       const scores = s.predScore;
       if (!Number.isInteger(s.gtLabel) || s.gtLabel < 0 || s.gtLabel >= scores.length) {
-        throw new Error(`Accuracy: sample ${i}: gtLabel ${s.gtLabel} is not a class index in 0..${scores.length - 1}`);
+        throw new Error(
+          `Accuracy: sample ${i}: gtLabel ${s.gtLabel} is not a class index in 0..${scores.length - 1}`,
+        );
       }
       const g = scores[s.gtLabel]!;
       let rank = 0;
@@ -59,7 +63,8 @@ export class Accuracy {
   compute(): Record<string, number> {
     const n = this.ranks.length;
     const out: Record<string, number> = {};
-    for (const k of this.topk) out[`${this.prefix}/top${k}`] = n ? (100 * this.ranks.filter((r) => r < k).length) / n : 0;
+    for (const k of this.topk)
+      out[`${this.prefix}/top${k}`] = n ? (100 * this.ranks.filter((r) => r < k).length) / n : 0;
     this.ranks = [];
     return out;
   }

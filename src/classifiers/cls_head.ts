@@ -9,7 +9,11 @@ import { activate, Dropout, Linear, Module, ModuleList, type ActCfg } from '../n
 import { actCfgSchema } from '../backbones/utils.js';
 
 /** Softmax cross-entropy averaged over the batch (optionally label-smoothed). */
-export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D | number[], labelSmoothing = 0): tf.Scalar {
+export function softmaxCrossEntropy(
+  logits: tf.Tensor2D,
+  labels: tf.Tensor1D | number[],
+  labelSmoothing = 0,
+): tf.Scalar {
   return tf.tidy(() => {
     const n = logits.shape[1];
     const lab = Array.isArray(labels) ? tf.tensor1d(labels, 'int32') : tf.cast(labels, 'int32');
@@ -115,7 +119,14 @@ export class StackedLinearClsHead extends Module {
     const blocks: LinearBlock[] = [];
     for (let i = 0; i + 1 < dims.length; i++) {
       const last = i + 2 === dims.length;
-      blocks.push(new LinearBlock(dims[i]!, dims[i + 1]!, last ? null : (o.actCfg as ActCfg), new Dropout(o.dropout)));
+      blocks.push(
+        new LinearBlock(
+          dims[i]!,
+          dims[i + 1]!,
+          last ? null : (o.actCfg as ActCfg),
+          new Dropout(o.dropout),
+        ),
+      );
     }
     this.layers = this.addModule('layers', new ModuleList(blocks));
   }
@@ -130,4 +141,7 @@ export class StackedLinearClsHead extends Module {
 }
 
 MODELS.register(LinearClsHead, { name: 'LinearClsHead', schema: linearClsHeadSchema });
-MODELS.register(StackedLinearClsHead, { name: 'StackedLinearClsHead', schema: stackedLinearClsHeadSchema });
+MODELS.register(StackedLinearClsHead, {
+  name: 'StackedLinearClsHead',
+  schema: stackedLinearClsHeadSchema,
+});

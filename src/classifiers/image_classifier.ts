@@ -21,7 +21,8 @@ export const imageClassifierSchema = z
 
 type Part = Module | { type: string };
 
-const built = (p: Part, path: string): Module => (p instanceof Module ? p : MODELS.build<Module>(p, { path }));
+const built = (p: Part, path: string): Module =>
+  p instanceof Module ? p : MODELS.build<Module>(p, { path });
 
 interface ClsHead extends Module {
   forward(feats: tf.Tensor | tf.Tensor[]): tf.Tensor2D;
@@ -82,4 +83,8 @@ export class ImageClassifier extends Module {
   }
 }
 
-MODELS.register(ImageClassifier, { name: 'ImageClassifier', schema: imageClassifierSchema, unbuilt: ['backbone', 'neck', 'head'] });
+MODELS.register(ImageClassifier, {
+  name: 'ImageClassifier',
+  schema: imageClassifierSchema,
+  unbuilt: ['backbone', 'neck', 'head'],
+});

@@ -14,12 +14,16 @@ import { ConfigError, formatValue } from './validate.js';
 export type Config = Record<string, any>;
 
 const isDict = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
+  typeof v === 'object' &&
+  v !== null &&
+  !Array.isArray(v) &&
+  (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
 
 /** Deep copy of plain data (dicts and arrays); other values are shared. */
 export function cloneConfig<T>(v: T): T {
   if (Array.isArray(v)) return v.map(cloneConfig) as T;
-  if (isDict(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cloneConfig(x)])) as T;
+  if (isDict(v))
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cloneConfig(x)])) as T;
   return v;
 }
 
@@ -52,7 +56,8 @@ export function mergeConfig(base: Config, override: Config): Config {
 
 function stripDelete(v: Record<string, unknown>): Config {
   const out: Config = {};
-  for (const [k, x] of Object.entries(v)) if (k !== '_delete_') out[k] = isDict(x) ? stripDelete(x) : cloneConfig(x);
+  for (const [k, x] of Object.entries(v))
+    if (k !== '_delete_') out[k] = isDict(x) ? stripDelete(x) : cloneConfig(x);
   return out;
 }
 
@@ -84,10 +89,13 @@ export function parseOptionValue(raw: string): unknown {
     }
   }
   if ((s.startsWith('[') && s.endsWith(']')) || (s.startsWith('(') && s.endsWith(')'))) {
-    return splitTop(s.slice(1, -1)).filter((x) => x.trim() !== '').map(parseOptionValue);
+    return splitTop(s.slice(1, -1))
+      .filter((x) => x.trim() !== '')
+      .map(parseOptionValue);
   }
   if (s.includes(',')) return splitTop(s).map(parseOptionValue);
-  if ((s.startsWith('"') && s.endsWith('"')) || (s.startsWith("'") && s.endsWith("'"))) return s.slice(1, -1);
+  if ((s.startsWith('"') && s.endsWith('"')) || (s.startsWith("'") && s.endsWith("'")))
+    return s.slice(1, -1);
   return s;
 }
 
@@ -147,21 +155,30 @@ export function applyCfgOptions(cfg: Config, options: Record<string, unknown>): 
       const idx = Array.isArray(cur) ? Number(p) : NaN;
       if (Array.isArray(cur)) {
         if (!Number.isInteger(idx) || idx < 0 || idx >= cur.length) {
-          throw new ConfigError(parts.slice(0, i + 1).join('.'), `an index below ${cur.length}`, JSON.stringify(p));
+          throw new ConfigError(
+            parts.slice(0, i + 1).join('.'),
+            `an index below ${cur.length}`,
+            JSON.stringify(p),
+          );
         }
         cur = cur[idx];
         continue;
       }
       if (cur[p] === undefined || cur[p] === null) cur[p] = {};
       if (typeof cur[p] !== 'object') {
-        throw new ConfigError(parts.slice(0, i + 1).join('.'), 'a dict or list to set a key in', formatValue(cur[p]));
+        throw new ConfigError(
+          parts.slice(0, i + 1).join('.'),
+          'a dict or list to set a key in',
+          formatValue(cur[p]),
+        );
       }
       cur = cur[p];
     }
     const last = parts[parts.length - 1]!;
     if (Array.isArray(cur)) {
       const idx = Number(last);
-      if (!Number.isInteger(idx) || idx < 0 || idx > cur.length) throw new ConfigError(key, `an index up to ${cur.length}`, JSON.stringify(last));
+      if (!Number.isInteger(idx) || idx < 0 || idx > cur.length)
+        throw new ConfigError(key, `an index up to ${cur.length}`, JSON.stringify(last));
       cur[idx] = value;
     } else {
       cur[last] = value;
@@ -183,16 +200,32 @@ export function applyCfgOptions(cfg: Config, options: Record<string, unknown>): 
 export async function importCustomModules(cfg: Config, configFile: string): Promise<void> {
   const spec = cfg.customImports as unknown;
   if (spec === undefined) return;
-  const list = Array.isArray(spec) ? spec : isDict(spec) && Array.isArray(spec.imports) ? spec.imports : null;
+  const list = Array.isArray(spec)
+    ? spec
+    : isDict(spec) && Array.isArray(spec.imports)
+      ? spec.imports
+      : null;
   if (!list || !list.every((x) => typeof x === 'string')) {
-    throw new ConfigError('customImports', 'a list of module paths', formatValue(spec), undefined, configFile);
+    throw new ConfigError(
+      'customImports',
+      'a list of module paths',
+      formatValue(spec),
+      undefined,
+      configFile,
+    );
   }
   for (const m of list as string[]) {
-    const target = m.startsWith('.') || path.isAbsolute(m) ? pathToFileURL(path.resolve(path.dirname(configFile), m)).href : m;
+    const target =
+      m.startsWith('.') || path.isAbsolute(m)
+        ? pathToFileURL(path.resolve(path.dirname(configFile), m)).href
+        : m;
     try {
       await import(target);
     } catch (e) {
-      throw new Error(`config ${configFile}: customImports '${m}' failed to import: ${(e as Error).message}`, { cause: e });
+      throw new Error(
+        `config ${configFile}: customImports '${m}' failed to import: ${(e as Error).message}`,
+        { cause: e },
+      );
     }
   }
 }
@@ -207,7 +240,8 @@ export interface LoadConfigOptions {
 
 async function readConfigFile(file: string, chain: string[]): Promise<Config> {
   const abs = path.resolve(file);
-  if (chain.includes(abs)) throw new Error(`config ${file}: _base_ cycle: ${[...chain, abs].join(' -> ')}`);
+  if (chain.includes(abs))
+    throw new Error(`config ${file}: _base_ cycle: ${[...chain, abs].join(' -> ')}`);
   if (!fs.existsSync(abs)) {
     const from = chain.length ? ` (a _base_ of ${chain[chain.length - 1]})` : '';
     throw new Error(`config file not found: ${file}${from}`);
@@ -225,7 +259,8 @@ async function readConfigFile(file: string, chain: string[]): Promise<Config> {
     const url = pathToFileURL(abs).href;
     const mod = (await import(url)) as { default?: unknown; config?: unknown };
     raw = mod.default ?? mod.config;
-    if (raw === undefined) throw new Error(`config ${file}: export the config as the default export`);
+    if (raw === undefined)
+      throw new Error(`config ${file}: export the config as the default export`);
   } else {
     throw new Error(`config ${file}: unsupported extension '${ext}' (use .ts, .js, .mjs or .json)`);
   }
@@ -237,7 +272,14 @@ async function readConfigFile(file: string, chain: string[]): Promise<Config> {
   const list = Array.isArray(bases) ? bases : [bases];
   let merged: Config = {};
   for (const b of list) {
-    if (typeof b !== 'string') throw new ConfigError('_base_', 'a file path or a list of paths', formatValue(b), undefined, file);
+    if (typeof b !== 'string')
+      throw new ConfigError(
+        '_base_',
+        'a file path or a list of paths',
+        formatValue(b),
+        undefined,
+        file,
+      );
     const baseCfg = await readConfigFile(path.resolve(path.dirname(abs), b), [...chain, abs]);
     const dup = Object.keys(baseCfg).filter((k) => k in merged);
     if (dup.length) throw new Error(`config ${file}: _base_ files both define ${dup.join(', ')}`);
@@ -309,7 +351,9 @@ export function validateTopLevel(cfg: Config, file?: string): void {
 export async function loadConfig(file: string, options: LoadConfigOptions = {}): Promise<Config> {
   let cfg = await readConfigFile(file, []);
   if (options.cfgOptions) {
-    const map = Array.isArray(options.cfgOptions) ? parseCfgOptions(options.cfgOptions) : options.cfgOptions;
+    const map = Array.isArray(options.cfgOptions)
+      ? parseCfgOptions(options.cfgOptions)
+      : options.cfgOptions;
     cfg = applyCfgOptions(cfg, map);
   }
   if (options.validate ?? true) validateTopLevel(cfg, file);

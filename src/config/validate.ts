@@ -19,7 +19,10 @@ export class ConfigError extends Error {
     cause?: unknown,
     readonly file?: string,
   ) {
-    super(`${file ? `${file}: ` : ''}${path}: expected ${expected}, got ${actual}`, cause ? { cause } : undefined);
+    super(
+      `${file ? `${file}: ` : ''}${path}: expected ${expected}, got ${actual}`,
+      cause ? { cause } : undefined,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -99,7 +102,15 @@ export function validateArgs<T>(schema: ZodType<T>, args: unknown, base: string,
     const key = issue.keys[0]!;
     const near = closestNames(key, known);
     const hint = near.length ? `; did you mean ${near.map((k) => `'${k}'`).join(', ')}?` : '';
-    throw new ConfigError(`${at}.${key}`, `no such key${suffix}${hint}`, formatValue(getAt(args, [...issue.path, key])));
+    throw new ConfigError(
+      `${at}.${key}`,
+      `no such key${suffix}${hint}`,
+      formatValue(getAt(args, [...issue.path, key])),
+    );
   }
-  throw new ConfigError(at, `${describeExpected(issue)}${suffix}`, formatValue(getAt(args, issue.path)));
+  throw new ConfigError(
+    at,
+    `${describeExpected(issue)}${suffix}`,
+    formatValue(getAt(args, issue.path)),
+  );
 }

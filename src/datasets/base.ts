@@ -46,16 +46,28 @@ export const baseDatasetSchema = z
     dataRoot: z.string().optional(),
     annFile: z.string().optional(),
     dataPrefix: z
-      .object({ img: z.string().optional(), seg: z.string().optional(), ann: z.string().optional(), subDataRoot: z.string().optional() })
+      .object({
+        img: z.string().optional(),
+        seg: z.string().optional(),
+        ann: z.string().optional(),
+        subDataRoot: z.string().optional(),
+      })
       .strict()
       .optional(),
     filterCfg: z
-      .object({ filterEmptyGt: z.boolean().optional(), minSize: z.number().optional(), bboxMinSize: z.number().optional() })
+      .object({
+        filterEmptyGt: z.boolean().optional(),
+        minSize: z.number().optional(),
+        bboxMinSize: z.number().optional(),
+      })
       .strict()
       .optional(),
     pipeline: z.array(z.any()).optional(),
     testMode: z.boolean().optional(),
-    metainfo: z.object({ classes: z.array(z.string()).optional(), palette: z.array(z.any()).optional() }).strict().optional(),
+    metainfo: z
+      .object({ classes: z.array(z.string()).optional(), palette: z.array(z.any()).optional() })
+      .strict()
+      .optional(),
     skipInvalid: z.boolean().optional(),
     lazyInit: z.boolean().optional(),
     indices: z.union([z.number().int(), z.array(z.number().int())]).optional(),
@@ -116,7 +128,9 @@ export abstract class BaseDetDataset {
     let list = this.loadDataList();
     if (!this.testMode) list = this.filterData(list);
     const idx = this.options.indices;
-    if (idx !== undefined) list = typeof idx === 'number' ? list.slice(0, idx) : idx.map((i) => list[i]!).filter(Boolean);
+    if (idx !== undefined)
+      list =
+        typeof idx === 'number' ? list.slice(0, idx) : idx.map((i) => list[i]!).filter(Boolean);
     list.forEach((d, i) => (d.sampleIdx = i));
     this.dataListCache = list;
   }
@@ -161,7 +175,10 @@ export abstract class BaseDetDataset {
   /** A copy of the info of image `idx`, before any transform. */
   getDataInfo(idx: number): DataInfo {
     const d = this.dataList[idx];
-    if (!d) throw new RangeError(`${this.constructor.name}: index ${idx} out of range [0, ${this.length})`);
+    if (!d)
+      throw new RangeError(
+        `${this.constructor.name}: index ${idx} out of range [0, ${this.length})`,
+      );
     return { ...d, instances: d.instances.map((ins) => ({ ...ins })) };
   }
 
@@ -216,6 +233,8 @@ export abstract class BaseDetDataset {
       }
       cur = rng.int(0, this.length);
     }
-    throw new Error(`${this.constructor.name}: no valid sample after ${max} re-draws starting at index ${idx}; check the data and the pipeline's filters`);
+    throw new Error(
+      `${this.constructor.name}: no valid sample after ${max} re-draws starting at index ${idx}; check the data and the pipeline's filters`,
+    );
   }
 }

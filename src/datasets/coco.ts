@@ -10,15 +10,86 @@ import type { DataInfo, InstanceInfo, Polygons, Rle } from './types.js';
 
 /** The 80 COCO classes in the usual label order (category ids 1..90 with gaps). */
 export const COCO_CLASSES = [
-  'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat', 'traffic light',
-  'fire hydrant', 'stop sign', 'parking meter', 'bench', 'bird', 'cat', 'dog', 'horse', 'sheep', 'cow',
-  'elephant', 'bear', 'zebra', 'giraffe', 'backpack', 'umbrella', 'handbag', 'tie', 'suitcase', 'frisbee',
-  'skis', 'snowboard', 'sports ball', 'kite', 'baseball bat', 'baseball glove', 'skateboard', 'surfboard',
-  'tennis racket', 'bottle', 'wine glass', 'cup', 'fork', 'knife', 'spoon', 'bowl', 'banana', 'apple',
-  'sandwich', 'orange', 'broccoli', 'carrot', 'hot dog', 'pizza', 'donut', 'cake', 'chair', 'couch',
-  'potted plant', 'bed', 'dining table', 'toilet', 'tv', 'laptop', 'mouse', 'remote', 'keyboard',
-  'cell phone', 'microwave', 'oven', 'toaster', 'sink', 'refrigerator', 'book', 'clock', 'vase', 'scissors',
-  'teddy bear', 'hair drier', 'toothbrush',
+  'person',
+  'bicycle',
+  'car',
+  'motorcycle',
+  'airplane',
+  'bus',
+  'train',
+  'truck',
+  'boat',
+  'traffic light',
+  'fire hydrant',
+  'stop sign',
+  'parking meter',
+  'bench',
+  'bird',
+  'cat',
+  'dog',
+  'horse',
+  'sheep',
+  'cow',
+  'elephant',
+  'bear',
+  'zebra',
+  'giraffe',
+  'backpack',
+  'umbrella',
+  'handbag',
+  'tie',
+  'suitcase',
+  'frisbee',
+  'skis',
+  'snowboard',
+  'sports ball',
+  'kite',
+  'baseball bat',
+  'baseball glove',
+  'skateboard',
+  'surfboard',
+  'tennis racket',
+  'bottle',
+  'wine glass',
+  'cup',
+  'fork',
+  'knife',
+  'spoon',
+  'bowl',
+  'banana',
+  'apple',
+  'sandwich',
+  'orange',
+  'broccoli',
+  'carrot',
+  'hot dog',
+  'pizza',
+  'donut',
+  'cake',
+  'chair',
+  'couch',
+  'potted plant',
+  'bed',
+  'dining table',
+  'toilet',
+  'tv',
+  'laptop',
+  'mouse',
+  'remote',
+  'keyboard',
+  'cell phone',
+  'microwave',
+  'oven',
+  'toaster',
+  'sink',
+  'refrigerator',
+  'book',
+  'clock',
+  'vase',
+  'scissors',
+  'teddy bear',
+  'hair drier',
+  'toothbrush',
 ] as const;
 
 const id = z.union([z.number().int(), z.string()], { error: 'expected an integer or string id' });
@@ -26,7 +97,10 @@ const finite = z.number({ error: 'expected a number' });
 const segmentation = z.union(
   [
     z.array(z.array(finite, { error: 'expected a polygon (array of numbers)' })),
-    z.looseObject({ size: z.tuple([finite, finite]), counts: z.union([z.string(), z.array(finite)]) }),
+    z.looseObject({
+      size: z.tuple([finite, finite]),
+      counts: z.union([z.string(), z.array(finite)]),
+    }),
   ],
   { error: 'expected polygons (array of arrays of numbers) or an RLE {size, counts}' },
 );
@@ -48,15 +122,21 @@ export const cocoInstancesSchema = z.looseObject({
         id: id.optional(),
         image_id: id,
         category_id: id,
-        bbox: z.array(finite, { error: 'expected array of 4 numbers' }).length(4, { error: 'expected array of 4 numbers' }),
+        bbox: z
+          .array(finite, { error: 'expected array of 4 numbers' })
+          .length(4, { error: 'expected array of 4 numbers' }),
         area: finite.optional(),
-        iscrowd: z.union([z.literal(0), z.literal(1), z.boolean()], { error: 'expected 0 or 1' }).optional(),
+        iscrowd: z
+          .union([z.literal(0), z.literal(1), z.boolean()], { error: 'expected 0 or 1' })
+          .optional(),
         segmentation: segmentation.optional(),
       }),
       { error: 'expected an array of annotations' },
     )
     .optional(),
-  categories: z.array(z.looseObject({ id, name: z.string({ error: 'expected a string' }) }), { error: 'expected an array of categories' }),
+  categories: z.array(z.looseObject({ id, name: z.string({ error: 'expected a string' }) }), {
+    error: 'expected an array of categories',
+  }),
 });
 
 /** A parsed COCO instances file. */
@@ -95,12 +175,18 @@ export function loadCocoJson(file: string): CocoInstances {
   if (issue.code === 'invalid_union' && Array.isArray((issue as { errors?: unknown }).errors)) {
     const branches = (issue as unknown as { errors: { path: PropertyKey[] }[][] }).errors;
     const deepest = branches.flat().sort((a, b) => b.path.length - a.path.length)[0];
-    if (deepest && deepest.path.length > 0 && branches.length === 1) path = [...path, ...deepest.path];
+    if (deepest && deepest.path.length > 0 && branches.length === 1)
+      path = [...path, ...deepest.path];
   }
   const value = getAt(raw, path);
   let msg = issue.message;
-  if (/^Invalid input/.test(msg) && issue.code === 'invalid_type') msg = `expected ${issue.expected}`;
-  throw new DatasetError(file, jsonPath(path), `${msg}, got ${value === undefined ? 'nothing (missing)' : show(value)}`);
+  if (/^Invalid input/.test(msg) && issue.code === 'invalid_type')
+    msg = `expected ${issue.expected}`;
+  throw new DatasetError(
+    file,
+    jsonPath(path),
+    `${msg}, got ${value === undefined ? 'nothing (missing)' : show(value)}`,
+  );
 }
 
 /**
@@ -155,18 +241,28 @@ export class CocoDataset extends BaseDetDataset {
 
   protected loadDataList(): DataInfo[] {
     const o = this.options;
-    if (!o.annFile) throw new DatasetError(this.constructor.name, 'annFile', 'missing (a COCO instances JSON)');
+    if (!o.annFile)
+      throw new DatasetError(this.constructor.name, 'annFile', 'missing (a COCO instances JSON)');
     const file = this.resolve(o.annFile);
     const coco = loadCocoJson(file);
     const byName = new Map(coco.categories.map((c) => [c.name, c.id]));
     if (o.metainfo?.classes) {
       this.catIds = o.metainfo.classes.map((name, i) => {
         const cid = byName.get(name);
-        if (cid === undefined) throw new DatasetError(file, 'categories', `class ${show(name)} (metainfo.classes[${i}]) is not a category of this file`);
+        if (cid === undefined)
+          throw new DatasetError(
+            file,
+            'categories',
+            `class ${show(name)} (metainfo.classes[${i}]) is not a category of this file`,
+          );
         return cid;
       });
     } else {
-      const cats = [...coco.categories].sort((a, b) => (typeof a.id === 'number' && typeof b.id === 'number' ? a.id - b.id : String(a.id).localeCompare(String(b.id))));
+      const cats = [...coco.categories].sort((a, b) =>
+        typeof a.id === 'number' && typeof b.id === 'number'
+          ? a.id - b.id
+          : String(a.id).localeCompare(String(b.id)),
+      );
       this.catIds = cats.map((c) => c.id);
       this.metainfo.classes = cats.map((c) => c.name);
     }
@@ -174,15 +270,25 @@ export class CocoDataset extends BaseDetDataset {
     const images = new Map<number | string, { info: DataInfo; idx: number }>();
     coco.images.forEach((im, idx) => {
       const imgPath = this.resolve(o.dataPrefix?.img, im.file_name);
-      images.set(im.id, { info: { imgPath, imgId: im.id, width: im.width, height: im.height, instances: [] }, idx });
+      images.set(im.id, {
+        info: { imgPath, imgId: im.id, width: im.width, height: im.height, instances: [] },
+        idx,
+      });
     });
     const anns = coco.annotations ?? [];
-    let invalid = 0, otherCat = 0;
+    let invalid = 0,
+      otherCat = 0;
     for (let i = 0; i < anns.length; i++) {
       const a = anns[i]!;
       const img = images.get(a.image_id);
       if (!img) {
-        this.invalid(new DatasetError(file, `annotations[${i}].image_id`, `${show(a.image_id)} is not the id of any image in "images"`));
+        this.invalid(
+          new DatasetError(
+            file,
+            `annotations[${i}].image_id`,
+            `${show(a.image_id)} is not the id of any image in "images"`,
+          ),
+        );
         continue;
       }
       const label = this.catToLabel.get(a.category_id);
@@ -191,14 +297,19 @@ export class CocoDataset extends BaseDetDataset {
         continue;
       }
       const [x, y, w, h] = a.bbox as [number, number, number, number];
-      const W = img.info.width, H = img.info.height;
+      const W = img.info.width,
+        H = img.info.height;
       const iw = Math.max(0, Math.min(x + w, W) - Math.max(x, 0));
       const ih = Math.max(0, Math.min(y + h, H) - Math.max(y, 0));
       if (iw * ih === 0 || (a.area !== undefined && a.area <= 0) || w < 1 || h < 1) {
         invalid++;
         continue;
       }
-      const ins: InstanceInfo = { bbox: [x, y, x + w, y + h], bboxLabel: label, ignoreFlag: a.iscrowd === 1 || a.iscrowd === true };
+      const ins: InstanceInfo = {
+        bbox: [x, y, x + w, y + h],
+        bboxLabel: label,
+        ignoreFlag: a.iscrowd === 1 || a.iscrowd === true,
+      };
       if (a.segmentation !== undefined) ins.mask = a.segmentation as Polygons | Rle;
       img.info.instances.push(ins);
     }

@@ -135,7 +135,8 @@ export class ColorPassPool {
   /** Run one job on the least busy worker. */
   run(job: ColorJob): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
-    if (!(job.out.buffer instanceof SharedArrayBuffer)) return Promise.reject(new Error('ColorPassPool: the batch must live in a SharedArrayBuffer'));
+    if (!(job.out.buffer instanceof SharedArrayBuffer))
+      return Promise.reject(new Error('ColorPassPool: the batch must live in a SharedArrayBuffer'));
     let wi = 0;
     for (let i = 1; i < this.workers.length; i++) if (this.load[i]! < this.load[wi]!) wi = i;
     const id = this.nextId++;
@@ -146,12 +147,26 @@ export class ColorPassPool {
     new Uint8Array(src).set((px.src.data as Uint8Array).subarray(0, srcBytes));
     const cm = px.colorMap;
     const msg = {
-      id, src, w: px.src.width, h: px.src.height,
-      m: cm ? Array.from(cm.m) : [1, 0, 0, 0, 1, 0, 0, 0, 1], t: cm ? Array.from(cm.t) : [0, 0, 0],
-      flipH: px.flipH, flipV: px.flipV,
-      out: job.out.buffer, outByteOffset: job.out.byteOffset, outLength: job.out.length,
-      offset: job.offset, rowStride: job.rowStride, padW: job.padW, padH: job.padH, padVal: px.padVal,
-      batchW: job.batchW, batchH: job.batchH, batchPad: job.batchPad, zeroed: job.zeroed,
+      id,
+      src,
+      w: px.src.width,
+      h: px.src.height,
+      m: cm ? Array.from(cm.m) : [1, 0, 0, 0, 1, 0, 0, 0, 1],
+      t: cm ? Array.from(cm.t) : [0, 0, 0],
+      flipH: px.flipH,
+      flipV: px.flipV,
+      out: job.out.buffer,
+      outByteOffset: job.out.byteOffset,
+      outLength: job.out.length,
+      offset: job.offset,
+      rowStride: job.rowStride,
+      padW: job.padW,
+      padH: job.padH,
+      padVal: px.padVal,
+      batchW: job.batchW,
+      batchH: job.batchH,
+      batchPad: job.batchPad,
+      zeroed: job.zeroed,
     };
     if (this.load[wi]!++ === 0) this.workers[wi]!.ref();
     return new Promise<void>((resolve, reject) => {

@@ -18,11 +18,21 @@ export interface ImageHeader {
 
 function exifOrientation(b: Uint8Array, start: number, end: number): number {
   // "Exif\0\0" then a TIFF header.
-  if (end - start < 14 || b[start] !== 0x45 || b[start + 1] !== 0x78 || b[start + 2] !== 0x69 || b[start + 3] !== 0x66) return 1;
+  if (
+    end - start < 14 ||
+    b[start] !== 0x45 ||
+    b[start + 1] !== 0x78 ||
+    b[start + 2] !== 0x69 ||
+    b[start + 3] !== 0x66
+  )
+    return 1;
   const t = start + 6;
   const le = b[t] === 0x49;
   const u16 = (p: number): number => (le ? b[p]! | (b[p + 1]! << 8) : (b[p]! << 8) | b[p + 1]!);
-  const u32 = (p: number): number => (le ? (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 16777216 : b[p]! * 16777216 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!));
+  const u32 = (p: number): number =>
+    le
+      ? (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 16777216
+      : b[p]! * 16777216 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
   const ifd = t + u32(t + 4);
   if (ifd + 2 > end) return 1;
   const n = u16(ifd);
@@ -42,8 +52,16 @@ export function parseImageHeader(b: Uint8Array): ImageHeader | null {
   if (b.length >= 29 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) {
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const ctype = b[25]!;
-    const channels = ctype === 0 ? 1 : ctype === 2 ? 3 : ctype === 3 ? 3 : ctype === 4 ? 2 : ctype === 6 ? 4 : 0;
-    return { format: 'png', width: dv.getUint32(16), height: dv.getUint32(20), channels, depth: b[24]!, orientation: 1 };
+    const channels =
+      ctype === 0 ? 1 : ctype === 2 ? 3 : ctype === 3 ? 3 : ctype === 4 ? 2 : ctype === 6 ? 4 : 0;
+    return {
+      format: 'png',
+      width: dv.getUint32(16),
+      height: dv.getUint32(20),
+      channels,
+      depth: b[24]!,
+      orientation: 1,
+    };
   }
   if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return null;
   let pos = 2;
@@ -60,7 +78,8 @@ export function parseImageHeader(b: Uint8Array): ImageHeader | null {
       continue;
     }
     const len = (b[pos + 2]! << 8) | b[pos + 3]!;
-    if (marker === 0xe1) orientation = exifOrientation(b, pos + 4, Math.min(pos + 2 + len, b.length));
+    if (marker === 0xe1)
+      orientation = exifOrientation(b, pos + 4, Math.min(pos + 2 + len, b.length));
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
       if (pos + 10 > b.length) return null;
       return {

@@ -37,7 +37,13 @@ export function headerSize(b: Buffer): { width: number; height: number } | null 
       }
       const len = b.readUInt16BE(pos + 2);
       // SOF0..SOF15 except DHT (c4), JPG (c8), DAC (cc).
-      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      if (
+        marker >= 0xc0 &&
+        marker <= 0xcf &&
+        marker !== 0xc4 &&
+        marker !== 0xc8 &&
+        marker !== 0xcc
+      ) {
         return { height: b.readUInt16BE(pos + 5), width: b.readUInt16BE(pos + 7) };
       }
       pos += 2 + len;

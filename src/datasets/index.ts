@@ -19,7 +19,14 @@ export { parseImageHeader, type ImageHeader } from './image_header.js';
 export { headerSize, readImageSize } from './image_size.js';
 export * from './loader.js';
 export { decodeIndexedPng, encodeIndexedPng, vocPalette } from './png.js';
-export { clipHalfPlane, fillSpans, polygonArea, rasterizePolygons, subtractRect, type FlatPolygon } from './raster.js';
+export {
+  clipHalfPlane,
+  fillSpans,
+  polygonArea,
+  rasterizePolygons,
+  subtractRect,
+  type FlatPolygon,
+} from './raster.js';
 export * from './synthetic.js';
 export * from './transforms/index.js';
 export { colorPassKernelAvailable } from './transforms/color_pass.js';

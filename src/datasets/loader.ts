@@ -75,11 +75,18 @@ export interface RawBatch {
  */
 export function collateRaw(
   samples: PackedInputs[],
-  opts: { padSizeDivisor?: number; padValue?: number; indices?: number[]; alloc?: (n: number) => Float32Array } = {},
+  opts: {
+    padSizeDivisor?: number;
+    padValue?: number;
+    indices?: number[];
+    alloc?: (n: number) => Float32Array;
+  } = {},
 ): RawBatch {
   const g = batchGeometry(samples, opts.padSizeDivisor);
   const fresh = !opts.alloc;
-  const data = opts.alloc ? opts.alloc(g.n * g.H * g.W * g.C) : new Float32Array(g.n * g.H * g.W * g.C);
+  const data = opts.alloc
+    ? opts.alloc(g.n * g.H * g.W * g.C)
+    : new Float32Array(g.n * g.H * g.W * g.C);
   const batchPad = [opts.padValue ?? 0, opts.padValue ?? 0, opts.padValue ?? 0];
   samples.forEach((s, k) => collateOne(data, s, k, g, batchPad, fresh));
   return finishBatch(data, g, samples, opts.indices);
@@ -92,7 +99,13 @@ export function collateRaw(
  */
 export async function collateShared(
   samples: PackedInputs[],
-  opts: { padSizeDivisor?: number; padValue?: number; indices?: number[]; alloc: (n: number) => { data: Float32Array; fresh: boolean }; pool: ColorPassPool },
+  opts: {
+    padSizeDivisor?: number;
+    padValue?: number;
+    indices?: number[];
+    alloc: (n: number) => { data: Float32Array; fresh: boolean };
+    pool: ColorPassPool;
+  },
 ): Promise<RawBatch> {
   const g = batchGeometry(samples, opts.padSizeDivisor);
   const { data, fresh } = opts.alloc(g.n * g.H * g.W * g.C);
@@ -106,8 +119,16 @@ export async function collateShared(
         return undefined;
       }
       return opts.pool.run({
-        pixels: def, out: data, offset: k * g.H * rowStride, rowStride,
-        padW: s.inputs.width, padH: s.inputs.height, batchW: g.W, batchH: g.H, batchPad, zeroed: fresh,
+        pixels: def,
+        out: data,
+        offset: k * g.H * rowStride,
+        rowStride,
+        padW: s.inputs.width,
+        padH: s.inputs.height,
+        batchW: g.W,
+        batchH: g.H,
+        batchPad,
+        zeroed: fresh,
       });
     }),
   );
@@ -123,12 +144,17 @@ interface BatchGeometry {
 
 function batchGeometry(samples: PackedInputs[], padSizeDivisor?: number): BatchGeometry {
   if (samples.length === 0) throw new Error('collate: empty batch');
-  let H = 0, W = 0;
+  let H = 0,
+    W = 0;
   let div = padSizeDivisor ?? 1;
   const C = samples[0]!.inputs?.channels;
   for (const s of samples) {
-    if (!s || !s.inputs) throw new Error('collate: a sample has no `inputs`; end the pipeline with PackDetInputs / PackSegInputs');
-    if (s.inputs.channels !== C) throw new Error(`collate: images have ${C} and ${s.inputs.channels} channels`);
+    if (!s || !s.inputs)
+      throw new Error(
+        'collate: a sample has no `inputs`; end the pipeline with PackDetInputs / PackSegInputs',
+      );
+    if (s.inputs.channels !== C)
+      throw new Error(`collate: images have ${C} and ${s.inputs.channels} channels`);
     H = Math.max(H, s.inputs.height);
     W = Math.max(W, s.inputs.width);
     const d = s.dataSample.metainfo.padSizeDivisor;
@@ -138,7 +164,14 @@ function batchGeometry(samples: PackedInputs[], padSizeDivisor?: number): BatchG
 }
 
 /** Write sample `k` into the batch on this thread. */
-function collateOne(data: Float32Array, s: PackedInputs, k: number, g: BatchGeometry, batchPad: number[], fresh: boolean): void {
+function collateOne(
+  data: Float32Array,
+  s: PackedInputs,
+  k: number,
+  g: BatchGeometry,
+  batchPad: number[],
+  fresh: boolean,
+): void {
   const { H, W, C } = g;
   const { data: src, height: h, width: w } = s.inputs;
   const base = k * H * W * C;
@@ -154,15 +187,32 @@ function collateOne(data: Float32Array, s: PackedInputs, k: number, g: BatchGeom
   fillPadding(data, base, W * C, w, h, W, H, batchPad, fresh);
 }
 
-function finishBatch(data: Float32Array, g: BatchGeometry, samples: PackedInputs[], indices?: number[]): RawBatch {
+function finishBatch(
+  data: Float32Array,
+  g: BatchGeometry,
+  samples: PackedInputs[],
+  indices?: number[],
+): RawBatch {
   for (const s of samples) (s.dataSample.metainfo as ImgMeta).batchInputShape = [g.H, g.W];
-  return { data, shape: [g.n, g.H, g.W, g.C], dataSamples: samples.map((s) => s.dataSample), indices: indices ?? samples.map((_, i) => i) };
+  return {
+    data,
+    shape: [g.n, g.H, g.W, g.C],
+    dataSamples: samples.map((s) => s.dataSample),
+    indices: indices ?? samples.map((_, i) => i),
+  };
 }
 
 /** {@link collateRaw} as a tf tensor. */
-export function collate(samples: PackedInputs[], opts: { padSizeDivisor?: number; padValue?: number; indices?: number[] } = {}): Batch {
+export function collate(
+  samples: PackedInputs[],
+  opts: { padSizeDivisor?: number; padValue?: number; indices?: number[] } = {},
+): Batch {
   const r = collateRaw(samples, opts);
-  return { inputs: tf.tensor4d(r.data, r.shape, 'float32'), dataSamples: r.dataSamples, indices: r.indices };
+  return {
+    inputs: tf.tensor4d(r.data, r.shape, 'float32'),
+    dataSamples: r.dataSamples,
+    indices: r.indices,
+  };
 }
 
 /**
@@ -186,11 +236,16 @@ export function collate(samples: PackedInputs[], opts: { padSizeDivisor?: number
 export class DataLoader {
   static readonly unbuiltArgs = ['dataset'] as const;
   readonly dataset: DatasetLike;
-  readonly opts: Required<Omit<DataLoaderOptions, 'dataset' | 'padSizeDivisor'>> & { padSizeDivisor?: number };
+  readonly opts: Required<Omit<DataLoaderOptions, 'dataset' | 'padSizeDivisor'>> & {
+    padSizeDivisor?: number;
+  };
 
   constructor(options: DataLoaderOptions) {
-    this.dataset = isTypedConfig(options.dataset) ? DATASETS.build<DatasetLike>(options.dataset, { path: 'dataset' }) : options.dataset;
-    if (!(options.batchSize >= 1)) throw new Error(`DataLoader: batchSize must be >= 1, got ${options.batchSize}`);
+    this.dataset = isTypedConfig(options.dataset)
+      ? DATASETS.build<DatasetLike>(options.dataset, { path: 'dataset' })
+      : options.dataset;
+    if (!(options.batchSize >= 1))
+      throw new Error(`DataLoader: batchSize must be >= 1, got ${options.batchSize}`);
     this.opts = {
       batchSize: options.batchSize,
       shuffle: options.shuffle ?? false,
@@ -198,18 +253,27 @@ export class DataLoader {
       dropLast: options.dropLast ?? false,
       groupByAspectRatio: options.groupByAspectRatio ?? false,
       numWorkers: Math.max(1, options.numWorkers ?? 8),
-      prefetch: Math.max(1, options.prefetch ?? Math.max(2 * options.batchSize, options.numWorkers ?? 8)),
+      prefetch: Math.max(
+        1,
+        options.prefetch ?? Math.max(2 * options.batchSize, options.numWorkers ?? 8),
+      ),
       padSizeDivisor: options.padSizeDivisor,
       padValue: options.padValue ?? 0,
-      colorWorkers: typeof SharedArrayBuffer === 'function' ? Math.max(0, options.colorWorkers ?? 0) : 0,
+      colorWorkers:
+        typeof SharedArrayBuffer === 'function' ? Math.max(0, options.colorWorkers ?? 0) : 0,
     };
-    if (this.dataset.length === 0) throw new Error('DataLoader: the data set is empty (check the split list, annFile and filterCfg)');
+    if (this.dataset.length === 0)
+      throw new Error(
+        'DataLoader: the data set is empty (check the split list, annFile and filterCfg)',
+      );
   }
 
   /** The sample order of epoch `epoch`. */
   order(epoch: number): number[] {
     const n = this.dataset.length;
-    return this.opts.shuffle ? Rng.derive(this.opts.seed, epoch).permutation(n) : Array.from({ length: n }, (_, i) => i);
+    return this.opts.shuffle
+      ? Rng.derive(this.opts.seed, epoch).permutation(n)
+      : Array.from({ length: n }, (_, i) => i);
   }
 
   /** Indices of each batch of epoch `epoch`. */
@@ -232,13 +296,15 @@ export class DataLoader {
       const rest = order.filter((i) => buckets[0]!.includes(i) || buckets[1]!.includes(i));
       for (let i = 0; i < rest.length; i += bs) batches.push(rest.slice(i, i + bs));
     }
-    if (this.opts.dropLast && batches.length && batches[batches.length - 1]!.length < bs) batches.pop();
+    if (this.opts.dropLast && batches.length && batches[batches.length - 1]!.length < bs)
+      batches.pop();
     return batches;
   }
 
   /** Batches per epoch. */
   get length(): number {
-    const n = this.dataset.length, bs = this.opts.batchSize;
+    const n = this.dataset.length,
+      bs = this.opts.batchSize;
     return this.opts.dropLast ? Math.floor(n / bs) : Math.ceil(n / bs);
   }
 
@@ -261,11 +327,19 @@ export class DataLoader {
 
   private allocBatch(n: number): { data: Float32Array; fresh: boolean } {
     const shared = this.opts.colorWorkers > 0;
-    const i = this.lent.findIndex((e) => e.tensor.isDisposed && e.data.length === n && (e.data.buffer instanceof SharedArrayBuffer) === shared);
+    const i = this.lent.findIndex(
+      (e) =>
+        e.tensor.isDisposed &&
+        e.data.length === n &&
+        e.data.buffer instanceof SharedArrayBuffer === shared,
+    );
     if (i >= 0) return { data: this.lent.splice(i, 1)[0]!.data, fresh: false };
     // Forget disposed buffers of other sizes and cap the list (live tensors own their data anyway).
     this.lent = this.lent.filter((e) => !e.tensor.isDisposed).slice(-8);
-    return { data: shared ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n), fresh: true };
+    return {
+      data: shared ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n),
+      fresh: true,
+    };
   }
 
   /** Stop the colour-pass workers (they do not keep the process alive; this frees them early). */
@@ -280,7 +354,11 @@ export class DataLoader {
     return this.batches(epoch, startIter, false);
   }
 
-  private async *batches(epoch: number, startIter: number, recycle: boolean): AsyncGenerator<RawBatch> {
+  private async *batches(
+    epoch: number,
+    startIter: number,
+    recycle: boolean,
+  ): AsyncGenerator<RawBatch> {
     const batches = this.batchIndices(epoch).slice(startIter);
     const flat: { idx: number; pos: number }[] = [];
     let pos = startIter * this.opts.batchSize;
@@ -290,11 +368,17 @@ export class DataLoader {
     let running = 0;
     let consumed = 0;
     const pump = (): void => {
-      while (next < flat.length && running < this.opts.numWorkers && next - consumed < this.opts.prefetch) {
+      while (
+        next < flat.length &&
+        running < this.opts.numWorkers &&
+        next - consumed < this.opts.prefetch
+      ) {
         const { idx, pos: p } = flat[next]!;
         const rng = Rng.derive(this.opts.seed, epoch, p, 0x51ed);
         running++;
-        const pr = this.dataset.get(idx, { rng, deferPixels: true }) as Promise<PackedInputs | DataSample>;
+        const pr = this.dataset.get(idx, { rng, deferPixels: true }) as Promise<
+          PackedInputs | DataSample
+        >;
         results[next] = pr.then(
           (r) => {
             running--;
@@ -322,7 +406,11 @@ export class DataLoader {
         results[k] = undefined as unknown as Promise<PackedInputs>;
         pump();
       }
-      const copts = { padSizeDivisor: this.opts.padSizeDivisor, padValue: this.opts.padValue, indices: b };
+      const copts = {
+        padSizeDivisor: this.opts.padSizeDivisor,
+        padValue: this.opts.padValue,
+        indices: b,
+      };
       if (this.opts.colorWorkers > 0) {
         this.pool ??= new ColorPassPool(this.opts.colorWorkers);
         const alloc = recycle
@@ -330,7 +418,10 @@ export class DataLoader {
           : (n: number) => ({ data: new Float32Array(new SharedArrayBuffer(n * 4)), fresh: true });
         yield await collateShared(samples, { ...copts, alloc, pool: this.pool });
       } else {
-        yield collateRaw(samples, { ...copts, alloc: recycle ? (n: number) => this.allocBatch(n).data : undefined });
+        yield collateRaw(samples, {
+          ...copts,
+          alloc: recycle ? (n: number) => this.allocBatch(n).data : undefined,
+        });
       }
     }
   }

@@ -45,7 +45,10 @@ function chunk(type: string, data: Uint8Array): Buffer {
 export function vocPalette(): Uint8Array {
   const p = new Uint8Array(256 * 3);
   for (let i = 0; i < 256; i++) {
-    let r = 0, g = 0, b = 0, c = i;
+    let r = 0,
+      g = 0,
+      b = 0,
+      c = i;
     for (let j = 0; j < 8; j++) {
       r |= ((c >> 0) & 1) << (7 - j);
       g |= ((c >> 1) & 1) << (7 - j);
@@ -60,15 +63,22 @@ export function vocPalette(): Uint8Array {
 }
 
 /** Encode an 8-bit indexed PNG from a row-major index plane. */
-export function encodeIndexedPng(indices: Uint8Array, width: number, height: number, palette: Uint8Array = vocPalette()): Buffer {
-  if (indices.length !== width * height) throw new RangeError(`encodeIndexedPng: ${indices.length} indices for ${width}x${height}`);
+export function encodeIndexedPng(
+  indices: Uint8Array,
+  width: number,
+  height: number,
+  palette: Uint8Array = vocPalette(),
+): Buffer {
+  if (indices.length !== width * height)
+    throw new RangeError(`encodeIndexedPng: ${indices.length} indices for ${width}x${height}`);
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 3; // colour type: palette
   const raw = Buffer.alloc((width + 1) * height);
-  for (let y = 0; y < height; y++) raw.set(indices.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
+  for (let y = 0; y < height; y++)
+    raw.set(indices.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
   return Buffer.concat([
     SIGNATURE,
     chunk('IHDR', ihdr),
@@ -80,7 +90,9 @@ export function encodeIndexedPng(indices: Uint8Array, width: number, height: num
 
 function paeth(a: number, b: number, c: number): number {
   const p = a + b - c;
-  const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+  const pa = Math.abs(p - a),
+    pb = Math.abs(p - b),
+    pc = Math.abs(p - c);
   return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
 }
 
@@ -90,11 +102,19 @@ function paeth(a: number, b: number, c: number): number {
  * (what VOC's label maps store). Throws on colour types with more than one
  * channel; `what` names the file in the message.
  */
-export function decodeIndexedPng(buf: Uint8Array, what = 'PNG'): { data: Uint8Array; width: number; height: number } {
+export function decodeIndexedPng(
+  buf: Uint8Array,
+  what = 'PNG',
+): { data: Uint8Array; width: number; height: number } {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (b.length < 8 || !b.subarray(0, 8).equals(SIGNATURE)) throw new Error(`${what}: not a PNG file`);
+  if (b.length < 8 || !b.subarray(0, 8).equals(SIGNATURE))
+    throw new Error(`${what}: not a PNG file`);
   let pos = 8;
-  let width = 0, height = 0, depth = 0, ctype = 0, interlace = 0;
+  let width = 0,
+    height = 0,
+    depth = 0,
+    ctype = 0,
+    interlace = 0;
   const idat: Buffer[] = [];
   while (pos + 8 <= b.length) {
     const len = b.readUInt32BE(pos);
@@ -112,7 +132,8 @@ export function decodeIndexedPng(buf: Uint8Array, what = 'PNG'): { data: Uint8Ar
     pos += 12 + len;
   }
   if (!width || !height) throw new Error(`${what}: PNG without IHDR`);
-  if (ctype !== 3 && ctype !== 0) throw new Error(`${what}: expected a palette or greyscale PNG, got colour type ${ctype}`);
+  if (ctype !== 3 && ctype !== 0)
+    throw new Error(`${what}: expected a palette or greyscale PNG, got colour type ${ctype}`);
   if (depth > 8) throw new Error(`${what}: bit depth ${depth} not supported for label maps`);
   if (interlace) throw new Error(`${what}: interlaced PNG not supported for label maps`);
   let raw: Buffer;
@@ -134,13 +155,23 @@ export function decodeIndexedPng(buf: Uint8Array, what = 'PNG'): { data: Uint8Ar
       const up = prev[x]!;
       const c = x > 0 ? prev[x - 1]! : 0;
       const s = src[x]!;
-      cur[x] = f === 0 ? s : f === 1 ? s + a : f === 2 ? s + up : f === 3 ? s + ((a + up) >> 1) : s + paeth(a, up, c);
+      cur[x] =
+        f === 0
+          ? s
+          : f === 1
+            ? s + a
+            : f === 2
+              ? s + up
+              : f === 3
+                ? s + ((a + up) >> 1)
+                : s + paeth(a, up, c);
     }
     prev.set(cur);
   }
   if (depth === 8) return { data: rows, width, height };
   const out = new Uint8Array(width * height);
-  const perByte = 8 / depth, mask = (1 << depth) - 1;
+  const perByte = 8 / depth,
+    mask = (1 << depth) - 1;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const byte = rows[y * stride + Math.floor(x / perByte)]!;

@@ -26,11 +26,13 @@ export function fillSpans(
   height: number,
   span: (y: number, x0: number, x1: number) => void,
 ): void {
-  let minY = Infinity, maxY = -Infinity;
-  for (const p of polygons) for (let i = 1; i < p.length; i += 2) {
-    if (p[i]! < minY) minY = p[i]!;
-    if (p[i]! > maxY) maxY = p[i]!;
-  }
+  let minY = Infinity,
+    maxY = -Infinity;
+  for (const p of polygons)
+    for (let i = 1; i < p.length; i += 2) {
+      if (p[i]! < minY) minY = p[i]!;
+      if (p[i]! > maxY) maxY = p[i]!;
+    }
   const y0 = Math.max(0, Math.floor(minY - 0.5));
   const y1 = Math.min(height - 1, Math.ceil(maxY));
   const xs: number[] = [];
@@ -40,8 +42,11 @@ export function fillSpans(
     for (const p of polygons) {
       const n = p.length >> 1;
       for (let i = 0, j = n - 1; i < n; j = i++) {
-        const ax = p[2 * j]!, ay = p[2 * j + 1]!, bx = p[2 * i]!, by = p[2 * i + 1]!;
-        if ((ay <= cy) !== (by <= cy)) xs.push(ax + ((cy - ay) * (bx - ax)) / (by - ay));
+        const ax = p[2 * j]!,
+          ay = p[2 * j + 1]!,
+          bx = p[2 * i]!,
+          by = p[2 * i + 1]!;
+        if (ay <= cy !== by <= cy) xs.push(ax + ((cy - ay) * (bx - ax)) / (by - ay));
       }
     }
     if (xs.length < 2) continue;
@@ -56,7 +61,11 @@ export function fillSpans(
 }
 
 /** Rasterise polygons to a row-major 0/1 mask. */
-export function rasterizePolygons(polygons: readonly FlatPolygon[], width: number, height: number): Uint8Array {
+export function rasterizePolygons(
+  polygons: readonly FlatPolygon[],
+  width: number,
+  height: number,
+): Uint8Array {
   const m = new Uint8Array(width * height);
   fillSpans(polygons, width, height, (y, a, b) => m.fill(1, y * width + a, y * width + b));
   return m;
@@ -71,11 +80,14 @@ export function clipHalfPlane(p: FlatPolygon, axis: 0 | 1, at: number, sign: 1 |
   const n = p.length >> 1;
   for (let i = 0; i < n; i++) {
     const j = (i + 1) % n;
-    const ax = p[2 * i]!, ay = p[2 * i + 1]!, bx = p[2 * j]!, by = p[2 * j + 1]!;
+    const ax = p[2 * i]!,
+      ay = p[2 * i + 1]!,
+      bx = p[2 * j]!,
+      by = p[2 * j + 1]!;
     const da = sign * ((axis === 0 ? ax : ay) - at);
     const db = sign * ((axis === 0 ? bx : by) - at);
     if (da >= 0) out.push(ax, ay);
-    if ((da >= 0) !== (db >= 0)) {
+    if (da >= 0 !== db >= 0) {
       const t = da / (da - db);
       out.push(ax + t * (bx - ax), ay + t * (by - ay));
     }
@@ -87,7 +99,10 @@ export function clipHalfPlane(p: FlatPolygon, axis: 0 | 1, at: number, sign: 1 |
  * `polygon` minus the axis-aligned rectangle `[x1, y1, x2, y2]`, as up to
  * four disjoint polygons (left, right, top, bottom strips of the plane).
  */
-export function subtractRect(polygon: FlatPolygon, rect: readonly [number, number, number, number]): FlatPolygon[] {
+export function subtractRect(
+  polygon: FlatPolygon,
+  rect: readonly [number, number, number, number],
+): FlatPolygon[] {
   const [x1, y1, x2, y2] = rect;
   const left = clipHalfPlane(polygon, 0, x1, -1);
   const right = clipHalfPlane(polygon, 0, x2, 1);
@@ -101,6 +116,7 @@ export function subtractRect(polygon: FlatPolygon, rect: readonly [number, numbe
 export function polygonArea(p: FlatPolygon): number {
   let a = 0;
   const n = p.length >> 1;
-  for (let i = 0, j = n - 1; i < n; j = i++) a += p[2 * j]! * p[2 * i + 1]! - p[2 * i]! * p[2 * j + 1]!;
+  for (let i = 0, j = n - 1; i < n; j = i++)
+    a += p[2 * j]! * p[2 * i + 1]! - p[2 * i]! * p[2 * j + 1]!;
   return a / 2;
 }

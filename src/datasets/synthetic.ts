@@ -82,11 +82,20 @@ function shapePolygon(kind: number, cx: number, cy: number, r: number, rot: numb
     }
   };
   switch (kind) {
-    case 0: ring(48, () => r); break; // circle
-    case 1: ring(4, () => r); break; // square (circumradius r)
-    case 2: ring(3, () => r); break; // triangle
-    case 3: ring(10, (i) => (i % 2 ? r * 0.45 : r)); break; // five-pointed star
-    default: ring(6, () => r); // hexagon
+    case 0:
+      ring(48, () => r);
+      break; // circle
+    case 1:
+      ring(4, () => r);
+      break; // square (circumradius r)
+    case 2:
+      ring(3, () => r);
+      break; // triangle
+    case 3:
+      ring(10, (i) => (i % 2 ? r * 0.45 : r));
+      break; // five-pointed star
+    default:
+      ring(6, () => r); // hexagon
   }
   return p;
 }
@@ -107,14 +116,18 @@ function paintBackground(rng: Rng, img: Uint8Array, w: number, h: number): Rgb[]
   const c1 = randomColour(rng);
   const ang = rng.uniform(0, Math.PI);
   // Gradient along direction `ang`, normalised to [0, 1] over the image.
-  const ca = Math.cos(ang), sa0 = Math.sin(ang);
+  const ca = Math.cos(ang),
+    sa0 = Math.sin(ang);
   const lo = Math.min(0, ca * (w - 1)) + Math.min(0, sa0 * (h - 1));
   const span = Math.abs(ca) * (w - 1) + Math.abs(sa0) * (h - 1) || 1;
-  const gx = ca / span, gy = sa0 / span, g0 = -lo / span;
+  const gx = ca / span,
+    gy = sa0 / span,
+    g0 = -lo / span;
   const stripes = rng.bool(0.5);
   const period = rng.uniform(6, 28);
   const sa = rng.uniform(0, Math.PI);
-  const sx = (Math.cos(sa) * 2 * Math.PI) / period, sy = (Math.sin(sa) * 2 * Math.PI) / period;
+  const sx = (Math.cos(sa) * 2 * Math.PI) / period,
+    sy = (Math.sin(sa) * 2 * Math.PI) / period;
   const amp = stripes ? rng.uniform(10, 30) : 0;
   const noise = rng.uniform(4, 20);
   let i = 0;
@@ -131,7 +144,15 @@ function paintBackground(rng: Rng, img: Uint8Array, w: number, h: number): Rgb[]
   return [c0, c1];
 }
 
-function paintPolygons(rng: Rng, img: Uint8Array, w: number, h: number, polys: FlatPolygon[], colour: Rgb, noise: number): void {
+function paintPolygons(
+  rng: Rng,
+  img: Uint8Array,
+  w: number,
+  h: number,
+  polys: FlatPolygon[],
+  colour: Rgb,
+  noise: number,
+): void {
   fillSpans(polys, w, h, (y, a, b) => {
     for (let x = a; x < b; x++) {
       const o = (y * w + x) * 3;
@@ -151,7 +172,8 @@ export function renderSyntheticImage(
   size: number,
   opts: Required<Pick<SyntheticOptions, 'objectsPerImage' | 'sizeRange' | 'occlusionProb'>>,
 ): { pixels: Uint8Array; classMap: Uint8Array; objectMap: Uint8Array; objects: SyntheticObject[] } {
-  const w = size, h = size;
+  const w = size,
+    h = size;
   const pixels = new Uint8Array(w * h * 3);
   const bg = paintBackground(rng, pixels, w, h);
   const n = rng.int(opts.objectsPerImage[0], opts.objectsPerImage[1] + 1);
@@ -161,7 +183,10 @@ export function renderSyntheticImage(
   const objectMap = new Uint8Array(w * h);
   const bars: { rect: [number, number, number, number]; colour: Rgb }[] = [];
   for (let k = 0; k < n; k++) {
-    let ok = false, cx = 0, cy = 0, r = 0;
+    let ok = false,
+      cx = 0,
+      cy = 0,
+      r = 0;
     for (let attempt = 0; attempt < 30 && !ok; attempt++) {
       r = rng.uniform(opts.sizeRange[0], opts.sizeRange[1]) / 2;
       cx = rng.uniform(r * 0.7, w - r * 0.7);
@@ -191,7 +216,8 @@ export function renderSyntheticImage(
       }
       rect = rect.map((v) => Math.round(v)) as [number, number, number, number];
       const clear = placed.every((p) => {
-        const nx = Math.max(rect[0], Math.min(p.cx, rect[2])), ny = Math.max(rect[1], Math.min(p.cy, rect[3]));
+        const nx = Math.max(rect[0], Math.min(p.cx, rect[2])),
+          ny = Math.max(rect[1], Math.min(p.cy, rect[3]));
         return Math.hypot(nx - p.cx, ny - p.cy) > p.r + 2;
       });
       const pieces = clear ? subtractRect(full, rect) : [full];
@@ -200,16 +226,26 @@ export function renderSyntheticImage(
         visible = pieces;
         occluded = true;
         let colour = randomColour(rng);
-        for (let t = 0; t < 10 && colourDistance(colour, bg[0]!) < 90; t++) colour = randomColour(rng);
+        for (let t = 0; t < 10 && colourDistance(colour, bg[0]!) < 90; t++)
+          colour = randomColour(rng);
         bars.push({ rect, colour });
       }
     }
     placed.push({ cx, cy, r });
     visible = visible.map((q) => q.map(round2));
     let colour = randomColour(rng);
-    for (let t = 0; t < 20 && (colourDistance(colour, bg[0]!) < 150 || colourDistance(colour, bg[1]!) < 150); t++) colour = randomColour(rng);
+    for (
+      let t = 0;
+      t < 20 && (colourDistance(colour, bg[0]!) < 150 || colourDistance(colour, bg[1]!) < 150);
+      t++
+    )
+      colour = randomColour(rng);
     paintPolygons(rng, pixels, w, h, visible, colour, 6);
-    let x1 = w, y1 = h, x2 = 0, y2 = 0, area = 0;
+    let x1 = w,
+      y1 = h,
+      x2 = 0,
+      y2 = 0,
+      area = 0;
     const objIndex = objects.length + 1;
     fillSpans(visible, w, h, (y, a, b) => {
       classMap.fill(label + 1, y * w + a, y * w + b);
@@ -221,7 +257,14 @@ export function renderSyntheticImage(
       if (y + 1 > y2) y2 = y + 1;
     });
     if (area === 0) continue;
-    objects.push({ label, name: SYNTHETIC_CLASSES[label]!, polygons: visible, bbox: [x1, y1, x2, y2], area, occluded });
+    objects.push({
+      label,
+      name: SYNTHETIC_CLASSES[label]!,
+      polygons: visible,
+      bbox: [x1, y1, x2, y2],
+      area,
+      occluded,
+    });
   }
   for (const bar of bars) {
     const [a, b, c, d] = bar.rect;
@@ -267,7 +310,12 @@ function cocoJson(images: SyntheticImage[], classes: readonly string[]): string 
     info: { description: 'tfdet synthetic shapes', version: '1.0' },
     licenses: [],
     categories: classes.map((name, i) => ({ id: i + 1, name, supercategory: 'shape' })),
-    images: images.map((im) => ({ id: Number(im.id), file_name: `${im.id}.jpg`, width: im.width, height: im.height })),
+    images: images.map((im) => ({
+      id: Number(im.id),
+      file_name: `${im.id}.jpg`,
+      width: im.width,
+      height: im.height,
+    })),
     annotations: images.flatMap((im) =>
       im.objects.map((o) => ({
         id: annId++,
@@ -304,7 +352,15 @@ export async function makeSyntheticShapes(options: SyntheticOptions): Promise<Sy
   };
   const quality = options.jpegQuality ?? 90;
   const out = options.outDir;
-  const dirs = ['JPEGImages', 'Annotations', 'ImageSets/Main', 'ImageSets/Segmentation', 'SegmentationClass', 'SegmentationObject', 'annotations'];
+  const dirs = [
+    'JPEGImages',
+    'Annotations',
+    'ImageSets/Main',
+    'ImageSets/Segmentation',
+    'SegmentationClass',
+    'SegmentationObject',
+    'annotations',
+  ];
   await Promise.all(dirs.map((d) => mkdir(join(out, d), { recursive: true })));
   const total = options.numTrain + options.numVal;
   const images: SyntheticImage[] = [];
@@ -319,12 +375,20 @@ export async function makeSyntheticShapes(options: SyntheticOptions): Promise<Sy
     const info: SyntheticImage = { id, split, width: size, height: size, objects: r.objects };
     images.push(info);
     const job = (async () => {
-      const jpg = await sharp(r.pixels, { raw: { width: size, height: size, channels: 3 } }).jpeg({ quality, chromaSubsampling: '4:4:4' }).toBuffer();
+      const jpg = await sharp(r.pixels, { raw: { width: size, height: size, channels: 3 } })
+        .jpeg({ quality, chromaSubsampling: '4:4:4' })
+        .toBuffer();
       await Promise.all([
         writeFile(join(out, 'JPEGImages', `${id}.jpg`), jpg),
         writeFile(join(out, 'Annotations', `${id}.xml`), vocXml(info)),
-        writeFile(join(out, 'SegmentationClass', `${id}.png`), encodeIndexedPng(r.classMap, size, size)),
-        writeFile(join(out, 'SegmentationObject', `${id}.png`), encodeIndexedPng(r.objectMap, size, size)),
+        writeFile(
+          join(out, 'SegmentationClass', `${id}.png`),
+          encodeIndexedPng(r.classMap, size, size),
+        ),
+        writeFile(
+          join(out, 'SegmentationObject', `${id}.png`),
+          encodeIndexedPng(r.objectMap, size, size),
+        ),
       ]);
     })();
     pending.add(job);
@@ -334,7 +398,8 @@ export async function makeSyntheticShapes(options: SyntheticOptions): Promise<Sy
   await Promise.all(pending);
   const train = images.filter((im) => im.split === 'train');
   const val = images.filter((im) => im.split === 'val');
-  const list = (arr: SyntheticImage[]): string => arr.map((im) => im.id).join('\n') + (arr.length ? '\n' : '');
+  const list = (arr: SyntheticImage[]): string =>
+    arr.map((im) => im.id).join('\n') + (arr.length ? '\n' : '');
   await Promise.all([
     writeFile(join(out, 'ImageSets/Main/train.txt'), list(train)),
     writeFile(join(out, 'ImageSets/Main/val.txt'), list(val)),

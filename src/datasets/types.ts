@@ -192,5 +192,7 @@ export interface PackedInputs {
 
 /** A transform: mutates / replaces the sample, or returns null to drop it. */
 export interface Transform {
-  transform(results: DataSample): DataSample | PackedInputs | null | Promise<DataSample | PackedInputs | null>;
+  transform(
+    results: DataSample,
+  ): DataSample | PackedInputs | null | Promise<DataSample | PackedInputs | null>;
 }

@@ -18,18 +18,46 @@ import type { DataInfo, InstanceInfo } from './types.js';
 
 /** The 20 PASCAL VOC classes, in the usual label order. */
 export const VOC_CLASSES = [
-  'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow',
-  'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor',
+  'aeroplane',
+  'bicycle',
+  'bird',
+  'boat',
+  'bottle',
+  'bus',
+  'car',
+  'cat',
+  'chair',
+  'cow',
+  'diningtable',
+  'dog',
+  'horse',
+  'motorbike',
+  'person',
+  'pottedplant',
+  'sheep',
+  'sofa',
+  'train',
+  'tvmonitor',
 ] as const;
 
-const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, isArray: (name) => name === 'object' });
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  trimValues: true,
+  isArray: (name) => name === 'object',
+});
 
 /** One parsed VOC annotation file. */
 export interface VocAnnotation {
   filename?: string;
   width: number;
   height: number;
-  objects: { name: string; bbox: [number, number, number, number]; difficult: boolean; truncated: boolean }[];
+  objects: {
+    name: string;
+    bbox: [number, number, number, number];
+    difficult: boolean;
+    truncated: boolean;
+  }[];
 }
 
 function num(v: unknown): number {
@@ -58,12 +86,17 @@ export function parseVocXml(xml: string, file: string): VocAnnotation {
   }
   const doc = parser.parse(xml) as { annotation?: Record<string, any> };
   const ann = doc.annotation;
-  if (!ann || typeof ann !== 'object') throw new DatasetError(file, 'annotation', 'missing root element <annotation>');
+  if (!ann || typeof ann !== 'object')
+    throw new DatasetError(file, 'annotation', 'missing root element <annotation>');
   const size = ann.size as Record<string, unknown> | undefined;
   const width = size ? num(size.width) : 0;
   const height = size ? num(size.height) : 0;
   if (size && (!(width > 0) || !(height > 0))) {
-    throw new DatasetError(file, 'size', `expected positive width and height, got ${show(size.width)} x ${show(size.height)}`);
+    throw new DatasetError(
+      file,
+      'size',
+      `expected positive width and height, got ${show(size.width)} x ${show(size.height)}`,
+    );
   }
   const objs = (ann.object ?? []) as Record<string, any>[];
   const objects = objs.map((o, i) => {
@@ -75,16 +108,27 @@ export function parseVocXml(xml: string, file: string): VocAnnotation {
     if (!bb || typeof bb !== 'object') throw new DatasetError(file, `${at}.bndbox`, 'missing');
     const v = (['xmin', 'ymin', 'xmax', 'ymax'] as const).map((k) => {
       const x = num(bb[k]);
-      if (!Number.isFinite(x)) throw new DatasetError(file, `${at}.bndbox.${k}`, `expected a number, got ${show(bb[k])}`);
+      if (!Number.isFinite(x))
+        throw new DatasetError(file, `${at}.bndbox.${k}`, `expected a number, got ${show(bb[k])}`);
       return x;
     });
     const [xmin, ymin, xmax, ymax] = v as [number, number, number, number];
     if (xmax < xmin) throw new DatasetError(file, `${at}.bndbox`, `xmax ${xmax} < xmin ${xmin}`);
     if (ymax < ymin) throw new DatasetError(file, `${at}.bndbox`, `ymax ${ymax} < ymin ${ymin}`);
     const flag = (x: unknown): boolean => typeof x === 'string' && Number(x) === 1;
-    return { name, bbox: [xmin - 1, ymin - 1, xmax, ymax] as [number, number, number, number], difficult: flag(o.difficult), truncated: flag(o.truncated) };
+    return {
+      name,
+      bbox: [xmin - 1, ymin - 1, xmax, ymax] as [number, number, number, number],
+      difficult: flag(o.difficult),
+      truncated: flag(o.truncated),
+    };
   });
-  return { filename: typeof ann.filename === 'string' ? ann.filename : undefined, width: width || 0, height: height || 0, objects };
+  return {
+    filename: typeof ann.filename === 'string' ? ann.filename : undefined,
+    width: width || 0,
+    height: height || 0,
+    objects,
+  };
 }
 
 /** Read a split list (`ImageSets/Main/train.txt`): one id per line (VOC's per-class lists `id  1` also work). */
@@ -95,7 +139,10 @@ export function readSplitList(file: string): string[] {
   } catch (e) {
     throw new DatasetError(file, '', 'split list not found', e);
   }
-  const ids = text.split(/\r?\n/).map((l) => l.trim().split(/\s+/)[0]!).filter(Boolean);
+  const ids = text
+    .split(/\r?\n/)
+    .map((l) => l.trim().split(/\s+/)[0]!)
+    .filter(Boolean);
   if (ids.length === 0) throw new DatasetError(file, '', 'empty image list (no ids in the file)');
   return ids;
 }
@@ -121,7 +168,9 @@ export interface VOCDatasetOptions extends BaseDatasetOptions {
  */
 export class VOCDataset extends BaseDetDataset {
   static override readonly CLASSES: readonly string[] = VOC_CLASSES;
-  static readonly configSchema = baseDatasetSchema.extend({ imgSuffix: z.string().optional() }).strict();
+  static readonly configSchema = baseDatasetSchema
+    .extend({ imgSuffix: z.string().optional() })
+    .strict();
 
   constructor(options: VOCDatasetOptions = {}) {
     super(options);
@@ -129,7 +178,12 @@ export class VOCDataset extends BaseDetDataset {
 
   protected loadDataList(): DataInfo[] {
     const o = this.options as VOCDatasetOptions;
-    if (!o.annFile) throw new DatasetError(`${this.constructor.name}`, 'annFile', 'missing (a split list such as ImageSets/Main/train.txt)');
+    if (!o.annFile)
+      throw new DatasetError(
+        `${this.constructor.name}`,
+        'annFile',
+        'missing (a split list such as ImageSets/Main/train.txt)',
+      );
     const sub = o.dataPrefix?.subDataRoot ?? '';
     const ids = readSplitList(this.resolve(o.annFile));
     const classIndex = new Map(this.classes.map((c, i) => [c, i]));
@@ -137,7 +191,11 @@ export class VOCDataset extends BaseDetDataset {
     const out: DataInfo[] = [];
     for (const id of ids) {
       const xmlPath = this.resolve(sub, o.dataPrefix?.ann ?? 'Annotations', `${id}.xml`);
-      const imgPath = this.resolve(sub, o.dataPrefix?.img ?? 'JPEGImages', `${id}${o.imgSuffix ?? '.jpg'}`);
+      const imgPath = this.resolve(
+        sub,
+        o.dataPrefix?.img ?? 'JPEGImages',
+        `${id}${o.imgSuffix ?? '.jpg'}`,
+      );
       let ann: VocAnnotation;
       try {
         let xml: string;
@@ -155,7 +213,13 @@ export class VOCDataset extends BaseDetDataset {
       if (!width || !height) {
         const s = readImageSize(imgPath);
         if (!s) {
-          this.invalid(new DatasetError(xmlPath, 'size', `missing, and the image ${imgPath} has no readable header`));
+          this.invalid(
+            new DatasetError(
+              xmlPath,
+              'size',
+              `missing, and the image ${imgPath} has no readable header`,
+            ),
+          );
           continue;
         }
         ({ width, height } = s);
@@ -169,7 +233,12 @@ export class VOCDataset extends BaseDetDataset {
         }
         const [x1, y1, x2, y2] = obj.bbox;
         const small = minBox > 0 && !this.testMode && (x2 - x1 < minBox || y2 - y1 < minBox);
-        instances.push({ bbox: obj.bbox, bboxLabel: label, ignoreFlag: obj.difficult || small, truncated: obj.truncated });
+        instances.push({
+          bbox: obj.bbox,
+          bboxLabel: label,
+          ignoreFlag: obj.difficult || small,
+          truncated: obj.truncated,
+        });
       }
       out.push({ imgPath, imgId: id, width, height, instances, xmlPath });
     }

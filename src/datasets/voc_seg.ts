@@ -30,7 +30,9 @@ export interface VOCSegDatasetOptions extends BaseDatasetOptions {
  */
 export class VOCSegDataset extends BaseDetDataset {
   static override readonly CLASSES: readonly string[] = ['background', ...VOC_CLASSES];
-  static readonly configSchema = baseDatasetSchema.extend({ imgSuffix: z.string().optional(), segMapSuffix: z.string().optional() }).strict();
+  static readonly configSchema = baseDatasetSchema
+    .extend({ imgSuffix: z.string().optional(), segMapSuffix: z.string().optional() })
+    .strict();
 
   constructor(options: VOCSegDatasetOptions = {}) {
     super(options);
@@ -43,18 +45,38 @@ export class VOCSegDataset extends BaseDetDataset {
 
   protected loadDataList(): DataInfo[] {
     const o = this.options as VOCSegDatasetOptions;
-    if (!o.annFile) throw new DatasetError(this.constructor.name, 'annFile', 'missing (a split list such as ImageSets/Segmentation/train.txt)');
+    if (!o.annFile)
+      throw new DatasetError(
+        this.constructor.name,
+        'annFile',
+        'missing (a split list such as ImageSets/Segmentation/train.txt)',
+      );
     const sub = o.dataPrefix?.subDataRoot ?? '';
     const out: DataInfo[] = [];
     for (const id of readSplitList(this.resolve(o.annFile))) {
-      const imgPath = this.resolve(sub, o.dataPrefix?.img ?? 'JPEGImages', `${id}${o.imgSuffix ?? '.jpg'}`);
-      const segMapPath = this.resolve(sub, o.dataPrefix?.seg ?? 'SegmentationClass', `${id}${o.segMapSuffix ?? '.png'}`);
+      const imgPath = this.resolve(
+        sub,
+        o.dataPrefix?.img ?? 'JPEGImages',
+        `${id}${o.imgSuffix ?? '.jpg'}`,
+      );
+      const segMapPath = this.resolve(
+        sub,
+        o.dataPrefix?.seg ?? 'SegmentationClass',
+        `${id}${o.segMapSuffix ?? '.png'}`,
+      );
       const size = readImageSize(segMapPath);
       if (!size) {
         this.invalid(new DatasetError(segMapPath, '', 'label map missing or not a PNG'));
         continue;
       }
-      out.push({ imgPath, imgId: id, width: size.width, height: size.height, instances: [], segMapPath });
+      out.push({
+        imgPath,
+        imgId: id,
+        width: size.width,
+        height: size.height,
+        instances: [],
+        segMapPath,
+      });
     }
     return out;
   }

@@ -37,7 +37,8 @@ export class ConcatDataset implements DatasetLike {
     this.datasets = opts.datasets.map((d, i) => build(d, `datasets.${i}`));
     const c0 = JSON.stringify(this.datasets[0]!.metainfo.classes);
     this.datasets.forEach((d, i) => {
-      if (JSON.stringify(d.metainfo.classes) !== c0) throw new Error(`ConcatDataset: datasets[${i}] has other classes than datasets[0]`);
+      if (JSON.stringify(d.metainfo.classes) !== c0)
+        throw new Error(`ConcatDataset: datasets[${i}] has other classes than datasets[0]`);
     });
     let acc = 0;
     for (const d of this.datasets) {
@@ -56,7 +57,8 @@ export class ConcatDataset implements DatasetLike {
 
   /** `[dataset index, index inside it]` of a global index. */
   locate(idx: number): [number, number] {
-    if (idx < 0 || idx >= this.length) throw new RangeError(`ConcatDataset: index ${idx} out of range [0, ${this.length})`);
+    if (idx < 0 || idx >= this.length)
+      throw new RangeError(`ConcatDataset: index ${idx} out of range [0, ${this.length})`);
     let k = this.offsets.length - 1;
     while (this.offsets[k]! > idx) k--;
     return [k, idx - this.offsets[k]!];
@@ -84,7 +86,8 @@ export class RepeatDataset implements DatasetLike {
   readonly times: number;
 
   constructor(opts: { dataset: TypedConfig | DatasetLike; times: number }) {
-    if (!(opts.times >= 1) || !Number.isInteger(opts.times)) throw new Error(`RepeatDataset: times must be a positive integer, got ${opts.times}`);
+    if (!(opts.times >= 1) || !Number.isInteger(opts.times))
+      throw new Error(`RepeatDataset: times must be a positive integer, got ${opts.times}`);
     this.dataset = build(opts.dataset, 'dataset');
     this.times = opts.times;
   }

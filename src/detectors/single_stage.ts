@@ -6,7 +6,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Module } from '../nn/module.js';
 import { isTypedConfig, MODELS, type TypedConfig } from '../registry.js';
-import type { DenseTestCfg, DenseTrainCfg, DetBatch, DetDataSample, DetSample, LossDict } from '../heads/types.js';
+import type {
+  DenseTestCfg,
+  DenseTrainCfg,
+  DetBatch,
+  DetDataSample,
+  DetSample,
+  LossDict,
+} from '../heads/types.js';
 
 /** What the detector needs from a dense head. */
 export interface DenseHead extends Module {
@@ -58,14 +65,22 @@ export class SingleStageDetector extends Module {
 
   constructor(opts: SingleStageOptions) {
     super();
-    const build = (c: unknown, path: string): Module => (isTypedConfig(c) ? MODELS.build<Module>(c, { path }) : (c as Module));
+    const build = (c: unknown, path: string): Module =>
+      isTypedConfig(c) ? MODELS.build<Module>(c, { path }) : (c as Module);
     this.backbone = this.addModule('backbone', build(opts.backbone, 'model.backbone'));
     if (opts.neck) this.neck = this.addModule('neck', build(opts.neck, 'model.neck'));
     this.trainCfg = opts.trainCfg;
     this.testCfg = opts.testCfg;
     // As mmdet: the head gets trainCfg / testCfg before it is built.
-    const headCfg: TypedConfig = { ...opts.bboxHead, trainCfg: opts.trainCfg ?? null, testCfg: opts.testCfg ?? null };
-    this.bboxHead = this.addModule('bboxHead', MODELS.build<DenseHead>(headCfg, { path: 'model.bboxHead' }));
+    const headCfg: TypedConfig = {
+      ...opts.bboxHead,
+      trainCfg: opts.trainCfg ?? null,
+      testCfg: opts.testCfg ?? null,
+    };
+    this.bboxHead = this.addModule(
+      'bboxHead',
+      MODELS.build<DenseHead>(headCfg, { path: 'model.bboxHead' }),
+    );
   }
 
   /** Backbone (and neck) features, NHWC, highest resolution first. */

@@ -15,14 +15,19 @@ export function preprocessArgv(argv: string[], optionalValueFlags: string[] = []
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--cfg-options') {
-      while (i + 1 < argv.length && !argv[i + 1]!.startsWith('--') && argv[i + 1]!.includes('=')) out.push(`--cfg-options=${argv[++i]}`);
+      while (i + 1 < argv.length && !argv[i + 1]!.startsWith('--') && argv[i + 1]!.includes('='))
+        out.push(`--cfg-options=${argv[++i]}`);
       continue;
     }
     const flag = optionalValueFlags.find((f) => a === `--${f}`);
     if (flag) {
       const next = argv[i + 1];
       // A bare `--resume` followed by the config keeps the config positional.
-      if (next !== undefined && !next.startsWith('-') && (positionals > 0 || /\.safetensors$/.test(next))) {
+      if (
+        next !== undefined &&
+        !next.startsWith('-') &&
+        (positionals > 0 || /\.safetensors$/.test(next))
+      ) {
         out.push(`--${flag}=${next}`);
         i++;
       } else out.push(`--${flag}=`);

@@ -50,14 +50,20 @@ function leafFlops(m: Module, input: unknown, output: unknown): number {
  * rows[0]; // { name: '', type: 'RetinaNet', depth: 0, params: 19.9e6, flops: 1.2e11 } (roughly)
  * ```
  */
-export async function profileModel(model: Module, forward: () => unknown): Promise<ModuleComplexity[]> {
+export async function profileModel(
+  model: Module,
+  forward: () => unknown,
+): Promise<ModuleComplexity[]> {
   const modules = model.namedModules();
   const own = new Map<string, number>();
   const restore: (() => void)[] = [];
   for (const [name, m] of modules) {
     const original = m.forward;
     const hadOwn = Object.prototype.hasOwnProperty.call(m, 'forward');
-    (m as { forward: (...a: unknown[]) => unknown }).forward = function (this: Module, ...args: unknown[]) {
+    (m as { forward: (...a: unknown[]) => unknown }).forward = function (
+      this: Module,
+      ...args: unknown[]
+    ) {
       const out = original.apply(this, args);
       const f = leafFlops(m, args[0], out);
       if (f) own.set(name, (own.get(name) ?? 0) + f);
@@ -78,7 +84,13 @@ export async function profileModel(model: Module, forward: () => unknown): Promi
   return modules.map(([name, m]) => {
     let flops = 0;
     for (const [n, f] of own) if (name === '' || n === name || n.startsWith(`${name}.`)) flops += f;
-    return { name, type: m.constructor.name, depth: name === '' ? 0 : name.split('.').length, params: m.numParameters(), flops };
+    return {
+      name,
+      type: m.constructor.name,
+      depth: name === '' ? 0 : name.split('.').length,
+      params: m.numParameters(),
+      flops,
+    };
   });
 }
 
@@ -104,6 +116,7 @@ export function formatComplexityTable(rows: ModuleComplexity[], maxDepth = 2): s
   ]);
   const head = ['module', 'type', 'params', '%', 'FLOPs', '%'];
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => c.map((v, i) => (i < 2 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  const line = (c: string[]) =>
+    c.map((v, i) => (i < 2 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
 }

@@ -51,7 +51,8 @@ export class ArrayDataLoader<S = unknown, B = EngineBatch> implements EngineLoad
     readonly dataset: CollatableDataset<S, B>,
     readonly options: { batchSize: number; shuffle?: boolean; seed?: number; dropLast?: boolean },
   ) {
-    if (!(options.batchSize >= 1)) throw new Error(`ArrayDataLoader: batchSize must be >= 1, got ${options.batchSize}`);
+    if (!(options.batchSize >= 1))
+      throw new Error(`ArrayDataLoader: batchSize must be >= 1, got ${options.batchSize}`);
     if (dataset.length === 0) throw new Error('ArrayDataLoader: the data set is empty');
   }
 
@@ -64,7 +65,9 @@ export class ArrayDataLoader<S = unknown, B = EngineBatch> implements EngineLoad
   /** The sample order of `epoch`. */
   order(epoch: number): number[] {
     const n = this.dataset.length;
-    return this.options.shuffle ? Rng.derive(this.options.seed ?? 0, epoch).permutation(n) : Array.from({ length: n }, (_, i) => i);
+    return this.options.shuffle
+      ? Rng.derive(this.options.seed ?? 0, epoch).permutation(n)
+      : Array.from({ length: n }, (_, i) => i);
   }
 
   async *epochBatches(epoch: number, startIter = 0): AsyncGenerator<B> {
@@ -73,7 +76,11 @@ export class ArrayDataLoader<S = unknown, B = EngineBatch> implements EngineLoad
     for (let b = startIter; b < this.length; b++) {
       const samples: S[] = [];
       for (let p = b * bs; p < Math.min(order.length, (b + 1) * bs); p++) {
-        samples.push(await this.dataset.get(order[p]!, { rng: Rng.derive(this.options.seed ?? 0, epoch, p, 0x51ed) }));
+        samples.push(
+          await this.dataset.get(order[p]!, {
+            rng: Rng.derive(this.options.seed ?? 0, epoch, p, 0x51ed),
+          }),
+        );
       }
       yield this.dataset.collate(samples);
     }
@@ -106,17 +113,31 @@ const dataloaderSchema = z.looseObject({
  * for await (const batch of loader.epochBatches(0)) { ... }
  * ```
  */
-export function buildDataloader(cfg: unknown, options: { seed: number; path?: string }): EngineLoader {
+export function buildDataloader(
+  cfg: unknown,
+  options: { seed: number; path?: string },
+): EngineLoader {
   const path = options.path ?? 'dataloader';
   const c = validateArgs(dataloaderSchema, cfg, path, 'dataloader');
   const sampler = c.sampler ?? { type: 'DefaultSampler', shuffle: false };
   if (!['DefaultSampler', 'InfiniteSampler'].includes(sampler.type)) {
-    throw new ConfigError(`${path}.sampler.type`, "'DefaultSampler' or 'InfiniteSampler'", JSON.stringify(sampler.type));
+    throw new ConfigError(
+      `${path}.sampler.type`,
+      "'DefaultSampler' or 'InfiniteSampler'",
+      JSON.stringify(sampler.type),
+    );
   }
   const shuffle = sampler.shuffle ?? true;
-  const dataset = DATASETS.build<{ length: number; collate?: unknown }>(c.dataset as TypedConfig, { path: `${path}.dataset` });
+  const dataset = DATASETS.build<{ length: number; collate?: unknown }>(c.dataset as TypedConfig, {
+    path: `${path}.dataset`,
+  });
   if (typeof dataset.collate === 'function') {
-    return new ArrayDataLoader(dataset as unknown as CollatableDataset, { batchSize: c.batchSize, shuffle, seed: options.seed, dropLast: c.dropLast });
+    return new ArrayDataLoader(dataset as unknown as CollatableDataset, {
+      batchSize: c.batchSize,
+      shuffle,
+      seed: options.seed,
+      dropLast: c.dropLast,
+    });
   }
   return new DataLoader({
     dataset: dataset as never,

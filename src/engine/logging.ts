@@ -78,12 +78,20 @@ export class RunLogger {
 
   /** A line to the text log only. */
   file(line: string): void {
-    if (this.logFile) this.append(this.logFile, `${new Date().toISOString().replace('T', ' ').slice(0, 19)} - tfdet - INFO - ${line}\n`);
+    if (this.logFile)
+      this.append(
+        this.logFile,
+        `${new Date().toISOString().replace('T', ' ').slice(0, 19)} - tfdet - INFO - ${line}\n`,
+      );
   }
 
   /** An error line (text log and console). */
   error(line: string): void {
-    if (this.logFile) this.append(this.logFile, `${new Date().toISOString().replace('T', ' ').slice(0, 19)} - tfdet - ERROR - ${line}\n`);
+    if (this.logFile)
+      this.append(
+        this.logFile,
+        `${new Date().toISOString().replace('T', ' ').slice(0, 19)} - tfdet - ERROR - ${line}\n`,
+      );
     this.clearBar();
   }
 

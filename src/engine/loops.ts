@@ -26,7 +26,8 @@ export class Evaluator {
     const list = Array.isArray(cfg) ? cfg : [cfg];
     this.metrics = list.map((c, i) => {
       const where = Array.isArray(cfg) ? `${path}.${i}` : path;
-      if (!isTypedConfig(c)) throw new ConfigError(where, 'a metric config {type, ...}', JSON.stringify(c));
+      if (!isTypedConfig(c))
+        throw new ConfigError(where, 'a metric config {type, ...}', JSON.stringify(c));
       const m = METRICS.build<MetricLike>(c as TypedConfig, { path: where });
       if (datasetMeta && m.datasetMeta === undefined) m.datasetMeta = datasetMeta;
       return m;
@@ -39,7 +40,8 @@ export class Evaluator {
     const out: Record<string, number> = {};
     for (const m of this.metrics) {
       const r = await m.compute();
-      for (const [k, v] of Object.entries(r)) out[m.prefix && !k.includes('/') ? `${m.prefix}/${k}` : k] = v;
+      for (const [k, v] of Object.entries(r))
+        out[m.prefix && !k.includes('/') ? `${m.prefix}/${k}` : k] = v;
     }
     return out;
   }
@@ -84,7 +86,11 @@ export class EpochBasedTrainLoop implements TrainLoopLike {
     await r.callHook('beforeTrain');
     while (r.epoch < this.maxEpochs && !this.stopTraining) {
       await this.runEpoch();
-      if (r.valLoop && r.epoch >= this.valBegin && (r.epoch % this.valInterval === 0 || r.epoch === this.maxEpochs)) {
+      if (
+        r.valLoop &&
+        r.epoch >= this.valBegin &&
+        (r.epoch % this.valInterval === 0 || r.epoch === this.maxEpochs)
+      ) {
         await r.valLoop.run();
       }
     }
@@ -156,7 +162,11 @@ export class IterBasedTrainLoop implements TrainLoopLike {
         const out = r.trainStep(batch as EngineBatch);
         await r.callHook('afterTrainIter', idx, batch, out);
         idx++;
-        if (r.valLoop && r.iter >= this.valBegin && (r.iter % this.valInterval === 0 || r.iter === this.maxIters)) {
+        if (
+          r.valLoop &&
+          r.iter >= this.valBegin &&
+          (r.iter % this.valInterval === 0 || r.iter === this.maxIters)
+        ) {
           await r.valLoop.run();
           r.model.train();
         }
@@ -194,7 +204,11 @@ abstract class EvalLoop implements EvalLoopLike {
     this.runner = a.runner;
     this.dataloader = a.dataloader;
     const ds = this.dataloader.dataset as { metainfo?: Record<string, unknown> } | undefined;
-    this.evaluator = new Evaluator(a.evaluator, path.startsWith('val') ? 'valEvaluator' : 'testEvaluator', ds?.metainfo);
+    this.evaluator = new Evaluator(
+      a.evaluator,
+      path.startsWith('val') ? 'valEvaluator' : 'testEvaluator',
+      ds?.metainfo,
+    );
   }
 
   async run(): Promise<Record<string, number>> {
@@ -247,4 +261,5 @@ export class TestLoop extends EvalLoop {
   }
 }
 
-for (const c of [EpochBasedTrainLoop, IterBasedTrainLoop, ValLoop, TestLoop]) LOOPS.register(c, { force: true });
+for (const c of [EpochBasedTrainLoop, IterBasedTrainLoop, ValLoop, TestLoop])
+  LOOPS.register(c, { force: true });

@@ -7,7 +7,22 @@
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const FOLDERS = ['ops', 'masks', 'task_utils', 'losses', 'backbones', 'necks', 'classifiers', 'heads', 'roi_heads', 'detectors', 'segmentors', 'datasets', 'evaluation', 'visualization'];
+const FOLDERS = [
+  'ops',
+  'masks',
+  'task_utils',
+  'losses',
+  'backbones',
+  'necks',
+  'classifiers',
+  'heads',
+  'roi_heads',
+  'detectors',
+  'segmentors',
+  'datasets',
+  'evaluation',
+  'visualization',
+];
 
 /** Folder -> load error, for the folders that failed. */
 export const componentLoadErrors = new Map<string, Error>();
@@ -25,7 +40,9 @@ export async function registerAllModules(): Promise<string[]> {
   const loaded: string[] = [];
   for (const folder of FOLDERS) {
     const base = new URL(`../${folder}/`, import.meta.url);
-    const file = ['index.ts', 'index.js'].find((f) => fs.existsSync(fileURLToPath(new URL(f, base))));
+    const file = ['index.ts', 'index.js'].find((f) =>
+      fs.existsSync(fileURLToPath(new URL(f, base))),
+    );
     if (!file) continue;
     try {
       await import(new URL(file, base).href);

@@ -7,15 +7,42 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, configToJSON, dumpConfig, type Config } from '../config/index.js';
-import { CheckpointError, formatLoadReport, loadCheckpoint, setInitSeed, sidecarPath, saveCheckpoint as writeCheckpoint, type LoadReport, type Module } from '../nn/index.js';
-import { HOOKS, LOOPS, MODELS, PARAM_SCHEDULERS, isTypedConfig, type TypedConfig } from '../registry.js';
+import {
+  CheckpointError,
+  formatLoadReport,
+  loadCheckpoint,
+  setInitSeed,
+  sidecarPath,
+  saveCheckpoint as writeCheckpoint,
+  type LoadReport,
+  type Module,
+} from '../nn/index.js';
+import {
+  HOOKS,
+  LOOPS,
+  MODELS,
+  PARAM_SCHEDULERS,
+  isTypedConfig,
+  type TypedConfig,
+} from '../registry.js';
 import { Rng, type RngState } from '../utils/random.js';
 import { buildDataloader, disposeBatch, type EngineBatch, type EngineLoader } from './data.js';
 import './hooks/builtin.js';
 import './loops.js';
-import { Hook, priorityValue, type CheckpointContent, type HookStage, type Priority, type TrainStepOutputs } from './hooks/hook.js';
+import {
+  Hook,
+  priorityValue,
+  type CheckpointContent,
+  type HookStage,
+  type Priority,
+  type TrainStepOutputs,
+} from './hooks/hook.js';
 import { RunLogger, timestamp, type ConsoleLike } from './logging.js';
-import { NonFiniteGradientError, buildOptimWrapper, type OptimWrapper } from './optim/optim_wrapper.js';
+import {
+  NonFiniteGradientError,
+  buildOptimWrapper,
+  type OptimWrapper,
+} from './optim/optim_wrapper.js';
 import type { OptimizerMeta } from './optim/optimizers.js';
 import { type LRScheduler } from './optim/schedulers.js';
 import { NonFiniteLossError, parseLosses, type LossDict } from './train_step.js';
@@ -59,12 +86,15 @@ export interface RunnerOptions {
 /** A finite 32-bit seed from the config or a fresh one. */
 function resolveSeed(cfg: Config): { seed: number; given: boolean } {
   const s = cfg.randomness?.seed ?? cfg.seed;
-  if (s === undefined || s === null) return { seed: Math.floor(Math.random() * 2 ** 31), given: false };
-  if (!Number.isInteger(s)) throw new ConfigError('randomness.seed', 'an integer', JSON.stringify(s));
+  if (s === undefined || s === null)
+    return { seed: Math.floor(Math.random() * 2 ** 31), given: false };
+  if (!Number.isInteger(s))
+    throw new ConfigError('randomness.seed', 'an integer', JSON.stringify(s));
   return { seed: s >>> 0, given: true };
 }
 
-const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlain = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Runs a config.
@@ -114,8 +144,12 @@ export class Runner {
   constructor(cfg: Config, options: RunnerOptions = {}) {
     this.options = options;
     this.cfg = cfg;
-    this.configName = options.configFile ? path.basename(options.configFile).replace(/\.(ts|mts|js|mjs|json)$/, '') : 'config';
-    this.workDir = path.resolve(options.workDir ?? cfg.workDir ?? path.join('work_dirs', this.configName));
+    this.configName = options.configFile
+      ? path.basename(options.configFile).replace(/\.(ts|mts|js|mjs|json)$/, '')
+      : 'config';
+    this.workDir = path.resolve(
+      options.workDir ?? cfg.workDir ?? path.join('work_dirs', this.configName),
+    );
     this.cfg.workDir = this.workDir;
     const { seed, given } = resolveSeed(cfg);
     this.seed = seed;
@@ -123,9 +157,16 @@ export class Runner {
     this.rng = new Rng(seed);
     this.timestamp = timestamp();
     this.logDir = path.join(this.workDir, this.timestamp);
-    this.logger = new RunLogger(options.noFiles ? undefined : this.logDir, { console: options.console });
+    this.logger = new RunLogger(options.noFiles ? undefined : this.logDir, {
+      console: options.console,
+    });
     this.seedGiven = given;
-    if (!isPlain(cfg.model)) throw new ConfigError('model', 'a model config {type, ...}', JSON.stringify(cfg.model ?? null));
+    if (!isPlain(cfg.model))
+      throw new ConfigError(
+        'model',
+        'a model config {type, ...}',
+        JSON.stringify(cfg.model ?? null),
+      );
     setInitSeed(seed);
     this.model = MODELS.build<DetectorLike>(cfg.model, { path: 'model' });
     for (const m of ['loss', 'predict'] as const) {
@@ -155,7 +196,11 @@ export class Runner {
     priorityValue(h.priority);
     this.hookSeq.set(h, this.hookOrder++);
     this.hooks.push(h);
-    this.hooks.sort((a, b) => priorityValue(a.priority) - priorityValue(b.priority) || this.hookSeq.get(a)! - this.hookSeq.get(b)!);
+    this.hooks.sort(
+      (a, b) =>
+        priorityValue(a.priority) - priorityValue(b.priority) ||
+        this.hookSeq.get(a)! - this.hookSeq.get(b)!,
+    );
     return h;
   }
 
@@ -167,18 +212,24 @@ export class Runner {
       checkpoint: { type: 'CheckpointHook', interval: 1 },
     };
     const given = (this.cfg.defaultHooks ?? {}) as Record<string, TypedConfig | null>;
-    if (!isPlain(given)) throw new ConfigError('defaultHooks', 'a dict of hook configs', JSON.stringify(given));
+    if (!isPlain(given))
+      throw new ConfigError('defaultHooks', 'a dict of hook configs', JSON.stringify(given));
     const merged: Record<string, TypedConfig | null> = { ...defaults };
-    for (const [k, v] of Object.entries(given)) merged[k] = v === null ? null : isPlain(v) && defaults[k] && !v.type ? { ...defaults[k], ...v } : v;
+    for (const [k, v] of Object.entries(given))
+      merged[k] =
+        v === null ? null : isPlain(v) && defaults[k] && !v.type ? { ...defaults[k], ...v } : v;
     for (const [k, v] of Object.entries(merged)) {
       if (v === null) continue;
-      if (!isTypedConfig(v)) throw new ConfigError(`defaultHooks.${k}`, 'a hook config {type, ...}', JSON.stringify(v));
+      if (!isTypedConfig(v))
+        throw new ConfigError(`defaultHooks.${k}`, 'a hook config {type, ...}', JSON.stringify(v));
       this.registerHookAt(v, `defaultHooks.${k}`);
     }
     const custom = this.cfg.customHooks ?? [];
-    if (!Array.isArray(custom)) throw new ConfigError('customHooks', 'a list of hook configs', JSON.stringify(custom));
+    if (!Array.isArray(custom))
+      throw new ConfigError('customHooks', 'a list of hook configs', JSON.stringify(custom));
     custom.forEach((c: unknown, i: number) => {
-      if (!isTypedConfig(c)) throw new ConfigError(`customHooks.${i}`, 'a hook config {type, ...}', JSON.stringify(c));
+      if (!isTypedConfig(c))
+        throw new ConfigError(`customHooks.${i}`, 'a hook config {type, ...}', JSON.stringify(c));
       this.registerHookAt(c, `customHooks.${i}`);
     });
   }
@@ -205,44 +256,86 @@ export class Runner {
 
   private loader(key: 'trainDataloader' | 'valDataloader' | 'testDataloader'): EngineLoader {
     const c = this.cfg[key];
-    if (!isPlain(c)) throw new ConfigError(key, 'a dataloader config {batchSize, sampler, dataset}', JSON.stringify(c ?? null));
+    if (!isPlain(c))
+      throw new ConfigError(
+        key,
+        'a dataloader config {batchSize, sampler, dataset}',
+        JSON.stringify(c ?? null),
+      );
     const build = this.options.buildDataloader ?? buildDataloader;
     return build(c, { seed: this.seed, path: key });
   }
 
   private buildEvalLoop(kind: 'val' | 'test'): EvalLoopLike | undefined {
-    const loopCfg = (kind === 'val' ? this.cfg.valCfg : (this.cfg.testCfg ?? this.cfg.valCfg)) as TypedConfig | undefined;
-    const loaderKey = kind === 'val' ? 'valDataloader' : this.cfg.testDataloader ? 'testDataloader' : 'valDataloader';
-    const evaluator = kind === 'val' ? this.cfg.valEvaluator : (this.cfg.testEvaluator ?? this.cfg.valEvaluator);
+    const loopCfg = (kind === 'val' ? this.cfg.valCfg : (this.cfg.testCfg ?? this.cfg.valCfg)) as
+      TypedConfig | undefined;
+    const loaderKey =
+      kind === 'val'
+        ? 'valDataloader'
+        : this.cfg.testDataloader
+          ? 'testDataloader'
+          : 'valDataloader';
+    const evaluator =
+      kind === 'val' ? this.cfg.valEvaluator : (this.cfg.testEvaluator ?? this.cfg.valEvaluator);
     if (!loopCfg || !this.cfg[loaderKey] || !evaluator) return undefined;
     const type = loopCfg.type ?? (kind === 'val' ? 'ValLoop' : 'TestLoop');
     return LOOPS.build<EvalLoopLike>(
       { ...loopCfg, type: kind === 'test' && type === 'ValLoop' ? 'TestLoop' : type },
-      { path: `${kind}Cfg`, defaults: { runner: this, dataloader: this.loader(loaderKey), evaluator } },
+      {
+        path: `${kind}Cfg`,
+        defaults: { runner: this, dataloader: this.loader(loaderKey), evaluator },
+      },
     );
   }
 
   private buildTraining(): void {
-    if (!isPlain(this.cfg.trainCfg)) throw new ConfigError('trainCfg', "a loop config {type: 'EpochBasedTrainLoop', maxEpochs}", JSON.stringify(this.cfg.trainCfg ?? null));
-    if (!isPlain(this.cfg.optimWrapper)) throw new ConfigError('optimWrapper', "{type: 'OptimWrapper', optimizer: {...}}", JSON.stringify(this.cfg.optimWrapper ?? null));
+    if (!isPlain(this.cfg.trainCfg))
+      throw new ConfigError(
+        'trainCfg',
+        "a loop config {type: 'EpochBasedTrainLoop', maxEpochs}",
+        JSON.stringify(this.cfg.trainCfg ?? null),
+      );
+    if (!isPlain(this.cfg.optimWrapper))
+      throw new ConfigError(
+        'optimWrapper',
+        "{type: 'OptimWrapper', optimizer: {...}}",
+        JSON.stringify(this.cfg.optimWrapper ?? null),
+      );
     let owCfg = this.cfg.optimWrapper as Record<string, any>;
     const auto = this.cfg.autoScaleLr as { enable?: boolean; baseBatchSize?: number } | undefined;
     if (auto?.enable) {
       // mmengine's linear scaling rule: lr * (batch size / the batch size the lr was tuned for).
       const bs = Number(this.cfg.trainDataloader?.batchSize);
-      if (!(Number(auto.baseBatchSize) > 0)) throw new ConfigError('autoScaleLr.baseBatchSize', 'a positive batch size', JSON.stringify(auto.baseBatchSize ?? null));
+      if (!(Number(auto.baseBatchSize) > 0))
+        throw new ConfigError(
+          'autoScaleLr.baseBatchSize',
+          'a positive batch size',
+          JSON.stringify(auto.baseBatchSize ?? null),
+        );
       const ratio = bs / auto.baseBatchSize!;
       owCfg = { ...owCfg, optimizer: { ...owCfg.optimizer, lr: owCfg.optimizer.lr * ratio } };
-      this.logger.info(`autoScaleLr: lr ${owCfg.optimizer.lr / ratio} was set for batch size ${auto.baseBatchSize}; the batch size is ${bs}, so lr is ${owCfg.optimizer.lr}`);
+      this.logger.info(
+        `autoScaleLr: lr ${owCfg.optimizer.lr / ratio} was set for batch size ${auto.baseBatchSize}; the batch size is ${bs}, so lr is ${owCfg.optimizer.lr}`,
+      );
     }
     this.optimWrapper = buildOptimWrapper(owCfg, this.model);
     const loader = this.loader('trainDataloader');
-    this.trainLoop = LOOPS.build<TrainLoopLike>({ type: 'EpochBasedTrainLoop', ...this.cfg.trainCfg }, { path: 'trainCfg', defaults: { runner: this, dataloader: loader } });
+    this.trainLoop = LOOPS.build<TrainLoopLike>(
+      { type: 'EpochBasedTrainLoop', ...this.cfg.trainCfg },
+      { path: 'trainCfg', defaults: { runner: this, dataloader: loader } },
+    );
     const sched = this.cfg.paramScheduler ?? [];
     const list = Array.isArray(sched) ? sched : [sched];
     this.paramSchedulers = list.map((s: unknown, i: number) => {
-      if (!isTypedConfig(s)) throw new ConfigError(`paramScheduler.${i}`, 'a scheduler config {type, ...}', JSON.stringify(s));
-      const built = PARAM_SCHEDULERS.build<LRScheduler>(s, { path: Array.isArray(sched) ? `paramScheduler.${i}` : 'paramScheduler' });
+      if (!isTypedConfig(s))
+        throw new ConfigError(
+          `paramScheduler.${i}`,
+          'a scheduler config {type, ...}',
+          JSON.stringify(s),
+        );
+      const built = PARAM_SCHEDULERS.build<LRScheduler>(s, {
+        path: Array.isArray(sched) ? `paramScheduler.${i}` : 'paramScheduler',
+      });
       built.setDefaultEnd(built.byEpoch ? this.trainLoop!.maxEpochs : this.trainLoop!.maxIters);
       return built;
     });
@@ -251,9 +344,13 @@ export class Runner {
 
   private logStart(): void {
     const det = !!this.cfg.randomness?.deterministic;
-    this.logger.file(`seed: ${this.seed}${this.seedGiven ? '' : ' (none in the config; drawn at random)'}, deterministic: ${det}, backend: ${tf.getBackend()}`);
+    this.logger.file(
+      `seed: ${this.seed}${this.seedGiven ? '' : ' (none in the config; drawn at random)'}, deterministic: ${det}, backend: ${tf.getBackend()}`,
+    );
     if (det && !['cpu', 'wasm'].includes(tf.getBackend())) {
-      this.logger.info(`warning: randomness.deterministic is set but the '${tf.getBackend()}' backend may reduce in a different order from run to run; use --backend cpu or wasm for bit-exact runs`);
+      this.logger.info(
+        `warning: randomness.deterministic is set but the '${tf.getBackend()}' backend may reduce in a different order from run to run; use --backend cpu or wasm for bit-exact runs`,
+      );
     }
   }
 
@@ -276,7 +373,8 @@ export class Runner {
     const resumeFile = this.resumeFile();
     if (resumeFile) this.adoptCheckpointSeed(resumeFile);
     this.buildTraining();
-    if (!this.options.noFiles) dumpConfig(this.cfg, path.join(this.workDir, `${this.configName}.json`));
+    if (!this.options.noFiles)
+      dumpConfig(this.cfg, path.join(this.workDir, `${this.configName}.json`));
     this.logStart();
     this.logger.file(`config:\n${configToJSON(this.cfg)}`);
     this.logger.info(this.describeModel());
@@ -296,14 +394,24 @@ export class Runner {
   /** Runs the validation loop once (building it if needed) and returns its metrics. */
   async val(): Promise<Record<string, number>> {
     this.valLoop ??= this.buildEvalLoop('val');
-    if (!this.valLoop) throw new ConfigError('valCfg', 'valCfg, valDataloader and valEvaluator to validate', 'missing');
+    if (!this.valLoop)
+      throw new ConfigError(
+        'valCfg',
+        'valCfg, valDataloader and valEvaluator to validate',
+        'missing',
+      );
     return this.valLoop.run();
   }
 
   /** Runs the test loop (testCfg/testDataloader/testEvaluator, falling back to the val ones). */
   async test(): Promise<Record<string, number>> {
     this.testLoop ??= this.buildEvalLoop('test');
-    if (!this.testLoop) throw new ConfigError('testCfg', 'testCfg (or valCfg), testDataloader and testEvaluator to test', 'missing');
+    if (!this.testLoop)
+      throw new ConfigError(
+        'testCfg',
+        'testCfg (or valCfg), testDataloader and testEvaluator to test',
+        'missing',
+      );
     this.logStart();
     await this.callHook('beforeRun');
     const m = await this.testLoop.run();
@@ -355,7 +463,8 @@ export class Runner {
       try {
         info = ow.update(grads);
       } catch (e) {
-        if (e instanceof NonFiniteGradientError) throw new Error(`iteration ${this.iter + 1}: ${e.message}`, { cause: e });
+        if (e instanceof NonFiniteGradientError)
+          throw new Error(`iteration ${this.iter + 1}: ${e.message}`, { cause: e });
         throw e;
       }
       this.iter++;
@@ -391,7 +500,9 @@ export class Runner {
       const meta = JSON.parse(fs.readFileSync(side, 'utf8')) as { rng?: { seed?: number } };
       const s = meta.rng?.seed;
       if (typeof s === 'number' && s !== this.seed) {
-        this.logger.info(`resume: the checkpoint was trained with seed ${s}; using it instead of ${this.seed} so the data order continues`);
+        this.logger.info(
+          `resume: the checkpoint was trained with seed ${s}; using it instead of ${this.seed} so the data order continues`,
+        );
         this.seed = s;
         this.cfg.randomness = { ...(this.cfg.randomness ?? {}), seed: s };
       }
@@ -419,7 +530,12 @@ export class Runner {
       config: JSON.parse(configToJSON(this.cfg)) as unknown,
       optimizer: this.optimWrapper?.stateMeta(),
       scheduler: { epoch: this.epoch, iter: this.iter, lr: this.optimWrapper?.optimizer.lr },
-      rng: { seed: this.seed, engine: this.rng.getState(), dataEpoch: this.epoch, dataIter: this.innerIter },
+      rng: {
+        seed: this.seed,
+        engine: this.rng.getState(),
+        dataEpoch: this.epoch,
+        dataIter: this.innerIter,
+      },
       hooks: content.hooks,
       metrics: this.lastMetrics,
       backend: tf.getBackend(),
@@ -445,19 +561,31 @@ export class Runner {
       }
       const meta = ck.meta as Record<string, any>;
       if (typeof meta.iter !== 'number') {
-        throw new CheckpointError(file, 'no training state (its sidecar is missing: an interrupted write, or a weights-only file); use --load-from to take its weights only');
+        throw new CheckpointError(
+          file,
+          'no training state (its sidecar is missing: an interrupted write, or a weights-only file); use --load-from to take its weights only',
+        );
       }
-      if (this.optimWrapper && meta.optimizer) this.optimWrapper.loadState(optTensors, meta.optimizer as OptimizerMeta);
+      if (this.optimWrapper && meta.optimizer)
+        this.optimWrapper.loadState(optTensors, meta.optimizer as OptimizerMeta);
       this.epoch = meta.epoch ?? 0;
       this.iter = meta.iter ?? 0;
       this.innerIter = meta.innerIter ?? 0;
       if (Array.isArray(meta.rng?.engine)) this.rng.setState(meta.rng.engine as RngState);
       this.lastMetrics = meta.metrics ?? {};
       if (meta.backend && meta.backend !== tf.getBackend()) {
-        this.logger.info(`resume: the checkpoint was written on the '${meta.backend}' backend, this run uses '${tf.getBackend()}'; the continuation is close but not bit-identical`);
+        this.logger.info(
+          `resume: the checkpoint was written on the '${meta.backend}' backend, this run uses '${tf.getBackend()}'; the continuation is close but not bit-identical`,
+        );
       }
-      await this.callHook('afterLoadCheckpoint', { hooks: meta.hooks ?? {}, tensors: hookTensors, meta } satisfies CheckpointContent);
-      this.logger.info(`resumed from ${file}: epoch ${this.epoch}, iter ${this.iter}${this.innerIter ? ` (${this.innerIter} into epoch ${this.epoch + 1})` : ''}`);
+      await this.callHook('afterLoadCheckpoint', {
+        hooks: meta.hooks ?? {},
+        tensors: hookTensors,
+        meta,
+      } satisfies CheckpointContent);
+      this.logger.info(
+        `resumed from ${file}: epoch ${this.epoch}, iter ${this.iter}${this.innerIter ? ` (${this.innerIter} into epoch ${this.epoch + 1})` : ''}`,
+      );
     } finally {
       for (const t of ck.state.values()) t.dispose();
       for (const t of ck.optimizerState.values()) t.dispose();
@@ -474,7 +602,11 @@ export class Runner {
       const report = this.model.loadStateDict(ck.state, { strict: false });
       this.loadReport = report;
       this.logger.info(`load from ${file}: ${formatLoadReport(report)}`);
-      await this.callHook('afterLoadCheckpoint', { hooks: {}, tensors: new Map(), meta: { loadFrom: file } } satisfies CheckpointContent);
+      await this.callHook('afterLoadCheckpoint', {
+        hooks: {},
+        tensors: new Map(),
+        meta: { loadFrom: file },
+      } satisfies CheckpointContent);
       return report;
     } finally {
       for (const t of ck.state.values()) t.dispose();

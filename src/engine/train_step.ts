@@ -20,15 +20,21 @@ export type LossDict = Record<string, tf.Tensor | tf.Tensor[]>;
  */
 export function parseLosses(losses: LossDict): { total: tf.Scalar; terms: [string, tf.Scalar][] } {
   if (typeof (losses as unknown as { then?: unknown }).then === 'function') {
-    throw new Error('model.loss() returned a Promise; it must be synchronous (the gradient tape records one synchronous call)');
+    throw new Error(
+      'model.loss() returned a Promise; it must be synchronous (the gradient tape records one synchronous call)',
+    );
   }
   const terms: [string, tf.Scalar][] = [];
   for (const [k, v] of Object.entries(losses)) {
-    if (Array.isArray(v)) terms.push([k, v.length ? (tf.addN(v.map((x) => tf.mean(x))) as tf.Scalar) : tf.scalar(0)]);
+    if (Array.isArray(v))
+      terms.push([k, v.length ? (tf.addN(v.map((x) => tf.mean(x))) as tf.Scalar) : tf.scalar(0)]);
     else terms.push([k, tf.mean(v) as tf.Scalar]);
   }
   const lossTerms = terms.filter(([k]) => k.includes('loss')).map(([, t]) => t);
-  if (lossTerms.length === 0) throw new Error(`model.loss() returned no term whose key contains 'loss' (keys: ${Object.keys(losses).join(', ') || 'none'})`);
+  if (lossTerms.length === 0)
+    throw new Error(
+      `model.loss() returned no term whose key contains 'loss' (keys: ${Object.keys(losses).join(', ') || 'none'})`,
+    );
   return { total: tf.addN(lossTerms) as tf.Scalar, terms };
 }
 
@@ -40,7 +46,9 @@ export class NonFiniteLossError extends Error {
     /** `[term, value]` of each bad term. */
     readonly terms: [string, number][],
   ) {
-    super(`iteration ${iteration}: ${terms.map(([k, v]) => (k === 'loss' ? `the total loss is ${v}` : `loss term '${k}' is ${v}`)).join('; ')}`);
+    super(
+      `iteration ${iteration}: ${terms.map(([k, v]) => (k === 'loss' ? `the total loss is ${v}` : `loss term '${k}' is ${v}`)).join('; ')}`,
+    );
     this.name = 'NonFiniteLossError';
   }
 }

@@ -30,7 +30,14 @@ import {
   sigmoid,
   logit,
 } from './dense_utils.js';
-import type { DenseTestCfg, DenseTrainCfg, DetDataSample, DetSample, InstanceData, LossDict } from './types.js';
+import type {
+  DenseTestCfg,
+  DenseTrainCfg,
+  DetDataSample,
+  DetSample,
+  InstanceData,
+  LossDict,
+} from './types.js';
 
 /** A box coder as the heads use it (DeltaXYWHBBoxCoder, SSDVarianceBBoxCoder, ...). */
 export interface BoxCoder {
@@ -40,7 +47,11 @@ export interface BoxCoder {
 
 /** A loss module: `forward(pred, target, {weight, avgFactor})`. */
 export interface LossModule extends Module {
-  forward(pred: tf.Tensor, target: tf.Tensor | Int32Array, opts?: { weight?: tf.Tensor; avgFactor?: number }): tf.Tensor;
+  forward(
+    pred: tf.Tensor,
+    target: tf.Tensor | Int32Array,
+    opts?: { weight?: tf.Tensor; avgFactor?: number },
+  ): tf.Tensor;
   useSigmoid?: boolean;
 }
 
@@ -81,7 +92,15 @@ export interface DenseTargets {
   assign: AssignResult[];
 }
 
-const UNBUILT = ['anchorGenerator', 'bboxCoder', 'lossCls', 'lossBbox', 'trainCfg', 'testCfg', 'initCfg'] as const;
+const UNBUILT = [
+  'anchorGenerator',
+  'bboxCoder',
+  'lossCls',
+  'lossBbox',
+  'trainCfg',
+  'testCfg',
+  'initCfg',
+] as const;
 
 /**
  * mmdet `AnchorHead`: one conv for classification (`A * C` channels, sigmoid)
@@ -114,17 +133,40 @@ export class AnchorHead extends Module {
     this.numClasses = opts.numClasses;
     this.inChannels = opts.inChannels;
     this.featChannels = opts.featChannels ?? 256;
-    this.priorGenerator = buildOr<AnchorGenerator>(TASK_UTILS, opts.anchorGenerator, 'bboxHead.anchorGenerator');
-    this.bboxCoder = buildOr<BoxCoder>(TASK_UTILS, opts.bboxCoder ?? { type: 'DeltaXYWHBBoxCoder' }, 'bboxHead.bboxCoder');
-    this.lossCls = buildOr<LossModule>(MODELS, opts.lossCls ?? { type: 'FocalLoss', useSigmoid: true, gamma: 2, alpha: 0.25, lossWeight: 1 }, 'bboxHead.lossCls');
-    this.lossBbox = buildOr<LossModule>(MODELS, opts.lossBbox ?? { type: 'L1Loss', lossWeight: 1 }, 'bboxHead.lossBbox');
+    this.priorGenerator = buildOr<AnchorGenerator>(
+      TASK_UTILS,
+      opts.anchorGenerator,
+      'bboxHead.anchorGenerator',
+    );
+    this.bboxCoder = buildOr<BoxCoder>(
+      TASK_UTILS,
+      opts.bboxCoder ?? { type: 'DeltaXYWHBBoxCoder' },
+      'bboxHead.bboxCoder',
+    );
+    this.lossCls = buildOr<LossModule>(
+      MODELS,
+      opts.lossCls ?? { type: 'FocalLoss', useSigmoid: true, gamma: 2, alpha: 0.25, lossWeight: 1 },
+      'bboxHead.lossCls',
+    );
+    this.lossBbox = buildOr<LossModule>(
+      MODELS,
+      opts.lossBbox ?? { type: 'L1Loss', lossWeight: 1 },
+      'bboxHead.lossBbox',
+    );
     this.useSigmoidCls = this.lossCls.useSigmoid ?? false;
     this.clsOutChannels = this.useSigmoidCls ? this.numClasses : this.numClasses + 1;
     this.regDecodedBbox = opts.regDecodedBbox ?? false;
     this.trainCfg = (opts.trainCfg ?? {}) as DenseTrainCfg;
     this.testCfg = (opts.testCfg ?? {}) as DenseTestCfg;
-    if (this.trainCfg.assigner) this.assigner = buildOr<MaxIoUAssigner>(TASK_UTILS, this.trainCfg.assigner, 'trainCfg.assigner');
-    this.sampler = this.trainCfg.sampler ? buildOr(TASK_UTILS, this.trainCfg.sampler, 'trainCfg.sampler') : new PseudoSampler();
+    if (this.trainCfg.assigner)
+      this.assigner = buildOr<MaxIoUAssigner>(
+        TASK_UTILS,
+        this.trainCfg.assigner,
+        'trainCfg.assigner',
+      );
+    this.sampler = this.trainCfg.sampler
+      ? buildOr(TASK_UTILS, this.trainCfg.sampler, 'trainCfg.sampler')
+      : new PseudoSampler();
     if ((this.sampler as { addGtAsProposals?: boolean }).addGtAsProposals) {
       throw new Error(
         `${new.target.name}: trainCfg.sampler.addGtAsProposals must be false (anchors are not proposals; it is for a two-stage RoI head's sampler)`,
@@ -137,13 +179,23 @@ export class AnchorHead extends Module {
     return this.priorGenerator.numBasePriors[0]!;
   }
 
-  protected declare convCls: Conv2d;
-  protected declare convReg: Conv2d;
+  declare protected convCls: Conv2d;
+  declare protected convReg: Conv2d;
 
   protected initLayers(_opts: AnchorHeadOptions): void {
     const a = this.numBaseAnchors;
-    this.convCls = this.addModule('convCls', new Conv2d({ inChannels: this.inChannels, outChannels: a * this.clsOutChannels, kernelSize: 1 }));
-    this.convReg = this.addModule('convReg', new Conv2d({ inChannels: this.inChannels, outChannels: a * 4, kernelSize: 1 }));
+    this.convCls = this.addModule(
+      'convCls',
+      new Conv2d({
+        inChannels: this.inChannels,
+        outChannels: a * this.clsOutChannels,
+        kernelSize: 1,
+      }),
+    );
+    this.convReg = this.addModule(
+      'convReg',
+      new Conv2d({ inChannels: this.inChannels, outChannels: a * 4, kernelSize: 1 }),
+    );
     normalInit(this.convCls, 0.01);
     normalInit(this.convReg, 0.01);
   }
@@ -172,18 +224,31 @@ export class AnchorHead extends Module {
       hit = { priors: concatF32(this.priorGenerator.gridPriorsHost(sizes)), valid: [] };
       this.priorCache.set(key, hit);
     }
-    return { priors: hit.priors, perLevel: sizes.map(([h, w], i) => h * w * this.priorGenerator.numBasePriors[i]!) };
+    return {
+      priors: hit.priors,
+      perLevel: sizes.map(([h, w], i) => h * w * this.priorGenerator.numBasePriors[i]!),
+    };
   }
 
   /** Priors a sample may train on: valid for its pad shape, and inside the image within `allowedBorder`. */
   protected validMask(priors: Float32Array, sizes: [number, number][], s: DetSample): Uint8Array {
     const meta = s.metainfo;
-    const valid = concatU8(this.priorGenerator.validFlagsHost(sizes, meta.padShape ?? meta.imgShape));
+    const valid = concatU8(
+      this.priorGenerator.validFlagsHost(sizes, meta.padShape ?? meta.imgShape),
+    );
     const border = this.trainCfg.allowedBorder ?? -1;
     if (border >= 0) {
       const [h, w] = meta.imgShape;
       for (let i = 0; i < valid.length; i++) {
-        if (valid[i] && !(priors[4 * i] >= -border && priors[4 * i + 1] >= -border && priors[4 * i + 2] < w + border && priors[4 * i + 3] < h + border)) {
+        if (
+          valid[i] &&
+          !(
+            priors[4 * i] >= -border &&
+            priors[4 * i + 1] >= -border &&
+            priors[4 * i + 2] < w + border &&
+            priors[4 * i + 3] < h + border
+          )
+        ) {
           valid[i] = 0;
         }
       }
@@ -193,7 +258,8 @@ export class AnchorHead extends Module {
 
   /** Host-side targets of a batch (mmdet `get_targets`). */
   getTargets(priors: Float32Array, sizes: [number, number][], samples: DetSample[]): DenseTargets {
-    if (!this.assigner) throw new Error(`${this.constructor.name}: trainCfg.assigner is needed to compute the loss`);
+    if (!this.assigner)
+      throw new Error(`${this.constructor.name}: trainCfg.assigner is needed to compute the loss`);
     const n = priors.length >> 2;
     const B = samples.length;
     const labels = new Int32Array(B * n).fill(this.numClasses);
@@ -255,25 +321,42 @@ export class AnchorHead extends Module {
     const { priors } = this.priorsFor(sizes);
     const t = this.getTargets(priors, sizes, samples);
     const avg = atLeastOne(t.avgFactor);
-    const cls = tf.reshape(flattenLevels(clsScores, this.clsOutChannels), [-1, this.clsOutChannels]) as tf.Tensor2D;
+    const cls = tf.reshape(flattenLevels(clsScores, this.clsOutChannels), [
+      -1,
+      this.clsOutChannels,
+    ]) as tf.Tensor2D;
     const reg = tf.reshape(flattenLevels(bboxPreds, 4), [-1, 4]) as tf.Tensor2D;
     // Every anchor trains in the common case (PseudoSampler, allowedBorder -1, no padding): skip the gather.
-    const clsRows = t.validFlat.length === t.labels.length ? cls : tf.gather(cls, tf.tensor1d(t.validFlat, 'int32'));
+    const clsRows =
+      t.validFlat.length === t.labels.length
+        ? cls
+        : tf.gather(cls, tf.tensor1d(t.validFlat, 'int32'));
     const vLabels = Int32Array.from(t.validFlat, (i) => t.labels[i]!);
     const vWeights = Float32Array.from(t.validFlat, (i) => t.labelWeights[i]!);
     const allOnes = vWeights.every((w) => w === 1);
-    const lossCls = this.lossCls.forward(clsRows, vLabels, { weight: allOnes ? undefined : tf.tensor1d(vWeights), avgFactor: avg }) as tf.Scalar;
+    const lossCls = this.lossCls.forward(clsRows, vLabels, {
+      weight: allOnes ? undefined : tf.tensor1d(vWeights),
+      avgFactor: avg,
+    }) as tf.Scalar;
     return { loss_cls: lossCls, loss_bbox: this.regressionLoss(reg, t, avg) };
   }
 
   /** `lossBbox` over the positives: on encoded deltas, or on decoded boxes with `regDecodedBbox`. */
-  protected regressionLoss(reg: tf.Tensor2D, t: DenseTargets, avg: number, weight?: tf.Tensor): tf.Scalar {
+  protected regressionLoss(
+    reg: tf.Tensor2D,
+    t: DenseTargets,
+    avg: number,
+    weight?: tf.Tensor,
+  ): tf.Scalar {
     if (t.numPos === 0) return tf.mul(tf.sum(reg), 0) as tf.Scalar;
     const pred = tf.gather(reg, tf.tensor1d(t.posFlat, 'int32')) as tf.Tensor2D;
     const pri = tf.tensor2d(t.posPriors, [t.numPos, 4]);
     const gt = tf.tensor2d(t.posGt, [t.numPos, 4]);
     if (this.regDecodedBbox) {
-      return this.lossBbox.forward(this.bboxCoder.decode(pri, pred), gt, { weight, avgFactor: avg }) as tf.Scalar;
+      return this.lossBbox.forward(this.bboxCoder.decode(pri, pred), gt, {
+        weight,
+        avgFactor: avg,
+      }) as tf.Scalar;
     }
     const target = this.bboxCoder.encode(pri, gt);
     return this.lossBbox.forward(pred, target, { weight, avgFactor: avg }) as tf.Scalar;
@@ -289,7 +372,12 @@ export class AnchorHead extends Module {
     }
   }
 
-  predictByFeat(clsScores: tf.Tensor4D[], bboxPreds: tf.Tensor4D[], samples: DetSample[], rescale = true): DetDataSample[] {
+  predictByFeat(
+    clsScores: tf.Tensor4D[],
+    bboxPreds: tf.Tensor4D[],
+    samples: DetSample[],
+    rescale = true,
+  ): DetDataSample[] {
     const sizes = featSizes(clsScores);
     const levelPriors = this.priorGenerator.gridPriorsHost(sizes);
     const cfg = this.testCfg;
@@ -308,12 +396,23 @@ export class AnchorHead extends Module {
         const cand = filterScoresAndTopk(probs, nc, cfg.scoreThr ?? 0, cfg.nmsPre ?? -1);
         if (cand.scores.length === 0) return;
         const pri = gatherRows(levelPriors[l]!, 4, cand.priorIdx);
-        const deltas = gatherRows(regData[l]!.subarray(b * n * 4, (b + 1) * n * 4), 4, cand.priorIdx);
+        const deltas = gatherRows(
+          regData[l]!.subarray(b * n * 4, (b + 1) * n * 4),
+          4,
+          cand.priorIdx,
+        );
         boxes.push(this.decodeHost(pri, deltas, s.metainfo.imgShape));
         scores.push(cand.scores);
         labels.push(cand.labels);
       });
-      const inst: InstanceData = bboxPostProcess(concatF32(boxes), concatF32(scores), concatI32(labels), s.metainfo, cfg, rescale);
+      const inst: InstanceData = bboxPostProcess(
+        concatF32(boxes),
+        concatF32(scores),
+        concatI32(labels),
+        s.metainfo,
+        cfg,
+        rescale,
+      );
       return toDetDataSample(s, inst);
     });
   }
@@ -340,9 +439,18 @@ export class AnchorHead extends Module {
     return out;
   }
 
-  protected decodeHost(priors: Float32Array, deltas: Float32Array, imgShape: [number, number]): Float32Array {
+  protected decodeHost(
+    priors: Float32Array,
+    deltas: Float32Array,
+    imgShape: [number, number],
+  ): Float32Array {
     const k = priors.length >> 2;
-    return tf.tidy(() => this.bboxCoder.decode(tf.tensor2d(priors, [k, 4]), tf.tensor2d(deltas, [k, 4]), imgShape).dataSync() as Float32Array);
+    return tf.tidy(
+      () =>
+        this.bboxCoder
+          .decode(tf.tensor2d(priors, [k, 4]), tf.tensor2d(deltas, [k, 4]), imgShape)
+          .dataSync() as Float32Array,
+    );
   }
 }
 
@@ -374,15 +482,32 @@ export class RetinaHead extends AnchorHead {
     for (let i = 0; i < stacked; i++) {
       const inC = i === 0 ? this.inChannels : this.featChannels;
       for (const list of [this.clsConvs, this.regConvs]) {
-        const m = new ConvModule({ inChannels: inC, outChannels: this.featChannels, kernelSize: 3, padding: 1, normCfg });
+        const m = new ConvModule({
+          inChannels: inC,
+          outChannels: this.featChannels,
+          kernelSize: 3,
+          padding: 1,
+          normCfg,
+        });
         normalInit(m.conv, 0.01);
         list.push(m);
       }
     }
     const a = this.numBaseAnchors;
     const c = stacked ? this.featChannels : this.inChannels;
-    this.retinaCls = this.addModule('retinaCls', new Conv2d({ inChannels: c, outChannels: a * this.clsOutChannels, kernelSize: 3, padding: 1 }));
-    this.retinaReg = this.addModule('retinaReg', new Conv2d({ inChannels: c, outChannels: a * 4, kernelSize: 3, padding: 1 }));
+    this.retinaCls = this.addModule(
+      'retinaCls',
+      new Conv2d({
+        inChannels: c,
+        outChannels: a * this.clsOutChannels,
+        kernelSize: 3,
+        padding: 1,
+      }),
+    );
+    this.retinaReg = this.addModule(
+      'retinaReg',
+      new Conv2d({ inChannels: c, outChannels: a * 4, kernelSize: 3, padding: 1 }),
+    );
     normalInit(this.retinaCls, 0.01, biasInitWithProb(0.01));
     normalInit(this.retinaReg, 0.01);
   }

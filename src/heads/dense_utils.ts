@@ -10,7 +10,11 @@ import { isTypedConfig, MODELS, TASK_UTILS, type TypedConfig } from '../registry
 import type { DenseTestCfg, DetDataSample, DetSample, InstanceData } from './types.js';
 
 /** A config `{type, ...}` built in `registry`, or an already built object passed through. */
-export function buildOr<T>(registry: typeof MODELS | typeof TASK_UTILS, cfg: unknown, path: string): T {
+export function buildOr<T>(
+  registry: typeof MODELS | typeof TASK_UTILS,
+  cfg: unknown,
+  path: string,
+): T {
   if (isTypedConfig(cfg)) return registry.build<T>(cfg as TypedConfig, { path });
   return cfg as T;
 }
@@ -23,7 +27,10 @@ export function flattenLevels(levels: tf.Tensor4D[], k: number): tf.Tensor3D {
 }
 
 /** The typed arrays `parts` end to end in a new array of `make(total length)`. */
-function concatTyped<T extends Float32Array | Int32Array | Uint8Array>(parts: readonly T[], make: (n: number) => T): T {
+function concatTyped<T extends Float32Array | Int32Array | Uint8Array>(
+  parts: readonly T[],
+  make: (n: number) => T,
+): T {
   const out = make(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
   for (const p of parts) {
@@ -34,17 +41,22 @@ function concatTyped<T extends Float32Array | Int32Array | Uint8Array>(parts: re
 }
 
 /** Concatenate Float32Arrays. */
-export const concatF32 = (parts: readonly Float32Array[]): Float32Array => concatTyped(parts, (n) => new Float32Array(n));
+export const concatF32 = (parts: readonly Float32Array[]): Float32Array =>
+  concatTyped(parts, (n) => new Float32Array(n));
 /** Concatenate Int32Arrays. */
-export const concatI32 = (parts: readonly Int32Array[]): Int32Array => concatTyped(parts, (n) => new Int32Array(n));
+export const concatI32 = (parts: readonly Int32Array[]): Int32Array =>
+  concatTyped(parts, (n) => new Int32Array(n));
 /** Concatenate Uint8Arrays. */
-export const concatU8 = (parts: readonly Uint8Array[]): Uint8Array => concatTyped(parts, (n) => new Uint8Array(n));
+export const concatU8 = (parts: readonly Uint8Array[]): Uint8Array =>
+  concatTyped(parts, (n) => new Uint8Array(n));
 
 /** `[h, w]` of each feature map. */
-export const featSizes = (feats: tf.Tensor4D[]): [number, number][] => feats.map((f) => [f.shape[1], f.shape[2]]);
+export const featSizes = (feats: tf.Tensor4D[]): [number, number][] =>
+  feats.map((f) => [f.shape[1], f.shape[2]]);
 
 /** `log(p / (1 - p))`: compare logits against a probability threshold without a sigmoid per element. */
-export const logit = (p: number): number => (p <= 0 ? -Infinity : p >= 1 ? Infinity : Math.log(p / (1 - p)));
+export const logit = (p: number): number =>
+  p <= 0 ? -Infinity : p >= 1 ? Infinity : Math.log(p / (1 - p));
 
 export const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
@@ -60,7 +72,12 @@ export interface Candidates {
  * ([n, c] probabilities, row-major) above `scoreThr`, the `nmsPre` best kept
  * (`<= 0`: all), in descending score order.
  */
-export function filterScoresAndTopk(scores: Float32Array, c: number, scoreThr: number, nmsPre: number): Candidates {
+export function filterScoresAndTopk(
+  scores: Float32Array,
+  c: number,
+  scoreThr: number,
+  nmsPre: number,
+): Candidates {
   const idx: number[] = [];
   for (let i = 0; i < scores.length; i++) if (scores[i] > scoreThr) idx.push(i);
   idx.sort((a, b) => scores[b] - scores[a] || a - b);
@@ -99,7 +116,11 @@ export function bboxPostProcess(
   const minSize = cfg.minBboxSize ?? 0;
   let keepIdx: number[] = [];
   for (let i = 0; i < n; i++) {
-    if (minSize >= 0 && !(b[4 * i + 2] - b[4 * i] > minSize && b[4 * i + 3] - b[4 * i + 1] > minSize)) continue;
+    if (
+      minSize >= 0 &&
+      !(b[4 * i + 2] - b[4 * i] > minSize && b[4 * i + 3] - b[4 * i + 1] > minSize)
+    )
+      continue;
     keepIdx.push(i);
   }
   if (cfg.nms && keepIdx.length) {
@@ -132,7 +153,12 @@ export function gatherRows(a: Float32Array, k: number, idx: ArrayLike<number>): 
 }
 
 /** Re-draw a conv's weight from N(0, std) and set its bias (mmdet `normal_init`). */
-export function normalInit(conv: { weight: tf.Variable; bias?: tf.Variable }, std = 0.01, bias = 0, seed?: number): void {
+export function normalInit(
+  conv: { weight: tf.Variable; bias?: tf.Variable },
+  std = 0.01,
+  bias = 0,
+  seed?: number,
+): void {
   conv.weight.assign(tf.randomNormal(conv.weight.shape, 0, std, 'float32', seed ?? nextSeed()));
   conv.bias?.assign(tf.fill(conv.bias.shape, bias));
 }

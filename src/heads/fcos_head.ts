@@ -92,7 +92,15 @@ export interface FCOSTargets {
  */
 export class FCOSHead extends Module {
   static readonly configSchema = fcosHeadSchema;
-  static readonly unbuiltArgs = ['bboxCoder', 'lossCls', 'lossBbox', 'lossCenterness', 'trainCfg', 'testCfg', 'initCfg'] as const;
+  static readonly unbuiltArgs = [
+    'bboxCoder',
+    'lossCls',
+    'lossBbox',
+    'lossCenterness',
+    'trainCfg',
+    'testCfg',
+    'initCfg',
+  ] as const;
   readonly numClasses: number;
   readonly inChannels: number;
   readonly featChannels: number;
@@ -122,18 +130,38 @@ export class FCOSHead extends Module {
     this.inChannels = opts.inChannels;
     this.featChannels = opts.featChannels ?? 256;
     this.strides = opts.strides ?? [8, 16, 32, 64, 128];
-    this.regressRanges = opts.regressRanges ?? [[-1, 64], [64, 128], [128, 256], [256, 512], [512, INF]];
+    this.regressRanges = opts.regressRanges ?? [
+      [-1, 64],
+      [64, 128],
+      [128, 256],
+      [256, 512],
+      [512, INF],
+    ];
     if (this.regressRanges.length !== this.strides.length) {
-      throw new Error(`FCOSHead: regressRanges has ${this.regressRanges.length} entries for ${this.strides.length} strides`);
+      throw new Error(
+        `FCOSHead: regressRanges has ${this.regressRanges.length} entries for ${this.strides.length} strides`,
+      );
     }
     this.centerSampling = opts.centerSampling ?? false;
     this.centerSampleRadius = opts.centerSampleRadius ?? 1.5;
     this.normOnBbox = opts.normOnBbox ?? false;
     this.centernessOnReg = opts.centernessOnReg ?? false;
     this.priorGenerator = new MlvlPointGenerator({ strides: this.strides });
-    this.bboxCoder = buildOr<BoxCoder>(TASK_UTILS, opts.bboxCoder ?? { type: 'DistancePointBBoxCoder' }, 'bboxHead.bboxCoder');
-    this.lossCls = buildOr<LossModule>(MODELS, opts.lossCls ?? { type: 'FocalLoss', useSigmoid: true, gamma: 2, alpha: 0.25, lossWeight: 1 }, 'bboxHead.lossCls');
-    this.lossBbox = buildOr<LossModule>(MODELS, opts.lossBbox ?? { type: 'GIoULoss', lossWeight: 1 }, 'bboxHead.lossBbox');
+    this.bboxCoder = buildOr<BoxCoder>(
+      TASK_UTILS,
+      opts.bboxCoder ?? { type: 'DistancePointBBoxCoder' },
+      'bboxHead.bboxCoder',
+    );
+    this.lossCls = buildOr<LossModule>(
+      MODELS,
+      opts.lossCls ?? { type: 'FocalLoss', useSigmoid: true, gamma: 2, alpha: 0.25, lossWeight: 1 },
+      'bboxHead.lossCls',
+    );
+    this.lossBbox = buildOr<LossModule>(
+      MODELS,
+      opts.lossBbox ?? { type: 'GIoULoss', lossWeight: 1 },
+      'bboxHead.lossBbox',
+    );
     this.lossCenterness = buildOr<LossModule>(
       MODELS,
       opts.lossCenterness ?? { type: 'CrossEntropyLoss', useSigmoid: true, lossWeight: 1 },
@@ -141,23 +169,42 @@ export class FCOSHead extends Module {
     );
     this.trainCfg = (opts.trainCfg ?? {}) as DenseTrainCfg;
     this.testCfg = (opts.testCfg ?? {}) as DenseTestCfg;
-    const normCfg = (opts.normCfg === undefined ? { type: 'GN', numGroups: 32, requiresGrad: true } : opts.normCfg) as NormCfg | null;
-    const convBias = opts.convBias === undefined || opts.convBias === 'auto' ? undefined : opts.convBias;
+    const normCfg = (
+      opts.normCfg === undefined ? { type: 'GN', numGroups: 32, requiresGrad: true } : opts.normCfg
+    ) as NormCfg | null;
+    const convBias =
+      opts.convBias === undefined || opts.convBias === 'auto' ? undefined : opts.convBias;
     this.clsConvs = this.addModule('clsConvs', new ModuleList<ConvModule>());
     this.regConvs = this.addModule('regConvs', new ModuleList<ConvModule>());
     const stacked = opts.stackedConvs ?? 4;
     for (let i = 0; i < stacked; i++) {
       const inC = i === 0 ? this.inChannels : this.featChannels;
       for (const list of [this.clsConvs, this.regConvs]) {
-        const m = new ConvModule({ inChannels: inC, outChannels: this.featChannels, kernelSize: 3, padding: 1, normCfg, bias: convBias });
+        const m = new ConvModule({
+          inChannels: inC,
+          outChannels: this.featChannels,
+          kernelSize: 3,
+          padding: 1,
+          normCfg,
+          bias: convBias,
+        });
         normalInit(m.conv, 0.01);
         list.push(m);
       }
     }
     const c = stacked ? this.featChannels : this.inChannels;
-    this.convCls = this.addModule('convCls', new Conv2d({ inChannels: c, outChannels: this.numClasses, kernelSize: 3, padding: 1 }));
-    this.convReg = this.addModule('convReg', new Conv2d({ inChannels: c, outChannels: 4, kernelSize: 3, padding: 1 }));
-    this.convCenterness = this.addModule('convCenterness', new Conv2d({ inChannels: c, outChannels: 1, kernelSize: 3, padding: 1 }));
+    this.convCls = this.addModule(
+      'convCls',
+      new Conv2d({ inChannels: c, outChannels: this.numClasses, kernelSize: 3, padding: 1 }),
+    );
+    this.convReg = this.addModule(
+      'convReg',
+      new Conv2d({ inChannels: c, outChannels: 4, kernelSize: 3, padding: 1 }),
+    );
+    this.convCenterness = this.addModule(
+      'convCenterness',
+      new Conv2d({ inChannels: c, outChannels: 1, kernelSize: 3, padding: 1 }),
+    );
     normalInit(this.convCls, 0.01, biasInitWithProb(0.01));
     normalInit(this.convReg, 0.01);
     normalInit(this.convCenterness, 0.01);
@@ -168,7 +215,11 @@ export class FCOSHead extends Module {
    * Raw outputs per level: class logits `[B,H,W,C]`, distances `[B,H,W,4]`
    * (in strides with `normOnBbox`, else pixels) and centerness logits `[B,H,W,1]`.
    */
-  forward(feats: tf.Tensor4D[]): { clsScores: tf.Tensor4D[]; bboxPreds: tf.Tensor4D[]; centernesses: tf.Tensor4D[] } {
+  forward(feats: tf.Tensor4D[]): {
+    clsScores: tf.Tensor4D[];
+    bboxPreds: tf.Tensor4D[];
+    centernesses: tf.Tensor4D[];
+  } {
     const clsScores: tf.Tensor4D[] = [];
     const bboxPreds: tf.Tensor4D[] = [];
     const centernesses: tf.Tensor4D[] = [];
@@ -199,24 +250,35 @@ export class FCOSHead extends Module {
       const g = gl.length;
       if (!g) return;
       const areas = new Float64Array(g);
-      for (let j = 0; j < g; j++) areas[j] = (gt[4 * j + 2]! - gt[4 * j]!) * (gt[4 * j + 3]! - gt[4 * j + 1]!);
+      for (let j = 0; j < g; j++)
+        areas[j] = (gt[4 * j + 2]! - gt[4 * j]!) * (gt[4 * j + 3]! - gt[4 * j + 1]!);
       let idx = 0;
       points.forEach((pts, l) => {
         const [lo, hi] = this.regressRanges[l]!;
         const stride = this.strides[l]!;
         const radius = stride * this.centerSampleRadius;
         for (let k = 0; k < perLevel[l]!; k++, idx++) {
-          const x = pts[2 * k]!, y = pts[2 * k + 1]!;
+          const x = pts[2 * k]!,
+            y = pts[2 * k + 1]!;
           let best = INF;
           let bestJ = -1;
           for (let j = 0; j < g; j++) {
-            const x1 = gt[4 * j]!, y1 = gt[4 * j + 1]!, x2 = gt[4 * j + 2]!, y2 = gt[4 * j + 3]!;
-            const left = x - x1, top = y - y1, right = x2 - x, bottom = y2 - y;
+            const x1 = gt[4 * j]!,
+              y1 = gt[4 * j + 1]!,
+              x2 = gt[4 * j + 2]!,
+              y2 = gt[4 * j + 3]!;
+            const left = x - x1,
+              top = y - y1,
+              right = x2 - x,
+              bottom = y2 - y;
             let inside: boolean;
             if (this.centerSampling) {
-              const cx = (x1 + x2) / 2, cy = (y1 + y2) / 2;
-              const cx1 = Math.max(cx - radius, x1), cy1 = Math.max(cy - radius, y1);
-              const cx2 = Math.min(cx + radius, x2), cy2 = Math.min(cy + radius, y2);
+              const cx = (x1 + x2) / 2,
+                cy = (y1 + y2) / 2;
+              const cx1 = Math.max(cx - radius, x1),
+                cy1 = Math.max(cy - radius, y1);
+              const cx2 = Math.min(cx + radius, x2),
+                cy2 = Math.min(cy + radius, y2);
               inside = Math.min(x - cx1, y - cy1, cx2 - x, cy2 - y) > 0;
             } else inside = Math.min(left, top, right, bottom) > 0;
             if (!inside) continue;
@@ -247,36 +309,64 @@ export class FCOSHead extends Module {
     return this.lossByFeat(clsScores, bboxPreds, centernesses, samples);
   }
 
-  lossByFeat(clsScores: tf.Tensor4D[], bboxPreds: tf.Tensor4D[], centernesses: tf.Tensor4D[], samples: DetSample[]): LossDict {
+  lossByFeat(
+    clsScores: tf.Tensor4D[],
+    bboxPreds: tf.Tensor4D[],
+    centernesses: tf.Tensor4D[],
+    samples: DetSample[],
+  ): LossDict {
     const sizes = featSizes(clsScores);
     const points = this.priorGenerator.gridPriorsHost(sizes);
     const t = this.getTargets(points, samples);
-    const cls = tf.reshape(flattenLevels(clsScores, this.numClasses), [-1, this.numClasses]) as tf.Tensor2D;
+    const cls = tf.reshape(flattenLevels(clsScores, this.numClasses), [
+      -1,
+      this.numClasses,
+    ]) as tf.Tensor2D;
     const reg = tf.reshape(flattenLevels(bboxPreds, 4), [-1, 4]) as tf.Tensor2D;
     const ctr = tf.reshape(flattenLevels(centernesses, 1), [-1]);
     const numPos = Math.max(t.numPos, 1);
     const lossCls = this.lossCls.forward(cls, t.labels, { avgFactor: numPos }) as tf.Scalar;
     if (t.numPos === 0) {
-      return { loss_cls: lossCls, loss_bbox: tf.mul(tf.sum(reg), 0) as tf.Scalar, loss_centerness: tf.mul(tf.sum(ctr), 0) as tf.Scalar };
+      return {
+        loss_cls: lossCls,
+        loss_bbox: tf.mul(tf.sum(reg), 0) as tf.Scalar,
+        loss_centerness: tf.mul(tf.sum(ctr), 0) as tf.Scalar,
+      };
     }
     const allPoints = concatF32(points);
     const n = allPoints.length >> 1;
     const pos = tf.tensor1d(t.posFlat, 'int32');
     const posTargets = gatherRows(t.bboxTargets, 4, t.posFlat);
-    const posPoints = gatherRows(allPoints, 2, Int32Array.from(t.posFlat, (f) => f % n));
+    const posPoints = gatherRows(
+      allPoints,
+      2,
+      Int32Array.from(t.posFlat, (f) => f % n),
+    );
     const ctrTargets = new Float32Array(t.numPos);
     let ctrSum = 0;
     for (let i = 0; i < t.numPos; i++) {
-      const [l, tp, r, bt] = [posTargets[4 * i]!, posTargets[4 * i + 1]!, posTargets[4 * i + 2]!, posTargets[4 * i + 3]!];
-      ctrTargets[i] = Math.sqrt((Math.min(l, r) / Math.max(l, r)) * (Math.min(tp, bt) / Math.max(tp, bt)));
+      const [l, tp, r, bt] = [
+        posTargets[4 * i]!,
+        posTargets[4 * i + 1]!,
+        posTargets[4 * i + 2]!,
+        posTargets[4 * i + 3]!,
+      ];
+      ctrTargets[i] = Math.sqrt(
+        (Math.min(l, r) / Math.max(l, r)) * (Math.min(tp, bt) / Math.max(tp, bt)),
+      );
       ctrSum += ctrTargets[i]!;
     }
     const pts = tf.tensor2d(posPoints, [t.numPos, 2]);
     const predBoxes = this.bboxCoder.decode(pts, tf.gather(reg, pos) as tf.Tensor2D);
     const targetBoxes = this.bboxCoder.decode(pts, tf.tensor2d(posTargets, [t.numPos, 4]));
     const ctrT = tf.tensor1d(ctrTargets);
-    const lossBbox = this.lossBbox.forward(predBoxes, targetBoxes, { weight: ctrT, avgFactor: Math.max(ctrSum, 1e-6) }) as tf.Scalar;
-    const lossCenterness = this.lossCenterness.forward(tf.gather(ctr, pos), ctrT, { avgFactor: numPos }) as tf.Scalar;
+    const lossBbox = this.lossBbox.forward(predBoxes, targetBoxes, {
+      weight: ctrT,
+      avgFactor: Math.max(ctrSum, 1e-6),
+    }) as tf.Scalar;
+    const lossCenterness = this.lossCenterness.forward(tf.gather(ctr, pos), ctrT, {
+      avgFactor: numPos,
+    }) as tf.Scalar;
     return { loss_cls: lossCls, loss_bbox: lossBbox, loss_centerness: lossCenterness };
   }
 
@@ -289,7 +379,13 @@ export class FCOSHead extends Module {
     }
   }
 
-  predictByFeat(clsScores: tf.Tensor4D[], bboxPreds: tf.Tensor4D[], centernesses: tf.Tensor4D[], samples: DetSample[], rescale = true): DetDataSample[] {
+  predictByFeat(
+    clsScores: tf.Tensor4D[],
+    bboxPreds: tf.Tensor4D[],
+    centernesses: tf.Tensor4D[],
+    samples: DetSample[],
+    rescale = true,
+  ): DetDataSample[] {
     const sizes = featSizes(clsScores);
     const points = this.priorGenerator.gridPriorsHost(sizes);
     const cfg = this.testCfg;
@@ -322,7 +418,8 @@ export class FCOSHead extends Module {
         const lb = new Int32Array(keep.length);
         keep.forEach((pair, k) => {
           const i = Math.floor(pair / C);
-          const x = points[l]![2 * i]!, y = points[l]![2 * i + 1]!;
+          const x = points[l]![2 * i]!,
+            y = points[l]![2 * i + 1]!;
           // DistancePointBBoxCoder.decode with clipping to the image, on the host
           bx[4 * k] = Math.min(Math.max(x - reg[4 * i]! * stride, 0), iw);
           bx[4 * k + 1] = Math.min(Math.max(y - reg[4 * i + 1]! * stride, 0), ih);
@@ -336,7 +433,14 @@ export class FCOSHead extends Module {
         scores.push(sc);
         labels.push(lb);
       });
-      const inst = bboxPostProcess(concatF32(boxes), concatF32(scores), concatI32(labels), s.metainfo, cfg, rescale);
+      const inst = bboxPostProcess(
+        concatF32(boxes),
+        concatF32(scores),
+        concatI32(labels),
+        s.metainfo,
+        cfg,
+        rescale,
+      );
       return toDetDataSample(s, inst);
     });
   }

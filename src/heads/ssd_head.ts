@@ -6,7 +6,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { ConvModule, Conv2d, Module, ModuleList, Sequential, type ActCfg, type NormCfg } from '../nn/index.js';
+import {
+  ConvModule,
+  Conv2d,
+  Module,
+  ModuleList,
+  Sequential,
+  type ActCfg,
+  type NormCfg,
+} from '../nn/index.js';
 import { nextSeed } from '../nn/init.js';
 import { MODELS } from '../registry.js';
 import { softmaxCrossEntropy } from '../losses/cross_entropy_loss.js';
@@ -55,7 +63,8 @@ function xavierUniform(conv: Conv2d): void {
  * ```
  */
 export class SSDHead extends AnchorHead {
-  static override readonly configSchema = ssdHeadSchema as unknown as typeof AnchorHead.configSchema;
+  static override readonly configSchema =
+    ssdHeadSchema as unknown as typeof AnchorHead.configSchema;
   declare clsConvs: ModuleList<Module>;
   declare regConvs: ModuleList<Module>;
 
@@ -63,7 +72,11 @@ export class SSDHead extends AnchorHead {
     super({
       ...opts,
       inChannels: opts.inChannels[0]!,
-      bboxCoder: opts.bboxCoder ?? { type: 'DeltaXYWHBBoxCoder', targetMeans: [0, 0, 0, 0], targetStds: [0.1, 0.1, 0.2, 0.2] },
+      bboxCoder: opts.bboxCoder ?? {
+        type: 'DeltaXYWHBBoxCoder',
+        targetMeans: [0, 0, 0, 0],
+        targetStds: [0.1, 0.1, 0.2, 0.2],
+      },
       lossCls: { type: 'CrossEntropyLoss', useSigmoid: false, reduction: 'none' },
       lossBbox: { type: 'SmoothL1Loss', beta: 1, reduction: 'none' },
       _ssd: opts,
@@ -84,7 +97,15 @@ export class SSDHead extends AnchorHead {
       ] as const) {
         let m: Module;
         if (opts.useDepthwise) {
-          const dw = new ConvModule({ inChannels: c, outChannels: c, kernelSize: 3, padding: 1, groups: c, normCfg, actCfg });
+          const dw = new ConvModule({
+            inChannels: c,
+            outChannels: c,
+            kernelSize: 3,
+            padding: 1,
+            groups: c,
+            normCfg,
+            actCfg,
+          });
           const pw = new Conv2d({ inChannels: c, outChannels: out, kernelSize: 1 });
           xavierUniform(pw);
           m = new Sequential(dw, pw);
@@ -99,7 +120,10 @@ export class SSDHead extends AnchorHead {
   }
 
   override forwardSingle(x: tf.Tensor4D, level = 0): [tf.Tensor4D, tf.Tensor4D] {
-    return [this.clsConvs.at(level).forward(x) as tf.Tensor4D, this.regConvs.at(level).forward(x) as tf.Tensor4D];
+    return [
+      this.clsConvs.at(level).forward(x) as tf.Tensor4D,
+      this.regConvs.at(level).forward(x) as tf.Tensor4D,
+    ];
   }
 
   /**
@@ -107,7 +131,11 @@ export class SSDHead extends AnchorHead {
    * the `negPosRatio * numPos` negatives of highest loss in each image, smooth
    * L1 on the positives; both divided by the number of positives.
    */
-  override lossByFeat(clsScores: tf.Tensor4D[], bboxPreds: tf.Tensor4D[], samples: DetSample[]): LossDict {
+  override lossByFeat(
+    clsScores: tf.Tensor4D[],
+    bboxPreds: tf.Tensor4D[],
+    samples: DetSample[],
+  ): LossDict {
     const sizes = featSizes(clsScores);
     const { priors } = this.priorsFor(sizes);
     const t: DenseTargets = this.getTargets(priors, sizes, samples);
@@ -134,7 +162,10 @@ export class SSDHead extends AnchorHead {
       for (let j = 0; j < k; j++) keep.push(negs[j]!);
     }
     const numPos = Math.max(t.numPos, 1);
-    const lossCls = tf.div(tf.sum(tf.gather(ce, tf.tensor1d(Int32Array.from(keep), 'int32'))), numPos) as tf.Scalar;
+    const lossCls = tf.div(
+      tf.sum(tf.gather(ce, tf.tensor1d(Int32Array.from(keep), 'int32'))),
+      numPos,
+    ) as tf.Scalar;
     let lossBbox: tf.Scalar;
     if (t.numPos === 0) lossBbox = tf.mul(tf.sum(reg), 0) as tf.Scalar;
     else {
@@ -143,7 +174,10 @@ export class SSDHead extends AnchorHead {
       const gt = tf.tensor2d(t.posGt, [t.numPos, 4]);
       const target = this.regDecodedBbox ? gt : this.bboxCoder.encode(pri, gt);
       const p = this.regDecodedBbox ? this.bboxCoder.decode(pri, pred) : pred;
-      lossBbox = tf.div(tf.sum(smoothL1(p, target, this.trainCfg.smoothl1Beta ?? 1)), numPos) as tf.Scalar;
+      lossBbox = tf.div(
+        tf.sum(smoothL1(p, target, this.trainCfg.smoothl1Beta ?? 1)),
+        numPos,
+      ) as tf.Scalar;
     }
     return { loss_cls: lossCls, loss_bbox: lossBbox };
   }

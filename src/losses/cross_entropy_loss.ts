@@ -6,7 +6,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Module } from '../nn/module.js';
 import { MODELS } from '../registry.js';
-import { bceWithLogits, labelsArray, labelsToOneHot, weightReduceLoss, REDUCTIONS, type LossCallOptions, type Reduction } from './utils.js';
+import {
+  bceWithLogits,
+  labelsArray,
+  labelsToOneHot,
+  weightReduceLoss,
+  REDUCTIONS,
+  type LossCallOptions,
+  type Reduction,
+} from './utils.js';
 
 export interface CrossEntropyLossOptions {
   useSigmoid?: boolean;
@@ -29,7 +37,12 @@ export interface CrossEntropyLossOptions {
  * softmaxCrossEntropy(tf.tensor2d([[0, 0]]), new Int32Array([1])).dataSync(); // [0.6931472]
  * ```
  */
-export function softmaxCrossEntropy(pred: tf.Tensor2D, labels: Int32Array, ignoreIndex = -100, classWeight?: number[]): tf.Tensor1D {
+export function softmaxCrossEntropy(
+  pred: tf.Tensor2D,
+  labels: Int32Array,
+  ignoreIndex = -100,
+  classWeight?: number[],
+): tf.Tensor1D {
   const c = pred.shape[1];
   const w = new Float32Array(labels.length);
   const safe = new Int32Array(labels.length);
@@ -65,7 +78,12 @@ export class CrossEntropyLoss extends Module {
   readonly avgNonIgnore: boolean;
   readonly lossWeight: number;
 
-  constructor(opts: CrossEntropyLossOptions & { classWeight?: number[] | null; ignoreIndex?: number | null } = {}) {
+  constructor(
+    opts: CrossEntropyLossOptions & {
+      classWeight?: number[] | null;
+      ignoreIndex?: number | null;
+    } = {},
+  ) {
     super();
     this.useSigmoid = opts.useSigmoid ?? false;
     this.reduction = opts.reduction ?? 'mean';
@@ -99,7 +117,10 @@ export class CrossEntropyLoss extends Module {
           avgFactor = labels.reduce((s, l) => s + (l !== this.ignoreIndex ? 1 : 0), 0);
         }
       }
-      return tf.mul(weightReduceLoss(loss, { weight: opts.weight, reduction, avgFactor }), this.lossWeight);
+      return tf.mul(
+        weightReduceLoss(loss, { weight: opts.weight, reduction, avgFactor }),
+        this.lossWeight,
+      );
     });
   }
 }

@@ -6,7 +6,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Module } from '../nn/module.js';
 import { MODELS } from '../registry.js';
-import { bceWithLogits, labelsArray, labelsToOneHot, weightReduceLoss, REDUCTIONS, type LossCallOptions, type Reduction } from './utils.js';
+import {
+  bceWithLogits,
+  labelsArray,
+  labelsToOneHot,
+  weightReduceLoss,
+  REDUCTIONS,
+  type LossCallOptions,
+  type Reduction,
+} from './utils.js';
 
 /**
  * Element-wise focal loss of logits `pred` against float targets of the same
@@ -36,9 +44,15 @@ export function sigmoidFocalLoss(
     const ce = bceWithLogits(pred, target);
     // 1 - p_t = p (1 - t) + (1 - p) t
     const oneMinusPt = tf.add(tf.mul(p, tf.sub(1, target)), tf.mul(tf.sub(1, p), target));
-    const mod = gamma === 2 ? tf.square(oneMinusPt) : gamma === 0 ? tf.onesLike(oneMinusPt) : tf.pow(oneMinusPt, gamma);
+    const mod =
+      gamma === 2
+        ? tf.square(oneMinusPt)
+        : gamma === 0
+          ? tf.onesLike(oneMinusPt)
+          : tf.pow(oneMinusPt, gamma);
     let loss = tf.mul(ce, mod);
-    if (alpha >= 0) loss = tf.mul(loss, tf.add(tf.mul(target, alpha), tf.mul(tf.sub(1, target), 1 - alpha)));
+    if (alpha >= 0)
+      loss = tf.mul(loss, tf.add(tf.mul(target, alpha), tf.mul(tf.sub(1, target), 1 - alpha)));
     const r = opts.reduction ?? 'none';
     return r === 'mean' ? tf.mean(loss) : r === 'sum' ? tf.sum(loss) : loss;
   });
@@ -55,7 +69,8 @@ export function sigmoidFocalLoss(
 function binaryFocal(alpha: number, gamma: number): (x: tf.Tensor, t: tf.Tensor) => tf.Tensor {
   const a1 = alpha >= 0 ? alpha : 1;
   const a0 = alpha >= 0 ? 1 - alpha : 1;
-  const pow = (b: tf.Tensor): tf.Tensor => (gamma === 2 ? tf.square(b) : gamma === 1 ? b : gamma === 0 ? tf.onesLike(b) : tf.pow(b, gamma));
+  const pow = (b: tf.Tensor): tf.Tensor =>
+    gamma === 2 ? tf.square(b) : gamma === 1 ? b : gamma === 0 ? tf.onesLike(b) : tf.pow(b, gamma);
   return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, t, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     save([x, t]);
@@ -73,8 +88,14 @@ function binaryFocal(alpha: number, gamma: number): (x: tf.Tensor, t: tf.Tensor)
         const p = tf.sigmoid(xs);
         const logP = tf.neg(tf.softplus(tf.neg(xs)));
         const log1mP = tf.neg(tf.softplus(xs));
-        const gPos = tf.mul(tf.mul(pow(tf.sub(1, p)), tf.sub(tf.add(tf.mul(tf.mul(p, logP), gamma), p), 1)), a1);
-        const gNeg = tf.mul(tf.mul(pow(p), tf.sub(p, tf.mul(tf.mul(tf.sub(1, p), log1mP), gamma))), a0);
+        const gPos = tf.mul(
+          tf.mul(pow(tf.sub(1, p)), tf.sub(tf.add(tf.mul(tf.mul(p, logP), gamma), p), 1)),
+          a1,
+        );
+        const gNeg = tf.mul(
+          tf.mul(pow(p), tf.sub(p, tf.mul(tf.mul(tf.sub(1, p), log1mP), gamma))),
+          a0,
+        );
         const g = tf.add(tf.mul(ts, gPos), tf.mul(tf.sub(1, ts), gNeg));
         return [tf.mul(dy, g), tf.zerosLike(ts)];
       });
@@ -119,20 +140,35 @@ export class FocalLoss extends Module {
 
   constructor(opts: FocalLossOptions = {}) {
     super();
-    if (opts.useSigmoid === false) throw new Error('FocalLoss: only the sigmoid form is implemented (useSigmoid: true)');
+    if (opts.useSigmoid === false)
+      throw new Error('FocalLoss: only the sigmoid form is implemented (useSigmoid: true)');
     this.gamma = opts.gamma ?? 2;
     this.alpha = opts.alpha ?? 0.25;
     this.reduction = opts.reduction ?? 'mean';
     this.lossWeight = opts.lossWeight ?? 1;
   }
 
-  forward(pred: tf.Tensor2D, target: tf.Tensor | Int32Array, opts: LossCallOptions = {}): tf.Tensor {
+  forward(
+    pred: tf.Tensor2D,
+    target: tf.Tensor | Int32Array,
+    opts: LossCallOptions = {},
+  ): tf.Tensor {
     return tf.tidy(() => {
       const fromLabels = !(target instanceof tf.Tensor && target.rank === 2);
-      const t = fromLabels ? labelsToOneHot(labelsArray(target), pred.shape[1]) : tf.cast(target as tf.Tensor, 'float32');
+      const t = fromLabels
+        ? labelsToOneHot(labelsArray(target), pred.shape[1])
+        : tf.cast(target as tf.Tensor, 'float32');
       // one-hot targets from labels are 0/1: use the fused gradient
-      const loss = sigmoidFocalLoss(pred, t, { alpha: this.alpha, gamma: this.gamma, binaryTargets: fromLabels });
-      const r = weightReduceLoss(loss, { weight: opts.weight, reduction: opts.reductionOverride ?? this.reduction, avgFactor: opts.avgFactor });
+      const loss = sigmoidFocalLoss(pred, t, {
+        alpha: this.alpha,
+        gamma: this.gamma,
+        binaryTargets: fromLabels,
+      });
+      const r = weightReduceLoss(loss, {
+        weight: opts.weight,
+        reduction: opts.reductionOverride ?? this.reduction,
+        avgFactor: opts.avgFactor,
+      });
       return tf.mul(r, this.lossWeight);
     });
   }

@@ -23,9 +23,18 @@ export function giouLoss(pred: tf.Tensor2D, target: tf.Tensor2D, eps = 1e-7): tf
       tf.relu(tf.sub(tf.minimum(px2, tx2), tf.maximum(px1, tx1))),
       tf.relu(tf.sub(tf.minimum(py2, ty2), tf.maximum(py1, ty1))),
     );
-    const union = tf.sub(tf.add(tf.mul(tf.sub(px2, px1), tf.sub(py2, py1)), tf.mul(tf.sub(tx2, tx1), tf.sub(ty2, ty1))), inter);
+    const union = tf.sub(
+      tf.add(
+        tf.mul(tf.sub(px2, px1), tf.sub(py2, py1)),
+        tf.mul(tf.sub(tx2, tx1), tf.sub(ty2, ty1)),
+      ),
+      inter,
+    );
     const iou = tf.div(inter, tf.add(union, eps));
-    const areaC = tf.mul(tf.sub(tf.maximum(px2, tx2), tf.minimum(px1, tx1)), tf.sub(tf.maximum(py2, ty2), tf.minimum(py1, ty1)));
+    const areaC = tf.mul(
+      tf.sub(tf.maximum(px2, tx2), tf.minimum(px1, tx1)),
+      tf.sub(tf.maximum(py2, ty2), tf.minimum(py1, ty1)),
+    );
     const giou = tf.sub(iou, tf.div(tf.sub(areaC, union), tf.add(areaC, eps)));
     return tf.sub(1, giou) as tf.Tensor1D;
   });
@@ -33,7 +42,11 @@ export function giouLoss(pred: tf.Tensor2D, target: tf.Tensor2D, eps = 1e-7): tf
 
 export class GIoULoss extends Module {
   static readonly configSchema = z
-    .object({ eps: z.number().positive().optional(), reduction: z.enum(REDUCTIONS).optional(), lossWeight: z.number().optional() })
+    .object({
+      eps: z.number().positive().optional(),
+      reduction: z.enum(REDUCTIONS).optional(),
+      lossWeight: z.number().optional(),
+    })
     .strict();
   readonly eps: number;
   readonly reduction: Reduction;

@@ -26,7 +26,11 @@ export function smoothL1(pred: tf.Tensor, target: tf.Tensor, beta = 1): tf.Tenso
 }
 
 const schema = z
-  .object({ beta: z.number().nonnegative().optional(), reduction: z.enum(REDUCTIONS).optional(), lossWeight: z.number().optional() })
+  .object({
+    beta: z.number().nonnegative().optional(),
+    reduction: z.enum(REDUCTIONS).optional(),
+    lossWeight: z.number().optional(),
+  })
   .strict();
 
 export class SmoothL1Loss extends Module {

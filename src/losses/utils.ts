@@ -22,7 +22,8 @@ export const FLOAT32_EPS = 1.1920928955078125e-7;
 
 /** Broadcast a per-row weight [N] against a loss [N, C]. */
 function alignWeight(loss: tf.Tensor, weight: tf.Tensor): tf.Tensor {
-  if (weight.rank === 1 && loss.rank === 2 && weight.shape[0] === loss.shape[0]) return tf.reshape(weight, [-1, 1]);
+  if (weight.rank === 1 && loss.rank === 2 && weight.shape[0] === loss.shape[0])
+    return tf.reshape(weight, [-1, 1]);
   return weight;
 }
 

@@ -39,27 +39,59 @@ export class ChannelMapper extends Module {
     const normCfg = (o.normCfg as NormCfg | null) ?? null;
     const actCfg = (o.actCfg as ActCfg | null) ?? null;
     const numOuts = o.numOuts ?? o.inChannels.length;
-    if (numOuts < o.inChannels.length) throw new Error(`ChannelMapper: numOuts ${numOuts} < ${o.inChannels.length} inputs`);
+    if (numOuts < o.inChannels.length)
+      throw new Error(`ChannelMapper: numOuts ${numOuts} < ${o.inChannels.length} inputs`);
     const pad = Math.floor((o.kernelSize - 1) / 2);
     this.convs = this.addModule(
       'convs',
-      new ModuleList(o.inChannels.map((c) => new ConvModule({ inChannels: c, outChannels: o.outChannels, kernelSize: o.kernelSize, padding: pad, normCfg, actCfg }))),
+      new ModuleList(
+        o.inChannels.map(
+          (c) =>
+            new ConvModule({
+              inChannels: c,
+              outChannels: o.outChannels,
+              kernelSize: o.kernelSize,
+              padding: pad,
+              normCfg,
+              actCfg,
+            }),
+        ),
+      ),
     );
     if (numOuts > o.inChannels.length) {
       const extra: ConvModule[] = [];
       for (let i = o.inChannels.length; i < numOuts; i++) {
-        const inCh = i === o.inChannels.length ? o.inChannels[o.inChannels.length - 1]! : o.outChannels;
-        extra.push(new ConvModule({ inChannels: inCh, outChannels: o.outChannels, kernelSize: 3, stride: 2, padding: 1, normCfg, actCfg }));
+        const inCh =
+          i === o.inChannels.length ? o.inChannels[o.inChannels.length - 1]! : o.outChannels;
+        extra.push(
+          new ConvModule({
+            inChannels: inCh,
+            outChannels: o.outChannels,
+            kernelSize: 3,
+            stride: 2,
+            padding: 1,
+            normCfg,
+            actCfg,
+          }),
+        );
       }
       this.extraConvs = this.addModule('extraConvs', new ModuleList(extra));
     }
-    initWeights(this, (o.init as InitCfg | InitCfg[] | undefined) ?? [{ type: 'Xavier', layer: 'Conv2d', distribution: 'uniform' }]);
+    initWeights(
+      this,
+      (o.init as InitCfg | InitCfg[] | undefined) ?? [
+        { type: 'Xavier', layer: 'Conv2d', distribution: 'uniform' },
+      ],
+    );
   }
   forward(inputs: tf.Tensor4D[]): tf.Tensor4D[] {
-    if (inputs.length !== this.convs.length) throw new Error(`ChannelMapper: expected ${this.convs.length} inputs, got ${inputs.length}`);
+    if (inputs.length !== this.convs.length)
+      throw new Error(`ChannelMapper: expected ${this.convs.length} inputs, got ${inputs.length}`);
     const outs = this.convs.items.map((c, i) => c.forward(inputs[i]!));
     if (this.extraConvs) {
-      this.extraConvs.items.forEach((c, i) => outs.push(c.forward(i === 0 ? inputs[inputs.length - 1]! : outs[outs.length - 1]!)));
+      this.extraConvs.items.forEach((c, i) =>
+        outs.push(c.forward(i === 0 ? inputs[inputs.length - 1]! : outs[outs.length - 1]!)),
+      );
     }
     return outs;
   }

@@ -7,7 +7,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { MODELS } from '../registry.js';
-import { ConvModule, Module, ModuleList, Sequential, type ActCfg, type NormCfg } from '../nn/index.js';
+import {
+  ConvModule,
+  Module,
+  ModuleList,
+  Sequential,
+  type ActCfg,
+  type NormCfg,
+} from '../nn/index.js';
 import { initWeights, type InitCfg } from '../backbones/init_weights.js';
 import { L2Norm } from '../backbones/vgg.js';
 import { actCfgSchema, initSchema, normCfgSchema } from '../backbones/utils.js';
@@ -15,7 +22,10 @@ import { actCfgSchema, initSchema, normCfgSchema } from '../backbones/utils.js';
 export const ssdNeckSchema = z
   .object({
     inChannels: z.array(z.number().int().positive()).min(1).default([512, 1024]),
-    outChannels: z.array(z.number().int().positive()).min(1).default([512, 1024, 512, 256, 256, 256]),
+    outChannels: z
+      .array(z.number().int().positive())
+      .min(1)
+      .default([512, 1024, 512, 256, 256, 256]),
     levelStrides: z.array(z.number().int().positive()).default([2, 2, 1, 1]),
     levelPaddings: z.array(z.number().int().nonnegative()).default([1, 1, 0, 0]),
     /** Scale the L2Norm starts at; `null` for no L2Norm. */
@@ -44,14 +54,22 @@ export class SSDNeck extends Module {
     super();
     const o = (this.opts = ssdNeckSchema.parse(options));
     const nIn = o.inChannels.length;
-    if (o.outChannels.length < nIn || o.outChannels.slice(0, nIn).some((c, i) => c !== o.inChannels[i])) {
-      throw new Error(`SSDNeck: outChannels must start with inChannels ${JSON.stringify(o.inChannels)}`);
+    if (
+      o.outChannels.length < nIn ||
+      o.outChannels.slice(0, nIn).some((c, i) => c !== o.inChannels[i])
+    ) {
+      throw new Error(
+        `SSDNeck: outChannels must start with inChannels ${JSON.stringify(o.inChannels)}`,
+      );
     }
     const extra = o.outChannels.slice(nIn);
     if (o.levelStrides.length !== extra.length || o.levelPaddings.length !== extra.length) {
-      throw new Error(`SSDNeck: levelStrides and levelPaddings need ${extra.length} entries (one per extra level)`);
+      throw new Error(
+        `SSDNeck: levelStrides and levelPaddings need ${extra.length} entries (one per extra level)`,
+      );
     }
-    if (o.l2NormScale !== null) this.l2Norm = this.addModule('l2Norm', new L2Norm(o.inChannels[0]!, o.l2NormScale));
+    if (o.l2NormScale !== null)
+      this.l2Norm = this.addModule('l2Norm', new L2Norm(o.inChannels[0]!, o.l2NormScale));
     const normCfg = (o.normCfg as NormCfg | null) ?? null;
     const actCfg = (o.actCfg as ActCfg | null) ?? null;
     let prev = o.inChannels[nIn - 1]!;
@@ -63,15 +81,42 @@ export class SSDNeck extends Module {
       const p = o.levelPaddings[i]!;
       const second = o.useDepthwise
         ? new Sequential(
-            new ConvModule({ inChannels: mid, outChannels: mid, kernelSize: k, stride: s, padding: p, groups: mid, normCfg, actCfg }),
+            new ConvModule({
+              inChannels: mid,
+              outChannels: mid,
+              kernelSize: k,
+              stride: s,
+              padding: p,
+              groups: mid,
+              normCfg,
+              actCfg,
+            }),
             new ConvModule({ inChannels: mid, outChannels: out, kernelSize: 1, normCfg, actCfg }),
           )
-        : new ConvModule({ inChannels: mid, outChannels: out, kernelSize: k, stride: s, padding: p, normCfg, actCfg });
-      layers.push(new Sequential(new ConvModule({ inChannels: prev, outChannels: mid, kernelSize: 1, normCfg, actCfg }), second));
+        : new ConvModule({
+            inChannels: mid,
+            outChannels: out,
+            kernelSize: k,
+            stride: s,
+            padding: p,
+            normCfg,
+            actCfg,
+          });
+      layers.push(
+        new Sequential(
+          new ConvModule({ inChannels: prev, outChannels: mid, kernelSize: 1, normCfg, actCfg }),
+          second,
+        ),
+      );
       prev = out;
     });
     this.extraLayers = this.addModule('extraLayers', new ModuleList(layers));
-    initWeights(this, (o.init as InitCfg | InitCfg[] | undefined) ?? [{ type: 'Xavier', layer: 'Conv2d', distribution: 'uniform' }]);
+    initWeights(
+      this,
+      (o.init as InitCfg | InitCfg[] | undefined) ?? [
+        { type: 'Xavier', layer: 'Conv2d', distribution: 'uniform' },
+      ],
+    );
   }
   forward(inputs: tf.Tensor4D[]): tf.Tensor4D[] {
     const outs = [...inputs];

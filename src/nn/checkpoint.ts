@@ -33,7 +33,10 @@ const DTYPES = {
 type SafeDtype = keyof typeof DTYPES;
 
 /** Torch-side dtypes accepted when reading a foreign file (converted to float32/int32). */
-const FOREIGN: Record<string, { bytes: number; read: (dv: DataView, off: number) => number; tf: 'float32' | 'int32' }> = {
+const FOREIGN: Record<
+  string,
+  { bytes: number; read: (dv: DataView, off: number) => number; tf: 'float32' | 'int32' }
+> = {
   F64: { bytes: 8, read: (dv, o) => dv.getFloat64(o, true), tf: 'float32' },
   F16: { bytes: 2, read: (dv, o) => halfToFloat(dv.getUint16(o, true)), tf: 'float32' },
   BF16: { bytes: 2, read: (dv, o) => bf16ToFloat(dv.getUint16(o, true)), tf: 'float32' },
@@ -62,7 +65,10 @@ function bf16ToFloat(b: number): number {
 export function writeFileAtomic(file: string, data: Uint8Array | string): void {
   const dir = path.dirname(path.resolve(file));
   fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`);
+  const tmp = path.join(
+    dir,
+    `.${path.basename(file)}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`,
+  );
   const fd = fs.openSync(tmp, 'w');
   try {
     fs.writeFileSync(fd, data);
@@ -84,19 +90,35 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
  * Serialises named tensors to safetensors bytes (float32 as F32, int32 as
  * I32, bool as U8). Keys are written sorted, so equal dicts give equal bytes.
  */
-export function encodeSafetensors(tensors: Map<string, tf.Tensor> | Record<string, tf.Tensor>, metadata: Record<string, string> = {}): Uint8Array {
-  const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+export function encodeSafetensors(
+  tensors: Map<string, tf.Tensor> | Record<string, tf.Tensor>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)).sort(
+    ([a], [b]) => (a < b ? -1 : a > b ? 1 : 0),
+  );
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   const datas: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of entries) {
-    const dtype: SafeDtype = t.dtype === 'float32' ? 'F32' : t.dtype === 'int32' ? 'I32' : t.dtype === 'bool' ? 'U8' : (() => {
-      throw new Error(`encodeSafetensors: tensor '${name}' has unsupported dtype ${t.dtype}`);
-    })();
+    const dtype: SafeDtype =
+      t.dtype === 'float32'
+        ? 'F32'
+        : t.dtype === 'int32'
+          ? 'I32'
+          : t.dtype === 'bool'
+            ? 'U8'
+            : (() => {
+                throw new Error(
+                  `encodeSafetensors: tensor '${name}' has unsupported dtype ${t.dtype}`,
+                );
+              })();
     const values = t.dataSync();
     const bytes =
-      dtype === 'U8' ? Uint8Array.from(values as ArrayLike<number>) : new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
+      dtype === 'U8'
+        ? Uint8Array.from(values as ArrayLike<number>)
+        : new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
     header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] };
     datas.push(bytes);
     offset += bytes.byteLength;
@@ -127,11 +149,18 @@ export interface SafetensorsContent {
  * out-of-range offsets and unknown dtypes are {@link CheckpointError}s naming `file`.
  */
 export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): SafetensorsContent {
-  if (bytes.byteLength < 8) throw new CheckpointError(file, `not a safetensors file: ${bytes.byteLength} bytes, too short for a header`);
+  if (bytes.byteLength < 8)
+    throw new CheckpointError(
+      file,
+      `not a safetensors file: ${bytes.byteLength} bytes, too short for a header`,
+    );
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(dv.getBigUint64(0, true));
   if (n > bytes.byteLength - 8 || n > 100 * 1024 * 1024) {
-    throw new CheckpointError(file, `truncated or corrupt: header length ${n} exceeds the file's ${bytes.byteLength - 8} remaining bytes`);
+    throw new CheckpointError(
+      file,
+      `truncated or corrupt: header length ${n} exceeds the file's ${bytes.byteLength - 8} remaining bytes`,
+    );
   }
   let header: Record<string, any>;
   try {
@@ -139,7 +168,8 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): Safeten
   } catch (e) {
     throw new CheckpointError(file, `corrupt header: ${(e as Error).message}`);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new CheckpointError(file, 'corrupt header: not a JSON object');
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw new CheckpointError(file, 'corrupt header: not a JSON object');
   const dataStart = 8 + n;
   const dataLen = bytes.byteLength - dataStart;
   const tensors = new Map<string, tf.Tensor>();
@@ -147,25 +177,45 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): Safeten
   const spans: [number, number, string][] = [];
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') continue;
-    const { dtype, shape, data_offsets: offs } = (info ?? {}) as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw new CheckpointError(file, `tensor '${name}': bad shape ${JSON.stringify(shape)}`);
-    if (!Array.isArray(offs) || offs.length !== 2 || !(offs[0] <= offs[1])) throw new CheckpointError(file, `tensor '${name}': bad data_offsets ${JSON.stringify(offs)}`);
-    if (offs[1] > dataLen) throw new CheckpointError(file, `truncated: tensor '${name}' ends at byte ${offs[1]} of a ${dataLen}-byte data section`);
+    const {
+      dtype,
+      shape,
+      data_offsets: offs,
+    } = (info ?? {}) as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+      throw new CheckpointError(file, `tensor '${name}': bad shape ${JSON.stringify(shape)}`);
+    if (!Array.isArray(offs) || offs.length !== 2 || !(offs[0] <= offs[1]))
+      throw new CheckpointError(file, `tensor '${name}': bad data_offsets ${JSON.stringify(offs)}`);
+    if (offs[1] > dataLen)
+      throw new CheckpointError(
+        file,
+        `truncated: tensor '${name}' ends at byte ${offs[1]} of a ${dataLen}-byte data section`,
+      );
     const count = shape.reduce((a, b) => a * b, 1);
     const begin = dataStart + offs[0];
     const known = DTYPES[dtype as SafeDtype];
     const foreign = FOREIGN[dtype ?? ''];
     const width = known?.bytes ?? foreign?.bytes;
-    if (!width) throw new CheckpointError(file, `tensor '${name}': unsupported dtype ${JSON.stringify(dtype)}`);
+    if (!width)
+      throw new CheckpointError(
+        file,
+        `tensor '${name}': unsupported dtype ${JSON.stringify(dtype)}`,
+      );
     if (offs[1] - offs[0] !== count * width) {
-      throw new CheckpointError(file, `tensor '${name}': ${offs[1] - offs[0]} bytes for shape [${shape}] of ${dtype}`);
+      throw new CheckpointError(
+        file,
+        `tensor '${name}': ${offs[1] - offs[0]} bytes for shape [${shape}] of ${dtype}`,
+      );
     }
     spans.push([offs[0], offs[1], name]);
     if (known) {
       // Uint8Array's slice copies (Buffer's would not), giving an aligned buffer of its own.
       const copy = Uint8Array.prototype.slice.call(bytes, begin, begin + count * width);
       const arr = new known.array(copy.buffer, 0, count);
-      tensors.set(name, tf.tensor(known.tf === 'bool' ? Int32Array.from(arr) : arr, shape, known.tf));
+      tensors.set(
+        name,
+        tf.tensor(known.tf === 'bool' ? Int32Array.from(arr) : arr, shape, known.tf),
+      );
     } else {
       const arr = foreign!.tf === 'int32' ? new Int32Array(count) : new Float32Array(count);
       for (let i = 0; i < count; i++) arr[i] = foreign!.read(dv, begin + i * width);
@@ -176,7 +226,10 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): Safeten
   for (let i = 1; i < spans.length; i++) {
     if (spans[i]![0] < spans[i - 1]![1]) {
       for (const t of tensors.values()) t.dispose();
-      throw new CheckpointError(file, `corrupt: tensors '${spans[i - 1]![2]}' and '${spans[i]![2]}' overlap`);
+      throw new CheckpointError(
+        file,
+        `corrupt: tensors '${spans[i - 1]![2]}' and '${spans[i]![2]}' overlap`,
+      );
     }
   }
   return { tensors, metadata };
@@ -188,7 +241,10 @@ export function readSafetensors(file: string): SafetensorsContent {
   try {
     bytes = fs.readFileSync(file);
   } catch (e) {
-    throw new CheckpointError(file, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new CheckpointError(
+      file,
+      `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   return decodeSafetensors(bytes, file);
 }
@@ -245,10 +301,17 @@ export function saveCheckpoint(file: string, data: CheckpointData): void {
   const tensors = new Map<string, tf.Tensor>();
   const stateEntries = data.state instanceof Map ? [...data.state] : Object.entries(data.state);
   for (const [k, v] of stateEntries) {
-    if (k.startsWith('optimizer.')) throw new Error(`saveCheckpoint: model state key '${k}' uses the reserved prefix 'optimizer.'`);
+    if (k.startsWith('optimizer.'))
+      throw new Error(
+        `saveCheckpoint: model state key '${k}' uses the reserved prefix 'optimizer.'`,
+      );
     tensors.set(k, v);
   }
-  const optEntries = !data.optimizerState ? [] : data.optimizerState instanceof Map ? [...data.optimizerState] : Object.entries(data.optimizerState);
+  const optEntries = !data.optimizerState
+    ? []
+    : data.optimizerState instanceof Map
+      ? [...data.optimizerState]
+      : Object.entries(data.optimizerState);
   for (const [k, v] of optEntries) tensors.set(`optimizer.${k}`, v);
   const bytes = encodeSafetensors(tensors, { format: 'tfdet', checkpointId: id });
   const meta = { ...(data.meta ?? {}), checkpointId: id };
@@ -274,7 +337,10 @@ export function loadCheckpoint(file: string): LoadedCheckpoint {
       throw new CheckpointError(side, `corrupt sidecar: ${(e as Error).message}`);
     }
     if (metadata.checkpointId && meta.checkpointId && metadata.checkpointId !== meta.checkpointId) {
-      throw new CheckpointError(file, `its sidecar ${path.basename(side)} belongs to another write (checkpointId ${meta.checkpointId} vs ${metadata.checkpointId}); the write was interrupted`);
+      throw new CheckpointError(
+        file,
+        `its sidecar ${path.basename(side)} belongs to another write (checkpointId ${meta.checkpointId} vs ${metadata.checkpointId}); the write was interrupted`,
+      );
     }
   }
   const state = new Map<string, tf.Tensor>();

@@ -27,7 +27,8 @@ export function nextSeed(): number {
 
 /** `[fanIn, fanOut]` of a weight shape in our layouts. */
 export function fans(shape: readonly number[]): [number, number] {
-  if (shape.length < 2) throw new Error(`fan in/out needs a weight of rank >= 2, got shape [${shape}]`);
+  if (shape.length < 2)
+    throw new Error(`fan in/out needs a weight of rank >= 2, got shape [${shape}]`);
   const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
   return [shape[shape.length - 2]! * receptive, shape[shape.length - 1]! * receptive];
 }
@@ -80,7 +81,10 @@ export function kaiming(shape: number[], opts: KaimingOptions = {}): tf.Tensor {
 }
 
 /** Glorot & Bengio 2010 (torch.nn.init.xavier_normal_/xavier_uniform_). */
-export function xavier(shape: number[], opts: { gain?: number; distribution?: 'normal' | 'uniform' } = {}): tf.Tensor {
+export function xavier(
+  shape: number[],
+  opts: { gain?: number; distribution?: 'normal' | 'uniform' } = {},
+): tf.Tensor {
   const [fi, fo] = fans(shape);
   const std = (opts.gain ?? 1) * Math.sqrt(2 / (fi + fo));
   if ((opts.distribution ?? 'normal') === 'normal') return normal(shape, 0, std);

@@ -54,12 +54,15 @@ export class Conv2d extends Module {
     this.options = { stride: 1, padding: 0, dilation: 1, groups: 1, bias: true, ...opts };
     const { inChannels, outChannels, groups } = this.options;
     if (inChannels % groups || outChannels % groups) {
-      throw new Error(`Conv2d: inChannels ${inChannels} and outChannels ${outChannels} must be divisible by groups ${groups}`);
+      throw new Error(
+        `Conv2d: inChannels ${inChannels} and outChannels ${outChannels} must be divisible by groups ${groups}`,
+      );
     }
     const [kh, kw] = pair(this.options.kernelSize);
     const shape = [kh, kw, inChannels / groups, outChannels];
     this.weight = this.addParameter('weight', torchDefaultWeight(shape));
-    if (this.options.bias) this.bias = this.addParameter('bias', torchDefaultBias(shape, outChannels));
+    if (this.options.bias)
+      this.bias = this.addParameter('bias', torchDefaultBias(shape, outChannels));
   }
 
   private get padArg(): 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]] {
@@ -82,7 +85,9 @@ export class Conv2d extends Module {
       const xs = tf.split(x, groups, 3);
       const ws = tf.split(this.weight, groups, 3);
       y = tf.concat(
-        xs.map((xi, i) => tf.conv2d(xi as tf.Tensor4D, ws[i] as tf.Tensor4D, stride, this.padArg, 'NHWC', dilation)),
+        xs.map((xi, i) =>
+          tf.conv2d(xi as tf.Tensor4D, ws[i] as tf.Tensor4D, stride, this.padArg, 'NHWC', dilation),
+        ),
         3,
       ) as tf.Tensor4D;
     }
@@ -118,7 +123,8 @@ export class ConvTranspose2d extends Module {
     // torch computes fans from its [in, out, kh, kw] weight: fanIn = out * kh * kw.
     const torchLike = [kh, kw, outChannels, inChannels];
     this.weight = this.addParameter('weight', torchDefaultWeight(torchLike));
-    if (this.options.bias) this.bias = this.addParameter('bias', torchDefaultBias(torchLike, outChannels));
+    if (this.options.bias)
+      this.bias = this.addParameter('bias', torchDefaultBias(torchLike, outChannels));
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
@@ -130,8 +136,15 @@ export class ConvTranspose2d extends Module {
     const oh = (h - 1) * sh + kh + oph;
     const ow = (w - 1) * sw + kw + opw;
     // Full transposed conv, then crop the torch padding (tfjs pads symmetrically only through 'same').
-    let y = tf.conv2dTranspose(x, this.weight as tf.Tensor4D, [n, oh, ow, this.options.outChannels], [sh, sw], 'valid');
-    if (ph || pw) y = tf.slice(y, [0, ph, pw, 0], [n, oh - 2 * ph, ow - 2 * pw, this.options.outChannels]);
+    let y = tf.conv2dTranspose(
+      x,
+      this.weight as tf.Tensor4D,
+      [n, oh, ow, this.options.outChannels],
+      [sh, sw],
+      'valid',
+    );
+    if (ph || pw)
+      y = tf.slice(y, [0, ph, pw, 0], [n, oh - 2 * ph, ow - 2 * pw, this.options.outChannels]);
     return this.bias ? tf.add(y, this.bias) : y;
   }
 }
@@ -177,14 +190,19 @@ export class BatchNorm2d extends Module {
       return tf.add(tf.mul(x, scale), shift) as tf.Tensor4D;
     }
     const n = x.size / this.numFeatures;
-    if (n <= 1) throw new Error(`BatchNorm2d: expected more than 1 value per channel in training, got input shape [${x.shape}]`);
+    if (n <= 1)
+      throw new Error(
+        `BatchNorm2d: expected more than 1 value per channel in training, got input shape [${x.shape}]`,
+      );
     const m = this.options.momentum ?? 0.1;
     const gamma = this.weight ?? tf.ones([this.numFeatures]);
     const beta = this.bias ?? tf.zeros([this.numFeatures]);
     return batchNormTrain(x, gamma, beta, this.eps, (mean, variance) => {
       // Running statistics use the unbiased variance, as torch.
       this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
-      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * n) / (n - 1))));
+      this.runningVar.assign(
+        tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * n) / (n - 1))),
+      );
       this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
     });
   }
@@ -235,7 +253,8 @@ export class GroupNorm extends Module {
     readonly options: { eps?: number; affine?: boolean } = {},
   ) {
     super();
-    if (numChannels % numGroups) throw new Error(`GroupNorm: ${numChannels} channels not divisible by ${numGroups} groups`);
+    if (numChannels % numGroups)
+      throw new Error(`GroupNorm: ${numChannels} channels not divisible by ${numGroups} groups`);
     if (options.affine ?? true) {
       this.weight = this.addParameter('weight', constant([numChannels], 1));
       this.bias = this.addParameter('bias', constant([numChannels], 0));
@@ -245,7 +264,10 @@ export class GroupNorm extends Module {
     const [n, h, w, c] = x.shape;
     const g = tf.reshape(x, [n, h, w, this.numGroups, c / this.numGroups]);
     const { mean, variance } = tf.moments(g, [1, 2, 4], true);
-    const y = tf.reshape(tf.div(tf.sub(g, mean), tf.sqrt(tf.add(variance, this.options.eps ?? 1e-5))), [n, h, w, c]);
+    const y = tf.reshape(
+      tf.div(tf.sub(g, mean), tf.sqrt(tf.add(variance, this.options.eps ?? 1e-5))),
+      [n, h, w, c],
+    );
     if (!this.weight) return y as tf.Tensor4D;
     return tf.add(tf.mul(y, this.weight), this.bias!) as tf.Tensor4D;
   }
@@ -276,7 +298,8 @@ export class Linear extends Module {
 /** An activation: a parameter-free elementwise function. */
 export class Activation extends Module {
   constructor(
-    readonly kind: 'ReLU' | 'ReLU6' | 'SiLU' | 'HSwish' | 'HSigmoid' | 'Sigmoid' | 'Tanh' | 'LeakyReLU' | 'GELU',
+    readonly kind:
+      'ReLU' | 'ReLU6' | 'SiLU' | 'HSwish' | 'HSigmoid' | 'Sigmoid' | 'Tanh' | 'LeakyReLU' | 'GELU',
     readonly negativeSlope = 0.01,
   ) {
     super();
@@ -336,7 +359,9 @@ export class Dropout extends Module {
  * right padding, as torch does.
  */
 export class MaxPool2d extends Module {
-  constructor(readonly options: { kernelSize: Pair; stride?: Pair; padding?: Pair; ceilMode?: boolean }) {
+  constructor(
+    readonly options: { kernelSize: Pair; stride?: Pair; padding?: Pair; ceilMode?: boolean },
+  ) {
     super();
   }
   forward(x: tf.Tensor4D): tf.Tensor4D {
@@ -350,7 +375,13 @@ export class MaxPool2d extends Module {
 /** Average pooling (torch.nn.AvgPool2d, `countIncludePad` true by default as torch). */
 export class AvgPool2d extends Module {
   constructor(
-    readonly options: { kernelSize: Pair; stride?: Pair; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean },
+    readonly options: {
+      kernelSize: Pair;
+      stride?: Pair;
+      padding?: Pair;
+      ceilMode?: boolean;
+      countIncludePad?: boolean;
+    },
   ) {
     super();
   }
@@ -358,7 +389,15 @@ export class AvgPool2d extends Module {
     const k = pair(this.options.kernelSize);
     const s = pair(this.options.stride ?? this.options.kernelSize);
     const p = pair(this.options.padding ?? 0);
-    return pool('avg', x, k, s, p, this.options.ceilMode ?? false, this.options.countIncludePad ?? true);
+    return pool(
+      'avg',
+      x,
+      k,
+      s,
+      p,
+      this.options.ceilMode ?? false,
+      this.options.countIncludePad ?? true,
+    );
   }
 }
 
@@ -389,12 +428,30 @@ function pool(
     if (!ceil && p[0] === p[1]) return tf.maxPool(x, k, s, p[0]);
     const padded =
       p[0] || p[1] || bottom || right
-        ? tf.pad(x, [[0, 0], [p[0], bottom], [p[1], right], [0, 0]], -3.4e38)
+        ? tf.pad(
+            x,
+            [
+              [0, 0],
+              [p[0], bottom],
+              [p[1], right],
+              [0, 0],
+            ],
+            -3.4e38,
+          )
         : x;
     return tf.maxPool(padded, k, s, 'valid');
   }
   if (!p[0] && !p[1] && !bottom && !right) return tf.avgPool(x, k, s, 'valid');
-  const padded = tf.pad(x, [[0, 0], [p[0], bottom], [p[1], right], [0, 0]], 0);
+  const padded = tf.pad(
+    x,
+    [
+      [0, 0],
+      [p[0], bottom],
+      [p[1], right],
+      [0, 0],
+    ],
+    0,
+  );
   const sum = tf.mul(tf.avgPool(padded, k, s, 'valid'), k[0] * k[1]);
   // Divisor per window: its cells inside the input extended by the padding
   // (countIncludePad, torch's default) or inside the input alone.
@@ -422,7 +479,8 @@ export class AdaptiveAvgPool2d extends Module {
 export function adaptiveAvgPool2d(x: tf.Tensor4D, [oh, ow]: [number, number]): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   if (oh === 1 && ow === 1) return tf.mean(x, [1, 2], true) as tf.Tensor4D;
-  if (h % oh === 0 && w % ow === 0) return tf.avgPool(x, [h / oh, w / ow], [h / oh, w / ow], 'valid');
+  if (h % oh === 0 && w % ow === 0)
+    return tf.avgPool(x, [h / oh, w / ow], [h / oh, w / ow], 'valid');
   const rows: tf.Tensor4D[] = [];
   for (let i = 0; i < oh; i++) {
     const y0 = Math.floor((i * h) / oh);
@@ -431,7 +489,9 @@ export function adaptiveAvgPool2d(x: tf.Tensor4D, [oh, ow]: [number, number]): t
     for (let j = 0; j < ow; j++) {
       const x0 = Math.floor((j * w) / ow);
       const x1 = Math.ceil(((j + 1) * w) / ow);
-      cols.push(tf.mean(tf.slice(x, [0, y0, x0, 0], [n, y1 - y0, x1 - x0, c]), [1, 2], true) as tf.Tensor4D);
+      cols.push(
+        tf.mean(tf.slice(x, [0, y0, x0, 0], [n, y1 - y0, x1 - x0, c]), [1, 2], true) as tf.Tensor4D,
+      );
     }
     rows.push(tf.concat(cols, 2));
   }
@@ -458,7 +518,8 @@ export function interpolate(x: tf.Tensor4D, opts: InterpolateOptions): tf.Tensor
     const [fh, fw] = pair(opts.scaleFactor);
     size = [Math.floor(h * fh), Math.floor(w * fw)];
   }
-  if ((opts.mode ?? 'nearest') === 'nearest') return tf.image.resizeNearestNeighbor(x, size, false, false);
+  if ((opts.mode ?? 'nearest') === 'nearest')
+    return tf.image.resizeNearestNeighbor(x, size, false, false);
   const align = opts.alignCorners ?? false;
   return tf.image.resizeBilinear(x, size, align, !align);
 }
@@ -497,7 +558,9 @@ export function buildNormLayer(cfg: NormCfg, channels: number): [string, Module]
   if (cfg.type === 'BN' || cfg.type === 'BN2d' || cfg.type === 'SyncBN') {
     return ['bn', new BatchNorm2d(channels, { eps: cfg.eps, momentum: cfg.momentum })];
   }
-  throw new Error(`normCfg.type: expected one of BN | GN, got ${JSON.stringify((cfg as { type: unknown }).type)}`);
+  throw new Error(
+    `normCfg.type: expected one of BN | GN, got ${JSON.stringify((cfg as { type: unknown }).type)}`,
+  );
 }
 
 export interface ConvModuleOptions extends Conv2dOptions {
@@ -526,7 +589,8 @@ export class ConvModule extends Module {
       this.norm = this.addModule(name, layer);
       if (normCfg.requiresGrad === false) this.freeze(name);
     }
-    if (actCfg) this.act = this.addModule('activate', new Activation(actCfg.type, actCfg.negativeSlope));
+    if (actCfg)
+      this.act = this.addModule('activate', new Activation(actCfg.type, actCfg.negativeSlope));
   }
   forward(x: tf.Tensor4D): tf.Tensor4D {
     let y = this.conv.forward(x);

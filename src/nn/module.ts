@@ -195,7 +195,10 @@ export abstract class Module {
       }
     }
     for (const name of source.keys()) if (!own.has(name)) report.unexpectedKeys.push(name);
-    if (strict && (report.missingKeys.length || report.unexpectedKeys.length || report.mismatchedKeys.length)) {
+    if (
+      strict &&
+      (report.missingKeys.length || report.unexpectedKeys.length || report.mismatchedKeys.length)
+    ) {
       throw new Error(`loadStateDict into ${this.constructor.name}: ${formatLoadReport(report)}`);
     }
     for (const [variable, t] of toAssign) {
@@ -213,7 +216,8 @@ export abstract class Module {
 /** One line per non-empty category of a {@link LoadReport}. */
 export function formatLoadReport(r: LoadReport): string {
   const parts: string[] = [];
-  const list = (xs: string[]): string => (xs.length > 8 ? `${xs.slice(0, 8).join(', ')}, ... (${xs.length} in all)` : xs.join(', '));
+  const list = (xs: string[]): string =>
+    xs.length > 8 ? `${xs.slice(0, 8).join(', ')}, ... (${xs.length} in all)` : xs.join(', ');
   if (r.missingKeys.length) parts.push(`missing keys: ${list(r.missingKeys)}`);
   if (r.unexpectedKeys.length) parts.push(`unexpected keys: ${list(r.unexpectedKeys)}`);
   if (r.mismatchedKeys.length) parts.push(`shape mismatch: ${list(r.mismatchedKeys)}`);

@@ -11,15 +11,29 @@ import { registerOnce } from './kernel_util.js';
 import { BOX_IOU_KERNEL, type IouMode } from './boxes/iou.js';
 import { GRID_ANCHORS_KERNEL } from './anchors/anchors.js';
 import { NMS_MASK_BITS, NMS_MASK_KERNEL } from './nms/nms.js';
-import { ROI_ALIGN_GRAD_KERNEL, ROI_ALIGN_KERNEL, ROI_POOL_GRAD_KERNEL, ROI_POOL_KERNEL } from './roi_align/roi_align.js';
+import {
+  ROI_ALIGN_GRAD_KERNEL,
+  ROI_ALIGN_KERNEL,
+  ROI_POOL_GRAD_KERNEL,
+  ROI_POOL_KERNEL,
+} from './roi_align/roi_align.js';
 import type { RoIAlignAttrs, RoIPoolAttrs } from './roi_align/host.js';
 import { lit } from './gpu_webgpu.js';
 
-function run(backend: unknown, program: GPGPUProgram, inputs: tf.TensorInfo[], dtype: tf.DataType): tf.TensorInfo {
+function run(
+  backend: unknown,
+  program: GPGPUProgram,
+  inputs: tf.TensorInfo[],
+  dtype: tf.DataType,
+): tf.TensorInfo {
   return (backend as MathBackendWebGL).runWebGLProgram(program, inputs, dtype);
 }
 
-const prog = (variableNames: string[], outputShape: number[], userCode: string): GPGPUProgram => ({ variableNames, outputShape, userCode });
+const prog = (variableNames: string[], outputShape: number[], userCode: string): GPGPUProgram => ({
+  variableNames,
+  outputShape,
+  userCode,
+});
 
 // ---- boxIou ----------------------------------------------------------------
 registerOnce(BOX_IOU_KERNEL, 'webgl', ({ inputs, backend, attrs }) => {
@@ -42,12 +56,16 @@ registerOnce(BOX_IOU_KERNEL, 'webgl', ({ inputs, backend, attrs }) => {
     if (${e} > 0.0) { uni = max(uni, ${e}); }
     float iou = inter / uni;
     ${mode === 'iou' ? 'return iou;' : ''}
-    ${mode === 'giou' ? `
+    ${
+      mode === 'giou'
+        ? `
     float ew = max(max(ax2, bx2) - min(ax1, bx1), 0.0);
     float eh = max(max(ay2, by2) - min(ay1, by1), 0.0);
     float encl = ew * eh;
     if (${e} > 0.0) { encl = max(encl, ${e}); }
-    return iou - (encl - uni) / encl;` : ''}
+    return iou - (encl - uni) / encl;`
+        : ''
+    }
   }
   void main() {
     ${aligned ? 'int i = getOutputCoords(); setOutput(iouPair(i, i));' : 'ivec2 ij = getOutputCoords(); setOutput(iouPair(ij.x, ij.y));'}
@@ -170,11 +188,20 @@ registerOnce(ROI_ALIGN_KERNEL, 'webgl', ({ inputs, backend, attrs }) => {
     }
     setOutput(${isMax ? 'acc' : 'acc / float(g.cnt)'});
   }`;
-  return run(backend, prog(['Features', 'Rois'], [rois.shape[0], a.outH, a.outW, C], code), [features, rois], 'float32');
+  return run(
+    backend,
+    prog(['Features', 'Rois'], [rois.shape[0], a.outH, a.outW, C], code),
+    [features, rois],
+    'float32',
+  );
 });
 
 registerOnce(ROI_ALIGN_GRAD_KERNEL, 'webgl', ({ inputs, backend, attrs }) => {
-  const { dy, features, rois } = inputs as { dy: tf.TensorInfo; features: tf.TensorInfo; rois: tf.TensorInfo };
+  const { dy, features, rois } = inputs as {
+    dy: tf.TensorInfo;
+    features: tf.TensorInfo;
+    rois: tf.TensorInfo;
+  };
   const a = attrs as unknown as RoIAlignAttrs;
   const [, H, W] = features.shape;
   const K = rois.shape[0];
@@ -202,9 +229,13 @@ registerOnce(ROI_ALIGN_GRAD_KERNEL, 'webgl', ({ inputs, backend, attrs }) => {
       Geom g = geom(k);
       if (g.n != n) continue;
       if (g.gh * g.gw == 0) {
-        ${isMax ? `if (py == 0 && px == 0) {
+        ${
+          isMax
+            ? `if (py == 0 && px == 0) {
           for (int ph = 0; ph < ${a.outH}; ph++) for (int pw = 0; pw < ${a.outW}; pw++) acc += getDy(k, ph, pw, c);
-        }` : ''}
+        }`
+            : ''
+        }
         continue;
       }
       ivec2 ry = sampleRange(py, g.sh, g.bh / float(g.gh), ${a.outH} * g.gh);
@@ -223,7 +254,12 @@ registerOnce(ROI_ALIGN_GRAD_KERNEL, 'webgl', ({ inputs, backend, attrs }) => {
     }
     setOutput(acc);
   }`;
-  return run(backend, prog(['Dy', 'Features', 'Rois'], features.shape, code), [dy, features, rois], 'float32');
+  return run(
+    backend,
+    prog(['Dy', 'Features', 'Rois'], features.shape, code),
+    [dy, features, rois],
+    'float32',
+  );
 });
 
 // ---- RoIPool -------------------------------------------------------------------
@@ -262,11 +298,20 @@ registerOnce(ROI_POOL_KERNEL, 'webgl', ({ inputs, backend, attrs }) => {
     ivec4 o = getOutputCoords();
     setOutput(poolMax(int(getRois(o.x, 0)), poolBin(o.x, o.y, o.z), o.w).x);
   }`;
-  return run(backend, prog(['Features', 'Rois'], [rois.shape[0], a.outH, a.outW, C], code), [features, rois], 'float32');
+  return run(
+    backend,
+    prog(['Features', 'Rois'], [rois.shape[0], a.outH, a.outW, C], code),
+    [features, rois],
+    'float32',
+  );
 });
 
 registerOnce(ROI_POOL_GRAD_KERNEL, 'webgl', ({ inputs, backend, attrs }) => {
-  const { dy, features, rois } = inputs as { dy: tf.TensorInfo; features: tf.TensorInfo; rois: tf.TensorInfo };
+  const { dy, features, rois } = inputs as {
+    dy: tf.TensorInfo;
+    features: tf.TensorInfo;
+    rois: tf.TensorInfo;
+  };
   const a = attrs as unknown as RoIPoolAttrs;
   const [, H, W] = features.shape;
   const code = `${poolCommon(a, H, W)}
@@ -286,5 +331,10 @@ registerOnce(ROI_POOL_GRAD_KERNEL, 'webgl', ({ inputs, backend, attrs }) => {
     }
     setOutput(acc);
   }`;
-  return run(backend, prog(['Dy', 'Features', 'Rois'], features.shape, code), [dy, features, rois], 'float32');
+  return run(
+    backend,
+    prog(['Dy', 'Features', 'Rois'], features.shape, code),
+    [dy, features, rois],
+    'float32',
+  );
 });

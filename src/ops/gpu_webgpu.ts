@@ -7,12 +7,21 @@
  * detector uses a handful of distinct values.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { webgpu_util, type WebGPUBackend, type WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import {
+  webgpu_util,
+  type WebGPUBackend,
+  type WebGPUProgram,
+} from '@tensorflow/tfjs-backend-webgpu';
 import { registerOnce } from './kernel_util.js';
 import { BOX_IOU_KERNEL, IOU_MODES, type IouMode } from './boxes/iou.js';
 import { GRID_ANCHORS_KERNEL } from './anchors/anchors.js';
 import { NMS_MASK_BITS, NMS_MASK_KERNEL } from './nms/nms.js';
-import { ROI_ALIGN_GRAD_KERNEL, ROI_ALIGN_KERNEL, ROI_POOL_GRAD_KERNEL, ROI_POOL_KERNEL } from './roi_align/roi_align.js';
+import {
+  ROI_ALIGN_GRAD_KERNEL,
+  ROI_ALIGN_KERNEL,
+  ROI_POOL_GRAD_KERNEL,
+  ROI_POOL_KERNEL,
+} from './roi_align/roi_align.js';
 import type { RoIAlignAttrs, RoIPoolAttrs } from './roi_align/host.js';
 
 /** A float literal for WGSL/GLSL source. */
@@ -38,7 +47,11 @@ class Program implements WebGPUProgram {
     this.outputShape = outputShape;
     this.code = code;
     this.dispatchLayout = webgpu_util.flatDispatchLayout(outputShape);
-    this.dispatch = webgpu_util.computeDispatch(this.dispatchLayout, outputShape, this.workgroupSize);
+    this.dispatch = webgpu_util.computeDispatch(
+      this.dispatchLayout,
+      outputShape,
+      this.workgroupSize,
+    );
   }
 
   getUserCode(): string {
@@ -46,7 +59,12 @@ class Program implements WebGPUProgram {
   }
 }
 
-function run(backend: unknown, program: Program, inputs: tf.TensorInfo[], dtype: tf.DataType): tf.TensorInfo {
+function run(
+  backend: unknown,
+  program: Program,
+  inputs: tf.TensorInfo[],
+  dtype: tf.DataType,
+): tf.TensorInfo {
   return (backend as WebGPUBackend).runWebGPUProgram(program, inputs, dtype);
 }
 
@@ -67,18 +85,26 @@ function boxIouCode(mode: IouMode, aligned: boolean, eps: number): string {
     if (${e} > 0.0) { uni = max(uni, ${e}); }
     let iou = inter / uni;
     ${mode === 'iou' ? 'return iou;' : ''}
-    ${mode === 'giou' ? `
+    ${
+      mode === 'giou'
+        ? `
     let ew = max(max(ax2, bx2) - min(ax1, bx1), 0.0);
     let eh = max(max(ay2, by2) - min(ay1, by1), 0.0);
     var encl = ew * eh;
     if (${e} > 0.0) { encl = max(encl, ${e}); }
-    return iou - (encl - uni) / encl;` : ''}
+    return iou - (encl - uni) / encl;`
+        : ''
+    }
   }
   fn main(index : i32) {
     if (index < uniforms.size) {
-      ${aligned ? 'setOutputAtIndex(index, iouPair(index, index));' : `
+      ${
+        aligned
+          ? 'setOutputAtIndex(index, iouPair(index, index));'
+          : `
       let m = uniforms.bShape.x;
-      setOutputAtIndex(index, iouPair(index / m, index % m));`}
+      setOutputAtIndex(index, iouPair(index / m, index % m));`
+      }
     }
   }`;
 }
@@ -89,7 +115,12 @@ registerOnce(BOX_IOU_KERNEL, 'webgpu', ({ inputs, backend, attrs }) => {
   const aligned = Boolean(attrs?.aligned);
   const eps = Number(attrs?.eps ?? 0);
   const shape = aligned ? [a.shape[0]] : [a.shape[0], b.shape[0]];
-  const prog = new Program(`tfdetBoxIou_${IOU_MODES.indexOf(mode)}_${aligned}_${eps}`, ['A', 'B'], shape, boxIouCode(mode, aligned, eps));
+  const prog = new Program(
+    `tfdetBoxIou_${IOU_MODES.indexOf(mode)}_${aligned}_${eps}`,
+    ['A', 'B'],
+    shape,
+    boxIouCode(mode, aligned, eps),
+  );
   return run(backend, prog, [a, b], 'float32');
 });
 
@@ -112,7 +143,12 @@ registerOnce(GRID_ANCHORS_KERNEL, 'webgpu', ({ inputs, backend, attrs }) => {
       setOutputAtIndex(index, Base[a * 4 + e] + shift);
     }
   }`;
-  const prog = new Program(`tfdetGridAnchors_${A}_${featW}_${strideW}_${strideH}`, ['Base'], [featH * featW * A, 4], code);
+  const prog = new Program(
+    `tfdetGridAnchors_${A}_${featW}_${strideW}_${strideH}`,
+    ['Base'],
+    [featH * featW * A, 4],
+    code,
+  );
   return run(backend, prog, [base], 'float32');
 });
 
@@ -266,10 +302,14 @@ function roiAlignBackwardCode(a: RoIAlignAttrs): string {
         let g = geom(k);
         if (g.n != n) { continue; }
         if (g.gh * g.gw == 0) {
-          ${isMax ? `// mmcv: an empty bin's arg-max (-1, -1) lands on pixel (0, 0).
+          ${
+            isMax
+              ? `// mmcv: an empty bin's arg-max (-1, -1) lands on pixel (0, 0).
           if (py == 0 && px == 0) {
             for (var q = 0; q < ${a.outH * a.outW}; q++) { acc = acc + Dy[(k * ${a.outH * a.outW} + q) * C + c]; }
-          }` : ''}
+          }`
+              : ''
+          }
           continue;
         }
         let ry = sampleRange(py, g.sh, g.bh / f32(g.gh), ${a.outH} * g.gh);
@@ -292,19 +332,34 @@ function roiAlignBackwardCode(a: RoIAlignAttrs): string {
   }`;
 }
 
-const roiKey = (a: RoIAlignAttrs): string => `${a.outH}_${a.outW}_${a.spatialScale}_${a.samplingRatio}_${a.aligned}_${a.poolMode}`;
+const roiKey = (a: RoIAlignAttrs): string =>
+  `${a.outH}_${a.outW}_${a.spatialScale}_${a.samplingRatio}_${a.aligned}_${a.poolMode}`;
 
 registerOnce(ROI_ALIGN_KERNEL, 'webgpu', ({ inputs, backend, attrs }) => {
   const { features, rois } = inputs as { features: tf.TensorInfo; rois: tf.TensorInfo };
   const a = attrs as unknown as RoIAlignAttrs;
   const shape = [rois.shape[0], a.outH, a.outW, features.shape[3]];
-  return run(backend, new Program(`tfdetRoIAlign_${roiKey(a)}`, ['Features', 'Rois'], shape, roiAlignForwardCode(a)), [features, rois], 'float32');
+  return run(
+    backend,
+    new Program(`tfdetRoIAlign_${roiKey(a)}`, ['Features', 'Rois'], shape, roiAlignForwardCode(a)),
+    [features, rois],
+    'float32',
+  );
 });
 
 registerOnce(ROI_ALIGN_GRAD_KERNEL, 'webgpu', ({ inputs, backend, attrs }) => {
-  const { dy, features, rois } = inputs as { dy: tf.TensorInfo; features: tf.TensorInfo; rois: tf.TensorInfo };
+  const { dy, features, rois } = inputs as {
+    dy: tf.TensorInfo;
+    features: tf.TensorInfo;
+    rois: tf.TensorInfo;
+  };
   const a = attrs as unknown as RoIAlignAttrs;
-  const prog = new Program(`tfdetRoIAlignGrad_${roiKey(a)}`, ['Dy', 'Features', 'Rois'], features.shape, roiAlignBackwardCode(a));
+  const prog = new Program(
+    `tfdetRoIAlignGrad_${roiKey(a)}`,
+    ['Dy', 'Features', 'Rois'],
+    features.shape,
+    roiAlignBackwardCode(a),
+  );
   return run(backend, prog, [dy, features, rois], 'float32');
 });
 
@@ -358,11 +413,20 @@ registerOnce(ROI_POOL_KERNEL, 'webgpu', ({ inputs, backend, attrs }) => {
     }
   }`;
   const shape = [rois.shape[0], a.outH, a.outW, features.shape[3]];
-  return run(backend, new Program(`tfdetRoIPool_${poolKey(a)}`, ['Features', 'Rois'], shape, code), [features, rois], 'float32');
+  return run(
+    backend,
+    new Program(`tfdetRoIPool_${poolKey(a)}`, ['Features', 'Rois'], shape, code),
+    [features, rois],
+    'float32',
+  );
 });
 
 registerOnce(ROI_POOL_GRAD_KERNEL, 'webgpu', ({ inputs, backend, attrs }) => {
-  const { dy, features, rois } = inputs as { dy: tf.TensorInfo; features: tf.TensorInfo; rois: tf.TensorInfo };
+  const { dy, features, rois } = inputs as {
+    dy: tf.TensorInfo;
+    features: tf.TensorInfo;
+    rois: tf.TensorInfo;
+  };
   const a = attrs as unknown as RoIPoolAttrs;
   const code = `${poolCommon(a)}
   fn main(index : i32) {
@@ -389,6 +453,11 @@ registerOnce(ROI_POOL_GRAD_KERNEL, 'webgpu', ({ inputs, backend, attrs }) => {
       setOutputAtIndex(index, acc);
     }
   }`;
-  const prog = new Program(`tfdetRoIPoolGrad_${poolKey(a)}`, ['Dy', 'Features', 'Rois'], features.shape, code);
+  const prog = new Program(
+    `tfdetRoIPoolGrad_${poolKey(a)}`,
+    ['Dy', 'Features', 'Rois'],
+    features.shape,
+    code,
+  );
   return run(backend, prog, [dy, features, rois], 'float32');
 });

@@ -23,27 +23,43 @@ export interface HostOutput {
  * function, `out` holds preallocated output arrays (on wasm: views of the
  * heap, not zeroed) that the kernel fills and returns, saving a copy.
  */
-export type HostImpl = (inputs: HostArray[], shapes: number[][], attrs: NamedAttrMap, out?: HostArray[]) => HostOutput[];
+export type HostImpl = (
+  inputs: HostArray[],
+  shapes: number[][],
+  attrs: NamedAttrMap,
+  out?: HostArray[],
+) => HostOutput[];
 
 /** Output shapes and dtypes of a host kernel, known before it runs. */
-export type HostShapes = (shapes: number[][], attrs: NamedAttrMap) => { shape: number[]; dtype: DataType }[];
+export type HostShapes = (
+  shapes: number[][],
+  attrs: NamedAttrMap,
+) => { shape: number[]; dtype: DataType }[];
 
 interface AnyBackend {
   readSync(dataId: unknown): unknown;
   typedArrayFromHeap?(t: TensorInfo): HostArray;
-  makeOutput?(shape: number[], dtype: DataType, memoryOffset?: number, values?: unknown): TensorInfo;
+  makeOutput?(
+    shape: number[],
+    dtype: DataType,
+    memoryOffset?: number,
+    values?: unknown,
+  ): TensorInfo;
   makeTensorInfo?(shape: number[], dtype: DataType, values?: unknown): TensorInfo;
 }
 
-const isWasm = (b: AnyBackend): boolean => typeof b.typedArrayFromHeap === 'function' && typeof b.makeOutput === 'function';
+const isWasm = (b: AnyBackend): boolean =>
+  typeof b.typedArrayFromHeap === 'function' && typeof b.makeOutput === 'function';
 
 /** Reads a tensor's values without a copy where the backend allows it (wasm heap view, cpu store). */
 export function readHost(backend: KernelBackend, t: TensorInfo): HostArray {
   const b = backend as unknown as AnyBackend;
   if (isWasm(b)) return b.typedArrayFromHeap!(t);
   const v = b.readSync(t.dataId) as HostArray;
-  if (t.dtype === 'float32' && !(v instanceof Float32Array)) return Float32Array.from(v as ArrayLike<number>);
-  if (t.dtype === 'int32' && !(v instanceof Int32Array)) return Int32Array.from(v as ArrayLike<number>);
+  if (t.dtype === 'float32' && !(v instanceof Float32Array))
+    return Float32Array.from(v as ArrayLike<number>);
+  if (t.dtype === 'int32' && !(v instanceof Int32Array))
+    return Int32Array.from(v as ArrayLike<number>);
   return v;
 }
 
@@ -62,11 +78,18 @@ const registered = new Set<string>();
 
 /** Whether a kernel is registered for (name, backend); re-registering would throw in tfjs. */
 export function isRegistered(kernelName: string, backendName: string): boolean {
-  return registered.has(`${kernelName}/${backendName}`) || tf.getKernel(kernelName, backendName) !== undefined;
+  return (
+    registered.has(`${kernelName}/${backendName}`) ||
+    tf.getKernel(kernelName, backendName) !== undefined
+  );
 }
 
 /** Registers `kernelFunc` unless the pair already exists (modules may be imported twice by bundlers). */
-export function registerOnce(kernelName: string, backendName: string, kernelFunc: tf.KernelFunc): void {
+export function registerOnce(
+  kernelName: string,
+  backendName: string,
+  kernelFunc: tf.KernelFunc,
+): void {
   if (isRegistered(kernelName, backendName)) return;
   registered.add(`${kernelName}/${backendName}`);
   tf.registerKernel({ kernelName, backendName, kernelFunc });
@@ -91,7 +114,12 @@ export function registerHostKernel(
 }
 
 /** The kernel function behind {@link registerHostKernel}. */
-export function hostKernelFunc(kernelName: string, inputNames: string[], impl: HostImpl, outShapes?: HostShapes): tf.KernelFunc {
+export function hostKernelFunc(
+  kernelName: string,
+  inputNames: string[],
+  impl: HostImpl,
+  outShapes?: HostShapes,
+): tf.KernelFunc {
   return ({ inputs, backend: be, attrs }) => {
     const backend = be as KernelBackend;
     const infos = inputNames.map((n) => {
@@ -121,7 +149,9 @@ export function runKernel<T extends tf.Tensor | tf.Tensor[]>(
   inputs: Record<string, tf.Tensor>,
   attrs: Record<string, unknown> = {},
 ): T {
-  return tf.engine().runKernel(kernelName, inputs as unknown as tf.NamedTensorMap, attrs as NamedAttrMap) as T;
+  return tf
+    .engine()
+    .runKernel(kernelName, inputs as unknown as tf.NamedTensorMap, attrs as NamedAttrMap) as T;
 }
 
 /** Host values of a tensor, array or typed array as float32. */
@@ -129,13 +159,16 @@ export function toF32(x: tf.Tensor | ArrayLike<number> | number[][], what: strin
   if (x instanceof tf.Tensor) {
     if (tf.getBackend() === 'webgpu') {
       // tfjs' webgpu readSync goes through an OffscreenCanvas and returned wrong values under SwiftShader.
-      throw new Error(`${what}: cannot read a webgpu tensor synchronously; pass a typed array (await t.data()) or use the async variant (nmsAsync).`);
+      throw new Error(
+        `${what}: cannot read a webgpu tensor synchronously; pass a typed array (await t.data()) or use the async variant (nmsAsync).`,
+      );
     }
     const v = x.dataSync();
     return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
   }
   if (x instanceof Float32Array) return x;
-  if (Array.isArray(x) && x.length && Array.isArray(x[0])) return Float32Array.from((x as number[][]).flat());
+  if (Array.isArray(x) && x.length && Array.isArray(x[0]))
+    return Float32Array.from((x as number[][]).flat());
   if (Array.isArray(x) || ArrayBuffer.isView(x)) return Float32Array.from(x as ArrayLike<number>);
   throw new Error(`${what}: expected a tensor or an array of numbers, got ${typeof x}.`);
 }

@@ -123,7 +123,8 @@ export class MaxIoUAssigner {
         : boxIouHost(ignored!.bboxes, priors, 'iof'); // [nIg, n], over ignored area
       for (let i = 0; i < n; i++) {
         let m = -Infinity;
-        for (let k = 0; k < nIg; k++) m = Math.max(m, this.ignoreWrtCandidates ? iof[i * nIg + k] : iof[k * n + i]);
+        for (let k = 0; k < nIg; k++)
+          m = Math.max(m, this.ignoreWrtCandidates ? iof[i * nIg + k] : iof[k * n + i]);
         if (m > this.ignoreIofThr) ignoredPrior[i] = 1;
       }
     }
@@ -149,7 +150,8 @@ export class MaxIoUAssigner {
         }
         if (bestI < 0 || best < this.minPosIou) continue;
         if (this.gtMaxAssignAll) {
-          for (let i = 0; i < n; i++) if (!ignoredPrior[i] && ov[row + i] === best) gtInds[i] = j + 1;
+          for (let i = 0; i < n; i++)
+            if (!ignoredPrior[i] && ov[row + i] === best) gtInds[i] = j + 1;
         } else gtInds[bestI] = j + 1;
       }
     }

@@ -31,9 +31,9 @@ export function closestNames(name: string, candidates: Iterable<string>, limit =
     const cl = c.toLowerCase();
     const d = editDistance(lower, cl);
     const related = cl.includes(lower) || lower.includes(cl);
-    if (d <= Math.max(2, Math.ceil(name.length / 3)) || related) scored.push([related ? Math.min(d, 1) : d, c]);
+    if (d <= Math.max(2, Math.ceil(name.length / 3)) || related)
+      scored.push([related ? Math.min(d, 1) : d, c]);
   }
   scored.sort((x, y) => x[0] - y[0] || x[1].localeCompare(y[1]));
   return scored.slice(0, limit).map(([, c]) => c);
 }
-

@@ -144,7 +144,8 @@ export class Rng {
 
   /** Restore a state saved with {@link getState}. */
   setState(state: readonly number[]): void {
-    if (state.length !== 4) throw new RangeError(`Rng.setState: expected 4 words, got ${state.length}`);
+    if (state.length !== 4)
+      throw new RangeError(`Rng.setState: expected 4 words, got ${state.length}`);
     [this.a, this.b, this.c, this.d] = state.map((x) => x >>> 0) as RngState;
     this.spareNormal = undefined;
   }

@@ -109,7 +109,10 @@ export const escapeXml = (s: string): string =>
  * (auto-oriented), raw buffers clamped to 0..255. `caller` names the
  * function in the error for a non-RGB buffer.
  */
-export async function toRgbImage(image: ImageBuffer | string | Buffer, caller = 'drawDetections'): Promise<ImageBuffer> {
+export async function toRgbImage(
+  image: ImageBuffer | string | Buffer,
+  caller = 'drawDetections',
+): Promise<ImageBuffer> {
   if (typeof image === 'string' || Buffer.isBuffer(image)) {
     return imageFromRaw(
       await sharp(image)

@@ -5,7 +5,14 @@
  */
 import type { ImageBuffer } from '../datasets/types.js';
 import { vocPalette } from '../datasets/png.js';
-import { compositeSvg, drawDetections, escapeXml, toRgbImage, type Detections, type DrawOptions } from './draw.js';
+import {
+  compositeSvg,
+  drawDetections,
+  escapeXml,
+  toRgbImage,
+  type Detections,
+  type DrawOptions,
+} from './draw.js';
 
 /** A label map: class index per pixel, row-major `height * width`. */
 export interface LabelMap {

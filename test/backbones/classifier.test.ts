@@ -18,7 +18,8 @@ beforeAll(async () => {
 describe('Accuracy', () => {
   it('top-1 / top-5 in percent, streaming over batches, reset by compute', () => {
     const acc = METRICS.build<Accuracy>({ type: 'Accuracy', topk: [1, 5] });
-    const scores = (hot: number[]): number[] => Array.from({ length: 10 }, (_, c) => (hot.includes(c) ? 1 - hot.indexOf(c) * 0.1 : 0));
+    const scores = (hot: number[]): number[] =>
+      Array.from({ length: 10 }, (_, c) => (hot.includes(c) ? 1 - hot.indexOf(c) * 0.1 : 0));
     acc.process({}, [
       { predScore: scores([3, 1, 2, 0, 4]), gtLabel: 3 }, // top-1 hit
       { predScore: scores([3, 1, 2, 0, 4]), gtLabel: 4 }, // rank 4: top-5 hit
@@ -34,7 +35,9 @@ describe('Accuracy', () => {
     const acc = new Accuracy({ topk: 1 });
     acc.process(null, [{ predScore: [0.5, 0.5, 0], gtLabel: 1 }]);
     expect(acc.compute()).toEqual({ 'accuracy/top1': 100 });
-    expect(() => acc.process(null, [{ predScore: [0.5, 0.5], gtLabel: 2 }])).toThrow(/sample 0: gtLabel 2 is not a class index in 0..1/);
+    expect(() => acc.process(null, [{ predScore: [0.5, 0.5], gtLabel: 2 }])).toThrow(
+      /sample 0: gtLabel 2 is not a class index in 0..1/,
+    );
   });
 });
 
@@ -42,21 +45,33 @@ describe('ImageClassifier', () => {
   it('loads converted torchvision weights with Pretrained and reproduces torchvision logits', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfdet-clf-'));
     const ckpt = path.join(dir, 'mbv3.safetensors');
-    convertTorchvisionFile('test/fixtures/backbones/mobilenet_v3_small_w050_c16.weights.safetensors', ckpt);
+    convertTorchvisionFile(
+      'test/fixtures/backbones/mobilenet_v3_small_w050_c16.weights.safetensors',
+      ckpt,
+    );
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     const clf = MODELS.build<ImageClassifier>({
       type: 'ImageClassifier',
       backbone: { type: 'MobileNetV3', arch: 'small', widenFactor: 0.5, outIndices: [12] },
-      head: { type: 'StackedLinearClsHead', numClasses: 16, inChannels: 288, midChannels: [512], actCfg: { type: 'HSwish' } },
+      head: {
+        type: 'StackedLinearClsHead',
+        numClasses: 16,
+        inChannels: 288,
+        midChannels: [512],
+        actCfg: { type: 'HSwish' },
+      },
       init: { type: 'Pretrained', checkpoint: ckpt },
     });
     expect(log.mock.calls.flat().join(' ')).toMatch(/into ImageClassifier: all keys matched/);
     log.mockRestore();
     clf.eval();
-    const io = readSafetensorsFile('test/fixtures/backbones/mobilenet_v3_small_w050_c16.io.safetensors').tensors;
+    const io = readSafetensorsFile(
+      'test/fixtures/backbones/mobilenet_v3_small_w050_c16.io.safetensors',
+    ).tensors;
     const logits = clf.forward(io.get('input') as tf.Tensor4D);
     const ref = io.get('logits')!;
-    const err = tf.max(tf.abs(tf.sub(logits, ref))).dataSync()[0]! / tf.max(tf.abs(ref)).dataSync()[0]!;
+    const err =
+      tf.max(tf.abs(tf.sub(logits, ref))).dataSync()[0]! / tf.max(tf.abs(ref)).dataSync()[0]!;
     expect(err).toBeLessThan(1e-4);
     const { labels } = clf.predict(io.get('input') as tf.Tensor4D);
     expect(labels.dataSync()[0]).toBe(tf.argMax(ref, 1).dataSync()[0]);
@@ -77,10 +92,16 @@ describe('ImageClassifier', () => {
     for (let i = 0; i < 8; i++) {
       const c = i % 4;
       labels.push(c);
-      imgs.push(Array.from({ length: 32 }, (_, y) => Array.from({ length: 32 }, (_, x) => {
-        const on = (y < 16 ? 0 : 2) + (x < 16 ? 0 : 1) === c;
-        return [on ? 1 : 0, on ? 1 : 0, on ? 1 : 0].map((v) => v + 0.1 * Math.sin(i * 7 + x + y));
-      })));
+      imgs.push(
+        Array.from({ length: 32 }, (_, y) =>
+          Array.from({ length: 32 }, (_, x) => {
+            const on = (y < 16 ? 0 : 2) + (x < 16 ? 0 : 1) === c;
+            return [on ? 1 : 0, on ? 1 : 0, on ? 1 : 0].map(
+              (v) => v + 0.1 * Math.sin(i * 7 + x + y),
+            );
+          }),
+        ),
+      );
     }
     const x = tf.tensor4d(imgs);
     const opt = tf.train.adam(0.01);
@@ -95,14 +116,21 @@ describe('ImageClassifier', () => {
     clf.eval();
     const acc = new Accuracy({ topk: [1] });
     const scores = clf.predict(x).scores.arraySync();
-    acc.process({}, scores.map((s, i) => ({ predScore: s, gtLabel: labels[i]! })));
+    acc.process(
+      {},
+      scores.map((s, i) => ({ predScore: s, gtLabel: labels[i]! })),
+    );
     expect(acc.compute()['accuracy/top1']).toBeGreaterThanOrEqual(75);
     clf.dispose();
   });
 
   it('softmaxCrossEntropy matches -log softmax at the label, with label smoothing', () => {
-    const logits = tf.tensor2d([[2, 0, -1], [0, 0, 0]]);
-    const p = (v: number[], i: number): number => Math.exp(v[i]!) / v.reduce((s, a) => s + Math.exp(a), 0);
+    const logits = tf.tensor2d([
+      [2, 0, -1],
+      [0, 0, 0],
+    ]);
+    const p = (v: number[], i: number): number =>
+      Math.exp(v[i]!) / v.reduce((s, a) => s + Math.exp(a), 0);
     const expected = -(Math.log(p([2, 0, -1], 0)) + Math.log(1 / 3)) / 2;
     expect(softmaxCrossEntropy(logits, [0, 2]).dataSync()[0]).toBeCloseTo(expected, 5);
     const smooth = softmaxCrossEntropy(logits, [0, 2], 0.3).dataSync()[0]!;

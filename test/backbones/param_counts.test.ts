@@ -11,12 +11,17 @@ import type { Module } from '../../src/nn/index.js';
 import '../../src/backbones/index.js';
 import '../../src/classifiers/index.js';
 
-const ref = JSON.parse(fs.readFileSync('test/fixtures/backbones/torchvision_param_counts.json', 'utf8')) as {
+const ref = JSON.parse(
+  fs.readFileSync('test/fixtures/backbones/torchvision_param_counts.json', 'utf8'),
+) as {
   torchvision: string;
   counts: Record<string, number>;
 };
 
-const clf = (backbone: Record<string, unknown>, head: Record<string, unknown>): Record<string, unknown> => ({
+const clf = (
+  backbone: Record<string, unknown>,
+  head: Record<string, unknown>,
+): Record<string, unknown> => ({
   type: 'ImageClassifier',
   backbone: { ...backbone, init: [] },
   head,
@@ -27,13 +32,26 @@ function ourConfig(name: string): Record<string, unknown> {
   let m: RegExpMatchArray | null;
   if ((m = name.match(/^resnet(\d+)$/))) {
     const depth = Number(m[1]);
-    return clf({ type: 'ResNet', depth }, { type: 'LinearClsHead', numClasses: 1000, inChannels: depth < 50 ? 512 : 2048 });
+    return clf(
+      { type: 'ResNet', depth },
+      { type: 'LinearClsHead', numClasses: 1000, inChannels: depth < 50 ? 512 : 2048 },
+    );
   }
-  if ((m = name.match(/^vgg(\d+)(_bn)?$/))) return { type: 'VGG', depth: Number(m[1]), numClasses: 1000, normCfg: m[2] ? { type: 'BN' } : null, init: [] };
+  if ((m = name.match(/^vgg(\d+)(_bn)?$/)))
+    return {
+      type: 'VGG',
+      depth: Number(m[1]),
+      numClasses: 1000,
+      normCfg: m[2] ? { type: 'BN' } : null,
+      init: [],
+    };
   if ((m = name.match(/^mobilenet_v2_w([\d.]+)$/))) {
     const w = Number(m[1]);
     const last = w > 1 ? Math.round((1280 * w) / 8) * 8 : 1280;
-    return clf({ type: 'MobileNetV2', widenFactor: w }, { type: 'LinearClsHead', numClasses: 1000, inChannels: last });
+    return clf(
+      { type: 'MobileNetV2', widenFactor: w },
+      { type: 'LinearClsHead', numClasses: 1000, inChannels: last },
+    );
   }
   if ((m = name.match(/^mobilenet_v3_(large|small)_w([\d.]+)$/))) {
     const arch = m[1] as 'large' | 'small';
@@ -44,14 +62,27 @@ function ourConfig(name: string): Record<string, unknown> {
     probe.dispose();
     const div8 = (v: number): number => Math.max(8, Math.floor(v + 4) - (Math.floor(v + 4) % 8));
     const mid = div8((arch === 'large' ? 1280 : 1024) * w);
-    return clf(backbone, { type: 'StackedLinearClsHead', numClasses: 1000, inChannels: inCh, midChannels: [mid], actCfg: { type: 'HSwish' } });
+    return clf(backbone, {
+      type: 'StackedLinearClsHead',
+      numClasses: 1000,
+      inChannels: inCh,
+      midChannels: [mid],
+      actCfg: { type: 'HSwish' },
+    });
   }
   if ((m = name.match(/^densenet(\d+)$/))) {
     const depth = Number(m[1]);
     const ch = { 121: 1024, 161: 2208, 169: 1664, 201: 1920 }[depth]!;
-    return clf({ type: 'DenseNet', depth }, { type: 'LinearClsHead', numClasses: 1000, inChannels: ch });
+    return clf(
+      { type: 'DenseNet', depth },
+      { type: 'LinearClsHead', numClasses: 1000, inChannels: ch },
+    );
   }
-  if (name === 'googlenet') return clf({ type: 'GoogLeNet' }, { type: 'LinearClsHead', numClasses: 1000, inChannels: 1024 });
+  if (name === 'googlenet')
+    return clf(
+      { type: 'GoogLeNet' },
+      { type: 'LinearClsHead', numClasses: 1000, inChannels: 1024 },
+    );
   throw new Error(`no config for ${name}`);
 }
 

@@ -1,6 +1,9 @@
 /** Builds our counterpart of each exported torchvision model and compares outputs. */
 import * as tf from '@tensorflow/tfjs-core';
-import { convertTorchvisionStateDict, readSafetensorsFile as readSafetensors } from '../../src/backbones/index.js';
+import {
+  convertTorchvisionStateDict,
+  readSafetensorsFile as readSafetensors,
+} from '../../src/backbones/index.js';
 import { type Module } from '../../src/nn/index.js';
 import { MODELS } from '../../src/registry.js';
 import '../../src/backbones/index.js';
@@ -8,28 +11,71 @@ import '../../src/classifiers/index.js';
 
 /** Our config for each model name of scripts/fixtures/backbones/export_torchvision.py. */
 export const OUR_CONFIGS: Record<string, Record<string, unknown>> = {
-  resnet18: cls({ type: 'ResNet', depth: 18 }, { type: 'LinearClsHead', numClasses: 1000, inChannels: 512 }),
-  resnet50: cls({ type: 'ResNet', depth: 50 }, { type: 'LinearClsHead', numClasses: 1000, inChannels: 2048 }),
+  resnet18: cls(
+    { type: 'ResNet', depth: 18 },
+    { type: 'LinearClsHead', numClasses: 1000, inChannels: 512 },
+  ),
+  resnet50: cls(
+    { type: 'ResNet', depth: 50 },
+    { type: 'LinearClsHead', numClasses: 1000, inChannels: 2048 },
+  ),
   vgg16: { type: 'VGG', depth: 16, numClasses: 1000, init: [] },
   vgg11_bn: { type: 'VGG', depth: 11, numClasses: 1000, normCfg: { type: 'BN' }, init: [] },
-  mobilenet_v2: cls({ type: 'MobileNetV2' }, { type: 'LinearClsHead', numClasses: 1000, inChannels: 1280 }),
-  mobilenet_v3_large: cls({ type: 'MobileNetV3', arch: 'large' }, { type: 'StackedLinearClsHead', numClasses: 1000, inChannels: 960, midChannels: [1280], actCfg: { type: 'HSwish' } }),
-  mobilenet_v3_small: cls({ type: 'MobileNetV3', arch: 'small' }, { type: 'StackedLinearClsHead', numClasses: 1000, inChannels: 576, midChannels: [1024], actCfg: { type: 'HSwish' } }),
+  mobilenet_v2: cls(
+    { type: 'MobileNetV2' },
+    { type: 'LinearClsHead', numClasses: 1000, inChannels: 1280 },
+  ),
+  mobilenet_v3_large: cls(
+    { type: 'MobileNetV3', arch: 'large' },
+    {
+      type: 'StackedLinearClsHead',
+      numClasses: 1000,
+      inChannels: 960,
+      midChannels: [1280],
+      actCfg: { type: 'HSwish' },
+    },
+  ),
+  mobilenet_v3_small: cls(
+    { type: 'MobileNetV3', arch: 'small' },
+    {
+      type: 'StackedLinearClsHead',
+      numClasses: 1000,
+      inChannels: 576,
+      midChannels: [1024],
+      actCfg: { type: 'HSwish' },
+    },
+  ),
   mobilenet_v3_small_w050_c16: cls(
     { type: 'MobileNetV3', arch: 'small', widenFactor: 0.5 },
-    { type: 'StackedLinearClsHead', numClasses: 16, inChannels: 288, midChannels: [512], actCfg: { type: 'HSwish' } },
+    {
+      type: 'StackedLinearClsHead',
+      numClasses: 16,
+      inChannels: 288,
+      midChannels: [512],
+      actCfg: { type: 'HSwish' },
+    },
   ),
-  densenet121: cls({ type: 'DenseNet', depth: 121 }, { type: 'LinearClsHead', numClasses: 1000, inChannels: 1024 }),
-  googlenet: cls({ type: 'GoogLeNet', outIndices: [0, 1, 2, 3] }, { type: 'LinearClsHead', numClasses: 1000, inChannels: 1024 }),
+  densenet121: cls(
+    { type: 'DenseNet', depth: 121 },
+    { type: 'LinearClsHead', numClasses: 1000, inChannels: 1024 },
+  ),
+  googlenet: cls(
+    { type: 'GoogLeNet', outIndices: [0, 1, 2, 3] },
+    { type: 'LinearClsHead', numClasses: 1000, inChannels: 1024 },
+  ),
 };
 
-function cls(backbone: Record<string, unknown>, head: Record<string, unknown>): Record<string, unknown> {
+function cls(
+  backbone: Record<string, unknown>,
+  head: Record<string, unknown>,
+): Record<string, unknown> {
   return { type: 'ImageClassifier', backbone: { ...backbone, init: [] }, head };
 }
 
 /** max |a - b| / max |b|: the error relative to the reference's scale. */
 export function relError(ours: tf.Tensor, ref: tf.Tensor): number {
-  if (ours.shape.join() !== ref.shape.join()) throw new Error(`shape [${ours.shape}] vs reference [${ref.shape}]`);
+  if (ours.shape.join() !== ref.shape.join())
+    throw new Error(`shape [${ours.shape}] vs reference [${ref.shape}]`);
   return tf.tidy(() => {
     const diff = tf.max(tf.abs(tf.sub(ours, ref))).dataSync()[0]!;
     const scale = tf.max(tf.abs(ref)).dataSync()[0]!;
@@ -53,9 +99,12 @@ export function checkParity(dir: string, name: string): ParityResult {
     const { tensors } = readSafetensors(`${dir}/${name}.weights.safetensors`);
     const { state } = convertTorchvisionStateDict(tensors, undefined, { disposeSource: true });
     const isVgg = name.startsWith('vgg');
-    const report = isVgg ? model.loadStateDict(state, { prefix: 'backbone' }) : model.loadStateDict(state);
+    const report = isVgg
+      ? model.loadStateDict(state, { prefix: 'backbone' })
+      : model.loadStateDict(state);
     for (const t of state.values()) t.dispose();
-    if (report.missingKeys.length || report.unexpectedKeys.length) throw new Error(JSON.stringify(report));
+    if (report.missingKeys.length || report.unexpectedKeys.length)
+      throw new Error(JSON.stringify(report));
     model.eval();
     const io = readSafetensors(`${dir}/${name}.io.safetensors`).tensors;
     const x = io.get('input') as tf.Tensor4D;
@@ -72,7 +121,8 @@ export function checkParity(dir: string, name: string): ParityResult {
         logits = clf.head.forward(feats) as tf.Tensor;
       }
       const features = feats.map((f, i) => relError(f, io.get(`feat${i}`)!));
-      if (io.has(`feat${feats.length}`)) throw new Error(`${name}: ${feats.length} features, the reference has more`);
+      if (io.has(`feat${feats.length}`))
+        throw new Error(`${name}: ${feats.length} features, the reference has more`);
       const lg = relError(logits, io.get('logits')!);
       return { logits: lg, features };
     });

@@ -22,7 +22,9 @@ const probe = spawnSync(PY, ['-c', 'import torch, torchvision'], { encoding: 'ut
 const hasTorchvision = probe.status === 0;
 if (!hasTorchvision) {
   const why = probe.error ? probe.error.message : (probe.stderr || '').trim().split('\n').pop();
-  console.log(`[skip] torchvision parity against live exports: ${PY} cannot import torchvision (${why}); only the committed fixture runs`);
+  console.log(
+    `[skip] torchvision parity against live exports: ${PY} cannot import torchvision (${why}); only the committed fixture runs`,
+  );
 }
 
 beforeAll(async () => {
@@ -32,7 +34,9 @@ beforeAll(async () => {
 describe('committed fixture (runs without python)', () => {
   it('mobilenet_v3_small width 0.5, 16 classes: logits and 4 feature maps match torchvision', () => {
     const r = checkParity(FIXTURES, 'mobilenet_v3_small_w050_c16');
-    console.log(`parity ${r.name}: logits ${r.logits.toExponential(2)}, features ${r.features.map((e) => e.toExponential(2)).join(' ')}`);
+    console.log(
+      `parity ${r.name}: logits ${r.logits.toExponential(2)}, features ${r.features.map((e) => e.toExponential(2)).join(' ')}`,
+    );
     expect(r.features).toHaveLength(4);
     expect(r.maxRel).toBeLessThan(TOL);
   });
@@ -40,11 +44,22 @@ describe('committed fixture (runs without python)', () => {
 
 describe.runIf(hasTorchvision)('live torchvision exports', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfdet-tv-'));
-  const models = ['resnet18', 'resnet50', 'vgg16', 'mobilenet_v2', 'mobilenet_v3_large', 'mobilenet_v3_small', 'densenet121', 'googlenet'];
+  const models = [
+    'resnet18',
+    'resnet50',
+    'vgg16',
+    'mobilenet_v2',
+    'mobilenet_v3_large',
+    'mobilenet_v3_small',
+    'densenet121',
+    'googlenet',
+  ];
   let manifest: { torch: string; torchvision: string; models: Record<string, { params: number }> };
 
   beforeAll(() => {
-    const r = spawnSync(PY, [SCRIPT, '--out', dir, '--models', models.join(','), '--size', '64'], { encoding: 'utf8' });
+    const r = spawnSync(PY, [SCRIPT, '--out', dir, '--models', models.join(','), '--size', '64'], {
+      encoding: 'utf8',
+    });
     if (r.status !== 0) throw new Error(`${SCRIPT} failed: ${r.stderr}`);
     manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
   });

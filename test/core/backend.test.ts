@@ -13,14 +13,27 @@ describe('backend selection', () => {
   it('an explicit backend is used, and a bad name is a clear error', async () => {
     expect((await pkg.setBackend('cpu')).name).toBe('cpu');
     expect(tf.getBackend()).toBe('cpu');
-    await expect(pkg.setBackend('metal' as never)).rejects.toThrow('--backend: expected one of auto | tensorflow | webgpu | wasm | cpu, got "metal"');
+    await expect(pkg.setBackend('metal' as never)).rejects.toThrow(
+      '--backend: expected one of auto | tensorflow | webgpu | wasm | cpu, got "metal"',
+    );
     await expect(pkg.setBackend('tensorflow')).rejects.toThrow(/backend 'tensorflow' cannot start/);
   });
 });
 
 describe('public entry', () => {
   it('exports the foundation API', () => {
-    for (const name of ['Registry', 'MODELS', 'DATASETS', 'TRANSFORMS', 'METRICS', 'loadConfig', 'setBackend', 'Module', 'saveCheckpoint', 'loadCheckpoint']) {
+    for (const name of [
+      'Registry',
+      'MODELS',
+      'DATASETS',
+      'TRANSFORMS',
+      'METRICS',
+      'loadConfig',
+      'setBackend',
+      'Module',
+      'saveCheckpoint',
+      'loadCheckpoint',
+    ]) {
       expect(pkg).toHaveProperty(name);
     }
   });

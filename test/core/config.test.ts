@@ -21,7 +21,9 @@ const here = path.dirname(new URL(import.meta.url).pathname);
 const fixtures = path.join(here, '..', 'fixtures', 'config');
 
 class ToyBackbone extends Module {
-  static configSchema = z.object({ depth: z.number().int().min(1).max(4), width: z.number().int().positive() }).strict();
+  static configSchema = z
+    .object({ depth: z.number().int().min(1).max(4), width: z.number().int().positive() })
+    .strict();
   constructor(readonly opts: { depth: number; width: number }) {
     super();
   }
@@ -30,7 +32,9 @@ class ToyBackbone extends Module {
   }
 }
 class ToyHead extends Module {
-  static configSchema = z.object({ numClasses: z.number().int().positive(), inChannels: z.number().int().positive() }).strict();
+  static configSchema = z
+    .object({ numClasses: z.number().int().positive(), inChannels: z.number().int().positive() })
+    .strict();
   constructor(readonly opts: { numClasses: number; inChannels: number }) {
     super();
   }
@@ -74,7 +78,12 @@ describe('config files', () => {
 
   it('applies command-line overrides, dumps the resolved config and loads it again', async () => {
     const cfg = await loadConfig(path.join(fixtures, 'child.ts'), {
-      cfgOptions: ['model.backbone.depth=3', 'trainCfg.maxEpochs=2', 'paramScheduler.0.milestones=[1,2]', 'optimWrapper.optimizer.type=SGD'],
+      cfgOptions: [
+        'model.backbone.depth=3',
+        'trainCfg.maxEpochs=2',
+        'paramScheduler.0.milestones=[1,2]',
+        'optimWrapper.optimizer.type=SGD',
+      ],
     });
     expect(cfg.model.backbone.depth).toBe(3);
     expect(cfg.trainCfg.maxEpochs).toBe(2);
@@ -108,7 +117,10 @@ describe('config files', () => {
     expect(parseOptionValue("'x.y'")).toBe('x.y');
     expect(parseOptionValue('bbox')).toBe('bbox');
     expect(parseCfgOptions(['a.b=1', 'c=[x,y]'])).toEqual({ 'a.b': 1, c: ['x', 'y'] });
-    expect(applyCfgOptions({ l: [{ s: 1 }] }, { 'l.0.s': 2, 'n.m': 'v' })).toEqual({ l: [{ s: 2 }], n: { m: 'v' } });
+    expect(applyCfgOptions({ l: [{ s: 1 }] }, { 'l.0.s': 2, 'n.m': 'v' })).toEqual({
+      l: [{ s: 2 }],
+      n: { m: 'v' },
+    });
     expect(mergeConfig({ a: { x: 1 } }, { a: { _delete_: true, y: 2 } })).toEqual({ a: { y: 2 } });
   });
 });
@@ -119,24 +131,38 @@ describe('config errors', () => {
     const f = path.join(dir, 'bad.json');
     fs.writeFileSync(f, JSON.stringify({ optimWraper: { optimizer: { type: 'SGD' } } }));
     await expect(loadConfig(f)).rejects.toThrow(ConfigError);
-    await expect(loadConfig(f)).rejects.toThrow(/bad\.json: optimWraper: expected a known top-level key; did you mean 'optimWrapper'/);
+    await expect(loadConfig(f)).rejects.toThrow(
+      /bad\.json: optimWraper: expected a known top-level key; did you mean 'optimWrapper'/,
+    );
   });
 
   it('an unknown component key and a bad value name the full key path', async () => {
-    const cfg = await loadConfig(path.join(fixtures, 'child.ts'), { cfgOptions: ['model.backbone.deph=3'] });
+    const cfg = await loadConfig(path.join(fixtures, 'child.ts'), {
+      cfgOptions: ['model.backbone.deph=3'],
+    });
     expect(() => MODELS.build(cfg.model, { path: 'model' })).toThrow(
       "model.backbone.deph: expected no such key (model type 'ToyBackbone'); did you mean 'depth'?, got 3",
     );
-    const cfg2 = await loadConfig(path.join(fixtures, 'child.ts'), { cfgOptions: ['model.head.numClasses=-2'] });
-    expect(() => MODELS.build(cfg2.model, { path: 'model' })).toThrow("model.head.numClasses: expected a value > 0 (model type 'ToyHead'), got -2");
-    const cfg3 = await loadConfig(path.join(fixtures, 'child.ts'), { cfgOptions: ['model.head.type=ToyHeadd'] });
+    const cfg2 = await loadConfig(path.join(fixtures, 'child.ts'), {
+      cfgOptions: ['model.head.numClasses=-2'],
+    });
+    expect(() => MODELS.build(cfg2.model, { path: 'model' })).toThrow(
+      "model.head.numClasses: expected a value > 0 (model type 'ToyHead'), got -2",
+    );
+    const cfg3 = await loadConfig(path.join(fixtures, 'child.ts'), {
+      cfgOptions: ['model.head.type=ToyHeadd'],
+    });
     expect(() => MODELS.build(cfg3.model, { path: 'model' })).toThrow(
       "model.head.type: 'ToyHeadd' is not registered in the model registry. Did you mean 'ToyHead'",
     );
   });
 
   it('a missing file or a bad override is reported with its name', async () => {
-    await expect(loadConfig(path.join(fixtures, 'nope.ts'))).rejects.toThrow(/config file not found: .*nope\.ts/);
-    expect(() => parseCfgOptions(['model.depth'])).toThrow('--cfg-options: expected key=value, got "model.depth"');
+    await expect(loadConfig(path.join(fixtures, 'nope.ts'))).rejects.toThrow(
+      /config file not found: .*nope\.ts/,
+    );
+    expect(() => parseCfgOptions(['model.depth'])).toThrow(
+      '--cfg-options: expected key=value, got "model.depth"',
+    );
   });
 });

@@ -6,19 +6,32 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { BatchNorm2d, Conv2d, MaxPool2d, batchNormTrain, interpolate, setBackend } from '../../src/index.js';
+import {
+  BatchNorm2d,
+  Conv2d,
+  MaxPool2d,
+  batchNormTrain,
+  interpolate,
+  setBackend,
+} from '../../src/index.js';
 
 type Inputs = Record<string, tf.Tensor>;
 
 /** Gradients of sum(f(inputs) * r) w.r.t. every input, on `backend`, as plain arrays. */
-async function gradsOn(backend: 'cpu' | 'wasm', make: () => Inputs, f: (t: Inputs) => tf.Tensor): Promise<Float32Array[]> {
+async function gradsOn(
+  backend: 'cpu' | 'wasm',
+  make: () => Inputs,
+  f: (t: Inputs) => tf.Tensor,
+): Promise<Float32Array[]> {
   await setBackend(backend);
   return tf.tidy(() => {
     const ins = make();
     const keys = Object.keys(ins);
     const y0 = f(ins);
     const r = tf.randomNormal(y0.shape, 0, 1, 'float32', 7);
-    const g = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(f(Object.fromEntries(keys.map((k, i) => [k, xs[i]!]))), r)));
+    const g = tf.grads((...xs: tf.Tensor[]) =>
+      tf.sum(tf.mul(f(Object.fromEntries(keys.map((k, i) => [k, xs[i]!]))), r)),
+    );
     return g(keys.map((k) => ins[k]!)).map((t) => t.dataSync() as Float32Array);
   });
 }
@@ -46,7 +59,7 @@ async function expectSameGrads(make: () => Inputs, f: (t: Inputs) => tf.Tensor):
 
 const rnd = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
 
-describe('wasm gradients equal the cpu backend\'s', () => {
+describe("wasm gradients equal the cpu backend's", () => {
   const convCases: [string, number, number, 'same' | 'valid' | number][] = [
     ['stride 1 same', 1, 1, 'same'],
     ['stride 2 same', 2, 1, 'same'],
@@ -86,7 +99,13 @@ describe('wasm gradients equal the cpu backend\'s', () => {
   it('conv2d 7x7 stride 2 (a ResNet stem)', () =>
     expectSameGrads(
       () => ({ x: rnd([2, 32, 32, 3], 5), w: rnd([7, 7, 3, 8], 6) }),
-      ({ x, w }) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, [[0, 0], [3, 3], [3, 3], [0, 0]]),
+      ({ x, w }) =>
+        tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, [
+          [0, 0],
+          [3, 3],
+          [3, 3],
+          [0, 0],
+        ]),
     ));
   it('gather (UnsortedSegmentSum)', () =>
     expectSameGrads(
@@ -112,9 +131,15 @@ describe('wasm gradients equal the cpu backend\'s', () => {
       ({ x, g, b }) => batchNormTrain(x as tf.Tensor4D, g!, b!, 1e-5),
     ));
   it('matMul 2-D (its gradient multiplies transposed operands)', () =>
-    expectSameGrads(() => ({ a: rnd([7, 5], 16), b: rnd([5, 4], 17) }), ({ a, b }) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D)));
+    expectSameGrads(
+      () => ({ a: rnd([7, 5], 16), b: rnd([5, 4], 17) }),
+      ({ a, b }) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
+    ));
   it('batched matMul', () =>
-    expectSameGrads(() => ({ a: rnd([3, 6, 5], 18), b: rnd([3, 5, 4], 19) }), ({ a, b }) => tf.matMul(a!, b!)));
+    expectSameGrads(
+      () => ({ a: rnd([3, 6, 5], 18), b: rnd([3, 5, 4], 19) }),
+      ({ a, b }) => tf.matMul(a!, b!),
+    ));
   it('matMul forward with every transpose flag, rank 2 and 3', async () => {
     const cases: [number[], number[], boolean, boolean][] = [
       [[6, 5], [5, 4], false, false],
@@ -128,20 +153,34 @@ describe('wasm gradients equal the cpu backend\'s', () => {
     for (const [sa, sb, ta, tb] of cases) {
       const run = async (backend: 'cpu' | 'wasm') => {
         await setBackend(backend);
-        return tf.tidy(() => tf.matMul(rnd(sa, 20), rnd(sb, 21), ta, tb).dataSync() as Float32Array);
+        return tf.tidy(
+          () => tf.matMul(rnd(sa, 20), rnd(sb, 21), ta, tb).dataSync() as Float32Array,
+        );
       };
       const cpu = await run('cpu');
       expect(relErr(await run('wasm'), cpu)).toBeLessThan(1e-5);
     }
   });
   it('max pool 3x3 stride 2', () =>
-    expectSameGrads(() => ({ x: rnd([2, 9, 10, 3], 12) }), ({ x }) => tf.maxPool(x as tf.Tensor4D, 3, 2, 'same')));
+    expectSameGrads(
+      () => ({ x: rnd([2, 9, 10, 3], 12) }),
+      ({ x }) => tf.maxPool(x as tf.Tensor4D, 3, 2, 'same'),
+    ));
   it('avg pool 2x2 stride 2', () =>
-    expectSameGrads(() => ({ x: rnd([2, 8, 10, 3], 13) }), ({ x }) => tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid')));
+    expectSameGrads(
+      () => ({ x: rnd([2, 8, 10, 3], 13) }),
+      ({ x }) => tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'),
+    ));
   it('resize bilinear (half pixel)', () =>
-    expectSameGrads(() => ({ x: rnd([2, 5, 7, 3], 14) }), ({ x }) => tf.image.resizeBilinear(x as tf.Tensor4D, [11, 9], false, true)));
+    expectSameGrads(
+      () => ({ x: rnd([2, 5, 7, 3], 14) }),
+      ({ x }) => tf.image.resizeBilinear(x as tf.Tensor4D, [11, 9], false, true),
+    ));
   it('resize nearest x2', () =>
-    expectSameGrads(() => ({ x: rnd([2, 5, 7, 3], 15) }), ({ x }) => tf.image.resizeNearestNeighbor(x as tf.Tensor4D, [10, 14])));
+    expectSameGrads(
+      () => ({ x: rnd([2, 5, 7, 3], 15) }),
+      ({ x }) => tf.image.resizeNearestNeighbor(x as tf.Tensor4D, [10, 14]),
+    ));
 });
 
 describe('BatchNorm2d training gradient', () => {
@@ -152,7 +191,10 @@ describe('BatchNorm2d training gradient', () => {
         const x = tf.add(tf.mul(rnd([4, 5, 3, 6], 21), 2), 1) as tf.Tensor4D;
         const r = rnd([4, 5, 3, 6], 22);
         const bn = new BatchNorm2d(6);
-        bn.loadStateDict({ weight: tf.add(rnd([6], 23), 1), bias: rnd([6], 24) }, { strict: false });
+        bn.loadStateDict(
+          { weight: tf.add(rnd([6], 23), 1), bias: rnd([6], 24) },
+          { strict: false },
+        );
         const ours = tf.grads((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
           tf.sum(tf.mul(batchNormTrain(xi as tf.Tensor4D, g, b, 1e-5), r)),
         )([x, bn.weight!, bn.bias!]);
@@ -160,10 +202,22 @@ describe('BatchNorm2d training gradient', () => {
           const { mean, variance } = tf.moments(xi, [0, 1, 2]);
           return tf.sum(tf.mul(tf.batchNorm(xi, mean, variance, b, g, 1e-5), r));
         })([x, bn.weight!, bn.bias!]);
-        ours.forEach((o, i) => expect(relErr(o.dataSync() as Float32Array, generic[i]!.dataSync() as Float32Array)).toBeLessThan(1e-5));
+        ours.forEach((o, i) =>
+          expect(
+            relErr(o.dataSync() as Float32Array, generic[i]!.dataSync() as Float32Array),
+          ).toBeLessThan(1e-5),
+        );
         // and the layer's own forward in training mode uses it
-        const { grads } = tf.variableGrads(() => tf.sum(tf.mul(bn.train().forward(x), r)) as tf.Scalar, [bn.weight!, bn.bias!]);
-        expect(relErr(grads[bn.weight!.name]!.dataSync() as Float32Array, generic[1]!.dataSync() as Float32Array)).toBeLessThan(1e-5);
+        const { grads } = tf.variableGrads(
+          () => tf.sum(tf.mul(bn.train().forward(x), r)) as tf.Scalar,
+          [bn.weight!, bn.bias!],
+        );
+        expect(
+          relErr(
+            grads[bn.weight!.name]!.dataSync() as Float32Array,
+            generic[1]!.dataSync() as Float32Array,
+          ),
+        ).toBeLessThan(1e-5);
       });
     }
   });
@@ -192,7 +246,9 @@ interface OpCase {
   r: GradCase['x'];
   dx: GradCase['x'];
 }
-const fixture = JSON.parse(fs.readFileSync(path.join(here, '..', 'fixtures', 'nn', 'grads.json'), 'utf8')) as {
+const fixture = JSON.parse(
+  fs.readFileSync(path.join(here, '..', 'fixtures', 'nn', 'grads.json'), 'utf8'),
+) as {
   cases: GradCase[];
   ops: OpCase[];
 };
@@ -203,7 +259,8 @@ describe('conv gradients equal torch autograd (dilated, strided, depthwise)', ()
     it.each(gradCases.map((c) => [c.name, c] as const))(`%s on ${backend}`, async (_n, c) => {
       await setBackend(backend);
       tf.tidy(() => {
-        const nhwc = (t: GradCase["x"]) => tf.transpose(tf.tensor(t.data, t.shape) as tf.Tensor, [0, 2, 3, 1]) as tf.Tensor4D;
+        const nhwc = (t: GradCase['x']) =>
+          tf.transpose(tf.tensor(t.data, t.shape) as tf.Tensor, [0, 2, 3, 1]) as tf.Tensor4D;
         const conv = new Conv2d({
           inChannels: c.cin,
           outChannels: c.cout,
@@ -217,13 +274,20 @@ describe('conv gradients equal torch autograd (dilated, strided, depthwise)', ()
         conv.loadStateDict({ weight: tf.transpose(tf.tensor(c.w.data, c.w.shape), [2, 3, 1, 0]) });
         const x = nhwc(c.x);
         const r = nhwc(c.r);
-        const { grads } = tf.variableGrads(() => tf.sum(tf.mul(conv.forward(x), r)) as tf.Scalar, [conv.weight]);
+        const { grads } = tf.variableGrads(
+          () => tf.sum(tf.mul(conv.forward(x), r)) as tf.Scalar,
+          [conv.weight],
+        );
         const dxFn = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(conv.forward(xi as tf.Tensor4D), r)));
         const dx = dxFn(x);
         const dw = grads[conv.weight.name]!;
-        expect(relErr(dx.dataSync() as Float32Array, nhwc(c.dx).dataSync() as Float32Array)).toBeLessThan(1e-5);
+        expect(
+          relErr(dx.dataSync() as Float32Array, nhwc(c.dx).dataSync() as Float32Array),
+        ).toBeLessThan(1e-5);
         const dwRef = tf.transpose(tf.tensor(c.dw.data, c.dw.shape), [2, 3, 1, 0]);
-        expect(relErr(dw.dataSync() as Float32Array, dwRef.dataSync() as Float32Array)).toBeLessThan(1e-5);
+        expect(
+          relErr(dw.dataSync() as Float32Array, dwRef.dataSync() as Float32Array),
+        ).toBeLessThan(1e-5);
       });
     });
   }
@@ -234,12 +298,15 @@ describe('pooling and resize gradients equal torch autograd', () => {
     it.each(fixture.ops.map((c) => [c.name, c] as const))(`%s on ${backend}`, async (_n, c) => {
       await setBackend(backend);
       tf.tidy(() => {
-        const nhwc = (t: GradCase["x"]) => tf.transpose(tf.tensor(t.data, t.shape) as tf.Tensor, [0, 2, 3, 1]) as tf.Tensor4D;
+        const nhwc = (t: GradCase['x']) =>
+          tf.transpose(tf.tensor(t.data, t.shape) as tf.Tensor, [0, 2, 3, 1]) as tf.Tensor4D;
         const f = (x: tf.Tensor4D): tf.Tensor4D =>
           c.args.kind === 'maxpool' ? new MaxPool2d(c.args).forward(x) : interpolate(x, c.args);
         const r = nhwc(c.r);
         const dx = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(f(x as tf.Tensor4D), r)))(nhwc(c.x));
-        expect(relErr(dx.dataSync() as Float32Array, nhwc(c.dx).dataSync() as Float32Array)).toBeLessThan(1e-5);
+        expect(
+          relErr(dx.dataSync() as Float32Array, nhwc(c.dx).dataSync() as Float32Array),
+        ).toBeLessThan(1e-5);
       });
     });
   }

@@ -35,7 +35,9 @@ interface Case {
   runningVar?: T;
 }
 const here = path.dirname(new URL(import.meta.url).pathname);
-const { cases } = JSON.parse(fs.readFileSync(path.join(here, '..', 'fixtures', 'nn', 'layers.json'), 'utf8')) as { cases: Case[] };
+const { cases } = JSON.parse(
+  fs.readFileSync(path.join(here, '..', 'fixtures', 'nn', 'layers.json'), 'utf8'),
+) as { cases: Case[] };
 
 const raw = (t: T): tf.Tensor => tf.tensor(t.data, t.shape);
 /** NCHW fixture tensor -> NHWC. */
@@ -46,7 +48,8 @@ function maxRelErr(a: tf.Tensor, b: tf.Tensor): number {
   const x = a.dataSync();
   const y = b.dataSync();
   let worst = 0;
-  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!) / Math.max(1, Math.abs(y[i]!)));
+  for (let i = 0; i < x.length; i++)
+    worst = Math.max(worst, Math.abs(x[i]! - y[i]!) / Math.max(1, Math.abs(y[i]!)));
   return worst;
 }
 
@@ -61,7 +64,10 @@ function run(c: Case): [tf.Tensor, tf.Tensor][] {
   switch (c.kind) {
     case 'conv': {
       const m = new Conv2d(c.args);
-      load(m, { weight: tf.transpose(raw(c.weight!), [2, 3, 1, 0]), ...(c.bias ? { bias: raw(c.bias) } : {}) });
+      load(m, {
+        weight: tf.transpose(raw(c.weight!), [2, 3, 1, 0]),
+        ...(c.bias ? { bias: raw(c.bias) } : {}),
+      });
       return [[m.forward(x as tf.Tensor4D), nhwc(c.y)]];
     }
     case 'deconv': {

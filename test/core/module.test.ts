@@ -1,6 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BatchNorm2d, ConvModule, Linear, Module, ModuleList, Sequential, init, setBackend, setInitSeed } from '../../src/index.js';
+import {
+  BatchNorm2d,
+  ConvModule,
+  Linear,
+  Module,
+  ModuleList,
+  Sequential,
+  init,
+  setBackend,
+  setInitSeed,
+} from '../../src/index.js';
 
 class Block extends Module {
   readonly conv1: ConvModule;
@@ -8,10 +18,27 @@ class Block extends Module {
   readonly fc: Linear;
   constructor() {
     super();
-    this.conv1 = this.addModule('conv1', new ConvModule({ inChannels: 3, outChannels: 4, kernelSize: 3, padding: 1, normCfg: { type: 'BN' } }));
+    this.conv1 = this.addModule(
+      'conv1',
+      new ConvModule({
+        inChannels: 3,
+        outChannels: 4,
+        kernelSize: 3,
+        padding: 1,
+        normCfg: { type: 'BN' },
+      }),
+    );
     this.convs = this.addModule(
       'convs',
-      new ModuleList([new ConvModule({ inChannels: 4, outChannels: 4, kernelSize: 1, normCfg: null, actCfg: null })]),
+      new ModuleList([
+        new ConvModule({
+          inChannels: 4,
+          outChannels: 4,
+          kernelSize: 1,
+          normCfg: null,
+          actCfg: null,
+        }),
+      ]),
     );
     this.fc = this.addModule('fc', new Linear(4, 2));
   }
@@ -37,14 +64,20 @@ describe('Module', () => {
       'fc.weight',
       'fc.bias',
     ]);
-    expect(m.namedBuffers().map(([n]) => n)).toEqual(['conv1.bn.runningMean', 'conv1.bn.runningVar', 'conv1.bn.numBatchesTracked']);
+    expect(m.namedBuffers().map(([n]) => n)).toEqual([
+      'conv1.bn.runningMean',
+      'conv1.bn.runningVar',
+      'conv1.bn.numBatchesTracked',
+    ]);
     expect(m.numParameters()).toBe(3 * 3 * 3 * 4 + 4 + 4 + 4 * 4 + 4 + 4 * 2 + 2);
     expect([...m.stateDict().keys()]).toHaveLength(10);
   });
 
   it('reports missing, unexpected and mismatched keys, and strict loading refuses them', () => {
     const a = new Block();
-    const sd: Record<string, tf.Tensor> = Object.fromEntries([...a.stateDict()].filter(([k]) => k !== 'fc.bias'));
+    const sd: Record<string, tf.Tensor> = Object.fromEntries(
+      [...a.stateDict()].filter(([k]) => k !== 'fc.bias'),
+    );
     sd['fc.weight'] = tf.zeros([4, 3]);
     sd['head.extra'] = tf.zeros([1]);
     const b = new Block();
@@ -53,16 +86,27 @@ describe('Module', () => {
     );
     const before = b.fc.weight.dataSync().slice();
     const r = b.loadStateDict(sd, { strict: false });
-    expect(r).toEqual({ missingKeys: ['fc.bias'], unexpectedKeys: ['head.extra'], mismatchedKeys: ['fc.weight: [4,2] vs [4,3]'] });
+    expect(r).toEqual({
+      missingKeys: ['fc.bias'],
+      unexpectedKeys: ['head.extra'],
+      mismatchedKeys: ['fc.weight: [4,2] vs [4,3]'],
+    });
     expect(Array.from(b.fc.weight.dataSync())).toEqual(Array.from(before)); // mismatched: untouched
-    expect(Array.from(b.conv1.conv.weight.dataSync())).toEqual(Array.from(a.conv1.conv.weight.dataSync()));
+    expect(Array.from(b.conv1.conv.weight.dataSync())).toEqual(
+      Array.from(a.conv1.conv.weight.dataSync()),
+    );
   });
 
   it('freezes by name prefix, at dot boundaries', () => {
     const m = new Block();
     const hit = m.freeze('conv1');
     expect(hit).toEqual(['conv1.conv.weight', 'conv1.bn.weight', 'conv1.bn.bias']);
-    expect(m.trainableParameters().map(([n]) => n)).toEqual(['convs.0.conv.weight', 'convs.0.conv.bias', 'fc.weight', 'fc.bias']);
+    expect(m.trainableParameters().map(([n]) => n)).toEqual([
+      'convs.0.conv.weight',
+      'convs.0.conv.bias',
+      'fc.weight',
+      'fc.bias',
+    ]);
     expect(m.freeze('conv').length).toBe(0); // 'conv' is not a prefix of 'conv1.*' at a dot boundary
     m.freeze('conv1', false);
     expect(m.trainableParameters()).toHaveLength(7);
@@ -84,7 +128,10 @@ describe('Module', () => {
 
   it('train/eval switches BatchNorm between batch and running statistics', () => {
     const bn = new BatchNorm2d(2);
-    const x = tf.add(tf.mul(tf.randomNormal([4, 3, 3, 2], 0, 1, 'float32', 5), 3), 5) as tf.Tensor4D;
+    const x = tf.add(
+      tf.mul(tf.randomNormal([4, 3, 3, 2], 0, 1, 'float32', 5), 3),
+      5,
+    ) as tf.Tensor4D;
     const seq = new Sequential(bn);
     const yTrain = seq.train().forward(x);
     expect(Math.abs(tf.mean(yTrain).dataSync()[0]!)).toBeLessThan(1e-5);
@@ -94,7 +141,9 @@ describe('Module', () => {
     seq.eval();
     expect(bn.training).toBe(false);
     const yEval = seq.forward(x);
-    expect(Math.abs(tf.mean(yEval).dataSync()[0]! - tf.mean(yTrain).dataSync()[0]!)).toBeGreaterThan(1);
+    expect(
+      Math.abs(tf.mean(yEval).dataSync()[0]! - tf.mean(yTrain).dataSync()[0]!),
+    ).toBeGreaterThan(1);
     expect(bn.numBatchesTracked.dataSync()[0]).toBe(1);
   });
 

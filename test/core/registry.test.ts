@@ -9,7 +9,9 @@ class Head {
   constructor(readonly args: { numClasses: number; loss?: unknown }) {}
 }
 class Detector {
-  constructor(readonly args: { backbone: Backbone; head: Head | Record<string, unknown>; trainCfg?: unknown }) {}
+  constructor(
+    readonly args: { backbone: Backbone; head: Head | Record<string, unknown>; trainCfg?: unknown },
+  ) {}
 }
 
 function makeRegistry(): Registry {
@@ -21,7 +23,7 @@ function makeRegistry(): Registry {
 }
 
 describe('Registry', () => {
-  it('builds a nested config depth first and leaves other registries\' configs alone', () => {
+  it("builds a nested config depth first and leaves other registries' configs alone", () => {
     const r = makeRegistry();
     const d = r.build<Detector>({
       type: 'Detector',
@@ -41,7 +43,11 @@ describe('Registry', () => {
     r.register(Head);
     r.register(Detector, { unbuilt: ['head'] });
     r.register(Backbone);
-    const d = r.build<Detector>({ type: 'Detector', backbone: { type: 'Backbone', depth: 18 }, head: { type: 'Head', numClasses: 2 } });
+    const d = r.build<Detector>({
+      type: 'Detector',
+      backbone: { type: 'Backbone', depth: 18 },
+      head: { type: 'Head', numClasses: 2 },
+    });
     expect(d.args.head).toEqual({ type: 'Head', numClasses: 2 });
   });
 
@@ -60,7 +66,9 @@ describe('Registry', () => {
   it('refuses a duplicate name unless forced', () => {
     const r = makeRegistry();
     class Backbone2 {}
-    expect(() => r.register(Backbone2, { name: 'Backbone' })).toThrow(/already registered in the model registry/);
+    expect(() => r.register(Backbone2, { name: 'Backbone' })).toThrow(
+      /already registered in the model registry/,
+    );
     r.register(Backbone2, { name: 'Backbone', force: true });
     expect(r.get('Backbone')).toBe(Backbone2);
   });
@@ -83,9 +91,18 @@ describe('Registry', () => {
       "model.backbone.type: 'Backbon' is not registered in the model registry. Did you mean 'Backbone'?",
     );
     const nested = () =>
-      r.build({ type: 'Detector', backbone: { type: 'Backbon', depth: 50 }, head: { type: 'Head', numClasses: 1 } }, { path: 'model' });
+      r.build(
+        {
+          type: 'Detector',
+          backbone: { type: 'Backbon', depth: 50 },
+          head: { type: 'Head', numClasses: 1 },
+        },
+        { path: 'model' },
+      );
     expect(nested).toThrow(UnknownTypeError);
-    expect(nested).toThrow("model.backbone.type: 'Backbon' is not registered in the model registry. Did you mean 'Backbone'?");
+    expect(nested).toThrow(
+      "model.backbone.type: 'Backbon' is not registered in the model registry. Did you mean 'Backbone'?",
+    );
   });
 
   it('passes *Cfg settings through unbuilt', () => {
@@ -102,10 +119,21 @@ describe('Registry', () => {
   it('validates arguments against the schema with the full key path', () => {
     const r = makeRegistry();
     const build = () =>
-      r.build({ type: 'Detector', backbone: { type: 'Backbone', depth: 19 }, head: { type: 'Head', numClasses: 1 } }, { path: 'model' });
+      r.build(
+        {
+          type: 'Detector',
+          backbone: { type: 'Backbone', depth: 19 },
+          head: { type: 'Head', numClasses: 1 },
+        },
+        { path: 'model' },
+      );
     expect(build).toThrow(ConfigError);
-    expect(build).toThrow("model.backbone.depth: expected one of 18 | 34 | 50 (model type 'Backbone'), got 19");
-    expect(() => r.build({ type: 'Backbone', depth: 18, deph: 3 }, { path: 'model.backbone' })).toThrow(
+    expect(build).toThrow(
+      "model.backbone.depth: expected one of 18 | 34 | 50 (model type 'Backbone'), got 19",
+    );
+    expect(() =>
+      r.build({ type: 'Backbone', depth: 18, deph: 3 }, { path: 'model.backbone' }),
+    ).toThrow(
       "model.backbone.deph: expected no such key (model type 'Backbone'); did you mean 'depth'?, got 3",
     );
   });

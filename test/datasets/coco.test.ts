@@ -17,7 +17,11 @@ function errorOf(f: () => unknown): Error {
 }
 
 describe('CocoDataset on real COCO val2014 (100 images, 839 annotations, 9 crowd)', () => {
-  const ds = new CocoDataset({ annFile: REAL_COCO, dataPrefix: { img: 'val2014' }, testMode: true });
+  const ds = new CocoDataset({
+    annFile: REAL_COCO,
+    dataPrefix: { img: 'val2014' },
+    testMode: true,
+  });
 
   it('maps category ids to contiguous labels in id order', () => {
     expect(ds.length).toBe(100);
@@ -31,7 +35,8 @@ describe('CocoDataset on real COCO val2014 (100 images, 839 annotations, 9 crowd
     const raw = JSON.parse(readFileSync(REAL_COCO, 'utf8'));
     const byImg = new Map<number, any[]>();
     for (const a of raw.annotations) byImg.set(a.image_id, [...(byImg.get(a.image_id) ?? []), a]);
-    let n = 0, crowd = 0;
+    let n = 0,
+      crowd = 0;
     for (let i = 0; i < ds.length; i++) {
       const d = ds.getDataInfo(i);
       const anns = byImg.get(d.imgId as number) ?? [];
@@ -55,7 +60,9 @@ describe('CocoDataset on real COCO val2014 (100 images, 839 annotations, 9 crowd
     expect(sub.stats.otherCategoryAnnotations).toBeGreaterThan(0);
     const all = sub.dataList.flatMap((d) => d.instances.map((i) => i.bboxLabel));
     expect(new Set(all)).toEqual(new Set([0, 1]));
-    expect(() => new CocoDataset({ annFile: REAL_COCO, metainfo: { classes: ['dragon'] } })).toThrow(/class "dragon" \(metainfo\.classes\[0\]\) is not a category/);
+    expect(
+      () => new CocoDataset({ annFile: REAL_COCO, metainfo: { classes: ['dragon'] } }),
+    ).toThrow(/class "dragon" \(metainfo\.classes\[0\]\) is not a category/);
   });
 });
 
@@ -83,22 +90,34 @@ describe('CocoDataset hard inputs', () => {
     expect(e.message).toBe(`${f}: annotations[3].bbox: expected array of 4 numbers, got "abc"`);
     const c2 = clone();
     c2.images[1].width = '96';
-    expect(() => loadCocoJson(write('bad2.json', c2))).toThrow(/bad2\.json: images\[1\]\.width: expected a number, got "96"/);
+    expect(() => loadCocoJson(write('bad2.json', c2))).toThrow(
+      /bad2\.json: images\[1\]\.width: expected a number, got "96"/,
+    );
     const c3 = clone();
     c3.annotations[0].bbox = [1, 2, 'x', 4];
-    expect(() => loadCocoJson(write('bad3.json', c3))).toThrow(/annotations\[0\]\.bbox\[2\]: expected a number, got "x"/);
-    expect(() => loadCocoJson(write('bad4.json', '{"images": ['))).toThrow(/bad4\.json: invalid JSON/);
-    expect(() => loadCocoJson(write('bad5.json', { images: [] }))).toThrow(/bad5\.json: categories: expected an array of categories, got nothing \(missing\)/);
+    expect(() => loadCocoJson(write('bad3.json', c3))).toThrow(
+      /annotations\[0\]\.bbox\[2\]: expected a number, got "x"/,
+    );
+    expect(() => loadCocoJson(write('bad4.json', '{"images": ['))).toThrow(
+      /bad4\.json: invalid JSON/,
+    );
+    expect(() => loadCocoJson(write('bad5.json', { images: [] }))).toThrow(
+      /bad5\.json: categories: expected an array of categories, got nothing \(missing\)/,
+    );
   });
 
   it('an annotation pointing at a missing image: error or counted skip', () => {
     const c = clone();
     c.annotations[2].image_id = 999;
     const f = write('orphan.json', c);
-    expect(() => new CocoDataset({ annFile: f })).toThrow(`${f}: annotations[2].image_id: 999 is not the id of any image in "images"`);
+    expect(() => new CocoDataset({ annFile: f })).toThrow(
+      `${f}: annotations[2].image_id: 999 is not the id of any image in "images"`,
+    );
     const ds = new CocoDataset({ annFile: f, skipInvalid: true, testMode: true });
     expect(ds.skipped.count).toBe(1);
-    expect(ds.dataList.reduce((s, d) => s + d.instances.length, 0)).toBe(base.annotations.length - 1);
+    expect(ds.dataList.reduce((s, d) => s + d.instances.length, 0)).toBe(
+      base.annotations.length - 1,
+    );
   });
 
   it('drops and counts degenerate boxes; filters empty images in training only', () => {
@@ -127,30 +146,54 @@ describe('CocoDataset hard inputs', () => {
     const rle = rleEncode(m, h, w);
     // Uncompressed counts of the same mask (column-major runs).
     const counts: number[] = [];
-    let prev = 0, run = 0;
-    for (let x = 0; x < w; x++) for (let y = 0; y < h; y++) {
-      const v = m[y * w + x]!;
-      if (v !== prev) { counts.push(run); run = 0; prev = v; }
-      run++;
-    }
+    let prev = 0,
+      run = 0;
+    for (let x = 0; x < w; x++)
+      for (let y = 0; y < h; y++) {
+        const v = m[y * w + x]!;
+        if (v !== prev) {
+          counts.push(run);
+          run = 0;
+          prev = v;
+        }
+        run++;
+      }
     counts.push(run);
     c.annotations = c.annotations.filter((a: any) => a.image_id === img.id).slice(0, 1);
-    c.annotations.push({ ...c.annotations[0], id: 1001, bbox: [20, 10, 5, 20], segmentation: rle, iscrowd: 1 });
-    c.annotations.push({ ...c.annotations[0], id: 1002, bbox: [20, 10, 5, 20], segmentation: { size: [h, w], counts }, iscrowd: 1 });
+    c.annotations.push({
+      ...c.annotations[0],
+      id: 1001,
+      bbox: [20, 10, 5, 20],
+      segmentation: rle,
+      iscrowd: 1,
+    });
+    c.annotations.push({
+      ...c.annotations[0],
+      id: 1002,
+      bbox: [20, 10, 5, 20],
+      segmentation: { size: [h, w], counts },
+      iscrowd: 1,
+    });
     const f = write('masks.json', c);
     const ds = new CocoDataset({
       annFile: f,
       dataRoot: join(t.dir, 'syn'),
       dataPrefix: { img: 'JPEGImages' },
       testMode: true,
-      pipeline: [{ type: 'LoadImageFromFile' }, { type: 'LoadAnnotations', withMask: true }, { type: 'PackDetInputs' }],
+      pipeline: [
+        { type: 'LoadImageFromFile' },
+        { type: 'LoadAnnotations', withMask: true },
+        { type: 'PackDetInputs' },
+      ],
     });
     const s = (await ds.get(0)) as any;
     const [poly] = s.dataSample.gtInstances.masks.masks as Uint8Array[];
     const [a, b] = s.dataSample.ignoredInstances.masks.masks as Uint8Array[];
     expect(Buffer.from(a).equals(Buffer.from(m))).toBe(true);
     expect(Buffer.from(b).equals(Buffer.from(m))).toBe(true);
-    expect(poly.reduce((x: number, y: number) => x + y, 0)).toBeGreaterThan(0.8 * c.annotations[0].area);
+    expect(poly.reduce((x: number, y: number) => x + y, 0)).toBeGreaterThan(
+      0.8 * c.annotations[0].area,
+    );
     expect(rleArea(rle)).toBe(100);
   });
 
@@ -158,8 +201,17 @@ describe('CocoDataset hard inputs', () => {
     const c = clone();
     c.images[0].file_name = 'ghost.jpg';
     const f = write('ghost.json', c);
-    const pipeline = [{ type: 'LoadImageFromFile' }, { type: 'LoadAnnotations' }, { type: 'PackDetInputs' }];
-    const opts = { annFile: f, dataRoot: join(t.dir, 'syn'), dataPrefix: { img: 'JPEGImages' }, pipeline };
+    const pipeline = [
+      { type: 'LoadImageFromFile' },
+      { type: 'LoadAnnotations' },
+      { type: 'PackDetInputs' },
+    ];
+    const opts = {
+      annFile: f,
+      dataRoot: join(t.dir, 'syn'),
+      dataPrefix: { img: 'JPEGImages' },
+      pipeline,
+    };
     const strict = new CocoDataset({ ...opts, testMode: true });
     await expect(strict.get(0)).rejects.toThrow(/JPEGImages\/ghost\.jpg: image file not found/);
     const lenient = new CocoDataset({ ...opts, skipInvalid: true });

@@ -13,7 +13,13 @@ export function tempDir(prefix = 'tfdet-ds-'): { dir: string; cleanup: () => voi
 }
 
 /** A small synthetic set (written once per test file). */
-export async function smallSynthetic(dir: string, numTrain = 12, numVal = 4, imageSize = 128, seed = 3): Promise<SyntheticResult> {
+export async function smallSynthetic(
+  dir: string,
+  numTrain = 12,
+  numVal = 4,
+  imageSize = 128,
+  seed = 3,
+): Promise<SyntheticResult> {
   return makeSyntheticShapes({ outDir: dir, numTrain, numVal, imageSize, seed });
 }
 

@@ -2,7 +2,14 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BaseDetDataset, DataLoader, VOCDataset, collateRaw, type DataInfo, type PackedInputs } from '../../src/datasets/index.js';
+import {
+  BaseDetDataset,
+  DataLoader,
+  VOCDataset,
+  collateRaw,
+  type DataInfo,
+  type PackedInputs,
+} from '../../src/datasets/index.js';
 import { SHAPES, smallSynthetic, tempDir } from './helpers.js';
 import { imgMeta } from '../helpers/meta.js';
 
@@ -10,7 +17,14 @@ const t = tempDir('tfdet-loader-');
 const pipeline = [
   { type: 'LoadImageFromFile' },
   { type: 'LoadAnnotations' },
-  { type: 'RandomResize', scale: [[80, 80], [112, 112]], keepRatio: true },
+  {
+    type: 'RandomResize',
+    scale: [
+      [80, 80],
+      [112, 112],
+    ],
+    keepRatio: true,
+  },
   { type: 'RandomFlip', prob: 0.5 },
   { type: 'PhotoMetricDistortion' },
   { type: 'Normalize', mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375] },
@@ -22,14 +36,28 @@ let ds: VOCDataset;
 beforeAll(async () => {
   await tf.setBackend('cpu');
   await smallSynthetic(t.dir, 10, 2, 96, 21);
-  ds = new VOCDataset({ dataRoot: t.dir, annFile: 'ImageSets/Main/train.txt', metainfo: { classes: SHAPES }, pipeline });
+  ds = new VOCDataset({
+    dataRoot: t.dir,
+    annFile: 'ImageSets/Main/train.txt',
+    metainfo: { classes: SHAPES },
+    pipeline,
+  });
 });
 afterAll(() => t.cleanup());
 
-async function collect(loader: DataLoader, epoch: number, start = 0): Promise<{ idx: number[]; sum: number; shape: number[]; boxes: number[][] }[]> {
+async function collect(
+  loader: DataLoader,
+  epoch: number,
+  start = 0,
+): Promise<{ idx: number[]; sum: number; shape: number[]; boxes: number[][] }[]> {
   const out = [];
   for await (const b of loader.rawBatches(epoch, start)) {
-    out.push({ idx: b.indices, sum: b.data.reduce((a, v) => a + v, 0), shape: b.shape, boxes: b.dataSamples.map((s) => [...s.gtInstances.bboxes]) });
+    out.push({
+      idx: b.indices,
+      sum: b.data.reduce((a, v) => a + v, 0),
+      shape: b.shape,
+      boxes: b.dataSamples.map((s) => [...s.gtInstances.bboxes]),
+    });
   }
   return out;
 }
@@ -65,30 +93,76 @@ describe('DataLoader', () => {
   });
 
   it('order and augmentation depend only on seed and epoch, not on decode concurrency; resume matches', async () => {
-    const a = await collect(new DataLoader({ dataset: ds, batchSize: 3, shuffle: true, seed: 7, numWorkers: 1, prefetch: 1 }), 2);
-    const b = await collect(new DataLoader({ dataset: ds, batchSize: 3, shuffle: true, seed: 7, numWorkers: 6, prefetch: 9 }), 2);
+    const a = await collect(
+      new DataLoader({
+        dataset: ds,
+        batchSize: 3,
+        shuffle: true,
+        seed: 7,
+        numWorkers: 1,
+        prefetch: 1,
+      }),
+      2,
+    );
+    const b = await collect(
+      new DataLoader({
+        dataset: ds,
+        batchSize: 3,
+        shuffle: true,
+        seed: 7,
+        numWorkers: 6,
+        prefetch: 9,
+      }),
+      2,
+    );
     expect(b).toEqual(a);
-    const other = await collect(new DataLoader({ dataset: ds, batchSize: 3, shuffle: true, seed: 7 }), 3);
+    const other = await collect(
+      new DataLoader({ dataset: ds, batchSize: 3, shuffle: true, seed: 7 }),
+      3,
+    );
     expect(other.map((x) => x.idx)).not.toEqual(a.map((x) => x.idx));
-    const resumed = await collect(new DataLoader({ dataset: ds, batchSize: 3, shuffle: true, seed: 7, numWorkers: 3 }), 2, 2);
+    const resumed = await collect(
+      new DataLoader({ dataset: ds, batchSize: 3, shuffle: true, seed: 7, numWorkers: 3 }),
+      2,
+      2,
+    );
     expect(resumed).toEqual(a.slice(2));
   });
 
   it('the colour pass gives the same batches on the main thread and in worker threads', async () => {
-    const main = await collect(new DataLoader({ dataset: ds, batchSize: 4, shuffle: true, seed: 2, colorWorkers: 0, padValue: 0.5 }), 0);
-    const workers = new DataLoader({ dataset: ds, batchSize: 4, shuffle: true, seed: 2, colorWorkers: 2, padValue: 0.5 });
+    const main = await collect(
+      new DataLoader({
+        dataset: ds,
+        batchSize: 4,
+        shuffle: true,
+        seed: 2,
+        colorWorkers: 0,
+        padValue: 0.5,
+      }),
+      0,
+    );
+    const workers = new DataLoader({
+      dataset: ds,
+      batchSize: 4,
+      shuffle: true,
+      seed: 2,
+      colorWorkers: 2,
+      padValue: 0.5,
+    });
     expect(await collect(workers, 0)).toEqual(main);
     await workers.close();
   });
 
   it('recycled batch buffers (tensor disposed) hold exactly the fresh pixels', async () => {
-    const mk = (): DataLoader => new DataLoader({ dataset: ds, batchSize: 2, shuffle: true, seed: 4, padSizeDivisor: 64 });
+    const mk = (): DataLoader =>
+      new DataLoader({ dataset: ds, batchSize: 2, shuffle: true, seed: 4, padSizeDivisor: 64 });
     const fresh = await collect(mk(), 1);
     const l = mk();
     const sums: number[] = [];
     for (const epoch of [0, 1]) {
       for await (const b of l.epochBatches(epoch)) {
-        if (epoch === 1) sums.push((b.inputs.dataSync() as Float32Array).reduce((a, v) => a + v, 0));
+        if (epoch === 1)
+          sums.push((b.inputs.dataSync() as Float32Array).reduce((a, v) => a + v, 0));
         b.inputs.dispose();
       }
     }
@@ -97,7 +171,10 @@ describe('DataLoader', () => {
 
   it('drop last, no shuffle, length', () => {
     const l = new DataLoader({ dataset: ds, batchSize: 4, dropLast: true });
-    expect(l.batchIndices(0)).toEqual([[0, 1, 2, 3], [4, 5, 6, 7]]);
+    expect(l.batchIndices(0)).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+    ]);
     expect(l.length).toBe(2);
     expect(new DataLoader({ dataset: ds, batchSize: 4 }).length).toBe(3);
   });
@@ -105,10 +182,22 @@ describe('DataLoader', () => {
   it('groups by aspect ratio', () => {
     class Shapes extends BaseDetDataset {
       protected loadDataList(): DataInfo[] {
-        return Array.from({ length: 11 }, (_, i) => ({ imgPath: `${i}.jpg`, imgId: i, width: i % 3 === 0 ? 50 : 100, height: i % 3 === 0 ? 100 : 50, instances: [] }));
+        return Array.from({ length: 11 }, (_, i) => ({
+          imgPath: `${i}.jpg`,
+          imgId: i,
+          width: i % 3 === 0 ? 50 : 100,
+          height: i % 3 === 0 ? 100 : 50,
+          instances: [],
+        }));
       }
     }
-    const l = new DataLoader({ dataset: new Shapes(), batchSize: 2, shuffle: true, seed: 3, groupByAspectRatio: true });
+    const l = new DataLoader({
+      dataset: new Shapes(),
+      batchSize: 2,
+      shuffle: true,
+      seed: 3,
+      groupByAspectRatio: true,
+    });
     const batches = l.batchIndices(0);
     expect(batches.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: 11 }, (_, i) => i));
     const full = batches.filter((b) => b.length === 2);
@@ -139,18 +228,33 @@ describe('DataLoader', () => {
         return [];
       }
     }
-    expect(() => new DataLoader({ dataset: new Empty(), batchSize: 2 })).toThrow(/data set is empty/);
+    expect(() => new DataLoader({ dataset: new Empty(), batchSize: 2 })).toThrow(
+      /data set is empty/,
+    );
   });
 
   it('skipped images are re-drawn in training and counted', async () => {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(join(t.dir, 'JPEGImages/000002.jpg'), 'broken');
-    const lenient = new VOCDataset({ dataRoot: t.dir, annFile: 'ImageSets/Main/train.txt', metainfo: { classes: SHAPES }, pipeline, skipInvalid: true });
+    const lenient = new VOCDataset({
+      dataRoot: t.dir,
+      annFile: 'ImageSets/Main/train.txt',
+      metainfo: { classes: SHAPES },
+      pipeline,
+      skipInvalid: true,
+    });
     const got = await collect(new DataLoader({ dataset: lenient, batchSize: 5 }), 0);
     expect(got.map((g) => g.shape[0])).toEqual([5, 5]);
     expect(lenient.skipped.count).toBe(1);
     expect(lenient.skipped.messages[0]).toMatch(/000002\.jpg: cannot decode image/);
-    const strict = new VOCDataset({ dataRoot: t.dir, annFile: 'ImageSets/Main/train.txt', metainfo: { classes: SHAPES }, pipeline });
-    await expect(collect(new DataLoader({ dataset: strict, batchSize: 5 }), 0)).rejects.toThrow(/000002\.jpg: cannot decode image/);
+    const strict = new VOCDataset({
+      dataRoot: t.dir,
+      annFile: 'ImageSets/Main/train.txt',
+      metainfo: { classes: SHAPES },
+      pipeline,
+    });
+    await expect(collect(new DataLoader({ dataset: strict, batchSize: 5 }), 0)).rejects.toThrow(
+      /000002\.jpg: cannot decode image/,
+    );
   });
 });

@@ -3,7 +3,9 @@ import { Rng } from '../../src/utils/random.js';
 
 describe('Rng', () => {
   it('is deterministic from the seed and differs across seeds', () => {
-    const a = new Rng(42), b = new Rng(42), c = new Rng(43);
+    const a = new Rng(42),
+      b = new Rng(42),
+      c = new Rng(43);
     const xa = Array.from({ length: 5 }, () => a.next());
     expect(Array.from({ length: 5 }, () => b.next())).toEqual(xa);
     expect(Array.from({ length: 5 }, () => c.next())).not.toEqual(xa);
@@ -21,7 +23,8 @@ describe('Rng', () => {
   it('draws in range with the right moments', () => {
     const r = new Rng(1);
     const n = 20000;
-    let sum = 0, sq = 0;
+    let sum = 0,
+      sq = 0;
     const counts = new Array(6).fill(0);
     for (let i = 0; i < n; i++) {
       const u = r.next();

@@ -3,17 +3,37 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  Compose, DatasetError, Expand, FilterAnnotations, LoadAnnotations, LoadImageFromFile, MinIoURandomCrop, Normalize,
-  PackDetInputs, Pad, PhotoMetricDistortion, RandomCrop, RandomFlip, RandomResize, Resize, hueSaturationMatrix, resolveImage,
-  type DataSample, type PackedInputs,
+  Compose,
+  DatasetError,
+  Expand,
+  FilterAnnotations,
+  LoadAnnotations,
+  LoadImageFromFile,
+  MinIoURandomCrop,
+  Normalize,
+  PackDetInputs,
+  Pad,
+  PhotoMetricDistortion,
+  RandomCrop,
+  RandomFlip,
+  RandomResize,
+  Resize,
+  hueSaturationMatrix,
+  resolveImage,
+  type DataSample,
+  type PackedInputs,
 } from '../../src/datasets/index.js';
 import { TRANSFORMS } from '../../src/registry.js';
 import { Rng } from '../../src/utils/random.js';
 import { tempDir } from './helpers.js';
 
-const W = 100, H = 80;
+const W = 100,
+  H = 80;
 // Box 0: a red block; box 1: a green block; pixel (x, y) elsewhere encodes its coordinates as (x, y, 7).
-const BOXES: [number, number, number, number][] = [[10, 20, 40, 50], [60, 5, 90, 30]];
+const BOXES: [number, number, number, number][] = [
+  [10, 20, 40, 50],
+  [60, 5, 90, 30],
+];
 
 function coordImage(): Uint8Array {
   const px = new Uint8Array(W * H * 3);
@@ -37,7 +57,12 @@ function sample(extra: Partial<DataSample> = {}): DataSample {
     imgId: 'coord',
     width: W,
     height: H,
-    instances: BOXES.map((b, i) => ({ bbox: [...b] as [number, number, number, number], bboxLabel: i, ignoreFlag: false, mask: undefined })),
+    instances: BOXES.map((b, i) => ({
+      bbox: [...b] as [number, number, number, number],
+      bboxLabel: i,
+      ignoreFlag: false,
+      mask: undefined,
+    })),
     ...extra,
   };
 }
@@ -66,7 +91,8 @@ function expectAnnotationsAgree(r: DataSample): void {
     const b = r.gtBboxes!.subarray(i * 4, i * 4 + 4);
     let bad = 0;
     for (let k = 0; k < m.length; k++) {
-      const x = k % w, y = Math.floor(k / w);
+      const x = k % w,
+        y = Math.floor(k / w);
       const inBox = x >= b[0]! && x < b[2]! && y >= b[1]! && y < b[3]!;
       if (inBox !== (m[k] === 1)) bad++;
       if (m[k] && r.gtSegMap && r.gtSegMap[k] !== r.gtBboxesLabels![i]! + 1) bad++;
@@ -76,7 +102,12 @@ function expectAnnotationsAgree(r: DataSample): void {
 }
 
 beforeAll(async () => {
-  writeFileSync(PNG, await sharp(coordImage(), { raw: { width: W, height: H, channels: 3 } }).png().toBuffer());
+  writeFileSync(
+    PNG,
+    await sharp(coordImage(), { raw: { width: W, height: H, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
   writeFileSync(SEG, readFileSync(PNG));
 });
 afterAll(() => t.cleanup());
@@ -87,14 +118,24 @@ describe('LoadImageFromFile', () => {
     expect(r.img!.data).toBeInstanceOf(Uint8Array);
     expect([r.img!.width, r.img!.height, r.img!.channels]).toEqual([W, H, 3]);
     expect(pixel(r, 33, 44)).toEqual([33, 44, 7]);
-    expect(r).toMatchObject({ oriShape: [H, W], imgShape: [H, W], scaleFactor: [1, 1], flip: false });
+    expect(r).toMatchObject({
+      oriShape: [H, W],
+      imgShape: [H, W],
+      scaleFactor: [1, 1],
+      flip: false,
+    });
   });
 
   it('applies EXIF orientation and converts grey and RGBA to RGB', async () => {
     const rot = join(t.dir, 'rot.jpg');
     // Orientation 6: stored landscape, shown rotated 90° clockwise -> portrait.
-    await sharp(coordImage(), { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 100 }).withMetadata({ orientation: 6 }).toFile(rot);
-    const r = (await new LoadImageFromFile({ lazy: false }).transform(sample({ imgPath: rot }))) as DataSample;
+    await sharp(coordImage(), { raw: { width: W, height: H, channels: 3 } })
+      .jpeg({ quality: 100 })
+      .withMetadata({ orientation: 6 })
+      .toFile(rot);
+    const r = (await new LoadImageFromFile({ lazy: false }).transform(
+      sample({ imgPath: rot }),
+    )) as DataSample;
     expect([r.img!.width, r.img!.height]).toEqual([H, W]);
     expect(r.oriShape).toEqual([W, H]);
     // Top-right of the shown image is the stored top-left (0, 0).
@@ -115,27 +156,43 @@ describe('LoadImageFromFile', () => {
     expect(G0!).toBeLessThan(6);
 
     const grey = join(t.dir, 'grey.png');
-    await sharp(Buffer.alloc(20 * 10, 77), { raw: { width: 20, height: 10, channels: 1 } }).png().toFile(grey);
-    const g = (await new LoadImageFromFile({ lazy: false }).transform(sample({ imgPath: grey }))) as DataSample;
+    await sharp(Buffer.alloc(20 * 10, 77), { raw: { width: 20, height: 10, channels: 1 } })
+      .png()
+      .toFile(grey);
+    const g = (await new LoadImageFromFile({ lazy: false }).transform(
+      sample({ imgPath: grey }),
+    )) as DataSample;
     expect([g.img!.channels, ...pixel(g, 3, 3)]).toEqual([3, 77, 77, 77]);
 
     const rgba = join(t.dir, 'rgba.png');
-    await sharp(Buffer.from(new Uint8Array(20 * 10 * 4).map((_, i) => [10, 20, 30, 128][i % 4]!)), { raw: { width: 20, height: 10, channels: 4 } }).png().toFile(rgba);
-    const a = (await new LoadImageFromFile({ lazy: false }).transform(sample({ imgPath: rgba }))) as DataSample;
+    await sharp(Buffer.from(new Uint8Array(20 * 10 * 4).map((_, i) => [10, 20, 30, 128][i % 4]!)), {
+      raw: { width: 20, height: 10, channels: 4 },
+    })
+      .png()
+      .toFile(rgba);
+    const a = (await new LoadImageFromFile({ lazy: false }).transform(
+      sample({ imgPath: rgba }),
+    )) as DataSample;
     expect([a.img!.channels, ...pixel(a, 5, 5)]).toEqual([3, 10, 20, 30]);
   });
 
   it('a truncated JPEG is one clear error naming the file', async () => {
-    const ok = await sharp(coordImage(), { raw: { width: W, height: H, channels: 3 } }).jpeg().toBuffer();
+    const ok = await sharp(coordImage(), { raw: { width: W, height: H, channels: 3 } })
+      .jpeg()
+      .toBuffer();
     const bad = join(t.dir, 'truncated.jpg');
     writeFileSync(bad, ok.subarray(0, Math.floor(ok.length * 0.6)));
     const p = new Compose([{ type: 'LoadImageFromFile' }, { type: 'PackDetInputs' }]);
     const err = await p.run(sample({ imgPath: bad })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatasetError);
-    expect((err as Error).message).toMatch(new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot decode image`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot decode image`),
+    );
     const garbage = join(t.dir, 'garbage.jpg');
     writeFileSync(garbage, 'not an image');
-    await expect(p.run(sample({ imgPath: garbage }))).rejects.toThrow(/garbage\.jpg: cannot decode image/);
+    await expect(p.run(sample({ imgPath: garbage }))).rejects.toThrow(
+      /garbage\.jpg: cannot decode image/,
+    );
   });
 });
 
@@ -144,22 +201,35 @@ describe('RandomFlip', () => {
     it(`${direction}: pixels, boxes, masks and label map move together; twice = identity`, async () => {
       const f = new RandomFlip({ prob: 1, direction });
       const r = await loaded(false);
-      const before = { img: Buffer.from(r.img!.data), boxes: [...r.gtBboxes!], masks: r.gtMasks!.masks.map((m) => Buffer.from(m)), seg: Buffer.from(r.gtSegMap!) };
+      const before = {
+        img: Buffer.from(r.img!.data),
+        boxes: [...r.gtBboxes!],
+        masks: r.gtMasks!.masks.map((m) => Buffer.from(m)),
+        seg: Buffer.from(r.gtSegMap!),
+      };
       await f.transform(r);
       expect(r.flip).toBe(true);
       expect(r.flipDirection).toBe(direction);
       expectAnnotationsAgree(r);
       // The pixel now at (x, y) came from the mirrored position.
       const [x, y] = [13, 27];
-      const sx = direction === 'vertical' ? x : W - 1 - x, sy = direction === 'horizontal' ? y : H - 1 - y;
+      const sx = direction === 'vertical' ? x : W - 1 - x,
+        sy = direction === 'horizontal' ? y : H - 1 - y;
       expect(pixel(r, x, y)).toEqual([sx, sy, 7]);
       const b = r.gtBboxes!;
-      const want = direction === 'vertical' ? [10, H - 50, 40, H - 20] : direction === 'horizontal' ? [W - 40, 20, W - 10, 50] : [W - 40, H - 50, W - 10, H - 20];
+      const want =
+        direction === 'vertical'
+          ? [10, H - 50, 40, H - 20]
+          : direction === 'horizontal'
+            ? [W - 40, 20, W - 10, 50]
+            : [W - 40, H - 50, W - 10, H - 20];
       expect([...b.subarray(0, 4)]).toEqual(want);
       await f.transform(r);
       expect(Buffer.from(r.img!.data).equals(before.img)).toBe(true);
       expect([...r.gtBboxes!]).toEqual(before.boxes);
-      r.gtMasks!.masks.forEach((m, i) => expect(Buffer.from(m).equals(before.masks[i]!)).toBe(true));
+      r.gtMasks!.masks.forEach((m, i) =>
+        expect(Buffer.from(m).equals(before.masks[i]!)).toBe(true),
+      );
       expect(Buffer.from(r.gtSegMap!).equals(before.seg)).toBe(true);
     });
   }
@@ -178,12 +248,18 @@ describe('RandomFlip', () => {
     const counts: Record<string, number> = {};
     const rng = new Rng(3);
     for (let i = 0; i < 2000; i++) {
-      const r = f.transform({ ...sample(), img: { data: new Uint8Array(3), width: 1, height: 1, channels: 3 }, rng }) as DataSample;
+      const r = f.transform({
+        ...sample(),
+        img: { data: new Uint8Array(3), width: 1, height: 1, channels: 3 },
+        rng,
+      }) as DataSample;
       counts[String(r.flipDirection)] = (counts[String(r.flipDirection)] ?? 0) + 1;
     }
     expect(counts.horizontal! / 2000).toBeCloseTo(0.25, 1);
     expect(counts.vertical! / 2000).toBeCloseTo(0.5, 1);
-    expect(() => new RandomFlip({ prob: [0.7, 0.7], direction: ['horizontal', 'vertical'] })).toThrow(/more than 1/);
+    expect(
+      () => new RandomFlip({ prob: [0.7, 0.7], direction: ['horizontal', 'vertical'] }),
+    ).toThrow(/more than 1/);
   });
 });
 
@@ -214,12 +290,20 @@ describe('Resize', () => {
     await new Resize({ scaleFactor: 2 }).transform(r);
     expect(r.scaleFactor).toEqual([1, 4]);
     expect(r.imgShape).toEqual([320, 100]);
-    expect(new Resize({ scale: [1333, 800], keepRatio: true }).outputSize(500, 375)).toEqual([1067, 800]);
+    expect(new Resize({ scale: [1333, 800], keepRatio: true }).outputSize(500, 375)).toEqual([
+      1067, 800,
+    ]);
     expect(() => new Resize({})).toThrow(/scale/);
   });
 
   it('RandomResize draws edges within the range', async () => {
-    const rr = new RandomResize({ scale: [[100, 60], [200, 120]], keepRatio: false });
+    const rr = new RandomResize({
+      scale: [
+        [100, 60],
+        [200, 120],
+      ],
+      keepRatio: false,
+    });
     const rng = new Rng(0);
     for (let i = 0; i < 20; i++) {
       const [w, h] = rr.sampleScale(rng);
@@ -245,7 +329,8 @@ function cropOffset(r: DataSample): [number, number] {
 
 describe('crops', () => {
   it('RandomCrop: pixels, boxes, masks and map stay aligned; boxes clipped; empty crops re-drawn', async () => {
-    let nulls = 0, kept = 0;
+    let nulls = 0,
+      kept = 0;
     for (let seed = 0; seed < 30; seed++) {
       const r = await loaded();
       r.rng = new Rng(seed);
@@ -262,11 +347,16 @@ describe('crops', () => {
       for (let i = 0; i < b.length / 4; i++) {
         const src = BOXES[out.gtBboxesLabels![i]!]!;
         expect([...b.subarray(i * 4, i * 4 + 4)]).toEqual([
-          Math.max(src[0] - ox, 0), Math.max(src[1] - oy, 0), Math.min(src[2] - ox, 50), Math.min(src[3] - oy, 40),
+          Math.max(src[0] - ox, 0),
+          Math.max(src[1] - oy, 0),
+          Math.min(src[2] - ox, 50),
+          Math.min(src[3] - oy, 40),
         ]);
       }
       // A box that overlaps the crop is kept.
-      const overlapping = BOXES.filter((s) => s[2] > ox && s[0] < ox + 50 && s[3] > oy && s[1] < oy + 40).length;
+      const overlapping = BOXES.filter(
+        (s) => s[2] > ox && s[0] < ox + 50 && s[3] > oy && s[1] < oy + 40,
+      ).length;
       expect(b.length / 4).toBe(overlapping);
       expectAnnotationsAgree(out);
     }
@@ -279,19 +369,25 @@ describe('crops', () => {
     for (let seed = 0; seed < 40; seed++) {
       const r = await loaded();
       r.rng = new Rng(seed);
-      const out = await new MinIoURandomCrop({ minIous: [0.1, 0.3], minCropSize: 0.3 }).transform(r);
+      const out = await new MinIoURandomCrop({ minIous: [0.1, 0.3], minCropSize: 0.3 }).transform(
+        r,
+      );
       const [h, w] = out.imgShape!;
       if (w === W && h === H) continue;
       cropped++;
       const [ox, oy] = cropOffset(out);
       const inside = BOXES.map((s, i) => [s, i] as const).filter(([s]) => {
-        const cx = (s[0] + s[2]) / 2, cy = (s[1] + s[3]) / 2;
+        const cx = (s[0] + s[2]) / 2,
+          cy = (s[1] + s[3]) / 2;
         return cx > ox && cy > oy && cx < ox + w && cy < oy + h;
       });
       expect(Array.from(out.gtBboxesLabels!)).toEqual(inside.map(([, i]) => i));
       inside.forEach(([s], k) => {
         expect([...out.gtBboxes!.subarray(k * 4, k * 4 + 4)]).toEqual([
-          Math.max(s[0] - ox, 0), Math.max(s[1] - oy, 0), Math.min(s[2] - ox, w), Math.min(s[3] - oy, h),
+          Math.max(s[0] - ox, 0),
+          Math.max(s[1] - oy, 0),
+          Math.min(s[2] - ox, w),
+          Math.min(s[3] - oy, h),
         ]);
       });
       expectAnnotationsAgree(out);
@@ -315,7 +411,8 @@ describe('crops', () => {
 });
 
 describe('Normalize, PhotoMetricDistortion, Pad, Pack', () => {
-  const mean = [10, 20, 30], std = [2, 4, 5];
+  const mean = [10, 20, 30],
+    std = [2, 4, 5];
 
   it('Pad to a divisor: image 0, masks 0, label map 255; Normalize values exact (RGB and BGR)', async () => {
     for (const toRgb of [true, false]) {
@@ -337,24 +434,41 @@ describe('Normalize, PhotoMetricDistortion, Pad, Pack', () => {
   });
 
   it('a pipeline that ends before the packer returns final pixels', async () => {
-    const r = (await new Compose([{ type: 'LoadImageFromFile' }, { type: 'RandomFlip', prob: 1 }, { type: 'Normalize', mean, std }]).run(sample())) as DataSample;
+    const r = (await new Compose([
+      { type: 'LoadImageFromFile' },
+      { type: 'RandomFlip', prob: 1 },
+      { type: 'Normalize', mean, std },
+    ]).run(sample())) as DataSample;
     expect(r.img!.data).toBeInstanceOf(Float32Array);
-    expect(pixel(r, 0, 0).map((v) => +v.toFixed(4))).toEqual([(W - 1 - 10) / 2, (0 - 20) / 4, (7 - 30) / 5].map((v) => +v.toFixed(4)));
+    expect(pixel(r, 0, 0).map((v) => +v.toFixed(4))).toEqual(
+      [(W - 1 - 10) / 2, (0 - 20) / 4, (7 - 30) / 5].map((v) => +v.toFixed(4)),
+    );
   });
 
   it('the loader path (deferred colour pass) gives the same pixels as the eager one', async () => {
-    const pipe = (): Compose => new Compose([
-      { type: 'LoadImageFromFile' }, { type: 'LoadAnnotations' }, { type: 'RandomFlip', prob: 1 }, { type: 'PhotoMetricDistortion' },
-      { type: 'Normalize', mean, std }, { type: 'Pad', sizeDivisor: 32 }, { type: 'PackDetInputs' },
-    ]);
+    const pipe = (): Compose =>
+      new Compose([
+        { type: 'LoadImageFromFile' },
+        { type: 'LoadAnnotations' },
+        { type: 'RandomFlip', prob: 1 },
+        { type: 'PhotoMetricDistortion' },
+        { type: 'Normalize', mean, std },
+        { type: 'Pad', sizeDivisor: 32 },
+        { type: 'PackDetInputs' },
+      ]);
     const eager = (await pipe().run({ ...sample(), rng: new Rng(9) })) as PackedInputs;
-    const deferred = (await pipe().run({ ...sample(), rng: new Rng(9), deferPixels: true })) as PackedInputs;
+    const deferred = (await pipe().run({
+      ...sample(),
+      rng: new Rng(9),
+      deferPixels: true,
+    })) as PackedInputs;
     expect(deferred.inputs.deferred).toBeDefined();
     const { collateRaw } = await import('../../src/datasets/loader.js');
     const b = collateRaw([deferred]);
     expect(b.shape).toEqual([1, 96, 128, 3]);
     let maxDiff = 0;
-    for (let i = 0; i < b.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(b.data[i]! - eager.inputs.data[i]!));
+    for (let i = 0; i < b.data.length; i++)
+      maxDiff = Math.max(maxDiff, Math.abs(b.data[i]! - eager.inputs.data[i]!));
     expect(maxDiff).toBeLessThan(1e-4);
   });
 
@@ -364,9 +478,14 @@ describe('Normalize, PhotoMetricDistortion, Pad, Pack', () => {
     const I = hueSaturationMatrix(0, 1);
     I.forEach((v, i) => expect(v).toBeCloseTo([1, 0, 0, 0, 1, 0, 0, 0, 1][i]!, 6));
     const pmd = new PhotoMetricDistortion({ brightnessDelta: 32 });
-    const a = pmd.sampleMap(new Rng(4)), b = pmd.sampleMap(new Rng(4));
+    const a = pmd.sampleMap(new Rng(4)),
+      b = pmd.sampleMap(new Rng(4));
     expect([...a.m, ...a.t]).toEqual([...b.m, ...b.t]);
-    const onlyBrightness = new PhotoMetricDistortion({ contrastRange: [1, 1], saturationRange: [1, 1], hueDelta: 0 });
+    const onlyBrightness = new PhotoMetricDistortion({
+      contrastRange: [1, 1],
+      saturationRange: [1, 1],
+      hueDelta: 0,
+    });
     let shifted = 0;
     for (let s = 0; s < 20; s++) {
       const m = onlyBrightness.sampleMap(new Rng(s));
@@ -386,7 +505,13 @@ describe('Normalize, PhotoMetricDistortion, Pad, Pack', () => {
     expect(Array.from(packed.dataSample.gtInstances.labels)).toEqual([0]);
     expect(Array.from(packed.dataSample.ignoredInstances.labels)).toEqual([1]);
     expect(packed.dataSample.ignoredInstances.masks!.masks).toHaveLength(1);
-    expect(packed.dataSample.metainfo).toMatchObject({ imgId: 'coord', oriShape: [H, W], imgShape: [H, W], padShape: [H, W], flip: false });
+    expect(packed.dataSample.metainfo).toMatchObject({
+      imgId: 'coord',
+      oriShape: [H, W],
+      imgShape: [H, W],
+      padShape: [H, W],
+      flip: false,
+    });
     const s = await loaded(false);
     s.gtBboxes!.set([5, 5, 5.5, 30], 0);
     const f = new FilterAnnotations({ minGtBboxWh: [1, 1] }).transform(s)!;
@@ -398,13 +523,32 @@ describe('Normalize, PhotoMetricDistortion, Pad, Pack', () => {
   });
 
   it('every transform is registered and validates its options', () => {
-    for (const n of ['LoadImageFromFile', 'LoadAnnotations', 'Resize', 'RandomResize', 'RandomFlip', 'RandomCrop', 'MinIoURandomCrop', 'Expand',
-      'PhotoMetricDistortion', 'Normalize', 'Pad', 'FilterAnnotations', 'PackDetInputs', 'PackSegInputs']) {
+    for (const n of [
+      'LoadImageFromFile',
+      'LoadAnnotations',
+      'Resize',
+      'RandomResize',
+      'RandomFlip',
+      'RandomCrop',
+      'MinIoURandomCrop',
+      'Expand',
+      'PhotoMetricDistortion',
+      'Normalize',
+      'Pad',
+      'FilterAnnotations',
+      'PackDetInputs',
+      'PackSegInputs',
+    ]) {
       expect(TRANSFORMS.has(n)).toBe(true);
     }
-    expect(() => TRANSFORMS.build({ type: 'Resize', scale: [10, 10], keep_ratio: true }, { path: 'pipeline.2' })).toThrow(
-      /pipeline\.2\.keep_ratio: expected no such key.*did you mean 'keepRatio'/,
+    expect(() =>
+      TRANSFORMS.build(
+        { type: 'Resize', scale: [10, 10], keep_ratio: true },
+        { path: 'pipeline.2' },
+      ),
+    ).toThrow(/pipeline\.2\.keep_ratio: expected no such key.*did you mean 'keepRatio'/);
+    expect(() => new Compose([{ type: 'RandomFlp' }])).toThrow(
+      /pipeline\.0\.type: 'RandomFlp' is not registered.*RandomFlip/,
     );
-    expect(() => new Compose([{ type: 'RandomFlp' }])).toThrow(/pipeline\.0\.type: 'RandomFlp' is not registered.*RandomFlip/);
   });
 });

@@ -13,31 +13,55 @@ import { imgMeta } from '../helpers/meta.js';
  * as one batch; with `withMasks`, each object's instance mask (from the
  * object map) too.
  */
-export function syntheticBatch(n: number, size: number, seed = 0, first = 0, withMasks = false): DetBatch {
+export function syntheticBatch(
+  n: number,
+  size: number,
+  seed = 0,
+  first = 0,
+  withMasks = false,
+): DetBatch {
   const data = new Float32Array(n * size * size * 3);
   const dataSamples: DetSample[] = [];
-  const opts = { objectsPerImage: [1, 3] as [number, number], sizeRange: [(40 * size) / 256, (120 * size) / 256] as [number, number], occlusionProb: 0 };
+  const opts = {
+    objectsPerImage: [1, 3] as [number, number],
+    sizeRange: [(40 * size) / 256, (120 * size) / 256] as [number, number],
+    occlusionProb: 0,
+  };
   for (let k = 0; k < n; k++) {
     const r = renderSyntheticImage(Rng.derive(seed, first + k), size, opts);
     const off = k * size * size * 3;
     for (let i = 0; i < r.pixels.length; i++) data[off + i] = (r.pixels[i]! - 128) / 64;
-    const gtInstances: DetSample['gtInstances'] = { bboxes: Float32Array.from(r.objects.flatMap((o) => o.bbox)), labels: Int32Array.from(r.objects.map((o) => o.label)) };
+    const gtInstances: DetSample['gtInstances'] = {
+      bboxes: Float32Array.from(r.objects.flatMap((o) => o.bbox)),
+      labels: Int32Array.from(r.objects.map((o) => o.label)),
+    };
     if (withMasks) {
-      const masks = r.objects.map((_, j) => Uint8Array.from(r.objectMap, (v) => (v === j + 1 ? 1 : 0)));
+      const masks = r.objects.map((_, j) =>
+        Uint8Array.from(r.objectMap, (v) => (v === j + 1 ? 1 : 0)),
+      );
       gtInstances.masks = { height: size, width: size, masks };
     }
-    dataSamples.push({ metainfo: imgMeta(size, size, { imgId: first + k, batchInputShape: [size, size] }), gtInstances });
+    dataSamples.push({
+      metainfo: imgMeta(size, size, { imgId: first + k, batchInputShape: [size, size] }),
+      gtInstances,
+    });
   }
   return { inputs: tf.tensor4d(data, [n, size, size, 3]), dataSamples };
 }
 
 /** {@link syntheticBatch} with instance masks. */
-export const maskBatch = (n: number, size: number, seed: number): DetBatch => syntheticBatch(n, size, seed, 0, true);
+export const maskBatch = (n: number, size: number, seed: number): DetBatch =>
+  syntheticBatch(n, size, seed, 0, true);
 
 type Trainable = Module & { loss(b: DetBatch): Record<string, tf.Scalar | tf.Scalar[]> };
 
 /** Adam steps over `batches` in turn; returns the total loss of every step. */
-export function trainSteps(model: Trainable, batches: DetBatch[], iters: number, lr = 1e-3): number[] {
+export function trainSteps(
+  model: Trainable,
+  batches: DetBatch[],
+  iters: number,
+  lr = 1e-3,
+): number[] {
   const params = model.trainableParameters();
   const opt = new Adam({ lr });
   opt.setParams(params.map(([name, variable]) => ({ name, variable, lrMult: 1, decayMult: 1 })));
@@ -46,11 +70,16 @@ export function trainSteps(model: Trainable, batches: DetBatch[], iters: number,
   model.train();
   for (let it = 0; it < iters; it++) {
     const batch = batches[it % batches.length]!;
-    const { value, grads } = tf.variableGrads(() => {
-      const l = model.loss(batch);
-      const terms = Object.entries(l).filter(([k]) => k.includes('loss')).flatMap(([, v]) => (Array.isArray(v) ? v : [v]));
-      return tf.addN(terms) as tf.Scalar;
-    }, params.map(([, v]) => v));
+    const { value, grads } = tf.variableGrads(
+      () => {
+        const l = model.loss(batch);
+        const terms = Object.entries(l)
+          .filter(([k]) => k.includes('loss'))
+          .flatMap(([, v]) => (Array.isArray(v) ? v : [v]));
+        return tf.addN(terms) as tf.Scalar;
+      },
+      params.map(([, v]) => v),
+    );
     losses.push(value.dataSync()[0]!);
     opt.step(new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k)!, g])));
     tf.dispose([value, ...Object.values(grads)]);
@@ -71,7 +100,11 @@ export function recallAt50(preds: DetDataSample[], samples: DetSample[], minScor
     const iou = boxIouHost(gt.bboxes, p.predInstances.bboxes);
     for (let a = 0; a < g; a++) {
       for (let b = 0; b < m; b++) {
-        if (p.predInstances.scores[b]! >= minScore && p.predInstances.labels[b] === gt.labels[a] && iou[a * m + b]! >= 0.5) {
+        if (
+          p.predInstances.scores[b]! >= minScore &&
+          p.predInstances.labels[b] === gt.labels[a] &&
+          iou[a * m + b]! >= 0.5
+        ) {
           hit++;
           break;
         }

@@ -21,20 +21,52 @@ describe('RetinaNet training smoke test', () => {
     setInitSeed(0);
     const model = MODELS.build<RetinaNet>({
       type: 'RetinaNet',
-      backbone: { type: 'ResNet', depth: 18, baseChannels: 8, numStages: 2, outIndices: [1], normEval: false },
+      backbone: {
+        type: 'ResNet',
+        depth: 18,
+        baseChannels: 8,
+        numStages: 2,
+        outIndices: [1],
+        normEval: false,
+      },
       bboxHead: {
         type: 'RetinaHead',
         numClasses: 5,
         inChannels: 16,
         featChannels: 32,
         stackedConvs: 2,
-        anchorGenerator: { type: 'AnchorGenerator', strides: [8], ratios: [1], scales: [2, 3, 4, 6] },
-        bboxCoder: { type: 'DeltaXYWHBBoxCoder', targetMeans: [0, 0, 0, 0], targetStds: [0.1, 0.1, 0.2, 0.2] },
+        anchorGenerator: {
+          type: 'AnchorGenerator',
+          strides: [8],
+          ratios: [1],
+          scales: [2, 3, 4, 6],
+        },
+        bboxCoder: {
+          type: 'DeltaXYWHBBoxCoder',
+          targetMeans: [0, 0, 0, 0],
+          targetStds: [0.1, 0.1, 0.2, 0.2],
+        },
         lossCls: { type: 'FocalLoss', useSigmoid: true, gamma: 2, alpha: 0.25, lossWeight: 1 },
         lossBbox: { type: 'L1Loss', lossWeight: 1 },
       },
-      trainCfg: { assigner: { type: 'MaxIoUAssigner', posIouThr: 0.5, negIouThr: 0.4, minPosIou: 0, ignoreIofThr: -1 }, allowedBorder: -1, posWeight: -1 },
-      testCfg: { nmsPre: 1000, minBboxSize: 0, scoreThr: 0.05, nms: { type: 'nms', iouThreshold: 0.5 }, maxPerImg: 100 },
+      trainCfg: {
+        assigner: {
+          type: 'MaxIoUAssigner',
+          posIouThr: 0.5,
+          negIouThr: 0.4,
+          minPosIou: 0,
+          ignoreIofThr: -1,
+        },
+        allowedBorder: -1,
+        posWeight: -1,
+      },
+      testCfg: {
+        nmsPre: 1000,
+        minBboxSize: 0,
+        scoreThr: 0.05,
+        nms: { type: 'nms', iouThreshold: 0.5 },
+        maxPerImg: 100,
+      },
     });
     const batches = [syntheticBatch(4, 64, 11, 0), syntheticBatch(4, 64, 11, 4)];
     const t0 = performance.now();
@@ -43,15 +75,32 @@ describe('RetinaNet training smoke test', () => {
     const last = mean(losses.slice(-10));
     model.eval();
     const recall = mean(batches.map((b) => recallAt50(model.predict(b), b.dataSamples)));
-    console.log(`smoke: ${losses.length} iters in ${((performance.now() - t0) / 1000).toFixed(1)} s, loss ${first.toFixed(3)} -> ${last.toFixed(3)}, train recall@0.5 ${recall.toFixed(3)}, tensors ${tf.memory().numTensors}`);
+    console.log(
+      `smoke: ${losses.length} iters in ${((performance.now() - t0) / 1000).toFixed(1)} s, loss ${first.toFixed(3)} -> ${last.toFixed(3)}, train recall@0.5 ${recall.toFixed(3)}, tensors ${tf.memory().numTensors}`,
+    );
     expect(last).toBeLessThan(0.5 * first);
     expect(recall).toBeGreaterThanOrEqual(0.8);
   });
 });
 
 describe('FCOS and SSD fit a few images', () => {
-  const common = { testCfg: { nmsPre: 1000, minBboxSize: 0, scoreThr: 0.05, nms: { type: 'nms', iouThreshold: 0.5 }, maxPerImg: 100 } };
-  const backbone = { type: 'ResNet', depth: 18, baseChannels: 8, numStages: 2, outIndices: [1], normEval: false };
+  const common = {
+    testCfg: {
+      nmsPre: 1000,
+      minBboxSize: 0,
+      scoreThr: 0.05,
+      nms: { type: 'nms', iouThreshold: 0.5 },
+      maxPerImg: 100,
+    },
+  };
+  const backbone = {
+    type: 'ResNet',
+    depth: 18,
+    baseChannels: 8,
+    numStages: 2,
+    outIndices: [1],
+    normEval: false,
+  };
 
   it('FCOS: loss falls and the training images are recovered', () => {
     setInitSeed(1);
@@ -59,8 +108,17 @@ describe('FCOS and SSD fit a few images', () => {
       type: 'FCOS',
       backbone,
       bboxHead: {
-        type: 'FCOSHead', numClasses: 5, inChannels: 16, featChannels: 32, stackedConvs: 2, strides: [8], regressRanges: [[-1, 1e8]],
-        normCfg: { type: 'GN', numGroups: 8 }, centerSampling: false, normOnBbox: true, centernessOnReg: true,
+        type: 'FCOSHead',
+        numClasses: 5,
+        inChannels: 16,
+        featChannels: 32,
+        stackedConvs: 2,
+        strides: [8],
+        regressRanges: [[-1, 1e8]],
+        normCfg: { type: 'GN', numGroups: 8 },
+        centerSampling: false,
+        normOnBbox: true,
+        centernessOnReg: true,
       },
       trainCfg: {},
       ...common,
@@ -69,7 +127,9 @@ describe('FCOS and SSD fit a few images', () => {
     const losses = trainSteps(model, batches, Number(process.env.SMOKE_ITERS ?? 200), 3e-3);
     model.eval();
     const recall = mean(batches.map((b) => recallAt50(model.predict(b), b.dataSamples, 0.1)));
-    console.log(`smoke FCOS: loss ${mean(losses.slice(0, 10)).toFixed(3)} -> ${mean(losses.slice(-10)).toFixed(3)}, train recall@0.5 ${recall.toFixed(3)}`);
+    console.log(
+      `smoke FCOS: loss ${mean(losses.slice(0, 10)).toFixed(3)} -> ${mean(losses.slice(-10)).toFixed(3)}, train recall@0.5 ${recall.toFixed(3)}`,
+    );
     // FCOS's centerness BCE has a floor (soft targets), so its total falls less; it also fits these tiny
     // 64-px images more slowly than RetinaNet/SSD (recall ~0.6 after 200 steps, against 1.0).
     expect(mean(losses.slice(-10))).toBeLessThan(0.6 * mean(losses.slice(0, 10)));
@@ -82,17 +142,37 @@ describe('FCOS and SSD fit a few images', () => {
       type: 'SSD',
       backbone,
       bboxHead: {
-        type: 'SSDHead', numClasses: 5, inChannels: [16],
-        anchorGenerator: { type: 'SSDAnchorGenerator', strides: [8], ratios: [[2]], minSizes: [20], maxSizes: [40] },
+        type: 'SSDHead',
+        numClasses: 5,
+        inChannels: [16],
+        anchorGenerator: {
+          type: 'SSDAnchorGenerator',
+          strides: [8],
+          ratios: [[2]],
+          minSizes: [20],
+          maxSizes: [40],
+        },
       },
-      trainCfg: { assigner: { type: 'MaxIoUAssigner', posIouThr: 0.5, negIouThr: 0.5, minPosIou: 0, gtMaxAssignAll: false }, negPosRatio: 3, smoothl1Beta: 1 },
+      trainCfg: {
+        assigner: {
+          type: 'MaxIoUAssigner',
+          posIouThr: 0.5,
+          negIouThr: 0.5,
+          minPosIou: 0,
+          gtMaxAssignAll: false,
+        },
+        negPosRatio: 3,
+        smoothl1Beta: 1,
+      },
       ...common,
     });
     const batches = [syntheticBatch(4, 64, 11, 0), syntheticBatch(4, 64, 11, 4)];
     const losses = trainSteps(model, batches, Number(process.env.SMOKE_ITERS ?? 120), 3e-3);
     model.eval();
     const recall = mean(batches.map((b) => recallAt50(model.predict(b), b.dataSamples, 0.2)));
-    console.log(`smoke SSD: loss ${mean(losses.slice(0, 10)).toFixed(3)} -> ${mean(losses.slice(-10)).toFixed(3)}, train recall@0.5 ${recall.toFixed(3)}`);
+    console.log(
+      `smoke SSD: loss ${mean(losses.slice(0, 10)).toFixed(3)} -> ${mean(losses.slice(-10)).toFixed(3)}, train recall@0.5 ${recall.toFixed(3)}`,
+    );
     expect(mean(losses.slice(-10))).toBeLessThan(0.5 * mean(losses.slice(0, 10)));
     expect(recall).toBeGreaterThanOrEqual(0.7);
   });

@@ -11,9 +11,14 @@ export const TOY_CONFIG = path.resolve('test/fixtures/engine/toy_config.ts');
 const exec = promisify(execFile);
 
 /** Runs `tools/<name>.ts` in a child Node (through tsx); never throws: the exit code comes back with both outputs. */
-export async function runTool(name: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
+export async function runTool(
+  name: string,
+  args: string[],
+): Promise<{ code: number; out: string; err: string }> {
   try {
-    const r = await exec(process.execPath, ['--import', 'tsx', `tools/${name}.ts`, ...args], { maxBuffer: 1 << 24 });
+    const r = await exec(process.execPath, ['--import', 'tsx', `tools/${name}.ts`, ...args], {
+      maxBuffer: 1 << 24,
+    });
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };
@@ -30,7 +35,12 @@ export async function toyConfig(overrides: Record<string, unknown> = {}): Promis
 }
 
 /** A console sink that records what is written. */
-export function captureConsole(isTTY = false): { write(s: string): boolean; isTTY: boolean; columns: number; text: () => string } {
+export function captureConsole(isTTY = false): {
+  write(s: string): boolean;
+  isTTY: boolean;
+  columns: number;
+  text: () => string;
+} {
   const chunks: string[] = [];
   return {
     write: (s: string) => chunks.push(s) > 0,
@@ -44,7 +54,13 @@ export function captureConsole(isTTY = false): { write(s: string): boolean; isTT
 export function checkpointBytes(file: string): Map<string, Buffer> {
   const ck = loadCheckpoint(file);
   const out = new Map<string, Buffer>();
-  const bytes = (t: { dataSync(): ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number } }) => {
+  const bytes = (t: {
+    dataSync(): ArrayLike<number> & {
+      buffer: ArrayBufferLike;
+      byteOffset: number;
+      byteLength: number;
+    };
+  }) => {
     const a = t.dataSync();
     return Buffer.from(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
   };

@@ -11,7 +11,9 @@ interface Case {
   traj: [number[], number[]][];
   norms: number[];
 }
-const fx = JSON.parse(readFileSync(new URL('../fixtures/engine/optim_torch.json', import.meta.url), 'utf8')) as {
+const fx = JSON.parse(
+  readFileSync(new URL('../fixtures/engine/optim_torch.json', import.meta.url), 'utf8'),
+) as {
   w0: number[];
   b0: number[];
   grads: [number[], number[]][];
@@ -19,7 +21,12 @@ const fx = JSON.parse(readFileSync(new URL('../fixtures/engine/optim_torch.json'
 };
 
 const camel = (args: Record<string, unknown>): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(args).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v]));
+  Object.fromEntries(
+    Object.entries(args).map(([k, v]) => [
+      k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()),
+      v,
+    ]),
+  );
 
 beforeAll(async () => {
   await setBackend('cpu');
@@ -30,7 +37,10 @@ describe('optimizers match torch.optim', () => {
     it(name, () => {
       const w = tf.variable(tf.tensor(fx.w0, [3, 2]), true, `w_${name}`);
       const b = tf.variable(tf.tensor(fx.b0, [2]), true, `b_${name}`);
-      const ow = new OptimWrapper({ optimizer: { type: c.type, ...camel(c.args) }, clipGrad: c.clip ? { maxNorm: c.clip } : undefined });
+      const ow = new OptimWrapper({
+        optimizer: { type: c.type, ...camel(c.args) },
+        clipGrad: c.clip ? { maxNorm: c.clip } : undefined,
+      });
       const entries: ParamEntry[] = [
         { name: 'w', variable: w, lrMult: 1, decayMult: 1 },
         { name: 'b', variable: b, lrMult: 0.1, decayMult: 0 },
@@ -53,7 +63,9 @@ describe('optimizers match torch.optim', () => {
       });
       // float32 against float32: a few ulps of values around 1.
       expect(maxErr).toBeLessThan(2e-6);
-      console.log(`${name}: max |tfdet - torch| over ${fx.grads.length} steps = ${maxErr.toExponential(2)}`);
+      console.log(
+        `${name}: max |tfdet - torch| over ${fx.grads.length} steps = ${maxErr.toExponential(2)}`,
+      );
       ow.dispose();
       w.dispose();
       b.dispose();

@@ -14,17 +14,35 @@ import { TOY_CONFIG, captureConsole, checkpointBytes, tmpDir, toyConfig } from '
 
 const TSX = ['--import', 'tsx'];
 
-function run(script: string, args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
-  const child = spawn(process.execPath, [...TSX, script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+): {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; signal: string | null; out: string }>;
+} {
+  const child = spawn(process.execPath, [...TSX, script, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, out })));
+  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, out })),
+  );
   return { child, done };
 }
 
 // 4 epochs of 10 iterations; a checkpoint every 7 iterations, so most fall mid-epoch.
-const OPTS = ['--cfg-options', 'trainCfg.maxEpochs=4', 'defaultHooks.checkpoint.byEpoch=false', 'defaultHooks.checkpoint.interval=7', 'defaultHooks.checkpoint.saveBest=None'];
+const OPTS = [
+  '--cfg-options',
+  'trainCfg.maxEpochs=4',
+  'defaultHooks.checkpoint.byEpoch=false',
+  'defaultHooks.checkpoint.interval=7',
+  'defaultHooks.checkpoint.saveBest=None',
+];
 
 function expectSameTensors(a: string, b: string): number {
   const x = checkpointBytes(a);
@@ -38,7 +56,11 @@ let reference = '';
 
 async function cfgFor(dir: string, resume: string | true) {
   const pairs = OPTS.slice(1).map((p) => p.split('='));
-  const cfg = await toyConfig(Object.fromEntries(pairs.map(([k, v]) => [k!, v === 'None' ? null : v === 'false' ? false : Number(v)])));
+  const cfg = await toyConfig(
+    Object.fromEntries(
+      pairs.map(([k, v]) => [k!, v === 'None' ? null : v === 'false' ? false : Number(v)]),
+    ),
+  );
   cfg.workDir = dir;
   cfg.resume = resume;
   return cfg;
@@ -58,7 +80,13 @@ describe('resume after SIGKILL', () => {
     const dir = tmpDir('kill');
     const ptr = path.join(dir, 'last_checkpoint');
     // A slow data set so that the kill lands mid-run.
-    const first = run('tools/train.ts', [TOY_CONFIG, '--work-dir', dir, ...OPTS, 'trainDataloader.dataset.delayMs=40']);
+    const first = run('tools/train.ts', [
+      TOY_CONFIG,
+      '--work-dir',
+      dir,
+      ...OPTS,
+      'trainDataloader.dataset.delayMs=40',
+    ]);
     let killedAfter = '';
     await new Promise<void>((resolve, reject) => {
       const t = setInterval(() => {
@@ -78,17 +106,29 @@ describe('resume after SIGKILL', () => {
     const r1 = await first.done;
     expect(r1.signal).toBe('SIGKILL');
     expect(fs.existsSync(path.join(dir, 'iter_40.safetensors'))).toBe(false);
-    const resumed = await run('tools/train.ts', [TOY_CONFIG, '--work-dir', dir, '--resume', ...OPTS]).done;
+    const resumed = await run('tools/train.ts', [
+      TOY_CONFIG,
+      '--work-dir',
+      dir,
+      '--resume',
+      ...OPTS,
+    ]).done;
     expect(resumed.code, resumed.out).toBe(0);
     expect(resumed.out).toMatch(/resumed from .*iter_\d+\.safetensors: epoch \d, iter \d+/);
     const n = expectSameTensors(reference, path.join(dir, 'iter_40.safetensors'));
-    console.log(`killed after ${killedAfter}; resumed; ${n} tensors (weights, BN buffers, momentum, EMA) bit-identical to the uninterrupted run`);
+    console.log(
+      `killed after ${killedAfter}; resumed; ${n} tensors (weights, BN buffers, momentum, EMA) bit-identical to the uninterrupted run`,
+    );
   });
 
   for (const target of ['iter_21.safetensors', 'iter_21.safetensors.json']) {
     it(`a crash while writing ${target} leaves iter_14 loadable, and resuming from it ends identical`, async () => {
       const dir = tmpDir('crash');
-      const r = await run('test/fixtures/engine/crash_in_checkpoint.ts', [TOY_CONFIG, '--work-dir', dir, ...OPTS], { TFDET_CRASH_RENAME: target }).done;
+      const r = await run(
+        'test/fixtures/engine/crash_in_checkpoint.ts',
+        [TOY_CONFIG, '--work-dir', dir, ...OPTS],
+        { TFDET_CRASH_RENAME: target },
+      ).done;
       expect(r.signal).toBe('SIGKILL');
       const ptr = fs.readFileSync(path.join(dir, 'last_checkpoint'), 'utf8').trim();
       expect(path.basename(ptr)).toBe('iter_14.safetensors');
@@ -102,7 +142,9 @@ describe('resume after SIGKILL', () => {
         expect(fs.existsSync(path.join(dir, 'iter_21.safetensors'))).toBe(false);
       } else {
         expect(fs.existsSync(path.join(dir, 'iter_21.safetensors.json'))).toBe(true);
-        expect(() => loadCheckpoint(path.join(dir, 'iter_21.safetensors'))).toThrow(/iter_21\.safetensors: cannot read: ENOENT/);
+        expect(() => loadCheckpoint(path.join(dir, 'iter_21.safetensors'))).toThrow(
+          /iter_21\.safetensors: cannot read: ENOENT/,
+        );
       }
       // Resume in this process (same backend) from last_checkpoint.
       const runner = new Runner(await cfgFor(dir, true), { console: captureConsole() });

@@ -4,7 +4,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setBackend } from '../../src/backend/index.js';
 import { loadConfig } from '../../src/config/index.js';
-import { EMAHook, Hook, IterTimerHook, LoggerHook, OptimWrapper, PRIORITY, Runner, paramEntries, type Priority } from '../../src/engine/index.js';
+import {
+  EMAHook,
+  Hook,
+  IterTimerHook,
+  LoggerHook,
+  OptimWrapper,
+  PRIORITY,
+  Runner,
+  paramEntries,
+  type Priority,
+} from '../../src/engine/index.js';
 import { loadCheckpoint } from '../../src/nn/index.js';
 import { HOOKS, MODELS } from '../../src/registry.js';
 import { ToyRegressor } from '../fixtures/engine/toy.js';
@@ -19,28 +29,58 @@ const values = (t: tf.Tensor): number[] => Array.from(t.dataSync());
 describe('Runner.train', () => {
   it('writes checkpoints, last_checkpoint, logs, scalars and a reloadable config', async () => {
     const dir = tmpDir('train');
-    const cfg = await toyConfig({ 'trainCfg.maxEpochs': 3, 'defaultHooks.checkpoint.maxKeepCkpts': 1 });
+    const cfg = await toyConfig({
+      'trainCfg.maxEpochs': 3,
+      'defaultHooks.checkpoint.maxKeepCkpts': 1,
+    });
     cfg.workDir = dir;
     const out = captureConsole(false);
-    const runner = new Runner(cfg, { configFile: 'test/fixtures/engine/toy_config.ts', console: out });
+    const runner = new Runner(cfg, {
+      configFile: 'test/fixtures/engine/toy_config.ts',
+      console: out,
+    });
     await runner.train();
     expect(runner.epoch).toBe(3);
     expect(runner.iter).toBe(30);
     const files = fs.readdirSync(dir).sort();
-    expect(files.filter((f) => f.endsWith('.safetensors'))).toEqual([expect.stringMatching(/^best_toy_score_epoch_\d\.safetensors$/), 'epoch_3.safetensors']);
-    expect(fs.readFileSync(path.join(dir, 'last_checkpoint'), 'utf8')).toBe(path.join(dir, 'epoch_3.safetensors'));
+    expect(files.filter((f) => f.endsWith('.safetensors'))).toEqual([
+      expect.stringMatching(/^best_toy_score_epoch_\d\.safetensors$/),
+      'epoch_3.safetensors',
+    ]);
+    expect(fs.readFileSync(path.join(dir, 'last_checkpoint'), 'utf8')).toBe(
+      path.join(dir, 'epoch_3.safetensors'),
+    );
     // Plain lines off a TTY, with the iteration, lr, eta and each loss term.
     const text = out.text();
     expect(text).not.toContain('\r');
-    expect(text).toMatch(/Epoch\(train\) \[3\]\[10\/10\] {2}lr: 5\.0000e-3 {2}eta: \S+ {2}time: .* loss: .* loss_cls: .* loss_bbox: .* acc: /);
+    expect(text).toMatch(
+      /Epoch\(train\) \[3\]\[10\/10\] {2}lr: 5\.0000e-3 {2}eta: \S+ {2}time: .* loss: .* loss_cls: .* loss_bbox: .* acc: /,
+    );
     expect(text).toMatch(/Epoch\(val\) \[3\] {2}toy\/mse: /);
     // The run folder: text log and JSON-lines scalars.
     const logDir = path.join(dir, runner.timestamp);
-    expect(fs.readFileSync(path.join(logDir, `${runner.timestamp}.log`), 'utf8')).toMatch(/INFO - Epoch\(train\) \[1\]\[ 5\/10\]/);
-    const lines = fs.readFileSync(path.join(logDir, 'vis_data', 'scalars.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    expect(fs.readFileSync(path.join(logDir, `${runner.timestamp}.log`), 'utf8')).toMatch(
+      /INFO - Epoch\(train\) \[1\]\[ 5\/10\]/,
+    );
+    const lines = fs
+      .readFileSync(path.join(logDir, 'vis_data', 'scalars.json'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number>);
     const train = lines.filter((l) => 'loss' in l);
     expect(train).toHaveLength(6);
-    for (const k of ['lr', 'loss', 'loss_cls', 'loss_bbox', 'iter', 'epoch', 'time', 'data_time', 'memory']) expect(train[0]).toHaveProperty(k);
+    for (const k of [
+      'lr',
+      'loss',
+      'loss_cls',
+      'loss_bbox',
+      'iter',
+      'epoch',
+      'time',
+      'data_time',
+      'memory',
+    ])
+      expect(train[0]).toHaveProperty(k);
     expect(train.map((l) => l.iter)).toEqual([5, 10, 15, 20, 25, 30]);
     expect(lines.filter((l) => 'toy/mse' in l).map((l) => l.step)).toEqual([1, 2, 3]);
     // The resolved config loads again and names the same run.
@@ -58,7 +98,9 @@ describe('Runner.train', () => {
     const runner = new Runner(cfg, { console: out });
     await runner.train();
     const text = out.text();
-    expect(text.replaceAll('\x1b[2K', '')).toMatch(/\r\[=+>? *\] 4\/10 epoch 1\/1 iter \| eta \S+ \| lr \S+ \| loss \S+ loss_cls \S+ loss_bbox \S+/);
+    expect(text.replaceAll('\x1b[2K', '')).toMatch(
+      /\r\[=+>? *\] 4\/10 epoch 1\/1 iter \| eta \S+ \| lr \S+ \| loss \S+ loss_cls \S+ loss_bbox \S+/,
+    );
     // Interval lines go to the log file only while the bar is shown.
     expect(text).not.toMatch(/Epoch\(train\)/);
     runner.dispose();
@@ -85,7 +127,10 @@ describe('Runner.train', () => {
     const ck = loadCheckpoint(last);
     expect(ck.meta.iter).toBe(10);
     for (const t of ck.state.values()) expect(values(t).every(Number.isFinite)).toBe(true);
-    const log = fs.readFileSync(path.join(dir, runner.timestamp, `${runner.timestamp}.log`), 'utf8');
+    const log = fs.readFileSync(
+      path.join(dir, runner.timestamp, `${runner.timestamp}.log`),
+      'utf8',
+    );
     expect(log).toMatch(/ERROR - iteration 13: loss term 'loss_cls' is NaN/);
     runner.dispose();
   });
@@ -94,8 +139,11 @@ describe('Runner.train', () => {
     const cfg = await toyConfig({ 'model.nanGradAtCall': 3, 'trainCfg.maxEpochs': 1 });
     cfg.workDir = tmpDir('nangrad');
     const runner = new Runner(cfg, { console: captureConsole() });
-    await expect(runner.train()).rejects.toThrow(/^iteration 3: the gradient norm is (NaN|Infinity) \(the loss terms were finite\)$/);
-    for (const [, v] of runner.model.stateDict()) expect(values(v).every(Number.isFinite)).toBe(true);
+    await expect(runner.train()).rejects.toThrow(
+      /^iteration 3: the gradient norm is (NaN|Infinity) \(the loss terms were finite\)$/,
+    );
+    for (const [, v] of runner.model.stateDict())
+      expect(values(v).every(Number.isFinite)).toBe(true);
     runner.dispose();
   });
 
@@ -119,7 +167,9 @@ describe('Runner.train', () => {
     expect(report.missingKeys).toEqual([]);
     expect(report.unexpectedKeys).toEqual([]);
     expect(values(r2.model.stateDict().get('backbone.stem.weight')!)).toEqual(trained);
-    expect(out.text()).toMatch(/load from .*epoch_1\.safetensors: shape mismatch: head\.weight: \[8,5\] vs \[8,3\], head\.bias: \[5\] vs \[3\]/);
+    expect(out.text()).toMatch(
+      /load from .*epoch_1\.safetensors: shape mismatch: head\.weight: \[8,5\] vs \[8,3\], head\.bias: \[5\] vs \[3\]/,
+    );
     await r2.train();
     expect(r2.loadReport?.mismatchedKeys).toHaveLength(2);
     r2.dispose();
@@ -131,7 +181,11 @@ describe('Runner.train', () => {
       return m;
     };
     const a = mk();
-    const entries = paramEntries(a, { customKeys: { 'backbone.stem': { lrMult: 0.1 } }, normDecayMult: 0, biasDecayMult: 0 });
+    const entries = paramEntries(a, {
+      customKeys: { 'backbone.stem': { lrMult: 0.1 } },
+      normDecayMult: 0,
+      biasDecayMult: 0,
+    });
     expect(entries.map((e) => [e.name, e.lrMult, e.decayMult])).toEqual([
       ['backbone.stem.weight', 0.1, 1],
       ['backbone.stem.bias', 0.1, 1],
@@ -145,7 +199,10 @@ describe('Runner.train', () => {
     b.loadStateDict(a.stateDict());
     const grads = new Map(a.namedParameters().map(([n, p]) => [n, tf.onesLike(p)]));
     const ows = [
-      new OptimWrapper({ optimizer: { type: 'SGD', lr: 0.5 }, paramwiseCfg: { customKeys: { backbone: { lrMult: 0.1 } } } }).setModel(a),
+      new OptimWrapper({
+        optimizer: { type: 'SGD', lr: 0.5 },
+        paramwiseCfg: { customKeys: { backbone: { lrMult: 0.1 } } },
+      }).setModel(a),
       new OptimWrapper({ optimizer: { type: 'SGD', lr: 0.5 } }).setModel(b),
     ];
     const w0 = values(a.stateDict().get('backbone.stem.weight')!);
@@ -155,7 +212,10 @@ describe('Runner.train', () => {
     const dB = values(b.stateDict().get('backbone.stem.weight')!).map((v, i) => v - w0[i]!);
     dA.forEach((d, i) => expect(d).toBeCloseTo(0.1 * dB[i]!, 6));
     expect(dB[0]).toBeCloseTo(-0.5, 6);
-    expect(values(a.stateDict().get('head.weight')!).map((v, i) => v - h0[i]!)[0]).toBeCloseTo(-0.5, 6);
+    expect(values(a.stateDict().get('head.weight')!).map((v, i) => v - h0[i]!)[0]).toBeCloseTo(
+      -0.5,
+      6,
+    );
   });
 
   it('frozen parameters stay put and are left out of the optimizer', async () => {
@@ -166,7 +226,9 @@ describe('Runner.train', () => {
     const w0 = values(runner.model.stateDict().get('backbone.stem.weight')!);
     const n0 = values(runner.model.stateDict().get('backbone.norm.weight')!);
     await runner.train();
-    expect(runner.optimWrapper!.optimizer.params.map((p) => p.name)).not.toContain('backbone.stem.weight');
+    expect(runner.optimWrapper!.optimizer.params.map((p) => p.name)).not.toContain(
+      'backbone.stem.weight',
+    );
     expect(values(runner.model.stateDict().get('backbone.stem.weight')!)).toEqual(w0);
     expect(values(runner.model.stateDict().get('backbone.norm.weight')!)).not.toEqual(n0);
     runner.dispose();
@@ -180,9 +242,21 @@ describe('frozenStages of a registered backbone', () => {
     cfg.model = {
       type: 'ToyBackboneNet',
       channels: 16,
-      backbone: { type: 'ResNet', depth: 18, baseChannels: 8, numStages: 2, outIndices: [1], frozenStages: 1, normEval: true },
+      backbone: {
+        type: 'ResNet',
+        depth: 18,
+        baseChannels: 8,
+        numStages: 2,
+        outIndices: [1],
+        frozenStages: 1,
+        normEval: true,
+      },
     };
-    cfg.trainDataloader = { batchSize: 4, sampler: { type: 'DefaultSampler', shuffle: true }, dataset: { type: 'ToyImageDataset' } };
+    cfg.trainDataloader = {
+      batchSize: 4,
+      sampler: { type: 'DefaultSampler', shuffle: true },
+      dataset: { type: 'ToyImageDataset' },
+    };
     cfg.valDataloader = undefined;
     cfg.customHooks = [];
     cfg.optimWrapper.paramwiseCfg = { customKeys: { backbone: { lrMult: 0.1 } } };
@@ -193,13 +267,26 @@ describe('frozenStages of a registered backbone', () => {
     await runner.train();
     const after = snap();
     const names = runner.optimWrapper!.optimizer.params.map((p) => p.name);
-    expect(names.some((n) => n.startsWith('backbone.conv1.') || n.startsWith('backbone.layer1.'))).toBe(false);
+    expect(
+      names.some((n) => n.startsWith('backbone.conv1.') || n.startsWith('backbone.layer1.')),
+    ).toBe(false);
     expect(names.filter((n) => n.startsWith('backbone.layer2.')).length).toBeGreaterThan(0);
-    expect(runner.optimWrapper!.optimizer.params.filter((p) => p.name.startsWith('backbone.')).every((p) => p.lrMult === 0.1)).toBe(true);
+    expect(
+      runner
+        .optimWrapper!.optimizer.params.filter((p) => p.name.startsWith('backbone.'))
+        .every((p) => p.lrMult === 0.1),
+    ).toBe(true);
     for (const [k, v] of before) {
-      if (k.startsWith('backbone.conv1.') || k.startsWith('backbone.bn1.') || k.startsWith('backbone.layer1.')) expect(after.get(k), k).toEqual(v);
+      if (
+        k.startsWith('backbone.conv1.') ||
+        k.startsWith('backbone.bn1.') ||
+        k.startsWith('backbone.layer1.')
+      )
+        expect(after.get(k), k).toEqual(v);
     }
-    expect(after.get('backbone.layer2.0.conv1.weight')).not.toEqual(before.get('backbone.layer2.0.conv1.weight'));
+    expect(after.get('backbone.layer2.0.conv1.weight')).not.toEqual(
+      before.get('backbone.layer2.0.conv1.weight'),
+    );
     runner.dispose();
   });
 });
@@ -238,13 +325,17 @@ describe('hooks', () => {
     await runner.train();
     expect(calls).toEqual(['high', 'mid', 'low', 'high:epoch', 'mid:epoch', 'low:epoch']);
     expect(PRIORITY.VERY_HIGH).toBe(10);
-    expect(() => runner.registerHook(new Hook(), 'SOMETIMES' as Priority)).toThrow(/unknown hook priority 'SOMETIMES'/);
+    expect(() => runner.registerHook(new Hook(), 'SOMETIMES' as Priority)).toThrow(
+      /unknown hook priority 'SOMETIMES'/,
+    );
     runner.dispose();
   });
 
   it('EarlyStoppingHook stops when the metric stops improving', async () => {
     const cfg = await toyConfig({ 'trainCfg.maxEpochs': 6 });
-    cfg.customHooks = [{ type: 'EarlyStoppingHook', monitor: 'toy/mse', patience: 1, minDelta: 100 }];
+    cfg.customHooks = [
+      { type: 'EarlyStoppingHook', monitor: 'toy/mse', patience: 1, minDelta: 100 },
+    ];
     cfg.workDir = tmpDir('early');
     const out = captureConsole();
     const runner = new Runner(cfg, { console: out });
@@ -293,8 +384,14 @@ describe('IterBasedTrainLoop', () => {
   it('cycles the data, validates and checkpoints by iteration', async () => {
     const cfg = await toyConfig();
     cfg.trainCfg = { type: 'IterBasedTrainLoop', maxIters: 25, valInterval: 10 };
-    cfg.paramScheduler = [{ type: 'LinearLR', startFactor: 0.1, byEpoch: false, end: 5 }, { type: 'PolyLR', byEpoch: false, begin: 5, power: 1, etaMin: 0 }];
-    cfg.defaultHooks = { checkpoint: { type: 'CheckpointHook', interval: 10, byEpoch: false }, logger: { type: 'LoggerHook', interval: 10 } };
+    cfg.paramScheduler = [
+      { type: 'LinearLR', startFactor: 0.1, byEpoch: false, end: 5 },
+      { type: 'PolyLR', byEpoch: false, begin: 5, power: 1, etaMin: 0 },
+    ];
+    cfg.defaultHooks = {
+      checkpoint: { type: 'CheckpointHook', interval: 10, byEpoch: false },
+      logger: { type: 'LoggerHook', interval: 10 },
+    };
     cfg.customHooks = [];
     cfg.workDir = tmpDir('iter');
     const out = captureConsole();
@@ -302,8 +399,17 @@ describe('IterBasedTrainLoop', () => {
     await runner.train();
     expect(runner.iter).toBe(25);
     expect([runner.epoch, runner.innerIter]).toEqual([2, 5]);
-    expect(fs.readdirSync(cfg.workDir).filter((f) => f.endsWith('.safetensors')).sort()).toEqual(['iter_10.safetensors', 'iter_20.safetensors', 'iter_25.safetensors']);
-    expect(out.text().match(/Iter\(val\) \[\d+\]/g)).toEqual(['Iter(val) [10]', 'Iter(val) [20]', 'Iter(val) [25]']);
+    expect(
+      fs
+        .readdirSync(cfg.workDir)
+        .filter((f) => f.endsWith('.safetensors'))
+        .sort(),
+    ).toEqual(['iter_10.safetensors', 'iter_20.safetensors', 'iter_25.safetensors']);
+    expect(out.text().match(/Iter\(val\) \[\d+\]/g)).toEqual([
+      'Iter(val) [10]',
+      'Iter(val) [20]',
+      'Iter(val) [25]',
+    ]);
     expect(out.text()).toMatch(/Iter\(train\) \[20\/25\]/);
     runner.dispose();
   });
@@ -312,7 +418,10 @@ describe('IterBasedTrainLoop', () => {
     const mk = async (dir: string, resume?: string) => {
       const cfg = await toyConfig();
       cfg.trainCfg = { type: 'IterBasedTrainLoop', maxIters: 25, valInterval: 100 };
-      cfg.paramScheduler = [{ type: 'LinearLR', startFactor: 0.1, byEpoch: false, end: 5 }, { type: 'CosineAnnealingLR', byEpoch: false, begin: 5, etaMin: 0.001 }];
+      cfg.paramScheduler = [
+        { type: 'LinearLR', startFactor: 0.1, byEpoch: false, end: 5 },
+        { type: 'CosineAnnealingLR', byEpoch: false, begin: 5, etaMin: 0.001 },
+      ];
       cfg.optimWrapper.optimizer = { type: 'AdamW', lr: 0.01, weightDecay: 0.05 };
       cfg.defaultHooks = { checkpoint: { type: 'CheckpointHook', interval: 13, byEpoch: false } };
       cfg.workDir = dir;
@@ -324,8 +433,10 @@ describe('IterBasedTrainLoop', () => {
     const b = await mk(tmpDir('iter-b'), path.join(a.workDir, 'iter_13.safetensors'));
     await b.train();
     expect([b.epoch, b.innerIter]).toEqual([2, 5]);
-    for (const [k, v] of a.model.stateDict()) expect(values(b.model.stateDict().get(k)!), k).toEqual(values(v));
-    for (const [k, v] of a.optimWrapper!.stateTensors()) expect(values(b.optimWrapper!.stateTensors().get(k)!), k).toEqual(values(v));
+    for (const [k, v] of a.model.stateDict())
+      expect(values(b.model.stateDict().get(k)!), k).toEqual(values(v));
+    for (const [k, v] of a.optimWrapper!.stateTensors())
+      expect(values(b.optimWrapper!.stateTensors().get(k)!), k).toEqual(values(v));
     a.dispose();
     b.dispose();
   });
@@ -369,11 +480,15 @@ describe('config errors', () => {
     const cfg = await toyConfig();
     cfg.optimWrapper.optimizer.momentun = 0.9;
     cfg.workDir = tmpDir('err');
-    await expect(new Runner(cfg, { console: captureConsole() }).train()).rejects.toThrow(/optimWrapper\.optimizer\.momentun: expected no such key.*did you mean 'momentum'/);
+    await expect(new Runner(cfg, { console: captureConsole() }).train()).rejects.toThrow(
+      /optimWrapper\.optimizer\.momentun: expected no such key.*did you mean 'momentum'/,
+    );
     const cfg2 = await toyConfig();
     cfg2.defaultHooks.checkpoint.intervl = 2;
     cfg2.workDir = tmpDir('err2');
-    expect(() => new Runner(cfg2, { console: captureConsole() })).toThrow(/defaultHooks\.checkpoint\.intervl/);
+    expect(() => new Runner(cfg2, { console: captureConsole() })).toThrow(
+      /defaultHooks\.checkpoint\.intervl/,
+    );
     // A run that fails to build leaves no log folder behind.
     expect(fs.readdirSync(cfg2.workDir)).toEqual([]);
     expect(MODELS.has('ToyRegressor')).toBe(true);

@@ -26,9 +26,18 @@ beforeAll(async () => {
 
 describe('command lines', () => {
   it('take mmengine-style --cfg-options lists and an optional --resume value', () => {
-    expect(preprocessArgv(['c.ts', '--cfg-options', 'a=1', 'b.c=[1,2]', '--seed', '3'])).toEqual(['c.ts', '--cfg-options=a=1', '--cfg-options=b.c=[1,2]', '--seed', '3']);
+    expect(preprocessArgv(['c.ts', '--cfg-options', 'a=1', 'b.c=[1,2]', '--seed', '3'])).toEqual([
+      'c.ts',
+      '--cfg-options=a=1',
+      '--cfg-options=b.c=[1,2]',
+      '--seed',
+      '3',
+    ]);
     expect(preprocessArgv(['c.ts', '--resume'], ['resume'])).toEqual(['c.ts', '--resume=']);
-    expect(preprocessArgv(['c.ts', '--resume', 'w/iter_7.safetensors'], ['resume'])).toEqual(['c.ts', '--resume=w/iter_7.safetensors']);
+    expect(preprocessArgv(['c.ts', '--resume', 'w/iter_7.safetensors'], ['resume'])).toEqual([
+      'c.ts',
+      '--resume=w/iter_7.safetensors',
+    ]);
     expect(preprocessArgv(['--resume', 'c.ts'], ['resume'])).toEqual(['--resume=', 'c.ts']);
   });
 });
@@ -36,7 +45,15 @@ describe('command lines', () => {
 describe('tools/test.ts', () => {
   it('--json prints the metrics as one JSON object on the last line; --out writes the predictions', async () => {
     const out = path.join(dir, 'preds.json');
-    const r = await runTool('test', [TOY_CONFIG, path.join(dir, 'epoch_2.safetensors'), '--json', '--out', out, '--work-dir', path.join(dir, 'test')]);
+    const r = await runTool('test', [
+      TOY_CONFIG,
+      path.join(dir, 'epoch_2.safetensors'),
+      '--json',
+      '--out',
+      out,
+      '--work-dir',
+      path.join(dir, 'test'),
+    ]);
     expect(r.code, r.err).toBe(0);
     const lines = r.out.trim().split('\n');
     const metrics = JSON.parse(lines[lines.length - 1]!) as Record<string, number>;
@@ -50,9 +67,17 @@ describe('tools/test.ts', () => {
     const r = await runTool('test', [TOY_CONFIG, path.join(dir, 'missing.safetensors')]);
     expect(r.code).toBe(1);
     expect(r.err.trim()).toBe(`Error: ${path.join(dir, 'missing.safetensors')}: not found`);
-    const t = await runTool('train', [TOY_CONFIG, '--work-dir', path.join(dir, 'bad'), '--cfg-options', 'trainCfg.maxEpoch=2']);
+    const t = await runTool('train', [
+      TOY_CONFIG,
+      '--work-dir',
+      path.join(dir, 'bad'),
+      '--cfg-options',
+      'trainCfg.maxEpoch=2',
+    ]);
     expect(t.code).toBe(1);
-    expect(t.err.trim()).toMatch(/^Error: trainCfg\.maxEpoch: expected no such key.*did you mean 'maxEpochs'/);
+    expect(t.err.trim()).toMatch(
+      /^Error: trainCfg\.maxEpoch: expected no such key.*did you mean 'maxEpochs'/,
+    );
     expect(t.err).not.toMatch(/\n\s+at /);
   });
 });
@@ -61,8 +86,20 @@ describe('tools/analyze_logs.ts', () => {
   it('reads the scalar log and plots loss and metric curves to a PNG', async () => {
     const records = readScalars(fs.readFileSync(logFile, 'utf8'));
     expect(seriesOf(records, 'loss')!.points.map((p) => p[0])).toEqual([5, 10, 15, 20]);
-    expect(seriesOf(records, 'mse')).toMatchObject({ name: 'toy/mse', points: [[1, expect.any(Number)], [2, expect.any(Number)]] });
-    const svg = plotPanels([{ title: 'loss', xLabel: 'iter', series: [{ name: 'a', points: seriesOf(records, 'loss')!.points }] }]);
+    expect(seriesOf(records, 'mse')).toMatchObject({
+      name: 'toy/mse',
+      points: [
+        [1, expect.any(Number)],
+        [2, expect.any(Number)],
+      ],
+    });
+    const svg = plotPanels([
+      {
+        title: 'loss',
+        xLabel: 'iter',
+        series: [{ name: 'a', points: seriesOf(records, 'loss')!.points }],
+      },
+    ]);
     expect(svg).toMatch(/<polyline [^>]*points="[\d., ]+"/);
     const png = path.join(dir, 'curves.png');
     const r = await runTool('analyze_logs', [logFile, '--keys', 'loss,mse', '--out', png]);
@@ -88,7 +125,14 @@ describe('tools/get_flops.ts', () => {
       ['fc', 10, 8],
     ]);
     expect(formatComplexityTable(rows, 1).split('\n')).toHaveLength(2 + 4);
-    const r = await runTool('get_flops', [TOY_CONFIG, '--shape', '32', '48', '--cfg-options', 'model={"type":"ToyConvNet"}']);
+    const r = await runTool('get_flops', [
+      TOY_CONFIG,
+      '--shape',
+      '32',
+      '48',
+      '--cfg-options',
+      'model={"type":"ToyConvNet"}',
+    ]);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/stem\.conv +Conv2d +224 +78\.3% +82\.94 k +87\.1%/);
     expect(r.out).toMatch(/Flops: 95\.24 kFLOPs/);

@@ -23,13 +23,24 @@ describe('parseLosses (mmengine parse_losses)', () => {
   });
 
   it('rejects a loss without loss terms and an async loss', () => {
-    expect(() => parseLosses({ acc: tf.scalar(1) })).toThrow(/no term whose key contains 'loss' \(keys: acc\)/);
+    expect(() => parseLosses({ acc: tf.scalar(1) })).toThrow(
+      /no term whose key contains 'loss' \(keys: acc\)/,
+    );
     expect(() => parseLosses(Promise.resolve({}) as never)).toThrow(/must be synchronous/);
   });
 
   it('names each non-finite term and the iteration', () => {
-    expect(new NonFiniteLossError(37, [['loss_cls', NaN]]).message).toBe("iteration 37: loss term 'loss_cls' is NaN");
-    expect(new NonFiniteLossError(5, [['loss_cls', NaN], ['loss_bbox', Infinity]]).message).toBe("iteration 5: loss term 'loss_cls' is NaN; loss term 'loss_bbox' is Infinity");
-    expect(new NonFiniteLossError(5, [['loss', -Infinity]]).message).toBe('iteration 5: the total loss is -Infinity');
+    expect(new NonFiniteLossError(37, [['loss_cls', NaN]]).message).toBe(
+      "iteration 37: loss term 'loss_cls' is NaN",
+    );
+    expect(
+      new NonFiniteLossError(5, [
+        ['loss_cls', NaN],
+        ['loss_bbox', Infinity],
+      ]).message,
+    ).toBe("iteration 5: loss term 'loss_cls' is NaN; loss term 'loss_bbox' is Infinity");
+    expect(new NonFiniteLossError(5, [['loss', -Infinity]]).message).toBe(
+      'iteration 5: the total loss is -Infinity',
+    );
   });
 });

@@ -20,8 +20,17 @@ const head = (): RetinaHead =>
     stackedConvs: 1,
     anchorGenerator: { type: 'AnchorGenerator', strides: [8], ratios: [1], scales: [2] },
     bboxCoder: { type: 'DeltaXYWHBBoxCoder' },
-    trainCfg: { assigner: { type: 'MaxIoUAssigner', posIouThr: 0.5, negIouThr: 0.4, minPosIou: 0 }, allowedBorder: -1, posWeight: -1 },
-    testCfg: { nmsPre: 100, scoreThr: 0.05, nms: { type: 'nms', iouThreshold: 0.5 }, maxPerImg: 10 },
+    trainCfg: {
+      assigner: { type: 'MaxIoUAssigner', posIouThr: 0.5, negIouThr: 0.4, minPosIou: 0 },
+      allowedBorder: -1,
+      posWeight: -1,
+    },
+    testCfg: {
+      nmsPre: 100,
+      scoreThr: 0.05,
+      nms: { type: 'nms', iouThreshold: 0.5 },
+      maxPerImg: 10,
+    },
   });
 
 beforeAll(async () => {

@@ -16,7 +16,12 @@ import {
 } from '../../src/losses/index.js';
 import { MODELS } from '../../src/registry.js';
 
-const fx = JSON.parse(readFileSync(fileURLToPath(new URL('../fixtures/detectors/losses.json', import.meta.url)), 'utf8'));
+const fx = JSON.parse(
+  readFileSync(
+    fileURLToPath(new URL('../fixtures/detectors/losses.json', import.meta.url)),
+    'utf8',
+  ),
+);
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   expect(a.length).toBe(b.length);
@@ -37,13 +42,48 @@ describe('sigmoidFocalLoss vs torchvision.ops.sigmoid_focal_loss', () => {
       const t = tf.tensor2d(c.target, c.shape);
       const none = sigmoidFocalLoss(x, t, { alpha: c.alpha, gamma: c.gamma }).dataSync();
       expect(maxDiff(none, c.none)).toBeLessThan(1e-5);
-      expect(rel(sigmoidFocalLoss(x, t, { alpha: c.alpha, gamma: c.gamma, reduction: 'mean' }).dataSync()[0], c.mean[0])).toBeLessThan(1e-5);
-      expect(rel(sigmoidFocalLoss(x, t, { alpha: c.alpha, gamma: c.gamma, reduction: 'sum' }).dataSync()[0], c.sum[0])).toBeLessThan(1e-5);
-      const g = tf.grad((p: tf.Tensor) => sigmoidFocalLoss(p, t, { alpha: c.alpha, gamma: c.gamma, reduction: 'sum' }))(x);
+      expect(
+        rel(
+          sigmoidFocalLoss(x, t, {
+            alpha: c.alpha,
+            gamma: c.gamma,
+            reduction: 'mean',
+          }).dataSync()[0],
+          c.mean[0],
+        ),
+      ).toBeLessThan(1e-5);
+      expect(
+        rel(
+          sigmoidFocalLoss(x, t, {
+            alpha: c.alpha,
+            gamma: c.gamma,
+            reduction: 'sum',
+          }).dataSync()[0],
+          c.sum[0],
+        ),
+      ).toBeLessThan(1e-5);
+      const g = tf.grad((p: tf.Tensor) =>
+        sigmoidFocalLoss(p, t, { alpha: c.alpha, gamma: c.gamma, reduction: 'sum' }),
+      )(x);
       expect(maxDiff(g.dataSync(), c.gradSum)).toBeLessThan(1e-5);
       // the fused 0/1-target path: same values, analytic gradient
-      const fused = (p: tf.Tensor) => sigmoidFocalLoss(p, t, { alpha: c.alpha, gamma: c.gamma, reduction: 'sum', binaryTargets: true });
-      expect(maxDiff(sigmoidFocalLoss(x, t, { alpha: c.alpha, gamma: c.gamma, binaryTargets: true }).dataSync(), c.none)).toBeLessThan(1e-5);
+      const fused = (p: tf.Tensor) =>
+        sigmoidFocalLoss(p, t, {
+          alpha: c.alpha,
+          gamma: c.gamma,
+          reduction: 'sum',
+          binaryTargets: true,
+        });
+      expect(
+        maxDiff(
+          sigmoidFocalLoss(x, t, {
+            alpha: c.alpha,
+            gamma: c.gamma,
+            binaryTargets: true,
+          }).dataSync(),
+          c.none,
+        ),
+      ).toBeLessThan(1e-5);
       expect(maxDiff(tf.grad(fused)(x).dataSync(), c.gradSum)).toBeLessThan(1e-5);
     });
   }
@@ -56,12 +96,26 @@ describe('sigmoidFocalLoss vs torchvision.ops.sigmoid_focal_loss', () => {
     const onehot = new Float32Array(n * k);
     for (let i = 0; i < n; i++) {
       labels[i] = k;
-      for (let j = 0; j < k; j++) if (c.target[i * k + j] === 1) { labels[i] = j; break; }
+      for (let j = 0; j < k; j++)
+        if (c.target[i * k + j] === 1) {
+          labels[i] = j;
+          break;
+        }
       if (labels[i] < k) onehot[i * k + labels[i]] = 1;
     }
     const x = tf.tensor2d(c.pred, c.shape);
-    const ref = sigmoidFocalLoss(x, tf.tensor2d(onehot, [n, k]), { alpha: 0.25, gamma: 2, reduction: 'sum' }).dataSync()[0];
-    const loss = MODELS.build<FocalLoss>({ type: 'FocalLoss', useSigmoid: true, gamma: 2, alpha: 0.25, lossWeight: 2 });
+    const ref = sigmoidFocalLoss(x, tf.tensor2d(onehot, [n, k]), {
+      alpha: 0.25,
+      gamma: 2,
+      reduction: 'sum',
+    }).dataSync()[0];
+    const loss = MODELS.build<FocalLoss>({
+      type: 'FocalLoss',
+      useSigmoid: true,
+      gamma: 2,
+      alpha: 0.25,
+      lossWeight: 2,
+    });
     const v = loss.forward(x, labels, { avgFactor: 7 }).dataSync()[0];
     expect(rel(v, (2 * ref) / 7)).toBeLessThan(1e-5);
   });
@@ -77,7 +131,9 @@ describe('GIoU loss vs torchvision.ops.generalized_box_iou_loss', () => {
       expect(maxDiff(g.dataSync(), c.gradSum)).toBeLessThan(1e-5);
       const mod = new GIoULoss({ eps: 1e-7, lossWeight: 1 });
       expect(rel(mod.forward(a, b).dataSync()[0], c.mean[0])).toBeLessThan(1e-5);
-      expect(rel(mod.forward(a, b, { avgFactor: c.n }).dataSync()[0], c.mean[0])).toBeLessThan(1e-5);
+      expect(rel(mod.forward(a, b, { avgFactor: c.n }).dataSync()[0], c.mean[0])).toBeLessThan(
+        1e-5,
+      );
     });
   }
 });
@@ -87,16 +143,22 @@ describe('SmoothL1 / L1 / cross-entropy vs torch.nn.functional', () => {
     const s = fx.smoothL1;
     const x = tf.tensor2d(s.pred, [50, 4]);
     const y = tf.tensor2d(s.target, [50, 4]);
-    expect(rel(new SmoothL1Loss({ beta: s.beta }).forward(x, y).dataSync()[0], s.mean)).toBeLessThan(1e-5);
+    expect(
+      rel(new SmoothL1Loss({ beta: s.beta }).forward(x, y).dataSync()[0], s.mean),
+    ).toBeLessThan(1e-5);
     expect(rel(new L1Loss().forward(x, y).dataSync()[0], s.l1Mean)).toBeLessThan(1e-5);
-    expect(new L1Loss({ lossWeight: 3 }).forward(x, y, { reductionOverride: 'none' }).shape).toEqual([50, 4]);
+    expect(
+      new L1Loss({ lossWeight: 3 }).forward(x, y, { reductionOverride: 'none' }).shape,
+    ).toEqual([50, 4]);
   });
 
   it('softmax cross_entropy with class weights and ignore_index', () => {
     const c = fx.ce;
     const x = tf.tensor2d(c.pred, [40, 6]);
     const labels = Int32Array.from(c.labels as number[]);
-    const none = new CrossEntropyLoss({ classWeight: c.classWeight, reduction: 'none' }).forward(x, labels).dataSync();
+    const none = new CrossEntropyLoss({ classWeight: c.classWeight, reduction: 'none' })
+      .forward(x, labels)
+      .dataSync();
     expect(maxDiff(none, c.none)).toBeLessThan(1e-5);
     const sum = new CrossEntropyLoss({ reduction: 'sum' }).forward(x, labels).dataSync()[0];
     expect(rel(sum, c.sumPlain)).toBeLessThan(1e-5);
@@ -108,12 +170,17 @@ describe('SmoothL1 / L1 / cross-entropy vs torch.nn.functional', () => {
 
   it('sigmoid cross-entropy (binary_cross_entropy_with_logits)', () => {
     const b = fx.bce;
-    const v = new CrossEntropyLoss({ useSigmoid: true }).forward(tf.tensor2d(b.pred, [40, 6]), tf.tensor2d(b.target, [40, 6])).dataSync()[0];
+    const v = new CrossEntropyLoss({ useSigmoid: true })
+      .forward(tf.tensor2d(b.pred, [40, 6]), tf.tensor2d(b.target, [40, 6]))
+      .dataSync()[0];
     expect(rel(v, b.mean)).toBeLessThan(1e-5);
   });
 
   it('weightReduceLoss: weights, avgFactor and reductions as mmdet', () => {
-    const l = tf.tensor2d([[1, 2], [3, 4]]);
+    const l = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(weightReduceLoss(l, { weight: tf.tensor1d([1, 0]) }).dataSync()[0]).toBeCloseTo(0.75, 6);
     expect(weightReduceLoss(l, { reduction: 'sum' }).dataSync()[0]).toBe(10);
     expect(weightReduceLoss(l, { avgFactor: 4 }).dataSync()[0]).toBeCloseTo(2.5, 5);

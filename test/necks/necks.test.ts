@@ -13,7 +13,10 @@ import type { Module } from '../../src/nn/index.js';
 import '../../src/necks/index.js';
 
 const FIX = 'test/fixtures/backbones';
-const ref = JSON.parse(fs.readFileSync(`${FIX}/necks.json`, 'utf8')) as { torch: string; cases: Record<string, Record<string, unknown>> };
+const ref = JSON.parse(fs.readFileSync(`${FIX}/necks.json`, 'utf8')) as {
+  torch: string;
+  cases: Record<string, Record<string, unknown>>;
+};
 let tensors: Map<string, tf.Tensor>;
 
 beforeAll(async () => {
@@ -22,7 +25,11 @@ beforeAll(async () => {
 });
 
 const relError = (a: tf.Tensor, b: tf.Tensor): number =>
-  tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]! / Math.max(tf.max(tf.abs(b)).dataSync()[0]!, 1e-12));
+  tf.tidy(
+    () =>
+      tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]! /
+      Math.max(tf.max(tf.abs(b)).dataSync()[0]!, 1e-12),
+  );
 
 describe(`necks vs PyTorch ${ref.torch} reference`, () => {
   it.each(Object.keys(ref.cases))('%s', (name) => {
@@ -42,7 +49,9 @@ describe(`necks vs PyTorch ${ref.torch} reference`, () => {
     const outs = neck.forward(inputs) as tf.Tensor[];
     expect(outs.map((o) => o.shape)).toEqual(expected.map((e) => e.shape));
     const errs = outs.map((o, i) => relError(o, expected[i]!));
-    console.log(`${name}: sizes ${outs.map((o) => o.shape[1]).join(',')}, max rel err ${Math.max(...errs).toExponential(2)}`);
+    console.log(
+      `${name}: sizes ${outs.map((o) => o.shape[1]).join(',')}, max rel err ${Math.max(...errs).toExponential(2)}`,
+    );
     for (const e of errs) expect(e).toBeLessThan(1e-5);
     neck.dispose();
   });
@@ -50,7 +59,14 @@ describe(`necks vs PyTorch ${ref.torch} reference`, () => {
 
 describe('neck configs', () => {
   it('FPN addExtraConvs: true means on_input; the first extra conv takes the backbone channels', () => {
-    const fpn = MODELS.build<Module>({ type: 'FPN', inChannels: [256, 512, 1024, 2048], outChannels: 256, startLevel: 1, numOuts: 5, addExtraConvs: true });
+    const fpn = MODELS.build<Module>({
+      type: 'FPN',
+      inChannels: [256, 512, 1024, 2048],
+      outChannels: 256,
+      startLevel: 1,
+      numOuts: 5,
+      addExtraConvs: true,
+    });
     const shapes = new Map(fpn.namedParameters().map(([n, p]) => [n, p.shape]));
     expect(shapes.get('fpnConvs.3.conv.weight')).toEqual([3, 3, 2048, 256]);
     expect(shapes.get('fpnConvs.4.conv.weight')).toEqual([3, 3, 256, 256]);
@@ -60,7 +76,13 @@ describe('neck configs', () => {
   });
 
   it('FPN with a norm has bias-free convs named conv/bn', () => {
-    const fpn = MODELS.build<Module>({ type: 'FPN', inChannels: [8, 16], outChannels: 8, numOuts: 2, normCfg: { type: 'BN' } });
+    const fpn = MODELS.build<Module>({
+      type: 'FPN',
+      inChannels: [8, 16],
+      outChannels: 8,
+      numOuts: 2,
+      normCfg: { type: 'BN' },
+    });
     const names = fpn.namedParameters().map(([n]) => n);
     expect(names).toContain('lateralConvs.0.bn.weight');
     expect(names).not.toContain('lateralConvs.0.conv.bias');
@@ -68,16 +90,38 @@ describe('neck configs', () => {
   });
 
   it('bad configs are ConfigErrors naming the key', () => {
-    expect(() => MODELS.build({ type: 'FPN', inChannels: [8], outChannels: 8, numOuts: 1, addExtraConvs: 'on_top' }, { path: 'model.neck' })).toThrow(/model\.neck\.addExtraConvs/);
-    expect(() => MODELS.build({ type: 'FPN', inChannels: [8, 16], outChannels: 8, numOuts: 1 }, { path: 'model.neck' })).toThrow(/numOuts 1 < 2/);
-    expect(() => MODELS.build({ type: 'SSDNeck', levelStrides: [2, 2, 1] }, { path: 'model.neck' })).toThrow(/levelStrides and levelPaddings need 4 entries/);
-    expect(() => MODELS.build({ type: 'ChannelMapper', inChannels: [8], outChannels: 8, numOut: 2 }, { path: 'model.neck' })).toThrow(/model\.neck\.numOut: expected no such key.*'numOuts'/);
-    expect(() => MODELS.build({ type: 'ChannelMapper', inChannels: [8] }, { path: 'model.neck' })).toThrow(/model\.neck\.outChannels: expected number/);
+    expect(() =>
+      MODELS.build(
+        { type: 'FPN', inChannels: [8], outChannels: 8, numOuts: 1, addExtraConvs: 'on_top' },
+        { path: 'model.neck' },
+      ),
+    ).toThrow(/model\.neck\.addExtraConvs/);
+    expect(() =>
+      MODELS.build(
+        { type: 'FPN', inChannels: [8, 16], outChannels: 8, numOuts: 1 },
+        { path: 'model.neck' },
+      ),
+    ).toThrow(/numOuts 1 < 2/);
+    expect(() =>
+      MODELS.build({ type: 'SSDNeck', levelStrides: [2, 2, 1] }, { path: 'model.neck' }),
+    ).toThrow(/levelStrides and levelPaddings need 4 entries/);
+    expect(() =>
+      MODELS.build(
+        { type: 'ChannelMapper', inChannels: [8], outChannels: 8, numOut: 2 },
+        { path: 'model.neck' },
+      ),
+    ).toThrow(/model\.neck\.numOut: expected no such key.*'numOuts'/);
+    expect(() =>
+      MODELS.build({ type: 'ChannelMapper', inChannels: [8] }, { path: 'model.neck' }),
+    ).toThrow(/model\.neck\.outChannels: expected number/);
   });
 
   it('SSDNeck from SSDVGG channels gives six levels at 300 px sizes', () => {
     const neck = MODELS.build<Module>({ type: 'SSDNeck' });
-    const outs = neck.forward([tf.zeros([1, 38, 38, 512]), tf.zeros([1, 19, 19, 1024])]) as tf.Tensor[];
+    const outs = neck.forward([
+      tf.zeros([1, 38, 38, 512]),
+      tf.zeros([1, 19, 19, 1024]),
+    ]) as tf.Tensor[];
     expect(outs.map((o) => o.shape.slice(1))).toEqual([
       [38, 38, 512],
       [19, 19, 1024],

@@ -1,7 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { TASK_UTILS } from '../../src/registry.js';
-import { AnchorGenerator, MlvlPointGenerator, SSDAnchorGenerator, YOLOAnchorGenerator } from '../../src/ops/index.js';
+import {
+  AnchorGenerator,
+  MlvlPointGenerator,
+  SSDAnchorGenerator,
+  YOLOAnchorGenerator,
+} from '../../src/ops/index.js';
 import { fixture, maxAbsDiff, useBackend } from './helpers.js';
 
 const fx = fixture('anchors.json');
@@ -56,27 +61,79 @@ describe('prior generators vs mmdetection formulas', () => {
 
   it('doc examples: tiny AnchorGenerator, YOLO and point generators', () => {
     const gen = new AnchorGenerator({ strides: [16], ratios: [1], scales: [1], baseSizes: [9] });
-    expect(Array.from(gen.gridPriorsHost([[2, 2]])[0])).toEqual([-4.5, -4.5, 4.5, 4.5, 11.5, -4.5, 20.5, 4.5, -4.5, 11.5, 4.5, 20.5, 11.5, 11.5, 20.5, 20.5]);
-    const centred = new AnchorGenerator({ strides: [16], ratios: [1], scales: [1], centerOffset: 0.5 });
+    expect(Array.from(gen.gridPriorsHost([[2, 2]])[0])).toEqual([
+      -4.5, -4.5, 4.5, 4.5, 11.5, -4.5, 20.5, 4.5, -4.5, 11.5, 4.5, 20.5, 11.5, 11.5, 20.5, 20.5,
+    ]);
+    const centred = new AnchorGenerator({
+      strides: [16],
+      ratios: [1],
+      scales: [1],
+      centerOffset: 0.5,
+    });
     expect(Array.from(centred.baseAnchors[0])).toEqual([0, 0, 16, 16]);
-    const yolo = TASK_UTILS.build<YOLOAnchorGenerator>({ type: 'YOLOAnchorGenerator', strides: [32], baseSizes: [[[116, 90], [156, 198]]] });
+    const yolo = TASK_UTILS.build<YOLOAnchorGenerator>({
+      type: 'YOLOAnchorGenerator',
+      strides: [32],
+      baseSizes: [
+        [
+          [116, 90],
+          [156, 198],
+        ],
+      ],
+    });
     expect(Array.from(yolo.baseAnchors[0])).toEqual([-42, -29, 74, 61, -62, -83, 94, 115]);
-    expect(Array.from(yolo.gridPriors([[1, 2]])[0].dataSync())).toEqual([-42, -29, 74, 61, -62, -83, 94, 115, -10, -29, 106, 61, -30, -83, 126, 115]);
-    const pts = TASK_UTILS.build<MlvlPointGenerator>({ type: 'MlvlPointGenerator', strides: [8, 16] });
-    const [p0, p1] = pts.gridPriorsHost([[1, 2], [1, 1]], true);
+    expect(Array.from(yolo.gridPriors([[1, 2]])[0].dataSync())).toEqual([
+      -42, -29, 74, 61, -62, -83, 94, 115, -10, -29, 106, 61, -30, -83, 126, 115,
+    ]);
+    const pts = TASK_UTILS.build<MlvlPointGenerator>({
+      type: 'MlvlPointGenerator',
+      strides: [8, 16],
+    });
+    const [p0, p1] = pts.gridPriorsHost(
+      [
+        [1, 2],
+        [1, 1],
+      ],
+      true,
+    );
     expect(Array.from(p0)).toEqual([4, 4, 8, 8, 12, 4, 8, 8]);
     expect(Array.from(p1)).toEqual([8, 8, 16, 16]);
-    expect(Array.from(new MlvlPointGenerator({ strides: [8], offset: 0 }).gridPriorsHost([[2, 1]])[0])).toEqual([0, 0, 0, 8]);
-    expect(Array.from(pts.validFlagsHost([[2, 2], [1, 1]], [8, 9])[0])).toEqual([1, 1, 0, 0]);
-    const ssd = new SSDAnchorGenerator({ strides: [8, 16, 32, 64, 100, 300], ratios: [[2], [2, 3], [2, 3], [2, 3], [2], [2]], scaleMajor: false });
-    expect(Array.from(ssd.baseAnchors[0].slice(0, 8)).map((v) => +v.toFixed(6))).toEqual([-6.5, -6.5, 14.5, 14.5, -11.370426, -11.370426, 19.370426, 19.370426]);
+    expect(
+      Array.from(new MlvlPointGenerator({ strides: [8], offset: 0 }).gridPriorsHost([[2, 1]])[0]),
+    ).toEqual([0, 0, 0, 8]);
+    expect(
+      Array.from(
+        pts.validFlagsHost(
+          [
+            [2, 2],
+            [1, 1],
+          ],
+          [8, 9],
+        )[0],
+      ),
+    ).toEqual([1, 1, 0, 0]);
+    const ssd = new SSDAnchorGenerator({
+      strides: [8, 16, 32, 64, 100, 300],
+      ratios: [[2], [2, 3], [2, 3], [2, 3], [2], [2]],
+      scaleMajor: false,
+    });
+    expect(Array.from(ssd.baseAnchors[0].slice(0, 8)).map((v) => +v.toFixed(6))).toEqual([
+      -6.5, -6.5, 14.5, 14.5, -11.370426, -11.370426, 19.370426, 19.370426,
+    ]);
   });
 
   it('rejects bad configs with clear messages', () => {
-    expect(() => new AnchorGenerator({ strides: [8], ratios: [1] })).toThrow(/scales.*octaveBaseScale/);
-    expect(() => new AnchorGenerator({ strides: [8], ratios: [1], scales: [1], baseSizes: [1, 2] })).toThrow(/baseSizes/);
+    expect(() => new AnchorGenerator({ strides: [8], ratios: [1] })).toThrow(
+      /scales.*octaveBaseScale/,
+    );
+    expect(
+      () => new AnchorGenerator({ strides: [8], ratios: [1], scales: [1], baseSizes: [1, 2] }),
+    ).toThrow(/baseSizes/);
     expect(() => new SSDAnchorGenerator({ strides: [8, 16], ratios: [[2]] })).toThrow(/ratios/);
-    expect(() => new SSDAnchorGenerator({ strides: [8, 16, 32], ratios: [[2], [2], [2]], inputSize: 400 })).toThrow(/inputSize/);
+    expect(
+      () =>
+        new SSDAnchorGenerator({ strides: [8, 16, 32], ratios: [[2], [2], [2]], inputSize: 400 }),
+    ).toThrow(/inputSize/);
     const gen = new AnchorGenerator({ strides: [8, 16], ratios: [1], scales: [1] });
     expect(() => gen.gridPriors([[2, 2]])).toThrow(/expected 2 feature map sizes/);
     expect(tf.memory().numTensors).toBeGreaterThanOrEqual(0);

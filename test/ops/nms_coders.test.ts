@@ -23,7 +23,8 @@ import {
 } from '../../src/ops/index.js';
 import { maxAbsDiff, useBackend } from './helpers.js';
 
-const close = (t: tf.Tensor, v: number[], eps = 1e-5) => expect(maxAbsDiff(t.dataSync(), v)).toBeLessThan(eps);
+const close = (t: tf.Tensor, v: number[], eps = 1e-5) =>
+  expect(maxAbsDiff(t.dataSync(), v)).toBeLessThan(eps);
 
 describe('boxes, coders, soft/multiclass NMS, RoI extractor', () => {
   beforeAll(() => useBackend('wasm'));
@@ -35,26 +36,60 @@ describe('boxes, coders, soft/multiclass NMS, RoI extractor', () => {
     close(convertBoxes(tf.tensor2d([[1, 2, 4, 6]]), 'xywh', 'xyxy'), [1, 2, 5, 8]);
     close(convertBoxes(tf.tensor2d([[3, 5, 4, 6]]), 'cxcywh', 'xywh'), [1, 2, 4, 6]);
     close(xyxyToYxyx(tf.tensor2d([[1, 2, 3, 4]])), [2, 1, 4, 3]);
-    close(boxIou(tf.tensor2d([[0, 0, 2, 2]]), tf.tensor2d([[1, 1, 3, 3], [0, 0, 2, 2]])), [1 / 7, 1]);
-    close(boxIou(tf.tensor2d([[0, 0, 2, 2]]), tf.tensor2d([[3, 3, 4, 4]]), { mode: 'giou' }), [-0.6875]);
-    close(boxIou(tf.tensor2d([[0, 0, 2, 2]]), tf.tensor2d([[1, 1, 3, 3]]), { mode: 'iof' }), [0.25]);
+    close(
+      boxIou(
+        tf.tensor2d([[0, 0, 2, 2]]),
+        tf.tensor2d([
+          [1, 1, 3, 3],
+          [0, 0, 2, 2],
+        ]),
+      ),
+      [1 / 7, 1],
+    );
+    close(
+      boxIou(tf.tensor2d([[0, 0, 2, 2]]), tf.tensor2d([[3, 3, 4, 4]]), { mode: 'giou' }),
+      [-0.6875],
+    );
+    close(
+      boxIou(tf.tensor2d([[0, 0, 2, 2]]), tf.tensor2d([[1, 1, 3, 3]]), { mode: 'iof' }),
+      [0.25],
+    );
   });
 
   it('alignedBoxIou: IoU/GIoU/DIoU/CIoU values and gradients', () => {
-    const p = tf.tensor2d([[0, 0, 2, 2], [0, 0, 4, 2]]);
-    const t = tf.tensor2d([[1, 1, 3, 3], [0, 0, 4, 2]]);
+    const p = tf.tensor2d([
+      [0, 0, 2, 2],
+      [0, 0, 4, 2],
+    ]);
+    const t = tf.tensor2d([
+      [1, 1, 3, 3],
+      [0, 0, 4, 2],
+    ]);
     close(alignedBoxIou(p, t, 'iou'), [1 / 7, 1]);
     close(alignedBoxIou(p, t, 'giou'), [1 / 7 - 2 / 9, 1]);
     close(alignedBoxIou(p, t, 'diou'), [1 / 7 - 2 / 18, 1]);
     close(alignedBoxIou(p, t, 'ciou'), [1 / 7 - 2 / 18, 1]); // same aspect ratio: v = 0
-    const g = tf.grad((x: tf.Tensor) => alignedBoxIou(x as tf.Tensor2D, t, 'ciou'))(p, tf.ones([2]));
+    const g = tf.grad((x: tf.Tensor) => alignedBoxIou(x as tf.Tensor2D, t, 'ciou'))(
+      p,
+      tf.ones([2]),
+    );
     expect(Array.from(g.dataSync()).every(Number.isFinite)).toBe(true);
   });
 
   it('DeltaXYWHBBoxCoder round trip, clamps and clipping (mmdet semantics)', () => {
-    const coder = TASK_UTILS.build<DeltaXYWHBBoxCoder>({ type: 'DeltaXYWHBBoxCoder', targetMeans: [0, 0, 0, 0], targetStds: [0.1, 0.1, 0.2, 0.2] });
-    const pri = tf.tensor2d([[0, 0, 10, 10], [5, 5, 25, 15]]);
-    const gt = tf.tensor2d([[1, 1, 11, 11], [0, 2, 30, 20]]);
+    const coder = TASK_UTILS.build<DeltaXYWHBBoxCoder>({
+      type: 'DeltaXYWHBBoxCoder',
+      targetMeans: [0, 0, 0, 0],
+      targetStds: [0.1, 0.1, 0.2, 0.2],
+    });
+    const pri = tf.tensor2d([
+      [0, 0, 10, 10],
+      [5, 5, 25, 15],
+    ]);
+    const gt = tf.tensor2d([
+      [1, 1, 11, 11],
+      [0, 2, 30, 20],
+    ]);
     const d = coder.encode(pri, gt);
     close(tf.slice(d, [0, 0], [1, 4]), [1, 1, 0, 0]);
     close(coder.decode(pri, d), [1, 1, 11, 11, 0, 2, 30, 20], 1e-4);
@@ -63,7 +98,11 @@ describe('boxes, coders, soft/multiclass NMS, RoI extractor', () => {
     const big = coder.decode(tf.tensor2d([[0, 0, 2, 2]]), tf.tensor2d([[0, 0, 100, 100]]));
     close(big, [1 - 62.5, 1 - 62.5, 1 + 62.5, 1 + 62.5], 1e-3);
     const ctr = new DeltaXYWHBBoxCoder({ addCtrClamp: true, ctrClamp: 32 });
-    close(ctr.decode(tf.tensor2d([[0, 0, 100, 100]]), tf.tensor2d([[1, 0, 0, 0]])), [32, 0, 132, 100], 1e-4);
+    close(
+      ctr.decode(tf.tensor2d([[0, 0, 100, 100]]), tf.tensor2d([[1, 0, 0, 0]])),
+      [32, 0, 132, 100],
+      1e-4,
+    );
     // class-specific deltas [N, 4k]
     expect(coder.decode(pri, tf.zeros([2, 8]) as tf.Tensor2D).shape).toEqual([2, 8]);
   });
@@ -75,8 +114,14 @@ describe('boxes, coders, soft/multiclass NMS, RoI extractor', () => {
     close(c.decode(tf.tensor2d([[5, 5]]), tf.tensor2d([[4, 3, 3, 4]])), [1, 2, 8, 9]);
     close(c.decode(tf.tensor2d([[5, 5]]), tf.tensor2d([[9, 3, 3, 4]]), [8, 7]), [0, 2, 7, 8]);
     const s = TASK_UTILS.build<SSDVarianceBBoxCoder>({ type: 'SSDVarianceBBoxCoder' });
-    const pri = tf.tensor2d([[0, 0, 10, 10], [3, 4, 9, 20]]);
-    const gt = tf.tensor2d([[1, 1, 11, 11], [2, 2, 12, 24]]);
+    const pri = tf.tensor2d([
+      [0, 0, 10, 10],
+      [3, 4, 9, 20],
+    ]);
+    const gt = tf.tensor2d([
+      [1, 1, 11, 11],
+      [2, 2, 12, 24],
+    ]);
     const d = s.encode(pri, gt);
     close(tf.slice(d, [0, 0], [1, 4]), [1, 1, 0, 0]);
     close(s.decode(pri, d), [1, 1, 11, 11, 2, 2, 12, 24], 1e-4);
@@ -85,7 +130,10 @@ describe('boxes, coders, soft/multiclass NMS, RoI extractor', () => {
   });
 
   it('softNms (mmcv linear and gaussian) and multiclassNms', () => {
-    const b = tf.tensor2d([[0, 0, 10, 10], [0, 0, 10, 5]]);
+    const b = tf.tensor2d([
+      [0, 0, 10, 10],
+      [0, 0, 10, 5],
+    ]);
     const lin = softNms(b, tf.tensor1d([0.9, 0.8]), { method: 'linear', iouThreshold: 0.3 });
     expect(Array.from(lin.keep)).toEqual([0, 1]);
     expect(maxAbsDiff(lin.scores, [0.9, 0.4])).toBeLessThan(1e-6);
@@ -93,11 +141,31 @@ describe('boxes, coders, soft/multiclass NMS, RoI extractor', () => {
     expect(maxAbsDiff(gau.scores, [0.9, 0.8 * Math.exp(-0.25 / 0.5)])).toBeLessThan(1e-6);
     const drop = softNms(b, tf.tensor1d([0.9, 0.8]), { method: 'naive', iouThreshold: 0.5 });
     expect(Array.from(drop.keep)).toEqual([0]);
-    const det = multiclassNms(tf.tensor2d([[0, 0, 10, 10], [1, 1, 11, 11]]), tf.tensor2d([[0.9, 0.1], [0.8, 0.7]]), { scoreThr: 0.05, iouThreshold: 0.5 });
+    const det = multiclassNms(
+      tf.tensor2d([
+        [0, 0, 10, 10],
+        [1, 1, 11, 11],
+      ]),
+      tf.tensor2d([
+        [0.9, 0.1],
+        [0.8, 0.7],
+      ]),
+      { scoreThr: 0.05, iouThreshold: 0.5 },
+    );
     expect(Array.from(det.labels)).toEqual([0, 1]);
     expect(Array.from(det.indices)).toEqual([0, 1]);
     expect(maxAbsDiff(det.scores, [0.9, 0.7])).toBeLessThan(1e-6);
-    const top1 = multiclassNms(tf.tensor2d([[0, 0, 10, 10], [1, 1, 11, 11]]), tf.tensor2d([[0.9, 0.1], [0.8, 0.7]]), { scoreThr: 0.05, iouThreshold: 0.5, nmsPre: 2, maxPerImg: 1 });
+    const top1 = multiclassNms(
+      tf.tensor2d([
+        [0, 0, 10, 10],
+        [1, 1, 11, 11],
+      ]),
+      tf.tensor2d([
+        [0.9, 0.1],
+        [0.8, 0.7],
+      ]),
+      { scoreThr: 0.05, iouThreshold: 0.5, nmsPre: 2, maxPerImg: 1 },
+    );
     expect(Array.from(top1.scores)).toEqual([Math.fround(0.9)]);
   });
 
@@ -106,13 +174,16 @@ describe('boxes, coders, soft/multiclass NMS, RoI extractor', () => {
     const boxes = new Float32Array(4 * n);
     const scores = new Float32Array(n);
     let seed = 7;
-    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
     for (let i = 0; i < n; i++) {
-      const x = rnd() * 100, y = rnd() * 100;
+      const x = rnd() * 100,
+        y = rnd() * 100;
       boxes.set([x, y, x + 5 + rnd() * 30, y + 5 + rnd() * 30], 4 * i);
       scores[i] = rnd();
     }
-    const order = Int32Array.from(Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b));
+    const order = Int32Array.from(
+      Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b),
+    );
     const sorted = new Float32Array(4 * n);
     order.forEach((o, k) => sorted.set(boxes.subarray(4 * o, 4 * o + 4), 4 * k));
     const keep = Array.from(nmsFromMask(nmsMaskHost(sorted, 0.4), n)).map((k) => order[k]);
@@ -126,25 +197,49 @@ describe('boxes, coders, soft/multiclass NMS, RoI extractor', () => {
       outChannels: 2,
       featmapStrides: [4, 8, 16, 32],
     });
-    const rois = tf.tensor2d([[0, 0, 0, 100, 100], [0, 0, 0, 300, 300], [0, 0, 0, 20, 20], [0, 0, 0, 1000, 900], [0, 10, 10, 122, 122]]);
+    const rois = tf.tensor2d([
+      [0, 0, 0, 100, 100],
+      [0, 0, 0, 300, 300],
+      [0, 0, 0, 20, 20],
+      [0, 0, 0, 1000, 900],
+      [0, 10, 10, 122, 122],
+    ]);
     expect(Array.from(ex.mapRoiLevels(rois, 4))).toEqual([0, 2, 0, 3, 1]);
     const feats = [64, 32, 16, 8].map((s) => tf.randomNormal([1, s, s, 2]) as tf.Tensor4D);
     const out = ex.forward(feats, rois);
     expect(out.shape).toEqual([5, 7, 7, 2]);
     const lv = [0, 2, 0, 3, 1];
     for (let i = 0; i < 5; i++) {
-      const ref = roiAlign(feats[lv[i]], tf.slice(rois, [i, 0], [1, 5]) as tf.Tensor2D, { outputSize: 7, spatialScale: 1 / [4, 8, 16, 32][lv[i]], aligned: true });
+      const ref = roiAlign(feats[lv[i]], tf.slice(rois, [i, 0], [1, 5]) as tf.Tensor2D, {
+        outputSize: 7,
+        spatialScale: 1 / [4, 8, 16, 32][lv[i]],
+        aligned: true,
+      });
       expect(maxAbsDiff(tf.slice(out, [i], [1]).dataSync(), ref.dataSync())).toBe(0);
     }
     // One multi-level kernel on the host backends: its gradient reaches every level, and
     // level 1 receives exactly the gradient of RoI 4 alone.
     for (const b of ['wasm', 'cpu'] as const) {
       await useBackend(b);
-      const g = tf.grads((a: tf.Tensor, b1: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => ex.forward([a, b1, c, d] as tf.Tensor4D[], rois))(feats, tf.ones([5, 7, 7, 2]));
+      const g = tf.grads((a: tf.Tensor, b1: tf.Tensor, c: tf.Tensor, d: tf.Tensor) =>
+        ex.forward([a, b1, c, d] as tf.Tensor4D[], rois),
+      )(feats, tf.ones([5, 7, 7, 2]));
       expect(g.map((t) => t.shape)).toEqual(feats.map((t) => t.shape));
-      const g1 = tf.grad((x: tf.Tensor) => roiAlign(x as tf.Tensor4D, tf.slice(rois, [4, 0], [1, 5]) as tf.Tensor2D, { outputSize: 7, spatialScale: 1 / 8, aligned: true }))(feats[1], tf.ones([1, 7, 7, 2]));
+      const g1 = tf.grad((x: tf.Tensor) =>
+        roiAlign(x as tf.Tensor4D, tf.slice(rois, [4, 0], [1, 5]) as tf.Tensor2D, {
+          outputSize: 7,
+          spatialScale: 1 / 8,
+          aligned: true,
+        }),
+      )(feats[1], tf.ones([1, 7, 7, 2]));
       expect(maxAbsDiff(g[1].dataSync(), g1.dataSync())).toBeLessThan(1e-6);
-      const g3 = tf.grad((x: tf.Tensor) => roiAlign(x as tf.Tensor4D, tf.slice(rois, [3, 0], [1, 5]) as tf.Tensor2D, { outputSize: 7, spatialScale: 1 / 32, aligned: true }))(feats[3], tf.ones([1, 7, 7, 2]));
+      const g3 = tf.grad((x: tf.Tensor) =>
+        roiAlign(x as tf.Tensor4D, tf.slice(rois, [3, 0], [1, 5]) as tf.Tensor2D, {
+          outputSize: 7,
+          spatialScale: 1 / 32,
+          aligned: true,
+        }),
+      )(feats[3], tf.ones([1, 7, 7, 2]));
       expect(maxAbsDiff(g[3].dataSync(), g3.dataSync())).toBeLessThan(1e-6);
     }
     await useBackend('wasm');
@@ -155,10 +250,45 @@ describe('doc examples of the NMS helpers and RoI wrappers', () => {
   beforeAll(() => useBackend('cpu'));
   it('match their stated outputs', async () => {
     const { nmsAsync, multiLevelRoiAlign, RoIAlign } = await import('../../src/ops/index.js');
-    expect(Array.from(await nmsAsync(tf.tensor2d([[0, 0, 10, 10], [1, 1, 11, 11]]), tf.tensor1d([0.8, 0.9]), 0.5))).toEqual([1]);
-    expect(Array.from(nmsHost(new Float32Array([0, 0, 10, 10, 0, 0, 10, 9]), new Float32Array([0.5, 0.5]), 0.5))).toEqual([0]);
-    const p2 = tf.ones([1, 8, 8, 1]) as tf.Tensor4D, p3 = tf.fill([1, 4, 4, 1], 2) as tf.Tensor4D;
-    expect(Array.from(multiLevelRoiAlign([p2, p3], tf.tensor2d([[0, 0, 0, 8, 8], [0, 0, 0, 16, 16]]), [0, 1], [1 / 2, 1 / 4], { outputSize: 1 })!.dataSync())).toEqual([1, 2]);
-    expect(Array.from(new RoIAlign({ outputSize: 1, samplingRatio: 1 }).apply(tf.tensor4d([0, 1, 2, 3], [1, 2, 2, 1]), tf.tensor2d([[0, 0, 0, 1, 1]])).dataSync())).toEqual([1.5]);
+    expect(
+      Array.from(
+        await nmsAsync(
+          tf.tensor2d([
+            [0, 0, 10, 10],
+            [1, 1, 11, 11],
+          ]),
+          tf.tensor1d([0.8, 0.9]),
+          0.5,
+        ),
+      ),
+    ).toEqual([1]);
+    expect(
+      Array.from(
+        nmsHost(new Float32Array([0, 0, 10, 10, 0, 0, 10, 9]), new Float32Array([0.5, 0.5]), 0.5),
+      ),
+    ).toEqual([0]);
+    const p2 = tf.ones([1, 8, 8, 1]) as tf.Tensor4D,
+      p3 = tf.fill([1, 4, 4, 1], 2) as tf.Tensor4D;
+    expect(
+      Array.from(
+        multiLevelRoiAlign(
+          [p2, p3],
+          tf.tensor2d([
+            [0, 0, 0, 8, 8],
+            [0, 0, 0, 16, 16],
+          ]),
+          [0, 1],
+          [1 / 2, 1 / 4],
+          { outputSize: 1 },
+        )!.dataSync(),
+      ),
+    ).toEqual([1, 2]);
+    expect(
+      Array.from(
+        new RoIAlign({ outputSize: 1, samplingRatio: 1 })
+          .apply(tf.tensor4d([0, 1, 2, 3], [1, 2, 2, 1]), tf.tensor2d([[0, 0, 0, 1, 1]]))
+          .dataSync(),
+      ),
+    ).toEqual([1.5]);
   });
 });

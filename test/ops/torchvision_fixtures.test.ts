@@ -16,7 +16,8 @@ afterAll(() => {
 for (const backend of ['cpu', 'wasm'] as const) {
   describe(`torchvision fixtures on ${backend}`, () => {
     beforeAll(() => useBackend(backend));
-    const note = (k: string, v: number) => (errors[`${backend}.${k}`] = Math.max(errors[`${backend}.${k}`] ?? 0, v));
+    const note = (k: string, v: number) =>
+      (errors[`${backend}.${k}`] = Math.max(errors[`${backend}.${k}`] ?? 0, v));
 
     it('boxIou and GIoU match box_iou / generalized_box_iou within 1e-5 (NaN where torchvision has NaN)', () => {
       const a = tf.tensor2d(iouFx.a, [iouFx.n, 4]);
@@ -32,7 +33,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
       expect(maxAbsDiff(giou, gref)).toBeLessThan(1e-5);
       // aligned pairs = diagonal
       const n = 30;
-      const al = boxIou(a, tf.slice(b, [0, 0], [n, 4]) as tf.Tensor2D, { aligned: true }).dataSync();
+      const al = boxIou(a, tf.slice(b, [0, 0], [n, 4]) as tf.Tensor2D, {
+        aligned: true,
+      }).dataSync();
       const diag = Array.from({ length: n }, (_, i) => ref[i * iouFx.m + i]);
       expect(maxAbsDiff(al, diag)).toBeLessThan(1e-5);
     });
@@ -48,9 +51,15 @@ for (const backend of ['cpu', 'wasm'] as const) {
     it('batchedNms keeps exactly the indices torchvision keeps (offset trick and per-class loop)', () => {
       for (const c of bnmsFx.cases) {
         const n = c.scores.length;
-        const args = [tf.tensor2d(c.boxes, [n, 4]), tf.tensor1d(c.scores), tf.tensor1d(c.labels, 'int32')] as const;
+        const args = [
+          tf.tensor2d(c.boxes, [n, 4]),
+          tf.tensor1d(c.scores),
+          tf.tensor1d(c.labels, 'int32'),
+        ] as const;
         // torchvision switches to the per-class loop above 1000 boxes.
-        expect(Array.from(batchedNms(...args, { iouThreshold: c.iou, splitThr: 1001 }))).toEqual(c.keep);
+        expect(Array.from(batchedNms(...args, { iouThreshold: c.iou, splitThr: 1001 }))).toEqual(
+          c.keep,
+        );
         // mmcv's default split (10000) uses the offset trick here; same result on these sets.
         expect(Array.from(batchedNms(...args, { iouThreshold: c.iou }))).toEqual(c.keep);
       }
@@ -62,7 +71,12 @@ for (const backend of ['cpu', 'wasm'] as const) {
         const feat = tf.tensor4d(c.features, c.shape);
         const rois = tf.tensor2d(c.rois, [c.k, 5]);
         for (const r of c.runs) {
-          const opts = { outputSize: r.outputSize as [number, number], spatialScale: c.scale, samplingRatio: r.samplingRatio, aligned: r.aligned };
+          const opts = {
+            outputSize: r.outputSize as [number, number],
+            spatialScale: c.scale,
+            samplingRatio: r.samplingRatio,
+            aligned: r.aligned,
+          };
           const out = roiAlign(feat, rois, opts);
           const dy = tf.tensor(r.dy, out.shape);
           const g = tf.grad((x: tf.Tensor) => roiAlign(x as tf.Tensor4D, rois, opts))(feat, dy);
@@ -77,7 +91,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
         const p = c.pool;
         const out = roiPool(feat, rois, { outputSize: p.outputSize, spatialScale: c.scale });
         const dy = tf.tensor(p.dy, out.shape);
-        const g = tf.grad((x: tf.Tensor) => roiPool(x as tf.Tensor4D, rois, { outputSize: p.outputSize, spatialScale: c.scale }))(feat, dy);
+        const g = tf.grad((x: tf.Tensor) =>
+          roiPool(x as tf.Tensor4D, rois, { outputSize: p.outputSize, spatialScale: c.scale }),
+        )(feat, dy);
         note('roiPool', maxAbsDiff(out.dataSync(), p.out));
         note('roiPoolGrad', maxAbsDiff(g.dataSync(), p.grad));
         expect(maxAbsDiff(out.dataSync(), p.out)).toBeLessThan(1e-5);

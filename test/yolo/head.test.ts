@@ -61,7 +61,11 @@ function makeHead(testCfg: Record<string, unknown> = {}): YOLOV3Head {
 }
 
 const meta = (scale = 1): DetSample['metainfo'] =>
-  imgMeta(64, 64, { oriShape: [64 / scale, 64 / scale], scaleFactor: [scale, scale], batchInputShape: [64, 64] });
+  imgMeta(64, 64, {
+    oriShape: [64 / scale, 64 / scale],
+    scaleFactor: [scale, scale],
+    batchInputShape: [64, 64],
+  });
 
 // Image 0: one 32x24 box centred at (47.5, 40), class 2. Its centre lies in stride-16 cell (y 2, x 2),
 // whose 24x24 anchor [28, 28, 52, 52] overlaps it best of all responsible anchors (IoU 492/852 = 0.58):

@@ -63,6 +63,14 @@ export default {
       pipeline: testPipeline,
     },
   },
-  valEvaluator: { type: 'CocoMetric', annFile: `${dataRoot}annotations/instances_val2017.json`, metric: 'bbox' },
-  testEvaluator: { type: 'CocoMetric', annFile: `${dataRoot}annotations/instances_val2017.json`, metric: 'bbox' },
+  valEvaluator: {
+    type: 'CocoMetric',
+    annFile: `${dataRoot}annotations/instances_val2017.json`,
+    metric: 'bbox',
+  },
+  testEvaluator: {
+    type: 'CocoMetric',
+    annFile: `${dataRoot}annotations/instances_val2017.json`,
+    metric: 'bbox',
+  },
 };

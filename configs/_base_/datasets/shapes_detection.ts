@@ -25,9 +25,24 @@ const testPipeline = [
   { type: 'PackDetInputs' },
 ];
 // Plain objects, no functions with typed parameters: configs must also load as plain JS.
-const common = { type: 'CocoDataset', dataRoot, dataPrefix: { img: 'JPEGImages/' }, metainfo: { classes } };
-const trainSet = { ...common, annFile: 'annotations/instances_train.json', filterCfg: { filterEmptyGt: true }, pipeline: trainPipeline };
-const valSet = { ...common, annFile: 'annotations/instances_val.json', testMode: true, pipeline: testPipeline };
+const common = {
+  type: 'CocoDataset',
+  dataRoot,
+  dataPrefix: { img: 'JPEGImages/' },
+  metainfo: { classes },
+};
+const trainSet = {
+  ...common,
+  annFile: 'annotations/instances_train.json',
+  filterCfg: { filterEmptyGt: true },
+  pipeline: trainPipeline,
+};
+const valSet = {
+  ...common,
+  annFile: 'annotations/instances_val.json',
+  testMode: true,
+  pipeline: testPipeline,
+};
 export default {
   datasetType: 'CocoDataset',
   dataRoot,
@@ -52,6 +67,14 @@ export default {
     sampler: { type: 'DefaultSampler', shuffle: false },
     dataset: valSet,
   },
-  valEvaluator: { type: 'CocoMetric', annFile: `${dataRoot}annotations/instances_val.json`, metric: 'bbox' },
-  testEvaluator: { type: 'CocoMetric', annFile: `${dataRoot}annotations/instances_val.json`, metric: 'bbox' },
+  valEvaluator: {
+    type: 'CocoMetric',
+    annFile: `${dataRoot}annotations/instances_val.json`,
+    metric: 'bbox',
+  },
+  testEvaluator: {
+    type: 'CocoMetric',
+    annFile: `${dataRoot}annotations/instances_val.json`,
+    metric: 'bbox',
+  },
 };

@@ -19,9 +19,24 @@ const testPipeline = [
   { type: 'PackDetInputs' },
 ];
 // Plain objects, no functions with typed parameters: configs must also load as plain JS.
-const voc2007 = { type: 'VOCDataset', dataRoot, annFile: 'VOC2007/ImageSets/Main/trainval.txt', dataPrefix: { subDataRoot: 'VOC2007/' } };
-const voc2012 = { type: 'VOCDataset', dataRoot, annFile: 'VOC2012/ImageSets/Main/trainval.txt', dataPrefix: { subDataRoot: 'VOC2012/' } };
-const voc2007test = { type: 'VOCDataset', dataRoot, annFile: 'VOC2007/ImageSets/Main/test.txt', dataPrefix: { subDataRoot: 'VOC2007/' } };
+const voc2007 = {
+  type: 'VOCDataset',
+  dataRoot,
+  annFile: 'VOC2007/ImageSets/Main/trainval.txt',
+  dataPrefix: { subDataRoot: 'VOC2007/' },
+};
+const voc2012 = {
+  type: 'VOCDataset',
+  dataRoot,
+  annFile: 'VOC2012/ImageSets/Main/trainval.txt',
+  dataPrefix: { subDataRoot: 'VOC2012/' },
+};
+const voc2007test = {
+  type: 'VOCDataset',
+  dataRoot,
+  annFile: 'VOC2007/ImageSets/Main/test.txt',
+  dataPrefix: { subDataRoot: 'VOC2007/' },
+};
 export default {
   datasetType: 'VOCDataset',
   dataRoot,

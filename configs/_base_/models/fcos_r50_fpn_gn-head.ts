@@ -2,8 +2,25 @@
 export default {
   model: {
     type: 'FCOS',
-    backbone: { type: 'ResNet', depth: 50, numStages: 4, outIndices: [0, 1, 2, 3], frozenStages: 1, normCfg: { type: 'BN', requiresGrad: false }, normEval: true, style: 'pytorch' },
-    neck: { type: 'FPN', inChannels: [256, 512, 1024, 2048], outChannels: 256, startLevel: 1, addExtraConvs: 'onOutput', numOuts: 5, reluBeforeExtraConvs: true },
+    backbone: {
+      type: 'ResNet',
+      depth: 50,
+      numStages: 4,
+      outIndices: [0, 1, 2, 3],
+      frozenStages: 1,
+      normCfg: { type: 'BN', requiresGrad: false },
+      normEval: true,
+      style: 'pytorch',
+    },
+    neck: {
+      type: 'FPN',
+      inChannels: [256, 512, 1024, 2048],
+      outChannels: 256,
+      startLevel: 1,
+      addExtraConvs: 'onOutput',
+      numOuts: 5,
+      reluBeforeExtraConvs: true,
+    },
     bboxHead: {
       type: 'FCOSHead',
       numClasses: 80,
@@ -20,6 +37,12 @@ export default {
       lossBbox: { type: 'GIoULoss', lossWeight: 1.0 },
       lossCenterness: { type: 'CrossEntropyLoss', useSigmoid: true, lossWeight: 1.0 },
     },
-    testCfg: { nmsPre: 1000, minBboxSize: 0, scoreThr: 0.05, nms: { type: 'nms', iouThreshold: 0.6 }, maxPerImg: 100 },
+    testCfg: {
+      nmsPre: 1000,
+      minBboxSize: 0,
+      scoreThr: 0.05,
+      nms: { type: 'nms', iouThreshold: 0.6 },
+      maxPerImg: 100,
+    },
   },
 };

@@ -3,7 +3,14 @@ const inputSize = 300;
 export default {
   model: {
     type: 'SSD',
-    backbone: { type: 'SSDVGG', depth: 16, withLastPool: false, ceilMode: true, outIndices: [3, 4], outFeatureIndices: [22, 34] },
+    backbone: {
+      type: 'SSDVGG',
+      depth: 16,
+      withLastPool: false,
+      ceilMode: true,
+      outIndices: [3, 4],
+      outFeatureIndices: [22, 34],
+    },
     neck: {
       type: 'SSDNeck',
       inChannels: [512, 1024],
@@ -24,10 +31,21 @@ export default {
         strides: [8, 16, 32, 64, 100, 300],
         ratios: [[2], [2, 3], [2, 3], [2, 3], [2], [2]],
       },
-      bboxCoder: { type: 'DeltaXYWHBBoxCoder', targetMeans: [0.0, 0.0, 0.0, 0.0], targetStds: [0.1, 0.1, 0.2, 0.2] },
+      bboxCoder: {
+        type: 'DeltaXYWHBBoxCoder',
+        targetMeans: [0.0, 0.0, 0.0, 0.0],
+        targetStds: [0.1, 0.1, 0.2, 0.2],
+      },
     },
     trainCfg: {
-      assigner: { type: 'MaxIoUAssigner', posIouThr: 0.5, negIouThr: 0.5, minPosIou: 0.0, ignoreIofThr: -1, gtMaxAssignAll: false },
+      assigner: {
+        type: 'MaxIoUAssigner',
+        posIouThr: 0.5,
+        negIouThr: 0.5,
+        minPosIou: 0.0,
+        ignoreIofThr: -1,
+        gtMaxAssignAll: false,
+      },
       sampler: { type: 'PseudoSampler' },
       smoothl1Beta: 1.0,
       allowedBorder: -1,
@@ -35,6 +53,11 @@ export default {
       negPosRatio: 3,
       debug: false,
     },
-    testCfg: { nms: { type: 'nms', iouThreshold: 0.45 }, minBboxSize: 0, scoreThr: 0.02, maxPerImg: 200 },
+    testCfg: {
+      nms: { type: 'nms', iouThreshold: 0.45 },
+      minBboxSize: 0,
+      scoreThr: 0.02,
+      maxPerImg: 200,
+    },
   },
 };

@@ -7,6 +7,9 @@ export default {
     { type: 'LinearLR', startFactor: 0.001, byEpoch: false, begin: 0, end: 500 },
     { type: 'MultiStepLR', begin: 0, end: 12, byEpoch: true, milestones: [8, 11], gamma: 0.1 },
   ],
-  optimWrapper: { type: 'OptimWrapper', optimizer: { type: 'SGD', lr: 0.02, momentum: 0.9, weightDecay: 0.0001 } },
+  optimWrapper: {
+    type: 'OptimWrapper',
+    optimizer: { type: 'SGD', lr: 0.02, momentum: 0.9, weightDecay: 0.0001 },
+  },
   autoScaleLr: { enable: false, baseBatchSize: 16 },
 };

@@ -9,7 +9,16 @@ import { COLOR_PASS_WASM } from './wasm/color_pass_wasm.js';
 
 interface Kernel {
   memory: WebAssembly.Memory;
-  pass: (src: number, dst: number, w: number, h: number, ss: number, ds: number, p: number, flip: number) => void;
+  pass: (
+    src: number,
+    dst: number,
+    w: number,
+    h: number,
+    ss: number,
+    ds: number,
+    p: number,
+    flip: number,
+  ) => void;
 }
 
 let kernel: Kernel | null | undefined;
@@ -18,7 +27,9 @@ function load(): Kernel | null {
   if (kernel !== undefined) return kernel;
   try {
     const bytes = Buffer.from(COLOR_PASS_WASM, 'base64');
-    kernel = WebAssembly.validate(bytes) ? (new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as Kernel) : null;
+    kernel = WebAssembly.validate(bytes)
+      ? (new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as Kernel)
+      : null;
   } catch {
     kernel = null;
   }
@@ -38,8 +49,15 @@ const align16 = (n: number): number => (n + 15) & ~15;
  * Returns false when the kernel is unavailable (the caller falls back).
  */
 export function colorPassWasm(
-  src: Uint8Array, w: number, h: number, cm: ColorMap | undefined, flipH: boolean, flipV: boolean,
-  out: Float32Array, offset: number, rowStride: number,
+  src: Uint8Array,
+  w: number,
+  h: number,
+  cm: ColorMap | undefined,
+  flipH: boolean,
+  flipV: boolean,
+  out: Float32Array,
+  offset: number,
+  rowStride: number,
 ): boolean {
   const k = load();
   if (!k || w <= 0 || h <= 0) return k !== null;
@@ -66,8 +84,11 @@ export function colorPassWasm(
     // Output rows y0..y0+n-1 read source rows y (or h-1-y when flipped vertically).
     const first = flipV ? S + (h - 1 - y0) * row : S + y0 * row;
     k.pass(first, D, w, n, flipV ? -row : row, row * 4, 0, flipH ? 1 : 0);
-    if (rowStride === row) out.set(n === block ? staged : staged.subarray(0, n * row), offset + y0 * row);
-    else for (let y = 0; y < n; y++) out.set(staged.subarray(y * row, (y + 1) * row), offset + (y0 + y) * rowStride);
+    if (rowStride === row)
+      out.set(n === block ? staged : staged.subarray(0, n * row), offset + y0 * row);
+    else
+      for (let y = 0; y < n; y++)
+        out.set(staged.subarray(y * row, (y + 1) * row), offset + (y0 + y) * rowStride);
   }
   return true;
 }

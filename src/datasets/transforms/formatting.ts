@@ -4,7 +4,14 @@
  * `FilterAnnotations`, `PackDetInputs`, `PackSegInputs`).
  */
 import { z } from 'zod';
-import type { BitmapMasks, DataSample, DeferredPixels, GtInstances, ImgMeta, PackedInputs } from '../types.js';
+import type {
+  BitmapMasks,
+  DataSample,
+  DeferredPixels,
+  GtInstances,
+  ImgMeta,
+  PackedInputs,
+} from '../types.js';
 import { DatasetError } from '../errors.js';
 import { keepInstances } from './geometric.js';
 import { ensureDecoded, materialize } from './pixels.js';
@@ -31,7 +38,15 @@ export class FilterAnnotations {
   readonly byMask: boolean;
   readonly keepEmpty: boolean;
 
-  constructor(opts: { minGtBboxWh?: [number, number]; minGtMaskArea?: number; byBox?: boolean; byMask?: boolean; keepEmpty?: boolean } = {}) {
+  constructor(
+    opts: {
+      minGtBboxWh?: [number, number];
+      minGtMaskArea?: number;
+      byBox?: boolean;
+      byMask?: boolean;
+      keepEmpty?: boolean;
+    } = {},
+  ) {
     this.minWh = opts.minGtBboxWh ?? [1, 1];
     this.minArea = opts.minGtMaskArea ?? 1;
     this.byBox = opts.byBox ?? true;
@@ -44,7 +59,11 @@ export class FilterAnnotations {
     if (!b || b.length === 0) return results;
     const n = b.length / 4;
     const keep = new Array<boolean>(n).fill(true);
-    if (this.byBox) for (let i = 0; i < n; i++) keep[i] = b[i * 4 + 2]! - b[i * 4]! > this.minWh[0] && b[i * 4 + 3]! - b[i * 4 + 1]! > this.minWh[1];
+    if (this.byBox)
+      for (let i = 0; i < n; i++)
+        keep[i] =
+          b[i * 4 + 2]! - b[i * 4]! > this.minWh[0] &&
+          b[i * 4 + 3]! - b[i * 4 + 1]! > this.minWh[1];
     if (this.byMask && results.gtMasks) {
       results.gtMasks.masks.forEach((m, i) => {
         let a = 0;
@@ -67,7 +86,11 @@ function selectInstances(results: DataSample, want: 0 | 1): GtInstances {
   const bboxes = new Float32Array(idx.length * 4);
   idx.forEach((j, k) => bboxes.set(b.subarray(j * 4, j * 4 + 4), k * 4));
   const out: GtInstances = { bboxes, labels: Int32Array.from(idx, (j) => l[j]!) };
-  if (results.gtMasks) out.masks = { ...results.gtMasks, masks: idx.map((j) => results.gtMasks!.masks[j]!) } satisfies BitmapMasks;
+  if (results.gtMasks)
+    out.masks = {
+      ...results.gtMasks,
+      masks: idx.map((j) => results.gtMasks!.masks[j]!),
+    } satisfies BitmapMasks;
   return out;
 }
 
@@ -115,7 +138,8 @@ function packedSegMap(
   data: Uint8Array,
   inputs: { height: number; width: number },
 ): { data: Uint8Array; height: number; width: number } {
-  if (data.length === inputs.height * inputs.width) return { data, height: inputs.height, width: inputs.width };
+  if (data.length === inputs.height * inputs.width)
+    return { data, height: inputs.height, width: inputs.width };
   const [oh, ow] = results.oriShape ?? [0, 0];
   if (data.length === oh * ow) return { data, height: oh, width: ow };
   throw new DatasetError(
@@ -163,7 +187,10 @@ export class PackSegInputs {
   async transform(results: DataSample): Promise<PackedInputs> {
     const inputs = await packPixels(results);
     const empty: GtInstances = { bboxes: new Float32Array(0), labels: new Int32Array(0) };
-    const out: PackedInputs = { inputs, dataSample: { metainfo: meta(results, inputs), gtInstances: empty, ignoredInstances: empty } };
+    const out: PackedInputs = {
+      inputs,
+      dataSample: { metainfo: meta(results, inputs), gtInstances: empty, ignoredInstances: empty },
+    };
     if (results.gtSegMap) out.dataSample.gtSemSeg = packedSegMap(results, results.gtSegMap, inputs);
     return out;
   }

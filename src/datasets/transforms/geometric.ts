@@ -31,7 +31,9 @@ export function currentSize(results: DataSample): [number, number] {
   const p = results.pending;
   if (p && !results.img) return p.resizeTo ?? [p.height, p.width];
   if (results.img) return [results.img.height, results.img.width];
-  throw new Error(`${results.imgPath}: no image in the sample; put LoadImageFromFile first in the pipeline`);
+  throw new Error(
+    `${results.imgPath}: no image in the sample; put LoadImageFromFile first in the pipeline`,
+  );
 }
 
 /** Keep the instances where `keep[i]` (boxes, labels, ignore flags, masks). */
@@ -43,9 +45,12 @@ export function keepInstances(results: DataSample, keep: ArrayLike<boolean | num
     idx.forEach((j, k) => b.set(results.gtBboxes!.subarray(j * 4, j * 4 + 4), k * 4));
     results.gtBboxes = b;
   }
-  if (results.gtBboxesLabels) results.gtBboxesLabels = Int32Array.from(idx, (j) => results.gtBboxesLabels![j]!);
-  if (results.gtIgnoreFlags) results.gtIgnoreFlags = Uint8Array.from(idx, (j) => results.gtIgnoreFlags![j]!);
-  if (results.gtMasks) results.gtMasks = { ...results.gtMasks, masks: idx.map((j) => results.gtMasks!.masks[j]!) };
+  if (results.gtBboxesLabels)
+    results.gtBboxesLabels = Int32Array.from(idx, (j) => results.gtBboxesLabels![j]!);
+  if (results.gtIgnoreFlags)
+    results.gtIgnoreFlags = Uint8Array.from(idx, (j) => results.gtIgnoreFlags![j]!);
+  if (results.gtMasks)
+    results.gtMasks = { ...results.gtMasks, masks: idx.map((j) => results.gtMasks!.masks[j]!) };
 }
 
 function clipBoxes(b: Float32Array, w: number, h: number): void {
@@ -58,10 +63,17 @@ function clipBoxes(b: Float32Array, w: number, h: number): void {
 }
 
 /** Boxes of the masks (`[x1, y1, x2, y2]`, exclusive right/bottom; zeros for an empty mask). */
-export function masksToBoxes(m: { width: number; height: number; masks: Uint8Array[] }): Float32Array {
+export function masksToBoxes(m: {
+  width: number;
+  height: number;
+  masks: Uint8Array[];
+}): Float32Array {
   const out = new Float32Array(m.masks.length * 4);
   m.masks.forEach((mask, k) => {
-    let x1 = m.width, y1 = m.height, x2 = 0, y2 = 0;
+    let x1 = m.width,
+      y1 = m.height,
+      x2 = 0,
+      y2 = 0;
     for (let y = 0; y < m.height; y++) {
       const row = y * m.width;
       for (let x = 0; x < m.width; x++) {
@@ -101,9 +113,15 @@ export interface ResizeOptions {
  * targetSize(500, 375, [1333, 800], true); // [1067, 800]
  * ```
  */
-export function targetSize(w: number, h: number, scale: [number, number], keepRatio: boolean): [number, number] {
+export function targetSize(
+  w: number,
+  h: number,
+  scale: [number, number],
+  keepRatio: boolean,
+): [number, number] {
   if (!keepRatio) return [scale[0], scale[1]];
-  const long = Math.max(scale[0], scale[1]), short = Math.min(scale[0], scale[1]);
+  const long = Math.max(scale[0], scale[1]),
+    short = Math.min(scale[0], scale[1]);
   const s = Math.min(long / Math.max(w, h), short / Math.min(w, h));
   return [Math.floor(w * s + 0.5), Math.floor(h * s + 0.5)];
 }
@@ -134,10 +152,15 @@ export class Resize {
   readonly clipObjectBorder: boolean;
 
   constructor(opts: ResizeOptions = {}) {
-    if (opts.scale === undefined && opts.scaleFactor === undefined) throw new Error('Resize: give `scale` or `scaleFactor`');
-    if (opts.scale !== undefined && opts.scaleFactor !== undefined) throw new Error('Resize: give only one of `scale` and `scaleFactor`');
+    if (opts.scale === undefined && opts.scaleFactor === undefined)
+      throw new Error('Resize: give `scale` or `scaleFactor`');
+    if (opts.scale !== undefined && opts.scaleFactor !== undefined)
+      throw new Error('Resize: give only one of `scale` and `scaleFactor`');
     this.scale = typeof opts.scale === 'number' ? [opts.scale, opts.scale] : opts.scale;
-    this.factor = typeof opts.scaleFactor === 'number' ? [opts.scaleFactor, opts.scaleFactor] : opts.scaleFactor;
+    this.factor =
+      typeof opts.scaleFactor === 'number'
+        ? [opts.scaleFactor, opts.scaleFactor]
+        : opts.scaleFactor;
     this.keepRatio = opts.keepRatio ?? false;
     this.clipObjectBorder = opts.clipObjectBorder ?? true;
   }
@@ -146,7 +169,8 @@ export class Resize {
   outputSize(w: number, h: number): [number, number] {
     if (this.scale) return targetSize(w, h, this.scale, this.keepRatio);
     const f = this.factor!;
-    if (this.keepRatio) return targetSize(w, h, [Math.floor(w * f[0] + 0.5), Math.floor(h * f[1] + 0.5)], true);
+    if (this.keepRatio)
+      return targetSize(w, h, [Math.floor(w * f[0] + 0.5), Math.floor(h * f[1] + 0.5)], true);
     return [Math.floor(w * f[0] + 0.5), Math.floor(h * f[1] + 0.5)];
   }
 
@@ -157,9 +181,15 @@ export class Resize {
 }
 
 /** Resize a sample to `newW x newH`, annotations included. */
-export function resizeTo(results: DataSample, newW: number, newH: number, clip = true): DataSample | Promise<DataSample> {
+export function resizeTo(
+  results: DataSample,
+  newW: number,
+  newH: number,
+  clip = true,
+): DataSample | Promise<DataSample> {
   const [h, w] = currentSize(results);
-  const sx = newW / w, sy = newH / h;
+  const sx = newW / w,
+    sy = newH / h;
   const finish = (): DataSample => {
     const b = results.gtBboxes;
     if (b) {
@@ -173,7 +203,9 @@ export function resizeTo(results: DataSample, newW: number, newH: number, clip =
     }
     if (results.gtMasks) {
       const m = results.gtMasks;
-      results.gtMasks = mapMasks(m, newW, newH, (x) => resizeNearest(x, m.width, m.height, newW, newH));
+      results.gtMasks = mapMasks(m, newW, newH, (x) =>
+        resizeNearest(x, m.width, m.height, newW, newH),
+      );
     }
     if (results.gtSegMap) results.gtSegMap = resizeNearest(results.gtSegMap, w, h, newW, newH);
     const f = results.scaleFactor ?? [1, 1];
@@ -231,7 +263,9 @@ export class RandomResize {
     const s = this.opts.scale;
     if (typeof s[0] === 'number') {
       const base = s as [number, number];
-      const r = this.opts.ratioRange ? rng.uniform(this.opts.ratioRange[0], this.opts.ratioRange[1]) : 1;
+      const r = this.opts.ratioRange
+        ? rng.uniform(this.opts.ratioRange[0], this.opts.ratioRange[1])
+        : 1;
       return [Math.floor(base[0] * r), Math.floor(base[1] * r)];
     }
     const [a, b] = s as [[number, number], [number, number]];
@@ -283,7 +317,10 @@ export class RandomFlip {
     .object({
       prob: z.union([z.number().min(0).max(1), z.array(z.number().min(0).max(1))]).optional(),
       direction: z
-        .union([z.enum(['horizontal', 'vertical', 'diagonal']), z.array(z.enum(['horizontal', 'vertical', 'diagonal']))])
+        .union([
+          z.enum(['horizontal', 'vertical', 'diagonal']),
+          z.array(z.enum(['horizontal', 'vertical', 'diagonal'])),
+        ])
         .optional(),
     })
     .strict();
@@ -291,12 +328,18 @@ export class RandomFlip {
   readonly probs: number[];
   private readonly rng = new Rng(0);
 
-  constructor(opts: { prob?: number | number[]; direction?: FlipDirection | FlipDirection[] } = {}) {
-    this.directions = Array.isArray(opts.direction) ? opts.direction : [opts.direction ?? 'horizontal'];
+  constructor(
+    opts: { prob?: number | number[]; direction?: FlipDirection | FlipDirection[] } = {},
+  ) {
+    this.directions = Array.isArray(opts.direction)
+      ? opts.direction
+      : [opts.direction ?? 'horizontal'];
     const p = opts.prob ?? 0.5;
     this.probs = Array.isArray(p) ? p : this.directions.map(() => p / this.directions.length);
-    if (this.probs.length !== this.directions.length) throw new Error('RandomFlip: `prob` and `direction` lists differ in length');
-    if (this.probs.reduce((a, b) => a + b, 0) > 1 + 1e-9) throw new Error('RandomFlip: probabilities add up to more than 1');
+    if (this.probs.length !== this.directions.length)
+      throw new Error('RandomFlip: `prob` and `direction` lists differ in length');
+    if (this.probs.reduce((a, b) => a + b, 0) > 1 + 1e-9)
+      throw new Error('RandomFlip: probabilities add up to more than 1');
   }
 
   transform(results: DataSample): DataSample | Promise<DataSample> {
@@ -328,7 +371,8 @@ export function flipSample(results: DataSample, dir: FlipDirection): DataSample 
     results.img = { ...img, data: flipPlane(img.data, img.width, img.height, img.channels, dir) };
   }
   if (results.gtBboxes) flipBoxes(results.gtBboxes, w, h, dir);
-  if (results.gtMasks) results.gtMasks = mapMasks(results.gtMasks, w, h, (m) => flipPlane(m, w, h, 1, dir));
+  if (results.gtMasks)
+    results.gtMasks = mapMasks(results.gtMasks, w, h, (m) => flipPlane(m, w, h, 1, dir));
   if (results.gtSegMap) results.gtSegMap = flipPlane(results.gtSegMap, w, h, 1, dir);
   return results;
 }
@@ -339,19 +383,28 @@ export function flipSample(results: DataSample, dir: FlipDirection): DataSample 
 /** Crop a decoded sample to the integer window `[x1, y1, x2, y2)`; boxes are translated (not filtered). */
 function cropSample(results: DataSample, x1: number, y1: number, x2: number, y2: number): void {
   const img = results.img!;
-  results.img = { ...img, data: cropPlane(img.data, img.width, img.channels, x1, y1, x2, y2), width: x2 - x1, height: y2 - y1 };
+  results.img = {
+    ...img,
+    data: cropPlane(img.data, img.width, img.channels, x1, y1, x2, y2),
+    width: x2 - x1,
+    height: y2 - y1,
+  };
   const b = results.gtBboxes;
-  if (b) for (let i = 0; i < b.length; i += 4) {
-    b[i] = b[i]! - x1;
-    b[i + 1] = b[i + 1]! - y1;
-    b[i + 2] = b[i + 2]! - x1;
-    b[i + 3] = b[i + 3]! - y1;
-  }
+  if (b)
+    for (let i = 0; i < b.length; i += 4) {
+      b[i] = b[i]! - x1;
+      b[i + 1] = b[i + 1]! - y1;
+      b[i + 2] = b[i + 2]! - x1;
+      b[i + 3] = b[i + 3]! - y1;
+    }
   if (results.gtMasks) {
     const m = results.gtMasks;
-    results.gtMasks = mapMasks(m, x2 - x1, y2 - y1, (x) => cropPlane(x, m.width, 1, x1, y1, x2, y2));
+    results.gtMasks = mapMasks(m, x2 - x1, y2 - y1, (x) =>
+      cropPlane(x, m.width, 1, x1, y1, x2, y2),
+    );
   }
-  if (results.gtSegMap) results.gtSegMap = cropPlane(results.gtSegMap, img.width, 1, x1, y1, x2, y2);
+  if (results.gtSegMap)
+    results.gtSegMap = cropPlane(results.gtSegMap, img.width, 1, x1, y1, x2, y2);
   results.imgShape = [y2 - y1, x2 - x1];
 }
 
@@ -386,8 +439,16 @@ export class RandomCrop {
   private readonly rng = new Rng(0);
   constructor(readonly opts: RandomCropOptions) {
     const t = opts.cropType ?? 'absolute';
-    if (t.startsWith('relative') && (opts.cropSize[0] <= 0 || opts.cropSize[0] > 1 || opts.cropSize[1] <= 0 || opts.cropSize[1] > 1)) {
-      throw new Error(`RandomCrop: relative cropSize must be in (0, 1], got [${opts.cropSize.join(', ')}]`);
+    if (
+      t.startsWith('relative') &&
+      (opts.cropSize[0] <= 0 ||
+        opts.cropSize[0] > 1 ||
+        opts.cropSize[1] <= 0 ||
+        opts.cropSize[1] > 1)
+    ) {
+      throw new Error(
+        `RandomCrop: relative cropSize must be in (0, 1], got [${opts.cropSize.join(', ')}]`,
+      );
     }
   }
 
@@ -398,11 +459,15 @@ export class RandomCrop {
       case 'absolute':
         return [Math.min(b, h), Math.min(a, w)];
       case 'absolute_range':
-        return [rng.int(Math.min(a, h), Math.min(b, h) + 1), rng.int(Math.min(a, w), Math.min(b, w) + 1)];
+        return [
+          rng.int(Math.min(a, h), Math.min(b, h) + 1),
+          rng.int(Math.min(a, w), Math.min(b, w) + 1),
+        ];
       case 'relative':
         return [Math.floor(h * b + 0.5), Math.floor(w * a + 0.5)];
       case 'relative_range': {
-        const ch = a + rng.next() * (1 - a), cw = b + rng.next() * (1 - b);
+        const ch = a + rng.next() * (1 - a),
+          cw = b + rng.next() * (1 - b);
         return [Math.floor(h * ch + 0.5), Math.floor(w * cw + 0.5)];
       }
     }
@@ -413,16 +478,26 @@ export class RandomCrop {
     await ensureDecoded(results);
     const [h, w] = currentSize(results);
     const [ch, cw] = this.cropSizeFor(h, w, rng);
-    const oy = rng.int(0, Math.max(h - ch, 0) + 1), ox = rng.int(0, Math.max(w - cw, 0) + 1);
+    const oy = rng.int(0, Math.max(h - ch, 0) + 1),
+      ox = rng.int(0, Math.max(w - cw, 0) + 1);
     cropSample(results, ox, oy, ox + cw, oy + ch);
     const b = results.gtBboxes;
     if (b) {
       if (this.opts.bboxClipBorder ?? true) clipBoxes(b, cw, ch);
       const keep: boolean[] = [];
-      for (let i = 0; i < b.length; i += 4) keep.push(b[i + 2]! > b[i]! && b[i + 3]! > b[i + 1]! && b[i]! < cw && b[i + 1]! < ch && b[i + 2]! > 0 && b[i + 3]! > 0);
+      for (let i = 0; i < b.length; i += 4)
+        keep.push(
+          b[i + 2]! > b[i]! &&
+            b[i + 3]! > b[i + 1]! &&
+            b[i]! < cw &&
+            b[i + 1]! < ch &&
+            b[i + 2]! > 0 &&
+            b[i + 3]! > 0,
+        );
       if (!keep.some(Boolean) && !this.opts.allowNegativeCrop) return null;
       keepInstances(results, keep);
-      if (this.opts.recomputeBbox && results.gtMasks) results.gtBboxes = masksToBoxes(results.gtMasks);
+      if (this.opts.recomputeBbox && results.gtMasks)
+        results.gtBboxes = masksToBoxes(results.gtMasks);
     }
     return results;
   }
@@ -432,7 +507,8 @@ function iouOne(p: readonly number[], b: Float32Array, i: number): number {
   const ix = Math.max(0, Math.min(p[2]!, b[i + 2]!) - Math.max(p[0]!, b[i]!));
   const iy = Math.max(0, Math.min(p[3]!, b[i + 3]!) - Math.max(p[1]!, b[i + 1]!));
   const inter = ix * iy;
-  const ua = (p[2]! - p[0]!) * (p[3]! - p[1]!) + (b[i + 2]! - b[i]!) * (b[i + 3]! - b[i + 1]!) - inter;
+  const ua =
+    (p[2]! - p[0]!) * (p[3]! - p[1]!) + (b[i + 2]! - b[i]!) * (b[i + 3]! - b[i + 1]!) - inter;
   return ua > 0 ? inter / ua : 0;
 }
 
@@ -445,7 +521,11 @@ function iouOne(p: readonly number[], b: Float32Array, i: number): number {
  */
 export class MinIoURandomCrop {
   static readonly configSchema = z
-    .object({ minIous: z.array(z.number()).optional(), minCropSize: z.number().optional(), bboxClipBorder: z.boolean().optional() })
+    .object({
+      minIous: z.array(z.number()).optional(),
+      minCropSize: z.number().optional(),
+      bboxClipBorder: z.boolean().optional(),
+    })
     .strict();
   readonly minIous: number[];
   readonly minCropSize: number;
@@ -468,23 +548,36 @@ export class MinIoURandomCrop {
       const mode = rng.choice(modes);
       if (mode === 1) return results;
       for (let i = 0; i < 50; i++) {
-        const nw = rng.uniform(this.minCropSize * w, w), nh = rng.uniform(this.minCropSize * h, h);
+        const nw = rng.uniform(this.minCropSize * w, w),
+          nh = rng.uniform(this.minCropSize * h, h);
         if (nh / nw < 0.5 || nh / nw > 2) continue;
-        const left = rng.uniform(0, w - nw), top = rng.uniform(0, h - nh);
-        const patch = [Math.floor(left), Math.floor(top), Math.floor(left + nw), Math.floor(top + nh)];
+        const left = rng.uniform(0, w - nw),
+          top = rng.uniform(0, h - nh);
+        const patch = [
+          Math.floor(left),
+          Math.floor(top),
+          Math.floor(left + nw),
+          Math.floor(top + nh),
+        ];
         if (patch[2] === patch[0] || patch[3] === patch[1]) continue;
         let ok = true;
-        for (let k = 0; k < boxes.length; k += 4) if (iouOne(patch, boxes, k) < mode) { ok = false; break; }
+        for (let k = 0; k < boxes.length; k += 4)
+          if (iouOne(patch, boxes, k) < mode) {
+            ok = false;
+            break;
+          }
         if (!ok) continue;
         const keep: boolean[] = [];
         for (let k = 0; k < boxes.length; k += 4) {
-          const cx = (boxes[k]! + boxes[k + 2]!) / 2, cy = (boxes[k + 1]! + boxes[k + 3]!) / 2;
+          const cx = (boxes[k]! + boxes[k + 2]!) / 2,
+            cy = (boxes[k + 1]! + boxes[k + 3]!) / 2;
           keep.push(cx > patch[0]! && cy > patch[1]! && cx < patch[2]! && cy < patch[3]!);
         }
         if (boxes.length && !keep.some(Boolean)) continue;
         if (boxes.length) keepInstances(results, keep);
         cropSample(results, patch[0]!, patch[1]!, patch[2]!, patch[3]!);
-        if (results.gtBboxes && this.bboxClipBorder) clipBoxes(results.gtBboxes, patch[2]! - patch[0]!, patch[3]! - patch[1]!);
+        if (results.gtBboxes && this.bboxClipBorder)
+          clipBoxes(results.gtBboxes, patch[2]! - patch[0]!, patch[3]! - patch[1]!);
         return results;
       }
     }
@@ -514,7 +607,15 @@ export class Expand {
   readonly segIgnoreLabel: number;
   private readonly rng = new Rng(0);
 
-  constructor(opts: { mean?: number[]; toRgb?: boolean; ratioRange?: [number, number]; prob?: number; segIgnoreLabel?: number } = {}) {
+  constructor(
+    opts: {
+      mean?: number[];
+      toRgb?: boolean;
+      ratioRange?: [number, number];
+      prob?: number;
+      segIgnoreLabel?: number;
+    } = {},
+  ) {
     // Pixels are RGB here; mmdetection's `to_rgb` says its mean was given in RGB too, so only `toRgb: false` (BGR mean) needs a swap.
     const mean = opts.mean ?? [0, 0, 0];
     this.mean = opts.toRgb === false ? [mean[2]!, mean[1]!, mean[0]!] : mean;
@@ -529,18 +630,40 @@ export class Expand {
     const img = await resolveImage(results);
     const { width: w, height: h } = img;
     const ratio = rng.uniform(this.ratioRange[0], this.ratioRange[1]);
-    const W = Math.floor(w * ratio), H = Math.floor(h * ratio);
-    const left = Math.floor(rng.uniform(0, W - w)), top = Math.floor(rng.uniform(0, H - h));
-    results.img = { ...img, data: placePlane(img.data, w, h, img.channels, W, H, left, top, this.mean), width: W, height: H };
+    const W = Math.floor(w * ratio),
+      H = Math.floor(h * ratio);
+    const left = Math.floor(rng.uniform(0, W - w)),
+      top = Math.floor(rng.uniform(0, H - h));
+    results.img = {
+      ...img,
+      data: placePlane(img.data, w, h, img.channels, W, H, left, top, this.mean),
+      width: W,
+      height: H,
+    };
     const b = results.gtBboxes;
-    if (b) for (let i = 0; i < b.length; i += 4) {
-      b[i] = b[i]! + left;
-      b[i + 1] = b[i + 1]! + top;
-      b[i + 2] = b[i + 2]! + left;
-      b[i + 3] = b[i + 3]! + top;
-    }
-    if (results.gtMasks) results.gtMasks = mapMasks(results.gtMasks, W, H, (m) => placePlane(m, w, h, 1, W, H, left, top, 0));
-    if (results.gtSegMap) results.gtSegMap = placePlane(results.gtSegMap, w, h, 1, W, H, left, top, this.segIgnoreLabel);
+    if (b)
+      for (let i = 0; i < b.length; i += 4) {
+        b[i] = b[i]! + left;
+        b[i + 1] = b[i + 1]! + top;
+        b[i + 2] = b[i + 2]! + left;
+        b[i + 3] = b[i + 3]! + top;
+      }
+    if (results.gtMasks)
+      results.gtMasks = mapMasks(results.gtMasks, W, H, (m) =>
+        placePlane(m, w, h, 1, W, H, left, top, 0),
+      );
+    if (results.gtSegMap)
+      results.gtSegMap = placePlane(
+        results.gtSegMap,
+        w,
+        h,
+        1,
+        W,
+        H,
+        left,
+        top,
+        this.segIgnoreLabel,
+      );
     results.imgShape = [H, W];
     return results;
   }
@@ -577,7 +700,16 @@ export class Pad {
       sizeDivisor: z.number().int().positive().optional(),
       padToSquare: z.boolean().optional(),
       padVal: z
-        .union([z.number(), z.object({ img: z.union([z.number(), z.array(z.number())]).optional(), seg: z.number().optional(), masks: z.number().optional() }).strict()])
+        .union([
+          z.number(),
+          z
+            .object({
+              img: z.union([z.number(), z.array(z.number())]).optional(),
+              seg: z.number().optional(),
+              masks: z.number().optional(),
+            })
+            .strict(),
+        ])
         .optional(),
     })
     .strict();
@@ -585,7 +717,8 @@ export class Pad {
   readonly segVal: number;
 
   constructor(readonly opts: PadOptions = {}) {
-    if (!opts.size && !opts.sizeDivisor && !opts.padToSquare) throw new Error('Pad: give `size`, `sizeDivisor` or `padToSquare`');
+    if (!opts.size && !opts.sizeDivisor && !opts.padToSquare)
+      throw new Error('Pad: give `size`, `sizeDivisor` or `padToSquare`');
     const pv = opts.padVal;
     this.imgVal = typeof pv === 'number' ? pv : (pv?.img ?? 0);
     this.segVal = typeof pv === 'number' ? 255 : (pv?.seg ?? 255);
@@ -593,7 +726,8 @@ export class Pad {
 
   /** Padded `[w, h]` of an image `w x h`. */
   paddedSize(w: number, h: number): [number, number] {
-    let W = w, H = h;
+    let W = w,
+      H = h;
     if (this.opts.padToSquare) W = H = Math.max(w, h);
     if (this.opts.size) [W, H] = [Math.max(this.opts.size[0], W), Math.max(this.opts.size[1], H)];
     const d = this.opts.sizeDivisor;
@@ -613,9 +747,22 @@ export class Pad {
     }
     if (results.gtMasks) {
       const m = results.gtMasks;
-      results.gtMasks = mapMasks(m, W, H, (x) => placePlane(x, m.width, m.height, 1, W, H, 0, 0, 0));
+      results.gtMasks = mapMasks(m, W, H, (x) =>
+        placePlane(x, m.width, m.height, 1, W, H, 0, 0, 0),
+      );
     }
-    if (results.gtSegMap) results.gtSegMap = placePlane(results.gtSegMap, img.width, img.height, 1, W, H, 0, 0, this.segVal);
+    if (results.gtSegMap)
+      results.gtSegMap = placePlane(
+        results.gtSegMap,
+        img.width,
+        img.height,
+        1,
+        W,
+        H,
+        0,
+        0,
+        this.segVal,
+      );
     results.padShape = [H, W];
     results.padSizeDivisor = this.opts.sizeDivisor;
     return results;

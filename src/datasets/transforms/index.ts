@@ -3,13 +3,33 @@
  */
 import { TRANSFORMS } from '../../registry.js';
 import { FilterAnnotations, PackDetInputs, PackSegInputs } from './formatting.js';
-import { Expand, MinIoURandomCrop, Pad, RandomCrop, RandomFlip, RandomResize, Resize } from './geometric.js';
+import {
+  Expand,
+  MinIoURandomCrop,
+  Pad,
+  RandomCrop,
+  RandomFlip,
+  RandomResize,
+  Resize,
+} from './geometric.js';
 import { LoadAnnotations, LoadImageFromFile } from './loading.js';
 import { Normalize, PhotoMetricDistortion } from './photometric.js';
 
 for (const t of [
-  LoadImageFromFile, LoadAnnotations, Resize, RandomResize, RandomFlip, RandomCrop, MinIoURandomCrop, Expand, Pad,
-  PhotoMetricDistortion, Normalize, FilterAnnotations, PackDetInputs, PackSegInputs,
+  LoadImageFromFile,
+  LoadAnnotations,
+  Resize,
+  RandomResize,
+  RandomFlip,
+  RandomCrop,
+  MinIoURandomCrop,
+  Expand,
+  Pad,
+  PhotoMetricDistortion,
+  Normalize,
+  FilterAnnotations,
+  PackDetInputs,
+  PackSegInputs,
 ]) {
   if (!TRANSFORMS.has(t.name)) TRANSFORMS.register(t);
 }
@@ -20,6 +40,19 @@ export * from './geometric.js';
 export * from './loading.js';
 export * from './photometric.js';
 export {
-  composeColorMaps, cropPlane, ensureDecoded, flipPlane, identityColorMap, imageFromRaw, materialize, placePlane, probeImage,
-  pushColorMap, resizeImage, resizeNearest, resolveImage, RESIZE_KERNEL, SHARP_INPUT,
+  composeColorMaps,
+  cropPlane,
+  ensureDecoded,
+  flipPlane,
+  identityColorMap,
+  imageFromRaw,
+  materialize,
+  placePlane,
+  probeImage,
+  pushColorMap,
+  resizeImage,
+  resizeNearest,
+  resolveImage,
+  RESIZE_KERNEL,
+  SHARP_INPUT,
 } from './pixels.js';

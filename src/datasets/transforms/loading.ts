@@ -25,7 +25,9 @@ import { ensureDecoded, probeImage } from './pixels.js';
  * ```
  */
 export class LoadImageFromFile {
-  static readonly configSchema = z.object({ lazy: z.boolean().optional(), toFloat32: z.boolean().optional() }).strict();
+  static readonly configSchema = z
+    .object({ lazy: z.boolean().optional(), toFloat32: z.boolean().optional() })
+    .strict();
   readonly lazy: boolean;
   readonly toFloat32: boolean;
 
@@ -42,10 +44,24 @@ export class LoadImageFromFile {
       buffer = readFileSync(file);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new DatasetError(file, '', code === 'ENOENT' ? 'image file not found' : `cannot read image (${(e as Error).message})`, e);
+      throw new DatasetError(
+        file,
+        '',
+        code === 'ENOENT' ? 'image file not found' : `cannot read image (${(e as Error).message})`,
+        e,
+      );
     }
     const { width, height, orientation, needsSrgb } = await probeImage(file, buffer);
-    results.pending = { file, buffer, orientation, width, height, flipH: false, flipV: false, needsSrgb };
+    results.pending = {
+      file,
+      buffer,
+      orientation,
+      width,
+      height,
+      flipH: false,
+      flipV: false,
+      needsSrgb,
+    };
     results.img = undefined;
     results.oriShape = [height, width];
     results.imgShape = [height, width];
@@ -86,7 +102,15 @@ export class LoadAnnotations {
   readonly withMask: boolean;
   readonly withSeg: boolean;
 
-  constructor(opts: { withBbox?: boolean; withLabel?: boolean; withMask?: boolean; withSeg?: boolean; polyToMask?: boolean } = {}) {
+  constructor(
+    opts: {
+      withBbox?: boolean;
+      withLabel?: boolean;
+      withMask?: boolean;
+      withSeg?: boolean;
+      polyToMask?: boolean;
+    } = {},
+  ) {
     this.withBbox = opts.withBbox ?? true;
     this.withLabel = opts.withLabel ?? true;
     this.withMask = opts.withMask ?? false;
@@ -109,25 +133,42 @@ export class LoadAnnotations {
     if (this.withLabel) results.gtBboxesLabels = Int32Array.from(inst, (ins) => ins.bboxLabel);
     const [h, w] = results.oriShape ?? [results.height, results.width];
     if (this.withMask) {
-      if (!h || !w) throw new DatasetError(results.imgPath, 'masks', 'image size unknown; put LoadImageFromFile before LoadAnnotations');
+      if (!h || !w)
+        throw new DatasetError(
+          results.imgPath,
+          'masks',
+          'image size unknown; put LoadImageFromFile before LoadAnnotations',
+        );
       const masks: Uint8Array[] = inst.map((ins, i) => {
         if (!ins.mask) return new Uint8Array(h * w);
         try {
-          return rleDecode(segmentationRuns(ins.mask as Segmentation, h, w, `instances[${i}].mask`), 'C');
+          return rleDecode(
+            segmentationRuns(ins.mask as Segmentation, h, w, `instances[${i}].mask`),
+            'C',
+          );
         } catch (e) {
           throw new DatasetError(results.imgPath, `instances[${i}].mask`, (e as Error).message, e);
         }
       });
       for (let i = 0; i < masks.length; i++) {
         if (masks[i]!.length !== h * w) {
-          throw new DatasetError(results.imgPath, `instances[${i}].mask`, `RLE size does not match the image ${h}x${w}`);
+          throw new DatasetError(
+            results.imgPath,
+            `instances[${i}].mask`,
+            `RLE size does not match the image ${h}x${w}`,
+          );
         }
       }
       results.gtMasks = { height: h, width: w, masks } satisfies BitmapMasks;
     }
     if (this.withSeg) {
       const p = results.segMapPath;
-      if (!p) throw new DatasetError(results.imgPath, 'segMapPath', 'missing; the data set has no semantic maps');
+      if (!p)
+        throw new DatasetError(
+          results.imgPath,
+          'segMapPath',
+          'missing; the data set has no semantic maps',
+        );
       let buf: Buffer;
       try {
         buf = readFileSync(p);
@@ -141,7 +182,11 @@ export class LoadAnnotations {
         throw new DatasetError(p, '', (e as Error).message, e);
       }
       if (h && w && (dec.width !== w || dec.height !== h)) {
-        throw new DatasetError(p, 'size', `label map is ${dec.width}x${dec.height}, image is ${w}x${h}`);
+        throw new DatasetError(
+          p,
+          'size',
+          `label map is ${dec.width}x${dec.height}, image is ${w}x${h}`,
+        );
       }
       results.gtSegMap = dec.data;
     }

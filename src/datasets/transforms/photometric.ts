@@ -14,16 +14,40 @@ import { sampleRng } from './geometric.js';
 const YIQ = [0.299, 0.587, 0.114, 0.595716, -0.274453, -0.321263, 0.211456, -0.522591, 0.311135];
 
 function inverse3(a: readonly number[]): number[] {
-  const [a0, a1, a2, a3, a4, a5, a6, a7, a8] = a as [number, number, number, number, number, number, number, number, number];
-  const c0 = a4 * a8 - a5 * a7, c1 = a5 * a6 - a3 * a8, c2 = a3 * a7 - a4 * a6;
+  const [a0, a1, a2, a3, a4, a5, a6, a7, a8] = a as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const c0 = a4 * a8 - a5 * a7,
+    c1 = a5 * a6 - a3 * a8,
+    c2 = a3 * a7 - a4 * a6;
   const det = a0 * c0 + a1 * c1 + a2 * c2;
-  return [c0, a2 * a7 - a1 * a8, a1 * a5 - a2 * a4, c1, a0 * a8 - a2 * a6, a2 * a3 - a0 * a5, c2, a1 * a6 - a0 * a7, a0 * a4 - a1 * a3].map((v) => v / det);
+  return [
+    c0,
+    a2 * a7 - a1 * a8,
+    a1 * a5 - a2 * a4,
+    c1,
+    a0 * a8 - a2 * a6,
+    a2 * a3 - a0 * a5,
+    c2,
+    a1 * a6 - a0 * a7,
+    a0 * a4 - a1 * a3,
+  ].map((v) => v / det);
 }
 const YIQ_INV = inverse3(YIQ);
 
 function matMul(a: readonly number[], b: readonly number[]): number[] {
   const out = new Array<number>(9).fill(0);
-  for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) for (let k = 0; k < 3; k++) out[r * 3 + c]! += a[r * 3 + k]! * b[k * 3 + c]!;
+  for (let r = 0; r < 3; r++)
+    for (let c = 0; c < 3; c++)
+      for (let k = 0; k < 3; k++) out[r * 3 + c]! += a[r * 3 + k]! * b[k * 3 + c]!;
   return out;
 }
 
@@ -39,12 +63,16 @@ function matMul(a: readonly number[], b: readonly number[]): number[] {
  */
 export function hueSaturationMatrix(degrees: number, s: number): number[] {
   const a = (degrees * Math.PI) / 180;
-  const c = Math.cos(a) * s, n = Math.sin(a) * s;
+  const c = Math.cos(a) * s,
+    n = Math.sin(a) * s;
   const R = [1, 0, 0, 0, c, -n, 0, n, c];
   return matMul(YIQ_INV, matMul(R, YIQ));
 }
 
-const affine = (m: readonly number[], t: readonly number[] = [0, 0, 0]): ColorMap => ({ m: Float64Array.from(m), t: Float64Array.from(t) });
+const affine = (m: readonly number[], t: readonly number[] = [0, 0, 0]): ColorMap => ({
+  m: Float64Array.from(m),
+  t: Float64Array.from(t),
+});
 
 /** Options of {@link PhotoMetricDistortion} (mmdetection's names and defaults). */
 export interface PhotoMetricDistortionOptions {
@@ -90,7 +118,11 @@ export class PhotoMetricDistortion {
   /** Draw this sample's colour map. */
   sampleMap(rng: Rng): ColorMap {
     const mode = rng.int(0, 2);
-    const fb = rng.int(0, 2), fc = rng.int(0, 2), fs = rng.int(0, 2), fh = rng.int(0, 2), fp = rng.int(0, 2);
+    const fb = rng.int(0, 2),
+      fc = rng.int(0, 2),
+      fs = rng.int(0, 2),
+      fh = rng.int(0, 2),
+      fp = rng.int(0, 2);
     const delta = rng.uniform(-this.brightnessDelta, this.brightnessDelta);
     const alpha = rng.uniform(...this.contrastRange);
     const sat = rng.uniform(...this.saturationRange);
@@ -100,7 +132,8 @@ export class PhotoMetricDistortion {
     if (fb) map = composeColorMaps(map, affine([1, 0, 0, 0, 1, 0, 0, 0, 1], [delta, delta, delta]));
     const contrast = affine([alpha, 0, 0, 0, alpha, 0, 0, 0, alpha]);
     if (mode === 1 && fc) map = composeColorMaps(map, contrast);
-    if (fs || fh) map = composeColorMaps(map, affine(hueSaturationMatrix(fh ? hue : 0, fs ? sat : 1)));
+    if (fs || fh)
+      map = composeColorMaps(map, affine(hueSaturationMatrix(fh ? hue : 0, fs ? sat : 1)));
     if (mode === 0 && fc) map = composeColorMaps(map, contrast);
     if (fp) {
       const P = new Array<number>(9).fill(0);
@@ -131,7 +164,11 @@ export class PhotoMetricDistortion {
  */
 export class Normalize {
   static readonly configSchema = z
-    .object({ mean: z.array(z.number()).length(3), std: z.array(z.number()).length(3), toRgb: z.boolean().optional() })
+    .object({
+      mean: z.array(z.number()).length(3),
+      std: z.array(z.number()).length(3),
+      toRgb: z.boolean().optional(),
+    })
     .strict();
   readonly mean: number[];
   readonly std: number[];
@@ -141,7 +178,8 @@ export class Normalize {
     this.mean = opts.mean;
     this.std = opts.std;
     this.toRgb = opts.toRgb ?? true;
-    if (this.std.some((s) => !(s > 0))) throw new Error(`Normalize: std must be > 0, got [${this.std.join(', ')}]`);
+    if (this.std.some((s) => !(s > 0)))
+      throw new Error(`Normalize: std must be > 0, got [${this.std.join(', ')}]`);
   }
 
   transform(results: DataSample): DataSample {

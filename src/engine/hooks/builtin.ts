@@ -71,7 +71,12 @@ export class IterTimerHook extends Hook {
   }
 }
 
-const loggerSchema = z.strictObject({ priority, interval: z.number().int().positive().optional(), ignoreLast: z.boolean().optional(), logMetricByEpoch: z.boolean().optional() });
+const loggerSchema = z.strictObject({
+  priority,
+  interval: z.number().int().positive().optional(),
+  ignoreLast: z.boolean().optional(),
+  logMetricByEpoch: z.boolean().optional(),
+});
 
 /**
  * Logs every `interval` iterations: the window mean of each loss term, the
@@ -128,7 +133,11 @@ export class LoggerHook extends Hook {
       const head = loop.byEpoch ? `epoch ${r.epoch + 1}/${loop.maxEpochs} iter` : 'iter';
       const done = loop.byEpoch ? batchIdx + 1 : r.iter;
       const total = loop.byEpoch ? len : loop.maxIters;
-      r.logger.bar(done, total, `${head} | eta ${formatDuration(eta)} | lr ${out.lr.toExponential(3)} | ${lossText}`);
+      r.logger.bar(
+        done,
+        total,
+        `${head} | eta ${formatDuration(eta)} | lr ${out.lr.toExponential(3)} | ${lossText}`,
+      );
     }
     const endOfEpoch = loop.byEpoch && batchIdx + 1 === len;
     const due = loop.byEpoch ? (batchIdx + 1) % this.interval === 0 : r.iter % this.interval === 0;
@@ -136,16 +145,25 @@ export class LoggerHook extends Hook {
     const m = this.means();
     this.window.clear();
     const memory = Math.round(tf.memory().numBytes / 2 ** 20);
-    const record: Record<string, number> = { lr: out.lr, ...m, memory, epoch: r.epoch + 1, iter: r.iter, step: r.iter };
+    const record: Record<string, number> = {
+      lr: out.lr,
+      ...m,
+      memory,
+      epoch: r.epoch + 1,
+      iter: r.iter,
+      step: r.iter,
+    };
     r.logger.scalars(record);
     const where = loop.byEpoch
       ? `Epoch(train) [${r.epoch + 1}][${String(batchIdx + 1).padStart(String(len).length)}/${len}]`
       : `Iter(train) [${String(r.iter).padStart(String(loop.maxIters).length)}/${loop.maxIters}]`;
     const parts = [`lr: ${out.lr.toExponential(4)}`, `eta: ${formatDuration(eta)}`];
-    for (const k of ['time', 'data_time']) if (m[k] !== undefined) parts.push(`${k}: ${m[k]!.toFixed(4)}`);
+    for (const k of ['time', 'data_time'])
+      if (m[k] !== undefined) parts.push(`${k}: ${m[k]!.toFixed(4)}`);
     parts.push(`memory: ${memory}`);
     if (m.grad_norm !== undefined) parts.push(`grad_norm: ${formatNumber(m.grad_norm)}`);
-    for (const [k, v] of Object.entries(m)) if (!['time', 'data_time', 'grad_norm'].includes(k)) parts.push(`${k}: ${formatNumber(v)}`);
+    for (const [k, v] of Object.entries(m))
+      if (!['time', 'data_time', 'grad_norm'].includes(k)) parts.push(`${k}: ${formatNumber(v)}`);
     const line = `${where}  ${parts.join('  ')}`;
     if (r.logger.isTTY) r.logger.file(line);
     else r.logger.info(line);
@@ -166,7 +184,12 @@ export class LoggerHook extends Hook {
     const byEpoch = r.trainLoop?.byEpoch ?? true;
     const step = byEpoch ? r.epoch : r.iter;
     r.logger.scalars({ ...metrics, step });
-    const where = stage === 'test' ? 'Epoch(test)' : byEpoch ? `Epoch(val) [${r.epoch}]` : `Iter(val) [${r.iter}]`;
+    const where =
+      stage === 'test'
+        ? 'Epoch(test)'
+        : byEpoch
+          ? `Epoch(val) [${r.epoch}]`
+          : `Iter(val) [${r.iter}]`;
     const text = Object.entries(metrics)
       .map(([k, v]) => `${k}: ${formatNumber(v)}`)
       .join('  ');
@@ -207,8 +230,14 @@ const checkpointSchema = z.strictObject({
   byEpoch: z.boolean().optional(),
   maxKeepCkpts: z.number().int().optional(),
   saveLast: z.boolean().optional(),
-  saveBest: z.union([z.string(), z.array(z.string())]).nullable().optional(),
-  rule: z.union([z.enum(['greater', 'less']), z.array(z.enum(['greater', 'less']))]).nullable().optional(),
+  saveBest: z
+    .union([z.string(), z.array(z.string())])
+    .nullable()
+    .optional(),
+  rule: z
+    .union([z.enum(['greater', 'less']), z.array(z.enum(['greater', 'less']))])
+    .nullable()
+    .optional(),
   outDir: z.string().optional(),
   saveOptimizer: z.literal(true).optional(),
   saveParamScheduler: z.literal(true).optional(),
@@ -247,7 +276,8 @@ export class CheckpointHook extends Hook {
     this.byEpochOpt = opts.byEpoch;
     this.maxKeepCkpts = opts.maxKeepCkpts ?? -1;
     this.saveLast = opts.saveLast ?? true;
-    this.saveBest = opts.saveBest == null ? [] : Array.isArray(opts.saveBest) ? opts.saveBest : [opts.saveBest];
+    this.saveBest =
+      opts.saveBest == null ? [] : Array.isArray(opts.saveBest) ? opts.saveBest : [opts.saveBest];
     const rules = opts.rule == null ? [] : Array.isArray(opts.rule) ? opts.rule : [opts.rule];
     this.rules = this.saveBest.map((_, i) => rules[i] ?? rules[0]);
     this.outDir = opts.outDir;
@@ -264,13 +294,15 @@ export class CheckpointHook extends Hook {
   override afterTrainEpoch(r: Runner): Promise<void> | void {
     if (!this.byEpoch(r) || !r.trainLoop?.byEpoch) return;
     const last = r.epoch === r.trainLoop.maxEpochs;
-    if ((this.interval > 0 && r.epoch % this.interval === 0) || (last && this.saveLast)) return this.save(r, `epoch_${r.epoch}.safetensors`);
+    if ((this.interval > 0 && r.epoch % this.interval === 0) || (last && this.saveLast))
+      return this.save(r, `epoch_${r.epoch}.safetensors`);
   }
 
   override afterTrainIter(r: Runner): Promise<void> | void {
     if (this.byEpoch(r)) return;
     const last = r.iter === r.trainLoop!.maxIters;
-    if ((this.interval > 0 && r.iter % this.interval === 0) || (last && this.saveLast)) return this.save(r, `iter_${r.iter}.safetensors`);
+    if ((this.interval > 0 && r.iter % this.interval === 0) || (last && this.saveLast))
+      return this.save(r, `iter_${r.iter}.safetensors`);
   }
 
   /** Saves `name`, then points `last_checkpoint` at it, then drops the oldest beyond `maxKeepCkpts`. */
@@ -295,7 +327,9 @@ export class CheckpointHook extends Hook {
       if (key === 'auto') key = Object.keys(metrics)[0] ?? key;
       const score = metrics[key];
       if (score === undefined) {
-        r.logger.info(`CheckpointHook: saveBest '${key}' is not among the metrics (${Object.keys(metrics).join(', ')})`);
+        r.logger.info(
+          `CheckpointHook: saveBest '${key}' is not among the metrics (${Object.keys(metrics).join(', ')})`,
+        );
         continue;
       }
       const rule = this.rules[i] ?? (/loss/.test(key) ? 'less' : 'greater');
@@ -316,13 +350,17 @@ export class CheckpointHook extends Hook {
 
   override beforeSaveCheckpoint(_r: Runner, c: CheckpointContent): void {
     const isBest = !!this.pending && path.basename(this.pending).startsWith('best_');
-    let kept = isBest || !this.pending ? this.kept : [...this.kept.filter((k) => k !== this.pending), this.pending];
+    let kept =
+      isBest || !this.pending
+        ? this.kept
+        : [...this.kept.filter((k) => k !== this.pending), this.pending];
     if (this.maxKeepCkpts > 0) kept = kept.slice(-this.maxKeepCkpts);
     c.hooks.CheckpointHook = { kept, best: this.best };
   }
 
   override afterLoadCheckpoint(_r: Runner, c: CheckpointContent): void {
-    const s = c.hooks.CheckpointHook as { kept?: string[]; best?: CheckpointHook['best'] } | undefined;
+    const s = c.hooks.CheckpointHook as
+      { kept?: string[]; best?: CheckpointHook['best'] } | undefined;
     if (!s) return;
     this.kept = s.kept ?? [];
     this.best = s.best ?? {};
@@ -374,12 +412,15 @@ export class EMAHook extends Hook {
 
   /** The weight of the new parameters at this update (ExpMomentumEMA decays it towards `momentum`). */
   currentMomentum(): number {
-    if (this.emaType === 'ExpMomentumEMA') return (1 - this.momentum) * Math.exp(-(1 + this.steps) / this.gamma) + this.momentum;
+    if (this.emaType === 'ExpMomentumEMA')
+      return (1 - this.momentum) * Math.exp(-(1 + this.steps) / this.gamma) + this.momentum;
     return this.momentum;
   }
 
   private tracked(r: Runner): [string, tf.Variable][] {
-    return this.updateBuffers ? [...r.model.stateDict()].filter(([, v]) => v.dtype === 'float32') : r.model.namedParameters();
+    return this.updateBuffers
+      ? [...r.model.stateDict()].filter(([, v]) => v.dtype === 'float32')
+      : r.model.namedParameters();
   }
 
   private reset(r: Runner): void {
@@ -396,7 +437,9 @@ export class EMAHook extends Hook {
     const m = this.currentMomentum();
     for (const [n, v] of this.tracked(r)) {
       const old = this.avg.get(n);
-      const next = tf.tidy(() => (this.steps === 0 || !old ? v.clone() : tf.add(old, tf.mul(tf.sub(v, old), m))));
+      const next = tf.tidy(() =>
+        this.steps === 0 || !old ? v.clone() : tf.add(old, tf.mul(tf.sub(v, old), m)),
+      );
       old?.dispose();
       this.avg.set(n, next);
     }
@@ -500,11 +543,19 @@ export class EarlyStoppingHook extends Hook {
       return;
     }
     const greater = this.rule === 'greater';
-    if (this.stoppingThreshold !== undefined && (greater ? score >= this.stoppingThreshold : score <= this.stoppingThreshold)) {
-      this.stop(r, `'${this.monitor}' reached the stopping threshold ${this.stoppingThreshold} (${formatNumber(score)})`);
+    if (
+      this.stoppingThreshold !== undefined &&
+      (greater ? score >= this.stoppingThreshold : score <= this.stoppingThreshold)
+    ) {
+      this.stop(
+        r,
+        `'${this.monitor}' reached the stopping threshold ${this.stoppingThreshold} (${formatNumber(score)})`,
+      );
       return;
     }
-    const improved = this.best === undefined || (greater ? score > this.best + this.minDelta : score < this.best - this.minDelta);
+    const improved =
+      this.best === undefined ||
+      (greater ? score > this.best + this.minDelta : score < this.best - this.minDelta);
     if (improved) {
       this.best = score;
       this.wait = 0;
@@ -512,7 +563,10 @@ export class EarlyStoppingHook extends Hook {
     }
     this.wait++;
     if (this.wait >= this.patience) {
-      this.stop(r, `'${this.monitor}' has not improved for ${this.wait} validations (best ${formatNumber(this.best!)})`);
+      this.stop(
+        r,
+        `'${this.monitor}' has not improved for ${this.wait} validations (best ${formatNumber(this.best!)})`,
+      );
     }
   }
 
@@ -543,6 +597,15 @@ export class RuntimeInfoHook extends Hook {
   static readonly configSchema = z.strictObject({ priority });
 }
 
-for (const h of [IterTimerHook, LoggerHook, ParamSchedulerHook, CheckpointHook, EMAHook, EarlyStoppingHook, DistSamplerSeedHook, RuntimeInfoHook]) {
+for (const h of [
+  IterTimerHook,
+  LoggerHook,
+  ParamSchedulerHook,
+  CheckpointHook,
+  EMAHook,
+  EarlyStoppingHook,
+  DistSamplerSeedHook,
+  RuntimeInfoHook,
+]) {
   HOOKS.register(h, { force: true });
 }

@@ -42,7 +42,10 @@ export function priorityValue(p: Priority): number {
     return p;
   }
   const v = PRIORITY[p];
-  if (v === undefined) throw new Error(`unknown hook priority '${String(p)}' (use ${Object.keys(PRIORITY).join(', ')} or a number)`);
+  if (v === undefined)
+    throw new Error(
+      `unknown hook priority '${String(p)}' (use ${Object.keys(PRIORITY).join(', ')} or a number)`,
+    );
   return v;
 }
 
@@ -79,19 +82,34 @@ export class Hook {
   beforeTrainEpoch(_runner: Runner): Awaitable {}
   afterTrainEpoch(_runner: Runner): Awaitable {}
   beforeTrainIter(_runner: Runner, _batchIdx: number, _dataBatch: unknown): Awaitable {}
-  afterTrainIter(_runner: Runner, _batchIdx: number, _dataBatch: unknown, _outputs: TrainStepOutputs): Awaitable {}
+  afterTrainIter(
+    _runner: Runner,
+    _batchIdx: number,
+    _dataBatch: unknown,
+    _outputs: TrainStepOutputs,
+  ): Awaitable {}
   beforeVal(_runner: Runner): Awaitable {}
   afterVal(_runner: Runner): Awaitable {}
   beforeValEpoch(_runner: Runner): Awaitable {}
   afterValEpoch(_runner: Runner, _metrics: Record<string, number>): Awaitable {}
   beforeValIter(_runner: Runner, _batchIdx: number, _dataBatch: unknown): Awaitable {}
-  afterValIter(_runner: Runner, _batchIdx: number, _dataBatch: unknown, _outputs: unknown[]): Awaitable {}
+  afterValIter(
+    _runner: Runner,
+    _batchIdx: number,
+    _dataBatch: unknown,
+    _outputs: unknown[],
+  ): Awaitable {}
   beforeTest(_runner: Runner): Awaitable {}
   afterTest(_runner: Runner): Awaitable {}
   beforeTestEpoch(_runner: Runner): Awaitable {}
   afterTestEpoch(_runner: Runner, _metrics: Record<string, number>): Awaitable {}
   beforeTestIter(_runner: Runner, _batchIdx: number, _dataBatch: unknown): Awaitable {}
-  afterTestIter(_runner: Runner, _batchIdx: number, _dataBatch: unknown, _outputs: unknown[]): Awaitable {}
+  afterTestIter(
+    _runner: Runner,
+    _batchIdx: number,
+    _dataBatch: unknown,
+    _outputs: unknown[],
+  ): Awaitable {}
   beforeSaveCheckpoint(_runner: Runner, _checkpoint: CheckpointContent): Awaitable {}
   afterLoadCheckpoint(_runner: Runner, _checkpoint: CheckpointContent): Awaitable {}
 }

@@ -29,18 +29,30 @@ const paramwiseSchema = z.strictObject({
   biasLrMult: z.number().min(0).optional(),
   biasDecayMult: z.number().min(0).optional(),
   normDecayMult: z.number().min(0).optional(),
-  customKeys: z.record(z.string(), z.strictObject({ lrMult: z.number().min(0).optional(), decayMult: z.number().min(0).optional() })).optional(),
+  customKeys: z
+    .record(
+      z.string(),
+      z.strictObject({
+        lrMult: z.number().min(0).optional(),
+        decayMult: z.number().min(0).optional(),
+      }),
+    )
+    .optional(),
 });
 
 const optimWrapperSchema = z.strictObject({
   optimizer: z.looseObject({ type: z.unknown() }),
-  clipGrad: z.strictObject({ maxNorm: z.number().positive(), normType: z.literal(2).optional() }).nullable().optional(),
+  clipGrad: z
+    .strictObject({ maxNorm: z.number().positive(), normType: z.literal(2).optional() })
+    .nullable()
+    .optional(),
   paramwiseCfg: paramwiseSchema.nullable().optional(),
   accumulativeCounts: z.literal(1).optional(),
 });
 export type OptimWrapperCfg = z.infer<typeof optimWrapperSchema>;
 
-const isNormModule = (m: Module): boolean => /(Batch|Group|Layer|Instance|Sync.*)Norm/.test(m.constructor.name);
+const isNormModule = (m: Module): boolean =>
+  /(Batch|Group|Layer|Instance|Sync.*)Norm/.test(m.constructor.name);
 
 /**
  * The optimizer entries of a model's trainable parameters with their
@@ -114,7 +126,9 @@ export class OptimWrapper {
   readonly paramwiseCfg: ParamwiseCfg;
 
   constructor(cfg: OptimWrapperCfg) {
-    this.optimizer = OPTIMIZERS.build<Optimizer>(cfg.optimizer as TypedConfig, { path: 'optimWrapper.optimizer' });
+    this.optimizer = OPTIMIZERS.build<Optimizer>(cfg.optimizer as TypedConfig, {
+      path: 'optimWrapper.optimizer',
+    });
     this.clipGrad = cfg.clipGrad;
     this.paramwiseCfg = cfg.paramwiseCfg ?? {};
   }
@@ -144,7 +158,9 @@ export class OptimWrapper {
     let use = grads;
     const owned: tf.Tensor[] = [];
     if (this.clipGrad) {
-      const present = this.optimizer.params.map((p) => grads.get(p.name)).filter((g): g is tf.Tensor => !!g);
+      const present = this.optimizer.params
+        .map((p) => grads.get(p.name))
+        .filter((g): g is tf.Tensor => !!g);
       const norm = present.length
         ? tf.tidy(() => tf.sqrt(tf.addN(present.map((g) => tf.sum(tf.square(g))))).dataSync()[0]!)
         : 0;

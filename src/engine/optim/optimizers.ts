@@ -106,7 +106,9 @@ export abstract class Optimizer {
    */
   loadState(tensors: Map<string, tf.Tensor>, meta: OptimizerMeta): string[] {
     if (meta.type !== this.constructor.name) {
-      throw new Error(`optimizer state is for ${meta.type}, this optimizer is ${this.constructor.name}`);
+      throw new Error(
+        `optimizer state is for ${meta.type}, this optimizer is ${this.constructor.name}`,
+      );
     }
     this.dispose();
     const names = new Set(this.params.map((p) => p.name));
@@ -169,13 +171,22 @@ export class SGD extends Optimizer {
     }
   }
 
-  protected update(p: ParamEntry, grad: tf.Tensor, slots: Map<string, tf.Tensor>, _t: number, lr: number, wd: number) {
+  protected update(
+    p: ParamEntry,
+    grad: tf.Tensor,
+    slots: Map<string, tf.Tensor>,
+    _t: number,
+    lr: number,
+    wd: number,
+  ) {
     let g = grad;
     if (wd !== 0) g = tf.add(g, tf.mul(p.variable, wd));
     const out = new Map<string, tf.Tensor>();
     if (this.momentum !== 0) {
       const prev = slots.get('momentumBuffer');
-      const buf = prev ? tf.add(tf.mul(prev, this.momentum), this.dampening ? tf.mul(g, 1 - this.dampening) : g) : tf.clone(g);
+      const buf = prev
+        ? tf.add(tf.mul(prev, this.momentum), this.dampening ? tf.mul(g, 1 - this.dampening) : g)
+        : tf.clone(g);
       out.set('momentumBuffer', buf);
       g = this.nesterov ? tf.add(g, tf.mul(buf, this.momentum)) : buf;
     }
@@ -209,7 +220,14 @@ export class Adam extends Optimizer {
     this.eps = opts.eps ?? 1e-8;
   }
 
-  protected update(p: ParamEntry, grad: tf.Tensor, slots: Map<string, tf.Tensor>, t: number, lr: number, wd: number) {
+  protected update(
+    p: ParamEntry,
+    grad: tf.Tensor,
+    slots: Map<string, tf.Tensor>,
+    t: number,
+    lr: number,
+    wd: number,
+  ) {
     const [b1, b2] = this.betas;
     let param: tf.Tensor = p.variable;
     let g = grad;

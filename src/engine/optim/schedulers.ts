@@ -36,7 +36,10 @@ export abstract class LRScheduler {
     this.begin = opts.begin ?? 0;
     this.end = opts.end ?? SCHEDULER_INF;
     this.byEpoch = opts.byEpoch ?? true;
-    if (this.end <= this.begin) throw new Error(`${this.constructor.name}: end ${this.end} must be after begin ${this.begin}`);
+    if (this.end <= this.begin)
+      throw new Error(
+        `${this.constructor.name}: end ${this.end} must be after begin ${this.begin}`,
+      );
   }
 
   /** Called once the loop length is known: `end` defaults to it where a schedule needs a length. */
@@ -53,7 +56,11 @@ export abstract class LRScheduler {
   }
 }
 
-const linearSchema = z.strictObject({ ...common, startFactor: z.number().min(0).max(1).optional(), endFactor: z.number().min(0).max(1).optional() });
+const linearSchema = z.strictObject({
+  ...common,
+  startFactor: z.number().min(0).max(1).optional(),
+  endFactor: z.number().min(0).max(1).optional(),
+});
 
 /**
  * Linear warm-up (or decay) of the factor from `startFactor` to `endFactor`.
@@ -80,7 +87,11 @@ export class LinearLR extends LRScheduler {
   }
 }
 
-const multiStepSchema = z.strictObject({ ...common, milestones: z.array(z.number().int().min(0)), gamma: z.number().positive().optional() });
+const multiStepSchema = z.strictObject({
+  ...common,
+  milestones: z.array(z.number().int().min(0)),
+  gamma: z.number().positive().optional(),
+});
 
 /**
  * Multiplies by `gamma` at each milestone (counted from `begin`).
@@ -105,7 +116,12 @@ export class MultiStepLR extends LRScheduler {
   }
 }
 
-const cosineSchema = z.strictObject({ ...common, tMax: z.number().int().positive().optional(), etaMin: z.number().min(0).optional(), etaMinRatio: z.number().min(0).optional() });
+const cosineSchema = z.strictObject({
+  ...common,
+  tMax: z.number().int().positive().optional(),
+  etaMin: z.number().min(0).optional(),
+  etaMinRatio: z.number().min(0).optional(),
+});
 
 /** Cosine annealing from the base rate to `etaMin` (or `base * etaMinRatio`) over `tMax` steps. */
 export class CosineAnnealingLR extends LRScheduler {
@@ -115,7 +131,8 @@ export class CosineAnnealingLR extends LRScheduler {
   readonly etaMinRatio?: number;
   constructor(opts: z.infer<typeof cosineSchema>) {
     super(opts);
-    if (opts.etaMin !== undefined && opts.etaMinRatio !== undefined) throw new Error('CosineAnnealingLR: give etaMin or etaMinRatio, not both');
+    if (opts.etaMin !== undefined && opts.etaMinRatio !== undefined)
+      throw new Error('CosineAnnealingLR: give etaMin or etaMinRatio, not both');
     this.tMax = opts.tMax ?? (opts.end !== undefined ? opts.end - this.begin : undefined);
     this.etaMin = opts.etaMin;
     this.etaMinRatio = opts.etaMinRatio;
@@ -132,7 +149,11 @@ export class CosineAnnealingLR extends LRScheduler {
   }
 }
 
-const polySchema = z.strictObject({ ...common, power: z.number().optional(), etaMin: z.number().min(0).optional() });
+const polySchema = z.strictObject({
+  ...common,
+  power: z.number().optional(),
+  etaMin: z.number().min(0).optional(),
+});
 
 /** Polynomial decay to `etaMin` with exponent `power` (default 1). */
 export class PolyLR extends LRScheduler {
@@ -155,7 +176,8 @@ export class PolyLR extends LRScheduler {
   }
 }
 
-for (const c of [LinearLR, MultiStepLR, CosineAnnealingLR, PolyLR]) PARAM_SCHEDULERS.register(c, { force: true });
+for (const c of [LinearLR, MultiStepLR, CosineAnnealingLR, PolyLR])
+  PARAM_SCHEDULERS.register(c, { force: true });
 
 /**
  * The learning rate of a chain of schedulers at a given epoch and iteration:
@@ -169,7 +191,11 @@ for (const c of [LinearLR, MultiStepLR, CosineAnnealingLR, PolyLR]) PARAM_SCHEDU
  * scheduledLr(0.02, chain, { epoch: 8, iter: 4000 }); // 0.002
  * ```
  */
-export function scheduledLr(baseLr: number, schedulers: readonly LRScheduler[], at: { epoch: number; iter: number }): number {
+export function scheduledLr(
+  baseLr: number,
+  schedulers: readonly LRScheduler[],
+  at: { epoch: number; iter: number },
+): number {
   let lr = baseLr;
   for (const s of schedulers) lr *= s.factor(s.byEpoch ? at.epoch : at.iter, baseLr);
   return lr;

@@ -21,7 +21,14 @@ const toPair = (s: number | Pair): Pair => (typeof s === 'number' ? [s, s] : [s[
  * Anchors of one level: `base` [A*4] shifted to every cell, ordered
  * (y, x, anchor) like mmdet's `single_level_grid_priors`.
  */
-export function gridAnchorsHost(base: Float32Array, featH: number, featW: number, strideW: number, strideH: number, into?: Float32Array): Float32Array {
+export function gridAnchorsHost(
+  base: Float32Array,
+  featH: number,
+  featW: number,
+  strideW: number,
+  strideH: number,
+  into?: Float32Array,
+): Float32Array {
   const A = base.length >> 2;
   const out = into ?? new Float32Array(featH * featW * A * 4);
   let o = 0;
@@ -45,16 +52,27 @@ registerHostKernel(
   ['base'],
   (inputs, shapes, attrs, out): HostOutput[] => {
     const { featH, featW, strideW, strideH } = attrs as Record<string, number>;
-    const values = gridAnchorsHost(inputs[0] as Float32Array, featH, featW, strideW, strideH, out?.[0] as Float32Array | undefined);
+    const values = gridAnchorsHost(
+      inputs[0] as Float32Array,
+      featH,
+      featW,
+      strideW,
+      strideH,
+      out?.[0] as Float32Array | undefined,
+    );
     return [{ shape: [featH * featW * shapes[0][0], 4], dtype: 'float32', values }];
   },
   [],
-  (shapes, attrs) => [{ shape: [Number(attrs.featH) * Number(attrs.featW) * shapes[0][0], 4], dtype: 'float32' }],
+  (shapes, attrs) => [
+    { shape: [Number(attrs.featH) * Number(attrs.featW) * shapes[0][0], 4], dtype: 'float32' },
+  ],
 );
 
 function checkSizes(featmapSizes: Pair[], numLevels: number, who: string): void {
   if (!Array.isArray(featmapSizes) || featmapSizes.length !== numLevels) {
-    throw new Error(`${who}.gridPriors: expected ${numLevels} feature map sizes [h, w], got ${JSON.stringify(featmapSizes)}.`);
+    throw new Error(
+      `${who}.gridPriors: expected ${numLevels} feature map sizes [h, w], got ${JSON.stringify(featmapSizes)}.`,
+    );
   }
 }
 
@@ -66,7 +84,8 @@ abstract class BasePriorGenerator {
   abstract readonly baseAnchors: Float32Array[];
 
   constructor(strides: (number | Pair)[]) {
-    if (!Array.isArray(strides) || strides.length === 0) throw new Error(`${new.target.name}: 'strides' must be a non-empty array.`);
+    if (!Array.isArray(strides) || strides.length === 0)
+      throw new Error(`${new.target.name}: 'strides' must be a non-empty array.`);
     this.strides = strides.map(toPair);
   }
 
@@ -82,7 +101,9 @@ abstract class BasePriorGenerator {
   /** Anchors of every level as typed arrays [H*W*A*4]. */
   gridPriorsHost(featmapSizes: Pair[]): Float32Array[] {
     checkSizes(featmapSizes, this.numLevels, this.constructor.name);
-    return featmapSizes.map(([h, w], i) => gridAnchorsHost(this.baseAnchors[i], h, w, this.strides[i][0], this.strides[i][1]));
+    return featmapSizes.map(([h, w], i) =>
+      gridAnchorsHost(this.baseAnchors[i], h, w, this.strides[i][0], this.strides[i][1]),
+    );
   }
 
   /**
@@ -94,7 +115,11 @@ abstract class BasePriorGenerator {
     const [sw, sh] = this.strides[level];
     const base = this.baseAnchors[level];
     return tf.tidy(() =>
-      runKernel<tf.Tensor2D>(GRID_ANCHORS_KERNEL, { base: tf.tensor2d(base, [base.length / 4, 4]) }, { featH: h, featW: w, strideW: sw, strideH: sh }),
+      runKernel<tf.Tensor2D>(
+        GRID_ANCHORS_KERNEL,
+        { base: tf.tensor2d(base, [base.length / 4, 4]) },
+        { featH: h, featW: w, strideW: sw, strideH: sh },
+      ),
     );
   }
 
@@ -117,7 +142,8 @@ abstract class BasePriorGenerator {
       const vw = Math.min(Math.ceil(padShape[1] / sw), fw);
       const A = this.numBasePriors[i];
       const out = new Uint8Array(fh * fw * A);
-      for (let y = 0; y < vh; y++) for (let x = 0; x < vw; x++) out.fill(1, (y * fw + x) * A, (y * fw + x + 1) * A);
+      for (let y = 0; y < vh; y++)
+        for (let x = 0; x < vw; x++) out.fill(1, (y * fw + x) * A, (y * fw + x + 1) * A);
       return out;
     });
   }
@@ -134,7 +160,13 @@ abstract class BasePriorGenerator {
  * with `hRatio = sqrt(ratio)`, `wRatio = 1 / hRatio`; scale-major order is
  * ratio-outer, scale-inner.
  */
-function singleLevelBase(baseSize: number, scales: Float32Array, ratios: Float32Array, scaleMajor: boolean, center: Pair): Float32Array {
+function singleLevelBase(
+  baseSize: number,
+  scales: Float32Array,
+  ratios: Float32Array,
+  scaleMajor: boolean,
+  center: Pair,
+): Float32Array {
   const hr = ratios.map((r) => f(Math.sqrt(r)));
   const wr = hr.map((h) => f(1 / h));
   const ws: number[] = [];
@@ -205,31 +237,61 @@ export class AnchorGenerator extends BasePriorGenerator {
 
   constructor(cfg: AnchorGeneratorConfig) {
     super(cfg.strides);
-    const { ratios, scales, octaveBaseScale, scalesPerOctave, centerOffset = 0, scaleMajor = true } = cfg;
-    if (centerOffset !== 0 && cfg.centers) throw new Error(`AnchorGenerator: 'centerOffset' must be 0 when 'centers' is given, got ${centerOffset}.`);
-    if (!(centerOffset >= 0 && centerOffset <= 1)) throw new Error(`AnchorGenerator: 'centerOffset' must be in [0, 1], got ${centerOffset}.`);
+    const {
+      ratios,
+      scales,
+      octaveBaseScale,
+      scalesPerOctave,
+      centerOffset = 0,
+      scaleMajor = true,
+    } = cfg;
+    if (centerOffset !== 0 && cfg.centers)
+      throw new Error(
+        `AnchorGenerator: 'centerOffset' must be 0 when 'centers' is given, got ${centerOffset}.`,
+      );
+    if (!(centerOffset >= 0 && centerOffset <= 1))
+      throw new Error(`AnchorGenerator: 'centerOffset' must be in [0, 1], got ${centerOffset}.`);
     if (cfg.centers && cfg.centers.length !== this.strides.length) {
-      throw new Error(`AnchorGenerator: 'centers' has ${cfg.centers.length} entries for ${this.strides.length} strides.`);
+      throw new Error(
+        `AnchorGenerator: 'centers' has ${cfg.centers.length} entries for ${this.strides.length} strides.`,
+      );
     }
     if (cfg.baseSizes && cfg.baseSizes.length !== this.strides.length) {
-      throw new Error(`AnchorGenerator: 'baseSizes' has ${cfg.baseSizes.length} entries for ${this.strides.length} strides.`);
+      throw new Error(
+        `AnchorGenerator: 'baseSizes' has ${cfg.baseSizes.length} entries for ${this.strides.length} strides.`,
+      );
     }
     this.baseSizes = cfg.baseSizes ?? this.strides.map((s) => Math.min(...s));
-    if (!Array.isArray(ratios) || ratios.length === 0) throw new Error(`AnchorGenerator: 'ratios' must be a non-empty array, got ${JSON.stringify(ratios)}.`);
+    if (!Array.isArray(ratios) || ratios.length === 0)
+      throw new Error(
+        `AnchorGenerator: 'ratios' must be a non-empty array, got ${JSON.stringify(ratios)}.`,
+      );
     if ((scales !== undefined) === (octaveBaseScale !== undefined)) {
-      throw new Error("AnchorGenerator: give either 'scales' or 'octaveBaseScale' + 'scalesPerOctave', not both or neither.");
+      throw new Error(
+        "AnchorGenerator: give either 'scales' or 'octaveBaseScale' + 'scalesPerOctave', not both or neither.",
+      );
     }
     if (scales) this.scales = Float32Array.from(scales);
     else {
-      if (!scalesPerOctave) throw new Error("AnchorGenerator: 'octaveBaseScale' needs 'scalesPerOctave'.");
-      this.scales = Float32Array.from({ length: scalesPerOctave }, (_, i) => 2 ** (i / scalesPerOctave) * octaveBaseScale!);
+      if (!scalesPerOctave)
+        throw new Error("AnchorGenerator: 'octaveBaseScale' needs 'scalesPerOctave'.");
+      this.scales = Float32Array.from(
+        { length: scalesPerOctave },
+        (_, i) => 2 ** (i / scalesPerOctave) * octaveBaseScale!,
+      );
     }
     this.ratios = Float32Array.from(ratios);
     this.scaleMajor = scaleMajor;
     this.centers = cfg.centers;
     this.centerOffset = centerOffset;
     this.baseAnchors = this.baseSizes.map((b, i) =>
-      singleLevelBase(b, this.scales, this.ratios, scaleMajor, this.centers?.[i] ?? [centerOffset * b, centerOffset * b]),
+      singleLevelBase(
+        b,
+        this.scales,
+        this.ratios,
+        scaleMajor,
+        this.centers?.[i] ?? [centerOffset * b, centerOffset * b],
+      ),
     );
   }
 }
@@ -269,8 +331,12 @@ export class SSDAnchorGenerator extends BasePriorGenerator {
     super(cfg.strides);
     const { ratios, basesizeRatioRange = [0.15, 0.9], inputSize = 300, scaleMajor = true } = cfg;
     const L = this.strides.length;
-    if (!Array.isArray(ratios) || ratios.length !== L) throw new Error(`SSDAnchorGenerator: 'ratios' needs one list per stride (${L}), got ${JSON.stringify(ratios)}.`);
-    if ((cfg.minSizes === undefined) !== (cfg.maxSizes === undefined)) throw new Error("SSDAnchorGenerator: give both 'minSizes' and 'maxSizes' or neither.");
+    if (!Array.isArray(ratios) || ratios.length !== L)
+      throw new Error(
+        `SSDAnchorGenerator: 'ratios' needs one list per stride (${L}), got ${JSON.stringify(ratios)}.`,
+      );
+    if ((cfg.minSizes === undefined) !== (cfg.maxSizes === undefined))
+      throw new Error("SSDAnchorGenerator: give both 'minSizes' and 'maxSizes' or neither.");
     let minSizes: number[];
     let maxSizes: number[];
     if (cfg.minSizes && cfg.maxSizes) {
@@ -289,14 +355,23 @@ export class SSDAnchorGenerator extends BasePriorGenerator {
       const first = basesizeRatioRange[0];
       let pre: Pair | undefined;
       if (inputSize === 300) pre = first === 0.15 ? [7, 15] : first === 0.2 ? [10, 20] : undefined;
-      else if (inputSize === 512) pre = first === 0.1 ? [4, 10] : first === 0.15 ? [7, 15] : undefined;
-      else throw new Error(`SSDAnchorGenerator: 'inputSize' must be 300 or 512 without explicit min/max sizes, got ${inputSize}.`);
-      if (!pre) throw new Error(`SSDAnchorGenerator: unsupported basesizeRatioRange[0] = ${first} for inputSize ${inputSize}.`);
+      else if (inputSize === 512)
+        pre = first === 0.1 ? [4, 10] : first === 0.15 ? [7, 15] : undefined;
+      else
+        throw new Error(
+          `SSDAnchorGenerator: 'inputSize' must be 300 or 512 without explicit min/max sizes, got ${inputSize}.`,
+        );
+      if (!pre)
+        throw new Error(
+          `SSDAnchorGenerator: unsupported basesizeRatioRange[0] = ${first} for inputSize ${inputSize}.`,
+        );
       minSizes.unshift(Math.trunc((inputSize * pre[0]) / 100));
       maxSizes.unshift(Math.trunc((inputSize * pre[1]) / 100));
     }
     if (minSizes.length !== L || maxSizes.length !== L) {
-      throw new Error(`SSDAnchorGenerator: derived ${minSizes.length} min sizes for ${L} strides; check strides and basesizeRatioRange.`);
+      throw new Error(
+        `SSDAnchorGenerator: derived ${minSizes.length} min sizes for ${L} strides; check strides and basesizeRatioRange.`,
+      );
     }
     this.minSizes = minSizes;
     this.maxSizes = maxSizes;
@@ -304,7 +379,10 @@ export class SSDAnchorGenerator extends BasePriorGenerator {
       const scales = Float32Array.from([1, Math.sqrt(maxSizes[k] / minSizes[k])]);
       const r: number[] = [1];
       for (const x of ratios[k]) r.push(1 / x, x);
-      const all = singleLevelBase(minSizes[k], scales, Float32Array.from(r), scaleMajor, [sw / 2, sh / 2]);
+      const all = singleLevelBase(minSizes[k], scales, Float32Array.from(r), scaleMajor, [
+        sw / 2,
+        sh / 2,
+      ]);
       const idx = r.map((_, i) => i);
       idx.splice(1, 0, r.length);
       const out = new Float32Array(idx.length * 4);
@@ -338,14 +416,19 @@ export class YOLOAnchorGenerator extends BasePriorGenerator {
   constructor(cfg: YOLOAnchorGeneratorConfig) {
     super(cfg.strides);
     if (!Array.isArray(cfg.baseSizes) || cfg.baseSizes.length !== this.strides.length) {
-      throw new Error(`YOLOAnchorGenerator: 'baseSizes' needs one list per stride (${this.strides.length}).`);
+      throw new Error(
+        `YOLOAnchorGenerator: 'baseSizes' needs one list per stride (${this.strides.length}).`,
+      );
     }
     const per = cfg.baseSizes[0].length;
-    if (cfg.baseSizes.some((l) => l.length !== per)) throw new Error('YOLOAnchorGenerator: every level must have the same number of anchors.');
+    if (cfg.baseSizes.some((l) => l.length !== per))
+      throw new Error('YOLOAnchorGenerator: every level must have the same number of anchors.');
     this.baseSizes = cfg.baseSizes.map((l) => l.map(toPair));
     this.baseAnchors = this.baseSizes.map((sizes, i) => {
       const [cx, cy] = [this.strides[i][0] / 2, this.strides[i][1] / 2];
-      return Float32Array.from(sizes.flatMap(([w, h]) => [cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h]));
+      return Float32Array.from(
+        sizes.flatMap(([w, h]) => [cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h]),
+      );
     });
   }
 }
@@ -372,7 +455,8 @@ export class MlvlPointGenerator {
   readonly offset: number;
 
   constructor(cfg: MlvlPointGeneratorConfig) {
-    if (!Array.isArray(cfg.strides) || cfg.strides.length === 0) throw new Error("MlvlPointGenerator: 'strides' must be a non-empty array.");
+    if (!Array.isArray(cfg.strides) || cfg.strides.length === 0)
+      throw new Error("MlvlPointGenerator: 'strides' must be a non-empty array.");
     this.strides = cfg.strides.map(toPair);
     this.offset = cfg.offset ?? 0.5;
   }
@@ -408,7 +492,9 @@ export class MlvlPointGenerator {
   }
 
   gridPriors(featmapSizes: Pair[], withStride = false): tf.Tensor2D[] {
-    return this.gridPriorsHost(featmapSizes, withStride).map((v) => tf.tensor2d(v, [v.length / (withStride ? 4 : 2), withStride ? 4 : 2]));
+    return this.gridPriorsHost(featmapSizes, withStride).map((v) =>
+      tf.tensor2d(v, [v.length / (withStride ? 4 : 2), withStride ? 4 : 2]),
+    );
   }
 
   validFlagsHost(featmapSizes: Pair[], padShape: Pair): Uint8Array[] {

@@ -36,7 +36,12 @@ export function clipBoxes(boxes: tf.Tensor2D, size: [number, number]): tf.Tensor
   return tf.tidy(() => {
     const [x1, y1, x2, y2] = tf.unstack(boxes, 1);
     return tf.stack(
-      [tf.clipByValue(x1, 0, w), tf.clipByValue(y1, 0, h), tf.clipByValue(x2, 0, w), tf.clipByValue(y2, 0, h)],
+      [
+        tf.clipByValue(x1, 0, w),
+        tf.clipByValue(y1, 0, h),
+        tf.clipByValue(x2, 0, w),
+        tf.clipByValue(y2, 0, h),
+      ],
       1,
     ) as tf.Tensor2D;
   });
@@ -59,7 +64,10 @@ export function convertBoxes(boxes: tf.Tensor2D, from: BoxFormat, to: BoxFormat)
   assertBoxes(boxes, 'convertBoxes', 'boxes');
   const formats: BoxFormat[] = ['xyxy', 'xywh', 'cxcywh'];
   for (const f of [from, to]) {
-    if (!formats.includes(f)) throw new Error(`convertBoxes: unknown format '${f}' (expected one of ${formats.join(', ')}).`);
+    if (!formats.includes(f))
+      throw new Error(
+        `convertBoxes: unknown format '${f}' (expected one of ${formats.join(', ')}).`,
+      );
   }
   if (from === to) return tf.clone(boxes);
   return tf.tidy(() => {
@@ -73,7 +81,12 @@ export function convertBoxes(boxes: tf.Tensor2D, from: BoxFormat, to: BoxFormat)
     }
     if (to === 'xywh') [c, d] = [tf.sub(c, a), tf.sub(d, b)];
     else if (to === 'cxcywh') {
-      [a, b, c, d] = [tf.mul(tf.add(a, c), 0.5), tf.mul(tf.add(b, d), 0.5), tf.sub(c, a), tf.sub(d, b)];
+      [a, b, c, d] = [
+        tf.mul(tf.add(a, c), 0.5),
+        tf.mul(tf.add(b, d), 0.5),
+        tf.sub(c, a),
+        tf.sub(d, b),
+      ];
     }
     return tf.stack([a, b, c, d], 1) as tf.Tensor2D;
   });

@@ -49,8 +49,14 @@ export function boxIouHost(
   for (let j = 0; j < m; j++) areaB[j] = (b[4 * j + 2] - b[4 * j]) * (b[4 * j + 3] - b[4 * j + 1]);
   const out = into ?? new Float32Array(aligned ? n : n * m);
   const one = (i: number, j: number): number => {
-    const ax1 = a[4 * i], ay1 = a[4 * i + 1], ax2 = a[4 * i + 2], ay2 = a[4 * i + 3];
-    const bx1 = b[4 * j], by1 = b[4 * j + 1], bx2 = b[4 * j + 2], by2 = b[4 * j + 3];
+    const ax1 = a[4 * i],
+      ay1 = a[4 * i + 1],
+      ax2 = a[4 * i + 2],
+      ay2 = a[4 * i + 3];
+    const bx1 = b[4 * j],
+      by1 = b[4 * j + 1],
+      bx2 = b[4 * j + 2],
+      by2 = b[4 * j + 3];
     const areaA = (ax2 - ax1) * (ay2 - ay1);
     const w = Math.min(ax2, bx2) - Math.max(ax1, bx1);
     const h = Math.min(ay2, by2) - Math.max(ay1, by1);
@@ -73,7 +79,15 @@ export function boxIouHost(
   if (modeId === 0) {
     // Hot path (assigners call this on every image): two rows of `a` per pass
     // over `b`, so each box of `b` is loaded once per pair of rows.
-    const pair = (ax1: number, ay1: number, ax2: number, ay2: number, areaA: number, j4: number, bj: number): number => {
+    const pair = (
+      ax1: number,
+      ay1: number,
+      ax2: number,
+      ay2: number,
+      areaA: number,
+      j4: number,
+      bj: number,
+    ): number => {
       const w = (ax2 < b[j4 + 2] ? ax2 : b[j4 + 2]) - (ax1 > b[j4] ? ax1 : b[j4]);
       if (w > 0) {
         const h = (ay2 < b[j4 + 3] ? ay2 : b[j4 + 3]) - (ay1 > b[j4 + 1] ? ay1 : b[j4 + 1]);
@@ -91,8 +105,14 @@ export function boxIouHost(
     let i = 0;
     for (; i + 1 < n; i += 2) {
       const p = 4 * i;
-      const ax1 = a[p], ay1 = a[p + 1], ax2 = a[p + 2], ay2 = a[p + 3];
-      const cx1 = a[p + 4], cy1 = a[p + 5], cx2 = a[p + 6], cy2 = a[p + 7];
+      const ax1 = a[p],
+        ay1 = a[p + 1],
+        ax2 = a[p + 2],
+        ay2 = a[p + 3];
+      const cx1 = a[p + 4],
+        cy1 = a[p + 5],
+        cx2 = a[p + 6],
+        cy2 = a[p + 7];
       const areaA = (ax2 - ax1) * (ay2 - ay1);
       const areaC = (cx2 - cx1) * (cy2 - cy1);
       const row = i * m;
@@ -105,7 +125,8 @@ export function boxIouHost(
     for (; i < n; i++) {
       const p = 4 * i;
       const areaA = (a[p + 2] - a[p]) * (a[p + 3] - a[p + 1]);
-      for (let j = 0; j < m; j++) out[i * m + j] = pair(a[p], a[p + 1], a[p + 2], a[p + 3], areaA, 4 * j, areaB[j]);
+      for (let j = 0; j < m; j++)
+        out[i * m + j] = pair(a[p], a[p + 1], a[p + 2], a[p + 3], areaA, 4 * j, areaB[j]);
     }
     return out;
   }
@@ -113,7 +134,8 @@ export function boxIouHost(
   return out;
 }
 
-const iouShape = (shapes: number[][], aligned: boolean): number[] => (aligned ? [shapes[0][0]] : [shapes[0][0], shapes[1][0]]);
+const iouShape = (shapes: number[][], aligned: boolean): number[] =>
+  aligned ? [shapes[0][0]] : [shapes[0][0], shapes[1][0]];
 
 registerHostKernel(
   BOX_IOU_KERNEL,
@@ -153,12 +175,19 @@ export function boxIou(a: tf.Tensor2D, b: tf.Tensor2D, options: BoxIouOptions = 
   const { mode = 'iou', aligned = false, eps = 0 } = options;
   assertBoxes(a, 'boxIou', 'a');
   assertBoxes(b, 'boxIou', 'b');
-  if (!IOU_MODES.includes(mode)) throw new Error(`boxIou: unknown mode '${mode}' (expected one of ${IOU_MODES.join(', ')}).`);
+  if (!IOU_MODES.includes(mode))
+    throw new Error(`boxIou: unknown mode '${mode}' (expected one of ${IOU_MODES.join(', ')}).`);
   if (aligned && a.shape[0] !== b.shape[0]) {
-    throw new Error(`boxIou: aligned needs as many boxes in 'a' as in 'b', got ${a.shape[0]} and ${b.shape[0]}.`);
+    throw new Error(
+      `boxIou: aligned needs as many boxes in 'a' as in 'b', got ${a.shape[0]} and ${b.shape[0]}.`,
+    );
   }
   return tf.tidy(() =>
-    runKernel<tf.Tensor>(BOX_IOU_KERNEL, { a: tf.cast(a, 'float32'), b: tf.cast(b, 'float32') }, { mode, aligned, eps }),
+    runKernel<tf.Tensor>(
+      BOX_IOU_KERNEL,
+      { a: tf.cast(a, 'float32'), b: tf.cast(b, 'float32') },
+      { mode, aligned, eps },
+    ),
   );
 }
 
@@ -194,13 +223,17 @@ export function alignedBoxIou(
   assertBoxes(pred, 'alignedBoxIou', 'pred');
   assertBoxes(target, 'alignedBoxIou', 'target');
   if (pred.shape[0] !== target.shape[0]) {
-    throw new Error(`alignedBoxIou: 'pred' has ${pred.shape[0]} boxes and 'target' ${target.shape[0]}.`);
+    throw new Error(
+      `alignedBoxIou: 'pred' has ${pred.shape[0]} boxes and 'target' ${target.shape[0]}.`,
+    );
   }
   return tf.tidy(() => {
     const [px1, py1, px2, py2] = tf.unstack(pred, 1);
     const [tx1, ty1, tx2, ty2] = tf.unstack(target, 1);
-    const pw = tf.sub(px2, px1), ph = tf.sub(py2, py1);
-    const tw = tf.sub(tx2, tx1), th = tf.sub(ty2, ty1);
+    const pw = tf.sub(px2, px1),
+      ph = tf.sub(py2, py1);
+    const tw = tf.sub(tx2, tx1),
+      th = tf.sub(ty2, ty1);
     const iw = tf.relu(tf.sub(tf.minimum(px2, tx2), tf.maximum(px1, tx1)));
     const ih = tf.relu(tf.sub(tf.minimum(py2, ty2), tf.maximum(py1, ty1)));
     const inter = tf.mul(iw, ih);
@@ -219,7 +252,10 @@ export function alignedBoxIou(
     const rho2 = tf.div(tf.add(tf.square(dx), tf.square(dy)), 4);
     const diou = tf.sub(iou, tf.div(rho2, c2));
     if (mode === 'diou') return diou as tf.Tensor1D;
-    if (mode !== 'ciou') throw new Error(`alignedBoxIou: unknown mode '${String(mode)}' (expected iou, giou, diou or ciou).`);
+    if (mode !== 'ciou')
+      throw new Error(
+        `alignedBoxIou: unknown mode '${String(mode)}' (expected iou, giou, diou or ciou).`,
+      );
     const factor = 4 / Math.PI ** 2;
     const v = tf.mul(
       factor,

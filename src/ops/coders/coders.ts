@@ -10,8 +10,10 @@ import { TASK_UTILS } from '../../registry.js';
 type Vec4 = [number, number, number, number];
 
 function checkPair(op: string, a: tf.Tensor, b: tf.Tensor, an: string, bn: string): void {
-  if (a.shape[a.rank - 1] !== 4) throw new Error(`${op}: '${an}' must end in 4 coordinates, got shape [${a.shape.join(', ')}].`);
-  if (a.shape[0] !== b.shape[0]) throw new Error(`${op}: '${an}' has ${a.shape[0]} rows but '${bn}' has ${b.shape[0]}.`);
+  if (a.shape[a.rank - 1] !== 4)
+    throw new Error(`${op}: '${an}' must end in 4 coordinates, got shape [${a.shape.join(', ')}].`);
+  if (a.shape[0] !== b.shape[0])
+    throw new Error(`${op}: '${an}' has ${a.shape[0]} rows but '${bn}' has ${b.shape[0]}.`);
 }
 
 const cols = (t: tf.Tensor): tf.Tensor[] => tf.unstack(t, t.rank - 1);
@@ -59,8 +61,14 @@ export class DeltaXYWHBBoxCoder {
     this.addCtrClamp = cfg.addCtrClamp ?? false;
     this.ctrClamp = cfg.ctrClamp ?? 32;
     this.whRatioClip = cfg.whRatioClip ?? 16 / 1000;
-    for (const [k, v] of [['targetMeans', this.targetMeans], ['targetStds', this.targetStds]] as const) {
-      if (!Array.isArray(v) || v.length !== 4) throw new Error(`DeltaXYWHBBoxCoder: '${k}' must have 4 numbers, got ${JSON.stringify(v)}.`);
+    for (const [k, v] of [
+      ['targetMeans', this.targetMeans],
+      ['targetStds', this.targetStds],
+    ] as const) {
+      if (!Array.isArray(v) || v.length !== 4)
+        throw new Error(
+          `DeltaXYWHBBoxCoder: '${k}' must have 4 numbers, got ${JSON.stringify(v)}.`,
+        );
     }
   }
 
@@ -70,11 +78,23 @@ export class DeltaXYWHBBoxCoder {
     return tf.tidy(() => {
       const [p0, p1, p2, p3] = cols(bboxes);
       const [g0, g1, g2, g3] = cols(gtBboxes);
-      const px = tf.mul(tf.add(p0, p2), 0.5), py = tf.mul(tf.add(p1, p3), 0.5);
-      const pw = tf.sub(p2, p0), ph = tf.sub(p3, p1);
-      const gx = tf.mul(tf.add(g0, g2), 0.5), gy = tf.mul(tf.add(g1, g3), 0.5);
-      const gw = tf.sub(g2, g0), gh = tf.sub(g3, g1);
-      const d = tf.stack([tf.div(tf.sub(gx, px), pw), tf.div(tf.sub(gy, py), ph), tf.log(tf.div(gw, pw)), tf.log(tf.div(gh, ph))], -1);
+      const px = tf.mul(tf.add(p0, p2), 0.5),
+        py = tf.mul(tf.add(p1, p3), 0.5);
+      const pw = tf.sub(p2, p0),
+        ph = tf.sub(p3, p1);
+      const gx = tf.mul(tf.add(g0, g2), 0.5),
+        gy = tf.mul(tf.add(g1, g3), 0.5);
+      const gw = tf.sub(g2, g0),
+        gh = tf.sub(g3, g1);
+      const d = tf.stack(
+        [
+          tf.div(tf.sub(gx, px), pw),
+          tf.div(tf.sub(gy, py), ph),
+          tf.log(tf.div(gw, pw)),
+          tf.log(tf.div(gh, ph)),
+        ],
+        -1,
+      );
       return tf.div(tf.sub(d, this.targetMeans), this.targetStds) as tf.Tensor2D;
     });
   }
@@ -86,7 +106,9 @@ export class DeltaXYWHBBoxCoder {
    */
   decode(bboxes: tf.Tensor2D, pred: tf.Tensor2D, maxShape?: [number, number]): tf.Tensor2D {
     if (pred.shape[0] !== bboxes.shape[0] || pred.shape[1]! % 4 !== 0) {
-      throw new Error(`DeltaXYWHBBoxCoder.decode: 'pred' must be [${bboxes.shape[0]}, 4k], got [${pred.shape.join(', ')}].`);
+      throw new Error(
+        `DeltaXYWHBBoxCoder.decode: 'pred' must be [${bboxes.shape[0]}, 4k], got [${pred.shape.join(', ')}].`,
+      );
     }
     return tf.tidy(() => {
       const n = pred.shape[0];
@@ -95,7 +117,10 @@ export class DeltaXYWHBBoxCoder {
       const rois = tf.reshape(tf.tile(bboxes, [1, k]), [-1, 4]);
       const dxy = tf.slice(deltas, [0, 0], [-1, 2]);
       let dwh = tf.slice(deltas, [0, 2], [-1, 2]);
-      const pxy = tf.mul(tf.add(tf.slice(rois, [0, 0], [-1, 2]), tf.slice(rois, [0, 2], [-1, 2])), 0.5);
+      const pxy = tf.mul(
+        tf.add(tf.slice(rois, [0, 0], [-1, 2]), tf.slice(rois, [0, 2], [-1, 2])),
+        0.5,
+      );
       const pwh = tf.sub(tf.slice(rois, [0, 2], [-1, 2]), tf.slice(rois, [0, 0], [-1, 2]));
       let dxyWh = tf.mul(pwh, dxy);
       const maxRatio = Math.abs(Math.log(this.whRatioClip));
@@ -109,7 +134,15 @@ export class DeltaXYWHBBoxCoder {
       if (this.clipBorder && maxShape) {
         const [h, w] = maxShape;
         const [x1, y1, x2, y2] = cols(out);
-        out = tf.stack([tf.clipByValue(x1, 0, w), tf.clipByValue(y1, 0, h), tf.clipByValue(x2, 0, w), tf.clipByValue(y2, 0, h)], -1);
+        out = tf.stack(
+          [
+            tf.clipByValue(x1, 0, w),
+            tf.clipByValue(y1, 0, h),
+            tf.clipByValue(x2, 0, w),
+            tf.clipByValue(y2, 0, h),
+          ],
+          -1,
+        );
       }
       return tf.reshape(out, [n, 4 * k]) as tf.Tensor2D;
     });
@@ -142,7 +175,10 @@ export class DistancePointBBoxCoder {
   }
 
   encode(points: tf.Tensor2D, gtBboxes: tf.Tensor2D, maxDis?: number, eps = 0.1): tf.Tensor2D {
-    if (points.rank !== 2 || points.shape[1]! < 2) throw new Error(`DistancePointBBoxCoder.encode: 'points' must be [N, 2], got [${points.shape.join(', ')}].`);
+    if (points.rank !== 2 || points.shape[1]! < 2)
+      throw new Error(
+        `DistancePointBBoxCoder.encode: 'points' must be [N, 2], got [${points.shape.join(', ')}].`,
+      );
     checkPair('DistancePointBBoxCoder.encode', gtBboxes, points, 'gtBboxes', 'points');
     return tf.tidy(() => {
       const [x, y] = cols(tf.slice(points, [0, 0], [-1, 2]));
@@ -158,10 +194,18 @@ export class DistancePointBBoxCoder {
     return tf.tidy(() => {
       const [x, y] = cols(tf.slice(points, [0, 0], [-1, 2]));
       const [l, t, r, b] = cols(pred);
-      let x1 = tf.sub(x, l), y1 = tf.sub(y, t), x2 = tf.add(x, r), y2 = tf.add(y, b);
+      let x1 = tf.sub(x, l),
+        y1 = tf.sub(y, t),
+        x2 = tf.add(x, r),
+        y2 = tf.add(y, b);
       if (this.clipBorder && maxShape) {
         const [h, w] = maxShape;
-        [x1, y1, x2, y2] = [tf.clipByValue(x1, 0, w), tf.clipByValue(y1, 0, h), tf.clipByValue(x2, 0, w), tf.clipByValue(y2, 0, h)];
+        [x1, y1, x2, y2] = [
+          tf.clipByValue(x1, 0, w),
+          tf.clipByValue(y1, 0, h),
+          tf.clipByValue(x2, 0, w),
+          tf.clipByValue(y2, 0, h),
+        ];
       }
       return tf.stack([x1, y1, x2, y2], -1) as tf.Tensor2D;
     });
@@ -203,7 +247,8 @@ export class SSDVarianceBBoxCoder {
     return tf.tidy(() => {
       const [p0, p1, p2, p3] = cols(priors);
       const [g0, g1, g2, g3] = cols(gtBboxes);
-      const pw = tf.sub(p2, p0), ph = tf.sub(p3, p1);
+      const pw = tf.sub(p2, p0),
+        ph = tf.sub(p3, p1);
       const dx = tf.div(tf.sub(tf.add(g0, g2), tf.add(p0, p2)), tf.mul(pw, 2 * v0));
       const dy = tf.div(tf.sub(tf.add(g1, g3), tf.add(p1, p3)), tf.mul(ph, 2 * v0));
       const dw = tf.div(tf.log(tf.div(tf.sub(g2, g0), pw)), v1);
@@ -218,7 +263,8 @@ export class SSDVarianceBBoxCoder {
     return tf.tidy(() => {
       const [p0, p1, p2, p3] = cols(priors);
       const [dx, dy, dw, dh] = cols(pred);
-      const pw = tf.sub(p2, p0), ph = tf.sub(p3, p1);
+      const pw = tf.sub(p2, p0),
+        ph = tf.sub(p3, p1);
       const cx = tf.add(tf.mul(tf.add(p0, p2), 0.5), tf.mul(tf.mul(dx, v0), pw));
       const cy = tf.add(tf.mul(tf.add(p1, p3), 0.5), tf.mul(tf.mul(dy, v0), ph));
       const hw = tf.mul(tf.mul(pw, tf.exp(tf.mul(dw, v1))), 0.5);

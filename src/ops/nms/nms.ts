@@ -47,7 +47,8 @@ function sortByScore(scores: Float32Array, idx: Int32Array): Int32Array {
   for (let k = 0; k < n; k++) {
     const s = scores[idx[k]];
     let desc: number;
-    if (s !== s) desc = -1; // NaN first
+    if (s !== s)
+      desc = -1; // NaN first
     else {
       F32[0] = s === 0 ? 0 : s; // -0 ties with +0
       const u = U32[0];
@@ -93,9 +94,16 @@ function candidates(scores: Float32Array, scoreThreshold: number): Int32Array {
   return out;
 }
 
-function checkInputs(op: string, nBoxes: number, boxLen: number, nScores: number, iouThreshold: number): void {
+function checkInputs(
+  op: string,
+  nBoxes: number,
+  boxLen: number,
+  nScores: number,
+  iouThreshold: number,
+): void {
   if (boxLen % 4 !== 0) throw new Error(`${op}: 'boxes' must be [N, 4]; got ${boxLen} values.`);
-  if (nBoxes !== nScores) throw new Error(`${op}: 'boxes' has ${nBoxes} boxes but 'scores' has ${nScores} values.`);
+  if (nBoxes !== nScores)
+    throw new Error(`${op}: 'boxes' has ${nBoxes} boxes but 'scores' has ${nScores} values.`);
   if (typeof iouThreshold !== 'number' || Number.isNaN(iouThreshold)) {
     throw new Error(`${op}: 'iouThreshold' must be a number, got ${String(iouThreshold)}.`);
   }
@@ -107,15 +115,26 @@ function checkInputs(op: string, nBoxes: number, boxLen: number, nScores: number
  * passes skip the boxes already suppressed (same result as torchvision's
  * loop over every later box, fewer visits).
  */
-function greedy(boxes: Float32Array, order: Int32Array, iouThreshold: number, maxNum: number): Int32Array {
+function greedy(
+  boxes: Float32Array,
+  order: Int32Array,
+  iouThreshold: number,
+  maxNum: number,
+): Int32Array {
   const n = order.length;
   // [x1, y1, x2, y2, float32 area] in score order; float32 values held exactly in doubles.
   const d = new Float64Array(5 * n);
   const list = new Int32Array(n);
   for (let k = 0; k < n; k++) {
     const b = 4 * order[k];
-    const x1 = boxes[b], y1 = boxes[b + 1], x2 = boxes[b + 2], y2 = boxes[b + 3];
-    d[5 * k] = x1; d[5 * k + 1] = y1; d[5 * k + 2] = x2; d[5 * k + 3] = y2;
+    const x1 = boxes[b],
+      y1 = boxes[b + 1],
+      x2 = boxes[b + 2],
+      y2 = boxes[b + 3];
+    d[5 * k] = x1;
+    d[5 * k + 1] = y1;
+    d[5 * k + 2] = x2;
+    d[5 * k + 3] = y2;
     d[5 * k + 4] = f(f(x2 - x1) * f(y2 - y1));
     list[k] = k;
   }
@@ -127,7 +146,11 @@ function greedy(boxes: Float32Array, order: Int32Array, iouThreshold: number, ma
   let len = n;
   for (let i = 0; i < len && nk < limit; i++) {
     const p = 5 * list[i];
-    const ix1 = d[p], iy1 = d[p + 1], ix2 = d[p + 2], iy2 = d[p + 3], ia = d[p + 4];
+    const ix1 = d[p],
+      iy1 = d[p + 1],
+      ix2 = d[p + 2],
+      iy2 = d[p + 3],
+      ia = d[p + 4];
     keep[nk++] = order[list[i]];
     let w = i + 1;
     for (let j = i + 1; j < len; j++) {
@@ -161,7 +184,12 @@ function greedy(boxes: Float32Array, order: Int32Array, iouThreshold: number, ma
  * nmsHost(new Float32Array([0, 0, 10, 10, 0, 0, 10, 9]), new Float32Array([0.5, 0.5]), 0.5); // Int32Array [0] (tie: lower index)
  * ```
  */
-export function nmsHost(boxes: Float32Array, scores: Float32Array, iouThreshold: number, options: NmsOptions = {}): Int32Array {
+export function nmsHost(
+  boxes: Float32Array,
+  scores: Float32Array,
+  iouThreshold: number,
+  options: NmsOptions = {},
+): Int32Array {
   checkInputs('nms', boxes.length / 4, boxes.length, scores.length, iouThreshold);
   const order = sortByScore(scores, candidates(scores, options.scoreThreshold ?? 0));
   return greedy(boxes, order, iouThreshold, options.maxNum ?? -1);
@@ -177,16 +205,23 @@ export function nmsMaskHost(sorted: Float32Array, iouThreshold: number): Int32Ar
   const words = Math.ceil(n / NMS_MASK_BITS);
   const mask = new Int32Array(n * words);
   for (let i = 0; i < n; i++) {
-    const ix1 = sorted[4 * i], iy1 = sorted[4 * i + 1], ix2 = sorted[4 * i + 2], iy2 = sorted[4 * i + 3];
+    const ix1 = sorted[4 * i],
+      iy1 = sorted[4 * i + 1],
+      ix2 = sorted[4 * i + 2],
+      iy2 = sorted[4 * i + 3];
     const ia = f(f(ix2 - ix1) * f(iy2 - iy1));
     for (let j = i + 1; j < n; j++) {
-      const jx1 = sorted[4 * j], jy1 = sorted[4 * j + 1], jx2 = sorted[4 * j + 2], jy2 = sorted[4 * j + 3];
+      const jx1 = sorted[4 * j],
+        jy1 = sorted[4 * j + 1],
+        jx2 = sorted[4 * j + 2],
+        jy2 = sorted[4 * j + 3];
       const w = f(Math.min(ix2, jx2) - Math.max(ix1, jx1));
       const h = f(Math.min(iy2, jy2) - Math.max(iy1, jy1));
       const inter = f(Math.max(w, 0) * Math.max(h, 0));
       const ja = f(f(jx2 - jx1) * f(jy2 - jy1));
       const ovr = f(inter / f(f(ia + ja) - inter));
-      if (ovr > iouThreshold) mask[i * words + ((j / NMS_MASK_BITS) | 0)] |= 1 << j % NMS_MASK_BITS;
+      if (ovr > iouThreshold)
+        mask[i * words + ((j / NMS_MASK_BITS) | 0)] |= 1 << (j % NMS_MASK_BITS);
     }
   }
   return mask;
@@ -206,7 +241,7 @@ export function nmsFromMask(mask: Int32Array, n: number, maxNum = -1): Int32Arra
   const limit = maxNum > 0 ? maxNum : n;
   let nk = 0;
   for (let i = 0; i < n && nk < limit; i++) {
-    if (removed[(i / NMS_MASK_BITS) | 0] & (1 << i % NMS_MASK_BITS)) continue;
+    if (removed[(i / NMS_MASK_BITS) | 0] & (1 << (i % NMS_MASK_BITS))) continue;
     keep[nk++] = i;
     const row = i * words;
     for (let w = (i / NMS_MASK_BITS) | 0; w < words; w++) removed[w] |= mask[row + w];
@@ -214,9 +249,14 @@ export function nmsFromMask(mask: Int32Array, n: number, maxNum = -1): Int32Arra
   return keep.slice(0, nk);
 }
 
-const onDevice = (x: unknown): x is tf.Tensor => x instanceof tf.Tensor && ['webgl', 'webgpu'].includes(tf.getBackend());
+const onDevice = (x: unknown): x is tf.Tensor =>
+  x instanceof tf.Tensor && ['webgl', 'webgpu'].includes(tf.getBackend());
 
-function devicePrepare(boxes: tf.Tensor, scoresArr: Float32Array, options: NmsOptions): { order: Int32Array; sorted: tf.Tensor } {
+function devicePrepare(
+  boxes: tf.Tensor,
+  scoresArr: Float32Array,
+  options: NmsOptions,
+): { order: Int32Array; sorted: tf.Tensor } {
   const order = sortByScore(scoresArr, candidates(scoresArr, options.scoreThreshold ?? 0));
   const sorted = tf.tidy(() => tf.gather(tf.cast(tf.reshape(boxes, [-1, 4]), 'float32'), order));
   return { order, sorted };
@@ -244,16 +284,28 @@ function deviceFinish(mask: Int32Array, order: Int32Array, maxNum: number): Int3
  * // Int32Array [0, 2]
  * ```
  */
-export function nms(boxes: BoxesLike, scores: ScoresLike, iouThreshold: number, options: NmsOptions = {}): Int32Array {
+export function nms(
+  boxes: BoxesLike,
+  scores: ScoresLike,
+  iouThreshold: number,
+  options: NmsOptions = {},
+): Int32Array {
   if (tf.getBackend() === 'webgpu' && boxes instanceof tf.Tensor) {
-    throw new Error('nms: synchronous reads of webgpu tensors are unreliable; use nmsAsync on webgpu.');
+    throw new Error(
+      'nms: synchronous reads of webgpu tensors are unreliable; use nmsAsync on webgpu.',
+    );
   }
   const s = toF32(scores, 'nms scores');
   if (onDevice(boxes)) {
     checkInputs('nms', boxes.size / 4, boxes.size, s.length, iouThreshold);
     const { order, sorted } = devicePrepare(boxes, s, options);
-    if (order.length === 0) { sorted.dispose(); return new Int32Array(0); }
-    const mask = tf.engine().runKernel(NMS_MASK_KERNEL, { boxes: sorted }, { iouThreshold }) as tf.Tensor;
+    if (order.length === 0) {
+      sorted.dispose();
+      return new Int32Array(0);
+    }
+    const mask = tf
+      .engine()
+      .runKernel(NMS_MASK_KERNEL, { boxes: sorted }, { iouThreshold }) as tf.Tensor;
     const m = mask.dataSync() as Int32Array;
     mask.dispose();
     sorted.dispose();
@@ -271,19 +323,33 @@ export function nms(boxes: BoxesLike, scores: ScoresLike, iouThreshold: number, 
  * await nmsAsync(tf.tensor2d([[0, 0, 10, 10], [1, 1, 11, 11]]), tf.tensor1d([0.8, 0.9]), 0.5); // Int32Array [1]
  * ```
  */
-export async function nmsAsync(boxes: BoxesLike, scores: ScoresLike, iouThreshold: number, options: NmsOptions = {}): Promise<Int32Array> {
-  const s = scores instanceof tf.Tensor ? Float32Array.from(await scores.data()) : toF32(scores, 'nms scores');
+export async function nmsAsync(
+  boxes: BoxesLike,
+  scores: ScoresLike,
+  iouThreshold: number,
+  options: NmsOptions = {},
+): Promise<Int32Array> {
+  const s =
+    scores instanceof tf.Tensor
+      ? Float32Array.from(await scores.data())
+      : toF32(scores, 'nms scores');
   if (onDevice(boxes)) {
     checkInputs('nms', boxes.size / 4, boxes.size, s.length, iouThreshold);
     const { order, sorted } = devicePrepare(boxes, s, options);
-    if (order.length === 0) { sorted.dispose(); return new Int32Array(0); }
-    const mask = tf.engine().runKernel(NMS_MASK_KERNEL, { boxes: sorted }, { iouThreshold }) as tf.Tensor;
+    if (order.length === 0) {
+      sorted.dispose();
+      return new Int32Array(0);
+    }
+    const mask = tf
+      .engine()
+      .runKernel(NMS_MASK_KERNEL, { boxes: sorted }, { iouThreshold }) as tf.Tensor;
     const m = await mask.data();
     mask.dispose();
     sorted.dispose();
     return deviceFinish(Int32Array.from(m), order, options.maxNum ?? -1);
   }
-  const b = boxes instanceof tf.Tensor ? Float32Array.from(await boxes.data()) : toF32(boxes, 'nms boxes');
+  const b =
+    boxes instanceof tf.Tensor ? Float32Array.from(await boxes.data()) : toF32(boxes, 'nms boxes');
   return nmsHost(b, s, iouThreshold, options);
 }
 
@@ -315,13 +381,19 @@ export interface BatchedNmsOptions extends NmsOptions {
  * // Int32Array [0, 1]   (different classes)
  * ```
  */
-export function batchedNms(boxes: BoxesLike, scores: ScoresLike, labels: tf.Tensor | ArrayLike<number>, options: BatchedNmsOptions): Int32Array {
+export function batchedNms(
+  boxes: BoxesLike,
+  scores: ScoresLike,
+  labels: tf.Tensor | ArrayLike<number>,
+  options: BatchedNmsOptions,
+): Int32Array {
   const b = toF32(boxes, 'batchedNms boxes');
   const s = toF32(scores, 'batchedNms scores');
   const l = labels instanceof tf.Tensor ? labels.dataSync() : labels;
   const n = s.length;
   checkInputs('batchedNms', b.length / 4, b.length, n, options.iouThreshold);
-  if (l.length !== n) throw new Error(`batchedNms: 'labels' has ${l.length} values but 'scores' has ${n}.`);
+  if (l.length !== n)
+    throw new Error(`batchedNms: 'labels' has ${l.length} values but 'scores' has ${n}.`);
   const { iouThreshold, classAgnostic = false, splitThr = 10000 } = options;
   const maxNum = options.maxNum ?? -1;
   if (n === 0) return new Int32Array(0);
@@ -381,30 +453,50 @@ export interface SoftNmsOptions {
  * // { keep: Int32Array [0, 1], scores: Float32Array [0.9, 0.4] }
  * ```
  */
-export function softNms(boxes: BoxesLike, scores: ScoresLike, options: SoftNmsOptions = {}): { keep: Int32Array; scores: Float32Array } {
+export function softNms(
+  boxes: BoxesLike,
+  scores: ScoresLike,
+  options: SoftNmsOptions = {},
+): { keep: Int32Array; scores: Float32Array } {
   const { iouThreshold = 0.3, method = 'linear', sigma = 0.5, minScore = 1e-3 } = options;
   const methods = ['naive', 'linear', 'gaussian'];
-  if (!methods.includes(method)) throw new Error(`softNms: unknown method '${method}' (expected linear, gaussian or naive).`);
+  if (!methods.includes(method))
+    throw new Error(`softNms: unknown method '${method}' (expected linear, gaussian or naive).`);
   const b = toF32(boxes, 'softNms boxes');
   const sc = Float32Array.from(toF32(scores, 'softNms scores'));
   checkInputs('softNms', b.length / 4, b.length, sc.length, iouThreshold);
   let n = sc.length;
-  const x1 = new Float32Array(n), y1 = new Float32Array(n), x2 = new Float32Array(n), y2 = new Float32Array(n);
+  const x1 = new Float32Array(n),
+    y1 = new Float32Array(n),
+    x2 = new Float32Array(n),
+    y2 = new Float32Array(n);
   const area = new Float32Array(n);
   const inds = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    x1[i] = b[4 * i]; y1[i] = b[4 * i + 1]; x2[i] = b[4 * i + 2]; y2[i] = b[4 * i + 3];
+    x1[i] = b[4 * i];
+    y1[i] = b[4 * i + 1];
+    x2[i] = b[4 * i + 2];
+    y2[i] = b[4 * i + 3];
     area[i] = f(f(x2[i] - x1[i]) * f(y2[i] - y1[i]));
     inds[i] = i;
   }
   const swap = (p: number, q: number): void => {
-    [x1[p], x1[q]] = [x1[q], x1[p]]; [y1[p], y1[q]] = [y1[q], y1[p]];
-    [x2[p], x2[q]] = [x2[q], x2[p]]; [y2[p], y2[q]] = [y2[q], y2[p]];
-    [sc[p], sc[q]] = [sc[q], sc[p]]; [area[p], area[q]] = [area[q], area[p]]; [inds[p], inds[q]] = [inds[q], inds[p]];
+    [x1[p], x1[q]] = [x1[q], x1[p]];
+    [y1[p], y1[q]] = [y1[q], y1[p]];
+    [x2[p], x2[q]] = [x2[q], x2[p]];
+    [y2[p], y2[q]] = [y2[q], y2[p]];
+    [sc[p], sc[q]] = [sc[q], sc[p]];
+    [area[p], area[q]] = [area[q], area[p]];
+    [inds[p], inds[q]] = [inds[q], inds[p]];
   };
   const copy = (to: number, from: number): void => {
-    x1[to] = x1[from]; y1[to] = y1[from]; x2[to] = x2[from]; y2[to] = y2[from];
-    sc[to] = sc[from]; area[to] = area[from]; inds[to] = inds[from];
+    x1[to] = x1[from];
+    y1[to] = y1[from];
+    x2[to] = x2[from];
+    y2[to] = y2[from];
+    sc[to] = sc[from];
+    area[to] = area[from];
+    inds[to] = inds[from];
   };
   for (let i = 0; i < n; i++) {
     let maxPos = i;
@@ -468,16 +560,25 @@ export interface MulticlassNmsResult {
  * // { boxes: [0,0,10,10, 1,1,11,11], scores: [0.9, 0.7], labels: [0, 1], indices: [0, 1] }
  * ```
  */
-export function multiclassNms(boxes: BoxesLike, scores: tf.Tensor | Float32Array, options: MulticlassNmsOptions & { numClasses?: number }): MulticlassNmsResult {
+export function multiclassNms(
+  boxes: BoxesLike,
+  scores: tf.Tensor | Float32Array,
+  options: MulticlassNmsOptions & { numClasses?: number },
+): MulticlassNmsResult {
   const { scoreThr = 0, nmsPre = -1, maxPerImg = -1 } = options;
   const s = toF32(scores, 'multiclassNms scores');
   const c = scores instanceof tf.Tensor ? scores.shape[1]! : options.numClasses;
-  if (!c) throw new Error('multiclassNms: pass scores as an [N, C] tensor, or numClasses with a flat array.');
+  if (!c)
+    throw new Error(
+      'multiclassNms: pass scores as an [N, C] tensor, or numClasses with a flat array.',
+    );
   const n = s.length / c;
   const b = toF32(boxes, 'multiclassNms boxes');
   const perClass = b.length === n * c * 4;
   if (!perClass && b.length !== n * 4) {
-    throw new Error(`multiclassNms: 'boxes' must be [${n}, 4] or [${n}, ${c * 4}]; got ${b.length} values.`);
+    throw new Error(
+      `multiclassNms: 'boxes' must be [${n}, 4] or [${n}, ${c * 4}]; got ${b.length} values.`,
+    );
   }
   let cand: number[] = [];
   for (let i = 0; i < s.length; i++) if (s[i] > scoreThr) cand.push(i);
@@ -485,15 +586,25 @@ export function multiclassNms(boxes: BoxesLike, scores: tf.Tensor | Float32Array
     cand = Array.from(sortByScore(s, Int32Array.from(cand)).slice(0, nmsPre)).sort((p, q) => p - q);
   }
   const m = cand.length;
-  const cb = new Float32Array(m * 4), cs = new Float32Array(m), cl = new Int32Array(m), ci = new Int32Array(m);
+  const cb = new Float32Array(m * 4),
+    cs = new Float32Array(m),
+    cl = new Int32Array(m),
+    ci = new Int32Array(m);
   for (let k = 0; k < m; k++) {
     const pair = cand[k];
-    const i = Math.floor(pair / c), cls = pair % c;
+    const i = Math.floor(pair / c),
+      cls = pair % c;
     const src = perClass ? (i * c + cls) * 4 : i * 4;
     cb.set(b.subarray(src, src + 4), 4 * k);
-    cs[k] = s[pair]; cl[k] = cls; ci[k] = i;
+    cs[k] = s[pair];
+    cl[k] = cls;
+    ci[k] = i;
   }
-  let keep = batchedNms(cb, cs, cl, { iouThreshold: options.iouThreshold, classAgnostic: options.classAgnostic, splitThr: options.splitThr });
+  let keep = batchedNms(cb, cs, cl, {
+    iouThreshold: options.iouThreshold,
+    classAgnostic: options.classAgnostic,
+    splitThr: options.splitThr,
+  });
   if (maxPerImg > 0) keep = keep.slice(0, maxPerImg);
   const out: MulticlassNmsResult = {
     boxes: new Float32Array(keep.length * 4),
@@ -503,7 +614,9 @@ export function multiclassNms(boxes: BoxesLike, scores: tf.Tensor | Float32Array
   };
   keep.forEach((k, r) => {
     out.boxes.set(cb.subarray(4 * k, 4 * k + 4), 4 * r);
-    out.scores[r] = cs[k]; out.labels[r] = cl[k]; out.indices[r] = ci[k];
+    out.scores[r] = cs[k];
+    out.labels[r] = cl[k];
+    out.indices[r] = ci[k];
   });
   return out;
 }

@@ -47,7 +47,16 @@ export function roiGeom(rois: Float32Array, k: number, a: RoIAlignAttrs): RoIGeo
   const binW = f(roiW / a.outW);
   const gridH = a.samplingRatio > 0 ? a.samplingRatio : Math.ceil(f(roiH / a.outH));
   const gridW = a.samplingRatio > 0 ? a.samplingRatio : Math.ceil(f(roiW / a.outW));
-  return { batch: rois[r], startH, startW, binH, binW, gridH, gridW, count: Math.max(gridH * gridW, 1) };
+  return {
+    batch: rois[r],
+    startH,
+    startW,
+    binH,
+    binW,
+    gridH,
+    gridW,
+    count: Math.max(gridH * gridW, 1),
+  };
 }
 
 /**
@@ -78,7 +87,12 @@ function axis(v: number, size: number, out: Float64Array, o: number): boolean {
  * samples outside the map have zero weights. Samples are ordered bin by bin
  * (ph, pw), then iy, ix within the bin.
  */
-export function preCalc(g: RoIGeom, a: RoIAlignAttrs, H: number, W: number): { pos: Int32Array; w: Float64Array; yx: Float64Array } {
+export function preCalc(
+  g: RoIGeom,
+  a: RoIAlignAttrs,
+  H: number,
+  W: number,
+): { pos: Int32Array; w: Float64Array; yx: Float64Array } {
   const { gridH, gridW } = g;
   const ys = new Float64Array(a.outH * gridH);
   const xs = new Float64Array(a.outW * gridW);
@@ -114,8 +128,14 @@ export function preCalc(g: RoIGeom, a: RoIAlignAttrs, H: number, W: number): { p
           yx[2 * s] = ys[sy];
           yx[2 * s + 1] = xs[sx];
           if (!vy[sy] || !vx[sx]) continue;
-          const yl = ay[4 * sy], yh = ay[4 * sy + 1], hy = ay[4 * sy + 2], ly = ay[4 * sy + 3];
-          const xl = ax[4 * sx], xh = ax[4 * sx + 1], hx = ax[4 * sx + 2], lx = ax[4 * sx + 3];
+          const yl = ay[4 * sy],
+            yh = ay[4 * sy + 1],
+            hy = ay[4 * sy + 2],
+            ly = ay[4 * sy + 3];
+          const xl = ax[4 * sx],
+            xh = ax[4 * sx + 1],
+            hx = ax[4 * sx + 2],
+            lx = ax[4 * sx + 3];
           pos[4 * s] = yl * W + xl;
           pos[4 * s + 1] = yl * W + xh;
           pos[4 * s + 2] = yh * W + xl;
@@ -146,19 +166,33 @@ interface AxisTable {
   w: Float64Array;
 }
 
-function axisTable(start: number, bin: number, grid: number, outN: number, size: number): AxisTable {
-  const first = new Int32Array(outN), len = new Int32Array(outN), off = new Int32Array(outN);
+function axisTable(
+  start: number,
+  bin: number,
+  grid: number,
+  outN: number,
+  size: number,
+): AxisTable {
+  const first = new Int32Array(outN),
+    len = new Int32Array(outN),
+    off = new Int32Array(outN);
   const tmp = new Float64Array(4);
-  const lows = new Int32Array(outN * grid), highs = new Int32Array(outN * grid);
-  const wl = new Float64Array(outN * grid), wh = new Float64Array(outN * grid);
+  const lows = new Int32Array(outN * grid),
+    highs = new Int32Array(outN * grid);
+  const wl = new Float64Array(outN * grid),
+    wh = new Float64Array(outN * grid);
   let total = 0;
   for (let p = 0; p < outN; p++) {
-    let lo = Infinity, hi = -Infinity;
+    let lo = Infinity,
+      hi = -Infinity;
     for (let i = 0; i < grid; i++) {
       const v = f(f(start + f(p * bin)) + f(f(f(i + 0.5) * bin) / grid));
       const s = p * grid + i;
       if (axis(v, size, tmp, 0)) {
-        lows[s] = tmp[0]; highs[s] = tmp[1]; wl[s] = tmp[2]; wh[s] = tmp[3];
+        lows[s] = tmp[0];
+        highs[s] = tmp[1];
+        wl[s] = tmp[2];
+        wh[s] = tmp[3];
         if (tmp[0] < lo) lo = tmp[0];
         if (tmp[1] > hi) hi = tmp[1];
       } else {
@@ -184,12 +218,24 @@ function axisTable(start: number, bin: number, grid: number, outN: number, size:
 
 function checkBatch(b: number, N: number, k: number, op: string): number {
   const n = Math.round(b);
-  if (!(n >= 0 && n < N)) throw new Error(`${op}: rois[${k}][0] (batch index) is ${b}; features have batch size ${N}.`);
+  if (!(n >= 0 && n < N))
+    throw new Error(`${op}: rois[${k}][0] (batch index) is ${b}; features have batch size ${N}.`);
   return n;
 }
 
 /** Non-zero (pixel offset, weight) pairs of bin (ph, pw): the outer product of its axis weights. */
-function binTaps(ty: AxisTable, tx: AxisTable, ph: number, pw: number, base: number, W: number, C: number, scale: number, offs: Int32Array, ws: Float64Array): number {
+function binTaps(
+  ty: AxisTable,
+  tx: AxisTable,
+  ph: number,
+  pw: number,
+  base: number,
+  W: number,
+  C: number,
+  scale: number,
+  offs: Int32Array,
+  ws: Float64Array,
+): number {
   let n = 0;
   for (let i = 0; i < ty.len[ph]; i++) {
     const wy = ty.w[ty.off[ph] + i] * scale;
@@ -206,15 +252,24 @@ function binTaps(ty: AxisTable, tx: AxisTable, ph: number, pw: number, base: num
 }
 
 function tapBuffers(ty: AxisTable, tx: AxisTable): { offs: Int32Array; ws: Float64Array } {
-  let my = 0, mx = 0;
+  let my = 0,
+    mx = 0;
   for (const l of ty.len) my = Math.max(my, l);
   for (const l of tx.len) mx = Math.max(mx, l);
   return { offs: new Int32Array(my * mx), ws: new Float64Array(my * mx) };
 }
 
 function avgForwardRoi(
-  features: Float32Array, out: Float32Array, base: number, outBase: number,
-  g: RoIGeom, a: RoIAlignAttrs, W: number, H: number, C: number, acc: Float64Array,
+  features: Float32Array,
+  out: Float32Array,
+  base: number,
+  outBase: number,
+  g: RoIGeom,
+  a: RoIAlignAttrs,
+  W: number,
+  H: number,
+  C: number,
+  acc: Float64Array,
 ): void {
   const ty = axisTable(g.startH, g.binH, g.gridH, a.outH, H);
   const tx = axisTable(g.startW, g.binW, g.gridW, a.outW, W);
@@ -227,12 +282,24 @@ function avgForwardRoi(
       let q = 0;
       // Four taps per pass: one load/store of the accumulator per four multiply-adds.
       for (; q + 3 < n; q += 4) {
-        const w0 = ws[q], w1 = ws[q + 1], w2 = ws[q + 2], w3 = ws[q + 3];
-        const p0 = offs[q], p1 = offs[q + 1], p2 = offs[q + 2], p3 = offs[q + 3];
-        for (let c = 0; c < C; c++) acc[c] += w0 * features[p0 + c] + w1 * features[p1 + c] + w2 * features[p2 + c] + w3 * features[p3 + c];
+        const w0 = ws[q],
+          w1 = ws[q + 1],
+          w2 = ws[q + 2],
+          w3 = ws[q + 3];
+        const p0 = offs[q],
+          p1 = offs[q + 1],
+          p2 = offs[q + 2],
+          p3 = offs[q + 3];
+        for (let c = 0; c < C; c++)
+          acc[c] +=
+            w0 * features[p0 + c] +
+            w1 * features[p1 + c] +
+            w2 * features[p2 + c] +
+            w3 * features[p3 + c];
       }
       for (; q < n; q++) {
-        const w0 = ws[q], p0 = offs[q];
+        const w0 = ws[q],
+          p0 = offs[q];
         for (let c = 0; c < C; c++) acc[c] += w0 * features[p0 + c];
       }
       const o = outBase + (ph * a.outW + pw) * C;
@@ -242,8 +309,15 @@ function avgForwardRoi(
 }
 
 function avgBackwardRoi(
-  dy: Float32Array, dx: Float32Array, base: number, dyBase: number,
-  g: RoIGeom, a: RoIAlignAttrs, W: number, H: number, C: number,
+  dy: Float32Array,
+  dx: Float32Array,
+  base: number,
+  dyBase: number,
+  g: RoIGeom,
+  a: RoIAlignAttrs,
+  W: number,
+  H: number,
+  C: number,
 ): void {
   const ty = axisTable(g.startH, g.binH, g.gridH, a.outH, H);
   const tx = axisTable(g.startW, g.binW, g.gridW, a.outW, W);
@@ -255,8 +329,14 @@ function avgBackwardRoi(
       const o = dyBase + (ph * a.outW + pw) * C;
       let q = 0;
       for (; q + 3 < n; q += 4) {
-        const w0 = ws[q], w1 = ws[q + 1], w2 = ws[q + 2], w3 = ws[q + 3];
-        const p0 = offs[q], p1 = offs[q + 1], p2 = offs[q + 2], p3 = offs[q + 3];
+        const w0 = ws[q],
+          w1 = ws[q + 1],
+          w2 = ws[q + 2],
+          w3 = ws[q + 3];
+        const p0 = offs[q],
+          p1 = offs[q + 1],
+          p2 = offs[q + 2],
+          p3 = offs[q + 3];
         for (let c = 0; c < C; c++) {
           const d = dy[o + c];
           dx[p0 + c] += w0 * d;
@@ -266,7 +346,8 @@ function avgBackwardRoi(
         }
       }
       for (; q < n; q++) {
-        const w0 = ws[q], p0 = offs[q];
+        const w0 = ws[q],
+          p0 = offs[q];
         for (let c = 0; c < C; c++) dx[p0 + c] += w0 * dy[o + c];
       }
     }
@@ -293,7 +374,7 @@ export function roiAlignForward(
     const g = roiGeom(rois, k, a);
     const n = checkBatch(g.batch, N, k, 'roiAlign');
     if (!isMax) {
-      avgForwardRoi(features, out, n * H * W * C, (k * bins) * C, g, a, W, H, C, acc);
+      avgForwardRoi(features, out, n * H * W * C, k * bins * C, g, a, W, H, C, acc);
       continue;
     }
     const { pos, w } = preCalc(g, a, H, W);
@@ -304,17 +385,31 @@ export function roiAlignForward(
       else acc.fill(0);
       for (let t = 0; t < per; t++) {
         const s = 4 * (bin * per + t);
-        const w1 = w[s], w2 = w[s + 1], w3 = w[s + 2], w4 = w[s + 3];
-        const p1 = base + pos[s] * C, p2 = base + pos[s + 1] * C, p3 = base + pos[s + 2] * C, p4 = base + pos[s + 3] * C;
+        const w1 = w[s],
+          w2 = w[s + 1],
+          w3 = w[s + 2],
+          w4 = w[s + 3];
+        const p1 = base + pos[s] * C,
+          p2 = base + pos[s + 1] * C,
+          p3 = base + pos[s + 2] * C,
+          p4 = base + pos[s + 3] * C;
         if (isMax) {
           for (let c = 0; c < C; c++) {
-            const v = w1 * features[p1 + c] + w2 * features[p2 + c] + w3 * features[p3 + c] + w4 * features[p4 + c];
+            const v =
+              w1 * features[p1 + c] +
+              w2 * features[p2 + c] +
+              w3 * features[p3 + c] +
+              w4 * features[p4 + c];
             if (v > acc[c]) acc[c] = v;
           }
         } else {
           if (w1 === 0 && w2 === 0 && w3 === 0 && w4 === 0) continue;
           for (let c = 0; c < C; c++) {
-            acc[c] += w1 * features[p1 + c] + w2 * features[p2 + c] + w3 * features[p3 + c] + w4 * features[p4 + c];
+            acc[c] +=
+              w1 * features[p1 + c] +
+              w2 * features[p2 + c] +
+              w3 * features[p3 + c] +
+              w4 * features[p4 + c];
           }
         }
       }
@@ -363,9 +458,15 @@ export function roiAlignBackward(
         const inv = 1 / g.count;
         for (let t = 0; t < per; t++) {
           const s = 4 * (bin * per + t);
-          const w1 = w[s] * inv, w2 = w[s + 1] * inv, w3 = w[s + 2] * inv, w4 = w[s + 3] * inv;
+          const w1 = w[s] * inv,
+            w2 = w[s + 1] * inv,
+            w3 = w[s + 2] * inv,
+            w4 = w[s + 3] * inv;
           if (w1 === 0 && w2 === 0 && w3 === 0 && w4 === 0) continue;
-          const p1 = base + pos[s] * C, p2 = base + pos[s + 1] * C, p3 = base + pos[s + 2] * C, p4 = base + pos[s + 3] * C;
+          const p1 = base + pos[s] * C,
+            p2 = base + pos[s + 1] * C,
+            p3 = base + pos[s + 2] * C,
+            p4 = base + pos[s + 3] * C;
           for (let c = 0; c < C; c++) {
             const d = dy[o + c];
             dx[p1 + c] += d * w1;
@@ -382,9 +483,16 @@ export function roiAlignBackward(
       arg.fill(-1);
       for (let t = 0; t < per; t++) {
         const s = 4 * (bin * per + t);
-        const p1 = base + pos[s] * C, p2 = base + pos[s + 1] * C, p3 = base + pos[s + 2] * C, p4 = base + pos[s + 3] * C;
+        const p1 = base + pos[s] * C,
+          p2 = base + pos[s + 1] * C,
+          p3 = base + pos[s + 2] * C,
+          p4 = base + pos[s + 3] * C;
         for (let c = 0; c < C; c++) {
-          const v = w[s] * features![p1 + c] + w[s + 1] * features![p2 + c] + w[s + 2] * features![p3 + c] + w[s + 3] * features![p4 + c];
+          const v =
+            w[s] * features![p1 + c] +
+            w[s + 1] * features![p2 + c] +
+            w[s + 2] * features![p3 + c] +
+            w[s + 3] * features![p4 + c];
           if (v > best[c]) {
             best[c] = v;
             arg[c] = bin * per + t;
@@ -398,9 +506,15 @@ export function roiAlignBackward(
         const xv = sIdx < 0 ? -1 : yx[2 * sIdx + 1];
         // mmcv's bilinear_interpolate_gradient at (argmax_y, argmax_x).
         if (!axis(yv, H, tmp, 0)) continue;
-        const yl = tmp[0], yh = tmp[1], hy = tmp[2], ly = tmp[3];
+        const yl = tmp[0],
+          yh = tmp[1],
+          hy = tmp[2],
+          ly = tmp[3];
         if (!axis(xv, W, tmp, 0)) continue;
-        const xl = tmp[0], xh = tmp[1], hx = tmp[2], lx = tmp[3];
+        const xl = tmp[0],
+          xh = tmp[1],
+          hx = tmp[2],
+          lx = tmp[3];
         dx[base + (yl * W + xl) * C + c] += d * hy * hx;
         dx[base + (yl * W + xh) * C + c] += d * hy * lx;
         dx[base + (yh * W + xl) * C + c] += d * ly * hx;
@@ -422,7 +536,13 @@ export interface RoIPoolAttrs {
 const roundAway = (v: number): number => Math.sign(v) * Math.round(Math.abs(v));
 
 /** Bin bounds of one RoIPool cell, torchvision `roi_pool_kernel.cpp`. */
-function poolBins(rois: Float32Array, k: number, a: RoIPoolAttrs, H: number, W: number): { n: number; hs: Int32Array; he: Int32Array; ws: Int32Array; we: Int32Array } {
+function poolBins(
+  rois: Float32Array,
+  k: number,
+  a: RoIPoolAttrs,
+  H: number,
+  W: number,
+): { n: number; hs: Int32Array; he: Int32Array; ws: Int32Array; we: Int32Array } {
   const r = 5 * k;
   const scale = f(a.spatialScale);
   const sw = roundAway(f(rois[r + 1] * scale));
@@ -433,8 +553,10 @@ function poolBins(rois: Float32Array, k: number, a: RoIPoolAttrs, H: number, W: 
   const rh = Math.max(eh - sh + 1, 1);
   const bh = f(rh / a.outH);
   const bw = f(rw / a.outW);
-  const hs = new Int32Array(a.outH), he = new Int32Array(a.outH);
-  const ws = new Int32Array(a.outW), we = new Int32Array(a.outW);
+  const hs = new Int32Array(a.outH),
+    he = new Int32Array(a.outH);
+  const ws = new Int32Array(a.outW),
+    we = new Int32Array(a.outW);
   for (let p = 0; p < a.outH; p++) {
     hs[p] = Math.min(Math.max(Math.floor(f(p * bh)) + sh, 0), H);
     he[p] = Math.min(Math.max(Math.ceil(f((p + 1) * bh)) + sh, 0), H);
@@ -447,7 +569,12 @@ function poolBins(rois: Float32Array, k: number, a: RoIPoolAttrs, H: number, W: 
 }
 
 /** RoIPool forward and arg-max (pixel index y * W + x, -1 for empty bins). */
-export function roiPoolForward(features: Float32Array, fshape: number[], rois: Float32Array, a: RoIPoolAttrs): { out: Float32Array; argmax: Int32Array } {
+export function roiPoolForward(
+  features: Float32Array,
+  fshape: number[],
+  rois: Float32Array,
+  a: RoIPoolAttrs,
+): { out: Float32Array; argmax: Int32Array } {
   const [N, H, W, C] = fshape;
   const K = rois.length / 5;
   const out = new Float32Array(K * a.outH * a.outW * C);
@@ -481,7 +608,13 @@ export function roiPoolForward(features: Float32Array, fshape: number[], rois: F
 }
 
 /** RoIPool backward: dy routed to each bin's arg-max pixel. */
-export function roiPoolBackward(dy: Float32Array, features: Float32Array, fshape: number[], rois: Float32Array, a: RoIPoolAttrs): Float32Array {
+export function roiPoolBackward(
+  dy: Float32Array,
+  features: Float32Array,
+  fshape: number[],
+  rois: Float32Array,
+  a: RoIPoolAttrs,
+): Float32Array {
   const [, H, W, C] = fshape;
   const { argmax } = roiPoolForward(features, fshape, rois, a);
   const dx = new Float32Array(fshape[0] * H * W * C);

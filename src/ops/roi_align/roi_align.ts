@@ -3,8 +3,24 @@
  * "Fast R-CNN") as registered kernels with gradients.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { HOST_BACKENDS, hostKernelFunc, registerHostKernel, registerOnce, runKernel, type HostImpl, type HostOutput, type HostShapes } from '../kernel_util.js';
-import { roiAlignBackward, roiAlignForward, roiPoolBackward, roiPoolForward, type RoIAlignAttrs, type RoIPoolAttrs } from './host.js';
+import {
+  HOST_BACKENDS,
+  hostKernelFunc,
+  registerHostKernel,
+  registerOnce,
+  runKernel,
+  type HostImpl,
+  type HostOutput,
+  type HostShapes,
+} from '../kernel_util.js';
+import {
+  roiAlignBackward,
+  roiAlignForward,
+  roiPoolBackward,
+  roiPoolForward,
+  type RoIAlignAttrs,
+  type RoIPoolAttrs,
+} from './host.js';
 
 export const ROI_ALIGN_KERNEL = 'TfdetRoIAlign';
 export const ROI_ALIGN_GRAD_KERNEL = 'TfdetRoIAlignGrad';
@@ -29,9 +45,11 @@ export interface RoIAlignOptions {
 }
 
 /** float32 view without a Cast node when already float32 (keeps the tape to our own kernels). */
-const f32 = <T extends tf.Tensor>(t: T): T => (t.dtype === 'float32' ? t : (tf.cast(t, 'float32') as T));
+const f32 = <T extends tf.Tensor>(t: T): T =>
+  t.dtype === 'float32' ? t : (tf.cast(t, 'float32') as T);
 
-const pair = (s: number | [number, number]): [number, number] => (typeof s === 'number' ? [s, s] : s);
+const pair = (s: number | [number, number]): [number, number] =>
+  typeof s === 'number' ? [s, s] : s;
 
 export function roiAlignAttrs(o: RoIAlignOptions): RoIAlignAttrs {
   const [outH, outW] = pair(o.outputSize);
@@ -44,13 +62,17 @@ export function roiAlignAttrs(o: RoIAlignOptions): RoIAlignAttrs {
     poolMode: o.poolMode ?? 'avg',
   };
   if (!(Number.isInteger(outH) && outH > 0 && Number.isInteger(outW) && outW > 0)) {
-    throw new Error(`roiAlign: 'outputSize' must be positive integers, got ${JSON.stringify(o.outputSize)}.`);
+    throw new Error(
+      `roiAlign: 'outputSize' must be positive integers, got ${JSON.stringify(o.outputSize)}.`,
+    );
   }
-  if (!(a.spatialScale > 0)) throw new Error(`roiAlign: 'spatialScale' must be > 0, got ${a.spatialScale}.`);
+  if (!(a.spatialScale > 0))
+    throw new Error(`roiAlign: 'spatialScale' must be > 0, got ${a.spatialScale}.`);
   if (!(Number.isInteger(a.samplingRatio) && a.samplingRatio >= 0)) {
     throw new Error(`roiAlign: 'samplingRatio' must be an integer >= 0, got ${a.samplingRatio}.`);
   }
-  if (a.poolMode !== 'avg' && a.poolMode !== 'max') throw new Error(`roiAlign: 'poolMode' must be 'avg' or 'max', got '${String(a.poolMode)}'.`);
+  if (a.poolMode !== 'avg' && a.poolMode !== 'max')
+    throw new Error(`roiAlign: 'poolMode' must be 'avg' or 'max', got '${String(a.poolMode)}'.`);
   return a;
 }
 
@@ -61,11 +83,22 @@ registerHostKernel(
   ['features', 'rois'],
   (inputs, shapes, attrs, out): HostOutput[] => {
     const a = attrsOf(attrs);
-    const values = roiAlignForward(inputs[0] as Float32Array, shapes[0], inputs[1] as Float32Array, a, out?.[0] as Float32Array | undefined);
+    const values = roiAlignForward(
+      inputs[0] as Float32Array,
+      shapes[0],
+      inputs[1] as Float32Array,
+      a,
+      out?.[0] as Float32Array | undefined,
+    );
     return [{ shape: [shapes[1][0], a.outH, a.outW, shapes[0][3]], dtype: 'float32', values }];
   },
   [],
-  (shapes, attrs) => [{ shape: [shapes[1][0], attrsOf(attrs).outH, attrsOf(attrs).outW, shapes[0][3]], dtype: 'float32' }],
+  (shapes, attrs) => [
+    {
+      shape: [shapes[1][0], attrsOf(attrs).outH, attrsOf(attrs).outW, shapes[0][3]],
+      dtype: 'float32',
+    },
+  ],
 );
 
 registerHostKernel(
@@ -88,14 +121,29 @@ registerHostKernel(
 
 registerHostKernel(ROI_POOL_KERNEL, ['features', 'rois'], (inputs, shapes, attrs): HostOutput[] => {
   const a = attrs as unknown as RoIPoolAttrs;
-  const { out } = roiPoolForward(inputs[0] as Float32Array, shapes[0], inputs[1] as Float32Array, a);
+  const { out } = roiPoolForward(
+    inputs[0] as Float32Array,
+    shapes[0],
+    inputs[1] as Float32Array,
+    a,
+  );
   return [{ shape: [shapes[1][0], a.outH, a.outW, shapes[0][3]], dtype: 'float32', values: out }];
 });
 
-registerHostKernel(ROI_POOL_GRAD_KERNEL, ['dy', 'features', 'rois'], (inputs, shapes, attrs): HostOutput[] => {
-  const values = roiPoolBackward(inputs[0] as Float32Array, inputs[1] as Float32Array, shapes[1], inputs[2] as Float32Array, attrs as unknown as RoIPoolAttrs);
-  return [{ shape: shapes[1], dtype: 'float32', values }];
-});
+registerHostKernel(
+  ROI_POOL_GRAD_KERNEL,
+  ['dy', 'features', 'rois'],
+  (inputs, shapes, attrs): HostOutput[] => {
+    const values = roiPoolBackward(
+      inputs[0] as Float32Array,
+      inputs[1] as Float32Array,
+      shapes[1],
+      inputs[2] as Float32Array,
+      attrs as unknown as RoIPoolAttrs,
+    );
+    return [{ shape: shapes[1], dtype: 'float32', values }];
+  },
+);
 
 for (const [fwd, bwd] of [
   [ROI_ALIGN_KERNEL, ROI_ALIGN_GRAD_KERNEL],
@@ -108,7 +156,12 @@ for (const [fwd, bwd] of [
       gradFunc: (dy, saved, attrs) => {
         const [features, rois] = saved;
         return {
-          features: () => runKernel<tf.Tensor>(bwd, { dy: dy as tf.Tensor, features, rois }, attrs as Record<string, unknown>),
+          features: () =>
+            runKernel<tf.Tensor>(
+              bwd,
+              { dy: dy as tf.Tensor, features, rois },
+              attrs as Record<string, unknown>,
+            ),
           // RoI coordinates get no gradient (as torchvision and mmcv).
           rois: () => tf.zerosLike(rois),
         };
@@ -130,7 +183,8 @@ interface MlvlAttrs extends RoIAlignAttrs {
  * `[f0, ..., f{L-1}, rois]` (keys '0'..'L', so that tfjs saves every input
  * for the gradient); the backward, one level at a time, `{dy, features, rois}`.
  */
-const fwdNames = (levels: number): string[] => Array.from({ length: levels + 1 }, (_, i) => String(i));
+const fwdNames = (levels: number): string[] =>
+  Array.from({ length: levels + 1 }, (_, i) => String(i));
 
 function mlvlForward(): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {
@@ -139,14 +193,30 @@ function mlvlForward(): tf.KernelFunc {
     const impl: HostImpl = (arrs, shapes, _attrs, out) => {
       const rois = arrs[L] as Float32Array;
       const K = shapes[L][0];
-      const values = (out?.[0] as Float32Array | undefined) ?? new Float32Array(K * a.outH * a.outW * shapes[0][3]);
+      const values =
+        (out?.[0] as Float32Array | undefined) ??
+        new Float32Array(K * a.outH * a.outW * shapes[0][3]);
       for (let l = 0; l < L; l++) {
-        roiAlignForward(arrs[l] as Float32Array, shapes[l], rois, { ...a, spatialScale: a.scales[l] }, values, (k) => a.levels[k] === l);
+        roiAlignForward(
+          arrs[l] as Float32Array,
+          shapes[l],
+          rois,
+          { ...a, spatialScale: a.scales[l] },
+          values,
+          (k) => a.levels[k] === l,
+        );
       }
       return [{ shape: [K, a.outH, a.outW, shapes[0][3]], dtype: 'float32', values }];
     };
-    const shapesOut: HostShapes = (shapes) => [{ shape: [shapes[L][0], a.outH, a.outW, shapes[0][3]], dtype: 'float32' }];
-    return hostKernelFunc(MLVL_ROI_ALIGN_KERNEL, fwdNames(L), impl, shapesOut)({ inputs, backend, attrs });
+    const shapesOut: HostShapes = (shapes) => [
+      { shape: [shapes[L][0], a.outH, a.outW, shapes[0][3]], dtype: 'float32' },
+    ];
+    return hostKernelFunc(
+      MLVL_ROI_ALIGN_KERNEL,
+      fwdNames(L),
+      impl,
+      shapesOut,
+    )({ inputs, backend, attrs });
   };
 }
 
@@ -168,7 +238,13 @@ const mlvlGrad: HostImpl = (arrs, shapes, attrs, out) => {
 for (const b of HOST_BACKENDS) {
   registerOnce(MLVL_ROI_ALIGN_KERNEL, b, mlvlForward());
 }
-registerHostKernel(MLVL_ROI_ALIGN_GRAD_KERNEL, ['dy', 'features', 'rois'], mlvlGrad, [], (shapes) => [{ shape: shapes[1], dtype: 'float32' }]);
+registerHostKernel(
+  MLVL_ROI_ALIGN_GRAD_KERNEL,
+  ['dy', 'features', 'rois'],
+  mlvlGrad,
+  [],
+  (shapes) => [{ shape: shapes[1], dtype: 'float32' }],
+);
 
 if (!tf.getGradient(MLVL_ROI_ALIGN_KERNEL)) {
   tf.registerGradient({
@@ -180,7 +256,11 @@ if (!tf.getGradient(MLVL_ROI_ALIGN_KERNEL)) {
       const out: Record<string, () => tf.Tensor> = { [String(L)]: () => tf.zerosLike(saved[L]) };
       for (let l = 0; l < L; l++) {
         out[String(l)] = () =>
-          runKernel<tf.Tensor>(MLVL_ROI_ALIGN_GRAD_KERNEL, { dy: dy as tf.Tensor, features: saved[l], rois: saved[L] }, { ...(attrs as Record<string, unknown>), level: l });
+          runKernel<tf.Tensor>(
+            MLVL_ROI_ALIGN_GRAD_KERNEL,
+            { dy: dy as tf.Tensor, features: saved[l], rois: saved[L] },
+            { ...(attrs as Record<string, unknown>), level: l },
+          );
       }
       return out;
     },
@@ -210,13 +290,22 @@ export function multiLevelRoiAlign(
   if (!tf.getKernel(MLVL_ROI_ALIGN_KERNEL, tf.getBackend())) return undefined;
   const a = roiAlignAttrs({ ...options, spatialScale: 1 });
   const ins = [...feats.map(f32), f32(rois)] as unknown as Record<string, tf.Tensor>;
-  return runKernel<tf.Tensor4D>(MLVL_ROI_ALIGN_KERNEL, ins, { ...a, levels: Array.from(levels), scales });
+  return runKernel<tf.Tensor4D>(MLVL_ROI_ALIGN_KERNEL, ins, {
+    ...a,
+    levels: Array.from(levels),
+    scales,
+  });
 }
 
 function checkInputs(op: string, features: tf.Tensor, rois: tf.Tensor): void {
-  if (features.rank !== 4) throw new Error(`${op}: 'features' must be NHWC [N, H, W, C], got shape [${features.shape.join(', ')}].`);
+  if (features.rank !== 4)
+    throw new Error(
+      `${op}: 'features' must be NHWC [N, H, W, C], got shape [${features.shape.join(', ')}].`,
+    );
   if (rois.rank !== 2 || rois.shape[1] !== 5) {
-    throw new Error(`${op}: 'rois' must be [K, 5] = (batchIndex, x1, y1, x2, y2), got shape [${rois.shape.join(', ')}].`);
+    throw new Error(
+      `${op}: 'rois' must be [K, 5] = (batchIndex, x1, y1, x2, y2), got shape [${rois.shape.join(', ')}].`,
+    );
   }
 }
 
@@ -238,7 +327,11 @@ function checkInputs(op: string, features: tf.Tensor, rois: tf.Tensor): void {
  * // [[[[1.5]]]]   (one sample at (0.5, 0.5))
  * ```
  */
-export function roiAlign(features: tf.Tensor4D, rois: tf.Tensor2D, options: RoIAlignOptions): tf.Tensor4D {
+export function roiAlign(
+  features: tf.Tensor4D,
+  rois: tf.Tensor2D,
+  options: RoIAlignOptions,
+): tf.Tensor4D {
   checkInputs('roiAlign', features, rois);
   const a = roiAlignAttrs(options);
   return tf.tidy(() =>
@@ -268,7 +361,11 @@ export interface RoIPoolOptions {
  * roiPool(feat, tf.tensor2d([[0, 0, 0, 1, 1]]), { outputSize: 1 }).arraySync(); // [[[[3]]]]
  * ```
  */
-export function roiPool(features: tf.Tensor4D, rois: tf.Tensor2D, options: RoIPoolOptions): tf.Tensor4D {
+export function roiPool(
+  features: tf.Tensor4D,
+  rois: tf.Tensor2D,
+  options: RoIPoolOptions,
+): tf.Tensor4D {
   checkInputs('roiPool', features, rois);
   const [outH, outW] = pair(options.outputSize);
   const attrs = { outH, outW, spatialScale: options.spatialScale ?? 1 };

@@ -48,7 +48,9 @@ export class SingleRoIExtractor {
 
   constructor(cfg: SingleRoIExtractorConfig) {
     if (!cfg.roiLayer || !['RoIAlign', 'RoIPool'].includes(cfg.roiLayer.type)) {
-      throw new Error(`SingleRoIExtractor: 'roiLayer.type' must be 'RoIAlign' or 'RoIPool', got ${JSON.stringify(cfg.roiLayer?.type)}.`);
+      throw new Error(
+        `SingleRoIExtractor: 'roiLayer.type' must be 'RoIAlign' or 'RoIPool', got ${JSON.stringify(cfg.roiLayer?.type)}.`,
+      );
     }
     if (!Array.isArray(cfg.featmapStrides) || cfg.featmapStrides.length === 0) {
       throw new Error("SingleRoIExtractor: 'featmapStrides' must be a non-empty array.");
@@ -66,14 +68,18 @@ export class SingleRoIExtractor {
   /** Target level of each RoI (mmdet `map_roi_levels`). */
   mapRoiLevels(rois: tf.Tensor2D | Float32Array, numLevels: number): Int32Array {
     if (rois instanceof tf.Tensor && tf.getBackend() === 'webgpu') {
-      throw new Error('SingleRoIExtractor.mapRoiLevels: cannot read a webgpu tensor synchronously; pass a Float32Array (await rois.data()).');
+      throw new Error(
+        'SingleRoIExtractor.mapRoiLevels: cannot read a webgpu tensor synchronously; pass a Float32Array (await rois.data()).',
+      );
     }
     const r = rois instanceof tf.Tensor ? (rois.dataSync() as Float32Array) : rois;
     const k = r.length / 5;
     const out = new Int32Array(k);
     const f = Math.fround;
     for (let i = 0; i < k; i++) {
-      const scale = f(Math.sqrt(f(f(r[5 * i + 3] - r[5 * i + 1]) * f(r[5 * i + 4] - r[5 * i + 2]))));
+      const scale = f(
+        Math.sqrt(f(f(r[5 * i + 3] - r[5 * i + 1]) * f(r[5 * i + 4] - r[5 * i + 2]))),
+      );
       const lvl = Math.floor(f(Math.log2(f(f(scale / this.finestScale) + 1e-6))));
       out[i] = Math.min(Math.max(Number.isNaN(lvl) ? 0 : lvl, 0), numLevels - 1);
     }
@@ -82,7 +88,8 @@ export class SingleRoIExtractor {
 
   private pool(feat: tf.Tensor4D, rois: tf.Tensor2D, stride: number): tf.Tensor4D {
     const l = this.roiLayer;
-    if (l.type === 'RoIPool') return roiPool(feat, rois, { outputSize: l.outputSize, spatialScale: 1 / stride });
+    if (l.type === 'RoIPool')
+      return roiPool(feat, rois, { outputSize: l.outputSize, spatialScale: 1 / stride });
     return roiAlign(feat, rois, {
       outputSize: l.outputSize,
       spatialScale: 1 / stride,
@@ -95,21 +102,30 @@ export class SingleRoIExtractor {
   /** RoI features [K, outH, outW, C] from `feats` (finest first). */
   forward(feats: tf.Tensor4D[], rois: tf.Tensor2D): tf.Tensor4D {
     if (feats.length < 1 || feats.length > this.featmapStrides.length) {
-      throw new Error(`SingleRoIExtractor: got ${feats.length} feature maps for ${this.featmapStrides.length} strides.`);
+      throw new Error(
+        `SingleRoIExtractor: got ${feats.length} feature maps for ${this.featmapStrides.length} strides.`,
+      );
     }
-    if (rois.rank !== 2 || rois.shape[1] !== 5) throw new Error(`SingleRoIExtractor: 'rois' must be [K, 5], got [${rois.shape.join(', ')}].`);
+    if (rois.rank !== 2 || rois.shape[1] !== 5)
+      throw new Error(`SingleRoIExtractor: 'rois' must be [K, 5], got [${rois.shape.join(', ')}].`);
     if (feats.length === 1) return this.pool(feats[0], rois, this.featmapStrides[0]);
     const l = this.roiLayer;
     if (['webgl', 'webgpu'].includes(tf.getBackend())) return this.forwardOnDevice(feats, rois);
     const levels = this.mapRoiLevels(rois, feats.length);
     if (l.type === 'RoIAlign') {
       // Host backends: one kernel writes every RoI into its own row.
-      const out = multiLevelRoiAlign(feats, rois, levels, this.featmapStrides.slice(0, feats.length).map((s) => 1 / s), {
-        outputSize: l.outputSize,
-        samplingRatio: l.samplingRatio ?? 0,
-        aligned: l.aligned ?? true,
-        poolMode: l.poolMode ?? 'avg',
-      });
+      const out = multiLevelRoiAlign(
+        feats,
+        rois,
+        levels,
+        this.featmapStrides.slice(0, feats.length).map((s) => 1 / s),
+        {
+          outputSize: l.outputSize,
+          samplingRatio: l.samplingRatio ?? 0,
+          aligned: l.aligned ?? true,
+          poolMode: l.poolMode ?? 'avg',
+        },
+      );
       if (out) return out;
     }
     return tf.tidy(() => {
@@ -119,11 +135,16 @@ export class SingleRoIExtractor {
         const inds: number[] = [];
         levels.forEach((l, j) => l === i && inds.push(j));
         if (!inds.length) continue;
-        parts.push(this.pool(feats[i], tf.gather(rois, inds) as tf.Tensor2D, this.featmapStrides[i]));
+        parts.push(
+          this.pool(feats[i], tf.gather(rois, inds) as tf.Tensor2D, this.featmapStrides[i]),
+        );
         order.push(...inds);
       }
       if (!parts.length) {
-        const [oh, ow] = typeof this.roiLayer.outputSize === 'number' ? [this.roiLayer.outputSize, this.roiLayer.outputSize] : this.roiLayer.outputSize;
+        const [oh, ow] =
+          typeof this.roiLayer.outputSize === 'number'
+            ? [this.roiLayer.outputSize, this.roiLayer.outputSize]
+            : this.roiLayer.outputSize;
         return tf.zeros([0, oh, ow, feats[0].shape[3]]) as tf.Tensor4D;
       }
       const all = parts.length === 1 ? parts[0] : (tf.concat(parts, 0) as tf.Tensor4D);
@@ -160,4 +181,5 @@ export class SingleRoIExtractor {
   }
 }
 
-if (!MODELS.has('SingleRoIExtractor')) MODELS.register(SingleRoIExtractor, { name: 'SingleRoIExtractor' });
+if (!MODELS.has('SingleRoIExtractor'))
+  MODELS.register(SingleRoIExtractor, { name: 'SingleRoIExtractor' });

@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 const wabt = await require(process.env.WABT ?? 'wabt')();
-const mod = wabt.parseWat('color_pass.wat', readFileSync(join(here, 'color_pass.wat'), 'utf8'), { simd: true });
+const mod = wabt.parseWat('color_pass.wat', readFileSync(join(here, 'color_pass.wat'), 'utf8'), {
+  simd: true,
+});
 const { buffer } = mod.toBinary({});
 const b64 = Buffer.from(buffer).toString('base64');
 writeFileSync(
