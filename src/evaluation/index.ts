@@ -4,10 +4,10 @@
  * (`CocoMetric`, `VOCMetric`, `SegMetric`) and as plain functions
  * (`evaluateCoco`, `evalMap`, `segMetricsFromAreas`).
  */
-export * from './cocoFormat.js';
-export * from './cocoEval.js';
+export * from './coco_format.js';
+export * from './coco_eval.js';
 export * from './metric.js';
-export * from './cocoMetric.js';
-export * from './vocEval.js';
-export * from './vocMetric.js';
-export * from './segMetric.js';
+export * from './coco_metric.js';
+export * from './voc_eval.js';
+export * from './voc_metric.js';
+export * from './seg_metric.js';

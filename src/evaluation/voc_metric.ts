@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import { METRICS } from '../registry.js';
-import { evalMap, type VocAnnotation } from './vocEval.js';
+import { evalMap, type VocAnnotation } from './voc_eval.js';
 import { rowsOf, type DatasetMeta, type DetDataSample, type Metric } from './metric.js';
 
 /** Options of {@link VOCMetric} (mmdetection's arguments, camelCase). */

@@ -7,13 +7,13 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import { METRICS } from '../registry.js';
 import { compressRle, rleEncode, type AnyRLE, type RLE } from '../masks/index.js';
-import { evaluateCoco, summarizeOne, type CocoEvalResult } from './cocoEval.js';
+import { evaluateCoco, summarizeOne, type CocoEvalResult } from './coco_eval.js';
 import {
   loadCocoDataset,
   type CocoAnnotation,
   type CocoDataset,
   type CocoResult,
-} from './cocoFormat.js';
+} from './coco_format.js';
 import {
   rowsOf,
   type DatasetMeta,

@@ -12,7 +12,7 @@
  * MATLAB `sort`; numpy's default quicksort used by mmdetection does not
  * promise an order for ties).
  */
-import { npSum } from './cocoEval.js';
+import { npSum } from './coco_eval.js';
 
 /** Boxes `[N, 4]` (`x1, y1, x2, y2`) as rows or a flat array. */
 export type BoxList = readonly (readonly number[])[] | ArrayLike<number>;

@@ -35,7 +35,7 @@ import {
   type Runs,
   type Segmentation,
 } from '../masks/index.js';
-import type { CocoDataset, CocoResult } from './cocoFormat.js';
+import type { CocoDataset, CocoResult } from './coco_format.js';
 
 /** Which geometry is compared. */
 export type CocoIouType = 'bbox' | 'segm';
