@@ -24,13 +24,7 @@ export * from './segmentors/index.js';
 export * from './engine/index.js';
 
 // Names that two folders both export: the public one is chosen here.
-export { CocoDataset } from './datasets/index.js';
-export type { VocAnnotation } from './datasets/index.js';
-export type { CocoDataset as CocoJson } from './evaluation/coco_format.js';
 export type { DetDataSample, LossDict } from './heads/index.js';
 export type { DetDataSample as MetricDataSample } from './evaluation/metric.js';
-export { softmaxCrossEntropy } from './losses/index.js';
-export { drawDetections } from './visualization/index.js';
-export type { Series } from './engine/index.js';
 export type { SegDataSample } from './segmentors/index.js';
 export type { SegDataSample as SegMetricSample } from './evaluation/seg_metric.js';

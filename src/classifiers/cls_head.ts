@@ -9,7 +9,7 @@ import { activate, Dropout, Linear, Module, ModuleList, type ActCfg } from '../n
 import { actCfgSchema } from '../backbones/utils.js';
 
 /** Softmax cross-entropy averaged over the batch (optionally label-smoothed). */
-export function softmaxCrossEntropy(
+export function labelSmoothingCrossEntropy(
   logits: tf.Tensor2D,
   labels: tf.Tensor1D | number[],
   labelSmoothing = 0,
@@ -64,7 +64,7 @@ export class LinearClsHead extends Module {
     return this.fc.forward(this.drop.forward(pooled(feats))) as tf.Tensor2D;
   }
   loss(feats: tf.Tensor | tf.Tensor[], labels: tf.Tensor1D | number[]): tf.Scalar {
-    return softmaxCrossEntropy(this.forward(feats), labels, this.opts.labelSmoothing);
+    return labelSmoothingCrossEntropy(this.forward(feats), labels, this.opts.labelSmoothing);
   }
 }
 
@@ -136,7 +136,7 @@ export class StackedLinearClsHead extends Module {
     return y as tf.Tensor2D;
   }
   loss(feats: tf.Tensor | tf.Tensor[], labels: tf.Tensor1D | number[]): tf.Scalar {
-    return softmaxCrossEntropy(this.forward(feats), labels, this.opts.labelSmoothing);
+    return labelSmoothingCrossEntropy(this.forward(feats), labels, this.opts.labelSmoothing);
   }
 }
 

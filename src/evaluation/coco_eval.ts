@@ -35,7 +35,7 @@ import {
   type Runs,
   type Segmentation,
 } from '../masks/index.js';
-import type { CocoDataset, CocoResult } from './coco_format.js';
+import type { CocoJson, CocoResult } from './coco_format.js';
 
 /** Which geometry is compared. */
 export type CocoIouType = 'bbox' | 'segm';
@@ -289,7 +289,7 @@ function argsortDescStable(keys: Float64Array, n: number, out: Int32Array, work:
  * ```
  */
 export function evaluateCoco(
-  gt: CocoDataset,
+  gt: CocoJson,
   dt: readonly CocoResult[],
   options: CocoEvalOptions = {},
 ): CocoEvalResult {

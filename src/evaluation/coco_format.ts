@@ -38,7 +38,7 @@ export interface CocoAnnotation {
 }
 
 /** A COCO ground-truth data set (`instances_*.json`). */
-export interface CocoDataset {
+export interface CocoJson {
   images: CocoImage[];
   annotations: CocoAnnotation[];
   categories: CocoCategory[];
@@ -158,7 +158,7 @@ function withFile<T>(file: string | undefined, f: () => T): T {
  * parseCocoDataset({ images: [], annotations: [], categories: [] }); // the same object
  * ```
  */
-export function parseCocoDataset(data: unknown, file?: string): CocoDataset {
+export function parseCocoDataset(data: unknown, file?: string): CocoJson {
   return withFile(file, () => {
     const d = data as any;
     if (d === null || typeof d !== 'object' || Array.isArray(d)) {
@@ -178,7 +178,7 @@ export function parseCocoDataset(data: unknown, file?: string): CocoDataset {
     d.categories.forEach((a: unknown, i: number) =>
       validateArgs(categorySchema, a, `categories[${i}]`),
     );
-    return d as CocoDataset;
+    return d as CocoJson;
   });
 }
 
@@ -242,7 +242,7 @@ export function readJsonFile(file: string): unknown {
  * loadCocoDataset('../shared/data/real/coco_val2014_100/instances_val2014_100.json').images.length; // 100
  * ```
  */
-export function loadCocoDataset(file: string): CocoDataset {
+export function loadCocoDataset(file: string): CocoJson {
   return parseCocoDataset(readJsonFile(file), file);
 }
 

@@ -11,7 +11,7 @@ import { evaluateCoco, summarizeOne, type CocoEvalResult } from './coco_eval.js'
 import {
   loadCocoDataset,
   type CocoAnnotation,
-  type CocoDataset,
+  type CocoJson,
   type CocoResult,
 } from './coco_format.js';
 import {
@@ -257,7 +257,7 @@ export class CocoMetric implements Metric<DetDataSample> {
   /** Full evaluation results of the last `compute()`, per metric. */
   lastEval: Record<string, CocoEvalResult> = {};
   private results: Collected[] = [];
-  private gt?: CocoDataset;
+  private gt?: CocoJson;
 
   constructor(options: CocoMetricOptions = {}) {
     const o = optionsSchema.parse(options);
@@ -315,7 +315,7 @@ export class CocoMetric implements Metric<DetDataSample> {
   }
 
   /** Ground truth built from the samples, as mmdetection's `gt_to_coco_json`. */
-  private gtFromSamples(): CocoDataset {
+  private gtFromSamples(): CocoJson {
     const classes = this.datasetMeta?.classes;
     const maxLabel = Math.max(
       -1,
@@ -349,7 +349,7 @@ export class CocoMetric implements Metric<DetDataSample> {
   }
 
   /** Category ids in label order: data set categories whose names are in `datasetMeta.classes`, else all. */
-  private catIdsOf(gt: CocoDataset): number[] {
+  private catIdsOf(gt: CocoJson): number[] {
     const classes = this.datasetMeta?.classes;
     if (!classes) return gt.categories.map((c) => c.id);
     const wanted = new Set(classes);

@@ -21,7 +21,7 @@ export type BoxList = readonly (readonly number[])[] | ArrayLike<number>;
 export type DetList = readonly (readonly number[])[] | ArrayLike<number>;
 
 /** Ground truth of one image for {@link evalMap}. */
-export interface VocAnnotation {
+export interface MapAnnotation {
   bboxes: BoxList;
   labels: ArrayLike<number>;
   /** Ignored (difficult) boxes: neither TP nor FP when matched. */
@@ -304,7 +304,7 @@ export function averagePrecision(
  */
 export function evalMap(
   detResults: readonly (readonly DetList[])[],
-  annotations: readonly VocAnnotation[],
+  annotations: readonly MapAnnotation[],
   options: EvalMapOptions = {},
 ): EvalMapResult {
   const iouThr = options.iouThr ?? 0.5;

@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import { METRICS } from '../registry.js';
-import { evalMap, type VocAnnotation } from './voc_eval.js';
+import { evalMap, type MapAnnotation } from './voc_eval.js';
 import { rowsOf, type DatasetMeta, type DetDataSample, type Metric } from './metric.js';
 
 /** Options of {@link VOCMetric} (mmdetection's arguments, camelCase). */
@@ -49,7 +49,7 @@ interface Collected {
   bboxes: number[][];
   scores: number[];
   labels: number[];
-  gt: VocAnnotation;
+  gt: MapAnnotation;
 }
 
 /**
@@ -95,7 +95,7 @@ export class VOCMetric implements Metric<DetDataSample> {
       const p = s.predInstances;
       if (!p) throw new TypeError(`VOCMetric.process: sample ${i} has no predInstances`);
       const bboxes = rowsOf(p.bboxes, 4, `predInstances(sample ${i}).bboxes`);
-      let gt: VocAnnotation;
+      let gt: MapAnnotation;
       if (s.gtInstances) {
         gt = {
           bboxes: rowsOf(s.gtInstances.bboxes, 4, `gtInstances(sample ${i}).bboxes`),

@@ -8,7 +8,11 @@ import { setBackend } from '../../src/backend/index.js';
 import { METRICS, MODELS } from '../../src/registry.js';
 import { setInitSeed } from '../../src/nn/index.js';
 import { convertTorchvisionFile, readSafetensorsFile } from '../../src/backbones/index.js';
-import { Accuracy, ImageClassifier, softmaxCrossEntropy } from '../../src/classifiers/index.js';
+import {
+  Accuracy,
+  ImageClassifier,
+  labelSmoothingCrossEntropy,
+} from '../../src/classifiers/index.js';
 
 beforeAll(async () => {
   await setBackend('wasm');
@@ -124,7 +128,7 @@ describe('ImageClassifier', () => {
     clf.dispose();
   });
 
-  it('softmaxCrossEntropy matches -log softmax at the label, with label smoothing', () => {
+  it('labelSmoothingCrossEntropy matches -log softmax at the label, with label smoothing', () => {
     const logits = tf.tensor2d([
       [2, 0, -1],
       [0, 0, 0],
@@ -132,8 +136,8 @@ describe('ImageClassifier', () => {
     const p = (v: number[], i: number): number =>
       Math.exp(v[i]!) / v.reduce((s, a) => s + Math.exp(a), 0);
     const expected = -(Math.log(p([2, 0, -1], 0)) + Math.log(1 / 3)) / 2;
-    expect(softmaxCrossEntropy(logits, [0, 2]).dataSync()[0]).toBeCloseTo(expected, 5);
-    const smooth = softmaxCrossEntropy(logits, [0, 2], 0.3).dataSync()[0]!;
+    expect(labelSmoothingCrossEntropy(logits, [0, 2]).dataSync()[0]).toBeCloseTo(expected, 5);
+    const smooth = labelSmoothingCrossEntropy(logits, [0, 2], 0.3).dataSync()[0]!;
     expect(smooth).toBeGreaterThan(expected);
   });
 });

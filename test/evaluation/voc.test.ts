@@ -4,7 +4,7 @@ import {
   averagePrecision,
   evalMap,
   VOCMetric,
-  type VocAnnotation,
+  type MapAnnotation,
 } from '../../src/evaluation/index.js';
 import { METRICS } from '../../src/registry.js';
 import { fixturePath, hasReal, readFixture } from './helpers.js';
@@ -14,7 +14,7 @@ const fx = readFixture('voc_expected.json');
 /** Group flat gt/det records into evalMap inputs. */
 function toInputs(images: string[], classes: (string | number)[], gts: any[], dets: any[]) {
   const ci = new Map(classes.map((c, i) => [String(c), i]));
-  const ann: VocAnnotation[] = images.map((img) => {
+  const ann: MapAnnotation[] = images.map((img) => {
     const g = gts.filter((x) => x.image === img);
     const keep = g.filter((x) => !x.difficult);
     const ign = g.filter((x) => x.difficult);
@@ -149,7 +149,7 @@ describe('VOC details', () => {
   });
 
   it('difficult boxes are neither TP nor FP; duplicates are FP', () => {
-    const ann: VocAnnotation[] = [
+    const ann: MapAnnotation[] = [
       {
         bboxes: [[0, 0, 10, 10]],
         labels: [0],
