@@ -23,7 +23,7 @@ import '../src/necks/index.js';
 import '../src/detectors/index.js';
 import type { SingleStageDetector } from '../src/detectors/index.js';
 import { Adam } from '../src/engine/optim/optimizers.js';
-import type { DetBatch } from '../src/heads/types.js';
+import type { DetBatch } from '../src/structures/index.js';
 import { setInitSeed } from '../src/nn/index.js';
 import { MODELS } from '../src/registry.js';
 

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 export * from './registry.js';
+export * from './structures/index.js';
 export * from './config/index.js';
 export * from './backend/index.js';
 export * from './nn/index.js';
@@ -22,9 +23,3 @@ export * from './roi_heads/index.js';
 export * from './detectors/index.js';
 export * from './segmentors/index.js';
 export * from './engine/index.js';
-
-// Names that two folders both export: the public one is chosen here.
-export type { DetDataSample, LossDict } from './heads/index.js';
-export type { DetDataSample as MetricDataSample } from './evaluation/metric.js';
-export type { SegDataSample } from './segmentors/index.js';
-export type { SegDataSample as SegMetricSample } from './evaluation/seg_metric.js';

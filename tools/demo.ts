@@ -28,7 +28,7 @@ import { Runner } from '../src/engine/index.js';
 import { preprocessArgv } from '../src/engine/cli.js';
 import { plotPanels, readScalars, seriesOf, type Series } from '../src/engine/plot.js';
 import '../src/evaluation/index.js';
-import type { DetDataSample } from '../src/heads/types.js';
+import type { DetDataSample } from '../src/structures/index.js';
 import { DATASETS } from '../src/registry.js';
 import { drawDetections, writeImage } from '../src/visualization/index.js';
 

@@ -4,12 +4,7 @@
  */
 import { z } from 'zod';
 import { METRICS } from '../registry.js';
-
-/** One prediction: the class scores and the true label. */
-export interface ClsDataSample {
-  predScore: ArrayLike<number>;
-  gtLabel: number;
-}
+import type { ClsDataSample } from '../structures/index.js';
 
 export const accuracySchema = z
   .object({

@@ -12,6 +12,7 @@ import { DATASETS, isTypedConfig, type TypedConfig } from '../registry.js';
 import { Rng } from '../utils/random.js';
 import { ColorPassPool } from './color_workers.js';
 import { fillPadding, writePixels } from './transforms/pixels.js';
+import type { Batch, RawBatch } from '../structures/index.js';
 import type { DataSample, ImgMeta, PackedInputs } from './types.js';
 import type { DatasetLike } from './wrappers.js';
 
@@ -43,23 +44,6 @@ export interface DataLoaderOptions {
    * (bench/data.ts). Worth trying where cores are to spare.
    */
   colorWorkers?: number;
-}
-
-/** One collated batch. */
-export interface Batch {
-  /** NHWC float32 `[n, H, W, 3]`, each image at the top-left, padded with `padValue`. */
-  inputs: tf.Tensor4D;
-  dataSamples: PackedInputs['dataSample'][];
-  /** Data set indices of the images. */
-  indices: number[];
-}
-
-/** A batch before the tensor is made. */
-export interface RawBatch {
-  data: Float32Array;
-  shape: [number, number, number, number];
-  dataSamples: PackedInputs['dataSample'][];
-  indices: number[];
 }
 
 /**

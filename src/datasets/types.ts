@@ -1,3 +1,4 @@
+import type { GtInstances, PixelData } from '../structures/index.js';
 import type { Rng } from '../utils/random.js';
 
 /**
@@ -166,14 +167,6 @@ export interface ImgMeta {
   batchInputShape?: [number, number];
 }
 
-/** Ground-truth instances in network-input pixels. */
-export interface GtInstances {
-  /** `n*4` `[x1, y1, x2, y2]`. */
-  bboxes: Float32Array;
-  labels: Int32Array;
-  masks?: BitmapMasks;
-}
-
 /** What PackDetInputs / PackSegInputs produce for one image. */
 export interface PackedInputs {
   /**
@@ -186,7 +179,7 @@ export interface PackedInputs {
     metainfo: ImgMeta;
     gtInstances: GtInstances;
     ignoredInstances: GtInstances;
-    gtSemSeg?: { data: Uint8Array; height: number; width: number };
+    gtSemSeg?: PixelData;
   };
 }
 

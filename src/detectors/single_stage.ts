@@ -6,14 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Module } from '../nn/module.js';
 import { isTypedConfig, MODELS, type TypedConfig } from '../registry.js';
-import type {
-  DenseTestCfg,
-  DenseTrainCfg,
-  DetBatch,
-  DetDataSample,
-  DetSample,
-  LossDict,
-} from '../heads/types.js';
+import type { DenseTestCfg, DenseTrainCfg } from '../heads/types.js';
+import type { DetBatch, DetDataSample, DetSample, LossDict } from '../structures/index.js';
 
 /** What the detector needs from a dense head. */
 export interface DenseHead extends Module {

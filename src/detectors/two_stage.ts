@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Module } from '../nn/module.js';
 import { isTypedConfig, MODELS, type TypedConfig } from '../registry.js';
-import type { DetBatch, DetDataSample, LossDict } from '../heads/types.js';
+import type { DetBatch, DetDataSample, LossDict } from '../structures/index.js';
 import type { RPNHead, RPNProposalCfg } from '../heads/rpn_head.js';
 import '../heads/index.js';
 import type { RCNNTestCfg, RCNNTrainCfg, StandardRoIHead } from '../roi_heads/standard_roi_head.js';

@@ -11,14 +11,8 @@ import { z } from 'zod';
 import { ConfigError, validateArgs } from '../config/index.js';
 import { DataLoader } from '../datasets/loader.js';
 import { DATASETS, type TypedConfig } from '../registry.js';
+import type { EngineBatch } from '../structures/index.js';
 import { Rng } from '../utils/random.js';
-
-/** A batch as the engine sees it: opaque except `inputs` (disposed after the step) and `dataSamples`. */
-export interface EngineBatch {
-  inputs?: tf.Tensor;
-  dataSamples?: unknown[];
-  [key: string]: unknown;
-}
 
 /** The loader interface of the engine. */
 export interface EngineLoader<B = EngineBatch> {

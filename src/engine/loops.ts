@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { ConfigError, validateArgs } from '../config/index.js';
 import { LOOPS, METRICS, isTypedConfig, type TypedConfig } from '../registry.js';
-import { disposeBatch, type EngineBatch, type EngineLoader } from './data.js';
+import type { EngineBatch } from '../structures/index.js';
+import { disposeBatch, type EngineLoader } from './data.js';
 import type { EvalLoopLike, Runner, TrainLoopLike } from './runner.js';
 
 /** A streaming metric: `process` per batch, `compute` at the end. */

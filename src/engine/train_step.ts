@@ -2,9 +2,7 @@
  * mmengine's `parse_losses` and the finiteness check of a training step.
  */
 import * as tf from '@tensorflow/tfjs-core';
-
-/** What a model's `loss(batch)` returns: scalars (or lists of scalars, e.g. one per FPN level) by name. */
-export type LossDict = Record<string, tf.Tensor | tf.Tensor[]>;
+import type { LossDict } from '../structures/index.js';
 
 /**
  * Reduces each entry to a scalar (the mean of a tensor, the sum of a list's
@@ -18,7 +16,10 @@ export type LossDict = Record<string, tf.Tensor | tf.Tensor[]>;
  * terms.map(([k]) => k); // ['loss_cls', 'loss_bbox', 'acc']
  * ```
  */
-export function parseLosses(losses: LossDict): { total: tf.Scalar; terms: [string, tf.Scalar][] } {
+export function parseLosses(losses: LossDict<tf.Tensor | tf.Tensor[]>): {
+  total: tf.Scalar;
+  terms: [string, tf.Scalar][];
+} {
   if (typeof (losses as unknown as { then?: unknown }).then === 'function') {
     throw new Error(
       'model.loss() returned a Promise; it must be synchronous (the gradient tape records one synchronous call)',

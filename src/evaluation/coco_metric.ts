@@ -14,14 +14,8 @@ import {
   type CocoJson,
   type CocoResult,
 } from './coco_format.js';
-import {
-  rowsOf,
-  type DatasetMeta,
-  type DetDataSample,
-  type Metric,
-  type PredInstances,
-  type PredMask,
-} from './metric.js';
+import type { MetricDataSample, PredMask } from '../structures/index.js';
+import { rowsOf, type DatasetMeta, type Metric } from './metric.js';
 
 /** Options of {@link CocoMetric} (mmdetection's `CocoMetric` arguments, camelCase). */
 export interface CocoMetricOptions {
@@ -120,19 +114,7 @@ interface Collected {
   maskScores?: number[];
   height?: number;
   width?: number;
-  instances?: DetDataSample['instances'];
-}
-
-/** A sample {@link CocoMetric} takes: a {@link DetDataSample} whose masks may also be bitmaps. */
-export interface CocoMetricSample {
-  imgId?: number;
-  /** `[height, width]` of the original image (the size of bitmap masks). */
-  oriShape?: readonly [number, number];
-  width?: number;
-  height?: number;
-  predInstances?: PredInstances;
-  instances?: DetDataSample['instances'];
-  [key: string]: unknown;
+  instances?: MetricDataSample['instances'];
 }
 
 /**
@@ -147,7 +129,7 @@ export interface CocoMetricSample {
  */
 export function masksToRle(
   masks: readonly PredMask[],
-  s: Pick<CocoMetricSample, 'oriShape' | 'height' | 'width'>,
+  s: Pick<MetricDataSample, 'oriShape' | 'height' | 'width'>,
   imgId: number,
   n: number,
 ): RLE[] {
@@ -245,7 +227,7 @@ export function predictionsToCocoResults(
  * m.compute(); // { 'coco/bbox_mAP': 0.9999999999999998, 'coco/bbox_mAP_50': 0.9999999999999999, 'coco/bbox_AR@100': 1 }
  * ```
  */
-export class CocoMetric implements Metric<DetDataSample> {
+export class CocoMetric implements Metric<MetricDataSample> {
   static readonly configSchema = optionsSchema;
   readonly options: Required<
     Pick<CocoMetricOptions, 'classwise' | 'proposalNums' | 'formatOnly' | 'prefix'>
@@ -283,7 +265,7 @@ export class CocoMetric implements Metric<DetDataSample> {
     this.results = [];
   }
 
-  process(_dataBatch: unknown, dataSamples: readonly CocoMetricSample[]): void {
+  process(_dataBatch: unknown, dataSamples: readonly MetricDataSample[]): void {
     for (const s of dataSamples) {
       const p = s.predInstances;
       if (!p) throw new TypeError('CocoMetric.process: a data sample has no predInstances');

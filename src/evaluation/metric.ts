@@ -10,56 +10,6 @@ export interface DatasetMeta {
   [key: string]: unknown;
 }
 
-/** A predicted mask: COCO RLE, or a row-major 0/1 plane of the original image (`oriShape`). */
-export type PredMask = import('../masks/index.js').AnyRLE | ArrayLike<number>;
-
-/** Predicted instances of one image (mmdetection's `pred_instances`). */
-export interface PredInstances {
-  /** `[N, 4]` boxes `x1, y1, x2, y2` in original image pixels, as rows or flat. */
-  bboxes: ArrayLike<number> | readonly (readonly number[])[];
-  scores: ArrayLike<number>;
-  /** 0-based class labels. */
-  labels: ArrayLike<number>;
-  /** Instance masks, one per box: COCO RLE (compressed or uncompressed) or a row-major 0/1 plane of the original image (what Mask R-CNN's `predict` gives). */
-  masks?: readonly PredMask[];
-  /** Mask scores; default the box scores. */
-  maskScores?: ArrayLike<number>;
-}
-
-/** One annotated object (mmdetection's data-list `instances`, camelCase). */
-export interface GtInstance {
-  /** `x1, y1, x2, y2`. */
-  bbox: readonly number[];
-  bboxLabel: number;
-  /** 1: crowd (COCO) / difficult (VOC). */
-  ignoreFlag?: number;
-  /** COCO segmentation (polygons or RLE). */
-  mask?: number[][] | import('../masks/index.js').AnyRLE;
-}
-
-/** One image's sample passed to `process()`. */
-export interface DetDataSample {
-  imgId?: number;
-  /** `[height, width]` of the original image. */
-  oriShape?: readonly [number, number];
-  width?: number;
-  height?: number;
-  predInstances?: PredInstances;
-  /** Ground truth, used when the metric has no annotation file. */
-  instances?: readonly GtInstance[];
-  /** mmdetection style ground truth (alternative to `instances`). */
-  gtInstances?: {
-    bboxes: ArrayLike<number> | readonly (readonly number[])[];
-    labels: ArrayLike<number>;
-  };
-  /** mmdetection style ignored (difficult) ground truth. */
-  ignoredInstances?: {
-    bboxes: ArrayLike<number> | readonly (readonly number[])[];
-    labels: ArrayLike<number>;
-  };
-  [key: string]: unknown;
-}
-
 /** A streaming metric. */
 export interface Metric<S = unknown> {
   datasetMeta?: DatasetMeta;

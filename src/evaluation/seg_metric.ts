@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { METRICS } from '../registry.js';
+import type { SegMetricSample } from '../structures/index.js';
 import type { DatasetMeta, Metric } from './metric.js';
 
 /**
@@ -227,13 +228,6 @@ const optionsSchema = z
   })
   .strict();
 
-/** A sample for {@link SegMetric.process}: mmseg's `pred_sem_seg` / `gt_sem_seg`, flat label maps. */
-export interface SegDataSample {
-  predSemSeg: { data: ArrayLike<number>; height?: number; width?: number };
-  gtSemSeg: { data: ArrayLike<number>; height?: number; width?: number };
-  [key: string]: unknown;
-}
-
 /** One row of the per-class table (percentages). */
 export interface SegClassRow {
   class: string;
@@ -261,7 +255,7 @@ export interface SegClassRow {
  * //   mFscore: 66.66666666666666, mPrecision: 75, mRecall: 75 }
  * ```
  */
-export class SegMetric implements Metric<SegDataSample> {
+export class SegMetric implements Metric<SegMetricSample> {
   static readonly configSchema = optionsSchema;
   readonly options: Required<Pick<SegMetricOptions, 'ignoreIndex' | 'iouMetrics' | 'beta'>> &
     SegMetricOptions;
@@ -287,7 +281,7 @@ export class SegMetric implements Metric<SegDataSample> {
     this.areas = undefined;
   }
 
-  process(_dataBatch: unknown, dataSamples: readonly SegDataSample[]): void {
+  process(_dataBatch: unknown, dataSamples: readonly SegMetricSample[]): void {
     for (const s of dataSamples) {
       if (!s.gtSemSeg)
         throw new Error(

@@ -4,7 +4,8 @@
 import { z } from 'zod';
 import { METRICS } from '../registry.js';
 import { evalMap, type MapAnnotation } from './voc_eval.js';
-import { rowsOf, type DatasetMeta, type DetDataSample, type Metric } from './metric.js';
+import type { MetricDataSample } from '../structures/index.js';
+import { rowsOf, type DatasetMeta, type Metric } from './metric.js';
 
 /** Options of {@link VOCMetric} (mmdetection's arguments, camelCase). */
 export interface VOCMetricOptions {
@@ -69,7 +70,7 @@ interface Collected {
  * m.compute(); // { 'pascal_voc/AP50': 1, 'pascal_voc/mAP': 1 }
  * ```
  */
-export class VOCMetric implements Metric<DetDataSample> {
+export class VOCMetric implements Metric<MetricDataSample> {
   static readonly configSchema = optionsSchema;
   readonly options: Required<
     Pick<VOCMetricOptions, 'evalMode' | 'useLegacyCoordinate' | 'prefix'>
@@ -89,7 +90,7 @@ export class VOCMetric implements Metric<DetDataSample> {
     this.results = [];
   }
 
-  process(_dataBatch: unknown, dataSamples: readonly DetDataSample[]): void {
+  process(_dataBatch: unknown, dataSamples: readonly MetricDataSample[]): void {
     for (const s of dataSamples) {
       const i = this.results.length;
       const p = s.predInstances;

@@ -29,14 +29,8 @@ import {
   sigmoid,
   logit,
 } from './dense_utils.js';
-import type {
-  DenseTestCfg,
-  DenseTrainCfg,
-  DetDataSample,
-  DetSample,
-  InstanceData,
-  LossDict,
-} from './types.js';
+import type { DenseTestCfg, DenseTrainCfg } from './types.js';
+import type { DetDataSample, DetSample, InstanceData, LossDict } from '../structures/index.js';
 
 /** A box coder as the heads use it (DeltaXYWHBBoxCoder, SSDVarianceBBoxCoder, ...). */
 export interface BoxCoder {

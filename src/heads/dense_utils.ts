@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { nextSeed } from '../nn/init.js';
 import { batchedNms } from '../ops/nms/nms.js';
 import { isTypedConfig, MODELS, TASK_UTILS, type TypedConfig } from '../registry.js';
-import type { DenseTestCfg, DetDataSample, DetSample, InstanceData } from './types.js';
+import type { DenseTestCfg } from './types.js';
+import type { DetDataSample, DetSample, InstanceData } from '../structures/index.js';
 
 /** A config `{type, ...}` built in `registry`, or an already built object passed through. */
 export function buildOr<T>(

@@ -24,7 +24,8 @@ import {
   sigmoid,
   toDetDataSample,
 } from './dense_utils.js';
-import type { DenseTestCfg, DenseTrainCfg, DetDataSample, DetSample, LossDict } from './types.js';
+import type { DenseTestCfg, DenseTrainCfg } from './types.js';
+import type { DetDataSample, DetSample, LossDict } from '../structures/index.js';
 
 /** A learnable scalar multiplier (mmcv `Scale`), one per FPN level. */
 export class Scale extends Module {

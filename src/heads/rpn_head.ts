@@ -14,7 +14,7 @@ import { batchedNms } from '../ops/nms/nms.js';
 import { AnchorHead, anchorHeadSchema, type AnchorHeadOptions } from './anchor_head.js';
 import { MODELS } from '../registry.js';
 import { concatF32, featSizes, gatherRows, normalInit, toDetDataSample } from './dense_utils.js';
-import type { DetDataSample, DetSample, InstanceData, LossDict } from './types.js';
+import type { DetDataSample, DetSample, InstanceData, LossDict } from '../structures/index.js';
 
 export const rpnHeadSchema = anchorHeadSchema.extend({
   numClasses: z.literal(1).optional(),

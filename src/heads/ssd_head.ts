@@ -21,7 +21,7 @@ import { softmaxCrossEntropy } from '../losses/cross_entropy_loss.js';
 import { smoothL1 } from '../losses/smooth_l1_loss.js';
 import { AnchorHead, type AnchorHeadOptions, type DenseTargets } from './anchor_head.js';
 import { flattenLevels, featSizes } from './dense_utils.js';
-import type { DetSample, LossDict } from './types.js';
+import type { DetSample, LossDict } from '../structures/index.js';
 
 export const ssdHeadSchema = z
   .object({

@@ -34,7 +34,8 @@ import {
   sigmoid,
   toDetDataSample,
 } from './dense_utils.js';
-import type { DenseTestCfg, DenseTrainCfg, DetDataSample, DetSample, LossDict } from './types.js';
+import type { DenseTestCfg, DenseTrainCfg } from './types.js';
+import type { DetDataSample, DetSample, LossDict } from '../structures/index.js';
 
 const sized = z.union([
   z.number().positive(),

@@ -12,7 +12,7 @@ import { interpolate, Module, ModuleList } from '../nn/index.js';
 import { isTypedConfig, MODELS, type TypedConfig } from '../registry.js';
 import type { ImgMeta } from '../datasets/types.js';
 import type { BaseDecodeHead } from './decode_heads/decode_head.js';
-import type { SegBatch, SegDataSample, SegLossDict, SegSample } from './types.js';
+import type { LossDict, SegBatch, SegDataSample, SegSample } from '../structures/index.js';
 
 const pairSchema = z.union([
   z.number().int().positive(),
@@ -171,11 +171,11 @@ export class EncoderDecoder extends Module {
   }
 
   /** Losses of a batch (`decode.*`, `aux.*` or `aux_i.*`); call inside a gradient closure. */
-  loss(batch: SegBatch): SegLossDict {
+  loss(batch: SegBatch): LossDict<tf.Scalar> {
     const feats = this.extractFeat(batch.inputs);
     const shape: [number, number] = [batch.inputs.shape[1], batch.inputs.shape[2]];
-    const out: SegLossDict = {};
-    const add = (prefix: string, l: SegLossDict) => {
+    const out: LossDict<tf.Scalar> = {};
+    const add = (prefix: string, l: LossDict<tf.Scalar>) => {
       for (const [k, v] of Object.entries(l)) out[`${prefix}.${k}`] = v;
     };
     add('decode', this.decodeHead.loss(feats, batch.dataSamples, shape));

@@ -4,6 +4,7 @@
  * (label map, instance masks and boxes) for `tools/infer.ts`.
  */
 import type { ImageBuffer } from '../datasets/types.js';
+import type { LabelMap } from '../structures/index.js';
 import { vocPalette } from '../datasets/png.js';
 import {
   compositeSvg,
@@ -13,13 +14,6 @@ import {
   type Detections,
   type DrawOptions,
 } from './draw.js';
-
-/** A label map: class index per pixel, row-major `height * width`. */
-export interface LabelMap {
-  data: ArrayLike<number>;
-  height: number;
-  width: number;
-}
 
 /** Options of {@link drawSemSeg}. */
 export interface SemSegDrawOptions {
@@ -67,7 +61,7 @@ const paletteRows = (p: SemSegDrawOptions['palette']): number[][] => {
  */
 export async function drawSemSeg(
   image: ImageBuffer | string | Buffer,
-  seg: LabelMap,
+  seg: Required<LabelMap>,
   options: SemSegDrawOptions = {},
 ): Promise<ImageBuffer> {
   const img = await toRgbImage(image, 'drawSemSeg');
@@ -109,7 +103,7 @@ export async function drawSemSeg(
 /** A model's prediction for one image: detections (boxes, optional masks) and/or a label map. */
 export interface Prediction {
   predInstances?: Pick<Detections, 'bboxes' | 'labels' | 'scores' | 'masks'>;
-  predSemSeg?: LabelMap;
+  predSemSeg?: Required<LabelMap>;
 }
 
 /** Options of {@link drawPrediction}. */

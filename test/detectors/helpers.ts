@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { renderSyntheticImage } from '../../src/datasets/synthetic.js';
 import { Adam } from '../../src/engine/optim/optimizers.js';
-import type { DetBatch, DetDataSample, DetSample } from '../../src/heads/types.js';
+import type { DetBatch, DetDataSample, DetSample } from '../../src/structures/index.js';
 import type { Module } from '../../src/nn/module.js';
 import { boxIouHost } from '../../src/ops/boxes/iou.js';
 import { Rng } from '../../src/utils/random.js';

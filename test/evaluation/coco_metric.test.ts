@@ -2,12 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  CocoMetric,
-  evaluateCoco,
-  parseCocoDataset,
-  type DetDataSample,
-} from '../../src/evaluation/index.js';
+import { CocoMetric, evaluateCoco, parseCocoDataset } from '../../src/evaluation/index.js';
+import type { MetricDataSample } from '../../src/structures/index.js';
 import { rleToBbox } from '../../src/masks/index.js';
 import { METRICS } from '../../src/registry.js';
 import { fixturePath, hasReal, readFixture } from './helpers.js';
@@ -16,7 +12,7 @@ const cases: any[] = readFixture('coco_expected.json');
 const caseNamed = (n: string) => cases.find((c) => c.name === n)!;
 
 /** COCO results -> per-image predInstances (xyxy boxes, 0-based labels). */
-function toSamples(results: any[], catIds: number[], withMasks: boolean): DetDataSample[] {
+function toSamples(results: any[], catIds: number[], withMasks: boolean): MetricDataSample[] {
   const byImg = new Map<number, any[]>();
   for (const r of results) {
     if (!byImg.has(r.image_id)) byImg.set(r.image_id, []);
@@ -120,7 +116,7 @@ describe('CocoMetric', () => {
   it('ground truth from the samples (no annFile), as gt_to_coco_json', () => {
     const m = new CocoMetric({ metricItems: ['mAP', 'mAP_50'] });
     m.datasetMeta = { classes: ['a', 'b'] };
-    const samples: DetDataSample[] = [
+    const samples: MetricDataSample[] = [
       {
         imgId: 7,
         oriShape: [100, 120],

@@ -4,7 +4,7 @@ import '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import '../../src/heads/index.js';
 import type { RetinaHead } from '../../src/heads/index.js';
-import type { DetSample } from '../../src/heads/types.js';
+import type { DetSample } from '../../src/structures/index.js';
 import { MODELS } from '../../src/registry.js';
 import { detSample } from '../helpers/meta.js';
 

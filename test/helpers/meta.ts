@@ -1,6 +1,6 @@
 /** Image meta and samples for tests that build them by hand. */
 import type { ImgMeta } from '../../src/datasets/types.js';
-import type { DetSample } from '../../src/heads/types.js';
+import type { DetSample } from '../../src/structures/index.js';
 
 /**
  * The meta of an unscaled, unflipped, unpadded `h x w` image (imgId 0, no

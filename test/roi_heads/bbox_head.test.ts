@@ -4,7 +4,7 @@ import '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import '../../src/roi_heads/index.js';
 import type { ConvFCBBoxHead, RoISampling } from '../../src/roi_heads/index.js';
-import type { DetSample } from '../../src/heads/types.js';
+import type { DetSample } from '../../src/structures/index.js';
 import { MODELS } from '../../src/registry.js';
 import { imgMeta } from '../helpers/meta.js';
 

@@ -14,7 +14,7 @@ import '../../src/backbones/index.js';
 import '../../src/necks/index.js';
 import '../../src/detectors/index.js';
 import '../../src/roi_heads/index.js';
-import type { DetBatch, DetDataSample, LossDict } from '../../src/heads/types.js';
+import type { DetBatch, DetDataSample, LossDict } from '../../src/structures/index.js';
 import { saveCheckpoint, setInitSeed, type Module } from '../../src/nn/index.js';
 import { renderSyntheticImage } from '../../src/datasets/synthetic.js';
 import { MODELS } from '../../src/registry.js';

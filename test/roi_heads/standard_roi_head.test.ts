@@ -4,7 +4,7 @@ import '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import '../../src/roi_heads/index.js';
 import { bbox2roi, type StandardRoIHead } from '../../src/roi_heads/index.js';
-import type { DetSample } from '../../src/heads/types.js';
+import type { DetSample } from '../../src/structures/index.js';
 import { MODELS } from '../../src/registry.js';
 import { addGtAsProposals } from '../../src/task_utils/samplers.js';
 import { detSample } from '../helpers/meta.js';

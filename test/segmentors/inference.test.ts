@@ -5,12 +5,8 @@ import { setBackend } from '../../src/backend/index.js';
 import '../../src/backbones/index.js';
 import { Module, setInitSeed } from '../../src/nn/index.js';
 import { MODELS } from '../../src/registry.js';
-import {
-  EncoderDecoder,
-  slideWindows,
-  type FCNHead,
-  type SegSample,
-} from '../../src/segmentors/index.js';
+import { EncoderDecoder, slideWindows, type FCNHead } from '../../src/segmentors/index.js';
+import type { SegSample } from '../../src/structures/index.js';
 import { imgMeta } from '../helpers/meta.js';
 
 beforeAll(async () => {

@@ -19,7 +19,8 @@ import { Runner } from '../../src/engine/index.js';
 import { registerAllModules } from '../../src/engine/register_all.js';
 import { setInitSeed, type Module } from '../../src/nn/index.js';
 import { MODELS } from '../../src/registry.js';
-import type { EncoderDecoder, SegBatch } from '../../src/segmentors/index.js';
+import type { EncoderDecoder } from '../../src/segmentors/index.js';
+import type { SegBatch } from '../../src/structures/index.js';
 import { imgMeta } from '../helpers/meta.js';
 
 const exec = promisify(execFile);

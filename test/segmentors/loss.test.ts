@@ -11,8 +11,8 @@ import {
   OHEMPixelSampler,
   pixelAccuracy,
   stackLabels,
-  type SegSample,
 } from '../../src/segmentors/index.js';
+import type { SegSample } from '../../src/structures/index.js';
 import { imgMeta } from '../helpers/meta.js';
 
 const fx = JSON.parse(

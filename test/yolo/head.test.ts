@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { setBackend } from '../../src/backend/index.js';
 import '../../src/detectors/index.js';
 import type { YOLOV3Head } from '../../src/heads/index.js';
-import type { DetSample } from '../../src/heads/types.js';
+import type { DetSample } from '../../src/structures/index.js';
 import { MSELoss } from '../../src/losses/index.js';
 import { MODELS } from '../../src/registry.js';
 import { imgMeta } from '../helpers/meta.js';

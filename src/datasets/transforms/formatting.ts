@@ -4,14 +4,8 @@
  * `FilterAnnotations`, `PackDetInputs`, `PackSegInputs`).
  */
 import { z } from 'zod';
-import type {
-  BitmapMasks,
-  DataSample,
-  DeferredPixels,
-  GtInstances,
-  ImgMeta,
-  PackedInputs,
-} from '../types.js';
+import type { GtInstances } from '../../structures/index.js';
+import type { BitmapMasks, DataSample, DeferredPixels, ImgMeta, PackedInputs } from '../types.js';
 import { DatasetError } from '../errors.js';
 import { keepInstances } from './geometric.js';
 import { ensureDecoded, materialize } from './pixels.js';

@@ -10,7 +10,7 @@ import { nextSeed, xavier } from '../../nn/init.js';
 import { MODELS, TASK_UTILS } from '../../registry.js';
 import type { BoxCoder, LossModule } from '../../heads/anchor_head.js';
 import { bboxPostProcess, buildOr, concatF32 } from '../../heads/dense_utils.js';
-import type { DetSample, InstanceData } from '../../heads/types.js';
+import type { DetSample, InstanceData } from '../../structures/index.js';
 import '../../losses/index.js';
 import '../../ops/index.js';
 

@@ -11,7 +11,7 @@ import { Conv2d, Dropout, interpolate, Module, ModuleList } from '../../nn/index
 import { isTypedConfig, MODELS, TASK_UTILS, type TypedConfig } from '../../registry.js';
 import { OHEMPixelSampler } from '../ohem_pixel_sampler.js';
 import '../../losses/index.js';
-import type { SegLossDict, SegSample } from '../types.js';
+import type { LossDict, SegSample } from '../../structures/index.js';
 
 /** A loss module called as `forward(pred [N, C], labels [N])` (CrossEntropyLoss). */
 export interface SegLossModule extends Module {
@@ -256,7 +256,7 @@ export abstract class BaseDecodeHead extends Module {
     inputs: tf.Tensor4D[],
     samples: readonly SegSample[],
     batchShape: [number, number],
-  ): SegLossDict {
+  ): LossDict<tf.Scalar> {
     return this.lossByFeat(this.forward(inputs), samples, batchShape);
   }
 
@@ -269,7 +269,7 @@ export abstract class BaseDecodeHead extends Module {
     logits: tf.Tensor4D,
     samples: readonly SegSample[],
     [H, W]: [number, number],
-  ): SegLossDict {
+  ): LossDict<tf.Scalar> {
     const labels = stackLabels(samples, H, W, this.ignoreIndex);
     const up =
       logits.shape[1] === H && logits.shape[2] === W
@@ -279,7 +279,7 @@ export abstract class BaseDecodeHead extends Module {
     const weight = this.sampler
       ? tf.tensor1d(this.sampler.sample(flat, labels, samples.length))
       : undefined;
-    const out: SegLossDict = {};
+    const out: LossDict<tf.Scalar> = {};
     this.lossDecode.items.forEach((loss, i) => {
       const name = this.lossNames[i]!;
       const v = loss.forward(flat, labels, { weight }) as tf.Scalar;
