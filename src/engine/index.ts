@@ -26,7 +26,7 @@ export * from './optim/optimizers.js';
 export * from './optim/optim_wrapper.js';
 export * from './optim/schedulers.js';
 export * from './hooks/hook.js';
-export * from './hooks/builtin.js';
+export * from './hooks/index.js';
 export * from './data.js';
 export * from './logging.js';
 export * from './train_step.js';

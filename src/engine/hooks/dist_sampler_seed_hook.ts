@@ -1,0 +1,9 @@
+/** mmengine's `DistSamplerSeedHook`, accepted and inert. */
+import { z } from 'zod';
+import { Hook } from './hook.js';
+import { priority } from './priority.js';
+
+/** Accepted for mmdetection configs; the runner already seeds each epoch's order. */
+export class DistSamplerSeedHook extends Hook {
+  static readonly configSchema = z.strictObject({ priority });
+}

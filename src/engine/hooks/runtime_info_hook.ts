@@ -1,0 +1,9 @@
+/** mmengine's `RuntimeInfoHook`, accepted and inert. */
+import { z } from 'zod';
+import { Hook } from './hook.js';
+import { priority } from './priority.js';
+
+/** Accepted for mmdetection configs; the runner keeps its runtime information itself. */
+export class RuntimeInfoHook extends Hook {
+  static readonly configSchema = z.strictObject({ priority });
+}
