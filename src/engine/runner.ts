@@ -26,7 +26,8 @@ import {
   type TypedConfig,
 } from '../registry.js';
 import { Rng, type RngState } from '../utils/random.js';
-import { buildDataloader, disposeBatch, type EngineBatch, type EngineLoader } from './data.js';
+import type { EngineBatch, LossDict } from '../structures/index.js';
+import { buildDataloader, disposeBatch, type EngineLoader } from './data.js';
 import './hooks/index.js';
 import './loops.js';
 import {
@@ -45,11 +46,11 @@ import {
 } from './optim/optim_wrapper.js';
 import type { OptimizerMeta } from './optim/optimizers.js';
 import { type LRScheduler } from './optim/schedulers.js';
-import { NonFiniteLossError, parseLosses, type LossDict } from './train_step.js';
+import { NonFiniteLossError, parseLosses } from './train_step.js';
 
 /** What the engine needs of a model. */
 export interface DetectorLike extends Module {
-  loss(batch: unknown): LossDict;
+  loss(batch: unknown): LossDict<tf.Tensor | tf.Tensor[]>;
   predict(batch: unknown): Promise<unknown[]> | unknown[];
 }
 
