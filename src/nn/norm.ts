@@ -1,0 +1,151 @@
+/** Normalisation layers (BatchNorm2d, GroupNorm) on NHWC and mmcv's `build_norm_layer`. */
+import * as tf from '@tensorflow/tfjs-core';
+import { constant } from './init.js';
+import { Module } from './module.js';
+
+/**
+ * Batch normalisation (torch.nn.BatchNorm2d) over the channel axis of NHWC.
+ * In training it normalises with the batch statistics and updates
+ * `runningMean`/`runningVar` (unbiased variance) with `momentum`; in eval, or
+ * when `trackRunningStats` is on and the layer is frozen with `normEval`, it
+ * uses the running ones.
+ */
+export class BatchNorm2d extends Module {
+  readonly weight?: tf.Variable;
+  readonly bias?: tf.Variable;
+  readonly runningMean: tf.Variable;
+  readonly runningVar: tf.Variable;
+  readonly numBatchesTracked: tf.Variable;
+
+  constructor(
+    readonly numFeatures: number,
+    readonly options: { eps?: number; momentum?: number; affine?: boolean } = {},
+  ) {
+    super();
+    if (options.affine ?? true) {
+      this.weight = this.addParameter('weight', constant([numFeatures], 1));
+      this.bias = this.addParameter('bias', constant([numFeatures], 0));
+    }
+    this.runningMean = this.addBuffer('runningMean', tf.zeros([numFeatures]));
+    this.runningVar = this.addBuffer('runningVar', tf.ones([numFeatures]));
+    this.numBatchesTracked = this.addBuffer('numBatchesTracked', tf.scalar(0, 'int32'));
+  }
+
+  get eps(): number {
+    return this.options.eps ?? 1e-5;
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    if (!this.training) {
+      // A per-channel affine map; as mul/add its gradient is two broadcasts
+      // (tfjs' batchNorm gradient tiles the statistics to the input's size).
+      const scale = tf.mul(tf.rsqrt(tf.add(this.runningVar, this.eps)), this.weight ?? 1);
+      const shift = tf.sub(this.bias ?? 0, tf.mul(this.runningMean, scale));
+      return tf.add(tf.mul(x, scale), shift) as tf.Tensor4D;
+    }
+    const n = x.size / this.numFeatures;
+    if (n <= 1)
+      throw new Error(
+        `BatchNorm2d: expected more than 1 value per channel in training, got input shape [${x.shape}]`,
+      );
+    const m = this.options.momentum ?? 0.1;
+    const gamma = this.weight ?? tf.ones([this.numFeatures]);
+    const beta = this.bias ?? tf.zeros([this.numFeatures]);
+    return batchNormTrain(x, gamma, beta, this.eps, (mean, variance) => {
+      // Running statistics use the unbiased variance, as torch.
+      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
+      this.runningVar.assign(
+        tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * n) / (n - 1))),
+      );
+      this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
+    });
+  }
+}
+
+/**
+ * Training-mode batch norm over the channels of NHWC with a hand-written
+ * gradient: `dβ = Σdy`, `dγ = Σdy·x̂`, `dx = γ/σ · (dy − dβ/N − x̂·dγ/N)`.
+ * tfjs' generic gradient of `batchNorm(x, moments(x))` tiles the statistics
+ * back to the input's size, which costs more than the convolutions around it.
+ * `onStats(mean, biasedVariance)` sees the batch statistics (for running averages).
+ */
+export function batchNormTrain(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D | tf.Tensor,
+  beta: tf.Tensor1D | tf.Tensor,
+  eps: number,
+  onStats?: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
+): tf.Tensor4D {
+  const count = x.size / x.shape[3];
+  const f = tf.customGrad(((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const { mean, variance } = tf.moments(xi, [0, 1, 2]);
+    onStats?.(mean as tf.Tensor1D, variance as tf.Tensor1D);
+    const invStd = tf.rsqrt(tf.add(variance, eps));
+    const xhat = tf.mul(tf.sub(xi, mean), invStd);
+    save([xhat, invStd, g]);
+    return {
+      value: tf.add(tf.mul(xhat, g), b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, inv, gm] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const dBeta = tf.sum(dy, [0, 1, 2]);
+        const dGamma = tf.sum(tf.mul(dy, xh), [0, 1, 2]);
+        const centred = tf.sub(tf.sub(dy, tf.div(dBeta, count)), tf.mul(xh, tf.div(dGamma, count)));
+        return [tf.mul(centred, tf.mul(gm, inv)), dGamma, dBeta];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, gamma, beta) as tf.Tensor4D;
+}
+
+/** Group normalisation (torch.nn.GroupNorm) over NHWC. */
+export class GroupNorm extends Module {
+  readonly weight?: tf.Variable;
+  readonly bias?: tf.Variable;
+  constructor(
+    readonly numGroups: number,
+    readonly numChannels: number,
+    readonly options: { eps?: number; affine?: boolean } = {},
+  ) {
+    super();
+    if (numChannels % numGroups)
+      throw new Error(`GroupNorm: ${numChannels} channels not divisible by ${numGroups} groups`);
+    if (options.affine ?? true) {
+      this.weight = this.addParameter('weight', constant([numChannels], 1));
+      this.bias = this.addParameter('bias', constant([numChannels], 0));
+    }
+  }
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    const [n, h, w, c] = x.shape;
+    const g = tf.reshape(x, [n, h, w, this.numGroups, c / this.numGroups]);
+    const { mean, variance } = tf.moments(g, [1, 2, 4], true);
+    const y = tf.reshape(
+      tf.div(tf.sub(g, mean), tf.sqrt(tf.add(variance, this.options.eps ?? 1e-5))),
+      [n, h, w, c],
+    );
+    if (!this.weight) return y as tf.Tensor4D;
+    return tf.add(tf.mul(y, this.weight), this.bias!) as tf.Tensor4D;
+  }
+}
+
+/** `normCfg` of a {@link ConvModule} (mmcv names). */
+export interface NormCfg {
+  type: 'BN' | 'BN2d' | 'SyncBN' | 'GN';
+  requiresGrad?: boolean;
+  momentum?: number;
+  eps?: number;
+  numGroups?: number;
+}
+
+/** Builds a norm layer from an mmcv-style config; returns its conventional name ('bn' / 'gn'). */
+export function buildNormLayer(cfg: NormCfg, channels: number): [string, Module] {
+  if (cfg.type === 'GN') {
+    if (!cfg.numGroups) throw new Error('normCfg GN needs numGroups');
+    return ['gn', new GroupNorm(cfg.numGroups, channels, { eps: cfg.eps })];
+  }
+  if (cfg.type === 'BN' || cfg.type === 'BN2d' || cfg.type === 'SyncBN') {
+    return ['bn', new BatchNorm2d(channels, { eps: cfg.eps, momentum: cfg.momentum })];
+  }
+  throw new Error(
+    `normCfg.type: expected one of BN | GN, got ${JSON.stringify((cfg as { type: unknown }).type)}`,
+  );
+}
