@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { DATASETS, isTypedConfig, type TypedConfig } from '../registry.js';
 import { Rng } from '../utils/random.js';
 import { ColorPassPool } from './color_workers.js';
-import { fillPadding, writePixels } from './transforms/pixels.js';
+import { fillPadding, writePixels } from './transforms/color_map.js';
 import type { Batch, RawBatch } from '../structures/index.js';
 import type { DataSample, ImgMeta, PackedInputs } from './types.js';
 import type { DatasetLike } from './wrappers.js';

@@ -6,7 +6,8 @@
  */
 import sharp from 'sharp';
 import type { BitmapMasks, ImageBuffer, ImgMeta, PackedInputs } from '../datasets/types.js';
-import { imageFromRaw, writePixels } from '../datasets/transforms/pixels.js';
+import { writePixels } from '../datasets/transforms/color_map.js';
+import { imageFromRaw } from '../datasets/transforms/decode.js';
 
 /** What to draw. Boxes are `[x1, y1, x2, y2]` in pixels of `image`. */
 export interface Detections {

@@ -4,7 +4,7 @@
  */
 import { isTypedConfig, TRANSFORMS, type TypedConfig } from '../../registry.js';
 import type { DataSample, PackedInputs, Transform } from '../types.js';
-import { resolveImage } from './pixels.js';
+import { resolveImage } from './decode.js';
 
 /**
  * Run transforms in order; a transform returning null drops the sample.

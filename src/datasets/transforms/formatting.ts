@@ -7,8 +7,9 @@ import { z } from 'zod';
 import type { GtInstances } from '../../structures/index.js';
 import type { BitmapMasks, DataSample, DeferredPixels, ImgMeta, PackedInputs } from '../types.js';
 import { DatasetError } from '../errors.js';
-import { keepInstances } from './geometric.js';
-import { ensureDecoded, materialize } from './pixels.js';
+import { keepInstances } from './sample_utils.js';
+import { materialize } from './color_map.js';
+import { ensureDecoded } from './decode.js';
 
 /**
  * Drop boxes smaller than `minGtBboxWh` (`byBox`) and masks with fewer than

@@ -3,15 +3,11 @@
  */
 import { TRANSFORMS } from '../../registry.js';
 import { FilterAnnotations, PackDetInputs, PackSegInputs } from './formatting.js';
-import {
-  Expand,
-  MinIoURandomCrop,
-  Pad,
-  RandomCrop,
-  RandomFlip,
-  RandomResize,
-  Resize,
-} from './geometric.js';
+import { MinIoURandomCrop, RandomCrop } from './crop.js';
+import { Expand } from './expand.js';
+import { RandomFlip } from './flip.js';
+import { Pad } from './pad.js';
+import { RandomResize, Resize } from './resize.js';
 import { LoadAnnotations, LoadImageFromFile } from './loading.js';
 import { Normalize, PhotoMetricDistortion } from './photometric.js';
 
@@ -36,23 +32,22 @@ for (const t of [
 
 export * from './compose.js';
 export * from './formatting.js';
-export * from './geometric.js';
+export { currentSize, keepInstances, masksToBoxes, sampleRng } from './sample_utils.js';
+export * from './resize.js';
+export * from './flip.js';
+export * from './crop.js';
+export * from './expand.js';
+export * from './pad.js';
 export * from './loading.js';
 export * from './photometric.js';
 export {
-  composeColorMaps,
-  cropPlane,
   ensureDecoded,
-  flipPlane,
-  identityColorMap,
   imageFromRaw,
-  materialize,
-  placePlane,
   probeImage,
-  pushColorMap,
   resizeImage,
-  resizeNearest,
   resolveImage,
   RESIZE_KERNEL,
   SHARP_INPUT,
-} from './pixels.js';
+} from './decode.js';
+export { cropPlane, flipPlane, placePlane, resizeNearest } from './planes.js';
+export { composeColorMaps, identityColorMap, materialize, pushColorMap } from './color_map.js';

@@ -7,7 +7,7 @@ import { segmentationRuns, rleDecode, type Segmentation } from '../../masks/inde
 import { DatasetError } from '../errors.js';
 import { decodeIndexedPng } from '../png.js';
 import type { BitmapMasks, DataSample } from '../types.js';
-import { ensureDecoded, probeImage } from './pixels.js';
+import { ensureDecoded, probeImage } from './decode.js';
 
 /**
  * Load the image at `results.imgPath` (mmdetection's `LoadImageFromFile`).
