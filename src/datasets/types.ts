@@ -1,4 +1,4 @@
-import type { GtInstances, PixelData } from '../structures/index.js';
+import type { DetSample, GtInstances, PixelData } from '../structures/index.js';
 import type { Rng } from '../utils/random.js';
 
 /**
@@ -175,12 +175,8 @@ export interface PackedInputs {
    * then writes the pixels straight into the batch.
    */
   inputs: ImageBuffer & { deferred?: DeferredPixels };
-  dataSample: {
-    metainfo: ImgMeta;
-    gtInstances: GtInstances;
-    ignoredInstances: GtInstances;
-    gtSemSeg?: PixelData;
-  };
+  /** A {@link DetSample} (always with `ignoredInstances`), with PackSegInputs' label map. */
+  dataSample: DetSample & { ignoredInstances: GtInstances; gtSemSeg?: PixelData };
 }
 
 /** A transform: mutates / replaces the sample, or returns null to drop it. */
