@@ -3,29 +3,12 @@
  * schedulers and the hooks from a config, runs training, validation and
  * testing, and saves and restores everything a run's trajectory depends on.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, configToJSON, dumpConfig, type Config } from '../config/index.js';
-import {
-  CheckpointError,
-  formatLoadReport,
-  loadCheckpoint,
-  setInitSeed,
-  sidecarPath,
-  saveCheckpoint as writeCheckpoint,
-  type LoadReport,
-  type Module,
-} from '../nn/index.js';
-import {
-  HOOKS,
-  LOOPS,
-  MODELS,
-  PARAM_SCHEDULERS,
-  isTypedConfig,
-  type TypedConfig,
-} from '../registry.js';
-import { Rng, type RngState } from '../utils/random.js';
+import { setInitSeed, type LoadReport, type Module } from '../nn/index.js';
+import { HOOKS, LOOPS, MODELS, isTypedConfig, type TypedConfig } from '../registry.js';
+import { Rng } from '../utils/random.js';
 import type { EngineBatch, LossDict } from '../structures/index.js';
 import { buildDataloader, disposeBatch, type EngineLoader } from './data.js';
 import './hooks/index.js';
@@ -33,7 +16,6 @@ import './loops.js';
 import {
   Hook,
   priorityValue,
-  type CheckpointContent,
   type HookStage,
   type Priority,
   type TrainStepOutputs,
@@ -44,8 +26,15 @@ import {
   buildOptimWrapper,
   type OptimWrapper,
 } from './optim/optim_wrapper.js';
-import type { OptimizerMeta } from './optim/optimizers.js';
 import { type LRScheduler } from './optim/schedulers.js';
+import { autoScaledLr, buildParamSchedulers, isPlain, resolveSeed } from './runner_build.js';
+import {
+  adoptCheckpointSeed,
+  checkpointToResume,
+  loadRunnerWeights,
+  resumeRunner,
+  saveRunnerCheckpoint,
+} from './runner_checkpoint.js';
 import { NonFiniteLossError, parseLosses } from './train_step.js';
 
 /** What the engine needs of a model. */
@@ -83,19 +72,6 @@ export interface RunnerOptions {
   /** Write no files under the work dir (tools/test.ts without a log). Default false. */
   noFiles?: boolean;
 }
-
-/** A finite 32-bit seed from the config or a fresh one. */
-function resolveSeed(cfg: Config): { seed: number; given: boolean } {
-  const s = cfg.randomness?.seed ?? cfg.seed;
-  if (s === undefined || s === null)
-    return { seed: Math.floor(Math.random() * 2 ** 31), given: false };
-  if (!Number.isInteger(s))
-    throw new ConfigError('randomness.seed', 'an integer', JSON.stringify(s));
-  return { seed: s >>> 0, given: true };
-}
-
-const isPlain = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Runs a config.
@@ -302,44 +278,14 @@ export class Runner {
         "{type: 'OptimWrapper', optimizer: {...}}",
         JSON.stringify(this.cfg.optimWrapper ?? null),
       );
-    let owCfg = this.cfg.optimWrapper as Record<string, any>;
-    const auto = this.cfg.autoScaleLr as { enable?: boolean; baseBatchSize?: number } | undefined;
-    if (auto?.enable) {
-      // mmengine's linear scaling rule: lr * (batch size / the batch size the lr was tuned for).
-      const bs = Number(this.cfg.trainDataloader?.batchSize);
-      if (!(Number(auto.baseBatchSize) > 0))
-        throw new ConfigError(
-          'autoScaleLr.baseBatchSize',
-          'a positive batch size',
-          JSON.stringify(auto.baseBatchSize ?? null),
-        );
-      const ratio = bs / auto.baseBatchSize!;
-      owCfg = { ...owCfg, optimizer: { ...owCfg.optimizer, lr: owCfg.optimizer.lr * ratio } };
-      this.logger.info(
-        `autoScaleLr: lr ${owCfg.optimizer.lr / ratio} was set for batch size ${auto.baseBatchSize}; the batch size is ${bs}, so lr is ${owCfg.optimizer.lr}`,
-      );
-    }
+    const owCfg = autoScaledLr(this.cfg, this.logger);
     this.optimWrapper = buildOptimWrapper(owCfg, this.model);
     const loader = this.loader('trainDataloader');
     this.trainLoop = LOOPS.build<TrainLoopLike>(
       { type: 'EpochBasedTrainLoop', ...this.cfg.trainCfg },
       { path: 'trainCfg', defaults: { runner: this, dataloader: loader } },
     );
-    const sched = this.cfg.paramScheduler ?? [];
-    const list = Array.isArray(sched) ? sched : [sched];
-    this.paramSchedulers = list.map((s: unknown, i: number) => {
-      if (!isTypedConfig(s))
-        throw new ConfigError(
-          `paramScheduler.${i}`,
-          'a scheduler config {type, ...}',
-          JSON.stringify(s),
-        );
-      const built = PARAM_SCHEDULERS.build<LRScheduler>(s, {
-        path: Array.isArray(sched) ? `paramScheduler.${i}` : 'paramScheduler',
-      });
-      built.setDefaultEnd(built.byEpoch ? this.trainLoop!.maxEpochs : this.trainLoop!.maxIters);
-      return built;
-    });
+    this.paramSchedulers = buildParamSchedulers(this.cfg, this.trainLoop!);
     this.valLoop = this.buildEvalLoop('val');
   }
 
@@ -372,7 +318,7 @@ export class Runner {
    */
   async train(): Promise<DetectorLike> {
     const resumeFile = this.resumeFile();
-    if (resumeFile) this.adoptCheckpointSeed(resumeFile);
+    if (resumeFile) adoptCheckpointSeed(this, resumeFile);
     this.buildTraining();
     if (!this.options.noFiles)
       dumpConfig(this.cfg, path.join(this.workDir, `${this.configName}.json`));
@@ -477,39 +423,11 @@ export class Runner {
     }
   }
 
-  // ---------------------------------------------------------------- checkpoints
+  // ---------------------------------------------------------------- checkpoints (runner_checkpoint.ts)
 
   /** The checkpoint to resume from, per `resume` / `loadFrom` (mmengine's rules), or undefined. */
   resumeFile(): string | undefined {
-    const r = this.cfg.resume;
-    if (typeof r === 'string' && r) return r;
-    if (r !== true) return undefined;
-    if (this.cfg.loadFrom) return this.cfg.loadFrom as string;
-    const ptr = path.join(this.workDir, 'last_checkpoint');
-    if (!fs.existsSync(ptr)) {
-      this.logger.info(`resume: no ${ptr}; starting from scratch`);
-      return undefined;
-    }
-    const f = fs.readFileSync(ptr, 'utf8').trim();
-    return path.isAbsolute(f) ? f : path.join(this.workDir, f);
-  }
-
-  private adoptCheckpointSeed(file: string): void {
-    const side = sidecarPath(file);
-    if (!fs.existsSync(side)) return;
-    try {
-      const meta = JSON.parse(fs.readFileSync(side, 'utf8')) as { rng?: { seed?: number } };
-      const s = meta.rng?.seed;
-      if (typeof s === 'number' && s !== this.seed) {
-        this.logger.info(
-          `resume: the checkpoint was trained with seed ${s}; using it instead of ${this.seed} so the data order continues`,
-        );
-        this.seed = s;
-        this.cfg.randomness = { ...(this.cfg.randomness ?? {}), seed: s };
-      }
-    } catch {
-      // loadCheckpoint reports a corrupt sidecar with its file name.
-    }
+    return checkpointToResume(this);
   }
 
   /**
@@ -518,31 +436,7 @@ export class Runner {
    * each written atomically).
    */
   async saveCheckpoint(file: string, extraMeta: Record<string, unknown> = {}): Promise<void> {
-    const content: CheckpointContent = { hooks: {}, tensors: new Map(), meta: {} };
-    await this.callHook('beforeSaveCheckpoint', content);
-    const optimizerState = new Map(this.optimWrapper?.stateTensors() ?? []);
-    for (const [k, t] of content.tensors) optimizerState.set(`hook:${k}`, t);
-    const meta = {
-      ...content.meta,
-      ...extraMeta,
-      epoch: this.epoch,
-      iter: this.iter,
-      innerIter: this.innerIter,
-      config: JSON.parse(configToJSON(this.cfg)) as unknown,
-      optimizer: this.optimWrapper?.stateMeta(),
-      scheduler: { epoch: this.epoch, iter: this.iter, lr: this.optimWrapper?.optimizer.lr },
-      rng: {
-        seed: this.seed,
-        engine: this.rng.getState(),
-        dataEpoch: this.epoch,
-        dataIter: this.innerIter,
-      },
-      hooks: content.hooks,
-      metrics: this.lastMetrics,
-      backend: tf.getBackend(),
-      time: new Date().toISOString(),
-    };
-    writeCheckpoint(file, { state: this.model.stateDict(), optimizerState, meta });
+    return saveRunnerCheckpoint(this, file, extraMeta);
   }
 
   /**
@@ -551,46 +445,7 @@ export class Runner {
    * the epoch's data order, the engine's generator and every hook's state.
    */
   async resume(file: string): Promise<void> {
-    const ck = loadCheckpoint(file);
-    try {
-      this.model.loadStateDict(ck.state, { strict: true });
-      const optTensors = new Map<string, tf.Tensor>();
-      const hookTensors = new Map<string, tf.Tensor>();
-      for (const [k, t] of ck.optimizerState) {
-        if (k.startsWith('hook:')) hookTensors.set(k.slice(5), t);
-        else optTensors.set(k, t);
-      }
-      const meta = ck.meta as Record<string, any>;
-      if (typeof meta.iter !== 'number') {
-        throw new CheckpointError(
-          file,
-          'no training state (its sidecar is missing: an interrupted write, or a weights-only file); use --load-from to take its weights only',
-        );
-      }
-      if (this.optimWrapper && meta.optimizer)
-        this.optimWrapper.loadState(optTensors, meta.optimizer as OptimizerMeta);
-      this.epoch = meta.epoch ?? 0;
-      this.iter = meta.iter ?? 0;
-      this.innerIter = meta.innerIter ?? 0;
-      if (Array.isArray(meta.rng?.engine)) this.rng.setState(meta.rng.engine as RngState);
-      this.lastMetrics = meta.metrics ?? {};
-      if (meta.backend && meta.backend !== tf.getBackend()) {
-        this.logger.info(
-          `resume: the checkpoint was written on the '${meta.backend}' backend, this run uses '${tf.getBackend()}'; the continuation is close but not bit-identical`,
-        );
-      }
-      await this.callHook('afterLoadCheckpoint', {
-        hooks: meta.hooks ?? {},
-        tensors: hookTensors,
-        meta,
-      } satisfies CheckpointContent);
-      this.logger.info(
-        `resumed from ${file}: epoch ${this.epoch}, iter ${this.iter}${this.innerIter ? ` (${this.innerIter} into epoch ${this.epoch + 1})` : ''}`,
-      );
-    } finally {
-      for (const t of ck.state.values()) t.dispose();
-      for (const t of ck.optimizerState.values()) t.dispose();
-    }
+    return resumeRunner(this, file);
   }
 
   /**
@@ -598,21 +453,7 @@ export class Runner {
    * match; the rest are reported (and kept in {@link loadReport}).
    */
   async loadFrom(file: string): Promise<LoadReport> {
-    const ck = loadCheckpoint(file);
-    try {
-      const report = this.model.loadStateDict(ck.state, { strict: false });
-      this.loadReport = report;
-      this.logger.info(`load from ${file}: ${formatLoadReport(report)}`);
-      await this.callHook('afterLoadCheckpoint', {
-        hooks: {},
-        tensors: new Map(),
-        meta: { loadFrom: file },
-      } satisfies CheckpointContent);
-      return report;
-    } finally {
-      for (const t of ck.state.values()) t.dispose();
-      for (const t of ck.optimizerState.values()) t.dispose();
-    }
+    return loadRunnerWeights(this, file);
   }
 
   /** Frees the model, the optimizer state and the hooks' tensors. */
