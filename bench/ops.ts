@@ -22,15 +22,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import {
-  AnchorGenerator,
-  batchedNms,
-  boxIou,
-  nms,
-  ROI_ALIGN_GRAD_KERNEL,
-  roiAlignAttrs,
-  SingleRoIExtractor,
-} from '../src/ops/index.js';
+import { batchedNms, boxIou, nms, ROI_ALIGN_GRAD_KERNEL, roiAlignAttrs } from '../src/ops/index.js';
+import { SingleRoIExtractor } from '../src/roi_heads/roi_extractors/index.js';
+import { AnchorGenerator } from '../src/task_utils/prior_generators/index.js';
 import { runKernel } from '../src/ops/kernel_util.js';
 
 const { values: args } = parseArgs({ options: { reps: { type: 'string', default: '5' } } });

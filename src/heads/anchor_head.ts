@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Conv2d, Module } from '../nn/index.js';
-import type { AnchorGenerator } from '../ops/anchors/anchors.js';
+import type { AnchorGenerator } from '../task_utils/prior_generators/index.js';
 import { MODELS, TASK_UTILS } from '../registry.js';
 import type { AssignResult, MaxIoUAssigner } from '../task_utils/assigners.js';
 import { PseudoSampler, type SamplingResult } from '../task_utils/samplers.js';

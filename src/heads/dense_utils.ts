@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { nextSeed } from '../nn/init.js';
-import { batchedNms } from '../ops/nms/nms.js';
+import { batchedNms } from '../ops/nms/batched.js';
 import { isTypedConfig, MODELS, TASK_UTILS, type TypedConfig } from '../registry.js';
 import type { DenseTestCfg } from './types.js';
 import type { DetDataSample, DetSample, InstanceData } from '../structures/index.js';

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { ConvModule, Conv2d, Module, ModuleList, type NormCfg } from '../nn/index.js';
 import { biasInitWithProb } from '../nn/init.js';
-import { MlvlPointGenerator } from '../ops/anchors/anchors.js';
+import { MlvlPointGenerator } from '../task_utils/prior_generators/index.js';
 import { MODELS, TASK_UTILS } from '../registry.js';
 import '../task_utils/index.js';
 import '../losses/index.js';

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Conv2d, ConvModule, ModuleList } from '../nn/index.js';
-import { batchedNms } from '../ops/nms/nms.js';
+import { batchedNms } from '../ops/nms/batched.js';
 import { AnchorHead, anchorHeadSchema, type AnchorHeadOptions } from './anchor_head.js';
 import { MODELS } from '../registry.js';
 import { concatF32, featSizes, gatherRows, normalInit, toDetDataSample } from './dense_utils.js';

@@ -1,8 +1,10 @@
 /**
- * Detection ops: prior generators, IoU family, NMS family, RoIAlign/RoIPool,
- * box coders. Importing this module registers the `Tfdet*` kernels for the
- * cpu, wasm and tfjs-node backends (typed arrays) and for webgpu and webgl
- * (WGSL / GLSL programs), and the generators/coders in TASK_UTILS.
+ * Detection ops, one folder per op: boxes/IoU, grid anchors, NMS family,
+ * RoIAlign/RoIPool. Each op's kernels live beside it, one file per backend
+ * (`host.ts`: typed arrays for cpu, wasm and tfjs-node; `webgpu.ts`: WGSL;
+ * `webgl.ts`: GLSL); importing an op registers its `Tfdet*` kernels. The
+ * prior generators and box coders built on these ops are in
+ * `src/task_utils`, the RoI extractor in `src/roi_heads/roi_extractors`.
  */
 export {
   HOST_BACKENDS,
@@ -16,6 +18,8 @@ export {
 export * from './boxes/boxes.js';
 export * from './boxes/iou.js';
 export * from './nms/nms.js';
+export * from './nms/batched.js';
+export * from './nms/soft_nms.js';
 export * from './anchors/anchors.js';
 export * from './roi_align/roi_align.js';
 export {
@@ -26,9 +30,3 @@ export {
   type RoIAlignAttrs,
   type RoIPoolAttrs,
 } from './roi_align/host.js';
-export * from './roi_extractor/single_roi_extractor.js';
-export * from './coders/coders.js';
-import './gpu_webgpu.js';
-import './gpu_webgl.js';
-export { YOLOAnchorGenerator, type YOLOAnchorGeneratorConfig } from './anchors/yolo_anchors.js';
-export * from './coders/yolo_coder.js';

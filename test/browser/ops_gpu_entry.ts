@@ -8,15 +8,15 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import {
-  AnchorGenerator,
   boxIou,
   NMS_MASK_KERNEL,
   nmsAsync,
   roiAlign,
   roiPool,
-  SingleRoIExtractor,
   type RoIAlignOptions,
 } from '../../src/ops/index.js';
+import { SingleRoIExtractor } from '../../src/roi_heads/roi_extractors/index.js';
+import { AnchorGenerator } from '../../src/task_utils/prior_generators/index.js';
 
 type Results = Record<string, number[]>;
 

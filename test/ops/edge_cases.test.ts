@@ -9,8 +9,8 @@ import {
   roiAlign,
   roiPool,
   softNms,
-  SingleRoIExtractor,
 } from '../../src/ops/index.js';
+import { SingleRoIExtractor } from '../../src/roi_heads/roi_extractors/index.js';
 import { useBackend } from './helpers.js';
 
 // Expected values below were printed by torchvision 0.14 (scripts/fixtures/ops/make_fixtures.py's environment).

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setBackend } from '../../src/backend/index.js';
-import { YOLOAnchorGenerator, YOLOBBoxCoder } from '../../src/ops/index.js';
+import { YOLOAnchorGenerator, YOLOBBoxCoder } from '../../src/task_utils/index.js';
 import { TASK_UTILS } from '../../src/registry.js';
 
 beforeAll(async () => {

@@ -4,8 +4,7 @@
  * negatives and the ignored anchors, and the thresholds' strictness.
  */
 import { describe, expect, it } from 'vitest';
-import { YOLOAnchorGenerator } from '../../src/ops/index.js';
-import { GridAssigner } from '../../src/task_utils/index.js';
+import { GridAssigner, YOLOAnchorGenerator } from '../../src/task_utils/index.js';
 import { TASK_UTILS } from '../../src/registry.js';
 
 const cat = (parts: Uint8Array[] | Float32Array[]): Float32Array =>

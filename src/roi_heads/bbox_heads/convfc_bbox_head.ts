@@ -12,7 +12,7 @@ import type { BoxCoder, LossModule } from '../../heads/anchor_head.js';
 import { bboxPostProcess, buildOr, concatF32 } from '../../heads/dense_utils.js';
 import type { DetSample, InstanceData } from '../../structures/index.js';
 import '../../losses/index.js';
-import '../../ops/index.js';
+import '../../task_utils/index.js';
 
 export const convFcBBoxHeadSchema = z
   .object({

@@ -5,14 +5,14 @@
  * YOLOv3's assignment: the anchors of the cell that holds a gt box's centre.
  */
 import { TASK_UTILS } from '../../registry.js';
-import {
-  YOLOAnchorGenerator as GridYOLOAnchors,
-  type YOLOAnchorGeneratorConfig,
-} from './anchors.js';
+import { BasePriorGenerator, toPair, type Pair } from './base_prior_generator.js';
 
-export type { YOLOAnchorGeneratorConfig };
-
-type Pair = [number, number];
+/** Options of {@link YOLOAnchorGenerator}. */
+export interface YOLOAnchorGeneratorConfig {
+  strides: (number | Pair)[];
+  /** Per level, the anchors' `[w, h]` (or a single size). */
+  baseSizes: (number | Pair)[][];
+}
 
 function checkConfig(cfg: YOLOAnchorGeneratorConfig): void {
   const bad = (field: string, v: unknown, want: string): Error =>
@@ -48,6 +48,15 @@ function checkConfig(cfg: YOLOAnchorGeneratorConfig): void {
 }
 
 /**
+ * YOLO anchors (mmdet `YOLOAnchorGenerator`): fixed `[w, h]` per level,
+ * centred at `stride / 2`.
+ *
+ * @example
+ * ```ts
+ * new YOLOAnchorGenerator({ strides: [32], baseSizes: [[[116, 90]]] }).baseAnchors[0];
+ * // Float32Array [-42, -29, 74, 61]
+ * ```
+ *
  * The anchors of level `l` are `[cx - w/2, cy - h/2, cx + w/2, cy + h/2]`
  * with `(cx, cy) = (x + 0.5, y + 0.5) * stride` for cell (y, x), ordered
  * (y, x, anchor) as every prior generator here. Levels are listed as the head
@@ -63,13 +72,30 @@ function checkConfig(cfg: YOLOAnchorGeneratorConfig): void {
  * // [Uint8Array [0, 1, 0, 0], Uint8Array [0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]]
  * ```
  */
-export class YOLOAnchorGenerator extends GridYOLOAnchors {
+export class YOLOAnchorGenerator extends BasePriorGenerator {
+  readonly baseSizes: Pair[][];
+  readonly baseAnchors: Float32Array[];
   /** Per-level anchor centres `[cx, cy]` of cell (0, 0): half a stride (mmdet `centers`). */
   readonly centers: Pair[];
 
   constructor(cfg: YOLOAnchorGeneratorConfig) {
     checkConfig(cfg);
-    super(cfg);
+    super(cfg.strides);
+    if (!Array.isArray(cfg.baseSizes) || cfg.baseSizes.length !== this.strides.length) {
+      throw new Error(
+        `YOLOAnchorGenerator: 'baseSizes' needs one list per stride (${this.strides.length}).`,
+      );
+    }
+    const per = cfg.baseSizes[0].length;
+    if (cfg.baseSizes.some((l) => l.length !== per))
+      throw new Error('YOLOAnchorGenerator: every level must have the same number of anchors.');
+    this.baseSizes = cfg.baseSizes.map((l) => l.map(toPair));
+    this.baseAnchors = this.baseSizes.map((sizes, i) => {
+      const [cx, cy] = [this.strides[i][0] / 2, this.strides[i][1] / 2];
+      return Float32Array.from(
+        sizes.flatMap(([w, h]) => [cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h]),
+      );
+    });
     this.centers = this.strides.map(([sw, sh]) => [sw / 2, sh / 2]);
   }
 
@@ -105,4 +131,5 @@ export class YOLOAnchorGenerator extends GridYOLOAnchors {
   }
 }
 
-TASK_UTILS.register(YOLOAnchorGenerator, { name: 'YOLOAnchorGenerator', force: true });
+if (!TASK_UTILS.has('YOLOAnchorGenerator'))
+  TASK_UTILS.register(YOLOAnchorGenerator, { name: 'YOLOAnchorGenerator' });

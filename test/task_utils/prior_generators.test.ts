@@ -6,8 +6,8 @@ import {
   MlvlPointGenerator,
   SSDAnchorGenerator,
   YOLOAnchorGenerator,
-} from '../../src/ops/index.js';
-import { fixture, maxAbsDiff, useBackend } from './helpers.js';
+} from '../../src/task_utils/index.js';
+import { fixture, maxAbsDiff, useBackend } from '../ops/helpers.js';
 
 const fx = fixture('anchors.json');
 

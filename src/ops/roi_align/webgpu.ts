@@ -1,191 +1,20 @@
 /**
- * WGSL programs of the `Tfdet*` kernels for the webgpu backend. Registered
- * by backend name; importing this module in Node is harmless (the webgpu
- * backend itself only registers where `navigator.gpu` exists).
- *
- * Attributes are baked into the shader source (and its cache key) since a
- * detector uses a handful of distinct values.
+ * WGSL programs of RoIAlign and RoIPool, forward and backward
+ * (`TfdetRoIAlign`, `TfdetRoIAlignGrad`, `TfdetRoIPool`, `TfdetRoIPoolGrad`)
+ * for the webgpu backend. Shared helpers: `../shader_util.ts`.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import {
-  webgpu_util,
-  type WebGPUBackend,
-  type WebGPUProgram,
-} from '@tensorflow/tfjs-backend-webgpu';
-import { registerOnce } from './kernel_util.js';
-import { BOX_IOU_KERNEL, IOU_MODES, type IouMode } from './boxes/iou.js';
-import { GRID_ANCHORS_KERNEL } from './anchors/anchors.js';
-import { NMS_MASK_BITS, NMS_MASK_KERNEL } from './nms/nms.js';
+import { registerOnce } from '../kernel_util.js';
+import { lit, runWebGPU, WgslProgram } from '../shader_util.js';
 import {
   ROI_ALIGN_GRAD_KERNEL,
   ROI_ALIGN_KERNEL,
   ROI_POOL_GRAD_KERNEL,
   ROI_POOL_KERNEL,
-} from './roi_align/roi_align.js';
-import type { RoIAlignAttrs, RoIPoolAttrs } from './roi_align/host.js';
+  type RoIAlignAttrs,
+  type RoIPoolAttrs,
+} from './host.js';
 
-/** A float literal for WGSL/GLSL source. */
-export const lit = (x: number): string => {
-  if (!Number.isFinite(x)) throw new Error(`cannot bake ${x} into a shader`);
-  const s = String(x);
-  return /[.e]/.test(s) ? s : `${s}.0`;
-};
-
-class Program implements WebGPUProgram {
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  variableNames: string[];
-  workgroupSize: [number, number, number] = [64, 1, 1];
-  size = true;
-  private readonly code: string;
-
-  constructor(key: string, variableNames: string[], outputShape: number[], code: string) {
-    this.shaderKey = key;
-    this.variableNames = variableNames;
-    this.outputShape = outputShape;
-    this.code = code;
-    this.dispatchLayout = webgpu_util.flatDispatchLayout(outputShape);
-    this.dispatch = webgpu_util.computeDispatch(
-      this.dispatchLayout,
-      outputShape,
-      this.workgroupSize,
-    );
-  }
-
-  getUserCode(): string {
-    return this.code;
-  }
-}
-
-function run(
-  backend: unknown,
-  program: Program,
-  inputs: tf.TensorInfo[],
-  dtype: tf.DataType,
-): tf.TensorInfo {
-  return (backend as WebGPUBackend).runWebGPUProgram(program, inputs, dtype);
-}
-
-// ---- boxIou ----------------------------------------------------------------
-function boxIouCode(mode: IouMode, aligned: boolean, eps: number): string {
-  const e = lit(eps);
-  return `
-  fn iouPair(i : i32, j : i32) -> f32 {
-    let ax1 = A[4 * i]; let ay1 = A[4 * i + 1]; let ax2 = A[4 * i + 2]; let ay2 = A[4 * i + 3];
-    let bx1 = B[4 * j]; let by1 = B[4 * j + 1]; let bx2 = B[4 * j + 2]; let by2 = B[4 * j + 3];
-    let areaA = (ax2 - ax1) * (ay2 - ay1);
-    let areaB = (bx2 - bx1) * (by2 - by1);
-    let w = max(min(ax2, bx2) - max(ax1, bx1), 0.0);
-    let h = max(min(ay2, by2) - max(ay1, by1), 0.0);
-    let inter = w * h;
-    ${mode === 'iof' ? `return inter / max(areaA, ${e});` : ''}
-    var uni = areaA + areaB - inter;
-    if (${e} > 0.0) { uni = max(uni, ${e}); }
-    let iou = inter / uni;
-    ${mode === 'iou' ? 'return iou;' : ''}
-    ${
-      mode === 'giou'
-        ? `
-    let ew = max(max(ax2, bx2) - min(ax1, bx1), 0.0);
-    let eh = max(max(ay2, by2) - min(ay1, by1), 0.0);
-    var encl = ew * eh;
-    if (${e} > 0.0) { encl = max(encl, ${e}); }
-    return iou - (encl - uni) / encl;`
-        : ''
-    }
-  }
-  fn main(index : i32) {
-    if (index < uniforms.size) {
-      ${
-        aligned
-          ? 'setOutputAtIndex(index, iouPair(index, index));'
-          : `
-      let m = uniforms.bShape.x;
-      setOutputAtIndex(index, iouPair(index / m, index % m));`
-      }
-    }
-  }`;
-}
-
-registerOnce(BOX_IOU_KERNEL, 'webgpu', ({ inputs, backend, attrs }) => {
-  const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-  const mode = (attrs?.mode ?? 'iou') as IouMode;
-  const aligned = Boolean(attrs?.aligned);
-  const eps = Number(attrs?.eps ?? 0);
-  const shape = aligned ? [a.shape[0]] : [a.shape[0], b.shape[0]];
-  const prog = new Program(
-    `tfdetBoxIou_${IOU_MODES.indexOf(mode)}_${aligned}_${eps}`,
-    ['A', 'B'],
-    shape,
-    boxIouCode(mode, aligned, eps),
-  );
-  return run(backend, prog, [a, b], 'float32');
-});
-
-// ---- anchors -----------------------------------------------------------------
-registerOnce(GRID_ANCHORS_KERNEL, 'webgpu', ({ inputs, backend, attrs }) => {
-  const { base } = inputs as { base: tf.TensorInfo };
-  const { featH, featW, strideW, strideH } = attrs as Record<string, number>;
-  const A = base.shape[0];
-  const code = `
-  fn main(index : i32) {
-    if (index < uniforms.size) {
-      let e = index % 4;
-      let r = index / 4;
-      let a = r % ${A};
-      let cell = r / ${A};
-      let x = cell % ${featW};
-      let y = cell / ${featW};
-      var shift = f32(x) * ${lit(strideW)};
-      if (e % 2 == 1) { shift = f32(y) * ${lit(strideH)}; }
-      setOutputAtIndex(index, Base[a * 4 + e] + shift);
-    }
-  }`;
-  const prog = new Program(
-    `tfdetGridAnchors_${A}_${featW}_${strideW}_${strideH}`,
-    ['Base'],
-    [featH * featW * A, 4],
-    code,
-  );
-  return run(backend, prog, [base], 'float32');
-});
-
-// ---- NMS mask ------------------------------------------------------------------
-registerOnce(NMS_MASK_KERNEL, 'webgpu', ({ inputs, backend, attrs }) => {
-  const { boxes } = inputs as { boxes: tf.TensorInfo };
-  const n = boxes.shape[0];
-  const words = Math.ceil(n / NMS_MASK_BITS);
-  const thr = lit(Number(attrs?.iouThreshold));
-  const code = `
-  fn main(index : i32) {
-    if (index < uniforms.size) {
-      let n = uniforms.boxesShape.x;
-      let i = index / ${words};
-      let w = index % ${words};
-      let ix1 = Boxes[4 * i]; let iy1 = Boxes[4 * i + 1]; let ix2 = Boxes[4 * i + 2]; let iy2 = Boxes[4 * i + 3];
-      let ia = (ix2 - ix1) * (iy2 - iy1);
-      var bits = 0;
-      for (var b = 0; b < ${NMS_MASK_BITS}; b++) {
-        let j = w * ${NMS_MASK_BITS} + b;
-        if (j <= i || j >= n) { continue; }
-        let jx1 = Boxes[4 * j]; let jy1 = Boxes[4 * j + 1]; let jx2 = Boxes[4 * j + 2]; let jy2 = Boxes[4 * j + 3];
-        let ww = max(min(ix2, jx2) - max(ix1, jx1), 0.0);
-        let hh = max(min(iy2, jy2) - max(iy1, jy1), 0.0);
-        let inter = ww * hh;
-        let ja = (jx2 - jx1) * (jy2 - jy1);
-        let ovr = inter / (ia + ja - inter);
-        if (ovr > ${thr}) { bits = bits | (1 << u32(b)); }
-      }
-      setOutputAtIndexI32(index, bits);
-    }
-  }`;
-  const prog = new Program(`tfdetNmsMask_${thr}_${words}`, ['Boxes'], [n, words], code);
-  return run(backend, prog, [boxes], 'int32');
-});
-
-// ---- RoIAlign ------------------------------------------------------------------
 /** WGSL helpers shared by the forward and backward programs. */
 function roiCommon(a: RoIAlignAttrs): string {
   return `
@@ -339,9 +168,14 @@ registerOnce(ROI_ALIGN_KERNEL, 'webgpu', ({ inputs, backend, attrs }) => {
   const { features, rois } = inputs as { features: tf.TensorInfo; rois: tf.TensorInfo };
   const a = attrs as unknown as RoIAlignAttrs;
   const shape = [rois.shape[0], a.outH, a.outW, features.shape[3]];
-  return run(
+  return runWebGPU(
     backend,
-    new Program(`tfdetRoIAlign_${roiKey(a)}`, ['Features', 'Rois'], shape, roiAlignForwardCode(a)),
+    new WgslProgram(
+      `tfdetRoIAlign_${roiKey(a)}`,
+      ['Features', 'Rois'],
+      shape,
+      roiAlignForwardCode(a),
+    ),
     [features, rois],
     'float32',
   );
@@ -354,13 +188,13 @@ registerOnce(ROI_ALIGN_GRAD_KERNEL, 'webgpu', ({ inputs, backend, attrs }) => {
     rois: tf.TensorInfo;
   };
   const a = attrs as unknown as RoIAlignAttrs;
-  const prog = new Program(
+  const prog = new WgslProgram(
     `tfdetRoIAlignGrad_${roiKey(a)}`,
     ['Dy', 'Features', 'Rois'],
     features.shape,
     roiAlignBackwardCode(a),
   );
-  return run(backend, prog, [dy, features, rois], 'float32');
+  return runWebGPU(backend, prog, [dy, features, rois], 'float32');
 });
 
 // ---- RoIPool -------------------------------------------------------------------
@@ -413,9 +247,9 @@ registerOnce(ROI_POOL_KERNEL, 'webgpu', ({ inputs, backend, attrs }) => {
     }
   }`;
   const shape = [rois.shape[0], a.outH, a.outW, features.shape[3]];
-  return run(
+  return runWebGPU(
     backend,
-    new Program(`tfdetRoIPool_${poolKey(a)}`, ['Features', 'Rois'], shape, code),
+    new WgslProgram(`tfdetRoIPool_${poolKey(a)}`, ['Features', 'Rois'], shape, code),
     [features, rois],
     'float32',
   );
@@ -453,11 +287,11 @@ registerOnce(ROI_POOL_GRAD_KERNEL, 'webgpu', ({ inputs, backend, attrs }) => {
       setOutputAtIndex(index, acc);
     }
   }`;
-  const prog = new Program(
+  const prog = new WgslProgram(
     `tfdetRoIPoolGrad_${poolKey(a)}`,
     ['Dy', 'Features', 'Rois'],
     features.shape,
     code,
   );
-  return run(backend, prog, [dy, features, rois], 'float32');
+  return runWebGPU(backend, prog, [dy, features, rois], 'float32');
 });

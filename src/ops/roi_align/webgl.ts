@@ -1,127 +1,20 @@
 /**
- * GLSL programs of the `Tfdet*` kernels for the webgl backend (WebGL2,
- * unpacked textures). Registered by backend name; importing this module in
- * Node is harmless (the webgl backend only registers in a browser).
- * Attributes and shapes are baked into the source, which is the program's
- * cache key.
+ * GLSL programs of RoIAlign and RoIPool, forward and backward
+ * (`TfdetRoIAlign`, `TfdetRoIAlignGrad`, `TfdetRoIPool`, `TfdetRoIPoolGrad`)
+ * for the webgl backend (WebGL2, unpacked textures). Shared helpers: `../shader_util.ts`.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { GPGPUProgram, MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
-import { registerOnce } from './kernel_util.js';
-import { BOX_IOU_KERNEL, type IouMode } from './boxes/iou.js';
-import { GRID_ANCHORS_KERNEL } from './anchors/anchors.js';
-import { NMS_MASK_BITS, NMS_MASK_KERNEL } from './nms/nms.js';
+import { registerOnce } from '../kernel_util.js';
+import { glslProgram, lit, runWebGL } from '../shader_util.js';
 import {
   ROI_ALIGN_GRAD_KERNEL,
   ROI_ALIGN_KERNEL,
   ROI_POOL_GRAD_KERNEL,
   ROI_POOL_KERNEL,
-} from './roi_align/roi_align.js';
-import type { RoIAlignAttrs, RoIPoolAttrs } from './roi_align/host.js';
-import { lit } from './gpu_webgpu.js';
+  type RoIAlignAttrs,
+  type RoIPoolAttrs,
+} from './host.js';
 
-function run(
-  backend: unknown,
-  program: GPGPUProgram,
-  inputs: tf.TensorInfo[],
-  dtype: tf.DataType,
-): tf.TensorInfo {
-  return (backend as MathBackendWebGL).runWebGLProgram(program, inputs, dtype);
-}
-
-const prog = (variableNames: string[], outputShape: number[], userCode: string): GPGPUProgram => ({
-  variableNames,
-  outputShape,
-  userCode,
-});
-
-// ---- boxIou ----------------------------------------------------------------
-registerOnce(BOX_IOU_KERNEL, 'webgl', ({ inputs, backend, attrs }) => {
-  const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-  const mode = (attrs?.mode ?? 'iou') as IouMode;
-  const aligned = Boolean(attrs?.aligned);
-  const e = lit(Number(attrs?.eps ?? 0));
-  const shape = aligned ? [a.shape[0]] : [a.shape[0], b.shape[0]];
-  const code = `
-  float iouPair(int i, int j) {
-    float ax1 = getA(i, 0), ay1 = getA(i, 1), ax2 = getA(i, 2), ay2 = getA(i, 3);
-    float bx1 = getB(j, 0), by1 = getB(j, 1), bx2 = getB(j, 2), by2 = getB(j, 3);
-    float areaA = (ax2 - ax1) * (ay2 - ay1);
-    float areaB = (bx2 - bx1) * (by2 - by1);
-    float w = max(min(ax2, bx2) - max(ax1, bx1), 0.0);
-    float h = max(min(ay2, by2) - max(ay1, by1), 0.0);
-    float inter = w * h;
-    ${mode === 'iof' ? `return inter / max(areaA, ${e});` : ''}
-    float uni = areaA + areaB - inter;
-    if (${e} > 0.0) { uni = max(uni, ${e}); }
-    float iou = inter / uni;
-    ${mode === 'iou' ? 'return iou;' : ''}
-    ${
-      mode === 'giou'
-        ? `
-    float ew = max(max(ax2, bx2) - min(ax1, bx1), 0.0);
-    float eh = max(max(ay2, by2) - min(ay1, by1), 0.0);
-    float encl = ew * eh;
-    if (${e} > 0.0) { encl = max(encl, ${e}); }
-    return iou - (encl - uni) / encl;`
-        : ''
-    }
-  }
-  void main() {
-    ${aligned ? 'int i = getOutputCoords(); setOutput(iouPair(i, i));' : 'ivec2 ij = getOutputCoords(); setOutput(iouPair(ij.x, ij.y));'}
-  }`;
-  return run(backend, prog(['A', 'B'], shape, code), [a, b], 'float32');
-});
-
-// ---- anchors -----------------------------------------------------------------
-registerOnce(GRID_ANCHORS_KERNEL, 'webgl', ({ inputs, backend, attrs }) => {
-  const { base } = inputs as { base: tf.TensorInfo };
-  const { featH, featW, strideW, strideH } = attrs as Record<string, number>;
-  const A = base.shape[0];
-  const code = `
-  void main() {
-    ivec2 rc = getOutputCoords();
-    int e = rc.y;
-    int a = rc.x - (rc.x / ${A}) * ${A};
-    int cell = rc.x / ${A};
-    int y = cell / ${featW};
-    int x = cell - y * ${featW};
-    float shift = (e == 0 || e == 2) ? float(x) * ${lit(strideW)} : float(y) * ${lit(strideH)};
-    setOutput(getBase(a, e) + shift);
-  }`;
-  return run(backend, prog(['Base'], [featH * featW * A, 4], code), [base], 'float32');
-});
-
-// ---- NMS mask ------------------------------------------------------------------
-registerOnce(NMS_MASK_KERNEL, 'webgl', ({ inputs, backend, attrs }) => {
-  const { boxes } = inputs as { boxes: tf.TensorInfo };
-  const n = boxes.shape[0];
-  const words = Math.ceil(n / NMS_MASK_BITS);
-  const thr = lit(Number(attrs?.iouThreshold));
-  const code = `
-  void main() {
-    ivec2 iw = getOutputCoords();
-    int i = iw.x;
-    float ix1 = getBoxes(i, 0), iy1 = getBoxes(i, 1), ix2 = getBoxes(i, 2), iy2 = getBoxes(i, 3);
-    float ia = (ix2 - ix1) * (iy2 - iy1);
-    int bits = 0;
-    for (int b = 0; b < ${NMS_MASK_BITS}; b++) {
-      int j = iw.y * ${NMS_MASK_BITS} + b;
-      if (j <= i || j >= ${n}) continue;
-      float jx1 = getBoxes(j, 0), jy1 = getBoxes(j, 1), jx2 = getBoxes(j, 2), jy2 = getBoxes(j, 3);
-      float ww = max(min(ix2, jx2) - max(ix1, jx1), 0.0);
-      float hh = max(min(iy2, jy2) - max(iy1, jy1), 0.0);
-      float inter = ww * hh;
-      float ja = (jx2 - jx1) * (jy2 - jy1);
-      float ovr = inter / (ia + ja - inter);
-      if (ovr > ${thr}) bits = bits | (1 << b);
-    }
-    setOutput(float(bits));
-  }`;
-  return run(backend, prog(['Boxes'], [n, words], code), [boxes], 'int32');
-});
-
-// ---- RoIAlign ------------------------------------------------------------------
 function roiCommon(a: RoIAlignAttrs, H: number, W: number): string {
   const s = lit(Math.fround(a.spatialScale));
   return `
@@ -188,9 +81,9 @@ registerOnce(ROI_ALIGN_KERNEL, 'webgl', ({ inputs, backend, attrs }) => {
     }
     setOutput(${isMax ? 'acc' : 'acc / float(g.cnt)'});
   }`;
-  return run(
+  return runWebGL(
     backend,
-    prog(['Features', 'Rois'], [rois.shape[0], a.outH, a.outW, C], code),
+    glslProgram(['Features', 'Rois'], [rois.shape[0], a.outH, a.outW, C], code),
     [features, rois],
     'float32',
   );
@@ -254,9 +147,9 @@ registerOnce(ROI_ALIGN_GRAD_KERNEL, 'webgl', ({ inputs, backend, attrs }) => {
     }
     setOutput(acc);
   }`;
-  return run(
+  return runWebGL(
     backend,
-    prog(['Dy', 'Features', 'Rois'], features.shape, code),
+    glslProgram(['Dy', 'Features', 'Rois'], features.shape, code),
     [dy, features, rois],
     'float32',
   );
@@ -298,9 +191,9 @@ registerOnce(ROI_POOL_KERNEL, 'webgl', ({ inputs, backend, attrs }) => {
     ivec4 o = getOutputCoords();
     setOutput(poolMax(int(getRois(o.x, 0)), poolBin(o.x, o.y, o.z), o.w).x);
   }`;
-  return run(
+  return runWebGL(
     backend,
-    prog(['Features', 'Rois'], [rois.shape[0], a.outH, a.outW, C], code),
+    glslProgram(['Features', 'Rois'], [rois.shape[0], a.outH, a.outW, C], code),
     [features, rois],
     'float32',
   );
@@ -331,9 +224,9 @@ registerOnce(ROI_POOL_GRAD_KERNEL, 'webgl', ({ inputs, backend, attrs }) => {
     }
     setOutput(acc);
   }`;
-  return run(
+  return runWebGL(
     backend,
-    prog(['Dy', 'Features', 'Rois'], features.shape, code),
+    glslProgram(['Dy', 'Features', 'Rois'], features.shape, code),
     [dy, features, rois],
     'float32',
   );

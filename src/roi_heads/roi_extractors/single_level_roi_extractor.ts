@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { MODELS } from '../../registry.js';
-import { multiLevelRoiAlign, roiAlign, roiPool } from '../roi_align/roi_align.js';
+import { multiLevelRoiAlign, roiAlign, roiPool } from '../../ops/roi_align/roi_align.js';
 
 /** RoI layer config (`roiLayer` of mmdet). */
 export interface RoILayerConfig {
