@@ -26,7 +26,7 @@
  *
  * The scope of a block holds `tf` (tfjs-core), every export of src/index.ts
  * and every export of the block's own module; `import` lines are honoured.
- * Blocks run on the cpu backend, from the repo root. A block that shows no
+ * Blocks run on the wasm backend (DOCTEST_BACKEND=cpu: cpu), from the repo root. A block that shows no
  * output is skipped; a block with an unmarked comment that looks like a value
  * (`// [1, 2]` after a statement) fails, so that no output is shown unchecked.
  */
@@ -34,6 +34,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import * as api from '../../src/index.js';
 import { analyze, collectExamples, missingData, runExample, type TensorLike } from './doctest.js';
@@ -65,6 +66,9 @@ const PENDING: string[] = [
 ];
 const pending = (file: string) => PENDING.some((p) => (p.endsWith('/') ? file.startsWith(p) : file === p));
 
+/** wasm runs the convolutions of the backbone examples several times faster than cpu. */
+const BACKEND = process.env.DOCTEST_BACKEND ?? 'wasm';
+
 const isTensor = (x: unknown): x is TensorLike => x instanceof tf.Tensor;
 
 /** Exported class names (so that `// MyClass { ... }` counts as a shown value). */
@@ -79,7 +83,7 @@ const counts = { total: examples.length, run: 0, checks: 0, noOutput: 0, noData:
 
 describe('@example blocks of src/', () => {
   beforeAll(async () => {
-    await tf.setBackend('cpu');
+    await tf.setBackend(BACKEND);
     await tf.ready();
   });
   afterAll(() => {
