@@ -42,7 +42,7 @@ export interface ConversionResult {
  *
  * @example
  * ```ts
- * detectTorchvisionFamily(['conv1.weight', 'layer1.0.conv1.weight', 'fc.weight']); // 'resnet'
+ * detectTorchvisionFamily(['conv1.weight', 'layer1.0.conv1.weight', 'fc.weight']); // => 'resnet'
  * ```
  */
 export function detectTorchvisionFamily(keys: Iterable<string>): TorchvisionFamily {
@@ -217,10 +217,14 @@ function convertTensor(t: tf.Tensor, fc6: boolean): tf.Tensor {
  *
  * @example
  * ```ts
- * const { tensors } = readSafetensorsFile('resnet50.safetensors');
+ * // two tensors of torchvision's resnet50 (usually: readSafetensorsFile('resnet50.safetensors').tensors)
+ * const tensors = new Map([
+ *   ['layer1.0.conv1.weight', tf.zeros([64, 64, 1, 1])],
+ *   ['fc.weight', tf.zeros([1000, 2048])],
+ * ]);
  * const { state } = convertTorchvisionStateDict(tensors);
- * state.get('backbone.layer1.0.conv1.weight')!.shape; // [1, 1, 64, 64] (was [64, 64, 1, 1])
- * state.get('head.fc.weight')!.shape;                 // [2048, 1000]
+ * state.get('backbone.layer1.0.conv1.weight')!.shape; // => [1, 1, 64, 64] (was [64, 64, 1, 1])
+ * state.get('head.fc.weight')!.shape;                 // => [2048, 1000]
  * ```
  */
 export function convertTorchvisionStateDict(

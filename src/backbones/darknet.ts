@@ -131,7 +131,7 @@ export type DarknetOptions = z.input<typeof darknetSchema>;
  * @example
  * ```ts
  * const d = MODELS.build<Darknet>({ type: 'Darknet', widenFactor: 0.25 });
- * d.forward(tf.zeros([1, 64, 64, 3])).map((t) => t.shape); // [[1, 8, 8, 64], [1, 4, 4, 128], [1, 2, 2, 256]]
+ * d.forward(tf.zeros([1, 64, 64, 3])).map((t) => t.shape); // => [[1, 8, 8, 64], [1, 4, 4, 128], [1, 2, 2, 256]]
  * ```
  */
 export class Darknet extends Module {

@@ -115,7 +115,7 @@ export type DenseNetOptions = z.input<typeof denseNetSchema>;
  * ```ts
  * const d = MODELS.build<DenseNet>({ type: 'DenseNet', depth: 121 });
  * d.forward(tf.zeros([1, 64, 64, 3])).map((t) => t.shape);
- * // [[1, 16, 16, 256], [1, 8, 8, 512], [1, 4, 4, 1024], [1, 2, 2, 1024]]
+ * // => [[1, 16, 16, 256], [1, 8, 8, 512], [1, 4, 4, 1024], [1, 2, 2, 1024]]
  * ```
  */
 export class DenseNet extends Module {

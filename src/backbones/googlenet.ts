@@ -113,7 +113,7 @@ export type GoogLeNetOptions = z.input<typeof googLeNetSchema>;
  * @example
  * ```ts
  * const g = MODELS.build<GoogLeNet>({ type: 'GoogLeNet' });
- * g.forward(tf.zeros([1, 64, 64, 3])).map((t) => t.shape); // [[1, 8, 8, 480], [1, 4, 4, 832], [1, 2, 2, 1024]]
+ * g.forward(tf.zeros([1, 64, 64, 3])).map((t) => t.shape); // => [[1, 8, 8, 480], [1, 4, 4, 832], [1, 2, 2, 1024]]
  * ```
  */
 export class GoogLeNet extends Module {

@@ -156,7 +156,7 @@ export function loadPretrained(
  *   { type: 'Constant', val: 1, layer: ['_BatchNorm', 'GroupNorm'] },
  * ]);
  * initWeights(resnet, { type: 'Pretrained', checkpoint: 'resnet50.safetensors', prefix: 'backbone.' });
- * // [tfdet] loaded resnet50.safetensors (prefix 'backbone.') into ResNet: all keys matched
+ * // logs "[tfdet] loaded resnet50.safetensors (prefix 'backbone.') into ResNet: all keys matched"
  * ```
  */
 export function initWeights(

@@ -110,7 +110,7 @@ export type MobileNetV2Options = z.input<typeof mobileNetV2Schema>;
  * @example
  * ```ts
  * const m = MODELS.build<MobileNetV2>({ type: 'MobileNetV2', outIndices: [7] });
- * m.forward(tf.zeros([1, 64, 64, 3]))[0].shape; // [1, 2, 2, 1280]
+ * m.forward(tf.zeros([1, 64, 64, 3]))[0].shape; // => [1, 2, 2, 1280]
  * ```
  */
 export class MobileNetV2 extends Module {

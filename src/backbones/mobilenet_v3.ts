@@ -194,7 +194,7 @@ export type MobileNetV3Options = z.input<typeof mobileNetV3Schema>;
  * ```ts
  * const m = MODELS.build<MobileNetV3>({ type: 'MobileNetV3', arch: 'large' });
  * m.forward(tf.zeros([1, 64, 64, 3])).map((t) => t.shape);
- * // [[1, 16, 16, 24], [1, 8, 8, 40], [1, 4, 4, 112], [1, 2, 2, 960]]
+ * // => [[1, 16, 16, 24], [1, 8, 8, 40], [1, 4, 4, 112], [1, 2, 2, 960]]
  * ```
  */
 export class MobileNetV3 extends Module {

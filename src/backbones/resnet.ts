@@ -214,7 +214,7 @@ export type ResNetOptions = z.input<typeof resnetSchema>;
  * @example
  * ```ts
  * const r18 = MODELS.build<ResNet>({ type: 'ResNet', depth: 18, outIndices: [1, 3] });
- * r18.forward(tf.zeros([1, 64, 64, 3])).map((t) => t.shape); // [[1, 8, 8, 128], [1, 2, 2, 512]]
+ * r18.forward(tf.zeros([1, 64, 64, 3])).map((t) => t.shape); // => [[1, 8, 8, 128], [1, 2, 2, 512]]
  * ```
  */
 export class ResNet extends Module {

@@ -60,8 +60,8 @@ export const indexList = z.array(z.number().int().nonnegative()).min(1);
  *
  * @example
  * ```ts
- * makeDivisible(32 * 0.75, 8); // 24
- * makeDivisible(16 * 0.35, 8); // 8
+ * makeDivisible(32 * 0.75, 8); // => 24
+ * makeDivisible(16 * 0.35, 8); // => 8
  * ```
  */
 export function makeDivisible(

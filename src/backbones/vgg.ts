@@ -66,7 +66,7 @@ export type VGGOptions = z.input<typeof vggSchema>;
  * @example
  * ```ts
  * const vgg = MODELS.build<VGG>({ type: 'VGG', depth: 16, outIndices: [4] });
- * vgg.forward(tf.zeros([1, 64, 64, 3]))[0].shape; // [1, 2, 2, 512]
+ * vgg.forward(tf.zeros([1, 64, 64, 3]))[0].shape; // => [1, 2, 2, 512]
  * ```
  */
 export class VGG extends Module {
@@ -215,7 +215,7 @@ export type SSDVGGOptions = z.input<typeof ssdVggSchema>;
  * @example
  * ```ts
  * const vgg = MODELS.build<SSDVGG>({ type: 'SSDVGG' });
- * vgg.forward(tf.zeros([1, 300, 300, 3])).map((t) => t.shape); // [[1, 38, 38, 512], [1, 19, 19, 1024]]
+ * vgg.forward(tf.zeros([1, 300, 300, 3])).map((t) => t.shape); // => [[1, 38, 38, 512], [1, 19, 19, 1024]]
  * ```
  */
 export class SSDVGG extends VGG {

@@ -24,7 +24,7 @@ export const accuracySchema = z
  * ```ts
  * const acc = new Accuracy({ topk: [1, 2] });
  * acc.process({}, [{ predScore: [0.1, 0.7, 0.2], gtLabel: 1 }, { predScore: [0.5, 0.1, 0.4], gtLabel: 2 }]);
- * acc.compute(); // { 'accuracy/top1': 50, 'accuracy/top2': 100 }
+ * acc.compute(); // => { 'accuracy/top1': 50, 'accuracy/top2': 100 }
  * ```
  */
 export class Accuracy {

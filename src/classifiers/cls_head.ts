@@ -45,7 +45,7 @@ export const linearClsHeadSchema = z
  * @example
  * ```ts
  * const head = new LinearClsHead({ numClasses: 10, inChannels: 512 });
- * head.forward([tf.zeros([2, 7, 7, 512])]).shape; // [2, 10]
+ * head.forward([tf.zeros([2, 7, 7, 512])]).shape; // => [2, 10]
  * ```
  */
 export class LinearClsHead extends Module {
@@ -106,7 +106,7 @@ export class LinearBlock extends Module {
  * @example
  * ```ts
  * const head = new StackedLinearClsHead({ numClasses: 1000, inChannels: 960, midChannels: [1280], actCfg: { type: 'HSwish' } });
- * head.forward([tf.zeros([1, 7, 7, 960])]).shape; // [1, 1000]
+ * head.forward([tf.zeros([1, 7, 7, 960])]).shape; // => [1, 1000]
  * ```
  */
 export class StackedLinearClsHead extends Module {

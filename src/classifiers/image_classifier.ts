@@ -40,7 +40,7 @@ interface ClsHead extends Module {
  *   backbone: { type: 'ResNet', depth: 18, outIndices: [3] },
  *   head: { type: 'LinearClsHead', numClasses: 1000, inChannels: 512 },
  * });
- * clf.forward(tf.zeros([1, 224, 224, 3])).shape; // [1, 1000]
+ * clf.forward(tf.zeros([1, 224, 224, 3])).shape; // => [1, 1000]
  * ```
  */
 export class ImageClassifier extends Module {

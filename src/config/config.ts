@@ -35,9 +35,9 @@ export function cloneConfig<T>(v: T): T {
  * @example
  * ```ts
  * mergeConfig({ a: { x: 1, y: 2 }, l: [1, 2] }, { a: { y: 3 }, l: [9] });
- * // { a: { x: 1, y: 3 }, l: [9] }
+ * // => { a: { x: 1, y: 3 }, l: [9] }
  * mergeConfig({ a: { x: 1, y: 2 } }, { a: { _delete_: true, z: 0 } });
- * // { a: { z: 0 } }
+ * // => { a: { z: 0 } }
  * ```
  */
 export function mergeConfig(base: Config, override: Config): Config {
@@ -69,10 +69,10 @@ function stripDelete(v: Record<string, unknown>): Config {
  *
  * @example
  * ```ts
- * parseOptionValue('0.01');     // 0.01
- * parseOptionValue('[1,[2,3]]'); // [1, [2, 3]]
- * parseOptionValue('a,b');      // ['a', 'b']
- * parseOptionValue('False');    // false
+ * parseOptionValue('0.01');     // => 0.01
+ * parseOptionValue('[1,[2,3]]'); // => [1, [2, 3]]
+ * parseOptionValue('a,b');      // => ['a', 'b']
+ * parseOptionValue('False');    // => false
  * ```
  */
 export function parseOptionValue(raw: string): unknown {
@@ -128,7 +128,7 @@ function splitTop(s: string): string[] {
  * @example
  * ```ts
  * parseCfgOptions(['model.backbone.depth=50', 'trainCfg.maxEpochs=12']);
- * // { 'model.backbone.depth': 50, 'trainCfg.maxEpochs': 12 }
+ * // => { 'model.backbone.depth': 50, 'trainCfg.maxEpochs': 12 }
  * ```
  */
 export function parseCfgOptions(pairs: string[]): Record<string, unknown> {
@@ -345,7 +345,7 @@ export function validateTopLevel(cfg: Config, file?: string): void {
  * const cfg = await loadConfig('configs/retinanet/retinanet_r18_fpn_shapes.ts', {
  *   cfgOptions: ['trainCfg.maxEpochs=2', 'optimWrapper.optimizer.lr=0.005'],
  * });
- * cfg.trainCfg.maxEpochs; // 2
+ * cfg.trainCfg.maxEpochs; // => 2
  * ```
  */
 export async function loadConfig(file: string, options: LoadConfigOptions = {}): Promise<Config> {

@@ -87,8 +87,10 @@ function describeExpected(issue: z.core.$ZodIssue): string {
  *
  * @example
  * ```ts
+ * import { z } from 'zod';
+ *
  * validateArgs(z.object({ depth: z.literal([18, 50]) }).strict(), { depth: 19 }, 'model.backbone');
- * // ConfigError: model.backbone.depth: expected one of 18 | 50, got 19
+ * // throws ConfigError: model.backbone.depth: expected one of 18 | 50, got 19
  * ```
  */
 export function validateArgs<T>(schema: ZodType<T>, args: unknown, base: string, what?: string): T {

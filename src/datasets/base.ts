@@ -89,9 +89,10 @@ export interface GetOptions {
  *
  * @example
  * ```ts
- * const ds = DATASETS.build<VOCDataset>({ type: 'VOCDataset', dataRoot: 'data/VOCdevkit/VOC2007', annFile: 'ImageSets/Main/test.txt', testMode: true, pipeline: [{ type: 'LoadImageFromFile' }] });
- * ds.length;               // 4952
- * await ds.get(0);         // pipeline output of the first image
+ * const ds = DATASETS.build<CocoDataset>({ type: 'CocoDataset', dataRoot: '../shared/data/real/coco_val2014_100/',
+ *   annFile: 'instances_val2014_100.json', testMode: true, pipeline: [] });
+ * ds.length;               // => 100
+ * await ds.get(0);         // the pipeline's output for the first image (here its data info)
  * ```
  */
 export abstract class BaseDetDataset {

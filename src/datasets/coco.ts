@@ -205,9 +205,10 @@ export function loadCocoJson(file: string): CocoInstances {
  *
  * @example
  * ```ts
- * const ds = new CocoDataset({ dataRoot: 'data/coco/', annFile: 'annotations/instances_val2017.json',
- *   dataPrefix: { img: 'val2017/' }, testMode: true, pipeline: [{ type: 'LoadImageFromFile' }] });
- * ds.catIds;           // [1, 2, ..., 90]
+ * const ds = new CocoDataset({ dataRoot: '../shared/data/real/coco_val2014_100/', annFile: 'instances_val2014_100.json',
+ *   dataPrefix: { img: 'val2014/' }, testMode: true, pipeline: [{ type: 'LoadImageFromFile' }] });
+ * ds.catIds;           // => [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, ...] (80 ids up to 90)
+ * ds.catIds.length;    // => 80
  * ```
  */
 export class CocoDataset extends BaseDetDataset {

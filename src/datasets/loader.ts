@@ -53,8 +53,13 @@ export interface DataLoaderOptions {
  *
  * @example
  * ```ts
- * const b = collateRaw([s1, s2], { padSizeDivisor: 32 });
- * b.shape; // [2, 480, 640, 3]
+ * // two packed samples (PackDetInputs' output) of 480x640 and 470x600 pixels
+ * const packed = (h: number, w: number) => ({
+ *   inputs: { data: new Float32Array(h * w * 3), height: h, width: w, channels: 3 },
+ *   dataSample: { metainfo: { imgShape: [h, w] }, gtInstances: {}, ignoredInstances: {} },
+ * }) as unknown as PackedInputs;
+ * const b = collateRaw([packed(480, 640), packed(470, 600)], { padSizeDivisor: 32 });
+ * b.shape; // => [2, 480, 640, 3]
  * ```
  */
 export function collateRaw(
@@ -211,7 +216,7 @@ export function collate(
  * ```ts
  * const loader = new DataLoader({ dataset, batchSize: 8, shuffle: true, seed: 0, groupByAspectRatio: true });
  * for await (const batch of loader.epochBatches(0)) {
- *   batch.inputs.shape;            // [8, H, W, 3]
+ *   batch.inputs.shape;            // eight images: [8, H, W, 3]
  *   batch.dataSamples[0].gtInstances.bboxes;
  *   batch.inputs.dispose();
  * }

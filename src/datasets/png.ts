@@ -39,7 +39,7 @@ function chunk(type: string, data: Uint8Array): Buffer {
  *
  * @example
  * ```ts
- * vocPalette().slice(3, 6); // [128, 0, 0] (class 1)
+ * vocPalette().slice(3, 6); // => Uint8Array [128, 0, 0] (class 1)
  * ```
  */
 export function vocPalette(): Uint8Array {

@@ -15,9 +15,9 @@ export type FlatPolygon = number[];
  *
  * @example
  * ```ts
- * fillSpans([[1, 1, 4, 1, 4, 3, 1, 3]], 8, 8, (y, a, b) => console.log(y, a, b));
- * // 1 1 4
- * // 2 1 4
+ * const spans: number[][] = [];
+ * fillSpans([[1, 1, 4, 1, 4, 3, 1, 3]], 8, 8, (y, a, b) => spans.push([y, a, b]));
+ * spans; // => [[1, 1, 4], [2, 1, 4]]
  * ```
  */
 export function fillSpans(

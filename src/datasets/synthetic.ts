@@ -337,8 +337,13 @@ function cocoJson(images: SyntheticImage[], classes: readonly string[]): string 
  *
  * @example
  * ```ts
- * const r = await makeSyntheticShapes({ outDir: 'data/synthetic', numTrain: 200, numVal: 50, seed: 0 });
- * r.images[0].objects[0]; // { label: 3, name: 'star', bbox: [x1, y1, x2, y2], polygons: [...], area, occluded }
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ *
+ * const r = await makeSyntheticShapes({ outDir: join(tmpdir(), 'tfdet_shapes'), numTrain: 2, numVal: 1, seed: 0 });
+ * r.images[0].objects[0];
+ * // => { label: 2, name: 'triangle', bbox: [143, 31, 218, 116], polygons: [[143.12, 71.46, 218.4, 30.46, 216.27, 116.15]],
+ * //      area: 3182, occluded: false }
  * ```
  */
 export async function makeSyntheticShapes(options: SyntheticOptions): Promise<SyntheticResult> {

@@ -76,7 +76,7 @@ function num(v: unknown): number {
  * ```ts
  * parseVocXml('<annotation><size><width>500</width><height>375</height></size><object><name>dog</name>' +
  *   '<bndbox><xmin>48</xmin><ymin>240</ymin><xmax>195</xmax><ymax>371</ymax></bndbox></object></annotation>', 'a.xml');
- * // { width: 500, height: 375, objects: [{ name: 'dog', bbox: [47, 239, 195, 371], difficult: false, truncated: false }] }
+ * // => { filename: undefined, width: 500, height: 375, objects: [{ name: 'dog', bbox: [47, 239, 195, 371], difficult: false, truncated: false }] }
  * ```
  */
 export function parseVocXml(xml: string, file: string): VocAnnotation {

@@ -24,7 +24,9 @@ function build(d: TypedConfig | DatasetLike, path: string): DatasetLike {
  *
  * @example
  * ```ts
- * new ConcatDataset({ datasets: [voc2007Cfg, voc2012Cfg] }).length; // 5011 + 11540
+ * const coco100 = { type: 'CocoDataset', dataRoot: '../shared/data/real/coco_val2014_100/',
+ *   annFile: 'instances_val2014_100.json', testMode: true, pipeline: [] };
+ * new ConcatDataset({ datasets: [coco100, coco100] }).length; // => 200 (VOC07+12 trainval: 5011 + 11540)
  * ```
  */
 export class ConcatDataset implements DatasetLike {
