@@ -4,10 +4,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { Module } from '../nn/module.js';
-import { isTypedConfig, MODELS, type TypedConfig } from '../registry.js';
+import type { Module } from '../nn/module.js';
+import { MODELS, type TypedConfig } from '../registry.js';
 import type { DenseTestCfg, DenseTrainCfg } from '../heads/types.js';
 import type { DetBatch, DetDataSample, DetSample, LossDict } from '../structures/index.js';
+import { BaseDetector, type BaseDetectorOptions } from './base.js';
 
 /** What the detector needs from a dense head. */
 export interface DenseHead extends Module {
@@ -28,17 +29,9 @@ export const singleStageSchema = z
   })
   .strict();
 
-export type SingleStageOptions = {
-  backbone: Module | TypedConfig;
-  neck?: Module | TypedConfig | null;
+export type SingleStageOptions = BaseDetectorOptions<DenseTrainCfg, DenseTestCfg> & {
   bboxHead: TypedConfig;
-  trainCfg?: DenseTrainCfg | null;
-  testCfg?: DenseTestCfg | null;
-  dataPreprocessor?: unknown;
-  initCfg?: unknown;
 };
-
-const asList = (x: tf.Tensor4D | tf.Tensor4D[]): tf.Tensor4D[] => (Array.isArray(x) ? x : [x]);
 
 /**
  * @example
@@ -48,23 +41,13 @@ const asList = (x: tf.Tensor4D | tf.Tensor4D[]): tf.Tensor4D[] => (Array.isArray
  * const dets = model.predict(batch);      // [{ metainfo, predInstances: { bboxes, scores, labels } }]
  * ```
  */
-export class SingleStageDetector extends Module {
+export class SingleStageDetector extends BaseDetector<DenseTrainCfg, DenseTestCfg> {
   static readonly configSchema = singleStageSchema;
   static readonly unbuiltArgs = ['bboxHead', 'trainCfg', 'testCfg'] as const;
-  readonly backbone: Module;
-  readonly neck?: Module;
   readonly bboxHead: DenseHead;
-  readonly trainCfg?: DenseTrainCfg | null;
-  readonly testCfg?: DenseTestCfg | null;
 
   constructor(opts: SingleStageOptions) {
-    super();
-    const build = (c: unknown, path: string): Module =>
-      isTypedConfig(c) ? MODELS.build<Module>(c, { path }) : (c as Module);
-    this.backbone = this.addModule('backbone', build(opts.backbone, 'model.backbone'));
-    if (opts.neck) this.neck = this.addModule('neck', build(opts.neck, 'model.neck'));
-    this.trainCfg = opts.trainCfg;
-    this.testCfg = opts.testCfg;
+    super(opts);
     // As mmdet: the head gets trainCfg / testCfg before it is built.
     const headCfg: TypedConfig = {
       ...opts.bboxHead,
@@ -75,13 +58,6 @@ export class SingleStageDetector extends Module {
       'bboxHead',
       MODELS.build<DenseHead>(headCfg, { path: 'model.bboxHead' }),
     );
-  }
-
-  /** Backbone (and neck) features, NHWC, highest resolution first. */
-  extractFeat(inputs: tf.Tensor4D): tf.Tensor4D[] {
-    let x = asList(this.backbone.forward(inputs) as tf.Tensor4D | tf.Tensor4D[]);
-    if (this.neck) x = asList(this.neck.forward(x) as tf.Tensor4D | tf.Tensor4D[]);
-    return x;
   }
 
   /** Losses of a batch; call inside a gradient closure (keys containing 'loss' are summed by the engine). */
@@ -100,9 +76,7 @@ export class SingleStageDetector extends Module {
   }
 
   /** mmdet's `forward(inputs, data_samples, mode)`: `'tensor'` returns the raw head outputs. */
-  forward(batch: DetBatch, mode: 'loss' | 'predict' | 'tensor' = 'tensor'): unknown {
-    if (mode === 'loss') return this.loss(batch);
-    if (mode === 'predict') return this.predict(batch);
+  protected _forward(batch: DetBatch): unknown {
     return this.bboxHead.forward(this.extractFeat(batch.inputs));
   }
 }

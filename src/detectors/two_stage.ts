@@ -6,13 +6,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { Module } from '../nn/module.js';
-import { isTypedConfig, MODELS, type TypedConfig } from '../registry.js';
+import { MODELS, type TypedConfig } from '../registry.js';
 import type { DetBatch, DetDataSample, LossDict } from '../structures/index.js';
 import type { RPNHead, RPNProposalCfg } from '../heads/rpn_head.js';
 import '../heads/index.js';
 import type { RCNNTestCfg, RCNNTrainCfg, StandardRoIHead } from '../roi_heads/standard_roi_head.js';
 import '../roi_heads/index.js';
+import { BaseDetector, type BaseDetectorOptions } from './base.js';
 
 /** mmdet `train_cfg` of a two-stage detector. */
 export interface TwoStageTrainCfg {
@@ -48,18 +48,10 @@ export const twoStageSchema = z
   })
   .strict();
 
-export type TwoStageOptions = {
-  backbone: Module | TypedConfig;
-  neck?: Module | TypedConfig | null;
+export type TwoStageOptions = BaseDetectorOptions<TwoStageTrainCfg, TwoStageTestCfg> & {
   rpnHead?: TypedConfig | null;
   roiHead?: TypedConfig | null;
-  trainCfg?: TwoStageTrainCfg | null;
-  testCfg?: TwoStageTestCfg | null;
-  dataPreprocessor?: unknown;
-  initCfg?: unknown;
 };
-
-const asList = (x: tf.Tensor4D | tf.Tensor4D[]): tf.Tensor4D[] => (Array.isArray(x) ? x : [x]);
 
 /**
  * @example
@@ -69,24 +61,14 @@ const asList = (x: tf.Tensor4D | tf.Tensor4D[]): tf.Tensor4D[] => (Array.isArray
  * const dets = model.predict(batch);  // [{ metainfo, predInstances: { bboxes, scores, labels[, masks] } }]
  * ```
  */
-export class TwoStageDetector extends Module {
+export class TwoStageDetector extends BaseDetector<TwoStageTrainCfg, TwoStageTestCfg> {
   static readonly configSchema = twoStageSchema;
   static readonly unbuiltArgs = ['rpnHead', 'roiHead', 'trainCfg', 'testCfg'] as const;
-  readonly backbone: Module;
-  readonly neck?: Module;
   readonly rpnHead?: RPNHead;
   readonly roiHead?: StandardRoIHead;
-  readonly trainCfg?: TwoStageTrainCfg | null;
-  readonly testCfg?: TwoStageTestCfg | null;
 
   constructor(opts: TwoStageOptions) {
-    super();
-    const build = (c: unknown, path: string): Module =>
-      isTypedConfig(c) ? MODELS.build<Module>(c, { path }) : (c as Module);
-    this.backbone = this.addModule('backbone', build(opts.backbone, 'model.backbone'));
-    if (opts.neck) this.neck = this.addModule('neck', build(opts.neck, 'model.neck'));
-    this.trainCfg = opts.trainCfg;
-    this.testCfg = opts.testCfg;
+    super(opts);
     // As mmdet: the RPN gets train_cfg.rpn / test_cfg.rpn, the RoI head train_cfg.rcnn / test_cfg.rcnn.
     if (opts.rpnHead) {
       const cfg: TypedConfig = {
@@ -118,13 +100,6 @@ export class TwoStageDetector extends Module {
 
   get withRoiHead(): boolean {
     return this.roiHead !== undefined;
-  }
-
-  /** Backbone (and neck) features, NHWC, highest resolution first. */
-  extractFeat(inputs: tf.Tensor4D): tf.Tensor4D[] {
-    let x = asList(this.backbone.forward(inputs) as tf.Tensor4D | tf.Tensor4D[]);
-    if (this.neck) x = asList(this.neck.forward(x) as tf.Tensor4D | tf.Tensor4D[]);
-    return x;
   }
 
   private requireRpn(): RPNHead {
@@ -170,9 +145,7 @@ export class TwoStageDetector extends Module {
   }
 
   /** mmdet's `forward(inputs, data_samples, mode)`; `'tensor'` returns the RPN outputs and the RoI head's raw outputs. */
-  forward(batch: DetBatch, mode: 'loss' | 'predict' | 'tensor' = 'tensor'): unknown {
-    if (mode === 'loss') return this.loss(batch);
-    if (mode === 'predict') return this.predict(batch);
+  protected _forward(batch: DetBatch): unknown {
     const feats = this.extractFeat(batch.inputs);
     const rpn = this.requireRpn();
     const rpnOuts = rpn.forward(feats);
