@@ -27,7 +27,6 @@ import {
   bboxPostProcess,
   buildOr,
   concatF32,
-  concatU8,
   featSizes,
   filterScoresAndTopk,
   normalInit,
@@ -35,6 +34,9 @@ import {
   toDetDataSample,
 } from './dense_utils.js';
 import type { DenseTestCfg, DenseTrainCfg } from './types.js';
+import { yoloTargets, type YOLOPriors, type YOLOTargets } from './yolov3_targets.js';
+
+export type { YOLOTargets } from './yolov3_targets.js';
 import type { DetDataSample, DetSample, LossDict } from '../structures/index.js';
 
 const sized = z.union([
@@ -80,16 +82,6 @@ export type YOLOV3HeadOptions = z.input<typeof yolov3HeadSchema>;
 export interface YOLOTestCfg extends DenseTestCfg {
   /** Candidates whose objectness is below this are dropped first (`<= 0`: keep all). */
   confThr?: number;
-}
-
-/** Targets of a batch, one entry per level. */
-export interface YOLOTargets {
-  /** `[B * N_l, 5 + C]` rows: encoded box, objectness 1 for positives, (smoothed) one-hot class. */
-  targetMaps: Float32Array[];
-  /** `[B * N_l]`: 1 for negatives (background), 0 for positives and ignored anchors. */
-  negMaps: Float32Array[];
-  numPos: number;
-  assign: AssignResult[];
 }
 
 const UNBUILT = [
@@ -154,10 +146,7 @@ export class YOLOV3Head extends Module {
   readonly convsPred: ModuleList<Conv2d>;
   protected assigner?: GridAssigner;
   protected sampler: { sample(a: AssignResult): SamplingResult };
-  private priorCache = new Map<
-    string,
-    { levels: Float32Array[]; all: Float32Array; strides: Float32Array }
-  >();
+  private priorCache = new Map<string, YOLOPriors>();
 
   constructor(options: YOLOV3HeadOptions) {
     super();
@@ -297,11 +286,7 @@ export class YOLOV3Head extends Module {
   }
 
   /** Per-level anchors, their concatenation and each anchor's stride (cached by feature sizes). */
-  protected priorsFor(sizes: [number, number][]): {
-    levels: Float32Array[];
-    all: Float32Array;
-    strides: Float32Array;
-  } {
+  protected priorsFor(sizes: [number, number][]): YOLOPriors {
     const key = sizes.map((s) => s.join('x')).join(',');
     let hit = this.priorCache.get(key);
     if (!hit) {
@@ -327,58 +312,19 @@ export class YOLOV3Head extends Module {
   getTargets(sizes: [number, number][], samples: DetSample[]): YOLOTargets {
     if (!this.assigner)
       throw new Error('YOLOV3Head: trainCfg.assigner is needed to compute the loss');
-    const { levels, all, strides } = this.priorsFor(sizes);
-    const counts = levels.map((p) => p.length / 4);
-    const offsets = counts.map((_, l) => counts.slice(0, l).reduce((s, c) => s + c, 0));
-    const levelOf = new Int32Array(all.length / 4);
-    counts.forEach((c, l) => levelOf.fill(l, offsets[l]!, offsets[l]! + c));
-    const B = samples.length;
-    const K = this.numAttrib;
-    const C = this.numClasses;
-    const targetMaps = counts.map((c) => new Float32Array(B * c * K));
-    const negMaps = counts.map((c) => new Float32Array(B * c));
-    const smooth = this.opts.oneHotSmoother;
-    const assigns: AssignResult[] = [];
-    let numPos = 0;
-    samples.forEach((s, b) => {
-      const gt = s.gtInstances;
-      const flags = concatU8(this.priorGenerator.responsibleFlagsHost(sizes, gt.bboxes));
-      const assign = this.assigner!.assign(all, gt, flags);
-      assigns.push(assign);
-      const res = this.sampler.sample(assign);
-      const rowOf = (i: number): [number, number] => {
-        const l = levelOf[i]!;
-        return [l, b * counts[l]! + i - offsets[l]!];
-      };
-      const p = res.posInds.length;
-      if (p) {
-        const pri = new Float32Array(4 * p);
-        const gts = new Float32Array(4 * p);
-        const st = new Float32Array(p);
-        res.posInds.forEach((i, k) => {
-          pri.set(all.subarray(4 * i, 4 * i + 4), 4 * k);
-          const g = res.posAssignedGtInds[k]!;
-          gts.set(gt.bboxes.subarray(4 * g, 4 * g + 4), 4 * k);
-          st[k] = strides[i]!;
-        });
-        const enc = this.bboxCoder.encodeHost(pri, gts, st);
-        res.posInds.forEach((i, k) => {
-          const [l, r] = rowOf(i);
-          const t = targetMaps[l]!;
-          t.set(enc.subarray(4 * k, 4 * k + 4), r * K);
-          t[r * K + 4] = 1;
-          const label = gt.labels[res.posAssignedGtInds[k]!]!;
-          for (let c = 0; c < C; c++)
-            t[r * K + 5 + c] = (c === label ? 1 - smooth : 0) + smooth / C;
-        });
-      }
-      numPos += p;
-      for (const i of res.negInds) {
-        const [l, r] = rowOf(i);
-        negMaps[l]![r] = 1;
-      }
-    });
-    return { targetMaps, negMaps, numPos, assign: assigns };
+    return yoloTargets(
+      {
+        assigner: this.assigner,
+        sampler: this.sampler,
+        priorGenerator: this.priorGenerator,
+        bboxCoder: this.bboxCoder,
+        numClasses: this.numClasses,
+        oneHotSmoother: this.opts.oneHotSmoother,
+      },
+      this.priorsFor(sizes),
+      sizes,
+      samples,
+    );
   }
 
   /** Losses of a batch (mmdet `loss`): `loss_cls`, `loss_conf`, `loss_xy`, `loss_wh`, each a list over levels. */

@@ -11,7 +11,8 @@ import '../../src/detectors/index.js';
 import type { YOLOV3Head } from '../../src/heads/index.js';
 import type { DetSample } from '../../src/structures/index.js';
 import { MSELoss } from '../../src/losses/index.js';
-import { MODELS } from '../../src/registry.js';
+import { MODELS, TASK_UTILS } from '../../src/registry.js';
+import { YOLOAnchorGenerator } from '../../src/task_utils/index.js';
 import { imgMeta } from '../helpers/meta.js';
 
 beforeAll(async () => {
@@ -254,6 +255,32 @@ describe('YOLOV3Head predict', () => {
     const p = all.predictByFeat(maps, samples, false)[0]!.predInstances;
     expect(p.scores.length).toBe(3);
     p.scores.forEach((v) => expect(v).toBeCloseTo(0.5 / (1 + Math.exp(-3)), 6));
+  });
+
+  it('builds with the registered YOLOAnchorGenerator (one class), and names the wrong generator it got', () => {
+    expect(TASK_UTILS.get('YOLOAnchorGenerator')).toBe(YOLOAnchorGenerator);
+    const head = makeHead();
+    expect(head.priorGenerator).toBeInstanceOf(YOLOAnchorGenerator);
+    expect(head.priorGenerator.constructor.name).toBe('YOLOAnchorGenerator');
+    expect(head.numAnchors).toBe(2);
+    expect(() =>
+      MODELS.build({
+        type: 'YOLOV3Head',
+        numClasses: 3,
+        inChannels: [4],
+        outChannels: [4],
+        featmapStrides: [32],
+        anchorGenerator: {
+          type: 'SSDAnchorGenerator',
+          strides: [32],
+          ratios: [[2]],
+          minSizes: [8],
+          maxSizes: [16],
+        },
+      }),
+    ).toThrow(
+      /needs a YOLOAnchorGenerator \(it provides the responsible flags\), got SSDAnchorGenerator$/,
+    );
   });
 
   it('config errors name the field', () => {
