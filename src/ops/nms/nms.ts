@@ -1,8 +1,10 @@
 /**
- * NMS family. The greedy pass is sequential, so the host path is a plain
- * function over typed arrays; on webgl/webgpu the O(N^2) part (the IoU
- * bitmask) runs on the device as the `TfdetNmsMask` kernel and a short
- * sequential pass reads it back, as torchvision's CUDA nms does.
+ * Hard NMS (`nms`, `nmsAsync`, `nmsHost`); the class-aware variants are in
+ * `batched.ts`, Soft-NMS in `soft_nms.ts`. The greedy pass is sequential, so
+ * the host path is a plain function over typed arrays (`greedy.ts`); on
+ * webgl/webgpu the O(N^2) part (the IoU bitmask) runs on the device as the
+ * `TfdetNmsMask` kernel and a short sequential pass reads it back, as
+ * torchvision's CUDA nms does.
  *
  * IoUs are computed in float32 arithmetic (every step rounded with
  * `Math.fround`) so that borderline suppressions decide as torchvision's
