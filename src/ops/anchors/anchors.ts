@@ -20,7 +20,7 @@ export { GRID_ANCHORS_KERNEL, gridAnchorsHost } from './host.js';
  * @example
  * ```ts
  * gridAnchors(Float32Array.of(-4.5, -4.5, 4.5, 4.5), [1, 2], [16, 16]).arraySync();
- * // [[-4.5, -4.5, 4.5, 4.5], [11.5, -4.5, 20.5, 4.5]]
+ * // => [[-4.5, -4.5, 4.5, 4.5], [11.5, -4.5, 20.5, 4.5]]
  * ```
  */
 export function gridAnchors(
