@@ -1,8 +1,10 @@
 /**
  * Fast synchronous parsing of JPEG / PNG headers: size, channel count,
  * EXIF orientation. Lets the loader plan the decode (orientation, resize)
- * without a separate metadata call into sharp.
+ * without a separate metadata call into sharp, and gives annotation files
+ * that lack it the image size ({@link readImageSize}).
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 
 /** What the header says. `orientation` is EXIF's 1..8 (1 = as stored). */
 export interface ImageHeader {
@@ -95,4 +97,30 @@ export function parseImageHeader(b: Uint8Array): ImageHeader | null {
     pos += 2 + len;
   }
   return null;
+}
+
+/** Size from the first bytes of a JPEG or PNG file (EXIF orientation not applied). */
+export function headerSize(b: Buffer): { width: number; height: number } | null {
+  const h = parseImageHeader(b);
+  return h ? { width: h.width, height: h.height } : null;
+}
+
+/**
+ * `{width, height}` from a JPEG or PNG header, or null when the header is not
+ * understood (or the file cannot be opened). Reads at most the first 64 KiB.
+ */
+export function readImageSize(file: string): { width: number; height: number } | null {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const buf = Buffer.alloc(65536);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return headerSize(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
 }

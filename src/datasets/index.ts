@@ -15,8 +15,7 @@ export * from './base.js';
 export * from './coco.js';
 export { DatasetError, SkipLog } from './errors.js';
 export { ColorPassPool, type ColorJob } from './color_workers.js';
-export { parseImageHeader, type ImageHeader } from './image_header.js';
-export { headerSize, readImageSize } from './image_size.js';
+export { headerSize, parseImageHeader, readImageSize, type ImageHeader } from './image_header.js';
 export * from './loader.js';
 export { decodeIndexedPng, encodeIndexedPng, vocPalette } from './png.js';
 export {

@@ -13,7 +13,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';
 import { BaseDetDataset, baseDatasetSchema, type BaseDatasetOptions } from './base.js';
 import { DatasetError, show } from './errors.js';
-import { readImageSize } from './image_size.js';
+import { readImageSize } from './image_header.js';
 import type { DataInfo, InstanceInfo } from './types.js';
 
 /** The 20 PASCAL VOC classes, in the usual label order. */

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { BaseDetDataset, baseDatasetSchema, type BaseDatasetOptions } from './base.js';
 import { DatasetError } from './errors.js';
-import { readImageSize } from './image_size.js';
+import { readImageSize } from './image_header.js';
 import { readSplitList, VOC_CLASSES } from './voc.js';
 import type { DataInfo } from './types.js';
 
