@@ -22,7 +22,7 @@ import { collate, Compose, readImageSize, type PackedInputs } from '../src/datas
 import '../src/detectors/index.js';
 import { encodeIndexedPng, vocPalette } from '../src/datasets/index.js';
 import type { InstanceData } from '../src/structures/index.js';
-import type { ImgMeta } from '../src/datasets/types.js';
+import type { ImgMeta } from '../src/structures/index.js';
 import { rleEncode } from '../src/masks/index.js';
 import { loadCheckpoint, setInitSeed, type Module } from '../src/nn/index.js';
 import { MODELS } from '../src/registry.js';

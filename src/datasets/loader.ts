@@ -13,7 +13,8 @@ import { Rng } from '../utils/random.js';
 import { ColorPassPool } from './color_workers.js';
 import { fillPadding, writePixels } from './transforms/color_map.js';
 import type { Batch, RawBatch } from '../structures/index.js';
-import type { DataSample, ImgMeta, PackedInputs } from './types.js';
+import type { ImgMeta } from '../structures/index.js';
+import type { DataSample, PackedInputs } from './types.js';
 import type { DatasetLike } from './wrappers.js';
 
 /** Options of {@link DataLoader}. */

@@ -1,4 +1,4 @@
-import type { DetSample, GtInstances, PixelData } from '../structures/index.js';
+import type { BitmapMasks, FlipDirection, PackedDataSample } from '../structures/index.js';
 import type { Rng } from '../utils/random.js';
 
 /**
@@ -54,16 +54,6 @@ export interface ImageBuffer {
 }
 
 /**
- * Instance masks as bitmaps of the current image size, one row-major
- * `Uint8Array` (0/1) per instance.
- */
-export interface BitmapMasks {
-  height: number;
-  width: number;
-  masks: Uint8Array[];
-}
-
-/**
  * The results dict that flows through the pipeline (mmdetection's
  * `results`, camelCased). Transforms read and write its fields and record
  * what they did (`scaleFactor`, `flip`, `padShape`) so predictions can be
@@ -108,8 +98,6 @@ export interface DataSample extends DataInfo {
   pending?: PendingDecode;
 }
 
-export type FlipDirection = 'horizontal' | 'vertical' | 'diagonal';
-
 /**
  * A per-pixel affine colour map `out[c] = sum_k m[c*3+k] * in[k] + t[c]`,
  * applied lazily so that PhotoMetricDistortion and Normalize cost one pass.
@@ -149,24 +137,6 @@ export interface DeferredPixels {
   padVal: number[];
 }
 
-/** Meta information packed with every image. */
-export interface ImgMeta {
-  imgId: string | number;
-  imgPath: string;
-  oriShape: [number, number];
-  imgShape: [number, number];
-  scaleFactor: [number, number];
-  flip: boolean;
-  flipDirection: FlipDirection | null;
-  padShape: [number, number];
-  /** Pad's `sizeDivisor`, if any. */
-  padSizeDivisor?: number;
-  /** Normalize's settings, if it ran. */
-  imgNormCfg?: { mean: number[]; std: number[]; toRgb: boolean };
-  /** `[h, w]` of the batch tensor; set by the loader's collate. */
-  batchInputShape?: [number, number];
-}
-
 /** What PackDetInputs / PackSegInputs produce for one image. */
 export interface PackedInputs {
   /**
@@ -176,7 +146,7 @@ export interface PackedInputs {
    */
   inputs: ImageBuffer & { deferred?: DeferredPixels };
   /** A {@link DetSample} (always with `ignoredInstances`), with PackSegInputs' label map. */
-  dataSample: DetSample & { ignoredInstances: GtInstances; gtSemSeg?: PixelData };
+  dataSample: PackedDataSample;
 }
 
 /** A transform: mutates / replaces the sample, or returns null to drop it. */

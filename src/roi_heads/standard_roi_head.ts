@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import type { BitmapMasks } from '../datasets/types.js';
+import type { BitmapMasks } from '../structures/index.js';
 import { buildOr, concatF32, gatherRows, toDetDataSample } from '../heads/dense_utils.js';
 import type { DetDataSample, DetSample, InstanceData, LossDict } from '../structures/index.js';
 import { Module } from '../nn/module.js';

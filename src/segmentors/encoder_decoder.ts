@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { initWeights } from '../backbones/init_weights.js';
 import { interpolate, Module, ModuleList } from '../nn/index.js';
 import { isTypedConfig, MODELS, type TypedConfig } from '../registry.js';
-import type { ImgMeta } from '../datasets/types.js';
+import type { ImgMeta } from '../structures/index.js';
 import type { BaseDecodeHead } from './decode_heads/decode_head.js';
 import type { LossDict, SegBatch, SegDataSample, SegSample } from '../structures/index.js';
 

@@ -3,8 +3,7 @@
  * `predict` take.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { PackedInputs } from '../datasets/types.js';
-import type { DetSample } from './det_data_sample.js';
+import type { DetSample, PackedDataSample } from './det_data_sample.js';
 import type { SegSample } from './seg_data_sample.js';
 
 /**
@@ -14,7 +13,7 @@ import type { SegSample } from './seg_data_sample.js';
  * them as {@link DetSample}s ({@link DetBatch}), a segmentor as
  * {@link SegSample}s ({@link SegBatch}).
  */
-export interface Batch<S = PackedInputs['dataSample']> {
+export interface Batch<S = PackedDataSample> {
   /** NHWC float32 `[n, H, W, 3]`, each image at the top-left, padded with `padValue`. */
   inputs: tf.Tensor4D;
   dataSamples: S[];
@@ -39,6 +38,6 @@ export interface EngineBatch {
 export interface RawBatch {
   data: Float32Array;
   shape: [number, number, number, number];
-  dataSamples: PackedInputs['dataSample'][];
+  dataSamples: PackedDataSample[];
   indices: number[];
 }

@@ -3,8 +3,9 @@
  * loader hands a detector per image ({@link DetSample}) and what `predict`
  * returns and the metrics read ({@link DetDataSample}).
  */
-import type { ImgMeta } from '../datasets/types.js';
+import type { ImgMeta } from './img_meta.js';
 import type { GtInstance, GtInstances, InstanceData, PredInstances } from './instance_data.js';
+import type { PixelData } from './seg_data_sample.js';
 
 /** One image's targets and meta information, as collated by the loader. */
 export interface DetSample {
@@ -39,3 +40,6 @@ export interface DetDataSample<P extends PredInstances = InstanceData> {
 
 /** A {@link DetDataSample} as the metrics (CocoMetric, VOCMetric) read it: every field optional, predictions in any form. */
 export type MetricDataSample = Partial<DetDataSample<PredInstances>>;
+
+/** The sample PackDetInputs / PackSegInputs pack for one image: a {@link DetSample} with `ignoredInstances`, and PackSegInputs' label map. */
+export type PackedDataSample = DetSample & { ignoredInstances: GtInstances; gtSemSeg?: PixelData };

@@ -3,8 +3,17 @@
  * head trains on, the predictions a model returns, and the annotated
  * objects of a data list.
  */
-import type { BitmapMasks } from '../datasets/types.js';
 import type { AnyRLE } from '../masks/index.js';
+
+/**
+ * Instance masks as bitmaps of the current image size, one row-major
+ * `Uint8Array` (0/1) per instance.
+ */
+export interface BitmapMasks {
+  height: number;
+  width: number;
+  masks: Uint8Array[];
+}
 
 /** A predicted mask: COCO RLE, or a row-major 0/1 plane of the original image (`oriShape`). */
 export type PredMask = AnyRLE | ArrayLike<number>;

@@ -4,7 +4,7 @@
  * sample with `gtSemSeg` from PackSegInputs) and what `predict` returns and
  * SegMetric reads ({@link SegDataSample}, with `pred_sem_seg` / `seg_logits`).
  */
-import type { ImgMeta } from '../datasets/types.js';
+import type { ImgMeta } from './img_meta.js';
 
 /**
  * A label map: class index per pixel, row-major `height * width`, in any

@@ -5,7 +5,8 @@
  * pixels; label text is an SVG overlay composited by sharp.
  */
 import sharp from 'sharp';
-import type { BitmapMasks, ImageBuffer, ImgMeta, PackedInputs } from '../datasets/types.js';
+import type { ImageBuffer, PackedInputs } from '../datasets/types.js';
+import type { BitmapMasks, ImgMeta } from '../structures/index.js';
 import { writePixels } from '../datasets/transforms/color_map.js';
 import { imageFromRaw } from '../datasets/transforms/decode.js';
 

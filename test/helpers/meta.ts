@@ -1,5 +1,5 @@
 /** Image meta and samples for tests that build them by hand. */
-import type { ImgMeta } from '../../src/datasets/types.js';
+import type { ImgMeta } from '../../src/structures/index.js';
 import type { DetSample } from '../../src/structures/index.js';
 
 /**

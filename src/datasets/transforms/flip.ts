@@ -1,7 +1,8 @@
 /** mmdetection's `RandomFlip`; records `flip` and `flipDirection` in the meta. */
 import { z } from 'zod';
 import { Rng } from '../../utils/random.js';
-import type { DataSample, FlipDirection } from '../types.js';
+import type { FlipDirection } from '../../structures/index.js';
+import type { DataSample } from '../types.js';
 import { flipPlane, mapMasks } from './planes.js';
 import { currentSize, sampleRng } from './sample_utils.js';
 

@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import type { GtInstances } from '../../structures/index.js';
-import type { BitmapMasks, DataSample, DeferredPixels, ImgMeta, PackedInputs } from '../types.js';
+import type { BitmapMasks, ImgMeta } from '../../structures/index.js';
+import type { DataSample, DeferredPixels, PackedInputs } from '../types.js';
 import { DatasetError } from '../errors.js';
 import { keepInstances } from './sample_utils.js';
 import { materialize } from './color_map.js';

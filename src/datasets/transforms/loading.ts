@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { segmentationRuns, rleDecode, type Segmentation } from '../../masks/index.js';
 import { DatasetError } from '../errors.js';
 import { decodeIndexedPng } from '../png.js';
-import type { BitmapMasks, DataSample } from '../types.js';
+import type { BitmapMasks } from '../../structures/index.js';
+import type { DataSample } from '../types.js';
 import { ensureDecoded, probeImage } from './decode.js';
 
 /**

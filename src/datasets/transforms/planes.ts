@@ -2,7 +2,7 @@
  * Typed-array ops on HWC planes shared by the transforms: flips, crops and
  * pads of images, nearest-neighbour resizes of masks and label maps.
  */
-import type { BitmapMasks } from '../types.js';
+import type { BitmapMasks } from '../../structures/index.js';
 
 type Pixels = Uint8Array | Float32Array;
 

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import type { BitmapMasks } from '../../datasets/types.js';
+import type { BitmapMasks } from '../../structures/index.js';
 import { buildOr } from '../../heads/dense_utils.js';
 import type { LossModule } from '../../heads/anchor_head.js';
 import {

@@ -4,7 +4,7 @@
  * back into the image.
  */
 import { roiAlignForward } from '../../ops/roi_align/host.js';
-import type { BitmapMasks } from '../../datasets/types.js';
+import type { BitmapMasks } from '../../structures/index.js';
 
 /**
  * Crop each gt mask `gtMasks.masks[inds[i]]` to box `i` and resize it to
