@@ -73,6 +73,8 @@ describe('doc-test runner', () => {
     const a = analyze('f(1); // [2]\ng();\n// 3\nh(); // fine');
     expect(a.problems).toHaveLength(2);
     expect(a.checks).toHaveLength(0);
+    // a marked output that does not follow its statement would go unchecked
+    expect(analyze('f();\n// a remark\n// => 1').problems[0]).toMatch(/does not follow a statement/);
   });
 
   it('runs a passing example (values, multi-line values, declarations, throws, await)', async () => {

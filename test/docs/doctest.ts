@@ -10,8 +10,8 @@
  *   const x = expr;  // => value      variable `x`) matches `value`
  *   stmt;            // throws Name: message   running `stmt` throws an error
  *                                      whose `name` (or class) is `Name` and
- *                                      whose message is `message` (a trailing
- *                                      `...` makes it a prefix)
+ *                                      whose message is `message` (`...` in
+ *                                      it stands for any text)
  *
  * A value may continue on the next comment lines while its brackets are open,
  * and may be followed by a remark in parentheses, which is ignored.
@@ -360,7 +360,9 @@ function showFull(a: unknown, depth: number): string {
   if (depth > 4) return '...';
   const t = a as TensorLike & { constructor?: { name: string } };
   if (typeof t.arraySync === 'function' && Array.isArray(t.shape) && typeof t.dtype === 'string')
-    return `Tensor { dtype: '${t.dtype}', shape: [${t.shape.join(', ')}], values: ${showFull(t.arraySync(), depth + 1)} }`;
+    return t.shape.reduce((a, b) => a * b, 1) > 32
+      ? `Tensor { dtype: '${t.dtype}', shape: [${t.shape.join(', ')}], ... }`
+      : `Tensor { dtype: '${t.dtype}', shape: [${t.shape.join(', ')}], values: ${showFull(t.arraySync(), depth + 1)} }`;
   if (ArrayBuffer.isView(a) && !(a instanceof DataView))
     return `${a.constructor.name} [${Array.from(a as unknown as ArrayLike<number>).join(', ')}]`;
   if (Array.isArray(a)) return `[${a.map((x) => showFull(x, depth + 1)).join(', ')}]`;
@@ -385,9 +387,11 @@ export interface Check {
   shown: string;
   /** For `=>`: the parsed value. */
   expected?: Expected;
-  /** For `throws`: the error name and message (`null`: not checked; trailing `...`: prefix). */
+  /** For `throws`: the error name and message (`null`: not checked; `...`: any text). */
   errorName?: string;
   errorMessage?: string | null;
+  /** 0-based lines of the block that hold this output. */
+  markLines: number[];
 }
 
 /** The result of {@link analyze}. */
@@ -399,6 +403,8 @@ export interface Analysis {
   program: string;
   /** `../shared/data/...` paths the block reads. */
   dataPaths: string[];
+  /** Where the unmarked comments that look like values start (0-based line and column in the block). */
+  unmarked: { line: number; column: number }[];
 }
 
 /** Whether an unmarked comment looks like a shown value (so it must be marked). */
@@ -457,6 +463,7 @@ export function analyze(code: string, classNames: ReadonlySet<string> = new Set(
   const problems: string[] = [];
   const checks: Check[] = [];
   const edits: { pos: number; end: number; text: string }[] = [];
+  const unmarked: { line: number; column: number }[] = [];
   const lineOf = (pos: number) => sf.getLineAndCharacterOfPosition(pos).line;
   const where = (line: number) => `line ${line + 1} of the block`;
 
@@ -471,10 +478,12 @@ export function analyze(code: string, classNames: ReadonlySet<string> = new Set(
       const marked = candidates.find((c) => MARK.test(c.text));
       if (!marked) {
         for (const c of candidates)
-          if (looksLikeValue(c.text, classNames))
+          if (looksLikeValue(c.text, classNames)) {
+            unmarked.push({ line: c.line, column: sf.getLineAndCharacterOfPosition(c.pos).character });
             problems.push(
               `${where(c.line)}: the comment '//${c.text}' looks like a shown value but is not marked: write '// => value' (or reword it)`,
             );
+          }
         return;
       }
       if (!top) {
@@ -488,6 +497,7 @@ export function analyze(code: string, classNames: ReadonlySet<string> = new Set(
         line: endLine,
         source: s.getText(sf),
         shown,
+        markLines: [marked.line],
       };
       if (check.kind === 'value') {
         // continuation lines while the value is open
@@ -503,6 +513,7 @@ export function analyze(code: string, classNames: ReadonlySet<string> = new Set(
             const cont = after[idx + 1];
             if (err instanceof IncompleteValue && cont && cont.line === after[idx].line + 1) {
               shown += ` ${cont.text.trim()}`;
+              check.markLines.push(cont.line);
               idx++;
               continue;
             }
@@ -543,6 +554,13 @@ export function analyze(code: string, classNames: ReadonlySet<string> = new Set(
     });
   }
 
+  // a marked comment that no statement took would go unchecked
+  const used = new Set(checks.flatMap((c) => c.markLines));
+  code.split('\n').forEach((l, i) => {
+    if (/\/\/\s*(=>|throws\b)/.test(l) && !used.has(i))
+      problems.push(`${where(i)}: this shown output does not follow a statement (put it on the statement's line or the next)`);
+  });
+
   // imports: the example's scope already holds the public API; others are loaded at run time
   for (const s of sf.statements) {
     if (!ts.isImportDeclaration(s)) continue;
@@ -568,7 +586,7 @@ export function analyze(code: string, classNames: ReadonlySet<string> = new Set(
   const dataPaths = [...code.matchAll(/['"`]((?:\.\.\/)+shared\/data\/[^'"`]+)['"`]/g)].map((m) => m[1]);
   let program = code;
   for (const e of edits.sort((x, y) => y.pos - x.pos)) program = program.slice(0, e.pos) + e.text + program.slice(e.end);
-  return { checks, problems, program, dataPaths };
+  return { checks, problems, program, dataPaths, unmarked };
 }
 
 /** The block as JavaScript, ready for an async function body. */
@@ -631,8 +649,9 @@ export async function runExample(ex: Example, a: Analysis, ctx: RunContext): Pro
       const names = new Set<string | undefined>([e?.name, e?.constructor?.name, name]);
       const msg = String(e?.message ?? e);
       const want = c.errorMessage;
-      const msgOk =
-        want === null || want === undefined || (want.endsWith('...') ? msg.startsWith(want.slice(0, -3)) : msg === want);
+      // `...` in the shown message stands for any text
+      const pattern = want?.split('...').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+      const msgOk = !pattern || new RegExp(`^${pattern.join('[^]*')}$`).test(msg);
       if (!names.has(c.errorName) || !msgOk) throw new Error(`${head}throws ${name}: ${msg}`);
     },
     import: async (spec: string) => {

@@ -22,7 +22,7 @@
  * - A remark in parentheses after the value is ignored: `// => 3 (6 / 2)`.
  * - A value may continue on the following comment lines while it is open.
  * - `throws`: the error's name or class must be ErrorName and its message the
- *   text after the colon (a trailing `...` makes it a prefix).
+ *   text after the colon (`...` in it stands for any text).
  *
  * The scope of a block holds `tf` (tfjs-core), every export of src/index.ts
  * and every export of the block's own module; `import` lines are honoured.
