@@ -46,8 +46,9 @@ function leafFlops(m: Module, input: unknown, output: unknown): number {
  *
  * @example
  * ```ts
- * const rows = await profileModel(model, () => model.forward(tf.zeros([1, 800, 1216, 3])));
- * rows[0]; // { name: '', type: 'RetinaNet', depth: 0, params: 19.9e6, flops: 1.2e11 } (roughly)
+ * const model = new Conv2d({ inChannels: 3, outChannels: 8, kernelSize: 3, padding: 1 });
+ * const rows = await profileModel(model, () => model.forward(tf.zeros([1, 32, 32, 3])));
+ * rows[0]; // => { name: '', type: 'Conv2d', depth: 0, params: 224, flops: 221184 } (a RetinaNet at 800x1216: params 19.9e6, flops 1.2e11)
  * ```
  */
 export async function profileModel(

@@ -12,8 +12,8 @@ import type { LossDict } from '../structures/index.js';
  * @example
  * ```ts
  * const { total, terms } = parseLosses({ loss_cls: tf.scalar(1), loss_bbox: [tf.scalar(0.5), tf.scalar(0.25)], acc: tf.scalar(90) });
- * total.dataSync(); // [1.75]
- * terms.map(([k]) => k); // ['loss_cls', 'loss_bbox', 'acc']
+ * total.dataSync(); // => Float32Array [1.75]
+ * terms.map(([k]) => k); // => ['loss_cls', 'loss_bbox', 'acc']
  * ```
  */
 export function parseLosses(losses: LossDict<tf.Tensor | tf.Tensor[]>): {

@@ -155,7 +155,7 @@ function withFile<T>(file: string | undefined, f: () => T): T {
  * `gt.json: annotations[3].area: expected number, got undefined (missing)`.
  * @example
  * ```ts
- * parseCocoDataset({ images: [], annotations: [], categories: [] }); // the same object
+ * parseCocoDataset({ images: [], annotations: [], categories: [] }); // => { images: [], annotations: [], categories: [] } (the same object)
  * ```
  */
 export function parseCocoDataset(data: unknown, file?: string): CocoJson {
@@ -188,7 +188,7 @@ export function parseCocoDataset(data: unknown, file?: string): CocoJson {
  * @throws ConfigError naming `file` and the JSON path, e.g. `dt.json: [12].score: expected number, got "0.5"`.
  * @example
  * ```ts
- * parseCocoResults([{ image_id: 1, category_id: 1, bbox: [0, 0, 2, 2], score: 0.9 }]).length; // 1
+ * parseCocoResults([{ image_id: 1, category_id: 1, bbox: [0, 0, 2, 2], score: 0.9 }]).length; // => 1
  * ```
  */
 export function parseCocoResults(data: unknown, file?: string): CocoResult[] {
@@ -216,8 +216,14 @@ export function parseCocoResults(data: unknown, file?: string): CocoResult[] {
  *
  * @example
  * ```ts
- * readJsonFile('../shared/data/real/fce_small/gt_dataset.json'); // { images: [...], annotations: [...], ... }
- * readJsonFile('broken.json'); // ConfigError: broken.json: (root): expected valid JSON, got Unexpected end of JSON input
+ * import { writeFileSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ *
+ * readJsonFile('../shared/data/real/fce_small/gt_dataset.json'); // => { images: [...], annotations: [...], ... }
+ * writeFileSync(join(tmpdir(), 'broken.json'), '{"images": [');
+ * readJsonFile(join(tmpdir(), 'broken.json'));
+ * // throws ConfigError: .../broken.json: (root): expected valid JSON, got Unexpected end of JSON input
  * ```
  */
 export function readJsonFile(file: string): unknown {
@@ -239,7 +245,7 @@ export function readJsonFile(file: string): unknown {
  *
  * @example
  * ```ts
- * loadCocoDataset('../shared/data/real/coco_val2014_100/instances_val2014_100.json').images.length; // 100
+ * loadCocoDataset('../shared/data/real/coco_val2014_100/instances_val2014_100.json').images.length; // => 100
  * ```
  */
 export function loadCocoDataset(file: string): CocoJson {
@@ -252,7 +258,7 @@ export function loadCocoDataset(file: string): CocoJson {
  * @example
  * ```ts
  * loadCocoResults('../shared/data/real/coco_val2014_100/instances_val2014_fakebbox100_results.json')[0];
- * // { image_id: 42, category_id: 18, bbox: [258.15, 41.29, 348.26, 243.78], score: 0.236 }
+ * // => { image_id: 42, category_id: 18, bbox: [258.15, 41.29, 348.26, 243.78], score: 0.236 }
  * ```
  */
 export function loadCocoResults(file: string): CocoResult[] {

@@ -124,7 +124,7 @@ interface Collected {
  *
  * @example
  * ```ts
- * masksToRle([Uint8Array.of(0, 1, 1, 0, 1, 0)], { oriShape: [2, 3] }, 1, 1); // [{ size: [2, 3], counts: '231' }]
+ * masksToRle([Uint8Array.of(0, 1, 1, 0, 1, 0)], { oriShape: [2, 3] }, 1, 1); // => [{ size: [2, 3], counts: '231' }]
  * ```
  */
 export function masksToRle(
@@ -159,7 +159,7 @@ export function masksToRle(
  * @example
  * ```ts
  * predictionsToCocoResults([{ imgId: 1, bboxes: [[1, 2, 4, 6]], scores: [0.5], labels: [0] }], [3]).bbox;
- * // [{ image_id: 1, category_id: 3, bbox: [1, 2, 3, 4], score: 0.5 }]
+ * // => [{ image_id: 1, category_id: 3, bbox: [1, 2, 3, 4], score: 0.5 }]
  * ```
  */
 export function predictionsToCocoResults(
@@ -224,7 +224,7 @@ export function predictionsToCocoResults(
  * m.datasetMeta = { classes: ['cat'] };
  * m.process({}, [{ imgId: 1, oriShape: [20, 20], predInstances: { bboxes: [[2, 2, 12, 12]], scores: [0.9], labels: [0] },
  *   instances: [{ bbox: [2, 2, 12, 12], bboxLabel: 0 }] }]);
- * m.compute(); // { 'coco/bbox_mAP': 0.9999999999999998, 'coco/bbox_mAP_50': 0.9999999999999999, 'coco/bbox_AR@100': 1 }
+ * m.compute(); // => { 'coco/bbox_mAP': 0.9999999999999998, 'coco/bbox_mAP_50': 0.9999999999999999, 'coco/bbox_AR@100': 1 }
  * ```
  */
 export class CocoMetric implements Metric<MetricDataSample> {

@@ -48,7 +48,7 @@ export interface SegMetricValues {
  *
  * @example
  * ```ts
- * createSegAreas(3).confusion.length; // 9
+ * createSegAreas(3).confusion.length; // => 9
  * ```
  */
 export function createSegAreas(numClasses: number): SegAreas {
@@ -70,7 +70,7 @@ export function createSegAreas(numClasses: number): SegAreas {
  * ```ts
  * const a = createSegAreas(2);
  * accumulateSegAreas(a, [0, 1, 1, 0], [0, 1, 0, 255]); // pred, label
- * Array.from(a.confusion); // [1, 1, 0, 1]
+ * Array.from(a.confusion); // => [1, 1, 0, 1]
  * ```
  */
 export function accumulateSegAreas(
@@ -104,7 +104,7 @@ export function accumulateSegAreas(
  * @example
  * ```ts
  * const t = segAreaTotals(accumulateSegAreas(createSegAreas(2), [0, 1, 1, 0], [0, 1, 0, 255]));
- * Array.from(t.union); // [2, 2]
+ * Array.from(t.union); // => [2, 2]
  * ```
  */
 export function segAreaTotals(a: SegAreas): SegAreaTotals {
@@ -142,8 +142,8 @@ export function segAreaTotals(a: SegAreas): SegAreaTotals {
  * const a = createSegAreas(2);
  * accumulateSegAreas(a, [0, 1, 1, 0], [0, 1, 0, 255]);
  * const v = segMetricsFromAreas(a);
- * v.aAcc; // 0.6666666666666666
- * Array.from(v.IoU); // [0.5, 0.5]
+ * v.aAcc; // => 0.6666666666666666
+ * Array.from(v.IoU); // => [0.5, 0.5]
  * ```
  */
 export function segMetricsFromAreas(
@@ -179,7 +179,7 @@ export function segMetricsFromAreas(
  *
  * @example
  * ```ts
- * nanMean([0.5, NaN, 1]); // 0.75
+ * nanMean([0.5, NaN, 1]); // => 0.75
  * ```
  */
 export function nanMean(values: ArrayLike<number>): number {
@@ -251,7 +251,7 @@ export interface SegClassRow {
  * const m = new SegMetric({ numClasses: 2 });
  * m.process({}, [{ predSemSeg: { data: [0, 1, 1, 0] }, gtSemSeg: { data: [0, 1, 0, 255] } }]);
  * m.compute();
- * // { aAcc: 66.66666666666666, mIoU: 50, mAcc: 75, mDice: 66.66666666666666,
+ * // => { aAcc: 66.66666666666666, mIoU: 50, mAcc: 75, mDice: 66.66666666666666,
  * //   mFscore: 66.66666666666666, mPrecision: 75, mRecall: 75 }
  * ```
  */

@@ -162,7 +162,7 @@ function scoreOrder(dets: number[], stride: number, col: number): number[] {
  * ```ts
  * // two detections of one box: the higher score is the TP, the duplicate a FP
  * tpfpDefault([0, 0, 10, 10, 0.9, 0, 0, 10, 10, 0.8], [0, 0, 10, 10], [], 0.5, null, false);
- * // [[Uint8Array [1, 0]], [Uint8Array [0, 1]]]
+ * // => [[Uint8Array [1, 0]], [Uint8Array [0, 1]]]
  * ```
  */
 export function tpfpDefault(
@@ -250,8 +250,8 @@ export function tpfpDefault(
  *
  * @example
  * ```ts
- * averagePrecision([0.5, 1], [1, 0.5], 'area'); // 0.75
- * averagePrecision([0.5, 1], [1, 0.5], '11points'); // 0.7727272510528564 (float32, as mmdetection)
+ * averagePrecision([0.5, 1], [1, 0.5], 'area'); // => 0.75
+ * averagePrecision([0.5, 1], [1, 0.5], '11points'); // => 0.7727272510528564 (float32, as mmdetection)
  * ```
  */
 export function averagePrecision(
@@ -299,7 +299,7 @@ export function averagePrecision(
  *   [[[[0, 0, 10, 10, 0.9], [20, 20, 30, 30, 0.8]]]],
  *   [{ bboxes: [[0, 0, 10, 10]], labels: [0] }],
  * );
- * r.mAP; // [1]
+ * r.mAP; // => [1]
  * ```
  */
 export function evalMap(

@@ -67,7 +67,7 @@ interface Collected {
  * const m = new VOCMetric({ evalMode: 'area' });
  * m.datasetMeta = { classes: ['cat'] };
  * m.process({}, [{ predInstances: { bboxes: [[0, 0, 10, 10]], scores: [0.9], labels: [0] }, instances: [{ bbox: [0, 0, 10, 10], bboxLabel: 0 }] }]);
- * m.compute(); // { 'pascal_voc/AP50': 1, 'pascal_voc/mAP': 1 }
+ * m.compute(); // => { 'pascal_voc/AP50': 1, 'pascal_voc/mAP': 1 }
  * ```
  */
 export class VOCMetric implements Metric<MetricDataSample> {
