@@ -34,7 +34,7 @@ export interface CrossEntropyLossOptions {
  *
  * @example
  * ```ts
- * softmaxCrossEntropy(tf.tensor2d([[0, 0]]), new Int32Array([1])).dataSync(); // [0.6931472]
+ * softmaxCrossEntropy(tf.tensor2d([[0, 0]]), new Int32Array([1])).dataSync(); // => Float32Array [0.6931472]
  * ```
  */
 export function softmaxCrossEntropy(

@@ -24,7 +24,7 @@ import {
  * @example
  * ```ts
  * sigmoidFocalLoss(tf.tensor1d([0]), tf.tensor1d([1]), { reduction: 'none' }).dataSync();
- * // [0.0433217]  = 0.25 * 0.5^2 * ln 2
+ * // => Float32Array [0.0433217] (0.25 * 0.5^2 * ln 2)
  * ```
  */
 export function sigmoidFocalLoss(
@@ -119,7 +119,7 @@ export interface FocalLossOptions {
  * @example
  * ```ts
  * const loss = new FocalLoss({ gamma: 2, alpha: 0.25 });
- * loss.forward(tf.zeros([2, 3]), new Int32Array([1, 3]), { avgFactor: 1 }); // scalar
+ * loss.forward(tf.zeros([2, 3]), new Int32Array([1, 3]), { avgFactor: 1 }).shape; // => [] (a scalar)
  * ```
  */
 export class FocalLoss extends Module {

@@ -12,7 +12,7 @@ import { weightReduceLoss, REDUCTIONS, type LossCallOptions, type Reduction } fr
  *
  * @example
  * ```ts
- * giouLoss(tf.tensor2d([[0, 0, 2, 2]]), tf.tensor2d([[1, 1, 3, 3]])).dataSync(); // [1.0793651]  (1 - (1/7 - 2/9))
+ * giouLoss(tf.tensor2d([[0, 0, 2, 2]]), tf.tensor2d([[1, 1, 3, 3]])).dataSync(); // => Float32Array [1.0793651] (1 - (1/7 - 2/9))
  * ```
  */
 export function giouLoss(pred: tf.Tensor2D, target: tf.Tensor2D, eps = 1e-7): tf.Tensor1D {

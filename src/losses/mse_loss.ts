@@ -16,7 +16,7 @@ export interface MSELossOptions {
  *
  * @example
  * ```ts
- * new MSELoss({ reduction: 'sum', lossWeight: 2 }).forward(tf.tensor1d([1, 3]), tf.tensor1d([0, 1])).dataSync(); // [10]
+ * new MSELoss({ reduction: 'sum', lossWeight: 2 }).forward(tf.tensor1d([1, 3]), tf.tensor1d([0, 1])).dataSync(); // => Float32Array [10]
  * ```
  */
 export class MSELoss extends Module {

@@ -11,7 +11,7 @@ import { weightReduceLoss, REDUCTIONS, type LossCallOptions, type Reduction } fr
  *
  * @example
  * ```ts
- * smoothL1(tf.tensor1d([0.5, 2]), tf.tensor1d([0, 0]), 1).dataSync(); // [0.125, 1.5]
+ * smoothL1(tf.tensor1d([0.5, 2]), tf.tensor1d([0, 0]), 1).dataSync(); // => Float32Array [0.125, 1.5]
  * ```
  */
 export function smoothL1(pred: tf.Tensor, target: tf.Tensor, beta = 1): tf.Tensor {

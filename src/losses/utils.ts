@@ -30,7 +30,7 @@ function alignWeight(loss: tf.Tensor, weight: tf.Tensor): tf.Tensor {
 /**
  * @example
  * ```ts
- * weightReduceLoss(tf.tensor1d([1, 2, 3]), { avgFactor: 2 }).dataSync(); // [3] (6 / 2)
+ * weightReduceLoss(tf.tensor1d([1, 2, 3]), { avgFactor: 2 }).dataSync(); // => Float32Array [3] (6 / 2)
  * ```
  */
 export function weightReduceLoss(

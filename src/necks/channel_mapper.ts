@@ -26,7 +26,8 @@ export const channelMapperSchema = z
  * @example
  * ```ts
  * const cm = MODELS.build<ChannelMapper>({ type: 'ChannelMapper', inChannels: [512, 1024], outChannels: 256, numOuts: 3 });
- * cm.forward([c4, c5]).map((t) => t.shape[3]); // [256, 256, 256]
+ * const [c4, c5] = [tf.zeros([1, 4, 4, 512]), tf.zeros([1, 2, 2, 1024])] as tf.Tensor4D[];
+ * cm.forward([c4, c5]).map((t) => t.shape[3]); // => [256, 256, 256]
  * ```
  */
 export class ChannelMapper extends Module {

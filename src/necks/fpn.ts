@@ -59,7 +59,9 @@ export type FPNOptions = z.input<typeof fpnSchema>;
  * @example
  * ```ts
  * const fpn = MODELS.build<FPN>({ type: 'FPN', inChannels: [256, 512, 1024, 2048], outChannels: 256, numOuts: 5, startLevel: 1, addExtraConvs: 'on_input' });
- * fpn.forward([c2, c3, c4, c5]).map((t) => t.shape[1]); // 64x64 input: [8, 4, 2, 1, 1]
+ * // the maps of a 64x64 input at strides 4 to 32
+ * const [c2, c3, c4, c5] = [[16, 256], [8, 512], [4, 1024], [2, 2048]].map(([s, c]) => tf.zeros([1, s, s, c]) as tf.Tensor4D);
+ * fpn.forward([c2, c3, c4, c5]).map((t) => t.shape[1]); // => [8, 4, 2, 1, 1]
  * ```
  */
 export class FPN extends Module {

@@ -43,7 +43,9 @@ export const ssdNeckSchema = z
  * @example
  * ```ts
  * const neck = MODELS.build<SSDNeck>({ type: 'SSDNeck' });
- * neck.forward([conv4_3, fc7]).map((t) => t.shape[1]); // 300x300 input: [38, 19, 10, 5, 3, 1]
+ * // SSDVGG's maps of a 300x300 input
+ * const [conv4_3, fc7] = [tf.zeros([1, 38, 38, 512]), tf.zeros([1, 19, 19, 1024])] as tf.Tensor4D[];
+ * neck.forward([conv4_3, fc7]).map((t) => t.shape[1]); // => [38, 19, 10, 5, 3, 1]
  * ```
  */
 export class SSDNeck extends Module {

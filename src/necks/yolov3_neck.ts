@@ -75,7 +75,9 @@ export type YOLOV3NeckOptions = z.input<typeof yolov3NeckSchema>;
  * @example
  * ```ts
  * const neck = MODELS.build<YOLOV3Neck>({ type: 'YOLOV3Neck', numScales: 3, inChannels: [256, 128, 64], outChannels: [128, 64, 32] });
- * neck.forward([c3, c4, c5]).map((t) => t.shape); // 64x64 input: [[1, 2, 2, 128], [1, 4, 4, 64], [1, 8, 8, 32]]
+ * // a backbone's maps of a 64x64 input at strides 8, 16, 32
+ * const [c3, c4, c5] = [tf.zeros([1, 8, 8, 64]), tf.zeros([1, 4, 4, 128]), tf.zeros([1, 2, 2, 256])] as tf.Tensor4D[];
+ * neck.forward([c3, c4, c5]).map((t) => t.shape); // => [[1, 2, 2, 128], [1, 4, 4, 64], [1, 8, 8, 32]]
  * ```
  */
 export class YOLOV3Neck extends Module {

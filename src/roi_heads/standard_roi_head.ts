@@ -109,7 +109,12 @@ export interface ImageSampling extends RoISampling {
  *   bboxRoiExtractor: { type: 'SingleRoIExtractor', roiLayer: { type: 'RoIAlign', outputSize: 7, samplingRatio: 0 }, outChannels: 8, featmapStrides: [4, 8] },
  *   bboxHead: { type: 'Shared2FCBBoxHead', inChannels: 8, fcOutChannels: 16, numClasses: 3 },
  *   testCfg: { scoreThr: 0.05, nms: { type: 'nms', iouThreshold: 0.5 }, maxPerImg: 100 } });
- * roiHead.predict(feats, [{ bboxes: proposals }], samples); // [{ metainfo, predInstances: { bboxes, scores, labels } }]
+ * const feats = [tf.zeros([1, 16, 16, 8]), tf.zeros([1, 8, 8, 8])] as tf.Tensor4D[];
+ * const proposals = Float32Array.of(0, 0, 20, 20, 10, 10, 40, 40);
+ * const metainfo = { imgId: 0, imgPath: '', oriShape: [64, 64], imgShape: [64, 64], scaleFactor: [1, 1], flip: false,
+ *   flipDirection: null, padShape: [64, 64] };
+ * roiHead.predict(feats, [{ bboxes: proposals }], [{ metainfo }]);
+ * // => [{ metainfo, predInstances: { bboxes, scores, labels }, ... }] (the meta fields are also copied to the top level)
  * ```
  */
 export class StandardRoIHead extends Module {

@@ -72,7 +72,7 @@ const asList = (x: tf.Tensor4D | tf.Tensor4D[]): tf.Tensor4D[] => (Array.isArray
  *
  * @example
  * ```ts
- * slideWindows(10, 6, [6, 6], [4, 4]); // [[0, 0, 6, 6], [4, 0, 10, 6]]
+ * slideWindows(10, 6, [6, 6], [4, 4]); // => [[0, 0, 6, 6], [4, 0, 10, 6]]
  * ```
  */
 export function slideWindows(
@@ -98,8 +98,8 @@ export function slideWindows(
  * @example
  * ```ts
  * const model = MODELS.build<EncoderDecoder>(config.model);
- * model.loss(batch);     // { 'decode.loss_ce', 'decode.acc_seg', 'aux.loss_ce', 'aux.acc_seg' }
- * model.predict(batch);  // [{ metainfo, predSemSeg: { data: Uint8Array, height, width }, gtSemSeg }]
+ * model.loss(batch);     // holds decode.loss_ce, decode.acc_seg, aux.loss_ce, aux.acc_seg
+ * model.predict(batch);  // per image: metainfo, predSemSeg (data: Uint8Array, height, width), gtSemSeg
  * ```
  */
 export class EncoderDecoder extends Module {

@@ -21,7 +21,7 @@ export function editDistance(a: string, b: string): number {
  *
  * @example
  * ```ts
- * closestNames('ResNt', ['ResNet', 'ResNeXt', 'VGG']); // ['ResNet', 'ResNeXt']
+ * closestNames('ResNt', ['ResNet', 'ResNeXt', 'VGG']); // => ['ResNet', 'ResNeXt']
  * ```
  */
 export function closestNames(name: string, candidates: Iterable<string>, limit = 3): string[] {

@@ -33,7 +33,7 @@ function splitmix32(seed: number): () => number {
  * const s = rng.getState();
  * const a = rng.next();
  * rng.setState(s);
- * rng.next() === a;    // true
+ * rng.next() === a;    // => true
  * ```
  */
 export class Rng {

@@ -48,7 +48,7 @@ export interface DrawOptions {
  *
  * @example
  * ```ts
- * classColour(0); // [230, 25, 75]-ish: stable for a class index
+ * classColour(0); // => [242, 115, 61] (stable for a class index)
  * ```
  */
 export function classColour(label: number): [number, number, number] {

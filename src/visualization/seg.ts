@@ -56,7 +56,7 @@ const paletteRows = (p: SemSegDrawOptions['palette']): number[][] => {
  * @example
  * ```ts
  * const img = { data: new Uint8Array(2 * 1 * 3), width: 2, height: 1, channels: 3 };
- * (await drawSemSeg(img, { data: [0, 1], height: 1, width: 2 }, { alpha: 1 })).data; // [0, 0, 0, 128, 0, 0] (VOC palette)
+ * (await drawSemSeg(img, { data: [0, 1], height: 1, width: 2 }, { alpha: 1 })).data; // => Uint8Array [0, 0, 0, 128, 0, 0] (VOC palette)
  * ```
  */
 export async function drawSemSeg(

@@ -75,8 +75,8 @@ export interface BBoxTargets {
  * ```ts
  * const head = MODELS.build<ConvFCBBoxHead>({ type: 'Shared2FCBBoxHead', numClasses: 3, inChannels: 8, fcOutChannels: 16 });
  * const { clsScore, bboxPred } = head.forward(tf.zeros([5, 7, 7, 8]));
- * clsScore.shape; // [5, 4]   (3 classes + background)
- * bboxPred.shape; // [5, 12]  (4 deltas per class)
+ * clsScore.shape; // => [5, 4]   (3 classes + background)
+ * bboxPred.shape; // => [5, 12]  (4 deltas per class)
  * ```
  */
 export class ConvFCBBoxHead extends Module {

@@ -97,7 +97,7 @@ export interface MaskTestCfg {
  * @example
  * ```ts
  * const head = MODELS.build<FCNMaskHead>({ type: 'FCNMaskHead', numClasses: 3, inChannels: 8, convOutChannels: 8 });
- * head.forward(tf.zeros([2, 14, 14, 8])).shape; // [2, 28, 28, 3]
+ * head.forward(tf.zeros([2, 14, 14, 8])).shape; // => [2, 28, 28, 3]
  * ```
  */
 export class FCNMaskHead extends Module {

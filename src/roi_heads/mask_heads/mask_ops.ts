@@ -19,7 +19,7 @@ import type { BitmapMasks } from '../../structures/index.js';
  * ```ts
  * // a 4x4 mask whose left half is set, cropped to its left half
  * const m = { height: 4, width: 4, masks: [Uint8Array.of(1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0)] };
- * cropAndResizeMasks(m, Float32Array.of(0, 0, 2, 4), Int32Array.of(0), 2); // Float32Array [1, 1, 1, 1]
+ * cropAndResizeMasks(m, Float32Array.of(0, 0, 2, 4), Int32Array.of(0), 2); // => Float32Array [1, 1, 1, 1]
  * ```
  */
 export function cropAndResizeMasks(
@@ -92,7 +92,7 @@ const f = Math.fround;
  * @example
  * ```ts
  * // a 2x2 mask of ones pasted over the whole 2x2 image
- * pasteMask(Float32Array.of(1, 1, 1, 1), 2, 2, [0, 0, 2, 2], 2, 2); // Float32Array [1, 1, 1, 1]
+ * pasteMask(Float32Array.of(1, 1, 1, 1), 2, 2, [0, 0, 2, 2], 2, 2); // => Float32Array [1, 1, 1, 1]
  * ```
  */
 export function pasteMask(

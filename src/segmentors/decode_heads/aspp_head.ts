@@ -21,7 +21,7 @@ export type ASPPHeadOptions = z.input<typeof asppHeadSchema>;
  * @example
  * ```ts
  * const head = MODELS.build<ASPPHead>({ type: 'ASPPHead', inChannels: 64, channels: 32, numClasses: 6, dilations: [1, 12, 24, 36] });
- * head.forward([tf.zeros([2, 16, 16, 64])]).shape; // [2, 16, 16, 6]
+ * head.forward([tf.zeros([2, 16, 16, 64])]).shape; // => [2, 16, 16, 6]
  * ```
  */
 export class ASPPHead extends BaseDecodeHead {

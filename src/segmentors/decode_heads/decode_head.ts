@@ -80,8 +80,9 @@ function pick<T>(list: readonly T[], i: number, what: string): T {
  *
  * @example
  * ```ts
+ * const metainfo = { imgPath: 'a.png' };
  * const m = { data: Uint8Array.from([1, 2]), height: 1, width: 2 };
- * Array.from(stackLabels([{ metainfo, gtSemSeg: m }], 2, 2, 255)); // [1, 2, 255, 255]
+ * Array.from(stackLabels([{ metainfo, gtSemSeg: m }], 2, 2, 255)); // => [1, 2, 255, 255]
  * ```
  */
 export function stackLabels(

@@ -28,7 +28,7 @@ import { BaseDecodeHead, decodeHeadSchema } from './decode_head.js';
  * @example
  * ```ts
  * bilinearKernel(2); // size 4: [0.25, 0.75, 0.75, 0.25] outer itself
- * Array.from(bilinearKernel(2).slice(0, 4)); // [0.0625, 0.1875, 0.1875, 0.0625]
+ * Array.from(bilinearKernel(2).slice(0, 4)); // => [0.0625, 0.1875, 0.1875, 0.0625]
  * ```
  */
 export function bilinearKernel(factor: number): Float32Array {
@@ -54,7 +54,7 @@ export function bilinearKernel(factor: number): Float32Array {
  * @example
  * ```ts
  * const up = new BilinearDeconv(3, 8);
- * up.forward(tf.ones([1, 4, 4, 3])).shape; // [1, 32, 32, 3], all ones
+ * up.forward(tf.ones([1, 4, 4, 3])).shape; // => [1, 32, 32, 3] (all ones)
  * ```
  */
 export class BilinearDeconv extends Module {
@@ -129,9 +129,10 @@ export type FCNHeadOptions = z.input<typeof fcnHeadSchema>;
  * @example
  * ```ts
  * const head = MODELS.build<FCNHead>({ type: 'FCNHead', inChannels: 64, channels: 32, numClasses: 6, normCfg: { type: 'BN' } });
- * head.forward([tf.zeros([2, 16, 16, 64])]).shape; // [2, 16, 16, 6]
+ * head.forward([tf.zeros([2, 16, 16, 64])]).shape; // => [2, 16, 16, 6]
  * // FCN-8s-style output at input resolution:
- * MODELS.build<FCNHead>({ ..., upsample: 'deconv', upsampleFactor: 8 }).forward([feat16]).shape; // [2, 128, 128, 6]
+ * MODELS.build<FCNHead>({ type: 'FCNHead', inChannels: 64, channels: 32, numClasses: 6, normCfg: { type: 'BN' },
+ *   upsample: 'deconv', upsampleFactor: 8 }).forward([tf.zeros([2, 16, 16, 64])]).shape; // => [2, 128, 128, 6]
  * ```
  */
 export class FCNHead extends BaseDecodeHead {
