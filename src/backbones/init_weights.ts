@@ -203,5 +203,5 @@ for (const type of ['Kaiming', 'Xavier', 'Normal', 'Uniform', 'Constant', 'Pretr
   const factory = (args: Record<string, unknown>) => (module: Module) =>
     initWeights(module, { ...args, type } as InitCfg);
   Object.defineProperty(factory, 'name', { value: `${type}Init` });
-  if (!WEIGHT_INITIALIZERS.has(type)) WEIGHT_INITIALIZERS.register(factory, { name: type });
+  WEIGHT_INITIALIZERS.register(factory, { name: type });
 }

@@ -8,7 +8,7 @@ import { VOCSegDataset } from './voc_seg.js';
 import { ConcatDataset, RepeatDataset } from './wrappers.js';
 
 for (const d of [VOCDataset, VOCSegDataset, CocoDataset, ConcatDataset, RepeatDataset]) {
-  if (!DATASETS.has(d.name)) DATASETS.register(d);
+  DATASETS.register(d);
 }
 
 export * from './base.js';

@@ -262,5 +262,7 @@ export class TestLoop extends EvalLoop {
   }
 }
 
-for (const c of [EpochBasedTrainLoop, IterBasedTrainLoop, ValLoop, TestLoop])
-  LOOPS.register(c, { force: true });
+LOOPS.register(EpochBasedTrainLoop, { name: 'EpochBasedTrainLoop' });
+LOOPS.register(IterBasedTrainLoop, { name: 'IterBasedTrainLoop' });
+LOOPS.register(ValLoop, { name: 'ValLoop' });
+LOOPS.register(TestLoop, { name: 'TestLoop' });

@@ -27,7 +27,7 @@ for (const t of [
   PackDetInputs,
   PackSegInputs,
 ]) {
-  if (!TRANSFORMS.has(t.name)) TRANSFORMS.register(t);
+  TRANSFORMS.register(t);
 }
 
 export * from './compose.js';

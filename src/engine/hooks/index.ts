@@ -33,5 +33,5 @@ for (const h of [
   DistSamplerSeedHook,
   RuntimeInfoHook,
 ]) {
-  HOOKS.register(h, { force: true });
+  HOOKS.register(h);
 }

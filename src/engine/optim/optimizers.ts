@@ -261,6 +261,6 @@ export class AdamW extends Adam {
   }
 }
 
-OPTIMIZERS.register(SGD, { force: true });
-OPTIMIZERS.register(Adam, { force: true });
-OPTIMIZERS.register(AdamW, { force: true });
+OPTIMIZERS.register(SGD, { name: 'SGD' });
+OPTIMIZERS.register(Adam, { name: 'Adam' });
+OPTIMIZERS.register(AdamW, { name: 'AdamW' });

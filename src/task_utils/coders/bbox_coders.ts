@@ -279,10 +279,6 @@ export class SSDVarianceBBoxCoder {
   }
 }
 
-for (const [name, cls] of [
-  ['DeltaXYWHBBoxCoder', DeltaXYWHBBoxCoder],
-  ['DistancePointBBoxCoder', DistancePointBBoxCoder],
-  ['SSDVarianceBBoxCoder', SSDVarianceBBoxCoder],
-] as const) {
-  if (!TASK_UTILS.has(name)) TASK_UTILS.register(cls, { name });
-}
+TASK_UTILS.register(DeltaXYWHBBoxCoder, { name: 'DeltaXYWHBBoxCoder' });
+TASK_UTILS.register(DistancePointBBoxCoder, { name: 'DistancePointBBoxCoder' });
+TASK_UTILS.register(SSDVarianceBBoxCoder, { name: 'SSDVarianceBBoxCoder' });

@@ -171,4 +171,4 @@ export class YOLOBBoxCoder {
   }
 }
 
-if (!TASK_UTILS.has('YOLOBBoxCoder')) TASK_UTILS.register(YOLOBBoxCoder, { name: 'YOLOBBoxCoder' });
+TASK_UTILS.register(YOLOBBoxCoder, { name: 'YOLOBBoxCoder' });

@@ -244,9 +244,5 @@ export class SSDAnchorGenerator extends BasePriorGenerator {
   }
 }
 
-for (const [name, cls] of [
-  ['AnchorGenerator', AnchorGenerator],
-  ['SSDAnchorGenerator', SSDAnchorGenerator],
-] as const) {
-  if (!TASK_UTILS.has(name)) TASK_UTILS.register(cls, { name });
-}
+TASK_UTILS.register(AnchorGenerator, { name: 'AnchorGenerator' });
+TASK_UTILS.register(SSDAnchorGenerator, { name: 'SSDAnchorGenerator' });

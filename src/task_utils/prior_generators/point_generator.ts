@@ -87,5 +87,4 @@ export class MlvlPointGenerator {
   }
 }
 
-if (!TASK_UTILS.has('MlvlPointGenerator'))
-  TASK_UTILS.register(MlvlPointGenerator, { name: 'MlvlPointGenerator' });
+TASK_UTILS.register(MlvlPointGenerator, { name: 'MlvlPointGenerator' });

@@ -131,5 +131,4 @@ export class YOLOAnchorGenerator extends BasePriorGenerator {
   }
 }
 
-if (!TASK_UTILS.has('YOLOAnchorGenerator'))
-  TASK_UTILS.register(YOLOAnchorGenerator, { name: 'YOLOAnchorGenerator' });
+TASK_UTILS.register(YOLOAnchorGenerator, { name: 'YOLOAnchorGenerator' });
