@@ -53,6 +53,8 @@ describe('doc-test runner', () => {
     expect(match('Int32Array [0, 2]', [0, 2])).toMatch(/expected a Int32Array/);
     expect(match('1', 1.0000001)).toMatch(/expected 1, got/);
     expect(match('Float32Array [1]', Float32Array.of(1.0000001))).toBeNull();
+    expect(match('Float32Array [-8, 0, 56]', Float32Array.of(-8, 1.5e-8, 56))).toBeNull();
+    expect(match('Float32Array [-8, 0, 56]', Float32Array.of(-8, 1e-4, 56))).toMatch(/\[1\]/);
     expect(match("'a\\'b'", "a'b")).toBeNull();
     expect(match('[true, null, undefined, NaN]', [true, null, undefined, NaN])).toBeNull();
     expect(match('[1, 2, ...]', [1, 2, 3])).toBeNull();

@@ -260,12 +260,27 @@ export interface TensorLike {
 const F32_EPS = 2 ** -23;
 const F64_EPS = 2 ** -53;
 
-function numbersMatch(e: Extract<Expected, { t: 'num' }>, a: number, f32: boolean): boolean {
+function numbersMatch(
+  e: Extract<Expected, { t: 'num' }>,
+  a: number,
+  f32: boolean,
+  scale: number,
+): boolean {
   if (Number.isNaN(e.v)) return Number.isNaN(a);
   if (!Number.isFinite(e.v)) return a === e.v;
-  const rel = (f32 ? F32_EPS : F64_EPS) * Math.max(Math.abs(e.v), Math.abs(a));
+  // float32 rounding scales with the array's largest value (0 next to 56 may be 1.5e-8)
+  const rel = f32
+    ? F32_EPS * Math.max(Math.abs(e.v), Math.abs(a), scale)
+    : F64_EPS * Math.max(Math.abs(e.v), Math.abs(a));
   const tol = e.decimals && e.decimals > 0 ? 0.5 * 10 ** -e.decimals : 0;
   return Math.abs(a - e.v) <= tol + rel;
+}
+
+/** The largest finite magnitude among the numbers of a shown array (nested arrays included). */
+function maxAbs(e: Expected): number {
+  if (e.t === 'num') return Number.isFinite(e.v) ? Math.abs(e.v) : 0;
+  if (e.t === 'arr') return e.items.reduce((m, x) => Math.max(m, maxAbs(x)), 0);
+  return 0;
 }
 
 /**
@@ -278,6 +293,7 @@ export function compare(
   isTensor: (x: unknown) => x is TensorLike,
   path = '',
   f32 = false,
+  scale = 0,
 ): string | null {
   const at = path || '(value)';
   if (isTensor(a)) {
@@ -298,7 +314,7 @@ export function compare(
     case 'num': {
       const n = typeof a === 'bigint' ? Number(a) : a;
       if (typeof n !== 'number') return `${at}: expected the number ${e.text}, got ${show(a)}`;
-      return numbersMatch(e, n, f32)
+      return numbersMatch(e, n, f32, scale)
         ? null
         : `${at}: expected ${e.text}${e.decimals && e.decimals > 0 ? ` (to ${e.decimals} decimals)` : ''}, got ${n}`;
     }
@@ -320,8 +336,9 @@ export function compare(
       if (e.open ? arr.length < e.items.length : arr.length !== e.items.length)
         return `${at}: expected ${e.open ? 'at least ' : ''}${e.items.length} elements, got ${arr.length}`;
       const f = f32 || a instanceof Float32Array;
+      const sc = Math.max(scale, maxAbs(e));
       for (let i = 0; i < e.items.length; i++) {
-        const r = compare(e.items[i], arr[i], isTensor, `${path}[${i}]`, f);
+        const r = compare(e.items[i], arr[i], isTensor, `${path}[${i}]`, f, sc);
         if (r) return r;
       }
       return null;

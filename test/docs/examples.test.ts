@@ -17,8 +17,8 @@
  *   classes `class Name`. A tensor is compared by its values, or as
  *   `Tensor { dtype: 'int32', shape: [2], values: [1, 2] }`.
  * - Numbers match to the precision shown: `0.142857` within 5e-7, an integer
- *   exactly, plus a relative 2^-23 for float32 data (Float32Array, float32
- *   tensors) and 2^-53 otherwise.
+ *   exactly, plus 2^-23 of the largest value of the array for float32 data
+ *   (Float32Array, float32 tensors), and a relative 2^-53 otherwise.
  * - A remark in parentheses after the value is ignored: `// => 3 (6 / 2)`.
  * - A value may continue on the following comment lines while it is open.
  * - `throws`: the error's name or class must be ErrorName and its message the
