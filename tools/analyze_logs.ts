@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { plotPanels, readScalars, seriesOf, type Series } from '../src/engine/plot.js';
-import { fail } from '../src/engine/cli.js';
+import { runCli } from '../src/engine/cli.js';
 
 const HELP = `usage: tools/analyze_logs.ts LOG.jsonl [LOG.jsonl ...] [options]
 
@@ -87,4 +87,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${out}`);
 }
 
-main().then(() => process.exit(0), fail);
+runCli(main);

@@ -8,8 +8,9 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { runCli } from '../src/engine/cli.js';
+import { registerAllModules } from '../src/engine/register_all.js';
 import { DATASETS } from '../src/registry.js';
-import '../src/datasets/index.js';
 import type { DatasetLike } from '../src/datasets/wrappers.js';
 import type { PackedInputs } from '../src/datasets/types.js';
 import { Rng } from '../src/utils/random.js';
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
+  await registerAllModules();
   let cfg: Record<string, unknown>;
   if (a.config) {
     cfg = JSON.parse(readFileSync(a.config, 'utf8')) as Record<string, unknown>;
@@ -106,7 +108,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(`browse_dataset: ${(e as Error).message}`);
-  process.exitCode = 1;
-});
+runCli(main);

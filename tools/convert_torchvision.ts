@@ -15,10 +15,20 @@ import {
   TORCHVISION_FAMILIES,
   type TorchvisionFamily,
 } from '../src/backbones/convert_torchvision.js';
+import { reportError, runCli, UsageError } from '../src/engine/cli.js';
 
 const USAGE = `usage: tsx tools/convert_torchvision.ts INPUT.safetensors OUTPUT.safetensors [--family ${TORCHVISION_FAMILIES.join('|')}]`;
 
+/** Runs the tool on `argv`; returns the exit status (errors are reported, not thrown). */
 export function main(argv: string[]): number {
+  try {
+    return convert(argv);
+  } catch (e) {
+    return reportError(e);
+  }
+}
+
+function convert(argv: string[]): number {
   let parsed;
   try {
     parsed = parseArgs({
@@ -27,37 +37,35 @@ export function main(argv: string[]): number {
       options: { family: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    return 2;
+    throw new UsageError((e as Error).message, USAGE);
   }
   if (parsed.values.help) {
     console.log(USAGE);
     return 0;
   }
   const [input, output] = parsed.positionals;
-  if (!input || !output || parsed.positionals.length > 2) {
-    console.error(USAGE);
-    return 2;
-  }
-  const family = parsed.values.family as TorchvisionFamily | undefined;
-  if (family && !TORCHVISION_FAMILIES.includes(family)) {
-    console.error(`--family: expected one of ${TORCHVISION_FAMILIES.join(', ')}, got '${family}'`);
-    return 2;
-  }
-  try {
-    const r = convertTorchvisionFile(input, output, family);
-    console.log(
-      `${input} (${r.family}) -> ${output}: ${r.tensors} tensors${r.skipped.length ? `; skipped ${r.skipped.join(', ')}` : ''}`,
+  if (!input || !output || parsed.positionals.length > 2)
+    throw new UsageError(
+      `expected INPUT and OUTPUT, got ${parsed.positionals.length} arguments`,
+      USAGE,
     );
-    return 0;
-  } catch (e) {
-    console.error(`convert_torchvision: ${(e as Error).message}`);
-    return 1;
-  }
+  const family = parsed.values.family as TorchvisionFamily | undefined;
+  if (family && !TORCHVISION_FAMILIES.includes(family))
+    throw new UsageError(
+      `--family: expected one of ${TORCHVISION_FAMILIES.join(', ')}, got '${family}'`,
+      USAGE,
+    );
+  const r = convertTorchvisionFile(input, output, family);
+  console.log(
+    `${input} (${r.family}) -> ${output}: ${r.tensors} tensors${r.skipped.length ? `; skipped ${r.skipped.join(', ')}` : ''}`,
+  );
+  return 0;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { setBackend } = await import('../src/backend/index.js');
-  await setBackend('cpu');
-  process.exitCode = main(process.argv.slice(2));
+  runCli(async () => {
+    const { setBackend } = await import('../src/backend/index.js');
+    await setBackend('cpu');
+    return main(process.argv.slice(2));
+  });
 }

@@ -12,8 +12,6 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp, { type Sharp } from 'sharp';
 import { setBackend, type BackendName } from '../src/backend/index.js';
-import '../src/backbones/index.js';
-import '../src/necks/index.js';
 import { loadConfig } from '../src/config/index.js';
 import {
   collate,
@@ -23,11 +21,10 @@ import {
   type ImageBuffer,
   type PackedInputs,
 } from '../src/datasets/index.js';
-import '../src/detectors/index.js';
 import { Runner } from '../src/engine/index.js';
-import { preprocessArgv } from '../src/engine/cli.js';
+import { preprocessArgv, runCli } from '../src/engine/cli.js';
 import { plotPanels, readScalars, seriesOf, type Series } from '../src/engine/plot.js';
-import '../src/evaluation/index.js';
+import { registerAllModules } from '../src/engine/register_all.js';
 import type { DetDataSample } from '../src/structures/index.js';
 import { DATASETS } from '../src/registry.js';
 import { drawDetections, writeImage } from '../src/visualization/index.js';
@@ -95,6 +92,7 @@ async function main(): Promise<void> {
   }
   const backend = await setBackend(values.backend as BackendName);
   console.log(`[${secs()} s] backend ${backend.reason}`);
+  await registerAllModules();
   const cfg = await loadConfig(values.config!, { cfgOptions: values['cfg-options'] ?? [] });
   cfg.workDir = values['work-dir'];
   const runner = new Runner(cfg, { configFile: values.config });
@@ -221,7 +219,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
-});
+runCli(main);

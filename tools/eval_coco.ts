@@ -9,6 +9,7 @@
  * the JSON path), 2 on bad usage.
  */
 import { parseArgs } from 'node:util';
+import { runCli, UsageError } from '../src/engine/cli.js';
 import {
   COCO_STAT_NAMES,
   evaluateCoco,
@@ -34,8 +35,7 @@ function main(argv: string[]): number {
       strict: true,
     }));
   } catch (e) {
-    console.error(`eval_coco: ${(e as Error).message}\n${USAGE}`);
-    return 2;
+    throw new UsageError((e as Error).message, USAGE);
   }
   if (values.help) {
     console.log(USAGE);
@@ -43,25 +43,22 @@ function main(argv: string[]): number {
   }
   const iouType = values['iou-type'];
   if (!values.gt || !values.dt || (iouType !== 'bbox' && iouType !== 'segm')) {
-    console.error(
-      `eval_coco: ${!values.gt ? '--gt is required' : !values.dt ? '--dt is required' : `--iou-type must be bbox or segm, got ${JSON.stringify(iouType)}`}\n${USAGE}`,
+    throw new UsageError(
+      !values.gt
+        ? '--gt is required'
+        : !values.dt
+          ? '--dt is required'
+          : `--iou-type must be bbox or segm, got ${JSON.stringify(iouType)}`,
+      USAGE,
     );
-    return 2;
   }
-  try {
-    const gt = loadCocoDataset(values.gt);
-    const dt = loadCocoResults(values.dt);
-    const r = evaluateCoco(gt, dt, { iouType });
-    console.log(formatCocoSummary(r));
-    if (values.json)
-      console.log(
-        JSON.stringify(Object.fromEntries(COCO_STAT_NAMES.map((k, i) => [k, r.stats[i]]))),
-      );
-    return 0;
-  } catch (e) {
-    console.error(`eval_coco: ${(e as Error).message}`);
-    return 1;
-  }
+  const gt = loadCocoDataset(values.gt);
+  const dt = loadCocoResults(values.dt);
+  const r = evaluateCoco(gt, dt, { iouType });
+  console.log(formatCocoSummary(r));
+  if (values.json)
+    console.log(JSON.stringify(Object.fromEntries(COCO_STAT_NAMES.map((k, i) => [k, r.stats[i]]))));
+  return 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+runCli(() => main(process.argv.slice(2)));

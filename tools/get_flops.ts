@@ -9,10 +9,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setBackend, type BackendName } from '../src/backend/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { formatComplexityTable, humanCount, profileModel } from '../src/engine/complexity.js';
-import { componentLoadNote, registerAllModules } from '../src/engine/register_all.js';
+import { registerAllModules } from '../src/engine/register_all.js';
 import type { Module } from '../src/nn/index.js';
 import { MODELS } from '../src/registry.js';
-import { fail, preprocessArgv } from '../src/engine/cli.js';
+import { preprocessArgv, runCli } from '../src/engine/cli.js';
 
 const HELP = `usage: tools/get_flops.ts CONFIG [options]
 
@@ -119,13 +119,4 @@ async function main(): Promise<void> {
   model.dispose();
 }
 
-// Exit explicitly: a library worker pool left referenced must not keep a finished run alive.
-main()
-  .then(() => process.exit(0))
-  .catch((e: unknown) =>
-    fail(
-      e instanceof Error && e.name === 'UnknownTypeError'
-        ? new Error(`${e.message}${componentLoadNote()}`)
-        : e,
-    ),
-  );
+runCli(main);

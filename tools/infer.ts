@@ -15,11 +15,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { setBackend, type BackendName } from '../src/backend/index.js';
-import '../src/backbones/index.js';
-import '../src/necks/index.js';
 import { loadConfig } from '../src/config/index.js';
+import { runCli } from '../src/engine/cli.js';
+import { registerAllModules } from '../src/engine/register_all.js';
 import { collate, Compose, readImageSize, type PackedInputs } from '../src/datasets/index.js';
-import '../src/detectors/index.js';
 import { encodeIndexedPng, vocPalette } from '../src/datasets/index.js';
 import type { InstanceData } from '../src/structures/index.js';
 import type { ImgMeta } from '../src/structures/index.js';
@@ -73,6 +72,7 @@ async function main(): Promise<void> {
     );
   const backend = await setBackend(values.backend as BackendName);
   console.log(`backend: ${backend.reason}`);
+  await registerAllModules();
   const cfg = await loadConfig(configFile);
   setInitSeed(0);
   const model = MODELS.build<Module & { predict(b: unknown): Prediction[] }>(cfg.model, {
@@ -172,7 +172,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${json}`);
 }
 
-main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
-});
+runCli(main);

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { makeSyntheticShapes } from '../src/datasets/synthetic.js';
+import { runCli, UsageError } from '../src/engine/cli.js';
 
 const HELP = `usage: npx tsx tools/make_synthetic.ts [options]
 
@@ -23,20 +24,28 @@ Writes JPEGImages/, Annotations/ (VOC XML), ImageSets/{Main,Segmentation}/{train
 SegmentationClass/ and SegmentationObject/ (palette PNG), annotations/instances_{train,val}.json (COCO, polygons).
 Classes: circle, square, triangle, star, hexagon.`;
 
-function main(): void {
-  const { values: a } = parseArgs({
-    options: {
-      out: { type: 'string', default: 'data/synthetic' },
-      'num-train': { type: 'string', default: '800' },
-      'num-val': { type: 'string', default: '200' },
-      size: { type: 'string', default: '256' },
-      seed: { type: 'string', default: '0' },
-      'min-objects': { type: 'string', default: '1' },
-      'max-objects': { type: 'string', default: '4' },
-      occlusion: { type: 'string', default: '0.3' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        out: { type: 'string', default: 'data/synthetic' },
+        'num-train': { type: 'string', default: '800' },
+        'num-val': { type: 'string', default: '200' },
+        size: { type: 'string', default: '256' },
+        seed: { type: 'string', default: '0' },
+        'min-objects': { type: 'string', default: '1' },
+        'max-objects': { type: 'string', default: '4' },
+        occlusion: { type: 'string', default: '0.3' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (e) {
+    throw new UsageError((e as Error).message, `\n${HELP}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const a = parseOptions();
   if (a.help) {
     console.log(HELP);
     return;
@@ -44,12 +53,18 @@ function main(): void {
   const int = (k: keyof typeof a, min: number): number => {
     const v = Number(a[k]);
     if (!Number.isInteger(v) || v < min)
-      throw new Error(`--${String(k)}: expected an integer >= ${min}, got ${JSON.stringify(a[k])}`);
+      throw new UsageError(
+        `--${String(k)}: expected an integer >= ${min}, got ${JSON.stringify(a[k])}`,
+        `\n${HELP}`,
+      );
     return v;
   };
   const occlusion = Number(a.occlusion);
   if (!(occlusion >= 0 && occlusion <= 1))
-    throw new Error(`--occlusion: expected a number in [0, 1], got ${JSON.stringify(a.occlusion)}`);
+    throw new UsageError(
+      `--occlusion: expected a number in [0, 1], got ${JSON.stringify(a.occlusion)}`,
+      `\n${HELP}`,
+    );
   const opts = {
     outDir: a.out!,
     numTrain: int('num-train', 0),
@@ -60,23 +75,12 @@ function main(): void {
     occlusionProb: occlusion,
   };
   const t0 = performance.now();
-  makeSyntheticShapes(opts)
-    .then((r) => {
-      const objects = r.images.reduce((s, i) => s + i.objects.length, 0);
-      const s = ((performance.now() - t0) / 1000).toFixed(1);
-      console.log(
-        `wrote ${r.images.length} images (${objects} objects, classes ${r.classes.join(', ')}) to ${r.outDir} in ${s} s`,
-      );
-    })
-    .catch((e: unknown) => {
-      console.error(`make_synthetic: ${(e as Error).message}`);
-      process.exitCode = 1;
-    });
+  const r = await makeSyntheticShapes(opts);
+  const objects = r.images.reduce((s, i) => s + i.objects.length, 0);
+  const s = ((performance.now() - t0) / 1000).toFixed(1);
+  console.log(
+    `wrote ${r.images.length} images (${objects} objects, classes ${r.classes.join(', ')}) to ${r.outDir} in ${s} s`,
+  );
 }
 
-try {
-  main();
-} catch (e) {
-  console.error(`make_synthetic: ${(e as Error).message}\n\n${HELP}`);
-  process.exitCode = 2;
-}
+runCli(main);

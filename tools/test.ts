@@ -9,9 +9,9 @@ import { parseArgs } from 'node:util';
 import { setBackend, type BackendName } from '../src/backend/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { EMAHook, Hook, Runner } from '../src/engine/index.js';
-import { componentLoadNote, registerAllModules } from '../src/engine/register_all.js';
+import { registerAllModules } from '../src/engine/register_all.js';
 import { CheckpointError, loadCheckpoint } from '../src/nn/index.js';
-import { fail, preprocessArgv } from '../src/engine/cli.js';
+import { preprocessArgv, runCli } from '../src/engine/cli.js';
 
 const HELP = `usage: tools/test.ts CONFIG CHECKPOINT [options]
 
@@ -167,13 +167,4 @@ async function main(): Promise<void> {
   runner.dispose();
 }
 
-// Exit explicitly: a library worker pool left referenced must not keep a finished run alive.
-main()
-  .then(() => process.exit(0))
-  .catch((e: unknown) =>
-    fail(
-      e instanceof Error && e.name === 'UnknownTypeError'
-        ? new Error(`${e.message}${componentLoadNote()}`)
-        : e,
-    ),
-  );
+runCli(main);

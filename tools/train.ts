@@ -9,8 +9,8 @@ import { parseArgs } from 'node:util';
 import { setBackend, type BackendName } from '../src/backend/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { Runner } from '../src/engine/index.js';
-import { componentLoadNote, registerAllModules } from '../src/engine/register_all.js';
-import { fail, preprocessArgv } from '../src/engine/cli.js';
+import { registerAllModules } from '../src/engine/register_all.js';
+import { preprocessArgv, runCli } from '../src/engine/cli.js';
 
 const HELP = `usage: tools/train.ts CONFIG [options]
 
@@ -86,13 +86,4 @@ async function main(): Promise<void> {
   );
 }
 
-// Exit explicitly: a library worker pool left referenced must not keep a finished run alive.
-main()
-  .then(() => process.exit(0))
-  .catch((e: unknown) =>
-    fail(
-      e instanceof Error && e.name === 'UnknownTypeError'
-        ? new Error(`${e.message}${componentLoadNote()}`)
-        : e,
-    ),
-  );
+runCli(main);

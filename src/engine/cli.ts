@@ -1,8 +1,10 @@
 /**
  * Shared helpers of the tools' command lines: argument pre-processing
  * (mmengine-style `--cfg-options a=1 b=2` and an optional value after
- * `--resume`) and error printing without stack traces.
+ * `--resume`) and the one way a tool reports an error: `Error: message` on
+ * stderr, no stack trace, exit status 1 (2 for a bad command line).
  */
+import { componentLoadNote } from './register_all.js';
 
 /**
  * Rewrites `--cfg-options a=1 b=2` into repeated `--cfg-options=a=1
@@ -39,11 +41,48 @@ export function preprocessArgv(argv: string[], optionalValueFlags: string[] = []
   return out;
 }
 
-/** Prints `Error: message` (the stack only with TFDET_DEBUG=1) and exits 1. */
-export function fail(e: unknown): never {
+/** A bad command line: reported with the tool's usage text, exit status 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly usage?: string,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * Prints `Error: message` on stderr (the stack only with TFDET_DEBUG=1) and
+ * returns the exit status: 2 for a {@link UsageError}, whose usage text
+ * follows, 1 otherwise. An unknown type name gets a note naming the component
+ * folders that failed to load.
+ */
+export function reportError(e: unknown): number {
   const err = e instanceof Error ? e : new Error(String(e));
   if (process.stdout.isTTY) process.stdout.write('\n');
   if (process.env.TFDET_DEBUG) console.error(err.stack);
-  else console.error(`Error: ${err.message}`);
-  process.exit(1);
+  else {
+    const note = err.name === 'UnknownTypeError' ? componentLoadNote() : '';
+    console.error(`Error: ${err.message}${note}`);
+  }
+  if (!(err instanceof UsageError)) return 1;
+  if (err.usage) console.error(err.usage);
+  return 2;
+}
+
+/** Reports `e` with {@link reportError} and exits with its status. */
+export function fail(e: unknown): never {
+  process.exit(reportError(e));
+}
+
+/**
+ * Runs a tool's `main` and exits, with the status `main` returns (0 when it
+ * returns nothing) or through {@link fail}. The exit is explicit: a library
+ * worker pool left referenced must not keep a finished run alive.
+ */
+export function runCli(main: () => Promise<number | void> | number | void): void {
+  Promise.resolve()
+    .then(main)
+    .then((code) => process.exit(code ?? 0), fail);
 }
