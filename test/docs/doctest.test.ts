@@ -70,6 +70,8 @@ describe('doc-test runner', () => {
     expect(looksLikeValue(' Float32Array [1]')).toBe(true);
     expect(looksLikeValue(' ConfigError: bad')).toBe(true);
     expect(looksLikeValue(' Linear1 { cfg }', new Set(['Linear1']))).toBe(true);
+    expect(looksLikeValue(' r = { missingKeys: [] }')).toBe(true);
+    expect(looksLikeValue(" threads === 2, reason === 'x'")).toBe(true);
     expect(looksLikeValue(" name 'MyNeck'")).toBe(false);
     expect(looksLikeValue(' a gt centred at (40, 20)')).toBe(false);
     const a = analyze('f(1); // [2]\ng();\n// 3\nh(); // fine');

@@ -429,6 +429,7 @@ export function looksLikeValue(comment: string, classNames: ReadonlySet<string> 
   const c = comment.trim();
   if (/^(-?\d|\[|\{|['"`]|(true|false|null|undefined|NaN)\b)/.test(c)) return true;
   if (/^[A-Z][\w$]*Error:/.test(c)) return true; // a shown error
+  if (/^[A-Za-z_$][\w$.]*\s*(===|=(?![=>]))\s*\S/.test(c)) return true; // `x === 2`, `r = { ... }`
   const m = /^([A-Z][\w$]*)\s*[[{]/.exec(c);
   if (m && (/(Array|Error)$/.test(m[1]) || m[1] === 'Tensor' || classNames.has(m[1]))) return true;
   return false;
