@@ -79,8 +79,8 @@ export function classColour(label: number): [number, number, number] {
  *
  * @example
  * ```ts
- * instanceColour(2, 0); // equals classColour(2)
- * instanceColour(2, 1); // a nearby colour
+ * instanceColour(2, 0); // => [112, 242, 61] (classColour(2))
+ * instanceColour(2, 1); // => [132, 254, 56] (a nearby colour)
  * ```
  */
 export function instanceColour(label: number, k: number): [number, number, number] {
