@@ -25,7 +25,7 @@ export type OHEMPixelSamplerOptions = z.input<typeof ohemSchema>;
  * ```ts
  * const s = new OHEMPixelSampler({ thresh: 0.7, minKept: 1 });
  * // logits [N, C] of 3 pixels; labels [0, 1, 255]: pixel 0 is easy (p = 0.88), pixel 1 hard
- * s.sample(tf.tensor2d([[2, 0], [0, 0], [0, 0]]), Int32Array.from([0, 1, 255]), 1); // [0, 1, 0]
+ * s.sample(tf.tensor2d([[2, 0], [0, 0], [0, 0]]), Int32Array.from([0, 1, 255]), 1); // => Float32Array [0, 1, 0]
  * ```
  */
 export class OHEMPixelSampler {

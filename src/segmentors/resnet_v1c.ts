@@ -24,7 +24,7 @@ export type ResNetV1cOptions = z.input<typeof resnetV1cSchema>;
  * @example
  * ```ts
  * const r = MODELS.build<ResNetV1c>({ type: 'ResNetV1c', depth: 50, strides: [1, 2, 1, 1], dilations: [1, 1, 2, 4], contractDilation: true });
- * r.forward(tf.zeros([1, 64, 64, 3])).map((t) => t.shape.slice(1, 3)); // four maps of 8x8 (output stride 8)
+ * r.forward(tf.zeros([1, 64, 64, 3])).map((t) => t.shape.slice(1, 3)); // => [[16, 16], [8, 8], [8, 8], [8, 8]] (output stride 8 from layer2 on)
  * ```
  */
 export class ResNetV1c extends ResNet {

@@ -60,8 +60,11 @@ const isNormModule = (m: Module): boolean =>
  *
  * @example
  * ```ts
- * paramEntries(model, { customKeys: { backbone: { lrMult: 0.1 } }, normDecayMult: 0 });
- * // [{ name: 'backbone.conv1.weight', lrMult: 0.1, decayMult: 1, ... }, { name: 'backbone.bn1.weight', lrMult: 0.1, ... }, ...]
+ * const model = MODELS.build<ImageClassifier>({ type: 'ImageClassifier', backbone: { type: 'ResNet', depth: 18 },
+ *   head: { type: 'LinearClsHead', numClasses: 10, inChannels: 512 } });
+ * // a custom key's multipliers win over normDecayMult, as in mmengine
+ * paramEntries(model, { customKeys: { backbone: { lrMult: 0.1 } }, normDecayMult: 0 }).slice(0, 2);
+ * // => [{ name: 'backbone.conv1.weight', lrMult: 0.1, decayMult: 1, ... }, { name: 'backbone.bn1.weight', lrMult: 0.1, decayMult: 1, ... }]
  * ```
  */
 export function paramEntries(model: Module, cfg: ParamwiseCfg = {}): ParamEntry[] {

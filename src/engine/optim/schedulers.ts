@@ -68,7 +68,7 @@ const linearSchema = z.strictObject({
  * @example
  * ```ts
  * const s = new LinearLR({ startFactor: 0.1, byEpoch: false, begin: 0, end: 5 });
- * [0, 1, 2, 3, 4, 5].map((i) => s.factor(i, 1)); // [0.1, 0.325, 0.55, 0.775, 1, 1]
+ * [0, 1, 2, 3, 4, 5].map((i) => s.factor(i, 1)); // => [0.1, 0.325, 0.55, 0.775, 1, 1]
  * ```
  */
 export class LinearLR extends LRScheduler {
@@ -99,7 +99,7 @@ const multiStepSchema = z.strictObject({
  * @example
  * ```ts
  * const s = new MultiStepLR({ milestones: [8, 11], gamma: 0.1 });
- * [0, 7, 8, 11].map((e) => s.factor(e, 1)); // [1, 1, 0.1, 0.01] (up to rounding)
+ * [0, 7, 8, 11].map((e) => s.factor(e, 1)); // => [1, 1, 0.1, 0.01] (up to rounding)
  * ```
  */
 export class MultiStepLR extends LRScheduler {
@@ -189,8 +189,8 @@ PARAM_SCHEDULERS.register(PolyLR, { name: 'PolyLR' });
  * @example
  * ```ts
  * const chain = [new LinearLR({ startFactor: 0.001, byEpoch: false, end: 500 }), new MultiStepLR({ milestones: [8, 11] })];
- * scheduledLr(0.02, chain, { epoch: 0, iter: 0 });    // 0.00002
- * scheduledLr(0.02, chain, { epoch: 8, iter: 4000 }); // 0.002
+ * scheduledLr(0.02, chain, { epoch: 0, iter: 0 });    // => 0.00002
+ * scheduledLr(0.02, chain, { epoch: 8, iter: 4000 }); // => 0.002
  * ```
  */
 export function scheduledLr(

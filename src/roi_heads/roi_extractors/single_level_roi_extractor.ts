@@ -35,7 +35,7 @@ export interface SingleRoIExtractorConfig {
  * ```ts
  * const ex = new SingleRoIExtractor({ roiLayer: { type: 'RoIAlign', outputSize: 7, samplingRatio: 0 },
  *   outChannels: 256, featmapStrides: [4, 8, 16, 32] });
- * ex.mapRoiLevels(tf.tensor2d([[0, 0, 0, 100, 100], [0, 0, 0, 300, 300]]), 4); // Int32Array [0, 2]
+ * ex.mapRoiLevels(tf.tensor2d([[0, 0, 0, 100, 100], [0, 0, 0, 300, 300]]), 4); // => Int32Array [0, 2]
  * ```
  */
 export class SingleRoIExtractor {
