@@ -76,6 +76,9 @@ export class UnknownTypeError extends Error {
 /** Root registries, so a nested type unknown to all of them can be reported. */
 const ROOTS: Registry[] = [];
 
+/** The constructions {@link Registry.build} has in progress, innermost last. */
+const BUILDING: { target: Buildable; path: string }[] = [];
+
 /**
  * Argument names that stay configs in a nested build: mmdetection's `*_cfg`
  * (normCfg, actCfg, trainCfg, testCfg, ...) and `init` are settings read by
@@ -129,6 +132,29 @@ export class Registry<T = unknown> {
     } else {
       ROOTS.push(this);
     }
+  }
+
+  /**
+   * The key path (`model.rpnHead`) at which {@link Registry.build} is
+   * constructing `target` right now; undefined when `target` is not being
+   * built by a registry (constructed with `new`). A component calls it in its
+   * constructor with `new.target`, so that its errors name the keys of the
+   * config the user wrote (a subclass built at `model.rpnHead` reports
+   * `model.rpnHead.anchorGenerator`, not its base class's guess).
+   *
+   * @example
+   * ```ts
+   * class PathHead {
+   *   at = Registry.buildPath(new.target) ?? 'bboxHead';
+   * }
+   * MODELS.register(PathHead, { name: 'PathHead' });
+   * MODELS.build<PathHead>({ type: 'PathHead' }, { path: 'model.rpnHead' }).at; // 'model.rpnHead'
+   * new PathHead().at; // 'bboxHead'
+   * ```
+   */
+  static buildPath(target: abstract new (...args: any[]) => unknown): string | undefined {
+    const top = BUILDING[BUILDING.length - 1];
+    return top && top.target === target ? top.path : undefined;
   }
 
   /** Child registries by scope. */
@@ -325,6 +351,7 @@ export class Registry<T = unknown> {
     const validated = entry.schema
       ? validateArgs(entry.schema, args, path, `${this.name} type '${typeName}'`)
       : args;
+    BUILDING.push({ target: entry.target, path });
     try {
       return (
         isClass(entry.target)
@@ -340,6 +367,8 @@ export class Registry<T = unknown> {
         err.message,
         err,
       );
+    } finally {
+      BUILDING.pop();
     }
   }
 

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Module } from '../nn/module.js';
-import { isTypedConfig, MODELS, type TypedConfig } from '../registry.js';
+import { isTypedConfig, MODELS, Registry, type TypedConfig } from '../registry.js';
 import type { DetBatch, DetDataSample, LossDict } from '../structures/index.js';
 
 /** Options every detector takes (mmdet `BaseDetector.__init__` plus backbone and neck). */
@@ -39,8 +39,10 @@ export abstract class BaseDetector<TrainCfg = unknown, TestCfg = unknown> extend
 
   constructor(opts: BaseDetectorOptions<TrainCfg, TestCfg>) {
     super();
-    this.backbone = this.addModule('backbone', buildChild(opts.backbone, 'model.backbone'));
-    if (opts.neck) this.neck = this.addModule('neck', buildChild(opts.neck, 'model.neck'));
+    // Where the user's config put this detector (`model`), for errors.
+    const at = Registry.buildPath(new.target) ?? 'model';
+    this.backbone = this.addModule('backbone', buildChild(opts.backbone, `${at}.backbone`));
+    if (opts.neck) this.neck = this.addModule('neck', buildChild(opts.neck, `${at}.neck`));
     this.trainCfg = opts.trainCfg;
     this.testCfg = opts.testCfg;
   }

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Conv2d, Module } from '../nn/index.js';
 import type { AnchorGenerator } from '../task_utils/prior_generators/index.js';
-import { MODELS, TASK_UTILS } from '../registry.js';
+import { MODELS, Registry, TASK_UTILS } from '../registry.js';
 import type { AssignResult, MaxIoUAssigner } from '../task_utils/assigners.js';
 import { PseudoSampler, type SamplingResult } from '../task_utils/samplers.js';
 import '../task_utils/index.js';
@@ -126,25 +126,27 @@ export class AnchorHead extends Module {
     this.numClasses = opts.numClasses;
     this.inChannels = opts.inChannels;
     this.featChannels = opts.featChannels ?? 256;
+    // Where the user's config put this head (model.bboxHead, model.rpnHead), for errors.
+    const at = Registry.buildPath(new.target) ?? 'bboxHead';
     this.priorGenerator = buildOr<AnchorGenerator>(
       TASK_UTILS,
       opts.anchorGenerator,
-      'bboxHead.anchorGenerator',
+      `${at}.anchorGenerator`,
     );
     this.bboxCoder = buildOr<BoxCoder>(
       TASK_UTILS,
       opts.bboxCoder ?? { type: 'DeltaXYWHBBoxCoder' },
-      'bboxHead.bboxCoder',
+      `${at}.bboxCoder`,
     );
     this.lossCls = buildOr<LossModule>(
       MODELS,
       opts.lossCls ?? { type: 'FocalLoss', useSigmoid: true, gamma: 2, alpha: 0.25, lossWeight: 1 },
-      'bboxHead.lossCls',
+      `${at}.lossCls`,
     );
     this.lossBbox = buildOr<LossModule>(
       MODELS,
       opts.lossBbox ?? { type: 'L1Loss', lossWeight: 1 },
-      'bboxHead.lossBbox',
+      `${at}.lossBbox`,
     );
     this.useSigmoidCls = this.lossCls.useSigmoid ?? false;
     this.clsOutChannels = this.useSigmoidCls ? this.numClasses : this.numClasses + 1;

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { ConvModule, Conv2d, Module, ModuleList, type NormCfg } from '../nn/index.js';
 import { biasInitWithProb } from '../nn/init.js';
 import { MlvlPointGenerator } from '../task_utils/prior_generators/index.js';
-import { MODELS, TASK_UTILS } from '../registry.js';
+import { MODELS, Registry, TASK_UTILS } from '../registry.js';
 import '../task_utils/index.js';
 import '../losses/index.js';
 import type { BoxCoder, LossModule } from './anchor_head.js';
@@ -148,25 +148,27 @@ export class FCOSHead extends Module {
     this.normOnBbox = opts.normOnBbox ?? false;
     this.centernessOnReg = opts.centernessOnReg ?? false;
     this.priorGenerator = new MlvlPointGenerator({ strides: this.strides });
+    // Where the user's config put this head (model.bboxHead, ...), for errors.
+    const at = Registry.buildPath(new.target) ?? 'bboxHead';
     this.bboxCoder = buildOr<BoxCoder>(
       TASK_UTILS,
       opts.bboxCoder ?? { type: 'DistancePointBBoxCoder' },
-      'bboxHead.bboxCoder',
+      `${at}.bboxCoder`,
     );
     this.lossCls = buildOr<LossModule>(
       MODELS,
       opts.lossCls ?? { type: 'FocalLoss', useSigmoid: true, gamma: 2, alpha: 0.25, lossWeight: 1 },
-      'bboxHead.lossCls',
+      `${at}.lossCls`,
     );
     this.lossBbox = buildOr<LossModule>(
       MODELS,
       opts.lossBbox ?? { type: 'GIoULoss', lossWeight: 1 },
-      'bboxHead.lossBbox',
+      `${at}.lossBbox`,
     );
     this.lossCenterness = buildOr<LossModule>(
       MODELS,
       opts.lossCenterness ?? { type: 'CrossEntropyLoss', useSigmoid: true, lossWeight: 1 },
-      'bboxHead.lossCenterness',
+      `${at}.lossCenterness`,
     );
     this.trainCfg = (opts.trainCfg ?? {}) as DenseTrainCfg;
     this.testCfg = (opts.testCfg ?? {}) as DenseTestCfg;

@@ -16,7 +16,7 @@ import { Conv2d, ConvModule, Module, ModuleList, type ActCfg, type NormCfg } fro
 import { biasInitWithProb } from '../nn/init.js';
 import { YOLOAnchorGenerator } from '../task_utils/prior_generators/yolo_anchor_generator.js';
 import { YOLOBBoxCoder } from '../task_utils/coders/yolo_bbox_coder.js';
-import { MODELS, TASK_UTILS } from '../registry.js';
+import { MODELS, Registry, TASK_UTILS } from '../registry.js';
 import type { AssignResult } from '../task_utils/assigners.js';
 import { GridAssigner } from '../task_utils/grid_assigner.js';
 import { PseudoSampler, type SamplingResult } from '../task_utils/samplers.js';
@@ -161,49 +161,51 @@ export class YOLOV3Head extends Module {
         `YOLOV3Head: inChannels ${JSON.stringify(o.inChannels)}, outChannels ${JSON.stringify(o.outChannels)} and featmapStrides ${JSON.stringify(o.featmapStrides)} must have the same length`,
       );
     }
+    // Where the user's config put this head (model.bboxHead, ...), for errors.
+    const at = Registry.buildPath(new.target) ?? 'bboxHead';
     this.priorGenerator = buildOr<YOLOAnchorGenerator>(
       TASK_UTILS,
       o.anchorGenerator ?? DEFAULT_ANCHORS,
-      'bboxHead.anchorGenerator',
+      `${at}.anchorGenerator`,
     );
     if (!(this.priorGenerator instanceof YOLOAnchorGenerator)) {
       throw new Error(
-        `bboxHead.anchorGenerator: YOLOV3Head needs a YOLOAnchorGenerator (it provides the responsible flags), got ${(this.priorGenerator as unknown as object)?.constructor?.name}`,
+        `${at}.anchorGenerator: YOLOV3Head needs a YOLOAnchorGenerator (it provides the responsible flags), got ${(this.priorGenerator as unknown as object)?.constructor?.name}`,
       );
     }
     if (this.priorGenerator.numLevels !== L) {
       throw new Error(
-        `bboxHead.anchorGenerator: ${this.priorGenerator.numLevels} levels for ${L} featmapStrides`,
+        `${at}.anchorGenerator: ${this.priorGenerator.numLevels} levels for ${L} featmapStrides`,
       );
     }
     this.priorGenerator.strides.forEach(([sw, sh], l) => {
       const [fw, fh] = this.featmapStrides[l]!;
       if (sw !== fw || sh !== fh)
         throw new Error(
-          `bboxHead.anchorGenerator.strides.${l}: ${sw} differs from featmapStrides.${l} ${fw}`,
+          `${at}.anchorGenerator.strides.${l}: ${sw} differs from featmapStrides.${l} ${fw}`,
         );
     });
     const A = this.priorGenerator.numBasePriors;
     if (A.some((a) => a !== A[0]))
-      throw new Error('bboxHead.anchorGenerator: every level needs the same number of anchors');
+      throw new Error(`${at}.anchorGenerator: every level needs the same number of anchors`);
     this.bboxCoder = buildOr<YOLOBBoxCoder>(
       TASK_UTILS,
       o.bboxCoder ?? { type: 'YOLOBBoxCoder' },
-      'bboxHead.bboxCoder',
+      `${at}.bboxCoder`,
     );
     if (typeof (this.bboxCoder as Partial<YOLOBBoxCoder>).encodeHost !== 'function') {
       throw new Error(
-        `bboxHead.bboxCoder: YOLOV3Head needs a YOLOBBoxCoder, got ${this.bboxCoder?.constructor?.name}`,
+        `${at}.bboxCoder: YOLOV3Head needs a YOLOBBoxCoder, got ${this.bboxCoder?.constructor?.name}`,
       );
     }
     const ce = { type: 'CrossEntropyLoss', useSigmoid: true, lossWeight: 1 };
-    this.lossCls = buildOr<LossModule>(MODELS, o.lossCls ?? ce, 'bboxHead.lossCls');
-    this.lossConf = buildOr<LossModule>(MODELS, o.lossConf ?? ce, 'bboxHead.lossConf');
-    this.lossXy = buildOr<LossModule>(MODELS, o.lossXy ?? ce, 'bboxHead.lossXy');
+    this.lossCls = buildOr<LossModule>(MODELS, o.lossCls ?? ce, `${at}.lossCls`);
+    this.lossConf = buildOr<LossModule>(MODELS, o.lossConf ?? ce, `${at}.lossConf`);
+    this.lossXy = buildOr<LossModule>(MODELS, o.lossXy ?? ce, `${at}.lossXy`);
     this.lossWh = buildOr<LossModule>(
       MODELS,
       o.lossWh ?? { type: 'MSELoss', lossWeight: 1 },
-      'bboxHead.lossWh',
+      `${at}.lossWh`,
     );
     this.trainCfg = (o.trainCfg ?? {}) as DenseTrainCfg;
     this.testCfg = (o.testCfg ?? {}) as YOLOTestCfg;

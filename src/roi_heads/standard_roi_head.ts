@@ -13,7 +13,7 @@ import type { DetDataSample, DetSample, InstanceData, LossDict } from '../struct
 import { Module } from '../nn/module.js';
 import type { SingleRoIExtractor } from './roi_extractors/single_level_roi_extractor.js';
 import './roi_extractors/index.js';
-import { MODELS, TASK_UTILS } from '../registry.js';
+import { MODELS, Registry, TASK_UTILS } from '../registry.js';
 import type { MaxIoUAssigner } from '../task_utils/assigners.js';
 import { addGtAsProposals, PseudoSampler, type SamplingResult } from '../task_utils/samplers.js';
 import '../task_utils/index.js';
@@ -144,21 +144,23 @@ export class StandardRoIHead extends Module {
     super();
     this.trainCfg = (opts.trainCfg ?? {}) as RCNNTrainCfg;
     this.testCfg = (opts.testCfg ?? {}) as RCNNTestCfg;
+    // Where the user's config put this head (model.roiHead), for errors.
+    const at = Registry.buildPath(new.target) ?? 'roiHead';
     this.bboxRoiExtractor = buildOr<SingleRoIExtractor>(
       MODELS,
       opts.bboxRoiExtractor,
-      'roiHead.bboxRoiExtractor',
+      `${at}.bboxRoiExtractor`,
     );
     this.bboxHead = this.addModule(
       'bboxHead',
-      buildOr<ConvFCBBoxHead>(MODELS, opts.bboxHead, 'roiHead.bboxHead'),
+      buildOr<ConvFCBBoxHead>(MODELS, opts.bboxHead, `${at}.bboxHead`),
     );
     if (opts.maskHead) {
       if (opts.maskRoiExtractor)
         this.maskRoiExtractor = buildOr<SingleRoIExtractor>(
           MODELS,
           opts.maskRoiExtractor,
-          'roiHead.maskRoiExtractor',
+          `${at}.maskRoiExtractor`,
         );
       else if (opts.shareRoiExtractor) this.maskRoiExtractor = this.bboxRoiExtractor;
       else
@@ -173,7 +175,7 @@ export class StandardRoIHead extends Module {
       };
       this.maskHead = this.addModule(
         'maskHead',
-        buildOr<MaskHead>(MODELS, maskCfg, 'roiHead.maskHead'),
+        buildOr<MaskHead>(MODELS, maskCfg, `${at}.maskHead`),
       );
     } else if (opts.maskRoiExtractor)
       throw new Error("StandardRoIHead: 'maskRoiExtractor' is set but 'maskHead' is not");

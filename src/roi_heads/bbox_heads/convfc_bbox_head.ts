@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Linear, Module, ModuleList } from '../../nn/index.js';
 import { nextSeed, xavier } from '../../nn/init.js';
-import { MODELS, TASK_UTILS } from '../../registry.js';
+import { MODELS, Registry, TASK_UTILS } from '../../registry.js';
 import type { BoxCoder, LossModule } from '../../heads/anchor_head.js';
 import { bboxPostProcess, buildOr, concatF32 } from '../../heads/dense_utils.js';
 import type { DetSample, InstanceData } from '../../structures/index.js';
@@ -102,6 +102,8 @@ export class ConvFCBBoxHead extends Module {
     this.roiFeatSize = typeof s === 'number' ? [s, s] : s;
     this.fcOutChannels = opts.fcOutChannels ?? 1024;
     this.regClassAgnostic = opts.regClassAgnostic ?? false;
+    // Where the user's config put this head (model.roiHead.bboxHead, ...), for errors.
+    const at = Registry.buildPath(new.target) ?? 'bboxHead';
     this.bboxCoder = buildOr<BoxCoder>(
       TASK_UTILS,
       opts.bboxCoder ?? {
@@ -109,17 +111,17 @@ export class ConvFCBBoxHead extends Module {
         targetMeans: [0, 0, 0, 0],
         targetStds: [0.1, 0.1, 0.2, 0.2],
       },
-      'bboxHead.bboxCoder',
+      `${at}.bboxCoder`,
     );
     this.lossCls = buildOr<LossModule>(
       MODELS,
       opts.lossCls ?? { type: 'CrossEntropyLoss', useSigmoid: false, lossWeight: 1 },
-      'bboxHead.lossCls',
+      `${at}.lossCls`,
     );
     this.lossBbox = buildOr<LossModule>(
       MODELS,
       opts.lossBbox ?? { type: 'L1Loss', lossWeight: 1 },
-      'bboxHead.lossBbox',
+      `${at}.lossBbox`,
     );
     if (this.lossCls.useSigmoid)
       throw new Error(

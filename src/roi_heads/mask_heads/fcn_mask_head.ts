@@ -20,7 +20,7 @@ import {
   type NormCfg,
 } from '../../nn/index.js';
 import { kaiming } from '../../nn/init.js';
-import { MODELS } from '../../registry.js';
+import { MODELS, Registry } from '../../registry.js';
 import '../../losses/index.js';
 import { cropAndResizeMasks, pasteMask } from './mask_ops.js';
 
@@ -173,6 +173,8 @@ export class FCNMaskHead extends Module {
       }),
     );
 
+    // Where the user's config put this head (model.roiHead.maskHead), for errors.
+    const at = Registry.buildPath(new.target) ?? 'maskHead';
     const lossCfg = (opts.lossMask ?? {
       type: 'CrossEntropyLoss',
       useMask: true,
@@ -181,7 +183,7 @@ export class FCNMaskHead extends Module {
     this.maskCrossEntropy = lossCfg.type === 'CrossEntropyLoss' && lossCfg.useMask === true;
     if (lossCfg.type === 'CrossEntropyLoss' && !this.maskCrossEntropy) {
       throw new Error(
-        `maskHead.lossMask: CrossEntropyLoss needs useMask: true (per-pixel sigmoid), got ${JSON.stringify(lossCfg)}`,
+        `${at}.lossMask: CrossEntropyLoss needs useMask: true (per-pixel sigmoid), got ${JSON.stringify(lossCfg)}`,
       );
     }
     // mmdet's mask_cross_entropy is the sigmoid form on the picked channel: build it as such.
@@ -189,7 +191,7 @@ export class FCNMaskHead extends Module {
     this.lossMask = buildOr<LossModule>(
       MODELS,
       this.maskCrossEntropy ? { ...rest, useSigmoid: true } : lossCfg,
-      'maskHead.lossMask',
+      `${at}.lossMask`,
     );
     this.initWeights();
   }
