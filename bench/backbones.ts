@@ -91,7 +91,7 @@ const CONFIGS: Record<string, Record<string, unknown>> = {
  */
 const MICRO_BATCH: Record<string, number> = { resnet50: 4 };
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface Clf extends Module {
   forward(x: tf.Tensor4D): tf.Tensor2D;
@@ -100,7 +100,7 @@ interface Clf extends Module {
 
 function timeOurs(model: string, c: Case): number[] {
   setInitSeed(0);
-  const clf = MODELS.build<Clf>({ type: 'ImageClassifier', ...CONFIGS[model]! });
+  const clf = MODELS.build<Clf>({ type: 'ImageClassifier', ...CONFIGS[model] });
   clf.train(c.train);
   const vars = clf.trainableParameters().map(([, v]) => v);
   const run = (x: tf.Tensor4D): void =>
@@ -118,7 +118,7 @@ function timeOurs(model: string, c: Case): number[] {
         const xs = tf.slice(x, [s, 0, 0, 0], [mb, -1, -1, -1]);
         const { grads } = tf.variableGrads(() => clf.loss(xs, labels.slice(s, s + mb)), vars);
         acc = Object.keys(acc).length
-          ? Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.add(acc[k]!, g)]))
+          ? Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.add(acc[k], g)]))
           : grads;
       }
       // Reading every gradient forces the whole backward pass to finish.
@@ -191,8 +191,8 @@ const ours: Record<string, Record<string, number[]>> = {};
 for (const m of models) {
   ours[m] = {};
   for (const c of CASES) {
-    ours[m]![c.name] = timeOurs(m, c);
-    console.error(`ours ${m} ${c.name}: ${median(ours[m]![c.name]!).toFixed(0)} ms`);
+    ours[m][c.name] = timeOurs(m, c);
+    console.error(`ours ${m} ${c.name}: ${median(ours[m][c.name]).toFixed(0)} ms`);
   }
 }
 const oursS = (performance.now() - t0) / 1000;
@@ -208,8 +208,8 @@ console.log('|---|---|---:|---:|---:|---:|');
 const rows: Record<string, unknown>[] = [];
 for (const m of models) {
   for (const c of CASES) {
-    const o = median(ours[m]![c.name]!);
-    const p = 'results' in torch ? median(torch.results[m]![c.name]!) : null;
+    const o = median(ours[m][c.name]);
+    const p = 'results' in torch ? median(torch.results[m][c.name]) : null;
     const ratio = p ? o / p : null;
     rows.push({
       model: m,
@@ -219,8 +219,8 @@ for (const m of models) {
       ratio: ratio === null ? null : Number(ratio.toFixed(2)),
     });
     const mb =
-      c.train && MICRO_BATCH[m] && MICRO_BATCH[m]! < c.batch
-        ? ` (ours ${c.batch / MICRO_BATCH[m]!} x ${MICRO_BATCH[m]})`
+      c.train && MICRO_BATCH[m] && MICRO_BATCH[m] < c.batch
+        ? ` (ours ${c.batch / MICRO_BATCH[m]} x ${MICRO_BATCH[m]})`
         : '';
     console.log(
       `| ${m} | ${c.name}${mb} | ${c.reps} | ${o.toFixed(0)} | ${p === null ? '-' : p.toFixed(0)} | ${ratio === null ? '-' : `${ratio.toFixed(2)}x`} |`,

@@ -46,7 +46,7 @@ class Classifier extends Module {
   readonly fc = this.addModule('fc', new Linear(512, 1000));
   forward(x: tf.Tensor4D): tf.Tensor2D {
     const [f] = this.backbone.forward(x);
-    return this.fc.forward(tf.mean(f!, [1, 2])) as tf.Tensor2D;
+    return this.fc.forward(tf.mean(f, [1, 2])) as tf.Tensor2D;
   }
 }
 
@@ -76,7 +76,7 @@ async function timeOurs(
       );
       // Reading every gradient forces the whole backward pass to finish.
       for (const g of Object.values(grads)) g.dataSync();
-      return value.dataSync()[0]!;
+      return value.dataSync()[0];
     });
   let loss = NaN;
   for (let i = 0; i < warmup; i++) loss = step(); // kernel setup, XNNPACK operator creation
@@ -117,7 +117,7 @@ print(json.dumps({"ms": ms, "version": torch.__version__}))
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** The cpu measurement in a child process, stopped after `limitS` seconds. */
 function timeCpuLimited(limitS: number): { ms: number[] } | { error: string } {
@@ -131,7 +131,7 @@ function timeCpuLimited(limitS: number): { ms: number[] } | { error: string } {
     '--size',
     String(size),
   ];
-  argv.push('--cpu-reps', String(cpuReps), '--cpu-warmup', args['cpu-warmup']!);
+  argv.push('--cpu-reps', String(cpuReps), '--cpu-warmup', args['cpu-warmup']);
   const r = spawnSync(process.execPath, argv, {
     encoding: 'utf8',
     timeout: limitS * 1000,

@@ -119,7 +119,7 @@ async function ceiling(files: string[]): Promise<number> {
   await Promise.all(
     Array.from({ length: workers }, async () => {
       while (next < iters) {
-        const f = files[next++ % files.length]!;
+        const f = files[next++ % files.length];
         const buf = readFileSync(f);
         await sharp(buf, SHARP_INPUT)
           .autoOrient()
@@ -203,10 +203,10 @@ async function main(): Promise<void> {
   await threaded.close();
   const median = (a: number[]): number => {
     const b = [...a].sort((x, y) => x - y);
-    return b.length % 2 ? b[b.length >> 1]! : (b[b.length / 2 - 1]! + b[b.length / 2]!) / 2;
+    return b.length % 2 ? b[b.length >> 1] : (b[b.length / 2 - 1] + b[b.length / 2]) / 2;
   };
   const threads = process.env.UV_THREADPOOL_SIZE ?? '4';
-  const load = loadavg()[0]!;
+  const load = loadavg()[0];
   console.log(
     `data pipeline, ${nImages} JPEG 640x480 files, resize to ${scale}, batch 8, ${workers} in flight, ${availableParallelism()} cores, libuv pool ${threads}, load average ${load.toFixed(1)}`,
   );

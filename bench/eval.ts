@@ -92,7 +92,7 @@ function generate(
     const nObj = Math.floor(rand() * 15.4);
     const imgCats = Array.from(
       { length: 1 + Math.floor(rand() * 4) },
-      () => categories[Math.floor(rand() * nCat)]!.id,
+      () => categories[Math.floor(rand() * nCat)].id,
     );
     const boxes: [number, number, number, number, number][] = [];
     for (let j = 0; j < nObj; j++) {
@@ -101,7 +101,7 @@ function generate(
       const bh = Math.min(h - 1, bw * (0.5 + rand()));
       const x = rand() * (w - Math.min(bw, w - 1));
       const y = rand() * (h - bh);
-      const cat = imgCats[Math.floor(rand() * imgCats.length)]!;
+      const cat = imgCats[Math.floor(rand() * imgCats.length)];
       const crowd = rand() < 0.01 ? 1 : 0;
       const box = [r2(x), r2(y), r2(Math.min(bw, w - x)), r2(bh)];
       annotations.push({
@@ -109,10 +109,10 @@ function generate(
         image_id: id,
         category_id: cat,
         bbox: box,
-        area: r2(box[2]! * box[3]! * (0.6 + 0.4 * rand())),
+        area: r2(box[2] * box[3] * (0.6 + 0.4 * rand())),
         iscrowd: crowd,
       });
-      boxes.push([cat, box[0]!, box[1]!, box[2]!, box[3]!]);
+      boxes.push([cat, box[0], box[1], box[2], box[3]]);
     }
     let n = 0;
     for (const [cat, x, y, bw, bh] of boxes) {
@@ -122,7 +122,7 @@ function generate(
         const jy = (rand() - 0.5) * 0.3 * bh;
         dt.push({
           image_id: id,
-          category_id: rand() < 0.9 ? cat : categories[Math.floor(rand() * nCat)]!.id,
+          category_id: rand() < 0.9 ? cat : categories[Math.floor(rand() * nCat)].id,
           bbox: [
             r2(x + jx),
             r2(y + jy),
@@ -138,8 +138,8 @@ function generate(
       const bh = 5 + rand() * 200;
       const cat =
         rand() < 0.7
-          ? imgCats[Math.floor(rand() * imgCats.length)]!
-          : categories[Math.floor(rand() * nCat)]!.id;
+          ? imgCats[Math.floor(rand() * imgCats.length)]
+          : categories[Math.floor(rand() * nCat)].id;
       dt.push({
         image_id: id,
         category_id: cat,
@@ -246,7 +246,7 @@ async function main(): Promise<void> {
     );
   let maxDiff: number | undefined;
   if (peer) {
-    maxDiff = Math.max(...o.stats.map((v, i) => Math.abs(v - peer!.stats[i]!)));
+    maxDiff = Math.max(...o.stats.map((v, i) => Math.abs(v - peer.stats[i])));
     console.log(
       `\nspeed-up: ${(peer.evalSeconds / o.evalSeconds).toFixed(1)}x (evaluate), ${(peer.evalCpuSeconds / o.evalCpuSeconds).toFixed(1)}x (evaluate CPU), ${(peer.totalSeconds / o.totalSeconds).toFixed(1)}x (incl. load)`,
     );
@@ -255,7 +255,7 @@ async function main(): Promise<void> {
     console.log(`\n${peerNote}`);
   }
   console.log(
-    `AP=${o.stats[0]!.toFixed(4)} AP50=${o.stats[1]!.toFixed(4)} AR100=${o.stats[8]!.toFixed(4)}`,
+    `AP=${o.stats[0].toFixed(4)} AP50=${o.stats[1].toFixed(4)} AR100=${o.stats[8].toFixed(4)}`,
   );
   console.log(
     JSON.stringify({
@@ -286,7 +286,7 @@ async function main(): Promise<void> {
 }
 
 if (args[0] === '--child') {
-  await child(args[1]!, args[2]!);
+  await child(args[1], args[2]);
 } else {
   await main();
 }

@@ -209,7 +209,7 @@ async function ours(t: ReturnType<typeof targets>): Promise<Side> {
     inputs: tf.randomUniform([BATCH, SIZE, SIZE, 3], 0, 1, 'float32', 0) as tf.Tensor4D,
     dataSamples: t.boxes.map((b, i) => ({
       metainfo: { ...meta, imgId: i },
-      gtInstances: { bboxes: Float32Array.from(b.flat()), labels: Int32Array.from(t.labels[i]!) },
+      gtInstances: { bboxes: Float32Array.from(b.flat()), labels: Int32Array.from(t.labels[i]) },
     })),
   };
   const params = model.trainableParameters();
@@ -234,7 +234,7 @@ async function ours(t: ReturnType<typeof targets>): Promise<Side> {
       );
       value.dataSync();
       const next: Record<string, tf.Tensor> = {};
-      for (const [k, g] of Object.entries(grads)) next[k] = sum[k] ? tf.add(sum[k]!, g) : g;
+      for (const [k, g] of Object.entries(grads)) next[k] = sum[k] ? tf.add(sum[k], g) : g;
       tf.dispose([
         value,
         ...Object.values(sum),
@@ -254,7 +254,7 @@ async function ours(t: ReturnType<typeof targets>): Promise<Side> {
   model.eval();
   const one: DetBatch = {
     inputs: tf.slice(batch.inputs, [0], [1]) as tf.Tensor4D,
-    dataSamples: [batch.dataSamples[0]!],
+    dataSamples: [batch.dataSamples[0]],
   };
   model.predict(one);
   const ws: number[] = [],
@@ -266,7 +266,7 @@ async function ours(t: ReturnType<typeof targets>): Promise<Side> {
     ws.push(performance.now() - a);
     cs.push(1000 * (cpuSec() - b));
   }
-  const med = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  const med = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
   const n = ITERS * BATCH;
   return {
     threads: 1,

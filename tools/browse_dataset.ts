@@ -94,13 +94,13 @@ async function main(): Promise<void> {
   const num = Math.min(Number(a.num), ds.length);
   const seed = Number(a.seed);
   const picks = new Rng(seed).permutation(ds.length).slice(0, num);
-  mkdirSync(a.out!, { recursive: true });
+  mkdirSync(a.out, { recursive: true });
   for (const [k, idx] of picks.entries()) {
     const s = (await ds.get(idx, { rng: Rng.derive(seed, idx) })) as PackedInputs;
     if (!s.dataSample) throw new Error('the pipeline must end with PackDetInputs / PackSegInputs');
     const img = await drawGroundTruth(s, ds.metainfo.classes);
     const name = basename(s.dataSample.metainfo.imgPath, extname(s.dataSample.metainfo.imgPath));
-    const file = join(a.out!, `${String(k).padStart(3, '0')}_${name}.png`);
+    const file = join(a.out, `${String(k).padStart(3, '0')}_${name}.png`);
     await writeImage(img, file);
     const gt = s.dataSample.gtInstances.labels.length,
       ig = s.dataSample.ignoredInstances.labels.length;

@@ -93,7 +93,7 @@ async function main(): Promise<void> {
   const backend = await setBackend(values.backend as BackendName);
   console.log(`[${secs()} s] backend ${backend.reason}`);
   await registerAllModules();
-  const cfg = await loadConfig(values.config!, { cfgOptions: values['cfg-options'] ?? [] });
+  const cfg = await loadConfig(values.config, { cfgOptions: values['cfg-options'] ?? [] });
   cfg.workDir = values['work-dir'];
   const runner = new Runner(cfg, { configFile: values.config });
   const tTrain = performance.now();
@@ -143,11 +143,11 @@ async function main(): Promise<void> {
       await sharp(imgPath)
         .autoOrient()
         .removeAlpha()
-        .resize({ width: 2 * preds[i]!.metainfo.oriShape[1], kernel: 'nearest' })
+        .resize({ width: 2 * preds[i].metainfo.oriShape[1], kernel: 'nearest' })
         .raw()
         .toBuffer({ resolveWithObject: true }),
     );
-    const p = preds[i]!.predInstances;
+    const p = preds[i].predInstances;
     const drawn = await drawDetections(big, {
       bboxes: p.bboxes.map((v) => 2 * v),
       labels: p.labels,
@@ -187,7 +187,7 @@ async function main(): Promise<void> {
   const curvesFile = path.join(workDir, 'curves.png');
   await sharp(
     Buffer.from(
-      plotPanels(panels, { title: `${path.basename(values.config!)} on the synthetic shapes set` }),
+      plotPanels(panels, { title: `${path.basename(values.config)} on the synthetic shapes set` }),
     ),
   )
     .png()

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   if (
     i >= 0 &&
     argv[i + 2] !== undefined &&
-    /^\d+$/.test(argv[i + 2]!) &&
+    /^\d+$/.test(argv[i + 2]) &&
     /^\d+$/.test(argv[i + 1] ?? '')
   )
     argv.splice(i + 1, 2, `${argv[i + 1]},${argv[i + 2]}`);
@@ -55,24 +55,21 @@ async function main(): Promise<void> {
   }
   if (positionals.length !== 1)
     throw new Error(`expected one CONFIG argument, got ${positionals.length} (see --help)`);
-  const file = positionals[0]!;
+  const file = positionals[0];
   if (!fs.existsSync(file)) throw new Error(`config file not found: ${file}`);
   const dims = (values.shape ?? '1280,800').split(',').map(Number);
   if (dims.length < 1 || dims.length > 2 || !dims.every((d) => Number.isInteger(d) && d > 0))
     throw new Error(
       `--shape: expected H [W] as positive integers, got ${JSON.stringify(values.shape)}`,
     );
-  const [h, w] = dims.length === 1 ? [dims[0]!, dims[0]!] : (dims as [number, number]);
+  const [h, w] = dims.length === 1 ? [dims[0], dims[0]] : (dims as [number, number]);
   const depth = Number(values.depth ?? 2);
   await registerAllModules();
   const cfg = await loadConfig(file, { cfgOptions: values['cfg-options'] ?? [] });
   await setBackend((values.backend ?? 'cpu') as BackendName);
   const model = MODELS.build<Module & { extractFeat?: (x: tf.Tensor) => unknown }>(cfg.model, {
     path: 'model',
-  }) as Module & {
-    forward: (...a: unknown[]) => unknown;
-    extractFeat?: (x: tf.Tensor) => unknown;
-  };
+  });
   model.eval();
   const x = tf.zeros([1, h, w, 3]);
   // A plain module takes the image; a detector takes a batch (mmdet's forward(inputs, dataSamples, mode='tensor')).
@@ -112,9 +109,9 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`Input shape: (1, ${h}, ${w}, 3), counted through ${what}`);
   console.log(
-    `Flops: ${humanCount(rows[0]!.flops)}FLOPs (multiply-accumulates of conv/linear layers)`,
+    `Flops: ${humanCount(rows[0].flops)}FLOPs (multiply-accumulates of conv/linear layers)`,
   );
-  console.log(`Params: ${humanCount(rows[0]!.params)} (${rows[0]!.params} parameters)`);
+  console.log(`Params: ${humanCount(rows[0].params)} (${rows[0].params} parameters)`);
   x.dispose();
   model.dispose();
 }

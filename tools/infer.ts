@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   const classes: string[] = cfg.classes ?? dsCfg?.metainfo?.classes ?? [];
   // a data set's own palette (mmseg metainfo) for label maps, else VOC's
   const palette: number[][] | undefined = dsCfg?.metainfo?.palette;
-  const outDir = values['out-dir']!;
+  const outDir = values['out-dir'];
   fs.mkdirSync(outDir, { recursive: true });
   const results: unknown[] = [];
   for (const [i, file] of images.entries()) {
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
       width: size.width,
       height: size.height,
       instances: [],
-    } as never)) as unknown as PackedInputs;
+    })) as unknown as PackedInputs;
     const batch = collate([packed]);
     const t0 = performance.now();
     const [pred] = model.predict(batch);
@@ -123,14 +123,14 @@ async function main(): Promise<void> {
     const notes: string[] = [];
     const p = pred.predInstances;
     if (p) {
-      const keep = Array.from(p.scores.keys()).filter((k) => p.scores[k]! >= scoreThr);
+      const keep = Array.from(p.scores.keys()).filter((k) => p.scores[k] >= scoreThr);
       const [h, w] = pred.metainfo?.oriShape ?? [size.height, size.width];
       entry.detections = keep.map((k) => ({
         bbox: Array.from(p.bboxes.subarray(4 * k, 4 * k + 4), (v) => Math.round(v * 100) / 100),
-        score: Math.round(p.scores[k]! * 1e4) / 1e4,
-        label: p.labels[k]!,
-        className: classes[p.labels[k]!] ?? String(p.labels[k]),
-        ...(p.masks ? { segmentation: rleEncode(p.masks[k]!, h, w) } : {}),
+        score: Math.round(p.scores[k] * 1e4) / 1e4,
+        label: p.labels[k],
+        className: classes[p.labels[k]] ?? String(p.labels[k]),
+        ...(p.masks ? { segmentation: rleEncode(p.masks[k], h, w) } : {}),
       }));
       notes.push(`${keep.length} detections${p.masks ? ' with masks' : ''}`);
     }

@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       `\n${HELP}`,
     );
   const opts = {
-    outDir: a.out!,
+    outDir: a.out,
     numTrain: int('num-train', 0),
     numVal: int('num-val', 0),
     imageSize: int('size', 32),

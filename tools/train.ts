@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   }
   if (positionals.length !== 1)
     throw new Error(`expected one CONFIG argument, got ${positionals.length} (see --help)`);
-  const file = positionals[0]!;
+  const file = positionals[0];
   if (!fs.existsSync(file)) throw new Error(`config file not found: ${file}`);
   await registerAllModules();
   const cfg = await loadConfig(file, { cfgOptions: values['cfg-options'] ?? [] });

@@ -76,8 +76,8 @@ const MBV2_BLOCKS = [1, 2, 3, 4, 3, 3, 1];
 function mbv2Stage(k: number): [number, number] {
   let start = 1;
   for (let s = 0; s < MBV2_BLOCKS.length; s++) {
-    if (k < start + MBV2_BLOCKS[s]!) return [s + 1, k - start];
-    start += MBV2_BLOCKS[s]!;
+    if (k < start + MBV2_BLOCKS[s]) return [s + 1, k - start];
+    start += MBV2_BLOCKS[s];
   }
   throw new Error(`mobilenet_v2: unexpected features.${k}`);
 }
@@ -137,11 +137,11 @@ function mapName(
       if ((m = key.match(/^features\.(\d+)\.([01])\.(.+)$/)))
         return { name: `backbone.layer${m[1]}.${m[2] === '0' ? 'conv' : 'bn'}.${m[3]}` };
       if ((m = key.match(/^features\.(\d+)\.block\.(\d+)\.(.+)$/))) {
-        const f = m[1]!;
+        const f = m[1];
         const roles = mbv3Roles(f, keys);
         const role = roles[Number(m[2])];
         if (!role) break;
-        const rest = m[3]!;
+        const rest = m[3];
         if (role === 'se')
           return {
             name: `backbone.layer${f}.se.${rest.replace(/^fc1\./, 'conv1.conv.').replace(/^fc2\./, 'conv2.conv.')}`,
@@ -168,7 +168,7 @@ function mbv3Roles(f: string, keys: Set<string>): string[] {
   const names =
     convs === 3 ? ['expandConv', 'depthwiseConv', 'linearConv'] : ['depthwiseConv', 'linearConv'];
   let c = 0;
-  return entries.map((e) => (e === 'se' ? 'se' : names[c++]!));
+  return entries.map((e) => (e === 'se' ? 'se' : names[c++]));
 }
 
 /**
@@ -204,7 +204,7 @@ function convertTensor(t: tf.Tensor, fc6: boolean): tf.Tensor {
       const b1 = Math.min(b0 + T, inF);
       for (let a = a0; a < a1; a++) {
         const row = a * inF;
-        for (let b = b0; b < b1; b++) dst[rows[b]! + a] = src[row + b]!;
+        for (let b = b0; b < b1; b++) dst[rows[b] + a] = src[row + b]!;
       }
     }
   }

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { MODELS } from '../registry.js';
 import { ConvModule, Module, type ActCfg, type NormCfg } from '../nn/index.js';
-import { initWeights, type InitCfg } from './init_weights.js';
+import { initWeights } from './init_weights.js';
 import {
   actCfgSchema,
   checkInput,
@@ -160,10 +160,10 @@ export class Darknet extends Module {
       );
     }
     const cfg: ConvCfgs = {
-      normCfg: o.normCfg as NormCfg,
-      actCfg: (o.actCfg as ActCfg | null) ?? null,
+      normCfg: o.normCfg,
+      actCfg: o.actCfg ?? null,
     };
-    const stem = width(arch.channels[0]![0]);
+    const stem = width(arch.channels[0][0]);
     this.conv1 = this.addModule(
       'conv1',
       new ConvModule({
@@ -176,20 +176,20 @@ export class Darknet extends Module {
     );
     const chans = [stem];
     arch.layers.forEach((n, i) => {
-      const [inC, outC] = arch.channels[i]!;
+      const [inC, outC] = arch.channels[i];
       const name = `convResBlock${i + 1}`;
       const blocks = Math.max(Math.round(n * o.deepenFactor), 1);
       this.addModule(name, new DarknetConvResBlock(width(inC), width(outC), blocks, cfg));
       this.crBlocks.push(name);
       chans.push(width(outC));
     });
-    this.outChannels = o.outIndices.map((i) => chans[i]!);
+    this.outChannels = o.outIndices.map((i) => chans[i]);
     if (o.normCfg.requiresGrad === false) {
       for (const [, m] of this.namedModules()) if (isNorm(m)) m.freeze('');
     }
     initWeights(
       this,
-      (o.init as InitCfg | InitCfg[] | undefined) ?? [
+      o.init ?? [
         { type: 'Kaiming', layer: 'Conv2d' },
         { type: 'Constant', val: 1, layer: ['_BatchNorm', 'GroupNorm'] },
       ],

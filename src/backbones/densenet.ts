@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { MODELS } from '../registry.js';
 import { AvgPool2d, BatchNorm2d, Conv2d, MaxPool2d, Module } from '../nn/index.js';
-import { initWeights, type InitCfg } from './init_weights.js';
+import { initWeights } from './init_weights.js';
 import { checkInput, freezeChildren, indexList, initSchema, setNormEval } from './utils.js';
 
 /** BN-ReLU-1x1 conv (bnSize x growth) - BN-ReLU-3x3 conv (growth); its output is concatenated to its input. */
@@ -131,7 +131,7 @@ export class DenseNet extends Module {
   constructor(options: DenseNetOptions = {}) {
     super();
     const o = (this.opts = denseNetSchema.parse(options));
-    const [growth, init, layers] = ARCH[o.depth]!;
+    const [growth, init, layers] = ARCH[o.depth];
     this.conv0 = this.addModule(
       'conv0',
       new Conv2d({
@@ -159,12 +159,7 @@ export class DenseNet extends Module {
       }
     });
     this.norm5 = this.addModule('norm5', new BatchNorm2d(ch));
-    initWeights(
-      this,
-      (o.init as InitCfg | InitCfg[] | undefined) ?? [
-        { type: 'Kaiming', layer: 'Conv2d', mode: 'fan_in' },
-      ],
-    );
+    initWeights(this, o.init ?? [{ type: 'Kaiming', layer: 'Conv2d', mode: 'fan_in' }]);
     this.train(true);
   }
 
@@ -190,7 +185,7 @@ export class DenseNet extends Module {
       y = block.forward(y);
       if (i === this.blocks.length - 1) y = tf.relu(this.norm5.forward(y));
       if (this.opts.outIndices.includes(i)) outs.push(y);
-      if (i < this.transitions.length) y = this.transitions[i]!.forward(y);
+      if (i < this.transitions.length) y = this.transitions[i].forward(y);
     });
     return outs;
   }

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { MODELS } from '../registry.js';
 import { BatchNorm2d, Conv2d, MaxPool2d, Module, Sequential } from '../nn/index.js';
-import { initWeights, type InitCfg } from './init_weights.js';
+import { initWeights } from './init_weights.js';
 import { checkInput, freezeChildren, indexList, initSchema, setNormEval } from './utils.js';
 
 /** conv (no bias) - BN (eps 1e-3) - ReLU, torchvision's `BasicConv2d`. */
@@ -134,11 +134,8 @@ export class GoogLeNet extends Module {
     this.add('conv2', new BasicConv2d(64, 64, 1));
     this.add('conv3', new BasicConv2d(64, 192, 3, 1, 1));
     for (const [name, a] of INCEPTIONS)
-      this.add(name, new Inception(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!));
-    initWeights(
-      this,
-      (o.init as InitCfg | InitCfg[] | undefined) ?? [{ type: 'Kaiming', layer: 'Conv2d' }],
-    );
+      this.add(name, new Inception(a[0], a[1], a[2], a[3], a[4], a[5], a[6]));
+    initWeights(this, o.init ?? [{ type: 'Kaiming', layer: 'Conv2d' }]);
     this.train(true);
   }
 
@@ -156,7 +153,7 @@ export class GoogLeNet extends Module {
   override train(mode = true): this {
     super.train(mode);
     if (!this.opts) return this;
-    for (let l = 0; l <= this.opts.frozenStages; l++) freezeChildren(this, GoogLeNet.LEVELS[l]!);
+    for (let l = 0; l <= this.opts.frozenStages; l++) freezeChildren(this, GoogLeNet.LEVELS[l]);
     if (mode && this.opts.normEval) setNormEval(this);
     return this;
   }
@@ -180,7 +177,7 @@ export class GoogLeNet extends Module {
     y = c('inception3b', c('inception3a', this.pools.maxpool2.forward(y)));
     emit(1);
     y = this.pools.maxpool3.forward(y);
-    for (const n of GoogLeNet.LEVELS[2]!) y = c(n, y);
+    for (const n of GoogLeNet.LEVELS[2]) y = c(n, y);
     emit(2);
     y = c('inception5b', c('inception5a', this.pools.maxpool4.forward(y)));
     emit(3);

@@ -201,7 +201,7 @@ export function initWeights(
 /** `{type: 'Kaiming', ...}` etc. as WEIGHT_INITIALIZERS entries: building one gives a function that initialises a module. */
 for (const type of ['Kaiming', 'Xavier', 'Normal', 'Uniform', 'Constant', 'Pretrained']) {
   const factory = (args: Record<string, unknown>) => (module: Module) =>
-    initWeights(module, { ...args, type } as InitCfg);
+    initWeights(module, { ...args, type });
   Object.defineProperty(factory, 'name', { value: `${type}Init` });
   WEIGHT_INITIALIZERS.register(factory, { name: type });
 }

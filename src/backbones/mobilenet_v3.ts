@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { MODELS } from '../registry.js';
 import { ConvModule, Module, type NormCfg } from '../nn/index.js';
-import { initWeights, type InitCfg } from './init_weights.js';
+import { initWeights } from './init_weights.js';
 import {
   checkInput,
   freezeChildren,
@@ -257,10 +257,7 @@ export class MobileNetV3 extends Module {
       );
     if (o.normCfg.requiresGrad === false)
       for (const [, m] of this.namedModules()) if (isNorm(m)) m.freeze('');
-    initWeights(
-      this,
-      (o.init as InitCfg | InitCfg[] | undefined) ?? [{ type: 'Kaiming', layer: 'Conv2d' }],
-    );
+    initWeights(this, o.init ?? [{ type: 'Kaiming', layer: 'Conv2d' }]);
     this.train(true);
   }
 

@@ -297,10 +297,10 @@ export class ResNet extends Module {
     let inplanes = stemChannels;
     for (let i = 0; i < o.numStages; i++) {
       const planes = o.baseChannels * 2 ** i;
-      const stride = strides[i]!;
+      const stride = strides[i];
       const out = planes * Block.expansion;
       const blocks: Module[] = [];
-      for (let b = 0; b < stageBlocks[i]!; b++) {
+      for (let b = 0; b < stageBlocks[i]; b++) {
         const s = b === 0 ? stride : 1;
         const needDown = b === 0 && (stride !== 1 || inplanes !== out);
         const downsample = needDown ? this.makeDownsample(inplanes, out, stride, o) : undefined;
@@ -309,7 +309,7 @@ export class ResNet extends Module {
             inplanes: b === 0 ? inplanes : out,
             planes,
             stride: s,
-            dilation: dilations[i]!,
+            dilation: dilations[i],
             downsample,
             style: o.style,
             normCfg: o.normCfg,

@@ -18,9 +18,8 @@ import {
   MaxPool2d,
   Module,
   Sequential,
-  type NormCfg,
 } from '../nn/index.js';
-import { initWeights, type InitCfg } from './init_weights.js';
+import { initWeights } from './init_weights.js';
 import {
   checkInput,
   freezeChildren,
@@ -83,11 +82,11 @@ export class VGG extends Module {
     const o = (this.opts = vggSchema.parse(options));
     const layers: Module[] = [];
     let inCh = 3;
-    const blocks = STAGE_BLOCKS[o.depth]!;
+    const blocks = STAGE_BLOCKS[o.depth];
     for (let s = 0; s < o.numStages; s++) {
       const out = 64 * 2 ** Math.min(s, 3);
       const d = o.dilations?.[s] ?? 1;
-      for (let b = 0; b < blocks[s]!; b++) {
+      for (let b = 0; b < blocks[s]; b++) {
         layers.push(
           new Conv2d({
             inChannels: inCh,
@@ -100,8 +99,8 @@ export class VGG extends Module {
         if (o.normCfg)
           layers.push(
             new BatchNorm2d(out, {
-              eps: (o.normCfg as NormCfg).eps,
-              momentum: (o.normCfg as NormCfg).momentum,
+              eps: o.normCfg.eps,
+              momentum: o.normCfg.momentum,
             }),
           );
         layers.push(new Activation('ReLU'));
@@ -132,7 +131,7 @@ export class VGG extends Module {
     }
     initWeights(
       this,
-      (o.init as InitCfg | InitCfg[] | undefined) ?? [
+      o.init ?? [
         { type: 'Kaiming', layer: 'Conv2d' },
         { type: 'Normal', layer: 'Linear', std: 0.01 },
       ],
@@ -144,7 +143,7 @@ export class VGG extends Module {
     super.train(mode);
     if (!this.opts) return this;
     if (this.opts.frozenStages >= 0) {
-      const last = this.stageEnds[Math.min(this.opts.frozenStages, this.stageEnds.length - 1)]!;
+      const last = this.stageEnds[Math.min(this.opts.frozenStages, this.stageEnds.length - 1)];
       for (let i = 0; i <= last; i++) freezeChildren(this.features, [String(i)]);
     }
     if (mode && this.opts.normEval) setNormEval(this);

@@ -22,7 +22,7 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 
 const pair = (v: unknown): [number, number] =>
-  v == null ? [1, 1] : typeof v === 'number' ? [v, v] : [(v as number[])[0]!, (v as number[])[1]!];
+  v == null ? [1, 1] : typeof v === 'number' ? [v, v] : [(v as number[])[0], (v as number[])[1]];
 
 /** Inserts `d - 1` zero taps between filter taps: [kh,kw,a,b] -> [(kh-1)dh+1, (kw-1)dw+1, a, b]. */
 function dilateFilter(f: Tensor4D, dh: number, dw: number): Tensor4D {

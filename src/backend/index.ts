@@ -57,7 +57,7 @@ type Attempt = (opts: SetBackendOptions) => Promise<string>;
 
 const errText = (e: unknown): string => {
   const msg = e instanceof Error ? e.message : String(e);
-  const first = msg.split('\n')[0]!;
+  const first = msg.split('\n')[0];
   return /Cannot find (package|module)|ERR_MODULE_NOT_FOUND/.test(msg) ? 'not installed' : first;
 };
 

@@ -45,7 +45,7 @@ export function writeFloatOutput(
   const b = backend as AnyBackend;
   if (b.typedArrayFromHeap && b.makeOutput) {
     const out = b.makeOutput(shape, 'float32');
-    const view = b.typedArrayFromHeap!(out) as Float32Array;
+    const view = b.typedArrayFromHeap(out) as Float32Array;
     view.fill(0);
     fill(view);
     return out;
@@ -79,7 +79,7 @@ const resizeBilinearGrad: KernelFunc = ({ inputs, backend, attrs = {} }) => {
       const src = half ? scale * (i + 0.5) - 0.5 : scale * i;
       lo[i] = Math.max(0, Math.floor(src));
       hi[i] = Math.min(size - 1, Math.ceil(src));
-      frac[i] = src - lo[i]!;
+      frac[i] = src - lo[i];
     }
     return [lo, hi, frac];
   };
@@ -91,25 +91,25 @@ const resizeBilinearGrad: KernelFunc = ({ inputs, backend, attrs = {} }) => {
     for (let b = 0; b < batch; b++) {
       const base = b * xh * xw * depth;
       for (let r = 0; r < yh; r++) {
-        const top = base + r0[r]! * xw * depth;
-        const bot = base + r1[r]! * xw * depth;
-        const dr = fr[r]!;
+        const top = base + r0[r] * xw * depth;
+        const bot = base + r1[r] * xw * depth;
+        const dr = fr[r];
         for (let c = 0; c < yw; c++) {
-          const dc = fc[c]!;
+          const dc = fc[c];
           const w00 = (1 - dr) * (1 - dc);
           const w01 = (1 - dr) * dc;
           const w10 = dr * (1 - dc);
           const w11 = dr * dc;
-          const tl = top + c0[c]! * depth;
-          const tr = top + c1[c]! * depth;
-          const bl = bot + c0[c]! * depth;
-          const br = bot + c1[c]! * depth;
+          const tl = top + c0[c] * depth;
+          const tr = top + c1[c] * depth;
+          const bl = bot + c0[c] * depth;
+          const br = bot + c1[c] * depth;
           for (let d = 0; d < depth; d++) {
-            const v = g[o++]!;
-            out[tl + d]! += v * w00;
-            out[tr + d]! += v * w01;
-            out[bl + d]! += v * w10;
-            out[br + d]! += v * w11;
+            const v = g[o++];
+            out[tl + d] += v * w00;
+            out[tr + d] += v * w01;
+            out[bl + d] += v * w10;
+            out[br + d] += v * w11;
           }
         }
       }
@@ -141,10 +141,10 @@ const resizeNearestGrad: KernelFunc = ({ inputs, backend, attrs = {} }) => {
     for (let b = 0; b < batch; b++) {
       const base = b * xh * xw * depth;
       for (let r = 0; r < yh; r++) {
-        const row = base + rows[r]! * xw * depth;
+        const row = base + rows[r] * xw * depth;
         for (let c = 0; c < yw; c++) {
-          const at = row + cols[c]! * depth;
-          for (let d = 0; d < depth; d++) out[at + d]! += g[o++]!;
+          const at = row + cols[c] * depth;
+          for (let d = 0; d < depth; d++) out[at + d] += g[o++];
         }
       }
     }
@@ -197,8 +197,8 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs = {} }) => {
               if (c < 0 || c >= inWidth) continue;
               const base = xb + (r * inWidth + c) * ch;
               for (let d = 0; d < ch; d++) {
-                const v = x[base + d]!;
-                if (v > best[d]! || at[d]! < 0) {
+                const v = x[base + d];
+                if (v > best[d] || at[d] < 0) {
                   best[d] = v;
                   at[d] = base + d;
                 }
@@ -206,7 +206,7 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs = {} }) => {
             }
           }
           const gOff = ((b * outHeight + yr) * outWidth + yc) * ch;
-          for (let d = 0; d < ch; d++) if (at[d]! >= 0) out[at[d]!]! += g[gOff + d]!;
+          for (let d = 0; d < ch; d++) if (at[d] >= 0) out[at[d]] += g[gOff + d];
         }
       }
     }

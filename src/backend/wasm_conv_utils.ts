@@ -39,7 +39,7 @@ export function flippedFilter(
 }
 
 const pair = (v: number | number[] | undefined): [number, number] =>
-  v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : [v[0]!, v[1]!];
+  v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
 
 /**
  * Zero-pads (positive amounts) or crops (negative amounts) an NHWC tensor's
@@ -160,7 +160,7 @@ export function fullPadded(
   const reachW = (kw - 1) * info.dilationWidth;
   const top = reachH - info.padInfo.top;
   const left = reachW - info.padInfo.left;
-  const bottom = info.inHeight + reachH - src.shape[1]! - top;
-  const right = info.inWidth + reachW - src.shape[2]! - left;
+  const bottom = info.inHeight + reachH - src.shape[1] - top;
+  const right = info.inWidth + reachW - src.shape[2] - left;
   return padOrCrop(r, src, top, bottom, left, right);
 }

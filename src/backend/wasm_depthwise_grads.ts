@@ -14,12 +14,12 @@ export const depthwiseBackpropFilter: KernelFunc = ({ inputs, backend, attrs = {
   const r = new KernelRunner(backend as unknown as WasmBackend);
   try {
     const [kh, kw, c, m] = filterShape as [number, number, number, number];
-    const n = x.shape[0]!;
+    const n = x.shape[0];
     const xp = paddedInput(r, x, info); // [n, Hp, Wp, c]
     const [, hp, wp] = xp.shape as [number, number, number, number];
     const xT = r.reshape(r.transpose(xp, [1, 2, 0, 3]), [1, hp, wp, n * c]); // channels (n, c)
-    const oh = dy.shape[1]!;
-    const ow = dy.shape[2]!;
+    const oh = dy.shape[1];
+    const ow = dy.shape[2];
     const dyT = r.reshape(r.transpose(dy, [1, 2, 0, 3]), [oh, ow, n * c, m]); // filter over (n, c)
     const g = r.run(
       'DepthwiseConv2dNative',

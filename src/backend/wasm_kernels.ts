@@ -62,6 +62,6 @@ export function registerWasmTrainingKernels(): void {
     if (k.kernelName === 'BatchMatMul' && !own) continue;
     if (getKernel(k.kernelName, 'wasm')) unregisterKernel(k.kernelName, 'wasm');
     // wasm binds its C function in the kernel's setupFunc when the backend starts: keep it.
-    registerKernel(k.kernelName === 'BatchMatMul' ? { ...k, setupFunc: own!.setupFunc } : k);
+    registerKernel(k.kernelName === 'BatchMatMul' ? { ...k, setupFunc: own.setupFunc } : k);
   }
 }

@@ -34,7 +34,7 @@ export class KernelRunner {
   ): TensorInfo {
     const k = getKernel(name, 'wasm');
     if (!k) throw new Error(`wasm kernel ${name} is not registered`);
-    const out = k.kernelFunc({ inputs, attrs, backend: this.backend as never }) as TensorInfo;
+    const out = k.kernelFunc({ inputs, attrs, backend: this.backend }) as TensorInfo;
     if (!keep) this.temps.push(out);
     return out;
   }

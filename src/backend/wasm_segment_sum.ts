@@ -16,11 +16,11 @@ export const unsortedSegmentSum: KernelFunc = ({ inputs, backend, attrs = {} }) 
   const os = b.typedArrayFromHeap(out);
   os.fill(0);
   for (let i = 0; i < ids.length; i++) {
-    const s = ids[i]!;
+    const s = ids[i];
     if (s < 0 || s >= numSegments) continue;
     const src = i * inner;
     const dst = s * inner;
-    for (let k = 0; k < inner; k++) os[dst + k]! += xs[src + k]!;
+    for (let k = 0; k < inner; k++) os[dst + k] += xs[src + k];
   }
   return out;
 };

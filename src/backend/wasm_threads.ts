@@ -269,7 +269,7 @@ async function startThreaded(
   // hyper-threads per core), counted with os.cpus() while it starts.
   const cpus = os.cpus;
   const real = cpus();
-  os.cpus = () => Array.from({ length: 2 * threads }, (_, i) => real[i % real.length]!);
+  os.cpus = () => Array.from({ length: 2 * threads }, (_, i) => real[i % real.length]);
   let timer: NodeJS.Timeout | undefined;
   const workers = new Set<PthreadWorker>();
   const failed = new Promise<string>((resolve) => {

@@ -47,9 +47,9 @@ export class Accuracy {
           `Accuracy: sample ${i}: gtLabel ${s.gtLabel} is not a class index in 0..${scores.length - 1}`,
         );
       }
-      const g = scores[s.gtLabel]!;
+      const g = scores[s.gtLabel];
       let rank = 0;
-      for (let c = 0; c < scores.length; c++) if (scores[c]! > g) rank++;
+      for (let c = 0; c < scores.length; c++) if (scores[c] > g) rank++;
       this.ranks.push(rank);
     }
   }

@@ -17,7 +17,7 @@ export function labelSmoothingCrossEntropy(
   return tf.tidy(() => {
     const n = logits.shape[1];
     const lab = Array.isArray(labels) ? tf.tensor1d(labels, 'int32') : tf.cast(labels, 'int32');
-    let target: tf.Tensor = tf.oneHot(lab as tf.Tensor1D, n);
+    let target: tf.Tensor = tf.oneHot(lab, n);
     if (labelSmoothing > 0) target = tf.add(tf.mul(target, 1 - labelSmoothing), labelSmoothing / n);
     const logp = tf.logSoftmax(logits);
     return tf.neg(tf.mean(tf.sum(tf.mul(target, logp), 1))) as tf.Scalar;
@@ -25,7 +25,7 @@ export function labelSmoothingCrossEntropy(
 }
 
 const pooled = (feats: tf.Tensor | tf.Tensor[]): tf.Tensor2D => {
-  const last = Array.isArray(feats) ? feats[feats.length - 1]! : feats;
+  const last = Array.isArray(feats) ? feats[feats.length - 1] : feats;
   return (last.rank === 4 ? tf.mean(last, [1, 2]) : last) as tf.Tensor2D;
 };
 
@@ -120,12 +120,7 @@ export class StackedLinearClsHead extends Module {
     for (let i = 0; i + 1 < dims.length; i++) {
       const last = i + 2 === dims.length;
       blocks.push(
-        new LinearBlock(
-          dims[i]!,
-          dims[i + 1]!,
-          last ? null : (o.actCfg as ActCfg),
-          new Dropout(o.dropout),
-        ),
+        new LinearBlock(dims[i], dims[i + 1], last ? null : o.actCfg, new Dropout(o.dropout)),
       );
     }
     this.layers = this.addModule('layers', new ModuleList(blocks));

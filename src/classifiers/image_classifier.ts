@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { MODELS } from '../registry.js';
 import { Module } from '../nn/index.js';
-import { initWeights, type InitCfg } from '../backbones/init_weights.js';
+import { initWeights } from '../backbones/init_weights.js';
 import { initSchema, moduleOrConfig } from '../backbones/utils.js';
 
 export const imageClassifierSchema = z
@@ -54,7 +54,7 @@ export class ImageClassifier extends Module {
     this.backbone = this.addModule('backbone', built(o.backbone, 'model.backbone'));
     if (o.neck) this.neck = this.addModule('neck', built(o.neck, 'model.neck'));
     this.head = this.addModule('head', built(o.head, 'model.head') as ClsHead);
-    initWeights(this, o.init as InitCfg | InitCfg[] | undefined);
+    initWeights(this, o.init);
   }
 
   /** Backbone (and neck) features. */

@@ -151,7 +151,7 @@ export function applyCfgOptions(cfg: Config, options: Record<string, unknown>): 
     const parts = key.split('.');
     let cur: any = out;
     for (let i = 0; i < parts.length - 1; i++) {
-      const p = parts[i]!;
+      const p = parts[i];
       const idx = Array.isArray(cur) ? Number(p) : NaN;
       if (Array.isArray(cur)) {
         if (!Number.isInteger(idx) || idx < 0 || idx >= cur.length) {
@@ -174,7 +174,7 @@ export function applyCfgOptions(cfg: Config, options: Record<string, unknown>): 
       }
       cur = cur[p];
     }
-    const last = parts[parts.length - 1]!;
+    const last = parts[parts.length - 1];
     if (Array.isArray(cur)) {
       const idx = Number(last);
       if (!Number.isInteger(idx) || idx < 0 || idx > cur.length)
@@ -214,7 +214,7 @@ export async function importCustomModules(cfg: Config, configFile: string): Prom
       configFile,
     );
   }
-  for (const m of list as string[]) {
+  for (const m of list) {
     const target =
       m.startsWith('.') || path.isAbsolute(m)
         ? pathToFileURL(path.resolve(path.dirname(configFile), m)).href

@@ -96,12 +96,12 @@ function describeExpected(issue: z.core.$ZodIssue): string {
 export function validateArgs<T>(schema: ZodType<T>, args: unknown, base: string, what?: string): T {
   const r = schema.safeParse(args);
   if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
+  const issue = r.error.issues[0];
   const at = [base, ...issue.path.map(String)].filter(Boolean).join('.');
   const suffix = what ? ` (${what})` : '';
   if (issue.code === 'unrecognized_keys') {
     const known = knownKeysAt(schema, issue.path);
-    const key = issue.keys[0]!;
+    const key = issue.keys[0];
     const near = closestNames(key, known);
     const hint = near.length ? `; did you mean ${near.map((k) => `'${k}'`).join(', ')}?` : '';
     throw new ConfigError(

@@ -130,8 +130,7 @@ export abstract class BaseDetDataset {
     if (!this.testMode) list = this.filterData(list);
     const idx = this.options.indices;
     if (idx !== undefined)
-      list =
-        typeof idx === 'number' ? list.slice(0, idx) : idx.map((i) => list[i]!).filter(Boolean);
+      list = typeof idx === 'number' ? list.slice(0, idx) : idx.map((i) => list[i]).filter(Boolean);
     list.forEach((d, i) => (d.sampleIdx = i));
     this.dataListCache = list;
   }
@@ -190,7 +189,7 @@ export abstract class BaseDetDataset {
 
   /** Labels present in image `idx` (for class-balanced sampling). */
   getCatIds(idx: number): number[] {
-    return [...new Set(this.dataList[idx]!.instances.map((i) => i.bboxLabel))];
+    return [...new Set(this.dataList[idx].instances.map((i) => i.bboxLabel))];
   }
 
   /** Join a path to `dataRoot` unless absolute. */
@@ -228,7 +227,7 @@ export abstract class BaseDetDataset {
         this.skipped.add(e.message);
         out = null;
       }
-      if (out) return out as PackedInputs | DataSample;
+      if (out) return out;
       if (this.testMode) {
         throw new DatasetError(info.imgPath, '', `the pipeline dropped this image in test mode`);
       }

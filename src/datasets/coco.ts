@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { getAt } from '../config/validate.js';
 import { BaseDetDataset, baseDatasetSchema, type BaseDatasetOptions } from './base.js';
 import { DatasetError, show } from './errors.js';
-import type { DataInfo, InstanceInfo, Polygons, Rle } from './types.js';
+import type { DataInfo, InstanceInfo } from './types.js';
 
 /** The 80 COCO classes in the usual label order (category ids 1..90 with gaps). */
 export const COCO_CLASSES = [
@@ -169,7 +169,7 @@ export function loadCocoJson(file: string): CocoInstances {
   }
   const r = cocoInstancesSchema.safeParse(raw);
   if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
+  const issue = r.error.issues[0];
   let path = issue.path;
   // For a union, report the deepest failing branch's path if it is more precise.
   if (issue.code === 'invalid_union' && Array.isArray((issue as { errors?: unknown }).errors)) {
@@ -280,7 +280,7 @@ export class CocoDataset extends BaseDetDataset {
     let invalid = 0,
       otherCat = 0;
     for (let i = 0; i < anns.length; i++) {
-      const a = anns[i]!;
+      const a = anns[i];
       const img = images.get(a.image_id);
       if (!img) {
         this.invalid(
@@ -311,7 +311,7 @@ export class CocoDataset extends BaseDetDataset {
         bboxLabel: label,
         ignoreFlag: a.iscrowd === 1 || a.iscrowd === true,
       };
-      if (a.segmentation !== undefined) ins.mask = a.segmentation as Polygons | Rle;
+      if (a.segmentation !== undefined) ins.mask = a.segmentation;
       img.info.instances.push(ins);
     }
     if (invalid) this.stats.invalidBoxes = invalid;

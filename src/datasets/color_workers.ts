@@ -118,7 +118,7 @@ export class ColorPassPool {
         if (!p) return;
         this.pending.delete(msg.id);
         // An idle worker must not keep the process alive; a busy one must (its reply is awaited).
-        if (--this.load[i]! === 0) w.unref();
+        if (--this.load[i] === 0) w.unref();
         if (msg.error) p.reject(new Error(`colour pass worker: ${msg.error}`));
         else p.resolve();
       });
@@ -138,7 +138,7 @@ export class ColorPassPool {
     if (!(job.out.buffer instanceof SharedArrayBuffer))
       return Promise.reject(new Error('ColorPassPool: the batch must live in a SharedArrayBuffer'));
     let wi = 0;
-    for (let i = 1; i < this.workers.length; i++) if (this.load[i]! < this.load[wi]!) wi = i;
+    for (let i = 1; i < this.workers.length; i++) if (this.load[i] < this.load[wi]) wi = i;
     const id = this.nextId++;
     const px = job.pixels;
     // The decoded pixels move to the worker (one copy into a transferable buffer).
@@ -168,10 +168,10 @@ export class ColorPassPool {
       batchPad: job.batchPad,
       zeroed: job.zeroed,
     };
-    if (this.load[wi]!++ === 0) this.workers[wi]!.ref();
+    if (this.load[wi]++ === 0) this.workers[wi].ref();
     return new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.workers[wi]!.postMessage(msg, [src]);
+      this.workers[wi].postMessage(msg, [src]);
     });
   }
 

@@ -30,11 +30,11 @@ function exifOrientation(b: Uint8Array, start: number, end: number): number {
     return 1;
   const t = start + 6;
   const le = b[t] === 0x49;
-  const u16 = (p: number): number => (le ? b[p]! | (b[p + 1]! << 8) : (b[p]! << 8) | b[p + 1]!);
+  const u16 = (p: number): number => (le ? b[p] | (b[p + 1] << 8) : (b[p] << 8) | b[p + 1]);
   const u32 = (p: number): number =>
     le
-      ? (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 16777216
-      : b[p]! * 16777216 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+      ? (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16)) + b[p + 3] * 16777216
+      : b[p] * 16777216 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
   const ifd = t + u32(t + 4);
   if (ifd + 2 > end) return 1;
   const n = u16(ifd);
@@ -53,7 +53,7 @@ function exifOrientation(b: Uint8Array, start: number, end: number): number {
 export function parseImageHeader(b: Uint8Array): ImageHeader | null {
   if (b.length >= 29 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) {
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    const ctype = b[25]!;
+    const ctype = b[25];
     const channels =
       ctype === 0 ? 1 : ctype === 2 ? 3 : ctype === 3 ? 3 : ctype === 4 ? 2 : ctype === 6 ? 4 : 0;
     return {
@@ -61,7 +61,7 @@ export function parseImageHeader(b: Uint8Array): ImageHeader | null {
       width: dv.getUint32(16),
       height: dv.getUint32(20),
       channels,
-      depth: b[24]!,
+      depth: b[24],
       orientation: 1,
     };
   }
@@ -70,7 +70,7 @@ export function parseImageHeader(b: Uint8Array): ImageHeader | null {
   let orientation = 1;
   while (pos + 4 <= b.length) {
     if (b[pos] !== 0xff) return null;
-    const marker = b[pos + 1]!;
+    const marker = b[pos + 1];
     if (marker === 0xff) {
       pos++;
       continue;
@@ -79,17 +79,17 @@ export function parseImageHeader(b: Uint8Array): ImageHeader | null {
       pos += 2;
       continue;
     }
-    const len = (b[pos + 2]! << 8) | b[pos + 3]!;
+    const len = (b[pos + 2] << 8) | b[pos + 3];
     if (marker === 0xe1)
       orientation = exifOrientation(b, pos + 4, Math.min(pos + 2 + len, b.length));
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
       if (pos + 10 > b.length) return null;
       return {
         format: 'jpeg',
-        depth: b[pos + 4]!,
-        height: (b[pos + 5]! << 8) | b[pos + 6]!,
-        width: (b[pos + 7]! << 8) | b[pos + 8]!,
-        channels: b[pos + 9]!,
+        depth: b[pos + 4],
+        height: (b[pos + 5] << 8) | b[pos + 6],
+        width: (b[pos + 7] << 8) | b[pos + 8],
+        channels: b[pos + 9],
         orientation,
       };
     }

@@ -13,8 +13,8 @@ import { Rng } from '../utils/random.js';
 import { ColorPassPool } from './color_workers.js';
 import { fillPadding, writePixels } from './transforms/color_map.js';
 import type { Batch, RawBatch } from '../structures/index.js';
-import type { ImgMeta } from '../structures/index.js';
-import type { DataSample, PackedInputs } from './types.js';
+
+import type { PackedInputs } from './types.js';
 import type { DatasetLike } from './wrappers.js';
 
 /** Options of {@link DataLoader}. */
@@ -137,7 +137,7 @@ function batchGeometry(samples: PackedInputs[], padSizeDivisor?: number): BatchG
   let H = 0,
     W = 0;
   let div = padSizeDivisor ?? 1;
-  const C = samples[0]!.inputs?.channels;
+  const C = samples[0].inputs?.channels;
   for (const s of samples) {
     if (!s || !s.inputs)
       throw new Error(
@@ -150,7 +150,7 @@ function batchGeometry(samples: PackedInputs[], padSizeDivisor?: number): BatchG
     const d = s.dataSample.metainfo.padSizeDivisor;
     if (d && d > div) div = d;
   }
-  return { n: samples.length, H: Math.ceil(H / div) * div, W: Math.ceil(W / div) * div, C: C! };
+  return { n: samples.length, H: Math.ceil(H / div) * div, W: Math.ceil(W / div) * div, C: C };
 }
 
 /** Write sample `k` into the batch on this thread. */
@@ -183,7 +183,7 @@ function finishBatch(
   samples: PackedInputs[],
   indices?: number[],
 ): RawBatch {
-  for (const s of samples) (s.dataSample.metainfo as ImgMeta).batchInputShape = [g.H, g.W];
+  for (const s of samples) s.dataSample.metainfo.batchInputShape = [g.H, g.W];
   return {
     data,
     shape: [g.n, g.H, g.W, g.C],
@@ -277,16 +277,16 @@ export class DataLoader {
       const shapes = this.dataset.imageShapes();
       const buckets: number[][] = [[], []];
       for (const i of order) {
-        const [h, w] = shapes[i]!;
-        const b = buckets[w >= h ? 0 : 1]!;
+        const [h, w] = shapes[i];
+        const b = buckets[w >= h ? 0 : 1];
         b.push(i);
         if (b.length === bs) batches.push(b.splice(0, bs));
       }
       // Leftovers of both buckets, in sampler order, make the last (mixed) batches.
-      const rest = order.filter((i) => buckets[0]!.includes(i) || buckets[1]!.includes(i));
+      const rest = order.filter((i) => buckets[0].includes(i) || buckets[1].includes(i));
       for (let i = 0; i < rest.length; i += bs) batches.push(rest.slice(i, i + bs));
     }
-    if (this.opts.dropLast && batches.length && batches[batches.length - 1]!.length < bs)
+    if (this.opts.dropLast && batches.length && batches[batches.length - 1].length < bs)
       batches.pop();
     return batches;
   }
@@ -323,7 +323,7 @@ export class DataLoader {
         e.data.length === n &&
         e.data.buffer instanceof SharedArrayBuffer === shared,
     );
-    if (i >= 0) return { data: this.lent.splice(i, 1)[0]!.data, fresh: false };
+    if (i >= 0) return { data: this.lent.splice(i, 1)[0].data, fresh: false };
     // Forget disposed buffers of other sizes and cap the list (live tensors own their data anyway).
     this.lent = this.lent.filter((e) => !e.tensor.isDisposed).slice(-8);
     return {
@@ -363,12 +363,10 @@ export class DataLoader {
         running < this.opts.numWorkers &&
         next - consumed < this.opts.prefetch
       ) {
-        const { idx, pos: p } = flat[next]!;
+        const { idx, pos: p } = flat[next];
         const rng = Rng.derive(this.opts.seed, epoch, p, 0x51ed);
         running++;
-        const pr = this.dataset.get(idx, { rng, deferPixels: true }) as Promise<
-          PackedInputs | DataSample
-        >;
+        const pr = this.dataset.get(idx, { rng, deferPixels: true });
         results[next] = pr.then(
           (r) => {
             running--;
@@ -382,7 +380,7 @@ export class DataLoader {
           },
         );
         // Avoid unhandled-rejection noise for samples whose batch is never awaited (consumer stopped early).
-        results[next]!.catch(() => undefined);
+        results[next].catch(() => undefined);
         next++;
       }
     };
@@ -391,7 +389,7 @@ export class DataLoader {
     for (const b of batches) {
       const samples: PackedInputs[] = [];
       for (let j = 0; j < b.length; j++, k++) {
-        samples.push(await results[k]!);
+        samples.push(await results[k]);
         consumed = k + 1;
         results[k] = undefined as unknown as Promise<PackedInputs>;
         pump();

@@ -20,7 +20,7 @@ const CRC_TABLE = (() => {
 
 function crc32(buf: Uint8Array): number {
   let c = 0xffffffff;
-  for (let i = 0; i < buf.length; i++) c = CRC_TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
+  for (let i = 0; i < buf.length; i++) c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 
@@ -147,14 +147,14 @@ export function decodeIndexedPng(
   const rows = new Uint8Array(stride * height);
   const prev = new Uint8Array(stride);
   for (let y = 0; y < height; y++) {
-    const f = raw[y * (stride + 1)]!;
+    const f = raw[y * (stride + 1)];
     const src = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
     const cur = rows.subarray(y * stride, (y + 1) * stride);
     for (let x = 0; x < stride; x++) {
-      const a = x > 0 ? cur[x - 1]! : 0; // bpp = 1 byte for depth <= 8, one channel
-      const up = prev[x]!;
-      const c = x > 0 ? prev[x - 1]! : 0;
-      const s = src[x]!;
+      const a = x > 0 ? cur[x - 1] : 0; // bpp = 1 byte for depth <= 8, one channel
+      const up = prev[x];
+      const c = x > 0 ? prev[x - 1] : 0;
+      const s = src[x];
       cur[x] =
         f === 0
           ? s
@@ -174,7 +174,7 @@ export function decodeIndexedPng(
     mask = (1 << depth) - 1;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const byte = rows[y * stride + Math.floor(x / perByte)]!;
+      const byte = rows[y * stride + Math.floor(x / perByte)];
       const shift = 8 - depth * ((x % perByte) + 1);
       out[y * width + x] = (byte >> shift) & mask;
     }

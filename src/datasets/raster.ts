@@ -30,8 +30,8 @@ export function fillSpans(
     maxY = -Infinity;
   for (const p of polygons)
     for (let i = 1; i < p.length; i += 2) {
-      if (p[i]! < minY) minY = p[i]!;
-      if (p[i]! > maxY) maxY = p[i]!;
+      if (p[i] < minY) minY = p[i]!;
+      if (p[i] > maxY) maxY = p[i]!;
     }
   const y0 = Math.max(0, Math.floor(minY - 0.5));
   const y1 = Math.min(height - 1, Math.ceil(maxY));
@@ -42,10 +42,10 @@ export function fillSpans(
     for (const p of polygons) {
       const n = p.length >> 1;
       for (let i = 0, j = n - 1; i < n; j = i++) {
-        const ax = p[2 * j]!,
-          ay = p[2 * j + 1]!,
-          bx = p[2 * i]!,
-          by = p[2 * i + 1]!;
+        const ax = p[2 * j],
+          ay = p[2 * j + 1],
+          bx = p[2 * i],
+          by = p[2 * i + 1];
         if (ay <= cy !== by <= cy) xs.push(ax + ((cy - ay) * (bx - ax)) / (by - ay));
       }
     }
@@ -53,8 +53,8 @@ export function fillSpans(
     xs.sort((a, b) => a - b);
     for (let k = 0; k + 1 < xs.length; k += 2) {
       // Pixels whose centre x + 0.5 lies in [xs[k], xs[k+1]).
-      const a = Math.max(0, Math.ceil(xs[k]! - 0.5));
-      const b = Math.min(width, Math.ceil(xs[k + 1]! - 0.5));
+      const a = Math.max(0, Math.ceil(xs[k] - 0.5));
+      const b = Math.min(width, Math.ceil(xs[k + 1] - 0.5));
       if (b > a) span(y, a, b);
     }
   }
@@ -80,10 +80,10 @@ export function clipHalfPlane(p: FlatPolygon, axis: 0 | 1, at: number, sign: 1 |
   const n = p.length >> 1;
   for (let i = 0; i < n; i++) {
     const j = (i + 1) % n;
-    const ax = p[2 * i]!,
-      ay = p[2 * i + 1]!,
-      bx = p[2 * j]!,
-      by = p[2 * j + 1]!;
+    const ax = p[2 * i],
+      ay = p[2 * i + 1],
+      bx = p[2 * j],
+      by = p[2 * j + 1];
     const da = sign * ((axis === 0 ? ax : ay) - at);
     const db = sign * ((axis === 0 ? bx : by) - at);
     if (da >= 0) out.push(ax, ay);
@@ -116,7 +116,6 @@ export function subtractRect(
 export function polygonArea(p: FlatPolygon): number {
   let a = 0;
   const n = p.length >> 1;
-  for (let i = 0, j = n - 1; i < n; j = i++)
-    a += p[2 * j]! * p[2 * i + 1]! - p[2 * i]! * p[2 * j + 1]!;
+  for (let i = 0, j = n - 1; i < n; j = i++) a += p[2 * j] * p[2 * i + 1] - p[2 * i] * p[2 * j + 1];
   return a / 2;
 }

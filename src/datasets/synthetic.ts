@@ -136,7 +136,7 @@ function paintBackground(rng: Rng, img: Uint8Array, w: number, h: number): Rgb[]
       const t = g0 + x * gx + y * gy;
       const s = amp ? amp * Math.sin(x * sx + y * sy) : 0;
       for (let c = 0; c < 3; c++) {
-        const v = c0[c]! + (c1[c]! - c0[c]!) * t + s + (rng.next() - 0.5) * 2 * noise;
+        const v = c0[c] + (c1[c] - c0[c]) * t + s + (rng.next() - 0.5) * 2 * noise;
         img[i++] = v < 0 ? 0 : v > 255 ? 255 : v;
       }
     }
@@ -157,7 +157,7 @@ function paintPolygons(
     for (let x = a; x < b; x++) {
       const o = (y * w + x) * 3;
       for (let c = 0; c < 3; c++) {
-        const v = colour[c]! + (rng.next() - 0.5) * 2 * noise;
+        const v = colour[c] + (rng.next() - 0.5) * 2 * noise;
         img[o + c] = v < 0 ? 0 : v > 255 ? 255 : v;
       }
     }
@@ -226,7 +226,7 @@ export function renderSyntheticImage(
         visible = pieces;
         occluded = true;
         let colour = randomColour(rng);
-        for (let t = 0; t < 10 && colourDistance(colour, bg[0]!) < 90; t++)
+        for (let t = 0; t < 10 && colourDistance(colour, bg[0]) < 90; t++)
           colour = randomColour(rng);
         bars.push({ rect, colour });
       }
@@ -236,7 +236,7 @@ export function renderSyntheticImage(
     let colour = randomColour(rng);
     for (
       let t = 0;
-      t < 20 && (colourDistance(colour, bg[0]!) < 150 || colourDistance(colour, bg[1]!) < 150);
+      t < 20 && (colourDistance(colour, bg[0]) < 150 || colourDistance(colour, bg[1]) < 150);
       t++
     )
       colour = randomColour(rng);
@@ -259,7 +259,7 @@ export function renderSyntheticImage(
     if (area === 0) continue;
     objects.push({
       label,
-      name: SYNTHETIC_CLASSES[label]!,
+      name: SYNTHETIC_CLASSES[label],
       polygons: visible,
       bbox: [x1, y1, x2, y2],
       area,

@@ -141,7 +141,7 @@ export function readSplitList(file: string): string[] {
   }
   const ids = text
     .split(/\r?\n/)
-    .map((l) => l.trim().split(/\s+/)[0]!)
+    .map((l) => l.trim().split(/\s+/)[0])
     .filter(Boolean);
   if (ids.length === 0) throw new DatasetError(file, '', 'empty image list (no ids in the file)');
   return ids;

@@ -37,7 +37,7 @@ export class ConcatDataset implements DatasetLike {
   constructor(opts: { datasets: (TypedConfig | DatasetLike)[] }) {
     if (!opts.datasets?.length) throw new Error('ConcatDataset: `datasets` is empty');
     this.datasets = opts.datasets.map((d, i) => build(d, `datasets.${i}`));
-    const c0 = JSON.stringify(this.datasets[0]!.metainfo.classes);
+    const c0 = JSON.stringify(this.datasets[0].metainfo.classes);
     this.datasets.forEach((d, i) => {
       if (JSON.stringify(d.metainfo.classes) !== c0)
         throw new Error(`ConcatDataset: datasets[${i}] has other classes than datasets[0]`);
@@ -50,7 +50,7 @@ export class ConcatDataset implements DatasetLike {
   }
 
   get metainfo(): { classes: string[]; [key: string]: unknown } {
-    return this.datasets[0]!.metainfo;
+    return this.datasets[0].metainfo;
   }
 
   get length(): number {
@@ -62,18 +62,18 @@ export class ConcatDataset implements DatasetLike {
     if (idx < 0 || idx >= this.length)
       throw new RangeError(`ConcatDataset: index ${idx} out of range [0, ${this.length})`);
     let k = this.offsets.length - 1;
-    while (this.offsets[k]! > idx) k--;
-    return [k, idx - this.offsets[k]!];
+    while (this.offsets[k] > idx) k--;
+    return [k, idx - this.offsets[k]];
   }
 
   get(idx: number, options?: GetOptions): Promise<PackedInputs | DataSample> {
     const [k, i] = this.locate(idx);
-    return this.datasets[k]!.get(i, options);
+    return this.datasets[k].get(i, options);
   }
 
   getDataInfo(idx: number): DataInfo {
     const [k, i] = this.locate(idx);
-    return this.datasets[k]!.getDataInfo(i);
+    return this.datasets[k].getDataInfo(i);
   }
 
   imageShapes(): [number, number][] {

@@ -15,9 +15,9 @@ export function preprocessArgv(argv: string[], optionalValueFlags: string[] = []
   const out: string[] = [];
   let positionals = 0;
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
+    const a = argv[i];
     if (a === '--cfg-options') {
-      while (i + 1 < argv.length && !argv[i + 1]!.startsWith('--') && argv[i + 1]!.includes('='))
+      while (i + 1 < argv.length && !argv[i + 1].startsWith('--') && argv[i + 1].includes('='))
         out.push(`--cfg-options=${argv[++i]}`);
       continue;
     }

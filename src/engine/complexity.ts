@@ -29,12 +29,12 @@ function leafFlops(m: Module, input: unknown, output: unknown): number {
   const inShape = input instanceof tf.Tensor ? input.shape : undefined;
   if (m instanceof Conv2d && outShape) {
     const [kh, kw, cinPerGroup] = m.weight.shape as number[];
-    return numel(outShape) * kh! * kw! * cinPerGroup!;
+    return numel(outShape) * kh * kw * cinPerGroup;
   }
   if (m instanceof ConvTranspose2d && inShape) {
     const w = m.weight.shape as number[];
     const [kh, kw] = w;
-    return numel(inShape) * kh! * kw! * m.options.outChannels;
+    return numel(inShape) * kh * kw * m.options.outChannels;
   }
   if (m instanceof Linear && outShape) return numel(outShape) * m.inFeatures;
   return 0;
@@ -105,7 +105,7 @@ export function humanCount(v: number): string {
 
 /** A text table of the rows up to `maxDepth`, with shares of the total. */
 export function formatComplexityTable(rows: ModuleComplexity[], maxDepth = 2): string {
-  const total = rows[0]!;
+  const total = rows[0];
   const shown = rows.filter((r) => r.depth <= maxDepth);
   const cells = shown.map((r) => [
     `${'  '.repeat(r.depth)}${r.name || '(model)'}`,
@@ -116,8 +116,8 @@ export function formatComplexityTable(rows: ModuleComplexity[], maxDepth = 2): s
     total.flops ? `${((100 * r.flops) / total.flops).toFixed(1)}%` : '-',
   ]);
   const head = ['module', 'type', 'params', '%', 'FLOPs', '%'];
-  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]) =>
-    c.map((v, i) => (i < 2 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+    c.map((v, i) => (i < 2 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
 }

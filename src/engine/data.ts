@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { ConfigError, validateArgs } from '../config/index.js';
 import { DataLoader } from '../datasets/loader.js';
-import { DATASETS, type TypedConfig } from '../registry.js';
+import { DATASETS } from '../registry.js';
 import type { EngineBatch } from '../structures/index.js';
 import { Rng } from '../utils/random.js';
 
@@ -71,7 +71,7 @@ export class ArrayDataLoader<S = unknown, B = EngineBatch> implements EngineLoad
       const samples: S[] = [];
       for (let p = b * bs; p < Math.min(order.length, (b + 1) * bs); p++) {
         samples.push(
-          await this.dataset.get(order[p]!, {
+          await this.dataset.get(order[p], {
             rng: Rng.derive(this.options.seed ?? 0, epoch, p, 0x51ed),
           }),
         );
@@ -122,7 +122,7 @@ export function buildDataloader(
     );
   }
   const shuffle = sampler.shuffle ?? true;
-  const dataset = DATASETS.build<{ length: number; collate?: unknown }>(c.dataset as TypedConfig, {
+  const dataset = DATASETS.build<{ length: number; collate?: unknown }>(c.dataset, {
     path: `${path}.dataset`,
   });
   if (typeof dataset.collate === 'function') {

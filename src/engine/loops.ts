@@ -4,8 +4,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { ConfigError, validateArgs } from '../config/index.js';
-import { LOOPS, METRICS, isTypedConfig, type TypedConfig } from '../registry.js';
-import type { EngineBatch } from '../structures/index.js';
+import { LOOPS, METRICS, isTypedConfig } from '../registry.js';
+
 import { disposeBatch, type EngineLoader } from './data.js';
 import type { EvalLoopLike, Runner, TrainLoopLike } from './runner.js';
 
@@ -29,7 +29,7 @@ export class Evaluator {
       const where = Array.isArray(cfg) ? `${path}.${i}` : path;
       if (!isTypedConfig(c))
         throw new ConfigError(where, 'a metric config {type, ...}', JSON.stringify(c));
-      const m = METRICS.build<MetricLike>(c as TypedConfig, { path: where });
+      const m = METRICS.build<MetricLike>(c, { path: where });
       if (datasetMeta && m.datasetMeta === undefined) m.datasetMeta = datasetMeta;
       return m;
     });
@@ -106,7 +106,7 @@ export class EpochBasedTrainLoop implements TrainLoopLike {
     let idx = r.innerIter;
     for await (const batch of this.dataloader.epochBatches(r.epoch, r.innerIter)) {
       await r.callHook('beforeTrainIter', idx, batch);
-      const out = r.trainStep(batch as EngineBatch);
+      const out = r.trainStep(batch);
       await r.callHook('afterTrainIter', idx, batch, out);
       idx++;
     }
@@ -160,7 +160,7 @@ export class IterBasedTrainLoop implements TrainLoopLike {
       let idx = r.innerIter;
       for await (const batch of this.dataloader.epochBatches(r.epoch, r.innerIter)) {
         await r.callHook('beforeTrainIter', idx, batch);
-        const out = r.trainStep(batch as EngineBatch);
+        const out = r.trainStep(batch);
         await r.callHook('afterTrainIter', idx, batch, out);
         idx++;
         if (

@@ -146,7 +146,7 @@ export function plotPanels(
     );
     p.series.forEach((s, si) => {
       const pts = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-      const c = COLOURS[si % COLOURS.length]!;
+      const c = COLOURS[si % COLOURS.length];
       if (pts.length > 1)
         parts.push(
           `<polyline fill="none" stroke="${c}" stroke-width="1.5" points="${pts.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`,

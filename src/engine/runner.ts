@@ -166,7 +166,7 @@ export class Runner {
       h = hook;
     } else {
       const { priority: p, ...rest } = hook as TypedConfig & { priority?: Priority };
-      h = HOOKS.build<Hook>(rest as TypedConfig, { path: `hooks.${String(rest.type)}` });
+      h = HOOKS.build<Hook>(rest, { path: `hooks.${String(rest.type)}` });
       if (p !== undefined) h.priority = p;
     }
     if (priority !== undefined) h.priority = priority;
@@ -213,7 +213,7 @@ export class Runner {
 
   private registerHookAt(c: TypedConfig, where: string): void {
     const { priority, ...rest } = c as TypedConfig & { priority?: Priority };
-    const h = HOOKS.build<Hook>(rest as TypedConfig, { path: where });
+    const h = HOOKS.build<Hook>(rest, { path: where });
     this.registerHook(h, priority);
   }
 
@@ -285,7 +285,7 @@ export class Runner {
       { type: 'EpochBasedTrainLoop', ...this.cfg.trainCfg },
       { path: 'trainCfg', defaults: { runner: this, dataloader: loader } },
     );
-    this.paramSchedulers = buildParamSchedulers(this.cfg, this.trainLoop!);
+    this.paramSchedulers = buildParamSchedulers(this.cfg, this.trainLoop);
     this.valLoop = this.buildEvalLoop('val');
   }
 
@@ -393,7 +393,7 @@ export class Runner {
     const losses: Record<string, number> = {};
     const bad: [string, number][] = [];
     names.forEach((k, i) => {
-      const v = values[i]!;
+      const v = values[i];
       losses[k] = v;
       if (k.includes('loss') && !Number.isFinite(v)) bad.push([k, v]);
     });

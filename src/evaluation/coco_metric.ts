@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { METRICS } from '../registry.js';
-import { compressRle, rleEncode, type AnyRLE, type RLE } from '../masks/index.js';
+import { compressRle, rleEncode, type RLE } from '../masks/index.js';
 import { evaluateCoco, summarizeOne, type CocoEvalResult } from './coco_eval.js';
 import {
   loadCocoDataset,
@@ -136,13 +136,13 @@ export function masksToRle(
   if (masks.length !== n)
     throw new RangeError(`predInstances(img ${imgId}): ${n} boxes but ${masks.length} masks`);
   return masks.map((m, i) => {
-    if (typeof m === 'object' && m !== null && 'counts' in m) return compressRle(m as AnyRLE);
+    if (typeof m === 'object' && m !== null && 'counts' in m) return compressRle(m);
     const [h, w] = s.oriShape ?? [s.height, s.width];
     if (!h || !w)
       throw new TypeError(
         `predInstances(img ${imgId}).masks[${i}]: a bitmap mask needs the sample's oriShape (or height/width)`,
       );
-    const bits = m as ArrayLike<number>;
+    const bits = m;
     if (bits.length !== h * w)
       throw new RangeError(
         `predInstances(img ${imgId}).masks[${i}]: ${bits.length} pixels, the image has ${h}x${w} = ${h * w}`,
@@ -177,8 +177,8 @@ export function predictionsToCocoResults(
   const segm: CocoResult[] = [];
   for (const p of preds) {
     for (let i = 0; i < p.bboxes.length; i++) {
-      const b = p.bboxes[i]!;
-      const label = p.labels[i]!;
+      const b = p.bboxes[i];
+      const label = p.labels[i];
       const catId = catIds[label];
       if (catId === undefined)
         throw new RangeError(
@@ -187,16 +187,16 @@ export function predictionsToCocoResults(
       bbox.push({
         image_id: p.imgId,
         category_id: catId,
-        bbox: [b[0]!, b[1]!, b[2]! - b[0]!, b[3]! - b[1]!],
-        score: p.scores[i]!,
+        bbox: [b[0], b[1], b[2] - b[0], b[3] - b[1]],
+        score: p.scores[i],
       });
       if (p.masks) {
         segm.push({
           image_id: p.imgId,
           category_id: catId,
-          bbox: [b[0]!, b[1]!, b[2]! - b[0]!, b[3]! - b[1]!],
-          score: (p.maskScores ?? p.scores)[i]!,
-          segmentation: p.masks[i]!,
+          bbox: [b[0], b[1], b[2] - b[0], b[3] - b[1]],
+          score: (p.maskScores ?? p.scores)[i],
+          segmentation: p.masks[i],
         });
       }
     }
@@ -314,14 +314,14 @@ export class CocoMetric implements Metric<MetricDataSample> {
       images.push({ id: r.imgId, width: r.width, height: r.height, file_name: '' });
       for (const inst of r.instances ?? []) {
         const b = inst.bbox;
-        const bb = [b[0]!, b[1]!, b[2]! - b[0]!, b[3]! - b[1]!];
+        const bb = [b[0], b[1], b[2] - b[0], b[3] - b[1]];
         const ann: CocoAnnotation = {
           id: annotations.length + 1,
           image_id: r.imgId,
           bbox: bb,
           iscrowd: inst.ignoreFlag ?? 0,
           category_id: inst.bboxLabel,
-          area: bb[2]! * bb[3]!,
+          area: bb[2] * bb[3],
         };
         if (inst.mask) ann.segmentation = inst.mask;
         annotations.push(ann);
@@ -385,13 +385,13 @@ export class CocoMetric implements Metric<MetricDataSample> {
           : Object.keys(COCO_METRIC_NAMES));
       for (const item of items) {
         const key = metric === 'proposal' ? `${prefix}/${item}` : `${prefix}/${metric}_${item}`;
-        out[key] = r.stats[COCO_METRIC_NAMES[item]!]!;
+        out[key] = r.stats[COCO_METRIC_NAMES[item]]!;
       }
       if (classwise && metric !== 'proposal') {
         const rows: CocoClassRow[] = [];
         const nameOf = new Map(gt.categories.map((c) => [c.id, c.name]));
         r.params.catIds.forEach((catId, k) => {
-          const m = proposalNums[proposalNums.length - 1]!;
+          const m = proposalNums[proposalNums.length - 1];
           // mmdetection: precision[:, :, k, area, -1], NaN when empty
           const one = (o: { iouThr?: number; areaRng?: string }) => {
             const v = summarizeOne(r, true, { ...o, maxDets: m, catIndex: k });

@@ -47,7 +47,7 @@ export function rowsOf(
   const flat = a as ArrayLike<number>;
   if (n % k) throw new TypeError(`${what}: flat length ${n} is not a multiple of ${k}`);
   const out: number[][] = [];
-  for (let i = 0; i < n; i += k) out.push(Array.from({ length: k }, (_, j) => flat[i + j]!));
+  for (let i = 0; i < n; i += k) out.push(Array.from({ length: k }, (_, j) => flat[i + j]));
   return out;
 }
 
@@ -65,7 +65,7 @@ export function rowsOf(
 export function formatTable(table: readonly object[], digits = 3): string {
   const rows = table as readonly Record<string, unknown>[];
   if (rows.length === 0) return '';
-  const cols = Object.keys(rows[0]!);
+  const cols = Object.keys(rows[0]);
   // columns of integers (counts) print as integers, other numbers with `digits` decimals
   const intCol = cols.map((c) =>
     rows.every((r) => typeof r[c] !== 'number' || Number.isInteger(r[c])),
@@ -79,8 +79,8 @@ export function formatTable(table: readonly object[], digits = 3): string {
           : v.toFixed(digits)
       : String(v);
   const body = rows.map((r) => cols.map((c, j) => cell(r[c], j)));
-  const widths = cols.map((c, j) => Math.max(c.length, ...body.map((b) => b[j]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((x, j) => x.padEnd(widths[j]!)).join(' | ')} |`;
+  const widths = cols.map((c, j) => Math.max(c.length, ...body.map((b) => b[j].length)));
+  const line = (cells: string[]) => `| ${cells.map((x, j) => x.padEnd(widths[j])).join(' | ')} |`;
   return [
     line(cols),
     `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,

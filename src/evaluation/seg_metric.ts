@@ -86,14 +86,14 @@ export function accumulateSegAreas(
   const n = areas.numClasses;
   const conf = areas.confusion;
   for (let i = 0; i < label.length; i++) {
-    const l = label[i]!;
+    const l = label[i];
     if (l === ignoreIndex) continue;
-    const p = pred[i]!;
+    const p = pred[i];
     const lIn = l >= 0 && l < n && Number.isInteger(l);
     const pIn = p >= 0 && p < n && Number.isInteger(p);
-    if (lIn && pIn) conf[l * n + p]!++;
-    else if (lIn) areas.labelExtra[l]!++;
-    else if (pIn) areas.predExtra[p]!++;
+    if (lIn && pIn) conf[l * n + p]++;
+    else if (lIn) areas.labelExtra[l]++;
+    else if (pIn) areas.predExtra[p]++;
   }
   return areas;
 }
@@ -119,13 +119,13 @@ export function segAreaTotals(a: SegAreas): SegAreaTotals {
     let row = 0;
     let col = 0;
     for (let k = 0; k < n; k++) {
-      row += a.confusion[c * n + k]!;
-      col += a.confusion[k * n + c]!;
+      row += a.confusion[c * n + k];
+      col += a.confusion[k * n + c];
     }
     t.intersect[c] = a.confusion[c * n + c]!;
-    t.label[c] = row + a.labelExtra[c]!;
-    t.predLabel[c] = col + a.predExtra[c]!;
-    t.union[c] = t.predLabel[c]! + t.label[c]! - t.intersect[c]!;
+    t.label[c] = row + a.labelExtra[c];
+    t.predLabel[c] = col + a.predExtra[c];
+    t.union[c] = t.predLabel[c] + t.label[c] - t.intersect[c];
   }
   return t;
 }
@@ -157,12 +157,12 @@ export function segMetricsFromAreas(
   let si = 0;
   let sl = 0;
   for (let c = 0; c < n; c++) {
-    const I = a.intersect[c]!;
-    const L = a.label[c]!;
-    const P = a.predLabel[c]!;
+    const I = a.intersect[c];
+    const L = a.label[c];
+    const P = a.predLabel[c];
     si += I;
     sl += L;
-    v.IoU[c] = I / a.union[c]!;
+    v.IoU[c] = I / a.union[c];
     v.Acc[c] = I / L;
     v.Dice[c] = (2 * I) / (P + L);
     const prec = I / P;
@@ -186,7 +186,7 @@ export function nanMean(values: ArrayLike<number>): number {
   let s = 0;
   let k = 0;
   for (let i = 0; i < values.length; i++) {
-    const x = values[i]!;
+    const x = values[i];
     if (!Number.isNaN(x)) {
       s += x;
       k++;
@@ -329,12 +329,12 @@ export class SegMetric implements Metric<SegMetricSample> {
     const classes = this.datasetMeta?.classes;
     this.classTable = Array.from({ length: areas.numClasses }, (_, c) => ({
       class: classes?.[c] ?? String(c),
-      IoU: fix(v.IoU)[c]! * 100,
-      Acc: fix(v.Acc)[c]! * 100,
-      Dice: fix(v.Dice)[c]! * 100,
-      Fscore: fix(v.Fscore)[c]! * 100,
-      Precision: fix(v.Precision)[c]! * 100,
-      Recall: fix(v.Recall)[c]! * 100,
+      IoU: fix(v.IoU)[c] * 100,
+      Acc: fix(v.Acc)[c] * 100,
+      Dice: fix(v.Dice)[c] * 100,
+      Fscore: fix(v.Fscore)[c] * 100,
+      Precision: fix(v.Precision)[c] * 100,
+      Recall: fix(v.Recall)[c] * 100,
     }));
     return out;
   }

@@ -67,18 +67,18 @@ const f32 = Math.fround;
 function pairwiseSumF32(a: readonly number[], start = 0, n = a.length): number {
   if (n < 8) {
     let res = 0;
-    for (let i = 0; i < n; i++) res = f32(res + a[start + i]!);
+    for (let i = 0; i < n; i++) res = f32(res + a[start + i]);
     return res;
   }
   if (n <= 128) {
     const r = new Float32Array(8);
     for (let j = 0; j < 8; j++) r[j] = a[start + j]!;
     let i = 8;
-    for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j] = r[j]! + a[start + i + j]!;
+    for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j] = r[j] + a[start + i + j];
     let res = f32(
-      f32(f32(r[0]! + r[1]!) + f32(r[2]! + r[3]!)) + f32(f32(r[4]! + r[5]!) + f32(r[6]! + r[7]!)),
+      f32(f32(r[0] + r[1]) + f32(r[2] + r[3])) + f32(f32(r[4] + r[5]) + f32(r[6] + r[7])),
     );
-    for (; i < n; i++) res = f32(res + a[start + i]!);
+    for (; i < n; i++) res = f32(res + a[start + i]);
     return res;
   }
   let n2 = Math.floor(n / 2);
@@ -96,7 +96,7 @@ function flatten(b: BoxList | DetList | undefined, width: number, what: string):
     rows.forEach((r, i) => {
       if (r.length < width)
         throw new TypeError(`${what}[${i}]: expected ${width} numbers, got ${r.length}`);
-      for (let j = 0; j < width; j++) out.push(r[j]!);
+      for (let j = 0; j < width; j++) out.push(r[j]);
     });
     return out;
   }
@@ -117,25 +117,25 @@ function overlapsF32(a: number[], sa: number, b: number[], extra: number): Float
   const areaB = new Float32Array(m);
   for (let j = 0; j < m; j++) {
     areaB[j] = f32(
-      f32(f32(f32(b[j * 4 + 2]!) - f32(b[j * 4]!)) + extra) *
-        f32(f32(f32(b[j * 4 + 3]!) - f32(b[j * 4 + 1]!)) + extra),
+      f32(f32(f32(b[j * 4 + 2]) - f32(b[j * 4])) + extra) *
+        f32(f32(f32(b[j * 4 + 3]) - f32(b[j * 4 + 1])) + extra),
     );
   }
   for (let i = 0; i < n; i++) {
-    const x1 = f32(a[i * sa]!);
-    const y1 = f32(a[i * sa + 1]!);
-    const x2 = f32(a[i * sa + 2]!);
-    const y2 = f32(a[i * sa + 3]!);
+    const x1 = f32(a[i * sa]);
+    const y1 = f32(a[i * sa + 1]);
+    const x2 = f32(a[i * sa + 2]);
+    const y2 = f32(a[i * sa + 3]);
     const areaA = f32(f32(f32(x2 - x1) + extra) * f32(f32(y2 - y1) + extra));
     for (let j = 0; j < m; j++) {
-      const xs = Math.max(x1, f32(b[j * 4]!));
-      const ys = Math.max(y1, f32(b[j * 4 + 1]!));
-      const xe = Math.min(x2, f32(b[j * 4 + 2]!));
-      const ye = Math.min(y2, f32(b[j * 4 + 3]!));
+      const xs = Math.max(x1, f32(b[j * 4]));
+      const ys = Math.max(y1, f32(b[j * 4 + 1]));
+      const xe = Math.min(x2, f32(b[j * 4 + 2]));
+      const ye = Math.min(y2, f32(b[j * 4 + 3]));
       const ov = f32(
         Math.max(f32(f32(xe - xs) + extra), 0) * Math.max(f32(f32(ye - ys) + extra), 0),
       );
-      let union = f32(f32(areaA + areaB[j]!) - ov);
+      let union = f32(f32(areaA + areaB[j]) - ov);
       union = Math.max(union, EPS32);
       out[i * m + j] = f32(ov / union);
     }
@@ -149,7 +149,7 @@ function overlapsF32(a: number[], sa: number, b: number[], extra: number): Float
 function scoreOrder(dets: number[], stride: number, col: number): number[] {
   const n = dets.length / stride;
   const idx = Array.from({ length: n }, (_, i) => i);
-  idx.sort((p, q) => f32(dets[q * stride + col]!) - f32(dets[p * stride + col]!) || p - q);
+  idx.sort((p, q) => f32(dets[q * stride + col]) - f32(dets[p * stride + col]) || p - q);
   return idx;
 }
 
@@ -183,13 +183,13 @@ export function tpfpDefault(
   const fp = ranges.map(() => new Uint8Array(nd));
   const detArea = (i: number) =>
     f32(
-      f32(f32(f32(dets[i * 5 + 2]!) - f32(dets[i * 5]!)) + extra) *
-        f32(f32(f32(dets[i * 5 + 3]!) - f32(dets[i * 5 + 1]!)) + extra),
+      f32(f32(f32(dets[i * 5 + 2]) - f32(dets[i * 5])) + extra) *
+        f32(f32(f32(dets[i * 5 + 3]) - f32(dets[i * 5 + 1])) + extra),
     );
   if (nAll === 0) {
     ranges.forEach((r, k) => {
       for (let i = 0; i < nd; i++)
-        if (!r || (detArea(i) >= f32(r[0]) && detArea(i) < f32(r[1]))) fp[k]![i] = 1;
+        if (!r || (detArea(i) >= f32(r[0]) && detArea(i) < f32(r[1]))) fp[k][i] = 1;
     });
     return [tp, fp];
   }
@@ -200,7 +200,7 @@ export function tpfpDefault(
     let best = -Infinity;
     let arg = 0;
     for (let j = 0; j < nAll; j++) {
-      const v = ious[i * nAll + j]!;
+      const v = ious[i * nAll + j];
       if (v > best) {
         best = v;
         arg = j;
@@ -217,25 +217,25 @@ export function tpfpDefault(
     if (r) {
       for (let j = 0; j < nAll; j++) {
         const a = f32(
-          f32(f32(f32(allG[j * 4 + 2]!) - f32(allG[j * 4]!)) + extra) *
-            f32(f32(f32(allG[j * 4 + 3]!) - f32(allG[j * 4 + 1]!)) + extra),
+          f32(f32(f32(allG[j * 4 + 2]) - f32(allG[j * 4])) + extra) *
+            f32(f32(f32(allG[j * 4 + 3]) - f32(allG[j * 4 + 1])) + extra),
         );
         areaIgnore[j] = a < f32(r[0]) || a >= f32(r[1]) ? 1 : 0;
       }
     }
     for (const i of order) {
-      if (iouMax[i]! >= thr) {
-        const g = iouArg[i]!;
+      if (iouMax[i] >= thr) {
+        const g = iouArg[i];
         if (!(g >= ng || areaIgnore[g])) {
           if (!covered[g]) {
             covered[g] = 1;
-            tp[k]![i] = 1;
-          } else fp[k]![i] = 1;
+            tp[k][i] = 1;
+          } else fp[k][i] = 1;
         }
-      } else if (!r) fp[k]![i] = 1;
+      } else if (!r) fp[k][i] = 1;
       else {
         const a = detArea(i);
-        if (a >= f32(r[0]) && a < f32(r[1])) fp[k]![i] = 1;
+        if (a >= f32(r[0]) && a < f32(r[1])) fp[k][i] = 1;
       }
     }
   });
@@ -268,10 +268,10 @@ export function averagePrecision(
       mrec[i + 1] = recalls[i]!;
       mpre[i + 1] = precisions[i]!;
     }
-    for (let i = n + 1; i > 0; i--) mpre[i - 1] = Math.max(mpre[i - 1]!, mpre[i]!);
+    for (let i = n + 1; i > 0; i--) mpre[i - 1] = Math.max(mpre[i - 1], mpre[i]);
     const terms: number[] = [];
     for (let i = 0; i < n + 1; i++)
-      if (mrec[i + 1] !== mrec[i]) terms.push((mrec[i + 1]! - mrec[i]!) * mpre[i + 1]!);
+      if (mrec[i + 1] !== mrec[i]) terms.push((mrec[i + 1] - mrec[i]) * mpre[i + 1]);
     return f32(npSum(terms)); // np.sum, stored into a float32 array
   }
   if (mode !== '11points')
@@ -281,7 +281,7 @@ export function averagePrecision(
     const thr = t * 0.1; // np.arange(0, 1 + 1e-3, 0.1)
     let best = -Infinity;
     for (let i = 0; i < n; i++)
-      if (recalls[i]! >= thr && precisions[i]! > best) best = precisions[i]!;
+      if (recalls[i] >= thr && precisions[i] > best) best = precisions[i]!;
     ap = f32(ap + (best === -Infinity ? 0 : best));
   }
   return f32(ap / 11);
@@ -328,13 +328,13 @@ export function evalMap(
     const allFp: Uint8Array[][] = [];
     const numGts = new Array<number>(S).fill(0);
     for (let i = 0; i < detResults.length; i++) {
-      const perClass = detResults[i]!;
+      const perClass = detResults[i];
       if (perClass.length !== numClasses)
         throw new RangeError(
           `evalMap: image ${i} has ${perClass.length} classes, expected ${numClasses}`,
         );
       const dets = flatten(perClass[c], 5, `detResults[${i}][${c}]`);
-      const ann = annotations[i]!;
+      const ann = annotations[i];
       const gAll = flatten(ann.bboxes, 4, `annotations[${i}].bboxes`);
       const gts: number[] = [];
       for (let j = 0; j < ann.labels.length; j++)
@@ -347,16 +347,16 @@ export function evalMap(
       const [tp, fp] = tpfpDefault(dets, gts, ig, iouThr, areaRanges, legacy);
       allTp.push(tp);
       allFp.push(fp);
-      for (let d = 0; d < dets.length / 5; d++) allScores.push(dets[d * 5 + 4]!);
-      if (!areaRanges) numGts[0]! += gts.length / 4;
+      for (let d = 0; d < dets.length / 5; d++) allScores.push(dets[d * 5 + 4]);
+      if (!areaRanges) numGts[0] += gts.length / 4;
       else {
         for (let j = 0; j < gts.length / 4; j++) {
           const a = f32(
-            f32(f32(f32(gts[j * 4 + 2]!) - f32(gts[j * 4]!)) + extra) *
-              f32(f32(f32(gts[j * 4 + 3]!) - f32(gts[j * 4 + 1]!)) + extra),
+            f32(f32(f32(gts[j * 4 + 2]) - f32(gts[j * 4])) + extra) *
+              f32(f32(f32(gts[j * 4 + 3]) - f32(gts[j * 4 + 1])) + extra),
           );
           areaRanges.forEach(([lo, hi], k) => {
-            if (a >= f32(lo) && a < f32(hi)) numGts[k]!++;
+            if (a >= f32(lo) && a < f32(hi)) numGts[k]++;
           });
         }
       }
@@ -371,19 +371,19 @@ export function evalMap(
       const fpFlat = new Uint8Array(nd);
       let p = 0;
       for (let i = 0; i < allTp.length; i++) {
-        tpFlat.set(allTp[i]![k]!, p);
-        fpFlat.set(allFp[i]![k]!, p);
-        p += allTp[i]![k]!.length;
+        tpFlat.set(allTp[i][k], p);
+        fpFlat.set(allFp[i][k], p);
+        p += allTp[i][k].length;
       }
       const rec = new Float64Array(nd);
       const prec = new Float64Array(nd);
       let tp = 0;
       let fp = 0;
-      const denom = Math.max(numGts[k]!, EPS32);
+      const denom = Math.max(numGts[k], EPS32);
       for (let j = 0; j < nd; j++) {
-        const o = order[j]!;
-        tp += tpFlat[o]!;
-        fp += fpFlat[o]!;
+        const o = order[j];
+        tp += tpFlat[o];
+        fp += fpFlat[o];
         rec[j] = tp / denom;
         prec[j] = f32(tp / Math.max(tp + fp, EPS32));
       }
@@ -395,7 +395,7 @@ export function evalMap(
   }
   const mAP: number[] = [];
   for (let k = 0; k < S; k++) {
-    const aps = classes.filter((r) => r.numGts[k]! > 0).map((r) => r.ap[k]!);
+    const aps = classes.filter((r) => r.numGts[k] > 0).map((r) => r.ap[k]);
     // np.array(aps).mean() of float32 values: float32 pairwise sum and quotient
     mAP.push(aps.length ? f32(pairwiseSumF32(aps) / aps.length) : 0);
   }

@@ -137,10 +137,10 @@ export class VOCMetric implements Metric<MetricDataSample> {
     const dets = results.map((r) => {
       const perClass: number[][][] = Array.from({ length: numClasses }, () => []);
       r.bboxes.forEach((b, j) => {
-        const l = r.labels[j]!;
+        const l = r.labels[j];
         if (l < 0 || l >= numClasses)
           throw new RangeError(`VOCMetric: label ${l} outside 0..${numClasses - 1}`);
-        perClass[l]!.push([b[0]!, b[1]!, b[2]!, b[3]!, r.scores[j]!]);
+        perClass[l].push([b[0], b[1], b[2], b[3], r.scores[j]]);
       });
       return perClass;
     });
@@ -171,10 +171,10 @@ export class VOCMetric implements Metric<MetricDataSample> {
       means.push(mean);
       this.classTable[key] = r.classes.map((c, k) => ({
         class: classes?.[k] ?? String(k),
-        gts: c.numGts[0]!,
+        gts: c.numGts[0],
         dets: c.numDets,
-        recall: c.recall[0]!.length ? c.recall[0]![c.recall[0]!.length - 1]! : 0,
-        ap: c.ap[0]!,
+        recall: c.recall[0].length ? c.recall[0][c.recall[0].length - 1] : 0,
+        ap: c.ap[0],
       }));
     }
     out[`${prefix}/mAP`] = means.reduce((a, b) => a + b, 0) / means.length;

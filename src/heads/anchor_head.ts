@@ -151,8 +151,8 @@ export class AnchorHead extends Module {
     this.useSigmoidCls = this.lossCls.useSigmoid ?? false;
     this.clsOutChannels = this.useSigmoidCls ? this.numClasses : this.numClasses + 1;
     this.regDecodedBbox = opts.regDecodedBbox ?? false;
-    this.trainCfg = (opts.trainCfg ?? {}) as DenseTrainCfg;
-    this.testCfg = (opts.testCfg ?? {}) as DenseTestCfg;
+    this.trainCfg = opts.trainCfg ?? {};
+    this.testCfg = opts.testCfg ?? {};
     if (this.trainCfg.assigner)
       this.assigner = buildOr<MaxIoUAssigner>(
         TASK_UTILS,
@@ -171,7 +171,7 @@ export class AnchorHead extends Module {
   }
 
   get numBaseAnchors(): number {
-    return this.priorGenerator.numBasePriors[0]!;
+    return this.priorGenerator.numBasePriors[0];
   }
 
   declare protected convCls: Conv2d;
@@ -221,7 +221,7 @@ export class AnchorHead extends Module {
     }
     return {
       priors: hit.priors,
-      perLevel: sizes.map(([h, w], i) => h * w * this.priorGenerator.numBasePriors[i]!),
+      perLevel: sizes.map(([h, w], i) => h * w * this.priorGenerator.numBasePriors[i]),
     };
   }
 
@@ -279,15 +279,15 @@ export class AnchorHead extends Module {
       sampled ||= res.sampled;
       const gtB = s.gtInstances.bboxes;
       res.posInds.forEach((vi, k) => {
-        const i = vIdx[vi]!;
-        const g = res.posAssignedGtInds[k]!;
+        const i = vIdx[vi];
+        const g = res.posAssignedGtInds[k];
         labels[b * n + i] = s.gtInstances.labels[g]!;
         labelWeights[b * n + i] = posWeight;
         posFlat.push(b * n + i);
         posGt.push(gtB.subarray(4 * g, 4 * g + 4));
         posPriors.push(priors.subarray(4 * i, 4 * i + 4));
       });
-      for (const vi of res.negInds) labelWeights[b * n + vIdx[vi]!] = 1;
+      for (const vi of res.negInds) labelWeights[b * n + vIdx[vi]] = 1;
       numPos += res.posInds.length;
       numNeg += res.negInds.length;
     });
@@ -326,8 +326,8 @@ export class AnchorHead extends Module {
       t.validFlat.length === t.labels.length
         ? cls
         : tf.gather(cls, tf.tensor1d(t.validFlat, 'int32'));
-    const vLabels = Int32Array.from(t.validFlat, (i) => t.labels[i]!);
-    const vWeights = Float32Array.from(t.validFlat, (i) => t.labelWeights[i]!);
+    const vLabels = Int32Array.from(t.validFlat, (i) => t.labels[i]);
+    const vWeights = Float32Array.from(t.validFlat, (i) => t.labelWeights[i]);
     const allOnes = vWeights.every((w) => w === 1);
     const lossCls = this.lossCls.forward(clsRows, vLabels, {
       weight: allOnes ? undefined : tf.tensor1d(vWeights),
@@ -384,15 +384,15 @@ export class AnchorHead extends Module {
       const scores: Float32Array[] = [];
       const labels: Int32Array[] = [];
       sizes.forEach(([h, w], l) => {
-        const n = h * w * this.priorGenerator.numBasePriors[l]!;
-        const logits = clsData[l]!.subarray(b * n * c, (b + 1) * n * c);
+        const n = h * w * this.priorGenerator.numBasePriors[l];
+        const logits = clsData[l].subarray(b * n * c, (b + 1) * n * c);
         const probs = this.scoresFromLogits(logits, n);
         const nc = this.useSigmoidCls ? this.numClasses : this.numClasses;
         const cand = filterScoresAndTopk(probs, nc, cfg.scoreThr ?? 0, cfg.nmsPre ?? -1);
         if (cand.scores.length === 0) return;
-        const pri = gatherRows(levelPriors[l]!, 4, cand.priorIdx);
+        const pri = gatherRows(levelPriors[l], 4, cand.priorIdx);
         const deltas = gatherRows(
-          regData[l]!.subarray(b * n * 4, (b + 1) * n * 4),
+          regData[l].subarray(b * n * 4, (b + 1) * n * 4),
           4,
           cand.priorIdx,
         );
@@ -418,7 +418,7 @@ export class AnchorHead extends Module {
     if (this.useSigmoidCls) {
       const thr = logit(this.testCfg.scoreThr ?? 0);
       const out = new Float32Array(logits.length);
-      for (let i = 0; i < logits.length; i++) out[i] = logits[i]! > thr ? sigmoid(logits[i]!) : 0;
+      for (let i = 0; i < logits.length; i++) out[i] = logits[i] > thr ? sigmoid(logits[i]) : 0;
       return out;
     }
     // softmax over C + 1 columns; background is the last
@@ -429,7 +429,7 @@ export class AnchorHead extends Module {
       for (const v of row) m = Math.max(m, v);
       let sum = 0;
       for (const v of row) sum += Math.exp(v - m);
-      for (let k = 0; k < C; k++) out[i * C + k] = Math.exp(row[k]! - m) / sum;
+      for (let k = 0; k < C; k++) out[i * C + k] = Math.exp(row[k] - m) / sum;
     }
     return out;
   }

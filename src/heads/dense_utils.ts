@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { nextSeed } from '../nn/init.js';
 import { batchedNms } from '../ops/nms/batched.js';
-import { isTypedConfig, MODELS, TASK_UTILS, type TypedConfig } from '../registry.js';
+import { isTypedConfig, MODELS, TASK_UTILS } from '../registry.js';
 import type { DenseTestCfg } from './types.js';
 import type { DetDataSample, DetSample, InstanceData } from '../structures/index.js';
 
@@ -16,13 +16,13 @@ export function buildOr<T>(
   cfg: unknown,
   path: string,
 ): T {
-  if (isTypedConfig(cfg)) return registry.build<T>(cfg as TypedConfig, { path });
+  if (isTypedConfig(cfg)) return registry.build<T>(cfg, { path });
   return cfg as T;
 }
 
 /** `[B, H, W, A*K]` level outputs -> one `[B, sum(H*W*A), K]` tensor (anchor order y, x, a). */
 export function flattenLevels(levels: tf.Tensor4D[], k: number): tf.Tensor3D {
-  const b = levels[0]!.shape[0];
+  const b = levels[0].shape[0];
   const flat = levels.map((t) => tf.reshape(t, [b, -1, k]));
   return (flat.length === 1 ? flat[0] : tf.concat(flat, 1)) as tf.Tensor3D;
 }
@@ -133,7 +133,7 @@ export function bboxPostProcess(
       Int32Array.from(keepIdx, (i) => labels[i]),
       { iouThreshold: cfg.nms.iouThreshold, classAgnostic: cfg.nms.classAgnostic },
     );
-    keepIdx = Array.from(keep, (k) => keepIdx[k]!);
+    keepIdx = Array.from(keep, (k) => keepIdx[k]);
   } else keepIdx.sort((x, y) => scores[y] - scores[x]);
   const maxPer = cfg.maxPerImg ?? -1;
   if (maxPer > 0) keepIdx = keepIdx.slice(0, maxPer);

@@ -170,8 +170,8 @@ export class FCOSHead extends Module {
       opts.lossCenterness ?? { type: 'CrossEntropyLoss', useSigmoid: true, lossWeight: 1 },
       `${at}.lossCenterness`,
     );
-    this.trainCfg = (opts.trainCfg ?? {}) as DenseTrainCfg;
-    this.testCfg = (opts.testCfg ?? {}) as DenseTestCfg;
+    this.trainCfg = opts.trainCfg ?? {};
+    this.testCfg = opts.testCfg ?? {};
     const normCfg = (
       opts.normCfg === undefined ? { type: 'GN', numGroups: 32, requiresGrad: true } : opts.normCfg
     ) as NormCfg | null;
@@ -254,22 +254,22 @@ export class FCOSHead extends Module {
       if (!g) return;
       const areas = new Float64Array(g);
       for (let j = 0; j < g; j++)
-        areas[j] = (gt[4 * j + 2]! - gt[4 * j]!) * (gt[4 * j + 3]! - gt[4 * j + 1]!);
+        areas[j] = (gt[4 * j + 2] - gt[4 * j]) * (gt[4 * j + 3] - gt[4 * j + 1]);
       let idx = 0;
       points.forEach((pts, l) => {
-        const [lo, hi] = this.regressRanges[l]!;
-        const stride = this.strides[l]!;
+        const [lo, hi] = this.regressRanges[l];
+        const stride = this.strides[l];
         const radius = stride * this.centerSampleRadius;
-        for (let k = 0; k < perLevel[l]!; k++, idx++) {
-          const x = pts[2 * k]!,
-            y = pts[2 * k + 1]!;
+        for (let k = 0; k < perLevel[l]; k++, idx++) {
+          const x = pts[2 * k],
+            y = pts[2 * k + 1];
           let best = INF;
           let bestJ = -1;
           for (let j = 0; j < g; j++) {
-            const x1 = gt[4 * j]!,
-              y1 = gt[4 * j + 1]!,
-              x2 = gt[4 * j + 2]!,
-              y2 = gt[4 * j + 3]!;
+            const x1 = gt[4 * j],
+              y1 = gt[4 * j + 1],
+              x2 = gt[4 * j + 2],
+              y2 = gt[4 * j + 3];
             const left = x - x1,
               top = y - y1,
               right = x2 - x,
@@ -287,7 +287,7 @@ export class FCOSHead extends Module {
             if (!inside) continue;
             const maxD = Math.max(left, top, right, bottom);
             if (!(maxD >= lo && maxD <= hi)) continue;
-            if (areas[j]! < best) {
+            if (areas[j] < best) {
               best = areas[j]!;
               bestJ = j;
             }
@@ -296,10 +296,10 @@ export class FCOSHead extends Module {
           const f = b * n + idx;
           labels[f] = gl[bestJ]!;
           const div = this.normOnBbox ? stride : 1;
-          bboxTargets[4 * f] = (x - gt[4 * bestJ]!) / div;
-          bboxTargets[4 * f + 1] = (y - gt[4 * bestJ + 1]!) / div;
-          bboxTargets[4 * f + 2] = (gt[4 * bestJ + 2]! - x) / div;
-          bboxTargets[4 * f + 3] = (gt[4 * bestJ + 3]! - y) / div;
+          bboxTargets[4 * f] = (x - gt[4 * bestJ]) / div;
+          bboxTargets[4 * f + 1] = (y - gt[4 * bestJ + 1]) / div;
+          bboxTargets[4 * f + 2] = (gt[4 * bestJ + 2] - x) / div;
+          bboxTargets[4 * f + 3] = (gt[4 * bestJ + 3] - y) / div;
           posFlat.push(f);
         }
       });
@@ -349,15 +349,15 @@ export class FCOSHead extends Module {
     let ctrSum = 0;
     for (let i = 0; i < t.numPos; i++) {
       const [l, tp, r, bt] = [
-        posTargets[4 * i]!,
-        posTargets[4 * i + 1]!,
-        posTargets[4 * i + 2]!,
-        posTargets[4 * i + 3]!,
+        posTargets[4 * i],
+        posTargets[4 * i + 1],
+        posTargets[4 * i + 2],
+        posTargets[4 * i + 3],
       ];
       ctrTargets[i] = Math.sqrt(
         (Math.min(l, r) / Math.max(l, r)) * (Math.min(tp, bt) / Math.max(tp, bt)),
       );
-      ctrSum += ctrTargets[i]!;
+      ctrSum += ctrTargets[i];
     }
     const pts = tf.tensor2d(posPoints, [t.numPos, 2]);
     const predBoxes = this.bboxCoder.decode(pts, tf.gather(reg, pos) as tf.Tensor2D);
@@ -405,31 +405,31 @@ export class FCOSHead extends Module {
       const labels: Int32Array[] = [];
       sizes.forEach(([h, w], l) => {
         const n = h * w;
-        const logits = clsData[l]!.subarray(b * n * C, (b + 1) * n * C);
+        const logits = clsData[l].subarray(b * n * C, (b + 1) * n * C);
         const cand: number[] = [];
-        for (let i = 0; i < logits.length; i++) if (logits[i]! > lthr) cand.push(i);
-        const prob = (i: number): number => sigmoid(logits[i]!);
-        cand.sort((p, q) => logits[q]! - logits[p]! || p - q);
+        for (let i = 0; i < logits.length; i++) if (logits[i] > lthr) cand.push(i);
+        const prob = (i: number): number => sigmoid(logits[i]);
+        cand.sort((p, q) => logits[q] - logits[p] || p - q);
         const keep = nmsPre > 0 ? cand.slice(0, nmsPre) : cand;
         if (!keep.length) return;
-        const stride = this.normOnBbox ? this.strides[l]! : 1;
-        const reg = regData[l]!.subarray(b * n * 4, (b + 1) * n * 4);
-        const ctr = ctrData[l]!.subarray(b * n, (b + 1) * n);
+        const stride = this.normOnBbox ? this.strides[l] : 1;
+        const reg = regData[l].subarray(b * n * 4, (b + 1) * n * 4);
+        const ctr = ctrData[l].subarray(b * n, (b + 1) * n);
         const [ih, iw] = s.metainfo.imgShape;
         const bx = new Float32Array(keep.length * 4);
         const sc = new Float32Array(keep.length);
         const lb = new Int32Array(keep.length);
         keep.forEach((pair, k) => {
           const i = Math.floor(pair / C);
-          const x = points[l]![2 * i]!,
-            y = points[l]![2 * i + 1]!;
+          const x = points[l][2 * i],
+            y = points[l][2 * i + 1];
           // DistancePointBBoxCoder.decode with clipping to the image, on the host
-          bx[4 * k] = Math.min(Math.max(x - reg[4 * i]! * stride, 0), iw);
-          bx[4 * k + 1] = Math.min(Math.max(y - reg[4 * i + 1]! * stride, 0), ih);
-          bx[4 * k + 2] = Math.min(Math.max(x + reg[4 * i + 2]! * stride, 0), iw);
-          bx[4 * k + 3] = Math.min(Math.max(y + reg[4 * i + 3]! * stride, 0), ih);
+          bx[4 * k] = Math.min(Math.max(x - reg[4 * i] * stride, 0), iw);
+          bx[4 * k + 1] = Math.min(Math.max(y - reg[4 * i + 1] * stride, 0), ih);
+          bx[4 * k + 2] = Math.min(Math.max(x + reg[4 * i + 2] * stride, 0), iw);
+          bx[4 * k + 3] = Math.min(Math.max(y + reg[4 * i + 3] * stride, 0), ih);
           // mmdet filters on the class score, then multiplies by the centerness before NMS
-          sc[k] = prob(pair) * sigmoid(ctr[i]!);
+          sc[k] = prob(pair) * sigmoid(ctr[i]);
           lb[k] = pair % C;
         });
         boxes.push(bx);

@@ -124,7 +124,7 @@ export class RPNHead extends AnchorHead {
   override forwardSingle(x: tf.Tensor4D, _level = 0): [tf.Tensor4D, tf.Tensor4D] {
     let h = x;
     if (this.rpnConv instanceof Conv2d) h = tf.relu(this.rpnConv.forward(h));
-    else for (const m of this.rpnConv) h = m.forward(h) as tf.Tensor4D;
+    else for (const m of this.rpnConv) h = m.forward(h);
     return [this.rpnCls.forward(h), this.rpnReg.forward(h)];
   }
 
@@ -142,7 +142,7 @@ export class RPNHead extends AnchorHead {
     samples: DetSample[],
   ): LossDict {
     const l = super.lossByFeat(clsScores, bboxPreds, this.asRpnSamples(samples));
-    return { loss_rpn_cls: l.loss_cls!, loss_rpn_bbox: l.loss_bbox! };
+    return { loss_rpn_cls: l.loss_cls, loss_rpn_bbox: l.loss_bbox };
   }
 
   /**
@@ -166,16 +166,16 @@ export class RPNHead extends AnchorHead {
       const sc: number[] = [];
       const lv: number[] = [];
       sizes.forEach(([h, w], l) => {
-        const n = h * w * this.priorGenerator.numBasePriors[l]!;
-        const logits = clsData[l]!.subarray(b * n, (b + 1) * n);
+        const n = h * w * this.priorGenerator.numBasePriors[l];
+        const logits = clsData[l].subarray(b * n, (b + 1) * n);
         let order = Array.from({ length: n }, (_, i) => i);
         // Sort by logit (monotonic in the score); stable, so ties keep anchor order.
-        order.sort((x, y) => logits[y]! - logits[x]! || x - y);
+        order.sort((x, y) => logits[y] - logits[x] || x - y);
         if (nmsPre > 0) order = order.slice(0, nmsPre);
-        pri.push(gatherRows(levelPriors[l]!, 4, order));
-        del.push(gatherRows(regData[l]!.subarray(b * n * 4, (b + 1) * n * 4), 4, order));
+        pri.push(gatherRows(levelPriors[l], 4, order));
+        del.push(gatherRows(regData[l].subarray(b * n * 4, (b + 1) * n * 4), 4, order));
         for (const i of order) {
-          sc.push(sigmoid(logits[i]!));
+          sc.push(sigmoid(logits[i]));
           lv.push(l);
         }
       });
@@ -205,7 +205,7 @@ export class RPNHead extends AnchorHead {
     rescale = true,
   ): DetDataSample[] {
     return this.proposalsByFeat(clsScores, bboxPreds, samples).map((p, i) => {
-      const s = samples[i]!;
+      const s = samples[i];
       const bboxes = Float32Array.from(p.bboxes);
       if (rescale && s.metainfo.scaleFactor) {
         const [sw, sh] = s.metainfo.scaleFactor;
@@ -240,25 +240,25 @@ export function filterAndNms(
   const minSize = cfg.minBboxSize ?? 0;
   let keep: number[] = [];
   for (let i = 0; i < scores.length; i++) {
-    const w = boxes[4 * i + 2]! - boxes[4 * i]!;
-    const h = boxes[4 * i + 3]! - boxes[4 * i + 1]!;
+    const w = boxes[4 * i + 2] - boxes[4 * i];
+    const h = boxes[4 * i + 3] - boxes[4 * i + 1];
     if (minSize < 0 || (w > minSize && h > minSize)) keep.push(i);
   }
   if (keep.length) {
     const kb = gatherRows(boxes, 4, keep);
-    const ks = Float32Array.from(keep, (i) => scores[i]!);
-    const kl = Int32Array.from(keep, (i) => levelIds[i]!);
+    const ks = Float32Array.from(keep, (i) => scores[i]);
+    const kl = Int32Array.from(keep, (i) => levelIds[i]);
     if (cfg.nms) {
       const kept = batchedNms(kb, ks, kl, { iouThreshold: cfg.nms.iouThreshold });
-      keep = Array.from(kept, (k) => keep[k]!);
-    } else keep.sort((x, y) => scores[y]! - scores[x]! || x - y);
+      keep = Array.from(kept, (k) => keep[k]);
+    } else keep.sort((x, y) => scores[y] - scores[x] || x - y);
   }
   const maxPer = cfg.maxPerImg ?? -1;
   if (maxPer > 0) keep = keep.slice(0, maxPer);
   return {
     bboxes: gatherRows(boxes, 4, keep),
-    scores: Float32Array.from(keep, (i) => scores[i]!),
-    levelIds: Int32Array.from(keep, (i) => levelIds[i]!),
+    scores: Float32Array.from(keep, (i) => scores[i]),
+    levelIds: Int32Array.from(keep, (i) => levelIds[i]),
   };
 }
 

@@ -46,7 +46,7 @@ export type SSDHeadOptions = z.input<typeof ssdHeadSchema>;
 
 function xavierUniform(conv: Conv2d): void {
   const [kh, kw, cin, cout] = conv.weight.shape as number[];
-  const bound = Math.sqrt(6 / (kh! * kw! * (cin! + cout!)));
+  const bound = Math.sqrt(6 / (kh * kw * (cin + cout)));
   conv.weight.assign(tf.randomUniform(conv.weight.shape, -bound, bound, 'float32', nextSeed()));
   conv.bias?.assign(tf.zerosLike(conv.bias));
 }
@@ -71,7 +71,7 @@ export class SSDHead extends AnchorHead {
   constructor(opts: SSDHeadOptions) {
     super({
       ...opts,
-      inChannels: opts.inChannels[0]!,
+      inChannels: opts.inChannels[0],
       bboxCoder: opts.bboxCoder ?? {
         type: 'DeltaXYWHBBoxCoder',
         targetMeans: [0, 0, 0, 0],
@@ -90,7 +90,7 @@ export class SSDHead extends AnchorHead {
     const normCfg = (opts.normCfg ?? null) as NormCfg | null;
     const actCfg = (opts.actCfg ?? { type: 'ReLU' }) as ActCfg;
     opts.inChannels.forEach((c, l) => {
-      const a = this.priorGenerator.numBasePriors[l]!;
+      const a = this.priorGenerator.numBasePriors[l];
       for (const [list, out] of [
         [this.clsConvs, a * this.clsOutChannels],
         [this.regConvs, a * 4],
@@ -144,22 +144,22 @@ export class SSDHead extends AnchorHead {
     const cls = tf.reshape(flattenLevels(clsScores, C1), [-1, C1]) as tf.Tensor2D;
     const reg = tf.reshape(flattenLevels(bboxPreds, 4), [-1, 4]) as tf.Tensor2D;
     // Labels of the anchors trained on: positives and candidate negatives (label C); the rest ignored.
-    const labels = Int32Array.from(t.labels, (l, i) => (t.labelWeights[i]! > 0 ? l : -100));
+    const labels = Int32Array.from(t.labels, (l, i) => (t.labelWeights[i] > 0 ? l : -100));
     const ce = softmaxCrossEntropy(cls, labels);
     const ceHost = ce.dataSync();
     const ratio = this.trainCfg.negPosRatio ?? 3;
     const keep: number[] = [];
     const posPerImage = new Int32Array(samples.length);
-    for (const f of t.posFlat) posPerImage[Math.floor(f / n)]!++;
+    for (const f of t.posFlat) posPerImage[Math.floor(f / n)]++;
     for (let b = 0; b < samples.length; b++) {
       const negs: number[] = [];
       for (let i = b * n; i < (b + 1) * n; i++) {
         if (labels[i] === this.numClasses) negs.push(i);
-        else if (labels[i]! >= 0) keep.push(i);
+        else if (labels[i] >= 0) keep.push(i);
       }
-      const k = Math.min(negs.length, Math.floor(ratio * posPerImage[b]!));
-      negs.sort((p, q) => ceHost[q]! - ceHost[p]! || p - q);
-      for (let j = 0; j < k; j++) keep.push(negs[j]!);
+      const k = Math.min(negs.length, Math.floor(ratio * posPerImage[b]));
+      negs.sort((p, q) => ceHost[q] - ceHost[p] || p - q);
+      for (let j = 0; j < k; j++) keep.push(negs[j]);
     }
     const numPos = Math.max(t.numPos, 1);
     const lossCls = tf.div(

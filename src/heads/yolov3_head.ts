@@ -179,7 +179,7 @@ export class YOLOV3Head extends Module {
       );
     }
     this.priorGenerator.strides.forEach(([sw, sh], l) => {
-      const [fw, fh] = this.featmapStrides[l]!;
+      const [fw, fh] = this.featmapStrides[l];
       if (sw !== fw || sh !== fh)
         throw new Error(
           `${at}.anchorGenerator.strides.${l}: ${sw} differs from featmapStrides.${l} ${fw}`,
@@ -207,8 +207,8 @@ export class YOLOV3Head extends Module {
       o.lossWh ?? { type: 'MSELoss', lossWeight: 1 },
       `${at}.lossWh`,
     );
-    this.trainCfg = (o.trainCfg ?? {}) as DenseTrainCfg;
-    this.testCfg = (o.testCfg ?? {}) as YOLOTestCfg;
+    this.trainCfg = o.trainCfg ?? {};
+    this.testCfg = o.testCfg ?? {};
     if (this.trainCfg.assigner) {
       this.assigner = buildOr<GridAssigner>(
         TASK_UTILS,
@@ -231,15 +231,15 @@ export class YOLOV3Head extends Module {
     const K = this.numAttrib;
     for (let l = 0; l < L; l++) {
       const bridge = new ConvModule({
-        inChannels: o.inChannels[l]!,
-        outChannels: o.outChannels[l]!,
+        inChannels: o.inChannels[l],
+        outChannels: o.outChannels[l],
         kernelSize: 3,
         padding: 1,
         normCfg,
         actCfg,
       });
       const pred = new Conv2d({
-        inChannels: o.outChannels[l]!,
+        inChannels: o.outChannels[l],
         outChannels: this.numAnchors * K,
         kernelSize: 1,
       });
@@ -247,7 +247,7 @@ export class YOLOV3Head extends Module {
       // objects per 608x608 image's map, class biases at 0.01.
       normalInit(bridge.conv, 0.01);
       normalInit(pred, 0.01);
-      const [sw] = this.featmapStrides[l]!;
+      const [sw] = this.featmapStrides[l];
       const bias = new Float32Array(this.numAnchors * K);
       for (let a = 0; a < this.numAnchors; a++) {
         bias[a * K + 4] = biasInitWithProb(8 / (608 / sw) ** 2);
@@ -265,7 +265,7 @@ export class YOLOV3Head extends Module {
 
   /** Anchors per cell (the same on every level). */
   get numAnchors(): number {
-    return this.priorGenerator.numBasePriors[0]!;
+    return this.priorGenerator.numBasePriors[0];
   }
 
   /** `5 + numClasses`: box (4), objectness (1), class logits. */
@@ -296,7 +296,7 @@ export class YOLOV3Head extends Module {
       const strides = new Float32Array(levels.reduce((s, p) => s + p.length / 4, 0));
       let o = 0;
       levels.forEach((p, l) => {
-        strides.fill(this.featmapStrides[l]![0], o, o + p.length / 4);
+        strides.fill(this.featmapStrides[l][0], o, o + p.length / 4);
         o += p.length / 4;
       });
       hit = { levels, all: concatF32(levels), strides };
@@ -346,14 +346,14 @@ export class YOLOV3Head extends Module {
       loss_wh: [],
     };
     predMaps.forEach((pm, l) => {
-      const rows = t.negMaps[l]!.length;
-      const target = t.targetMaps[l]!;
+      const rows = t.negMaps[l].length;
+      const target = t.targetMaps[l];
       const pos = new Float32Array(rows);
       const posAndNeg = new Float32Array(rows);
       for (let r = 0; r < rows; r++) {
         pos[r] = target[r * K + 4]!;
         // mmdet clamps an overlap of positive and negative to 1 (it cannot happen with the PseudoSampler).
-        posAndNeg[r] = Math.min(pos[r]! + t.negMaps[l]![r]!, 1);
+        posAndNeg[r] = Math.min(pos[r] + t.negMaps[l][r], 1);
       }
       const pred = tf.reshape(pm, [rows, K]) as tf.Tensor2D;
       const tgt = tf.tensor2d(target, [rows, K]);
@@ -413,10 +413,10 @@ export class YOLOV3Head extends Module {
       const cls: Float32Array[] = [];
       levels.forEach((pri, l) => {
         const n = pri.length / 4;
-        const d = data[l]!.subarray(b * n * K, (b + 1) * n * K);
+        const d = data[l].subarray(b * n * K, (b + 1) * n * K);
         const keep: number[] = [];
         for (let i = 0; i < n; i++) {
-          const c = sigmoid(d[i * K + 4]!);
+          const c = sigmoid(d[i * K + 4]);
           if (confThr > 0 && !(c >= confThr)) continue;
           keep.push(i);
           conf.push(c);
@@ -427,10 +427,10 @@ export class YOLOV3Head extends Module {
         const kc = new Float32Array(C * keep.length);
         keep.forEach((i, k) => {
           kp.set(pri.subarray(4 * i, 4 * i + 4), 4 * k);
-          kd.set([sigmoid(d[i * K]!), sigmoid(d[i * K + 1]!), d[i * K + 2]!, d[i * K + 3]!], 4 * k);
-          for (let c = 0; c < C; c++) kc[k * C + c] = sigmoid(d[i * K + 5 + c]!);
+          kd.set([sigmoid(d[i * K]), sigmoid(d[i * K + 1]), d[i * K + 2], d[i * K + 3]], 4 * k);
+          for (let c = 0; c < C; c++) kc[k * C + c] = sigmoid(d[i * K + 5 + c]);
         });
-        boxes.push(this.bboxCoder.decodeHost(kp, kd, this.featmapStrides[l]![0]));
+        boxes.push(this.bboxCoder.decodeHost(kp, kd, this.featmapStrides[l][0]));
         cls.push(kc);
       });
       const allBoxes = concatF32(boxes);
@@ -439,9 +439,9 @@ export class YOLOV3Head extends Module {
       const bx = new Float32Array(4 * m);
       const sc = new Float32Array(m);
       for (let k = 0; k < m; k++) {
-        const i = cand.priorIdx[k]!;
+        const i = cand.priorIdx[k];
         bx.set(allBoxes.subarray(4 * i, 4 * i + 4), 4 * k);
-        sc[k] = cand.scores[k]! * conf[i]!;
+        sc[k] = cand.scores[k] * conf[i];
       }
       return toDetDataSample(s, bboxPostProcess(bx, sc, cand.labels, s.metainfo, cfg, rescale));
     });

@@ -51,7 +51,7 @@ export function yoloTargets(
   const counts = levels.map((p) => p.length / 4);
   const offsets = counts.map((_, l) => counts.slice(0, l).reduce((s, c) => s + c, 0));
   const levelOf = new Int32Array(all.length / 4);
-  counts.forEach((c, l) => levelOf.fill(l, offsets[l]!, offsets[l]! + c));
+  counts.forEach((c, l) => levelOf.fill(l, offsets[l], offsets[l] + c));
   const B = samples.length;
   const K = 5 + ctx.numClasses;
   const C = ctx.numClasses;
@@ -67,8 +67,8 @@ export function yoloTargets(
     assigns.push(assign);
     const res = ctx.sampler.sample(assign);
     const rowOf = (i: number): [number, number] => {
-      const l = levelOf[i]!;
-      return [l, b * counts[l]! + i - offsets[l]!];
+      const l = levelOf[i];
+      return [l, b * counts[l] + i - offsets[l]];
     };
     const p = res.posInds.length;
     if (p) {
@@ -77,24 +77,24 @@ export function yoloTargets(
       const st = new Float32Array(p);
       res.posInds.forEach((i, k) => {
         pri.set(all.subarray(4 * i, 4 * i + 4), 4 * k);
-        const g = res.posAssignedGtInds[k]!;
+        const g = res.posAssignedGtInds[k];
         gts.set(gt.bboxes.subarray(4 * g, 4 * g + 4), 4 * k);
         st[k] = strides[i]!;
       });
       const enc = ctx.bboxCoder.encodeHost(pri, gts, st);
       res.posInds.forEach((i, k) => {
         const [l, r] = rowOf(i);
-        const t = targetMaps[l]!;
+        const t = targetMaps[l];
         t.set(enc.subarray(4 * k, 4 * k + 4), r * K);
         t[r * K + 4] = 1;
-        const label = gt.labels[res.posAssignedGtInds[k]!]!;
+        const label = gt.labels[res.posAssignedGtInds[k]];
         for (let c = 0; c < C; c++) t[r * K + 5 + c] = (c === label ? 1 - smooth : 0) + smooth / C;
       });
     }
     numPos += p;
     for (const i of res.negInds) {
       const [l, r] = rowOf(i);
-      negMaps[l]![r] = 1;
+      negMaps[l][r] = 1;
     }
   });
   return { targetMaps, negMaps, numPos, assign: assigns };

@@ -71,7 +71,7 @@ function binaryFocal(alpha: number, gamma: number): (x: tf.Tensor, t: tf.Tensor)
   const a0 = alpha >= 0 ? 1 - alpha : 1;
   const pow = (b: tf.Tensor): tf.Tensor =>
     gamma === 2 ? tf.square(b) : gamma === 1 ? b : gamma === 0 ? tf.onesLike(b) : tf.pow(b, gamma);
-  return tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, t, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     save([x, t]);
     const value = tf.tidy(() => {
@@ -101,7 +101,7 @@ function binaryFocal(alpha: number, gamma: number): (x: tf.Tensor, t: tf.Tensor)
       });
     };
     return { value, gradFunc };
-  }) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor, t: tf.Tensor) => tf.Tensor;
+  }) as (x: tf.Tensor, t: tf.Tensor) => tf.Tensor;
 }
 
 export interface FocalLossOptions {
@@ -157,7 +157,7 @@ export class FocalLoss extends Module {
       const fromLabels = !(target instanceof tf.Tensor && target.rank === 2);
       const t = fromLabels
         ? labelsToOneHot(labelsArray(target), pred.shape[1])
-        : tf.cast(target as tf.Tensor, 'float32');
+        : tf.cast(target, 'float32');
       // one-hot targets from labels are 0/1: use the fused gradient
       const loss = sigmoidFocalLoss(pred, t, {
         alpha: this.alpha,

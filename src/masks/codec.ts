@@ -60,8 +60,8 @@ export function countsToString(cnts: ArrayLike<number>): string {
   const parts: string[] = [];
   const buf: number[] = [];
   for (let i = 0; i < cnts.length; i++) {
-    let x = cnts[i]!;
-    if (i > 2) x -= cnts[i - 2]!;
+    let x = cnts[i];
+    if (i > 2) x -= cnts[i - 2];
     let more = true;
     while (more) {
       let c = x & 0x1f;
@@ -106,7 +106,7 @@ export function stringToCounts(s: string): Uint32Array {
       p++;
       if (!more && c & 0x10) x -= mul; // sign extension
     }
-    if (m > 2) x += out[m - 2]!;
+    if (m > 2) x += out[m - 2];
     out[m++] = x; // Uint32Array store wraps like the C cast to uint
   }
   return out.slice(0, m);
@@ -257,7 +257,7 @@ export function rleDecode(rle: AnyRLE | Runs, order: MaskOrder = 'C'): Uint8Arra
   let pos = 0;
   let v = 0;
   for (let j = 0; j < cnts.length; j++) {
-    const n = cnts[j]!;
+    const n = cnts[j];
     if (pos + n > s)
       throw new RangeError(`rleDecode: runs add up to more than height*width = ${s}`);
     if (v) {

@@ -15,7 +15,7 @@ import { fromRuns, toRuns, type AnyRLE, type RLE, type Runs, type XYWH } from '.
 export function rleArea(rle: AnyRLE | Runs): number {
   const { cnts } = toRuns(rle);
   let a = 0;
-  for (let j = 1; j < cnts.length; j += 2) a += cnts[j]!;
+  for (let j = 1; j < cnts.length; j += 2) a += cnts[j];
   return a >>> 0; // uint accumulator in C
 }
 
@@ -39,7 +39,7 @@ export function rleToBbox(rle: AnyRLE | Runs): XYWH {
   let cc = 0;
   for (let j = 0; j < m; j++) {
     const start = cc;
-    cc += cnts[j]!;
+    cc += cnts[j];
     if (j % 2 === 0 || cnts[j] === 0) continue;
     const yStart = start % h;
     const xStart = (start - yStart) / h;
@@ -72,13 +72,13 @@ export function rleToBbox(rle: AnyRLE | Runs): XYWH {
 export function mergeRuns(rs: readonly Runs[], intersect = false): Runs {
   const n = rs.length;
   if (n === 0) return { h: 0, w: 0, cnts: new Uint32Array(0) };
-  let h = rs[0]!.h;
-  let w = rs[0]!.w;
-  if (n === 1) return { h, w, cnts: rs[0]!.cnts.slice() };
-  let cnts = rs[0]!.cnts.slice();
+  let h = rs[0].h;
+  let w = rs[0].w;
+  if (n === 1) return { h, w, cnts: rs[0].cnts.slice() };
+  let cnts = rs[0].cnts.slice();
   let m = cnts.length;
   for (let i = 1; i < n; i++) {
-    const B = rs[i]!;
+    const B = rs[i];
     if (B.h !== h || B.w !== w) {
       h = w = m = 0;
       break;
@@ -163,17 +163,17 @@ export function bboxIouFlat(
   const n = gt.length / 4;
   const o = out ?? new Float64Array(m * n);
   for (let g = 0; g < n; g++) {
-    const gx = gt[g * 4]!;
-    const gy = gt[g * 4 + 1]!;
-    const gw = gt[g * 4 + 2]!;
-    const gh = gt[g * 4 + 3]!;
+    const gx = gt[g * 4];
+    const gy = gt[g * 4 + 1];
+    const gw = gt[g * 4 + 2];
+    const gh = gt[g * 4 + 3];
     const ga = gw * gh;
     const crowd = iscrowd !== null && !!iscrowd[g];
     for (let d = 0; d < m; d++) {
-      const dx = dt[d * 4]!;
-      const dy = dt[d * 4 + 1]!;
-      const dw = dt[d * 4 + 2]!;
-      const dh = dt[d * 4 + 3]!;
+      const dx = dt[d * 4];
+      const dy = dt[d * 4 + 1];
+      const dw = dt[d * 4 + 2];
+      const dh = dt[d * 4 + 3];
       const da = dw * dh;
       o[d * n + g] = 0;
       const w = Math.min(dw + dx, gw + gx) - Math.max(dx, gx);
@@ -214,19 +214,19 @@ export function runsIouFlat(
   const gb = gtBoxes ?? boxesOf(gt);
   const o = bboxIouFlat(db, gb, iscrowd, out);
   for (let g = 0; g < n; g++) {
-    const G = gt[g]!;
+    const G = gt[g];
     const crowd = iscrowd !== null && !!iscrowd[g];
     for (let d = 0; d < m; d++) {
-      if (!(o[d * n + g]! > 0)) continue;
-      const D = dt[d]!;
+      if (!(o[d * n + g] > 0)) continue;
+      const D = dt[d];
       if (D.h !== G.h || D.w !== G.w) {
         o[d * n + g] = -1;
         continue;
       }
       const A = D.cnts;
       const B = G.cnts;
-      let ca = A[0]!;
-      let cb = B[0]!;
+      let ca = A[0];
+      let cb = B[0];
       const ka = A.length;
       const kb = B.length;
       let va = 0;

@@ -18,21 +18,21 @@ export function polyRuns(xy: ArrayLike<number>, k: number, h: number, w: number)
   const x = new Int32Array(k + 1);
   const y = new Int32Array(k + 1);
   // (int)(scale*v+.5): C truncation toward zero
-  for (let j = 0; j < k; j++) x[j] = Math.trunc(scale * xy[j * 2]! + 0.5);
+  for (let j = 0; j < k; j++) x[j] = Math.trunc(scale * xy[j * 2] + 0.5);
   x[k] = x[0]!;
-  for (let j = 0; j < k; j++) y[j] = Math.trunc(scale * xy[j * 2 + 1]! + 0.5);
+  for (let j = 0; j < k; j++) y[j] = Math.trunc(scale * xy[j * 2 + 1] + 0.5);
   y[k] = y[0]!;
   let m = 0;
   for (let j = 0; j < k; j++)
-    m += Math.max(Math.abs(x[j]! - x[j + 1]!), Math.abs(y[j]! - y[j + 1]!)) + 1;
+    m += Math.max(Math.abs(x[j] - x[j + 1]), Math.abs(y[j] - y[j + 1])) + 1;
   const u = new Int32Array(m);
   const v = new Int32Array(m);
   m = 0;
   for (let j = 0; j < k; j++) {
-    let xs = x[j]!;
-    let xe = x[j + 1]!;
-    let ys = y[j]!;
-    let ye = y[j + 1]!;
+    let xs = x[j];
+    let xe = x[j + 1];
+    let ys = y[j];
+    let ye = y[j + 1];
     const dx = Math.abs(xe - xs);
     const dy = Math.abs(ys - ye);
     const flip = (dx >= dy && xs > xe) || (dx < dy && ys > ye);
@@ -67,10 +67,10 @@ export function polyRuns(xy: ArrayLike<number>, k: number, h: number, w: number)
   const by: number[] = [];
   for (let j = 1; j < kk; j++) {
     if (u[j] === u[j - 1]) continue;
-    let xd = u[j]! < u[j - 1]! ? u[j]! : u[j]! - 1;
+    let xd = u[j] < u[j - 1] ? u[j] : u[j] - 1;
     xd = (xd + 0.5) / scale - 0.5;
     if (Math.floor(xd) !== xd || xd < 0 || xd > w - 1) continue;
-    let yd = v[j]! < v[j - 1]! ? v[j]! : v[j - 1]!;
+    let yd = v[j] < v[j - 1] ? v[j] : v[j - 1];
     yd = (yd + 0.5) / scale - 0.5;
     if (yd < 0) yd = 0;
     else if (yd > h) yd = h;
@@ -81,12 +81,12 @@ export function polyRuns(xy: ArrayLike<number>, k: number, h: number, w: number)
   const n = bx.length;
   const a = new Uint32Array(n + 1);
   // (uint)(x*(int)h+y): int arithmetic, wrapped to uint
-  for (let j = 0; j < n; j++) a[j] = (Math.imul(bx[j]!, h) + by[j]!) >>> 0;
+  for (let j = 0; j < n; j++) a[j] = (Math.imul(bx[j], h) + by[j]) >>> 0;
   a[n] = (h * w) >>> 0;
   a.sort();
   let p = 0;
   for (let j = 0; j < a.length; j++) {
-    const t = a[j]!;
+    const t = a[j];
     a[j] = t - p;
     p = t;
   }
@@ -95,10 +95,10 @@ export function polyRuns(xy: ArrayLike<number>, k: number, h: number, w: number)
   m = 0;
   b[m++] = a[j++]!;
   while (j < a.length) {
-    if (a[j]! > 0) b[m++] = a[j++]!;
+    if (a[j] > 0) b[m++] = a[j++]!;
     else {
       j++;
-      if (j < a.length) b[m - 1] += a[j++]!;
+      if (j < a.length) b[m - 1] += a[j++];
     }
   }
   return { h, w, cnts: b.slice(0, m) };
@@ -127,10 +127,10 @@ export function rleFrPoly(polygon: ArrayLike<number>, height: number, width: num
  * ```
  */
 export function bboxRuns(bb: ArrayLike<number>, h: number, w: number): Runs {
-  const xs = bb[0]!;
-  const xe = xs + bb[2]!;
-  const ys = bb[1]!;
-  const ye = ys + bb[3]!;
+  const xs = bb[0];
+  const xe = xs + bb[2];
+  const ys = bb[1];
+  const ye = ys + bb[3];
   return polyRuns([xs, ys, xs, ye, xe, ye, xe, ys], 4, h, w);
 }
 

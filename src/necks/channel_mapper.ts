@@ -5,8 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { MODELS } from '../registry.js';
-import { ConvModule, Module, ModuleList, type ActCfg, type NormCfg } from '../nn/index.js';
-import { initWeights, type InitCfg } from '../backbones/init_weights.js';
+import { ConvModule, Module, ModuleList } from '../nn/index.js';
+import { initWeights } from '../backbones/init_weights.js';
 import { actCfgSchema, initSchema, normCfgSchema } from '../backbones/utils.js';
 
 export const channelMapperSchema = z
@@ -37,8 +37,8 @@ export class ChannelMapper extends Module {
   constructor(options: z.input<typeof channelMapperSchema>) {
     super();
     const o = (this.opts = channelMapperSchema.parse(options));
-    const normCfg = (o.normCfg as NormCfg | null) ?? null;
-    const actCfg = (o.actCfg as ActCfg | null) ?? null;
+    const normCfg = o.normCfg ?? null;
+    const actCfg = o.actCfg ?? null;
     const numOuts = o.numOuts ?? o.inChannels.length;
     if (numOuts < o.inChannels.length)
       throw new Error(`ChannelMapper: numOuts ${numOuts} < ${o.inChannels.length} inputs`);
@@ -63,7 +63,7 @@ export class ChannelMapper extends Module {
       const extra: ConvModule[] = [];
       for (let i = o.inChannels.length; i < numOuts; i++) {
         const inCh =
-          i === o.inChannels.length ? o.inChannels[o.inChannels.length - 1]! : o.outChannels;
+          i === o.inChannels.length ? o.inChannels[o.inChannels.length - 1] : o.outChannels;
         extra.push(
           new ConvModule({
             inChannels: inCh,
@@ -78,20 +78,15 @@ export class ChannelMapper extends Module {
       }
       this.extraConvs = this.addModule('extraConvs', new ModuleList(extra));
     }
-    initWeights(
-      this,
-      (o.init as InitCfg | InitCfg[] | undefined) ?? [
-        { type: 'Xavier', layer: 'Conv2d', distribution: 'uniform' },
-      ],
-    );
+    initWeights(this, o.init ?? [{ type: 'Xavier', layer: 'Conv2d', distribution: 'uniform' }]);
   }
   forward(inputs: tf.Tensor4D[]): tf.Tensor4D[] {
     if (inputs.length !== this.convs.length)
       throw new Error(`ChannelMapper: expected ${this.convs.length} inputs, got ${inputs.length}`);
-    const outs = this.convs.items.map((c, i) => c.forward(inputs[i]!));
+    const outs = this.convs.items.map((c, i) => c.forward(inputs[i]));
     if (this.extraConvs) {
       this.extraConvs.items.forEach((c, i) =>
-        outs.push(c.forward(i === 0 ? inputs[inputs.length - 1]! : outs[outs.length - 1]!)),
+        outs.push(c.forward(i === 0 ? inputs[inputs.length - 1] : outs[outs.length - 1])),
       );
     }
     return outs;

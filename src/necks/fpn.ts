@@ -7,15 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { MODELS } from '../registry.js';
-import {
-  ConvModule,
-  interpolate,
-  Module,
-  ModuleList,
-  type ActCfg,
-  type NormCfg,
-} from '../nn/index.js';
-import { initWeights, type InitCfg } from '../backbones/init_weights.js';
+import { ConvModule, interpolate, Module, ModuleList } from '../nn/index.js';
+import { initWeights } from '../backbones/init_weights.js';
 import { actCfgSchema, initSchema, normCfgSchema } from '../backbones/utils.js';
 
 export const fpnSchema = z
@@ -98,14 +91,14 @@ export class FPN extends Module {
           : extra in camel
             ? camel[extra as keyof typeof camel]
             : (extra as 'on_input' | 'on_lateral' | 'on_output');
-    const normCfg = (o.normCfg as NormCfg | null) ?? null;
-    const actCfg = (o.actCfg as ActCfg | null) ?? null;
+    const normCfg = o.normCfg ?? null;
+    const actCfg = o.actCfg ?? null;
     const laterals: ConvModule[] = [];
     const fpns: ConvModule[] = [];
     for (let i = o.startLevel; i < this.backboneEndLevel; i++) {
       laterals.push(
         new ConvModule({
-          inChannels: o.inChannels[i]!,
+          inChannels: o.inChannels[i],
           outChannels: o.outChannels,
           kernelSize: 1,
           normCfg: o.noNormOnLateral ? null : normCfg,
@@ -128,7 +121,7 @@ export class FPN extends Module {
       for (let i = 0; i < extraLevels; i++) {
         const inCh =
           i === 0 && this.extraMode === 'on_input'
-            ? o.inChannels[this.backboneEndLevel - 1]!
+            ? o.inChannels[this.backboneEndLevel - 1]
             : o.outChannels;
         fpns.push(
           new ConvModule({
@@ -145,27 +138,22 @@ export class FPN extends Module {
     }
     this.lateralConvs = this.addModule('lateralConvs', new ModuleList(laterals));
     this.fpnConvs = this.addModule('fpnConvs', new ModuleList(fpns));
-    initWeights(
-      this,
-      (o.init as InitCfg | InitCfg[] | undefined) ?? [
-        { type: 'Xavier', layer: 'Conv2d', distribution: 'uniform' },
-      ],
-    );
+    initWeights(this, o.init ?? [{ type: 'Xavier', layer: 'Conv2d', distribution: 'uniform' }]);
   }
 
   /** Top-down pathway: each coarser lateral upsampled and added to the next finer one (in place in `laterals`). */
   protected topDown(laterals: tf.Tensor4D[]): void {
     const up = this.opts.upsampleCfg;
     for (let i = laterals.length - 1; i > 0; i--) {
-      const prev = laterals[i - 1]!;
+      const prev = laterals[i - 1];
       const size: [number, number] = [prev.shape[1], prev.shape[2]];
       const u = up.scaleFactor
-        ? interpolate(laterals[i]!, {
+        ? interpolate(laterals[i], {
             scaleFactor: up.scaleFactor,
             mode: up.mode,
             alignCorners: up.alignCorners,
           })
-        : interpolate(laterals[i]!, { size, mode: up.mode, alignCorners: up.alignCorners });
+        : interpolate(laterals[i], { size, mode: up.mode, alignCorners: up.alignCorners });
       laterals[i - 1] = tf.add(prev, u);
     }
   }
@@ -176,7 +164,7 @@ export class FPN extends Module {
         `${this.constructor.name}: expected ${this.opts.inChannels.length} inputs, got ${inputs.length}`,
       );
     }
-    return this.lateralConvs.items.map((l, i) => l.forward(inputs[i + this.opts.startLevel]!));
+    return this.lateralConvs.items.map((l, i) => l.forward(inputs[i + this.opts.startLevel]));
   }
 
   /** Appends the extra levels (max pool, or stride-2 convs) after the `used` pyramid outputs. */
@@ -190,18 +178,18 @@ export class FPN extends Module {
     if (o.numOuts <= outs.length) return;
     if (!this.extraMode) {
       // mmdetection's F.max_pool2d(x, 1, stride=2): every other pixel.
-      while (outs.length < o.numOuts) outs.push(tf.maxPool(outs[outs.length - 1]!, 1, 2, 'valid'));
+      while (outs.length < o.numOuts) outs.push(tf.maxPool(outs[outs.length - 1], 1, 2, 'valid'));
       return;
     }
     const source =
       this.extraMode === 'on_input'
-        ? inputs[this.backboneEndLevel - 1]!
+        ? inputs[this.backboneEndLevel - 1]
         : this.extraMode === 'on_lateral'
-          ? laterals[laterals.length - 1]!
-          : outs[outs.length - 1]!;
+          ? laterals[laterals.length - 1]
+          : outs[outs.length - 1];
     outs.push(this.fpnConvs.at(used).forward(source));
     for (let i = used + 1; i < o.numOuts; i++) {
-      const last = outs[outs.length - 1]!;
+      const last = outs[outs.length - 1];
       outs.push(this.fpnConvs.at(i).forward(o.reluBeforeExtraConvs ? tf.relu(last) : last));
     }
   }
@@ -229,8 +217,8 @@ export class PAFPN extends FPN {
   constructor(options: FPNOptions) {
     super({ ...options, init: [] });
     const o = this.opts;
-    const normCfg = (o.normCfg as NormCfg | null) ?? null;
-    const actCfg = (o.actCfg as ActCfg | null) ?? null;
+    const normCfg = o.normCfg ?? null;
+    const actCfg = o.actCfg ?? null;
     const downs: ConvModule[] = [];
     const pafpns: ConvModule[] = [];
     for (let i = o.startLevel + 1; i < this.backboneEndLevel; i++) {
@@ -260,9 +248,7 @@ export class PAFPN extends FPN {
     this.pafpnConvs = this.addModule('pafpnConvs', new ModuleList(pafpns));
     initWeights(
       this,
-      (options.init as InitCfg | InitCfg[] | undefined) ?? [
-        { type: 'Xavier', layer: 'Conv2d', distribution: 'uniform' },
-      ],
+      options.init ?? [{ type: 'Xavier', layer: 'Conv2d', distribution: 'uniform' }],
     );
   }
 
@@ -272,8 +258,8 @@ export class PAFPN extends FPN {
     const used = lat.length;
     const inter = lat.map((l, i) => this.fpnConvs.at(i).forward(l));
     for (let i = 0; i < used - 1; i++)
-      inter[i + 1] = tf.add(inter[i + 1]!, this.downsampleConvs.at(i).forward(inter[i]!));
-    const outs = [inter[0]!, ...inter.slice(1).map((t, i) => this.pafpnConvs.at(i).forward(t))];
+      inter[i + 1] = tf.add(inter[i + 1], this.downsampleConvs.at(i).forward(inter[i]));
+    const outs = [inter[0], ...inter.slice(1).map((t, i) => this.pafpnConvs.at(i).forward(t))];
     this.addExtraLevels(outs, inputs, lat, used);
     return outs;
   }

@@ -7,15 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { MODELS } from '../registry.js';
-import {
-  ConvModule,
-  Module,
-  ModuleList,
-  Sequential,
-  type ActCfg,
-  type NormCfg,
-} from '../nn/index.js';
-import { initWeights, type InitCfg } from '../backbones/init_weights.js';
+import { ConvModule, Module, ModuleList, Sequential } from '../nn/index.js';
+import { initWeights } from '../backbones/init_weights.js';
 import { L2Norm } from '../backbones/vgg.js';
 import { actCfgSchema, initSchema, normCfgSchema } from '../backbones/utils.js';
 
@@ -71,16 +64,16 @@ export class SSDNeck extends Module {
       );
     }
     if (o.l2NormScale !== null)
-      this.l2Norm = this.addModule('l2Norm', new L2Norm(o.inChannels[0]!, o.l2NormScale));
-    const normCfg = (o.normCfg as NormCfg | null) ?? null;
-    const actCfg = (o.actCfg as ActCfg | null) ?? null;
-    let prev = o.inChannels[nIn - 1]!;
+      this.l2Norm = this.addModule('l2Norm', new L2Norm(o.inChannels[0], o.l2NormScale));
+    const normCfg = o.normCfg ?? null;
+    const actCfg = o.actCfg ?? null;
+    let prev = o.inChannels[nIn - 1];
     const layers: Sequential[] = [];
     extra.forEach((out, i) => {
       const k = i === extra.length - 1 ? o.lastKernelSize : 3;
       const mid = Math.floor(out / 2);
-      const s = o.levelStrides[i]!;
-      const p = o.levelPaddings[i]!;
+      const s = o.levelStrides[i];
+      const p = o.levelPaddings[i];
       const second = o.useDepthwise
         ? new Sequential(
             new ConvModule({
@@ -113,17 +106,12 @@ export class SSDNeck extends Module {
       prev = out;
     });
     this.extraLayers = this.addModule('extraLayers', new ModuleList(layers));
-    initWeights(
-      this,
-      (o.init as InitCfg | InitCfg[] | undefined) ?? [
-        { type: 'Xavier', layer: 'Conv2d', distribution: 'uniform' },
-      ],
-    );
+    initWeights(this, o.init ?? [{ type: 'Xavier', layer: 'Conv2d', distribution: 'uniform' }]);
   }
   forward(inputs: tf.Tensor4D[]): tf.Tensor4D[] {
     const outs = [...inputs];
-    if (this.l2Norm) outs[0] = this.l2Norm.forward(outs[0]!);
-    let y = outs[outs.length - 1]!;
+    if (this.l2Norm) outs[0] = this.l2Norm.forward(outs[0]);
+    let y = outs[outs.length - 1];
     for (const layer of this.extraLayers) {
       y = layer.forward(y) as tf.Tensor4D;
       outs.push(y);

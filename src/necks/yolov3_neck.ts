@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { MODELS } from '../registry.js';
 import { ConvModule, interpolate, Module, type ActCfg, type NormCfg } from '../nn/index.js';
-import { initWeights, type InitCfg } from '../backbones/init_weights.js';
+import { initWeights } from '../backbones/init_weights.js';
 import { actCfgSchema, initSchema, normCfgSchema } from '../backbones/utils.js';
 
 interface ConvCfgs {
@@ -94,19 +94,19 @@ export class YOLOV3Neck extends Module {
       );
     }
     const cfg: ConvCfgs = {
-      normCfg: (o.normCfg as NormCfg | null) ?? null,
-      actCfg: (o.actCfg as ActCfg | null) ?? null,
+      normCfg: o.normCfg ?? null,
+      actCfg: o.actCfg ?? null,
     };
     this.detects.push(
-      this.addModule('detect1', new DetectionBlock(o.inChannels[0]!, o.outChannels[0]!, cfg)),
+      this.addModule('detect1', new DetectionBlock(o.inChannels[0], o.outChannels[0], cfg)),
     );
     for (let i = 1; i < o.numScales; i++) {
-      const [inC, outC] = [o.inChannels[i]!, o.outChannels[i]!];
+      const [inC, outC] = [o.inChannels[i], o.outChannels[i]];
       this.convs.push(
         this.addModule(
           `conv${i}`,
           new ConvModule({
-            inChannels: o.outChannels[i - 1]!,
+            inChannels: o.outChannels[i - 1],
             outChannels: outC,
             kernelSize: 1,
             ...cfg,
@@ -120,7 +120,7 @@ export class YOLOV3Neck extends Module {
     // mmcv's ConvModule init: Kaiming (fan_out) for its LeakyReLU slope, norms at 1.
     initWeights(
       this,
-      (o.init as InitCfg | InitCfg[] | undefined) ?? [
+      o.init ?? [
         {
           type: 'Kaiming',
           layer: 'Conv2d',
@@ -139,23 +139,23 @@ export class YOLOV3Neck extends Module {
         `YOLOV3Neck: expected ${n} feature maps, got ${Array.isArray(feats) ? feats.length : typeof feats}`,
       );
     feats.forEach((f, i) => {
-      const want = this.opts.inChannels[n - 1 - i]!;
+      const want = this.opts.inChannels[n - 1 - i];
       if (f.rank !== 4 || f.shape[3] !== want)
         throw new Error(
           `YOLOV3Neck: input ${i} must be NHWC with ${want} channels, got shape [${f.shape}]`,
         );
     });
-    let out = tf.tidy(() => this.detects[0]!.forward(feats[n - 1]!));
+    let out = tf.tidy(() => this.detects[0].forward(feats[n - 1]));
     const outs = [out];
     for (let i = 1; i < n; i++) {
       const prev = out;
-      const lateral = feats[n - 1 - i]!;
+      const lateral = feats[n - 1 - i];
       out = tf.tidy(() => {
-        const up = interpolate(this.convs[i - 1]!.forward(prev), {
+        const up = interpolate(this.convs[i - 1].forward(prev), {
           scaleFactor: 2,
           mode: 'nearest',
         });
-        return this.detects[i]!.forward(tf.concat([up, lateral], 3));
+        return this.detects[i].forward(tf.concat([up, lateral], 3));
       });
       outs.push(out);
     }

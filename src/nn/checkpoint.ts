@@ -217,18 +217,18 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): Safeten
         tf.tensor(known.tf === 'bool' ? Int32Array.from(arr) : arr, shape, known.tf),
       );
     } else {
-      const arr = foreign!.tf === 'int32' ? new Int32Array(count) : new Float32Array(count);
-      for (let i = 0; i < count; i++) arr[i] = foreign!.read(dv, begin + i * width);
-      tensors.set(name, tf.tensor(arr, shape, foreign!.tf));
+      const arr = foreign.tf === 'int32' ? new Int32Array(count) : new Float32Array(count);
+      for (let i = 0; i < count; i++) arr[i] = foreign.read(dv, begin + i * width);
+      tensors.set(name, tf.tensor(arr, shape, foreign.tf));
     }
   }
   spans.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < spans.length; i++) {
-    if (spans[i]![0] < spans[i - 1]![1]) {
+    if (spans[i][0] < spans[i - 1][1]) {
       for (const t of tensors.values()) t.dispose();
       throw new CheckpointError(
         file,
-        `corrupt: tensors '${spans[i - 1]![2]}' and '${spans[i]![2]}' overlap`,
+        `corrupt: tensors '${spans[i - 1][2]}' and '${spans[i][2]}' overlap`,
       );
     }
   }

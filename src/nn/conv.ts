@@ -69,7 +69,7 @@ export class Conv2d extends Module {
       y = tf.conv2d(x, this.weight as tf.Tensor4D, stride, this.padArg, 'NHWC', dilation);
     } else if (groups === inChannels) {
       const [kh, kw, , out] = this.weight.shape;
-      const f = tf.reshape(this.weight, [kh!, kw!, inChannels, out! / inChannels]) as tf.Tensor4D;
+      const f = tf.reshape(this.weight, [kh, kw, inChannels, out / inChannels]) as tf.Tensor4D;
       y = tf.depthwiseConv2d(x, f, stride, this.padArg, 'NHWC', dilation);
     } else {
       const xs = tf.split(x, groups, 3);

@@ -30,7 +30,7 @@ export function fans(shape: readonly number[]): [number, number] {
   if (shape.length < 2)
     throw new Error(`fan in/out needs a weight of rank >= 2, got shape [${shape}]`);
   const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
-  return [shape[shape.length - 2]! * receptive, shape[shape.length - 1]! * receptive];
+  return [shape[shape.length - 2] * receptive, shape[shape.length - 1] * receptive];
 }
 
 /** torch.nn.init.calculate_gain. */

@@ -149,9 +149,7 @@ export function runKernel<T extends tf.Tensor | tf.Tensor[]>(
   inputs: Record<string, tf.Tensor>,
   attrs: Record<string, unknown> = {},
 ): T {
-  return tf
-    .engine()
-    .runKernel(kernelName, inputs as unknown as tf.NamedTensorMap, attrs as NamedAttrMap) as T;
+  return tf.engine().runKernel(kernelName, inputs, attrs as NamedAttrMap) as T;
 }
 
 /** Host values of a tensor, array or typed array as float32. */
@@ -167,8 +165,7 @@ export function toF32(x: tf.Tensor | ArrayLike<number> | number[][], what: strin
     return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
   }
   if (x instanceof Float32Array) return x;
-  if (Array.isArray(x) && x.length && Array.isArray(x[0]))
-    return Float32Array.from((x as number[][]).flat());
+  if (Array.isArray(x) && x.length && Array.isArray(x[0])) return Float32Array.from(x.flat());
   if (Array.isArray(x) || ArrayBuffer.isView(x)) return Float32Array.from(x as ArrayLike<number>);
   throw new Error(`${what}: expected a tensor or an array of numbers, got ${typeof x}.`);
 }

@@ -142,8 +142,8 @@ export class StandardRoIHead extends Module {
 
   constructor(opts: StandardRoIHeadOptions) {
     super();
-    this.trainCfg = (opts.trainCfg ?? {}) as RCNNTrainCfg;
-    this.testCfg = (opts.testCfg ?? {}) as RCNNTestCfg;
+    this.trainCfg = opts.trainCfg ?? {};
+    this.testCfg = opts.testCfg ?? {};
     // Where the user's config put this head (model.roiHead), for errors.
     const at = Registry.buildPath(new.target) ?? 'roiHead';
     this.bboxRoiExtractor = buildOr<SingleRoIExtractor>(
@@ -204,7 +204,7 @@ export class StandardRoIHead extends Module {
       );
     return samples.map((s, i) => {
       const gt = s.gtInstances;
-      let priors = proposals[i]!.bboxes;
+      let priors = proposals[i].bboxes;
       let assign = this.assigner!.assign(priors, gt, s.ignoredInstances);
       if (this.sampler.addGtAsProposals && gt.labels.length) {
         const withGt = new Float32Array(gt.bboxes.length + priors.length);
@@ -218,7 +218,7 @@ export class StandardRoIHead extends Module {
         posPriors: gatherRows(priors, 4, res.posInds),
         negPriors: gatherRows(priors, 4, res.negInds),
         posGtBboxes: gatherRows(gt.bboxes, 4, res.posAssignedGtInds),
-        posLabels: Int32Array.from(res.posAssignedGtInds, (g) => gt.labels[g]!),
+        posLabels: Int32Array.from(res.posAssignedGtInds, (g) => gt.labels[g]),
         posAssignedGtInds: res.posAssignedGtInds,
         sampling: res,
       };
@@ -270,14 +270,14 @@ export class StandardRoIHead extends Module {
     const targets: tf.Tensor3D[] = [];
     sampled.forEach((r, i) => {
       if (!r.posLabels.length) return;
-      const masks = samples[i]!.gtInstances.masks;
+      const masks = samples[i].gtInstances.masks;
       if (!masks)
         throw new Error(
-          `StandardRoIHead: image ${String(samples[i]!.metainfo.imgId)} has no gtInstances.masks; load them with LoadAnnotations withMask: true`,
+          `StandardRoIHead: image ${String(samples[i].metainfo.imgId)} has no gtInstances.masks; load them with LoadAnnotations withMask: true`,
         );
       targets.push(head.getTargets(r.posPriors, r.posAssignedGtInds, masks));
     });
-    const t = targets.length === 1 ? targets[0]! : (tf.concat(targets, 0) as tf.Tensor3D);
+    const t = targets.length === 1 ? targets[0] : (tf.concat(targets, 0) as tf.Tensor3D);
     const posLabels = Int32Array.from(sampled.flatMap((r) => Array.from(r.posLabels)));
     return head.loss(maskPreds, t, posLabels).loss_mask;
   }
@@ -334,9 +334,9 @@ export class StandardRoIHead extends Module {
       const R = reg.length / total;
       let o = 0;
       results = samples.map((s, i) => {
-        const k = counts[i]!;
+        const k = counts[i];
         const r = this.bboxHead.predictByFeatSingle(
-          perImage[i]!,
+          perImage[i],
           cls.subarray(o * C1, (o + k) * C1),
           reg.subarray(o * R, (o + k) * R),
           s.metainfo,
@@ -348,7 +348,7 @@ export class StandardRoIHead extends Module {
       });
     }
     if (this.maskHead) this.predictMask(feats, results, samples, rescale);
-    return samples.map((s, i) => toDetDataSample(s, results[i]!));
+    return samples.map((s, i) => toDetDataSample(s, results[i]));
   }
 
   /** mmdet `predict_mask`: the mask head on the final boxes (in input pixels), masks pasted at `oriShape` when `rescale`. */
@@ -360,7 +360,7 @@ export class StandardRoIHead extends Module {
   ): void {
     const inputBoxes = results.map((r, i) => {
       const b = Float32Array.from(r.bboxes);
-      const sf = samples[i]!.metainfo.scaleFactor;
+      const sf = samples[i].metainfo.scaleFactor;
       if (rescale && sf) {
         for (let k = 0; k < b.length; k += 4) {
           b[k] *= sf[0];
@@ -372,7 +372,7 @@ export class StandardRoIHead extends Module {
       return b;
     });
     const counts = inputBoxes.map((b) => b.length >> 2);
-    const withMasks = (i: number): InstanceData & { masks?: Uint8Array[] } => results[i]!;
+    const withMasks = (i: number): InstanceData & { masks?: Uint8Array[] } => results[i];
     if (counts.every((c) => c === 0)) {
       results.forEach((_, i) => (withMasks(i).masks = []));
       return;
@@ -384,8 +384,8 @@ export class StandardRoIHead extends Module {
     try {
       let o = 0;
       results.forEach((r, i) => {
-        const k = counts[i]!;
-        const meta = samples[i]!.metainfo;
+        const k = counts[i];
+        const meta = samples[i].metainfo;
         if (k === 0) withMasks(i).masks = [];
         else {
           const part = tf.slice(preds, [o, 0, 0, 0], [k, -1, -1, -1]);

@@ -143,7 +143,7 @@ export class EncoderDecoder extends Module {
     this.trainCfg = opts.trainCfg ?? null;
     const t = segTestCfgSchema.safeParse(opts.testCfg ?? {});
     if (!t.success) {
-      const issue = t.error.issues[0]!;
+      const issue = t.error.issues[0];
       throw new Error(
         `model.testCfg.${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(opts.testCfg)})`,
       );
@@ -219,12 +219,12 @@ export class EncoderDecoder extends Module {
         for (let y = 0; y < h; y++) {
           const src = (b * h + y) * w * C;
           const dst = ((b * H + y1 + y) * W + x1) * C;
-          for (let k = 0; k < w * C; k++) sum[dst + k] += d[src + k]!;
+          for (let k = 0; k < w * C; k++) sum[dst + k] += d[src + k];
         }
       }
       for (let y = y1; y < y2; y++) for (let x = x1; x < x2; x++) count[y * W + x]++;
     }
-    for (let i = 0; i < B * H * W * C; i++) sum[i] /= count[Math.floor(i / C) % (H * W)]!;
+    for (let i = 0; i < B * H * W * C; i++) sum[i] /= count[Math.floor(i / C) % (H * W)];
     return tf.tensor4d(sum, [B, H, W, C]);
   }
 

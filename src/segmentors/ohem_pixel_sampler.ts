@@ -57,20 +57,20 @@ export class OHEMPixelSampler {
     const logp = tf.tidy(() => tf.logSoftmax(logits).dataSync() as Float32Array);
     // log-probability of each valid pixel's label
     const lp = Float32Array.from(valid, (i) => {
-      const l = labels[i]!;
-      return l >= 0 && l < c ? logp[i * c + l]! : 0;
+      const l = labels[i];
+      return l >= 0 && l < c ? logp[i * c + l] : 0;
     });
     if (this.thresh !== null) {
       const sorted = Float32Array.from(lp).sort();
-      const kth = sorted[Math.min(batchKept, sorted.length - 1)]!;
+      const kth = sorted[Math.min(batchKept, sorted.length - 1)];
       const threshold = Math.max(kth, Math.log(this.thresh));
       valid.forEach((i, k) => {
-        if (lp[k]! < threshold) weight[i] = 1;
+        if (lp[k] < threshold) weight[i] = 1;
       });
     } else {
       // the largest losses are the smallest log-probabilities
-      const order = Array.from(valid.keys()).sort((a, b) => lp[a]! - lp[b]!);
-      for (const k of order.slice(0, batchKept)) weight[valid[k]!] = 1;
+      const order = Array.from(valid.keys()).sort((a, b) => lp[a] - lp[b]);
+      for (const k of order.slice(0, batchKept)) weight[valid[k]] = 1;
     }
     return weight;
   }

@@ -34,7 +34,7 @@ export class ResNetV1c extends ResNet {
     if (!contractDilation) return;
     const dilations = o.dilations ?? [1, 1, 1, 1];
     this.layerNames.forEach((name, i) => {
-      const d = dilations[i]!;
+      const d = dilations[i];
       if (d <= 1) return;
       const first = (this.getChild(name) as Sequential).layers[0] as unknown as {
         conv1: Conv2d;

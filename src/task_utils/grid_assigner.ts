@@ -86,7 +86,7 @@ export class GridAssigner {
       let m = -Infinity;
       let arg = 0;
       for (let j = 0; j < g; j++) {
-        const v = respOnly && !responsibleFlags[i] ? -1 : ov[j * n + i]!;
+        const v = respOnly && !responsibleFlags[i] ? -1 : ov[j * n + i];
         if (v > m) {
           m = v;
           arg = j;
@@ -105,12 +105,12 @@ export class GridAssigner {
       argmax[i] = ar;
     }
     for (let i = 0; i < n; i++)
-      if (responsibleFlags[i] && maxOverlaps[i]! > this.posIouThr) gtInds[i] = argmax[i]! + 1;
+      if (responsibleFlags[i] && maxOverlaps[i] > this.posIouThr) gtInds[i] = argmax[i] + 1;
     for (let j = 0; j < g; j++) {
       let m = -Infinity;
       let arg = 0;
       for (let i = 0; i < n; i++) {
-        const v = responsibleFlags[i] ? ov[j * n + i]! : -1;
+        const v = responsibleFlags[i] ? ov[j * n + i] : -1;
         if (v > m) {
           m = v;
           arg = i;
@@ -122,7 +122,7 @@ export class GridAssigner {
           if (responsibleFlags[i] && ov[j * n + i] === m) gtInds[i] = j + 1;
       } else if (responsibleFlags[arg]) gtInds[arg] = j + 1;
     }
-    for (let i = 0; i < n; i++) if (gtInds[i]! > 0) labels[i] = gt.labels[gtInds[i]! - 1]!;
+    for (let i = 0; i < n; i++) if (gtInds[i] > 0) labels[i] = gt.labels[gtInds[i] - 1]!;
     return { numGts: g, gtInds, maxOverlaps, labels };
   }
 }

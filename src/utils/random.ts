@@ -118,14 +118,14 @@ export class Rng {
   /** One element of `arr`, uniformly. */
   choice<T>(arr: readonly T[]): T {
     if (arr.length === 0) throw new RangeError('Rng.choice: empty array');
-    return arr[this.int(0, arr.length)]!;
+    return arr[this.int(0, arr.length)];
   }
 
   /** Shuffle `arr` in place (Fisher-Yates) and return it. */
   shuffle<T>(arr: T[]): T[] {
     for (let i = arr.length - 1; i > 0; i--) {
       const j = this.int(0, i + 1);
-      const t = arr[i]!;
+      const t = arr[i];
       arr[i] = arr[j]!;
       arr[j] = t;
     }

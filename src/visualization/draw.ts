@@ -67,8 +67,8 @@ export function classColour(label: number): [number, number, number] {
     [p, q, v],
     [t, p, v],
     [v, p, q],
-  ][i % 6]!;
-  return [Math.round(r! * 255), Math.round(g! * 255), Math.round(b! * 255)];
+  ][i % 6];
+  return [Math.round(r * 255), Math.round(g * 255), Math.round(b * 255)];
 }
 
 /**
@@ -93,9 +93,9 @@ export function instanceColour(label: number, k: number): [number, number, numbe
     h = (h ^ (h >>> 12)) >>> 0;
     return (h % 10007) / 10007 + 1e-3;
   });
-  const norm = Math.hypot(r[0]!, r[1]!, r[2]!);
+  const norm = Math.hypot(r[0], r[1], r[2]);
   return c.map((v, i) =>
-    Math.max(0, Math.min(255, Math.round(v + (r[i]! / norm - 0.5) * 0.5 * 255))),
+    Math.max(0, Math.min(255, Math.round(v + (r[i] / norm - 0.5) * 0.5 * 255))),
   ) as [number, number, number];
 }
 
@@ -135,7 +135,7 @@ function boxAt(b: Detections['bboxes'], i: number): [number, number, number, num
   const row = (b as readonly (readonly number[])[])[i];
   if (Array.isArray(row)) return row as unknown as [number, number, number, number];
   const f = b as ArrayLike<number>;
-  return [f[i * 4]!, f[i * 4 + 1]!, f[i * 4 + 2]!, f[i * 4 + 3]!];
+  return [f[i * 4], f[i * 4 + 1], f[i * 4 + 2], f[i * 4 + 3]];
 }
 
 /**
@@ -159,7 +159,7 @@ export async function drawDetections(
   const px = img.data as Uint8Array;
   const n = dets.labels.length;
   const thr = dets.scoreThr ?? 0;
-  const keep = Array.from({ length: n }, (_, i) => !dets.scores || dets.scores[i]! >= thr);
+  const keep = Array.from({ length: n }, (_, i) => !dets.scores || dets.scores[i] >= thr);
   const alpha = options.maskAlpha ?? 0.45;
   const maskList = dets.masks ? ('masks' in dets.masks ? dets.masks.masks : dets.masks) : undefined;
   if (maskList) {
@@ -170,7 +170,7 @@ export async function drawDetections(
       if (!keep[i]) return;
       if (m.length !== W * H)
         throw new Error(`drawDetections: mask ${i} has ${m.length} pixels, image has ${W * H}`);
-      const label = dets.labels[i]!;
+      const label = dets.labels[i];
       const k = seen.get(label) ?? 0;
       seen.set(label, k + 1);
       const c = options.maskColours === 'class' ? classColour(label) : instanceColour(label, k);
@@ -194,9 +194,9 @@ export async function drawDetections(
           px.set(c, o);
           continue;
         }
-        px[o] = px[o]! * (1 - alpha) + c[0] * alpha + 0.5;
-        px[o + 1] = px[o + 1]! * (1 - alpha) + c[1] * alpha + 0.5;
-        px[o + 2] = px[o + 2]! * (1 - alpha) + c[2] * alpha + 0.5;
+        px[o] = px[o] * (1 - alpha) + c[0] * alpha + 0.5;
+        px[o + 1] = px[o + 1] * (1 - alpha) + c[1] * alpha + 0.5;
+        px[o + 2] = px[o + 2] * (1 - alpha) + c[2] * alpha + 0.5;
       }
     });
   }
@@ -211,7 +211,7 @@ export async function drawDetections(
       number,
       number,
     ];
-    const c = classColour(dets.labels[i]!);
+    const c = classColour(dets.labels[i]);
     const put = (x: number, y: number): void => {
       if (x < 0 || y < 0 || x >= W || y >= H) return;
       px.set(c, (y * W + x) * 3);
@@ -227,8 +227,8 @@ export async function drawDetections(
       }
     }
     if (options.text ?? true) {
-      const name = dets.classNames?.[dets.labels[i]!] ?? String(dets.labels[i]);
-      const txt = dets.scores ? `${name} ${dets.scores[i]!.toFixed(2)}` : name;
+      const name = dets.classNames?.[dets.labels[i]] ?? String(dets.labels[i]);
+      const txt = dets.scores ? `${name} ${dets.scores[i].toFixed(2)}` : name;
       const tw = Math.ceil(txt.length * fs * 0.6) + 4;
       const ty = Math.max(0, y1 - fs - 3);
       labels.push(
@@ -288,8 +288,8 @@ export function inputsToRgb(
   const cfg = meta?.imgNormCfg;
   for (let i = 0; i < out.length; i += 3) {
     for (let c = 0; c < 3; c++) {
-      let v = data[i + c]!;
-      if (cfg) v = v * cfg.std[c]! + cfg.mean[c]!;
+      let v = data[i + c];
+      if (cfg) v = v * cfg.std[c] + cfg.mean[c];
       out[i + (cfg && !cfg.toRgb ? 2 - c : c)] = v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
     }
   }
@@ -310,10 +310,10 @@ export async function drawGroundTruth(
     const a = options.maskAlpha ?? 0.45;
     const px = img.data as Uint8Array;
     for (let k = 0; k < sem.data.length; k++) {
-      const v = sem.data[k]!;
+      const v = sem.data[k];
       if (v === 0 || v === 255) continue;
       const c = classColour(v - 1);
-      for (let ch = 0; ch < 3; ch++) px[k * 3 + ch] = px[k * 3 + ch]! * (1 - a) + c[ch]! * a + 0.5;
+      for (let ch = 0; ch < 3; ch++) px[k * 3 + ch] = px[k * 3 + ch] * (1 - a) + c[ch] * a + 0.5;
     }
   }
   const gt = sample.dataSample.gtInstances;

@@ -32,7 +32,7 @@ export interface SemSegDrawOptions {
 const paletteRows = (p: SemSegDrawOptions['palette']): number[][] => {
   if (!p) {
     const v = vocPalette();
-    return Array.from({ length: 256 }, (_, i) => [v[3 * i]!, v[3 * i + 1]!, v[3 * i + 2]!]);
+    return Array.from({ length: 256 }, (_, i) => [v[3 * i], v[3 * i + 1], v[3 * i + 2]]);
   }
   if (Array.isArray(p) && (p.length === 0 || Array.isArray(p[0])))
     return (p as number[][]).map((c) => [...c]);
@@ -40,9 +40,9 @@ const paletteRows = (p: SemSegDrawOptions['palette']): number[][] => {
   if (flat.length % 3)
     throw new Error(`drawSemSeg: a flat palette needs r, g, b triples, got ${flat.length} values`);
   return Array.from({ length: flat.length / 3 }, (_, i) => [
-    flat[3 * i]!,
-    flat[3 * i + 1]!,
-    flat[3 * i + 2]!,
+    flat[3 * i],
+    flat[3 * i + 1],
+    flat[3 * i + 2],
   ]);
 };
 
@@ -77,11 +77,11 @@ export async function drawSemSeg(
   const px = img.data as Uint8Array;
   const present = new Set<number>();
   for (let k = 0; k < seg.data.length; k++) {
-    const v = seg.data[k]!;
+    const v = seg.data[k];
     const c = palette[v];
     if (v === ignore || !c) continue;
     present.add(v);
-    for (let ch = 0; ch < 3; ch++) px[3 * k + ch] = px[3 * k + ch]! * (1 - a) + c[ch]! * a + 0.5;
+    for (let ch = 0; ch < 3; ch++) px[3 * k + ch] = px[3 * k + ch] * (1 - a) + c[ch] * a + 0.5;
   }
   const names = options.classNames;
   if (!names || present.size === 0) return img;
@@ -89,7 +89,7 @@ export async function drawSemSeg(
   const rows = [...present].sort((x, y) => x - y);
   const svgRows = rows.map((v, i) => {
     const y = 2 + i * (fs + 4);
-    const c = palette[v]!;
+    const c = palette[v];
     const name = escapeXml(names[v] ?? String(v));
     return (
       `<rect x="2" y="${y}" width="${fs}" height="${fs}" fill="rgb(${c.join(',')})" stroke="white" stroke-width="1"/>` +

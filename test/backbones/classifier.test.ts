@@ -75,7 +75,7 @@ describe('ImageClassifier', () => {
     const logits = clf.forward(io.get('input') as tf.Tensor4D);
     const ref = io.get('logits')!;
     const err =
-      tf.max(tf.abs(tf.sub(logits, ref))).dataSync()[0]! / tf.max(tf.abs(ref)).dataSync()[0]!;
+      tf.max(tf.abs(tf.sub(logits, ref))).dataSync()[0] / tf.max(tf.abs(ref)).dataSync()[0];
     expect(err).toBeLessThan(1e-4);
     const { labels } = clf.predict(io.get('input') as tf.Tensor4D);
     expect(labels.dataSync()[0]).toBe(tf.argMax(ref, 1).dataSync()[0]);
@@ -113,16 +113,16 @@ describe('ImageClassifier', () => {
     const losses: number[] = [];
     for (let s = 0; s < 15; s++) {
       const l = opt.minimize(() => clf.loss(x, labels), true, vars)!;
-      losses.push(l.dataSync()[0]!);
+      losses.push(l.dataSync()[0]);
       l.dispose();
     }
-    expect(losses[losses.length - 1]!).toBeLessThan(losses[0]! * 0.5);
+    expect(losses[losses.length - 1]).toBeLessThan(losses[0] * 0.5);
     clf.eval();
     const acc = new Accuracy({ topk: [1] });
     const scores = clf.predict(x).scores.arraySync();
     acc.process(
       {},
-      scores.map((s, i) => ({ predScore: s, gtLabel: labels[i]! })),
+      scores.map((s, i) => ({ predScore: s, gtLabel: labels[i] })),
     );
     expect(acc.compute()['accuracy/top1']).toBeGreaterThanOrEqual(75);
     clf.dispose();
@@ -134,10 +134,10 @@ describe('ImageClassifier', () => {
       [0, 0, 0],
     ]);
     const p = (v: number[], i: number): number =>
-      Math.exp(v[i]!) / v.reduce((s, a) => s + Math.exp(a), 0);
+      Math.exp(v[i]) / v.reduce((s, a) => s + Math.exp(a), 0);
     const expected = -(Math.log(p([2, 0, -1], 0)) + Math.log(1 / 3)) / 2;
     expect(labelSmoothingCrossEntropy(logits, [0, 2]).dataSync()[0]).toBeCloseTo(expected, 5);
-    const smooth = labelSmoothingCrossEntropy(logits, [0, 2], 0.3).dataSync()[0]!;
+    const smooth = labelSmoothingCrossEntropy(logits, [0, 2], 0.3).dataSync()[0];
     expect(smooth).toBeGreaterThan(expected);
   });
 });

@@ -58,7 +58,7 @@ function ourConfig(name: string): Record<string, unknown> {
     const w = Number(m[2]);
     const backbone = { type: 'MobileNetV3', arch, widenFactor: w };
     const probe = MODELS.build<{ outChannels: number[] } & Module>({ ...backbone, init: [] });
-    const inCh = probe.outChannels[probe.outChannels.length - 1]!;
+    const inCh = probe.outChannels[probe.outChannels.length - 1];
     probe.dispose();
     const div8 = (v: number): number => Math.max(8, Math.floor(v + 4) - (Math.floor(v + 4) % 8));
     const mid = div8((arch === 'large' ? 1280 : 1024) * w);

@@ -77,8 +77,8 @@ export function relError(ours: tf.Tensor, ref: tf.Tensor): number {
   if (ours.shape.join() !== ref.shape.join())
     throw new Error(`shape [${ours.shape}] vs reference [${ref.shape}]`);
   return tf.tidy(() => {
-    const diff = tf.max(tf.abs(tf.sub(ours, ref))).dataSync()[0]!;
-    const scale = tf.max(tf.abs(ref)).dataSync()[0]!;
+    const diff = tf.max(tf.abs(tf.sub(ours, ref))).dataSync()[0];
+    const scale = tf.max(tf.abs(ref)).dataSync()[0];
     return diff / Math.max(scale, 1e-12);
   });
 }
@@ -94,7 +94,7 @@ export interface ParityResult {
 
 /** Loads `dir/NAME.weights.safetensors` into our model, runs `dir/NAME.io.safetensors`' input and compares. */
 export function checkParity(dir: string, name: string): ParityResult {
-  const model = MODELS.build<Module>(OUR_CONFIGS[name]!);
+  const model = MODELS.build<Module>(OUR_CONFIGS[name]);
   try {
     const { tensors } = readSafetensors(`${dir}/${name}.weights.safetensors`);
     const { state } = convertTorchvisionStateDict(tensors, undefined, { disposeSource: true });

@@ -69,11 +69,11 @@ describe.runIf(hasTorchvision)('live torchvision exports', () => {
     const r = checkParity(dir, name);
     console.log(
       `parity ${name} (torch ${manifest.torch}, torchvision ${manifest.torchvision}): logits ${r.logits.toExponential(2)}, ` +
-        `features ${r.features.map((e) => e.toExponential(2)).join(' ')}, params ${r.params} vs ${manifest.models[name]!.params}`,
+        `features ${r.features.map((e) => e.toExponential(2)).join(' ')}, params ${r.params} vs ${manifest.models[name].params}`,
     );
     expect(r.features.length).toBeGreaterThanOrEqual(4);
     expect(r.maxRel).toBeLessThan(TOL);
-    expect(r.params).toBe(manifest.models[name]!.params);
+    expect(r.params).toBe(manifest.models[name].params);
     // the weights file is not needed any more; VGG-16's is 550 MB
     fs.rmSync(path.join(dir, `${name}.weights.safetensors`), { force: true });
   });

@@ -79,7 +79,7 @@ describe.skipIf(!available)(
       await page.waitForFunction(() => typeof window.tfdetRun === 'function', undefined, {
         timeout: 30_000,
       });
-      results = (await page.evaluate(() => window.tfdetRun())) as Record<string, Results | string>;
+      results = await page.evaluate(() => window.tfdetRun());
       const summary = Object.fromEntries(
         Object.entries(results).map(([k, v]) => [k, typeof v === 'string' ? v : 'ok']),
       );

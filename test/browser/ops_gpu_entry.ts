@@ -123,7 +123,7 @@ async function runOn(): Promise<Results> {
   const rois = tf.tensor2d(roiVals, [11, 5]);
   for (let i = 0; i < ROI_CONFIGS.length; i++) {
     const opts = ROI_CONFIGS[i];
-    const out = roiAlign(feat as tf.Tensor4D, rois, opts);
+    const out = roiAlign(feat, rois, opts);
     const dr = rng(100 + i);
     const dy = tf.tensor(
       Float32Array.from({ length: out.size }, () => dr() - 0.5),
@@ -150,7 +150,7 @@ async function runOn(): Promise<Results> {
     Float32Array.from({ length: 2 * 6 * 5 * 5 }, () => fr()),
     [2, 6, 5, 5],
   );
-  await put('extractor', ex.forward([feat as tf.Tensor4D, feat2 as tf.Tensor4D], rois));
+  await put('extractor', ex.forward([feat, feat2], rois));
   return res;
 }
 

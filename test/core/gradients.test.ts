@@ -30,9 +30,9 @@ async function gradsOn(
     const y0 = f(ins);
     const r = tf.randomNormal(y0.shape, 0, 1, 'float32', 7);
     const g = tf.grads((...xs: tf.Tensor[]) =>
-      tf.sum(tf.mul(f(Object.fromEntries(keys.map((k, i) => [k, xs[i]!]))), r)),
+      tf.sum(tf.mul(f(Object.fromEntries(keys.map((k, i) => [k, xs[i]]))), r)),
     );
-    return g(keys.map((k) => ins[k]!)).map((t) => t.dataSync() as Float32Array);
+    return g(keys.map((k) => ins[k])).map((t) => t.dataSync() as Float32Array);
   });
 }
 
@@ -42,9 +42,9 @@ function relErr(a: Float32Array, b: Float32Array): number {
   let den = 0;
   let worst = 0;
   for (let i = 0; i < a.length; i++) {
-    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
+    worst = Math.max(worst, Math.abs(a[i] - b[i]));
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
   }
   expect(den).toBeGreaterThan(0); // a gradient of all zeros would make the comparison vacuous
   return worst / den;
@@ -54,7 +54,7 @@ async function expectSameGrads(make: () => Inputs, f: (t: Inputs) => tf.Tensor):
   const cpu = await gradsOn('cpu', make, f);
   const wasm = await gradsOn('wasm', make, f);
   expect(wasm.length).toBe(cpu.length);
-  cpu.forEach((c, i) => expect(relErr(wasm[i]!, c)).toBeLessThan(1e-4));
+  cpu.forEach((c, i) => expect(relErr(wasm[i], c)).toBeLessThan(1e-4));
 }
 
 const rnd = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
@@ -110,35 +110,35 @@ describe("wasm gradients equal the cpu backend's", () => {
   it('gather (UnsortedSegmentSum)', () =>
     expectSameGrads(
       () => ({ x: rnd([9, 5], 7) }),
-      ({ x }) => tf.gather(x!, tf.tensor1d([0, 3, 3, 8, 1, 3], 'int32')),
+      ({ x }) => tf.gather(x, tf.tensor1d([0, 3, 3, 8, 1, 3], 'int32')),
     ));
   it('gather on axis 1', () =>
     expectSameGrads(
       () => ({ x: rnd([4, 6, 3], 8) }),
-      ({ x }) => tf.gather(x!, tf.tensor1d([5, 0, 5], 'int32'), 1),
+      ({ x }) => tf.gather(x, tf.tensor1d([5, 0, 5], 'int32'), 1),
     ));
   it('batch norm (batch statistics)', () =>
     expectSameGrads(
       () => ({ x: rnd([3, 5, 4, 6], 9), g: rnd([6], 10), b: rnd([6], 11) }),
       ({ x, g, b }) => {
-        const { mean, variance } = tf.moments(x!, [0, 1, 2]);
-        return tf.batchNorm(x!, mean, variance, b, g, 1e-5);
+        const { mean, variance } = tf.moments(x, [0, 1, 2]);
+        return tf.batchNorm(x, mean, variance, b, g, 1e-5);
       },
     ));
   it('batch norm with the hand-written gradient (batchNormTrain)', () =>
     expectSameGrads(
       () => ({ x: rnd([3, 5, 4, 6], 9), g: rnd([6], 10), b: rnd([6], 11) }),
-      ({ x, g, b }) => batchNormTrain(x as tf.Tensor4D, g!, b!, 1e-5),
+      ({ x, g, b }) => batchNormTrain(x as tf.Tensor4D, g, b, 1e-5),
     ));
   it('matMul 2-D (its gradient multiplies transposed operands)', () =>
     expectSameGrads(
       () => ({ a: rnd([7, 5], 16), b: rnd([5, 4], 17) }),
-      ({ a, b }) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
+      ({ a, b }) => tf.matMul(a, b),
     ));
   it('batched matMul', () =>
     expectSameGrads(
       () => ({ a: rnd([3, 6, 5], 18), b: rnd([3, 5, 4], 19) }),
-      ({ a, b }) => tf.matMul(a!, b!),
+      ({ a, b }) => tf.matMul(a, b),
     ));
   it('matMul forward with every transpose flag, rank 2 and 3', async () => {
     const cases: [number[], number[], boolean, boolean][] = [
@@ -204,7 +204,7 @@ describe('BatchNorm2d training gradient', () => {
         })([x, bn.weight!, bn.bias!]);
         ours.forEach((o, i) =>
           expect(
-            relErr(o.dataSync() as Float32Array, generic[i]!.dataSync() as Float32Array),
+            relErr(o.dataSync() as Float32Array, generic[i].dataSync() as Float32Array),
           ).toBeLessThan(1e-5),
         );
         // and the layer's own forward in training mode uses it
@@ -214,8 +214,8 @@ describe('BatchNorm2d training gradient', () => {
         );
         expect(
           relErr(
-            grads[bn.weight!.name]!.dataSync() as Float32Array,
-            generic[1]!.dataSync() as Float32Array,
+            grads[bn.weight!.name].dataSync() as Float32Array,
+            generic[1].dataSync() as Float32Array,
           ),
         ).toBeLessThan(1e-5);
       });
@@ -280,7 +280,7 @@ describe('conv gradients equal torch autograd (dilated, strided, depthwise)', ()
         );
         const dxFn = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(conv.forward(xi as tf.Tensor4D), r)));
         const dx = dxFn(x);
-        const dw = grads[conv.weight.name]!;
+        const dw = grads[conv.weight.name];
         expect(
           relErr(dx.dataSync() as Float32Array, nhwc(c.dx).dataSync() as Float32Array),
         ).toBeLessThan(1e-5);

@@ -49,7 +49,7 @@ function maxRelErr(a: tf.Tensor, b: tf.Tensor): number {
   const y = b.dataSync();
   let worst = 0;
   for (let i = 0; i < x.length; i++)
-    worst = Math.max(worst, Math.abs(x[i]! - y[i]!) / Math.max(1, Math.abs(y[i]!)));
+    worst = Math.max(worst, Math.abs(x[i] - y[i]) / Math.max(1, Math.abs(y[i])));
   return worst;
 }
 
@@ -77,7 +77,7 @@ function run(c: Case): [tf.Tensor, tf.Tensor][] {
       return [[m.forward(x as tf.Tensor4D), nhwc(c.y)]];
     }
     case 'bn': {
-      const m = new BatchNorm2d(c.weight!.shape[0]!);
+      const m = new BatchNorm2d(c.weight!.shape[0]);
       load(m, { weight: raw(c.weight!), bias: raw(c.bias!) });
       const yTrain = m.train().forward(x as tf.Tensor4D);
       const yEval = m.eval().forward(nhwc(c.x2!));
@@ -89,7 +89,7 @@ function run(c: Case): [tf.Tensor, tf.Tensor][] {
       ];
     }
     case 'gn': {
-      const m = new GroupNorm(2, c.weight!.shape[0]!);
+      const m = new GroupNorm(2, c.weight!.shape[0]);
       load(m, { weight: raw(c.weight!), bias: raw(c.bias!) });
       return [[m.forward(x as tf.Tensor4D), nhwc(c.y)]];
     }

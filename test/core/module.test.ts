@@ -134,16 +134,16 @@ describe('Module', () => {
     ) as tf.Tensor4D;
     const seq = new Sequential(bn);
     const yTrain = seq.train().forward(x);
-    expect(Math.abs(tf.mean(yTrain).dataSync()[0]!)).toBeLessThan(1e-5);
+    expect(Math.abs(tf.mean(yTrain).dataSync()[0])).toBeLessThan(1e-5);
     expect(bn.numBatchesTracked.dataSync()[0]).toBe(1);
     const rm = bn.runningMean.dataSync();
     expect(rm[0]).toBeGreaterThan(0.3); // 0.1 * ~5
     seq.eval();
     expect(bn.training).toBe(false);
     const yEval = seq.forward(x);
-    expect(
-      Math.abs(tf.mean(yEval).dataSync()[0]! - tf.mean(yTrain).dataSync()[0]!),
-    ).toBeGreaterThan(1);
+    expect(Math.abs(tf.mean(yEval).dataSync()[0] - tf.mean(yTrain).dataSync()[0])).toBeGreaterThan(
+      1,
+    );
     expect(bn.numBatchesTracked.dataSync()[0]).toBe(1);
   });
 

@@ -19,7 +19,7 @@ function convStep(): Float32Array[] {
         .sum();
     const y = tf.conv2d(x, w, 2, 'same');
     const [dx, dw] = tf.grads(f)([x, w]);
-    return [y, dx!, dw!].map((t) => t.dataSync() as Float32Array);
+    return [y, dx, dw].map((t) => t.dataSync() as Float32Array);
   });
 }
 
@@ -31,7 +31,7 @@ function restartWasm(): void {
 }
 
 const maxAbsDiff = (a: Float32Array, b: Float32Array): number =>
-  a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+  a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 describe('threaded wasm backend', () => {
   it('computes a convolution and its gradients like the single-threaded build', async () => {
@@ -55,10 +55,8 @@ describe('threaded wasm backend', () => {
     expect(pthreads.runningWorkers.length).toBe(1);
     const got = convStep();
     for (let i = 0; i < ref.length; i++) {
-      expect(got[i]!.length).toBe(ref[i]!.length);
-      expect(maxAbsDiff(got[i]!, ref[i]!)).toBeLessThan(
-        1e-4 * Math.max(1, ...ref[i]!.map(Math.abs)),
-      );
+      expect(got[i].length).toBe(ref[i].length);
+      expect(maxAbsDiff(got[i], ref[i])).toBeLessThan(1e-4 * Math.max(1, ...ref[i].map(Math.abs)));
     }
     // The build is fixed once started.
     await expect(setBackend('wasm', { wasmThreads: 3 })).rejects.toThrow(
@@ -74,7 +72,7 @@ describe('threaded wasm backend', () => {
       'single-threaded SIMD build (threads unavailable: the pthread workers did not load within 0.001 s)',
     );
     expect(tf.getBackend()).toBe('wasm');
-    expect(convStep()[0]!.length).toBe(2 * 9 * 8 * 10);
+    expect(convStep()[0].length).toBe(2 * 9 * 8 * 10);
   });
 
   it('reads TFDET_WASM_THREADS and rejects bad counts', async () => {

@@ -133,7 +133,7 @@ describe('CocoDataset hard inputs', () => {
     expect(test.length).toBe(6);
     const train = new CocoDataset({ annFile: f });
     expect(train.stats.emptyImages).toBeGreaterThanOrEqual(1);
-    expect(train.length).toBe(6 - train.stats.emptyImages!);
+    expect(train.length).toBe(6 - train.stats.emptyImages);
     expect(train.dataList.every((d) => d.instances.length > 0)).toBe(true);
   });
 
@@ -150,7 +150,7 @@ describe('CocoDataset hard inputs', () => {
       run = 0;
     for (let x = 0; x < w; x++)
       for (let y = 0; y < h; y++) {
-        const v = m[y * w + x]!;
+        const v = m[y * w + x];
         if (v !== prev) {
           counts.push(run);
           run = 0;

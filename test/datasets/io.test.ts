@@ -36,7 +36,7 @@ describe('indexed PNG', () => {
     expect(Array.from(pal.subarray(3, 6))).toEqual([128, 0, 0]);
     expect(Array.from(pal.subarray(255 * 3, 256 * 3))).toEqual([224, 224, 192]);
     for (const i of [0, 5, 23, 200])
-      for (let c = 0; c < 3; c++) expect(data[i * info.channels + c]).toBe(pal[idx[i]! * 3 + c]);
+      for (let c = 0; c < 3; c++) expect(data[i * info.channels + c]).toBe(pal[idx[i] * 3 + c]);
   });
 
   it('reads greyscale and low bit-depth label maps written by sharp', async () => {
@@ -216,7 +216,7 @@ describe('tools', () => {
     );
     expect(readdirSync(browse).filter((f) => f.endsWith('.png'))).toHaveLength(2);
     expect(
-      readFileSync(join(browse, readdirSync(browse)[0]!))
+      readFileSync(join(browse, readdirSync(browse)[0]))
         .subarray(1, 4)
         .toString(),
     ).toBe('PNG');

@@ -81,8 +81,8 @@ describe('DataLoader', () => {
         // Boxes live in network-input pixels: inside the image, scaled from the original.
         const bx = s.gtInstances.bboxes;
         for (let i = 0; i < bx.length; i += 4) {
-          expect(bx[i + 2]!).toBeLessThanOrEqual(s.metainfo.imgShape[1] + 1e-3);
-          expect(bx[i + 2]! - bx[i]!).toBeGreaterThan(0);
+          expect(bx[i + 2]).toBeLessThanOrEqual(s.metainfo.imgShape[1] + 1e-3);
+          expect(bx[i + 2] - bx[i]).toBeGreaterThan(0);
         }
         expect(sx).toBeGreaterThan(0.8);
         expect(sy).toBeLessThan(1.2);

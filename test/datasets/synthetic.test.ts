@@ -83,8 +83,8 @@ describe('synthetic shapes', () => {
         let inter = 0,
           union = 0;
         for (let i = 0; i < m.length; i++) {
-          inter += m[i]! & coco[i]!;
-          union += m[i]! | coco[i]!;
+          inter += m[i] & coco[i];
+          union += m[i] | coco[i];
         }
         expect(inter / union).toBeGreaterThan(0.85);
       });
@@ -92,7 +92,7 @@ describe('synthetic shapes', () => {
   });
 
   it('writes real palette PNGs and JPEGs whose shapes differ from the background', async () => {
-    const im = syn.images[0]!;
+    const im = syn.images[0];
     const png = await sharp(join(t.dir, 'SegmentationClass', `${im.id}.png`))
       .raw()
       .toBuffer({ resolveWithObject: true });
@@ -102,7 +102,7 @@ describe('synthetic shapes', () => {
     const pal = vocPalette();
     const ch = png.info.channels;
     for (let i = 0; i < idx.length; i += 97)
-      for (let c = 0; c < 3; c++) expect(png.data[i * ch + c]).toBe(pal[idx[i]! * 3 + c]);
+      for (let c = 0; c < 3; c++) expect(png.data[i * ch + c]).toBe(pal[idx[i] * 3 + c]);
     const jpg = await sharp(join(t.dir, 'JPEGImages', `${im.id}.jpg`)).metadata();
     expect([jpg.format, jpg.width, jpg.height, jpg.channels]).toEqual(['jpeg', 128, 128, 3]);
   });

@@ -43,7 +43,7 @@ function coordImage(): Uint8Array {
 
 function boxMask(b: readonly number[]): Uint8Array {
   const m = new Uint8Array(W * H);
-  for (let y = b[1]!; y < b[3]!; y++) for (let x = b[0]!; x < b[2]!; x++) m[y * W + x] = 1;
+  for (let y = b[1]; y < b[3]; y++) for (let x = b[0]; x < b[2]; x++) m[y * W + x] = 1;
   return m;
 }
 
@@ -69,7 +69,7 @@ function sample(extra: Partial<DataSample> = {}): DataSample {
 
 /** Load + annotations with bitmap masks of the boxes and a label map (box index + 1). */
 async function loaded(lazy = true): Promise<DataSample> {
-  const r = (await new LoadImageFromFile({ lazy }).transform(sample())) as DataSample;
+  const r = await new LoadImageFromFile({ lazy }).transform(sample());
   new LoadAnnotations().transform(r);
   r.gtMasks = { width: W, height: H, masks: BOXES.map(boxMask) };
   const seg = new Uint8Array(W * H);
@@ -93,9 +93,9 @@ function expectAnnotationsAgree(r: DataSample): void {
     for (let k = 0; k < m.length; k++) {
       const x = k % w,
         y = Math.floor(k / w);
-      const inBox = x >= b[0]! && x < b[2]! && y >= b[1]! && y < b[3]!;
+      const inBox = x >= b[0] && x < b[2] && y >= b[1] && y < b[3];
       if (inBox !== (m[k] === 1)) bad++;
-      if (m[k] && r.gtSegMap && r.gtSegMap[k] !== r.gtBboxesLabels![i]! + 1) bad++;
+      if (m[k] && r.gtSegMap && r.gtSegMap[k] !== r.gtBboxesLabels![i] + 1) bad++;
     }
     expect(bad).toBe(0);
   });
@@ -133,18 +133,16 @@ describe('LoadImageFromFile', () => {
       .jpeg({ quality: 100 })
       .withMetadata({ orientation: 6 })
       .toFile(rot);
-    const r = (await new LoadImageFromFile({ lazy: false }).transform(
-      sample({ imgPath: rot }),
-    )) as DataSample;
+    const r = await new LoadImageFromFile({ lazy: false }).transform(sample({ imgPath: rot }));
     expect([r.img!.width, r.img!.height]).toEqual([H, W]);
     expect(r.oriShape).toEqual([W, H]);
     // Top-right of the shown image is the stored top-left (0, 0).
     const [R, G] = pixel(r, H - 1, 0);
-    expect(R!).toBeLessThan(4);
-    expect(G!).toBeLessThan(4);
+    expect(R).toBeLessThan(4);
+    expect(G).toBeLessThan(4);
 
     // Resize fused into the decode works in the oriented frame.
-    const fused = (await new LoadImageFromFile().transform(sample({ imgPath: rot }))) as DataSample;
+    const fused = await new LoadImageFromFile().transform(sample({ imgPath: rot }));
     await new Resize({ scale: [160, 160], keepRatio: true }).transform(fused);
     new RandomFlip({ prob: 1 }).transform(fused);
     const img = await resolveImage(fused);
@@ -152,27 +150,23 @@ describe('LoadImageFromFile', () => {
     expect(fused.scaleFactor).toEqual([1.6, 1.6]);
     // After the horizontal flip the stored top-left (0, 0) is at the top-left again.
     const [R0, G0] = pixel(fused, 0, 0);
-    expect(R0!).toBeLessThan(6);
-    expect(G0!).toBeLessThan(6);
+    expect(R0).toBeLessThan(6);
+    expect(G0).toBeLessThan(6);
 
     const grey = join(t.dir, 'grey.png');
     await sharp(Buffer.alloc(20 * 10, 77), { raw: { width: 20, height: 10, channels: 1 } })
       .png()
       .toFile(grey);
-    const g = (await new LoadImageFromFile({ lazy: false }).transform(
-      sample({ imgPath: grey }),
-    )) as DataSample;
+    const g = await new LoadImageFromFile({ lazy: false }).transform(sample({ imgPath: grey }));
     expect([g.img!.channels, ...pixel(g, 3, 3)]).toEqual([3, 77, 77, 77]);
 
     const rgba = join(t.dir, 'rgba.png');
-    await sharp(Buffer.from(new Uint8Array(20 * 10 * 4).map((_, i) => [10, 20, 30, 128][i % 4]!)), {
+    await sharp(Buffer.from(new Uint8Array(20 * 10 * 4).map((_, i) => [10, 20, 30, 128][i % 4])), {
       raw: { width: 20, height: 10, channels: 4 },
     })
       .png()
       .toFile(rgba);
-    const a = (await new LoadImageFromFile({ lazy: false }).transform(
-      sample({ imgPath: rgba }),
-    )) as DataSample;
+    const a = await new LoadImageFromFile({ lazy: false }).transform(sample({ imgPath: rgba }));
     expect([a.img!.channels, ...pixel(a, 5, 5)]).toEqual([3, 10, 20, 30]);
   });
 
@@ -227,9 +221,7 @@ describe('RandomFlip', () => {
       await f.transform(r);
       expect(Buffer.from(r.img!.data).equals(before.img)).toBe(true);
       expect([...r.gtBboxes!]).toEqual(before.boxes);
-      r.gtMasks!.masks.forEach((m, i) =>
-        expect(Buffer.from(m).equals(before.masks[i]!)).toBe(true),
-      );
+      r.gtMasks!.masks.forEach((m, i) => expect(Buffer.from(m).equals(before.masks[i])).toBe(true));
       expect(Buffer.from(r.gtSegMap!).equals(before.seg)).toBe(true);
     });
   }
@@ -255,8 +247,8 @@ describe('RandomFlip', () => {
       }) as DataSample;
       counts[String(r.flipDirection)] = (counts[String(r.flipDirection)] ?? 0) + 1;
     }
-    expect(counts.horizontal! / 2000).toBeCloseTo(0.25, 1);
-    expect(counts.vertical! / 2000).toBeCloseTo(0.5, 1);
+    expect(counts.horizontal / 2000).toBeCloseTo(0.25, 1);
+    expect(counts.vertical / 2000).toBeCloseTo(0.5, 1);
     expect(
       () => new RandomFlip({ prob: [0.7, 0.7], direction: ['horizontal', 'vertical'] }),
     ).toThrow(/more than 1/);
@@ -271,14 +263,14 @@ describe('Resize', () => {
       // min(400/100, 200/80) = 2.5 -> 250x200
       expect(r.imgShape).toEqual([200, 250]);
       expect(r.scaleFactor).toEqual([2.5, 2.5]);
-      expect([...r.gtBboxes!.subarray(0, 4)]).toEqual(BOXES[0]!.map((v) => v * 2.5));
+      expect([...r.gtBboxes!.subarray(0, 4)]).toEqual(BOXES[0].map((v) => v * 2.5));
       const img = await resolveImage(r);
       expect([img.width, img.height]).toEqual([250, 200]);
       expectAnnotationsAgree(r);
       // Pixel (x, y) of the resized image shows original coordinates ~ (x / 2.5, y / 2.5).
       const [R, G] = pixel(r, 150, 100);
-      expect(Math.abs(R! - 150 / 2.5)).toBeLessThanOrEqual(1);
-      expect(Math.abs(G! - 100 / 2.5)).toBeLessThanOrEqual(1);
+      expect(Math.abs(R - 150 / 2.5)).toBeLessThanOrEqual(1);
+      expect(Math.abs(G - 100 / 2.5)).toBeLessThanOrEqual(1);
     }
   });
 
@@ -324,7 +316,7 @@ describe('Resize', () => {
 /** Offset of a crop of the coordinate image: its top-left pixel encodes the source position. */
 function cropOffset(r: DataSample): [number, number] {
   const [x, y] = pixel(r, 0, 0);
-  return [x!, y!];
+  return [x, y];
 }
 
 describe('crops', () => {
@@ -345,7 +337,7 @@ describe('crops', () => {
       // Every kept box is the original shifted by the offset and clipped to the crop.
       const b = out.gtBboxes!;
       for (let i = 0; i < b.length / 4; i++) {
-        const src = BOXES[out.gtBboxesLabels![i]!]!;
+        const src = BOXES[out.gtBboxesLabels![i]];
         expect([...b.subarray(i * 4, i * 4 + 4)]).toEqual([
           Math.max(src[0] - ox, 0),
           Math.max(src[1] - oy, 0),
@@ -402,7 +394,7 @@ describe('crops', () => {
     const [h, w] = out.imgShape!;
     expect(w).toBeGreaterThanOrEqual(2 * W);
     const b = out.gtBboxes!;
-    const [left, top] = [b[0]! - 10, b[1]! - 20];
+    const [left, top] = [b[0] - 10, b[1] - 20];
     expect(pixel(out, left + 33, top + 44)).toEqual([33, 44, 7]);
     expect(pixel(out, left === 0 ? w - 1 : 0, top === 0 ? h - 1 : 0)).toEqual([1, 2, 3]);
     expectAnnotationsAgree(out);
@@ -425,7 +417,7 @@ describe('Normalize, PhotoMetricDistortion, Pad, Pack', () => {
       expect(img.data).toBeInstanceOf(Float32Array);
       const p = pixel(r, 33, 44);
       const src = toRgb ? [33, 44, 7] : [7, 44, 33];
-      p.forEach((v, c) => expect(v).toBeCloseTo((src[c]! - mean[c]!) / std[c]!, 5));
+      p.forEach((v, c) => expect(v).toBeCloseTo((src[c] - mean[c]) / std[c], 5));
       expect(pixel(r, 120, 90)).toEqual([0, 0, 0]);
       expect(r.gtSegMap![90 * 128 + 120]).toBe(255);
       expect(r.gtMasks!.width).toBe(128);
@@ -468,15 +460,15 @@ describe('Normalize, PhotoMetricDistortion, Pad, Pack', () => {
     expect(b.shape).toEqual([1, 96, 128, 3]);
     let maxDiff = 0;
     for (let i = 0; i < b.data.length; i++)
-      maxDiff = Math.max(maxDiff, Math.abs(b.data[i]! - eager.inputs.data[i]!));
+      maxDiff = Math.max(maxDiff, Math.abs(b.data[i] - eager.inputs.data[i]));
     expect(maxDiff).toBeLessThan(1e-4);
   });
 
   it('PhotoMetricDistortion: greys stay grey under hue/saturation; brightness shifts; deterministic per seed', async () => {
     const M = hueSaturationMatrix(18, 1.4);
-    for (let r = 0; r < 3; r++) expect(M[r * 3]! + M[r * 3 + 1]! + M[r * 3 + 2]!).toBeCloseTo(1, 6);
+    for (let r = 0; r < 3; r++) expect(M[r * 3] + M[r * 3 + 1] + M[r * 3 + 2]).toBeCloseTo(1, 6);
     const I = hueSaturationMatrix(0, 1);
-    I.forEach((v, i) => expect(v).toBeCloseTo([1, 0, 0, 0, 1, 0, 0, 0, 1][i]!, 6));
+    I.forEach((v, i) => expect(v).toBeCloseTo([1, 0, 0, 0, 1, 0, 0, 0, 1][i], 6));
     const pmd = new PhotoMetricDistortion({ brightnessDelta: 32 });
     const a = pmd.sampleMap(new Rng(4)),
       b = pmd.sampleMap(new Rng(4));
@@ -489,7 +481,7 @@ describe('Normalize, PhotoMetricDistortion, Pad, Pack', () => {
     let shifted = 0;
     for (let s = 0; s < 20; s++) {
       const m = onlyBrightness.sampleMap(new Rng(s));
-      const d = m.t[0]!;
+      const d = m.t[0];
       expect(Math.abs(d)).toBeLessThanOrEqual(32);
       if (d !== 0) shifted++;
       const sorted = [...m.m].sort((x, y) => y - x);
@@ -501,7 +493,7 @@ describe('Normalize, PhotoMetricDistortion, Pad, Pack', () => {
   it('FilterAnnotations and PackDetInputs split ignored instances', async () => {
     const r = await loaded(false);
     r.gtIgnoreFlags![1] = 1;
-    const packed = (await new PackDetInputs().transform(r)) as PackedInputs;
+    const packed = await new PackDetInputs().transform(r);
     expect(Array.from(packed.dataSample.gtInstances.labels)).toEqual([0]);
     expect(Array.from(packed.dataSample.ignoredInstances.labels)).toEqual([1]);
     expect(packed.dataSample.ignoredInstances.masks!.masks).toHaveLength(1);

@@ -63,8 +63,8 @@ describe('parseVocXml', () => {
       'm.xml',
     );
     expect(a.width).toBe(335);
-    expect(a.objects[0]!.name).toBe('train');
-    expect(a.objects[0]!.bbox).toEqual([138, 199, 207, 301]);
+    expect(a.objects[0].name).toBe('train');
+    expect(a.objects[0].bbox).toEqual([138, 199, 207, 301]);
   });
 
   it('rejects malformed XML naming the file and line', () => {

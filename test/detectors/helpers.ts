@@ -30,7 +30,7 @@ export function syntheticBatch(
   for (let k = 0; k < n; k++) {
     const r = renderSyntheticImage(Rng.derive(seed, first + k), size, opts);
     const off = k * size * size * 3;
-    for (let i = 0; i < r.pixels.length; i++) data[off + i] = (r.pixels[i]! - 128) / 64;
+    for (let i = 0; i < r.pixels.length; i++) data[off + i] = (r.pixels[i] - 128) / 64;
     const gtInstances: DetSample['gtInstances'] = {
       bboxes: Float32Array.from(r.objects.flatMap((o) => o.bbox)),
       labels: Int32Array.from(r.objects.map((o) => o.label)),
@@ -69,7 +69,7 @@ export function trainSteps(
   const losses: number[] = [];
   model.train();
   for (let it = 0; it < iters; it++) {
-    const batch = batches[it % batches.length]!;
+    const batch = batches[it % batches.length];
     const { value, grads } = tf.variableGrads(
       () => {
         const l = model.loss(batch);
@@ -80,7 +80,7 @@ export function trainSteps(
       },
       params.map(([, v]) => v),
     );
-    losses.push(value.dataSync()[0]!);
+    losses.push(value.dataSync()[0]);
     opt.step(new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k)!, g])));
     tf.dispose([value, ...Object.values(grads)]);
   }
@@ -92,7 +92,7 @@ export function recallAt50(preds: DetDataSample[], samples: DetSample[], minScor
   let hit = 0;
   let total = 0;
   preds.forEach((p, i) => {
-    const gt = samples[i]!.gtInstances;
+    const gt = samples[i].gtInstances;
     const g = gt.labels.length;
     total += g;
     const m = p.predInstances.scores.length;
@@ -101,9 +101,9 @@ export function recallAt50(preds: DetDataSample[], samples: DetSample[], minScor
     for (let a = 0; a < g; a++) {
       for (let b = 0; b < m; b++) {
         if (
-          p.predInstances.scores[b]! >= minScore &&
+          p.predInstances.scores[b] >= minScore &&
           p.predInstances.labels[b] === gt.labels[a] &&
-          iou[a * m + b]! >= 0.5
+          iou[a * m + b] >= 0.5
         ) {
           hit++;
           break;

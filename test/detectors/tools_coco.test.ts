@@ -62,7 +62,7 @@ describe('tools/test.ts --out and tools/eval_coco.ts', () => {
       category_id: number;
     }[];
     expect(dets.length).toBeGreaterThan(0);
-    expect(Object.keys(dets[0]!).sort()).toEqual(['bbox', 'category_id', 'image_id', 'score']);
+    expect(Object.keys(dets[0]).sort()).toEqual(['bbox', 'category_id', 'image_id', 'score']);
     const gt = path.join(dir, 'data', 'annotations', 'instances_val.json');
     const stats = lastJson(
       await tool('eval_coco', ['--gt', gt, '--dt', results, '--iou-type', 'bbox', '--json']),

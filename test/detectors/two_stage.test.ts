@@ -57,34 +57,34 @@ describe('FasterRCNN', () => {
     }
     // A few more steps on the same batch lower the loss.
     const losses = trainSteps(model, [batch], 4, 2e-3);
-    expect(losses[3]!).toBeLessThan(losses[0]!);
+    expect(losses[3]).toBeLessThan(losses[0]);
     model.dispose();
   });
 
   it('predict: boxes in original pixels (rescale) or input pixels, at most maxPerImg; tensor mode gives the raw outputs', () => {
     const model = MODELS.build<TwoStageDetector>(tinyFasterRcnn, { path: 'model' });
     const batch = syntheticBatch(2, 64, 3);
-    batch.dataSamples[0]!.metainfo = {
-      ...batch.dataSamples[0]!.metainfo,
+    batch.dataSamples[0].metainfo = {
+      ...batch.dataSamples[0].metainfo,
       scaleFactor: [0.5, 0.5],
       oriShape: [128, 128],
     };
     model.eval();
     const [a, b] = model.predict(batch);
     const [a2] = model.predict(batch, false);
-    expect(a!.predInstances.scores.length).toBeLessThanOrEqual(100);
-    expect(a!.predInstances.scores.length).toBeGreaterThan(0);
-    expect(a2!.predInstances.bboxes.length).toBe(a!.predInstances.bboxes.length);
-    a!.predInstances.bboxes.forEach((v, i) =>
-      expect(v).toBeCloseTo(a2!.predInstances.bboxes[i]! * 2, 3),
+    expect(a.predInstances.scores.length).toBeLessThanOrEqual(100);
+    expect(a.predInstances.scores.length).toBeGreaterThan(0);
+    expect(a2.predInstances.bboxes.length).toBe(a.predInstances.bboxes.length);
+    a.predInstances.bboxes.forEach((v, i) =>
+      expect(v).toBeCloseTo(a2.predInstances.bboxes[i] * 2, 3),
     );
-    for (const v of b!.predInstances.bboxes) expect(v).toBeLessThanOrEqual(64);
-    expect(b!.metainfo.imgId).toBe(1);
+    for (const v of b.predInstances.bboxes) expect(v).toBeLessThanOrEqual(64);
+    expect(b.metainfo.imgId).toBe(1);
     const raw = model.forward(batch, 'tensor') as {
       rpnOuts: { clsScores: tf.Tensor[] };
       roiOuts: { clsScore: tf.Tensor };
     };
-    expect(raw.rpnOuts.clsScores[0]!.shape).toEqual([2, 8, 8, 3]);
+    expect(raw.rpnOuts.clsScores[0].shape).toEqual([2, 8, 8, 3]);
     expect(raw.roiOuts.clsScore.shape[1]).toBe(6);
     model.dispose();
   });
@@ -144,7 +144,7 @@ describe('Faster R-CNN configs', () => {
         for (const v of Object.values(model.loss(b)).flat())
           expect(Number.isFinite(v.dataSync()[0])).toBe(true);
         model.eval();
-        expect(model.predict(b)[0]!.predInstances.scores).toBeInstanceOf(Float32Array);
+        expect(model.predict(b)[0].predInstances.scores).toBeInstanceOf(Float32Array);
       }
       model.dispose();
     }, 60_000);

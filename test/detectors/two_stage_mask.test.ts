@@ -57,7 +57,7 @@ describe('MaskRCNN', () => {
           'loss_rpn_bbox',
           'loss_rpn_cls',
         ]);
-        const m = (l.loss_mask as tf.Scalar).dataSync()[0]!;
+        const m = (l.loss_mask as tf.Scalar).dataSync()[0];
         // Untrained logits near 0: binary CE near ln 2.
         expect(m).toBeGreaterThan(0.3);
         expect(m).toBeLessThan(1.5);
@@ -84,7 +84,7 @@ describe('MaskRCNN', () => {
   it('a missing gt mask is a clear error', () => {
     const model = MODELS.build<TwoStageDetector>(tinyMaskRcnn, { path: 'model' });
     const batch = maskBatch(1, 64, 5);
-    delete batch.dataSamples[0]!.gtInstances.masks;
+    delete batch.dataSamples[0].gtInstances.masks;
     model.train();
     expect(() => model.loss(batch)).toThrow(/masks/);
     model.dispose();
@@ -93,16 +93,16 @@ describe('MaskRCNN', () => {
   it('predict: one full-size binary mask per detection, at the original size when rescaled', () => {
     const model = MODELS.build<TwoStageDetector>(tinyMaskRcnn, { path: 'model' });
     const batch = maskBatch(2, 64, 9);
-    batch.dataSamples[0]!.metainfo = {
-      ...batch.dataSamples[0]!.metainfo,
+    batch.dataSamples[0].metainfo = {
+      ...batch.dataSamples[0].metainfo,
       scaleFactor: [0.5, 0.5],
       oriShape: [128, 128],
     };
     model.eval();
     const [a, b] = model.predict(batch);
     for (const [d, side] of [
-      [a!, 128],
-      [b!, 64],
+      [a, 128],
+      [b, 64],
     ] as const) {
       const inst = d.predInstances as typeof d.predInstances & { masks?: Uint8Array[] };
       expect(inst.scores.length).toBeGreaterThan(0);
@@ -113,8 +113,8 @@ describe('MaskRCNN', () => {
       }
     }
     const [a2] = model.predict(batch, false);
-    const m2 = (a2!.predInstances as { masks?: Uint8Array[] }).masks!;
-    expect(m2[0]!.length).toBe(64 * 64);
+    const m2 = (a2.predInstances as { masks?: Uint8Array[] }).masks!;
+    expect(m2[0].length).toBe(64 * 64);
     model.dispose();
   });
 });

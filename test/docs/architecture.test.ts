@@ -32,25 +32,25 @@ function srcFiles(dir = path.join(ROOT, 'src')): string[] {
 /** The part of src/ a file belongs to: its top folder, or the root file's stem (`registry`). */
 function partOf(file: string): string {
   const rel = path.relative(path.join(ROOT, 'src'), file).split(path.sep);
-  return rel.length > 1 ? rel[0]! : rel[0]!.replace(/\.[jt]s$/, '');
+  return rel.length > 1 ? rel[0] : rel[0].replace(/\.[jt]s$/, '');
 }
 
 /** `| \`part\` | a, b, c |` rows under the heading "What each part may import". */
 function allowedImports(): Map<string, Set<string>> {
   const start = DOC.indexOf('## What each part may import');
   expect(start, 'docs/architecture.md has a "## What each part may import" section').toBeGreaterThan(-1);
-  const section = DOC.slice(start).split(/\n## /)[0]!;
+  const section = DOC.slice(start).split(/\n## /)[0];
   const rules = new Map<string, Set<string>>();
   for (const m of section.matchAll(/^\|\s*`([\w]+)`\s*\|([^|]*)\|/gm)) {
-    const deps = m[2]!.split(',').map((s) => s.replace(/[`\s]/g, '')).filter((s) => s && s !== '—');
-    rules.set(m[1]!, new Set(deps));
+    const deps = m[2].split(',').map((s) => s.replace(/[`\s]/g, '')).filter((s) => s && s !== '—');
+    rules.set(m[1], new Set(deps));
   }
   return rules;
 }
 
 describe('docs/architecture.md', () => {
   it('names every folder of src/, and no folder that is gone', () => {
-    const named = new Set([...DOC.matchAll(/`(src\/[\w/]+\/)`/g)].map((m) => m[1]!));
+    const named = new Set([...DOC.matchAll(/`(src\/[\w/]+\/)`/g)].map((m) => m[1]));
     const real = srcFolders();
     expect(real.filter((f) => !named.has(f)), 'folders of src/ missing from the doc').toEqual([]);
     expect(
@@ -73,7 +73,7 @@ describe('docs/architecture.md', () => {
       parts.add(from);
       const text = fs.readFileSync(file, 'utf8');
       for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"](\.[^'"]+)['"]/g)) {
-        const to = partOf(path.resolve(path.dirname(file), m[1]!));
+        const to = partOf(path.resolve(path.dirname(file), m[1]));
         if (to === from || from === 'index') continue;
         if (!rules.get(from)?.has(to)) broken.push(`${path.relative(ROOT, file)} imports ${to} (${m[1]})`);
       }

@@ -345,7 +345,7 @@ export function compare(
     }
     case 'obj': {
       if (a === null || typeof a !== 'object') return `${at}: expected an object, got ${show(a)}`;
-      const cls = (a as object).constructor?.name;
+      const cls = (a).constructor?.name;
       if (e.cls !== null && cls !== e.cls) return `${at}: expected a ${e.cls}, got a ${cls}`;
       const rec = a as Record<string, unknown>;
       for (const [k, v] of e.entries) {

@@ -54,12 +54,12 @@ describe('optimizers match torch.optim', () => {
         ]);
         const info = ow.update(grads);
         grads.forEach((g) => g.dispose());
-        if (c.clip) expect(info.gradNorm).toBeCloseTo(c.norms[i]!, 5);
-        const [ew, eb] = c.traj[i]!;
+        if (c.clip) expect(info.gradNorm).toBeCloseTo(c.norms[i], 5);
+        const [ew, eb] = c.traj[i];
         const aw = w.dataSync();
         const ab = b.dataSync();
-        ew.forEach((v, j) => (maxErr = Math.max(maxErr, Math.abs(v - aw[j]!))));
-        eb.forEach((v, j) => (maxErr = Math.max(maxErr, Math.abs(v - ab[j]!))));
+        ew.forEach((v, j) => (maxErr = Math.max(maxErr, Math.abs(v - aw[j]))));
+        eb.forEach((v, j) => (maxErr = Math.max(maxErr, Math.abs(v - ab[j]))));
       });
       // float32 against float32: a few ulps of values around 1.
       expect(maxErr).toBeLessThan(2e-6);
@@ -77,7 +77,7 @@ describe('optimizers match torch.optim', () => {
     const a = mk();
     const ow = new OptimWrapper({ optimizer: { type: 'Adam', lr: 0.01 } });
     ow.optimizer.setParams([{ name: 'w', variable: a, lrMult: 1, decayMult: 1 }]);
-    const g = (i: number) => new Map([['w', tf.tensor(fx.grads[i]![0], [3, 2])]]);
+    const g = (i: number) => new Map([['w', tf.tensor(fx.grads[i][0], [3, 2])]]);
     ow.update(g(0));
     ow.update(g(1));
     const tensors = new Map([...ow.stateTensors()].map(([k, v]) => [k, tf.clone(v)]));

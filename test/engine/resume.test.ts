@@ -27,8 +27,8 @@ function run(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
   const done = new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) =>
     child.on('close', (code, signal) => resolve({ code, signal, out })),
   );
@@ -58,7 +58,7 @@ async function cfgFor(dir: string, resume: string | true) {
   const pairs = OPTS.slice(1).map((p) => p.split('='));
   const cfg = await toyConfig(
     Object.fromEntries(
-      pairs.map(([k, v]) => [k!, v === 'None' ? null : v === 'false' ? false : Number(v)]),
+      pairs.map(([k, v]) => [k, v === 'None' ? null : v === 'false' ? false : Number(v)]),
     ),
   );
   cfg.workDir = dir;

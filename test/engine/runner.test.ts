@@ -208,11 +208,11 @@ describe('Runner.train', () => {
     const w0 = values(a.stateDict().get('backbone.stem.weight')!);
     const h0 = values(a.stateDict().get('head.weight')!);
     ows.forEach((o) => o.update(grads));
-    const dA = values(a.stateDict().get('backbone.stem.weight')!).map((v, i) => v - w0[i]!);
-    const dB = values(b.stateDict().get('backbone.stem.weight')!).map((v, i) => v - w0[i]!);
-    dA.forEach((d, i) => expect(d).toBeCloseTo(0.1 * dB[i]!, 6));
+    const dA = values(a.stateDict().get('backbone.stem.weight')!).map((v, i) => v - w0[i]);
+    const dB = values(b.stateDict().get('backbone.stem.weight')!).map((v, i) => v - w0[i]);
+    dA.forEach((d, i) => expect(d).toBeCloseTo(0.1 * dB[i], 6));
     expect(dB[0]).toBeCloseTo(-0.5, 6);
-    expect(values(a.stateDict().get('head.weight')!).map((v, i) => v - h0[i]!)[0]).toBeCloseTo(
+    expect(values(a.stateDict().get('head.weight')!).map((v, i) => v - h0[i])[0]).toBeCloseTo(
       -0.5,
       6,
     );

@@ -8,7 +8,7 @@ import {
 } from '../../src/engine/index.js';
 import { PARAM_SCHEDULERS } from '../../src/registry.js';
 
-const close = (a: number[], b: number[]) => a.forEach((v, i) => expect(v).toBeCloseTo(b[i]!, 12));
+const close = (a: number[], b: number[]) => a.forEach((v, i) => expect(v).toBeCloseTo(b[i], 12));
 
 describe('LR schedulers (mmengine semantics)', () => {
   it('LinearLR warm-up by iteration reaches the base rate at end - 1', () => {

@@ -56,7 +56,7 @@ describe('tools/test.ts', () => {
     ]);
     expect(r.code, r.err).toBe(0);
     const lines = r.out.trim().split('\n');
-    const metrics = JSON.parse(lines[lines.length - 1]!) as Record<string, number>;
+    const metrics = JSON.parse(lines[lines.length - 1]) as Record<string, number>;
     expect(Object.keys(metrics)).toEqual(['toy/mse', 'toy/score']);
     expect(metrics['toy/mse']).toBeGreaterThan(0);
     expect(r.out).toMatch(/using the EMA weights saved with the checkpoint/);

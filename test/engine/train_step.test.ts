@@ -15,7 +15,7 @@ describe('parseLosses (mmengine parse_losses)', () => {
       acc: tf.scalar(90),
     });
     expect(total.dataSync()[0]).toBeCloseTo(2.75, 6);
-    expect(terms.map(([k, t]) => [k, Number(t.dataSync()[0]!.toFixed(4))])).toEqual([
+    expect(terms.map(([k, t]) => [k, Number(t.dataSync()[0].toFixed(4))])).toEqual([
       ['loss_cls', 2],
       ['loss_bbox', 0.75],
       ['acc', 90],

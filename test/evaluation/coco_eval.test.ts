@@ -46,14 +46,14 @@ describe('evaluateCoco equals pycocotools', () => {
       for (let i = 0; i < 12; i++) expect(r.stats[i], `stat ${i}`).toBe(c.stats[i]);
       const [T, R, K, A, M] = r.counts;
       for (let j = 0; j < c.recall.length; j++)
-        expect(Math.abs(r.recall[j]! - c.recall[j])).toBeLessThanOrEqual(1e-12);
+        expect(Math.abs(r.recall[j] - c.recall[j])).toBeLessThanOrEqual(1e-12);
       for (let k = 0; k < K; k++)
         for (let a = 0; a < A; a++)
           for (let m = 0; m < M; m++) {
             const vals: number[] = [];
             for (let t = 0; t < T; t++)
               for (let ri = 0; ri < R; ri++) {
-                const v = r.precision[(((t * R + ri) * K + k) * A + a) * M + m]!;
+                const v = r.precision[(((t * R + ri) * K + k) * A + a) * M + m];
                 if (v > -1) vals.push(v);
               }
             const mean = vals.length ? vals.reduce((s, v) => s + v, 0) / vals.length : -1;

@@ -67,11 +67,11 @@ describe('CocoMetric', () => {
         'AR_l@1000',
       ];
       keys.forEach((k, i) =>
-        expect(Math.abs(out[`coco/bbox_${k}`]! - e.stats[i])).toBeLessThanOrEqual(1e-9),
+        expect(Math.abs(out[`coco/bbox_${k}`] - e.stats[i])).toBeLessThanOrEqual(1e-9),
       );
       // classwise: mean precision of each category over IoUs and recalls, area all, last maxDet
       const [, , K, A, M] = e.counts;
-      const rows = m.classwiseTable.bbox!;
+      const rows = m.classwiseTable.bbox;
       expect(rows).toHaveLength(K);
       rows.forEach((r, k) => {
         const pm = e.precisionMean[(k * A + 0) * M + M - 1];
@@ -88,7 +88,7 @@ describe('CocoMetric', () => {
       const so = ms.compute();
       const es = caseNamed('val2014_100 segm, maxDets 100/300/1000');
       keys.forEach((k, i) =>
-        expect(Math.abs(so[`coco/segm_${k}`]! - es.stats[i])).toBeLessThanOrEqual(1e-9),
+        expect(Math.abs(so[`coco/segm_${k}`] - es.stats[i])).toBeLessThanOrEqual(1e-9),
       );
     },
   );
@@ -109,7 +109,7 @@ describe('CocoMetric', () => {
       'coco/AR_l@1000',
     ]);
     ['AR@100', 'AR@300', 'AR@1000', 'AR_s@1000', 'AR_m@1000', 'AR_l@1000'].forEach((k, i) =>
-      expect(Math.abs(out[`coco/${k}`]! - e.stats[6 + i])).toBeLessThanOrEqual(1e-9),
+      expect(Math.abs(out[`coco/${k}`] - e.stats[6 + i])).toBeLessThanOrEqual(1e-9),
     );
   });
 

@@ -84,30 +84,30 @@ describe('CocoMetric segm with bitmap masks (Mask R-CNN predictions)', () => {
   });
 
   it('shifted masks score by their mask IoU: AP at a threshold is 1 when IoU >= it (checked with rleIou)', () => {
-    const shifted = [shift(gtBits[0]!, 2), shift(gtBits[1]!, 4)];
+    const shifted = [shift(gtBits[0], 2), shift(gtBits[1], 4)];
     const ious = shifted.map(
       (m, i) =>
         rleIou(
           [rleEncode(m, H, W)],
-          [annToRle(gt.annotations[i]!.segmentation as never, H, W)],
+          [annToRle(gt.annotations[i].segmentation as never, H, W)],
           [0],
-        )[0]![0]!,
+        )[0][0],
     );
     expect(ious[0]).toBeGreaterThan(0.6);
     expect(ious[1]).toBeLessThan(0.75);
     const thrs = Array.from({ length: 10 }, (_, k) => 0.5 + 0.05 * k);
     const ap = (iou: number) => thrs.filter((t) => iou >= t).length / 10;
     const r = run(shifted);
-    expect(r['coco/segm_mAP']).toBeCloseTo((ap(ious[0]!) + ap(ious[1]!)) / 2, 9);
+    expect(r['coco/segm_mAP']).toBeCloseTo((ap(ious[0]) + ap(ious[1])) / 2, 9);
     expect(r['coco/segm_mAP']).toBeLessThan(1);
     expect(r['coco/segm_mAP_75']).toBeCloseTo(
-      ((ious[0]! >= 0.75 ? 1 : 0) + (ious[1]! >= 0.75 ? 1 : 0)) / 2,
+      ((ious[0] >= 0.75 ? 1 : 0) + (ious[1] >= 0.75 ? 1 : 0)) / 2,
       9,
     );
   });
 
   it("['bbox', 'segm'] reports both; the boxes are exact even when the masks are shifted", () => {
-    const r = run([shift(gtBits[0]!, 3), gtBits[1]!], ['bbox', 'segm']);
+    const r = run([shift(gtBits[0], 3), gtBits[1]], ['bbox', 'segm']);
     expect(r['coco/bbox_mAP']).toBeCloseTo(1, 9);
     expect(r['coco/segm_mAP']).toBeLessThan(1);
     expect(r['coco/segm_mAP']).toBeGreaterThan(0.4);
@@ -126,6 +126,6 @@ describe('CocoMetric segm with bitmap masks (Mask R-CNN predictions)', () => {
     expect(() => masksToRle([new Uint8Array(6)], {}, 4, 1)).toThrow(/oriShape/);
     expect(() => masksToRle([], { oriShape: [2, 3] }, 4, 1)).toThrow(/1 boxes but 0 masks/);
     const m = new CocoMetric({ annFile, metric: 'segm' });
-    expect(() => m.process({}, [sample([gtBits[0]!])])).toThrow(/2 boxes but 1 masks/);
+    expect(() => m.process({}, [sample([gtBits[0]])])).toThrow(/2 boxes but 1 masks/);
   });
 });

@@ -31,7 +31,7 @@ describe('tools/eval_coco.ts', () => {
     expect(r.status).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines.slice(0, 12)).toEqual(c.lines);
-    const j = JSON.parse(lines[lines.length - 1]!);
+    const j = JSON.parse(lines[lines.length - 1]);
     expect(Object.keys(j)).toEqual([
       'AP',
       'AP50',

@@ -32,7 +32,7 @@ describe('SegMetric equals the hand-derived fixture', () => {
     expect(Array.from(t.label)).toEqual(fx.expected.label);
     const v = segMetricsFromAreas(areas);
     for (const k of ['IoU', 'Acc', 'Dice', 'Precision', 'Fscore'] as const) {
-      fx.expected[k].forEach((e: string, c: number) => close(v[k][c]!, frac(e)));
+      fx.expected[k].forEach((e: string, c: number) => close(v[k][c], frac(e)));
     }
     close(v.aAcc, 0.6);
   });
@@ -48,16 +48,16 @@ describe('SegMetric equals the hand-derived fixture', () => {
         },
       ]);
     const out = m.compute();
-    close(out.aAcc!, 60);
-    close(out.mIoU!, ((2 / 5 + 3 / 4 + 1 / 4) / 3) * 100);
-    close(out.mAcc!, ((1 / 2 + 1 + 1 / 3) / 3) * 100);
-    close(out.mDice!, ((4 / 7 + 6 / 7 + 2 / 5) / 3) * 100);
-    close(out.mFscore!, ((4 / 7 + 6 / 7 + 2 / 5) / 3) * 100);
-    close(out.mPrecision!, ((2 / 3 + 3 / 4 + 1 / 2) / 3) * 100);
-    close(out.mRecall!, out.mAcc!);
+    close(out.aAcc, 60);
+    close(out.mIoU, ((2 / 5 + 3 / 4 + 1 / 4) / 3) * 100);
+    close(out.mAcc, ((1 / 2 + 1 + 1 / 3) / 3) * 100);
+    close(out.mDice, ((4 / 7 + 6 / 7 + 2 / 5) / 3) * 100);
+    close(out.mFscore, ((4 / 7 + 6 / 7 + 2 / 5) / 3) * 100);
+    close(out.mPrecision, ((2 / 3 + 3 / 4 + 1 / 2) / 3) * 100);
+    close(out.mRecall, out.mAcc);
     expect(m.classTable.map((r) => r.class)).toEqual(fx.classes);
-    expect(m.classTable[3]!.IoU).toBeNaN();
-    close(m.classTable[0]!.IoU, 40);
+    expect(m.classTable[3].IoU).toBeNaN();
+    close(m.classTable[0].IoU, 40);
     const table = formatTable(m.classTable, 2).split('\n');
     expect(table[0]).toBe('| class | IoU   | Acc    | Dice  | Fscore | Precision | Recall |');
     expect(table[2]).toBe('| road  | 40.00 | 50.00  | 57.14 | 57.14  | 66.67     | 50.00  |');

@@ -46,10 +46,10 @@ describe('evalMap equals the VOC devkit rules', () => {
         useLegacyCoordinate: e.legacy,
       });
       // mmdetection keeps AP in float32: agreement to float32 precision
-      expect(Math.abs(r.mAP[0]! - e.mAP)).toBeLessThan(1e-6);
+      expect(Math.abs(r.mAP[0] - e.mAP)).toBeLessThan(1e-6);
       r.classes.forEach((c, k) => {
         if (e.ap[k] === null) expect(c.numGts[0]).toBe(0);
-        else expect(Math.abs(c.ap[0]! - e.ap[k])).toBeLessThan(1e-6);
+        else expect(Math.abs(c.ap[0] - e.ap[k])).toBeLessThan(1e-6);
       });
     });
   }
@@ -88,17 +88,17 @@ describe('evalMap equals the VOC devkit rules', () => {
           evalMode: e.evalMode,
           useLegacyCoordinate: true,
         });
-        expect(Math.abs(r.mAP[0]! - e.mAP)).toBeLessThan(1e-6);
+        expect(Math.abs(r.mAP[0] - e.mAP)).toBeLessThan(1e-6);
       }
       // published: Cartucho/mAP on the same data prints "mAP = 61.39%"
       const area = evalMap(det, ann, { iouThr: 0.5, evalMode: 'area', useLegacyCoordinate: true });
-      expect((area.mAP[0]! * 100).toFixed(2)).toBe('61.39');
+      expect((area.mAP[0] * 100).toFixed(2)).toBe('61.39');
     },
   );
 
   it.skipIf(!hasReal)('rafaelpadilla test case 1 (expected APs of its test suite)', () => {
     const t = readFixture('real/rodm_test_case_1/test_case_1.json');
-    const xyxy = (b: number[]) => [b[0]!, b[1]!, b[0]! + b[2]!, b[1]! + b[3]!];
+    const xyxy = (b: number[]) => [b[0], b[1], b[0] + b[2], b[1] + b[3]];
     const images = [...new Set(t.gts.map((g: any) => g.image))] as string[];
     const { ann, det } = toInputs(
       images,
@@ -117,7 +117,7 @@ describe('evalMap equals the VOC devkit rules', () => {
           evalMode: mode,
           useLegacyCoordinate: true,
         });
-        expect(Math.abs(r.classes[0]!.ap[0]! - ap)).toBeLessThan(1e-7);
+        expect(Math.abs(r.classes[0].ap[0] - ap)).toBeLessThan(1e-7);
       }
     }
   });
@@ -132,7 +132,7 @@ describe('evalMap equals the VOC devkit rules', () => {
       const { ann, det } = toInputs(images, ['0', '1'], t.gts, t.dets);
       const [lo, hi] = t.expected.mAP_range_exclusive;
       for (const legacy of [true, false]) {
-        const m = evalMap(det, ann, { useLegacyCoordinate: legacy }).mAP[0]!;
+        const m = evalMap(det, ann, { useLegacyCoordinate: legacy }).mAP[0];
         expect(m).toBeGreaterThan(lo);
         expect(m).toBeLessThan(hi);
       }
@@ -167,7 +167,7 @@ describe('VOC details', () => {
       ],
     ];
     const r = evalMap(det, ann, { evalMode: 'area' });
-    expect(Array.from(r.classes[0]!.precision[0]!)).toEqual([0, 1, 0.5]); // the difficult match counts in neither
+    expect(Array.from(r.classes[0].precision[0])).toEqual([0, 1, 0.5]); // the difficult match counts in neither
     expect(r.mAP[0]).toBe(1);
   });
 
@@ -193,7 +193,7 @@ describe('VOC details', () => {
     ]);
     const out = m.compute();
     expect(out).toEqual({ 'pascal_voc/AP50': 1, 'pascal_voc/AP75': 1, 'pascal_voc/mAP': 1 });
-    expect(m.classTable.AP50![1]).toMatchObject({ class: 'dog', gts: 0, dets: 1 });
+    expect(m.classTable.AP50[1]).toMatchObject({ class: 'dog', gts: 0, dets: 1 });
   });
 
   it.skipIf(!hasReal)("mmdetection's VOCMetric dummy results give 100", () => {
@@ -208,7 +208,7 @@ describe('VOC details', () => {
         const v = (k: string) => Number(o.match(new RegExp(`<${k}>([^<]*)</${k}>`))![1]);
         return {
           bbox: [v('xmin'), v('ymin'), v('xmax'), v('ymax')],
-          bboxLabel: classes.indexOf(o.match(/<name>([^<]*)<\/name>/)![1]!),
+          bboxLabel: classes.indexOf(o.match(/<name>([^<]*)<\/name>/)![1]),
           ignoreFlag: Number(o.match(/<difficult>([^<]*)<\/difficult>/)?.[1] ?? 0),
         };
       })

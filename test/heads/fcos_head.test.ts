@@ -82,7 +82,7 @@ describe('FCOSHead targets (mmdet rules)', () => {
       feats.map((f) => tf.slice(f, [0], [1]) as tf.Tensor4D),
       [s],
     );
-    const p = preds[0]!.predInstances;
+    const p = preds[0].predInstances;
     expect(p.scores.length).toBeGreaterThan(0);
     expect(p.scores.length).toBeLessThanOrEqual(5);
     for (let i = 0; i < p.bboxes.length; i++) expect(p.bboxes[i]).toBeLessThanOrEqual(64 + 1e-3);

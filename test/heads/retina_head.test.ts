@@ -50,7 +50,7 @@ describe('RetinaHead', () => {
   it('targets: the anchor equal to the gt is positive, its 0.33-IoU neighbours negative', () => {
     const h = head();
     // 16x16 anchors centred on the 8-px grid (0, 8, 16, 24); gt = the anchor centred at (16, 16)
-    const priors = h.priorGenerator.gridPriorsHost([[4, 4]])[0]!;
+    const priors = h.priorGenerator.gridPriorsHost([[4, 4]])[0];
     const t = h.getTargets(priors, [[4, 4]], [sample([[8, 8, 24, 24]], [2])]);
     expect(t.numPos).toBe(1);
     expect(Array.from(t.posFlat)).toEqual([2 * 4 + 2]);

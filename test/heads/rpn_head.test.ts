@@ -87,8 +87,8 @@ describe('RPNHead', () => {
       'rpnReg.bias',
     ]);
     const { clsScores, bboxPreds } = h.forward([tf.zeros([2, 2, 2, 4]) as tf.Tensor4D]);
-    expect(clsScores[0]!.shape).toEqual([2, 2, 2, 2]);
-    expect(bboxPreds[0]!.shape).toEqual([2, 2, 2, 8]);
+    expect(clsScores[0].shape).toEqual([2, 2, 2, 2]);
+    expect(bboxPreds[0].shape).toEqual([2, 2, 2, 8]);
     expect(() =>
       MODELS.build({ type: 'RPNHead', inChannels: 4, numClasses: 3, anchorGenerator: {} }),
     ).toThrow(/numClasses/);
@@ -115,7 +115,7 @@ describe('RPNHead', () => {
 
   it('anchor targets: which anchors are positive, negative and ignored, and their regression targets', () => {
     const h = build();
-    const priors = h.priorGenerator.gridPriorsHost([[2, 2]])[0]!;
+    const priors = h.priorGenerator.gridPriorsHost([[2, 2]])[0];
     expect(Array.from(priors.subarray(24, 32))).toEqual([8, 8, 24, 24, 0, 0, 32, 32]);
     // The gt's class does not matter to the RPN: every gt is foreground class 0.
     const t = h.getTargets(priors, [[2, 2]], [{ ...sample([[4, 4, 28, 28]], [0]) }]);
@@ -158,7 +158,7 @@ describe('RPNHead', () => {
         },
       },
     });
-    const priors = h.priorGenerator.gridPriorsHost([[16, 16]])[0]!;
+    const priors = h.priorGenerator.gridPriorsHost([[16, 16]])[0];
     // 16 gts tiling the 64x64 image, each equal to one 16-px anchor (IoU 1): 16 positives available, 8 kept, 8 negatives.
     const gts: number[][] = [];
     for (let j = 0; j < 4; j++)
@@ -207,7 +207,7 @@ describe('RPNHead', () => {
         maxPerImg: 10,
         nms: { iouThreshold: 0.7 },
         minBboxSize: 0,
-      })[0]!;
+      })[0];
       // Level 0 keeps its 3 best (a0, a1, a2); a1 now equals a0 and is suppressed; b0 also equals a0 but is on another level.
       expect(Array.from(all.scores)).toEqual([sig(3), sig(2.5), sig(1)].map(Math.fround));
       expect(Array.from(all.levelIds)).toEqual([0, 1, 0]);
@@ -217,17 +217,17 @@ describe('RPNHead', () => {
         maxPerImg: 2,
         nms: { iouThreshold: 0.7 },
         minBboxSize: 0,
-      })[0]!;
+      })[0];
       expect(Array.from(two.levelIds)).toEqual([0, 1]);
       // nmsPre 1: only a0 from level 0 (and b0 from level 1).
       const one = h.proposalsByFeat([cls0, cls1], [reg0, reg1], s, {
         nmsPre: 1,
         maxPerImg: 10,
         nms: { iouThreshold: 0.7 },
-      })[0]!;
+      })[0];
       expect(Array.from(one.scores)).toEqual([sig(3), sig(2.5)].map(Math.fround));
       // Without NMS every candidate is kept, best first.
-      const noNms = h.proposalsByFeat([cls0, cls1], [reg0, reg1], s, { nmsPre: -1 })[0]!;
+      const noNms = h.proposalsByFeat([cls0, cls1], [reg0, reg1], s, { nmsPre: -1 })[0];
       expect(noNms.scores.length).toBe(5);
     });
 
@@ -242,7 +242,7 @@ describe('RPNHead', () => {
       expect(Array.from(p.scores)).toEqual([0.9, 0.7].map(Math.fround));
       const h = head();
       const big = tf.tensor4d([0, 0, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [1, 2, 2, 4]);
-      const out = h.proposalsByFeat([cls0, cls1], [big, reg1], s, { nmsPre: 1, maxPerImg: 10 })[0]!;
+      const out = h.proposalsByFeat([cls0, cls1], [big, reg1], s, { nmsPre: 1, maxPerImg: 10 })[0];
       expect(Array.from(out.bboxes.subarray(0, 4))).toEqual([0, 0, 32, 32]); // a0 grown e^2 times, clipped to the 32x32 image
     });
 
@@ -252,16 +252,16 @@ describe('RPNHead', () => {
       h.testCfg.maxPerImg = 2;
       h.testCfg.nms = { iouThreshold: 0.7 };
       const half = {
-        ...s[0]!,
+        ...s[0],
         metainfo: {
-          ...s[0]!.metainfo,
+          ...s[0].metainfo,
           scaleFactor: [0.5, 0.5] as [number, number],
           oriShape: [64, 64] as [number, number],
         },
       };
       const [d] = h.predictByFeat([cls0, cls1], [reg0, reg1], [half]);
-      expect(Array.from(d!.predInstances.labels)).toEqual([0, 0]);
-      expect(Array.from(d!.predInstances.bboxes.subarray(0, 4))).toEqual([0, 0, 32, 32]);
+      expect(Array.from(d.predInstances.labels)).toEqual([0, 0]);
+      expect(Array.from(d.predInstances.bboxes.subarray(0, 4))).toEqual([0, 0, 32, 32]);
     });
   });
 });

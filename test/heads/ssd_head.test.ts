@@ -49,8 +49,8 @@ describe('SSDHead', () => {
       tf.zeros([1, 8, 8, 8]) as tf.Tensor4D,
       tf.zeros([1, 4, 4, 8]) as tf.Tensor4D,
     ]);
-    expect(out.clsScores[0]!.shape).toEqual([1, 8, 8, 4 * 6]);
-    expect(out.bboxPreds[1]!.shape).toEqual([1, 4, 4, 16]);
+    expect(out.clsScores[0].shape).toEqual([1, 8, 8, 4 * 6]);
+    expect(out.bboxPreds[1].shape).toEqual([1, 4, 4, 16]);
   });
 
   it('hard negative mining keeps negPosRatio negatives per positive', () => {
@@ -89,7 +89,7 @@ describe('SSDHead', () => {
       ],
       [sample([], [])],
     );
-    const p = preds[0]!.predInstances;
+    const p = preds[0].predInstances;
     expect(p.scores.length).toBeGreaterThan(0);
     expect(Math.max(...p.labels)).toBeLessThan(5);
     expect(Math.max(...p.scores)).toBeLessThanOrEqual(1);

@@ -27,13 +27,12 @@ beforeAll(async () => {
 const relError = (a: tf.Tensor, b: tf.Tensor): number =>
   tf.tidy(
     () =>
-      tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]! /
-      Math.max(tf.max(tf.abs(b)).dataSync()[0]!, 1e-12),
+      tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / Math.max(tf.max(tf.abs(b)).dataSync()[0], 1e-12),
   );
 
 describe(`necks vs PyTorch ${ref.torch} reference`, () => {
   it.each(Object.keys(ref.cases))('%s', (name) => {
-    const neck = MODELS.build<Module>({ ...ref.cases[name]!, init: [] });
+    const neck = MODELS.build<Module>({ ...ref.cases[name], init: [] });
     const state = new Map<string, tf.Tensor>();
     const inputs: tf.Tensor4D[] = [];
     const expected: tf.Tensor[] = [];
@@ -48,7 +47,7 @@ describe(`necks vs PyTorch ${ref.torch} reference`, () => {
     neck.loadStateDict(state); // strict: names match mmdetection's layout one to one
     const outs = neck.forward(inputs) as tf.Tensor[];
     expect(outs.map((o) => o.shape)).toEqual(expected.map((e) => e.shape));
-    const errs = outs.map((o, i) => relError(o, expected[i]!));
+    const errs = outs.map((o, i) => relError(o, expected[i]));
     console.log(
       `${name}: sizes ${outs.map((o) => o.shape[1]).join(',')}, max rel err ${Math.max(...errs).toExponential(2)}`,
     );

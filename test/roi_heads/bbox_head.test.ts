@@ -92,7 +92,7 @@ describe('Shared2FCBBoxHead', () => {
     expect(Array.from(t.labelWeights)).toEqual([1, 1]);
     expect(Array.from(t.posRows)).toEqual([0]);
     // centre shift 1 px of a 10-px box = 0.1, / 0.1 std = 1; same size: log 1 = 0.
-    Array.from(t.posTargets).forEach((v, i) => expect(v).toBeCloseTo([1, 1, 0, 0][i]!, 5));
+    Array.from(t.posTargets).forEach((v, i) => expect(v).toBeCloseTo([1, 1, 0, 0][i], 5));
     expect(Array.from(head().getTargets(samplings, 2).labelWeights)).toEqual([2, 1]);
   });
 
@@ -116,7 +116,7 @@ describe('Shared2FCBBoxHead', () => {
     // No positive: loss_bbox is a zero that still depends on the predictions.
     const negOnly = h.getTargets([
       {
-        ...samplings[0]!,
+        ...samplings[0],
         posPriors: new Float32Array(0),
         posGtBboxes: new Float32Array(0),
         posLabels: new Int32Array(0),
@@ -148,9 +148,9 @@ describe('Shared2FCBBoxHead', () => {
       ) as tf.Scalar;
     }, params).grads;
     for (const k of Object.keys(ref)) {
-      const a = ours[k]!.dataSync();
-      const b = ref[k]!.dataSync();
-      for (let i = 0; i < b.length; i++) expect(a[i]).toBeCloseTo(b[i]!, 4);
+      const a = ours[k].dataSync();
+      const b = ref[k].dataSync();
+      for (let i = 0; i < b.length; i++) expect(a[i]).toBeCloseTo(b[i], 4);
     }
   });
 
@@ -166,7 +166,7 @@ describe('Shared2FCBBoxHead', () => {
     const r = h.predictByFeatSingle(rois, cls, reg, meta(0.5), cfg, true);
     // Above 0.25: (0, c0 .6), (0, c1 .3), (1, c0 .5), (1, c1 .45), (2, c1 .9). Class 0: RoI 1 overlaps RoI 0 (IoU 361/439) and goes;
     // class 1: RoI 1 (.45) suppresses RoI 0 (.3); RoI 2 is apart. Sorted by score.
-    Array.from(r.scores).forEach((v, i) => expect(v).toBeCloseTo([0.9, 0.6, 0.45][i]!, 5));
+    Array.from(r.scores).forEach((v, i) => expect(v).toBeCloseTo([0.9, 0.6, 0.45][i], 5));
     expect(Array.from(r.labels)).toEqual([1, 0, 1]);
     // Boxes back in original pixels: / scale factor 0.5.
     expect(Array.from(r.bboxes)).toEqual([80, 80, 120, 120, 0, 0, 40, 40, 2, 2, 42, 42]);

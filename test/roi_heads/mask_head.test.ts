@@ -105,7 +105,7 @@ describe('mask targets', () => {
     const two = {
       height: 4,
       width: 4,
-      masks: [m.masks[0]!, Uint8Array.from(m.masks[0]!, (v) => 1 - v)],
+      masks: [m.masks[0], Uint8Array.from(m.masks[0], (v) => 1 - v)],
     };
     const t = head({ trainCfg: { maskSize: 2 } }).getTargets(
       Float32Array.of(0, 0, 4, 4, 0, 0, 4, 4),
@@ -132,13 +132,13 @@ describe('mask targets', () => {
     );
     expect(soft.length).toBe(f.soft.length);
     let maxErr = 0;
-    soft.forEach((v, k) => (maxErr = Math.max(maxErr, Math.abs(v - f.soft[k]!))));
+    soft.forEach((v, k) => (maxErr = Math.max(maxErr, Math.abs(v - f.soft[k]))));
     expect(maxErr).toBeLessThan(1e-5);
     const t = head().getTargets(Float32Array.from(f.proposals), Int32Array.from(f.inds), gt);
     expect(t.shape).toEqual([6, 28, 28]);
     const bin = t.dataSync();
     const diff = f.targets.filter(
-      (v, k) => v !== bin[k] && Math.abs(f.soft[k]! - 0.5) > 1e-5,
+      (v, k) => v !== bin[k] && Math.abs(f.soft[k] - 0.5) > 1e-5,
     ).length;
     expect(diff).toBe(0);
     expect(f.targets.reduce((s, v) => s + v, 0)).toBeGreaterThan(1000);
@@ -158,7 +158,7 @@ describe('mask loss', () => {
     const l3 = Math.log(3);
     const logits1 = [0, l3, -l3, 2];
     const preds = tf.tensor4d(
-      [9, logits1[0]!, -7, logits1[1]!, 5, logits1[2]!, 3, logits1[3]!],
+      [9, logits1[0], -7, logits1[1], 5, logits1[2], 3, logits1[3]],
       [1, 2, 2, 2],
     );
     const targets = tf.tensor3d([1, 1, 0, 0], [1, 2, 2]);
@@ -181,8 +181,8 @@ describe('mask loss', () => {
     const sig = (x: number): number => 1 / (1 + Math.exp(-x));
     const t = [1, 1, 0, 0];
     for (let k = 0; k < 4; k++) {
-      expect(Math.abs(g[2 * k]!)).toBe(0);
-      expect(g[2 * k + 1]).toBeCloseTo((sig(logits1[k]!) - t[k]!) / 4, 5);
+      expect(Math.abs(g[2 * k])).toBe(0);
+      expect(g[2 * k + 1]).toBeCloseTo((sig(logits1[k]) - t[k]) / 4, 5);
     }
   });
 
@@ -224,7 +224,7 @@ describe('mask pasting', () => {
         f.imgW,
       );
       const ref = f.probs.slice(i * f.imgH * f.imgW, (i + 1) * f.imgH * f.imgW);
-      p.forEach((v, k) => (maxErr = Math.max(maxErr, Math.abs(v - ref[k]!))));
+      p.forEach((v, k) => (maxErr = Math.max(maxErr, Math.abs(v - ref[k]))));
     }
     expect(maxErr).toBeLessThan(2e-6);
   });
@@ -234,7 +234,7 @@ describe('mask pasting', () => {
     // channel 1 (the label) carries the fixture's probabilities as logits, channel 0 the opposite
     const logits = new Float32Array(n * M * M * 2);
     for (let k = 0; k < n * M * M; k++) {
-      const p = Math.min(Math.max(f.masks[k]!, 1e-7), 1 - 1e-7);
+      const p = Math.min(Math.max(f.masks[k], 1e-7), 1 - 1e-7);
       logits[2 * k] = -10;
       logits[2 * k + 1] = Math.log(p / (1 - p));
     }
@@ -247,10 +247,10 @@ describe('mask pasting', () => {
     const flat = masks.flatMap((m) => Array.from(m));
     expect(flat).toHaveLength(f.binary.length);
     const wrong = flat.filter(
-      (v, k) => v !== f.binary[k] && Math.abs(f.probs[k]! - 0.5) > 1e-4,
+      (v, k) => v !== f.binary[k] && Math.abs(f.probs[k] - 0.5) > 1e-4,
     ).length;
     expect(wrong).toBe(0);
-    const on = (i: number): number => masks[i]!.reduce((s, v) => s + v, 0);
+    const on = (i: number): number => masks[i].reduce((s, v) => s + v, 0);
     expect(on(0)).toBeGreaterThan(50); // inside box: a blob
     expect(on(6)).toBe(0); // box outside the image
     // a higher threshold keeps fewer pixels
@@ -260,7 +260,7 @@ describe('mask pasting', () => {
       new Int32Array(n).fill(1),
       [f.imgH, f.imgW],
     );
-    expect(strict[0]!.reduce((s, v) => s + v, 0)).toBeLessThan(on(0));
+    expect(strict[0].reduce((s, v) => s + v, 0)).toBeLessThan(on(0));
   });
 
   it('hand-made: a mask of ones fills its box (plus the half-covered border pixels), nothing else', () => {

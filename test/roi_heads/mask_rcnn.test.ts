@@ -81,11 +81,11 @@ describe('Mask R-CNN', () => {
       },
       params.map(([, v]) => v),
     );
-    const loss = value.dataSync()[0]!;
+    const loss = value.dataSync()[0];
     // sigmoid BCE of a fresh head: around log 2, not 0
     expect(Number.isFinite(loss) && loss > 0.05 && loss < 5).toBe(true);
     for (const [name, v] of params)
-      expect(tf.abs(grads[v.name]!).sum().dataSync()[0], name).toBeGreaterThan(0);
+      expect(tf.abs(grads[v.name]).sum().dataSync()[0], name).toBeGreaterThan(0);
     tf.dispose([value, ...Object.values(grads), b.inputs]);
   });
 
@@ -93,7 +93,7 @@ describe('Mask R-CNN', () => {
     const b = maskBatch(1, 64, 2);
     model.eval();
     const [p] = model.predict(b);
-    const inst = p!.predInstances;
+    const inst = p.predInstances;
     expect(inst.masks).toBeDefined();
     expect(inst.masks!.length).toBe(inst.labels.length);
     for (const [i, m] of inst.masks!.entries()) {
@@ -107,10 +107,10 @@ describe('Mask R-CNN', () => {
         const x = k % 64,
           y = Math.floor(k / 64);
         expect(
-          x >= Math.floor(x1!) - 1 &&
-            x < Math.ceil(x2!) + 1 &&
-            y >= Math.floor(y1!) - 1 &&
-            y < Math.ceil(y2!) + 1,
+          x >= Math.floor(x1) - 1 &&
+            x < Math.ceil(x2) + 1 &&
+            y >= Math.floor(y1) - 1 &&
+            y < Math.ceil(y2) + 1,
         ).toBe(true);
       }
     }

@@ -40,10 +40,10 @@ const roiHead = (sampler: Record<string, unknown>): StandardRoIHead =>
 /** `n` boxes: shifted copies of `box` by `step * i` pixels in x. */
 const shifted = (box: number[], n: number, step: number): number[] =>
   Array.from({ length: n }, (_, i) => [
-    box[0]! + step * i,
-    box[1]!,
-    box[2]! + step * i,
-    box[3]!,
+    box[0] + step * i,
+    box[1],
+    box[2] + step * i,
+    box[3],
   ]).flat();
 
 beforeAll(async () => {
@@ -64,15 +64,15 @@ describe('RoI sampling (StandardRoIHead + RandomSampler)', () => {
     // Proposals far from both gts (IoU 0): negatives only.
     const props = Float32Array.from(shifted([0, 40, 10, 50], 3, 2));
     const [r] = h.sampleRois([{ bboxes: props }], [gt]);
-    expect(r!.posLabels.length).toBe(2);
-    expect(Array.from(r!.posAssignedGtInds).sort()).toEqual([0, 1]);
-    expect(Array.from(r!.posPriors)).toEqual(Array.from(r!.posGtBboxes)); // a gt box is its own proposal
-    expect(r!.negPriors.length / 4).toBe(3); // only 3 negatives exist
+    expect(r.posLabels.length).toBe(2);
+    expect(Array.from(r.posAssignedGtInds).sort()).toEqual([0, 1]);
+    expect(Array.from(r.posPriors)).toEqual(Array.from(r.posGtBboxes)); // a gt box is its own proposal
+    expect(r.negPriors.length / 4).toBe(3); // only 3 negatives exist
     const [noGt] = roiHead({ num: 8, posFraction: 0.5, addGtAsProposals: false }).sampleRois(
       [{ bboxes: props }],
       [gt],
     );
-    expect(noGt!.posLabels.length).toBe(0);
+    expect(noGt.posLabels.length).toBe(0);
   });
 
   it('keeps num * posFraction positives and fills up to num with negatives', () => {
@@ -83,10 +83,10 @@ describe('RoI sampling (StandardRoIHead + RandomSampler)', () => {
       ...shifted([0, 40, 8, 48], 40, 1),
     ]);
     const [r] = h.sampleRois([{ bboxes: props }], [gt]);
-    expect(r!.posLabels.length).toBe(4);
-    expect(r!.negPriors.length / 4).toBe(12);
+    expect(r.posLabels.length).toBe(4);
+    expect(r.negPriors.length / 4).toBe(12);
     for (let k = 0; k < 4; k++)
-      expect(r!.posLabels[k]).toBe(gt.gtInstances.labels[r!.posAssignedGtInds[k]!]);
+      expect(r.posLabels[k]).toBe(gt.gtInstances.labels[r.posAssignedGtInds[k]]);
   });
 
   it('posFraction over many proposals: exactly 128 of 512, the rest negatives (mmdet R-CNN default)', () => {
@@ -97,8 +97,8 @@ describe('RoI sampling (StandardRoIHead + RandomSampler)', () => {
       ...shifted([0, 40, 8, 48], 1000, 0.01),
     ]);
     const [r] = h.sampleRois([{ bboxes: props }], [gt]);
-    expect(r!.posLabels.length).toBe(128);
-    expect(r!.negPriors.length / 4).toBe(384);
+    expect(r.posLabels.length).toBe(128);
+    expect(r.negPriors.length / 4).toBe(384);
   });
 
   it('addGtAsProposals gives each gt IoU 1 with itself', () => {
@@ -143,8 +143,8 @@ describe('StandardRoIHead', () => {
       const l = h.loss([a as tf.Tensor4D, b as tf.Tensor4D], props, samples);
       expect(Object.keys(l).sort()).toEqual(['acc', 'loss_bbox', 'loss_cls']);
       return tf.add(l.loss_cls as tf.Scalar, l.loss_bbox as tf.Scalar);
-    })([f0!, f1!]);
-    expect(tf.sum(tf.abs(g[0]!)).dataSync()[0]).toBeGreaterThan(0);
+    })([f0, f1]);
+    expect(tf.sum(tf.abs(g[0])).dataSync()[0]).toBeGreaterThan(0);
   });
 
   it('predict: detections per image (none without proposals), rescaled; mask heads are optional but need an extractor', () => {
@@ -164,10 +164,10 @@ describe('StandardRoIHead', () => {
       [s1, s0],
     );
     expect(res).toHaveLength(2);
-    expect(res[1]!.predInstances.scores.length).toBe(0);
-    const b = res[0]!.predInstances.bboxes;
+    expect(res[1].predInstances.scores.length).toBe(0);
+    const b = res[0].predInstances.bboxes;
     for (const v of b) expect(v).toBeLessThanOrEqual(32); // boxes clipped to the 64-px input, then halved
-    expect(res[0]!.predInstances.scores.length).toBeGreaterThan(0); // an untrained head scores ~1/(C+1) per class > 0.05
+    expect(res[0].predInstances.scores.length).toBeGreaterThan(0); // an untrained head scores ~1/(C+1) per class > 0.05
     expect(() =>
       MODELS.build({
         type: 'StandardRoIHead',

@@ -12,7 +12,7 @@ beforeAll(async () => {
 });
 
 const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor): number =>
-  tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+  tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 
 describe('FCNHead', () => {
   it('decodes the selected level to numClasses logits at its resolution', () => {
@@ -189,7 +189,7 @@ describe('bilinear deconvolution (FCN)', () => {
       () => tf.sum(tf.square(up.forward(x))) as tf.Scalar,
       [up.deconv.weight],
     );
-    expect(Object.values(grads)[0]!.shape).toEqual(up.deconv.weight.shape);
-    expect(tf.max(tf.abs(Object.values(grads)[0]!)).dataSync()[0]).toBeGreaterThan(0);
+    expect(Object.values(grads)[0].shape).toEqual(up.deconv.weight.shape);
+    expect(tf.max(tf.abs(Object.values(grads)[0])).dataSync()[0]).toBeGreaterThan(0);
   });
 });

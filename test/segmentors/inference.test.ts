@@ -47,7 +47,7 @@ const tinyCfg = (testCfg: Record<string, unknown>) => ({
 });
 
 const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor): number =>
-  tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+  tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 
 describe('slide inference', () => {
   it("window grid of mmseg's slide_inference", () => {
@@ -96,17 +96,17 @@ describe('slide inference', () => {
     for (const [y1, x1, y2, x2] of wins) {
       const crop = model
         .encodeDecode(tf.slice(x, [0, y1, x1, 0], [1, y2 - y1, x2 - x1, 3]))
-        .arraySync()[0]!;
+        .arraySync()[0];
       for (let y = y1; y < y2; y++) {
         for (let xx = x1; xx < x2; xx++) {
-          cnt[y * W + xx]!++;
-          for (let c = 0; c < C; c++) sum[(y * W + xx) * C + c] += crop[y - y1]![xx - x1]![c]!;
+          cnt[y * W + xx]++;
+          for (let c = 0; c < C; c++) sum[(y * W + xx) * C + c] += crop[y - y1][xx - x1][c];
         }
       }
     }
     let worst = 0;
     for (let i = 0; i < H * W * C; i++)
-      worst = Math.max(worst, Math.abs(got[i]! - sum[i]! / cnt[Math.floor(i / C)]!));
+      worst = Math.max(worst, Math.abs(got[i] - sum[i] / cnt[Math.floor(i / C)]));
     expect(worst).toBeLessThan(1e-5);
     // windows really disagree where they overlap, so the average is not trivially one of them
     const a = model
@@ -165,16 +165,16 @@ describe('predict', () => {
         },
       ],
     });
-    expect(out!.predSemSeg.height).toBe(12);
-    expect(out!.predSemSeg.width).toBe(8);
+    expect(out.predSemSeg.height).toBe(12);
+    expect(out.predSemSeg.width).toBe(8);
     const rows = Array.from({ length: 12 }, (_, y) =>
-      Array.from(out!.predSemSeg.data.subarray(y * 8, y * 8 + 8)).join(''),
+      Array.from(out.predSemSeg.data.subarray(y * 8, y * 8 + 8)).join(''),
     );
     // unflipped: class 1 on the left, class 0 on the right; no padding class anywhere
     for (const r of rows) expect(r).toBe('11110000');
     // the ground truth loaded after Resize has the original size: passed on with that size
-    expect(out!.gtSemSeg).toEqual({ data: gt, height: 12, width: 8 });
-    expect(out!.segLogits).toBeUndefined();
+    expect(out.gtSemSeg).toEqual({ data: gt, height: 12, width: 8 });
+    expect(out.segLogits).toBeUndefined();
   });
 
   it('outputLogits returns the logits at the original size', () => {
@@ -184,12 +184,12 @@ describe('predict', () => {
       inputs: tf.randomNormal([1, 16, 16, 3]) as tf.Tensor4D,
       dataSamples: [{ metainfo: meta({ oriShape: [20, 24], imgShape: [16, 16] }) }],
     });
-    expect(out!.segLogits!.data.length).toBe(20 * 24 * 3);
-    const l = out!.segLogits!.data;
+    expect(out.segLogits!.data.length).toBe(20 * 24 * 3);
+    const l = out.segLogits!.data;
     // the prediction is the arg-max of the returned logits
     for (const i of [0, 57, 479]) {
-      const row = [l[i * 3]!, l[i * 3 + 1]!, l[i * 3 + 2]!];
-      expect(out!.predSemSeg.data[i]).toBe(row.indexOf(Math.max(...row)));
+      const row = [l[i * 3], l[i * 3 + 1], l[i * 3 + 2]];
+      expect(out.predSemSeg.data[i]).toBe(row.indexOf(Math.max(...row)));
     }
   });
 });

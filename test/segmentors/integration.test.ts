@@ -135,7 +135,7 @@ describe('EncoderDecoder', () => {
       let terms: Record<string, number> = {};
       const { value, grads } = tf.variableGrads(() => {
         const losses = model.loss(batch);
-        terms = Object.fromEntries(Object.entries(losses).map(([k, v]) => [k, v.dataSync()[0]!]));
+        terms = Object.fromEntries(Object.entries(losses).map(([k, v]) => [k, v.dataSync()[0]]));
         return tf.addN(
           Object.entries(losses)
             .filter(([k]) => k.includes('loss'))
@@ -152,12 +152,12 @@ describe('EncoderDecoder', () => {
       // 3 classes from a near-uniform start: about ln 3 for the decode head, 0.4 ln 3 for the auxiliary one
       expect(terms['decode.loss_ce']).toBeGreaterThan(0.5);
       expect(terms['decode.loss_ce']).toBeLessThan(3);
-      expect(terms['aux_0.loss_ce']! / terms['decode.loss_ce']!).toBeLessThan(1);
+      expect(terms['aux_0.loss_ce'] / terms['decode.loss_ce']).toBeLessThan(1);
       const byName = new Map(model.trainableParameters().map(([n, v]) => [v.name, n]));
       const gradNorm = (prefix: string) =>
         Object.entries(grads)
           .filter(([k]) => byName.get(k)?.startsWith(prefix))
-          .reduce((s, [, g]) => s + tf.sum(tf.square(g)).dataSync()[0]!, 0);
+          .reduce((s, [, g]) => s + tf.sum(tf.square(g)).dataSync()[0], 0);
       expect(gradNorm('backbone.stem')).toBeGreaterThan(0);
       expect(gradNorm('backbone.layer3')).toBeGreaterThan(0);
       expect(gradNorm('auxiliaryHead.0')).toBeGreaterThan(0);
@@ -166,10 +166,10 @@ describe('EncoderDecoder', () => {
       model.eval();
       const preds = model.predict(batch);
       expect(preds).toHaveLength(2);
-      expect(preds[0]!.predSemSeg.height).toBe(32);
-      expect(preds[0]!.predSemSeg.data.length).toBe(32 * 32);
-      expect(Math.max(...preds[1]!.predSemSeg.data)).toBeLessThan(3);
-      expect(preds[0]!.gtSemSeg!.data).toBe(batch.dataSamples[0]!.gtSemSeg!.data);
+      expect(preds[0].predSemSeg.height).toBe(32);
+      expect(preds[0].predSemSeg.data.length).toBe(32 * 32);
+      expect(Math.max(...preds[1].predSemSeg.data)).toBeLessThan(3);
+      expect(preds[0].gtSemSeg!.data).toBe(batch.dataSamples[0].gtSemSeg!.data);
     },
   );
 
@@ -197,7 +197,7 @@ describe('EncoderDecoder', () => {
     });
     await runner.train();
     expect(runner.iter).toBe(2);
-    const metrics = runner.lastMetrics as Record<string, number>;
+    const metrics = runner.lastMetrics;
     expect(Object.keys(metrics).sort()).toEqual(['aAcc', 'mAcc', 'mIoU']);
     expect(metrics.mIoU).toBeGreaterThan(0);
     expect(metrics.aAcc).toBeLessThanOrEqual(100);
@@ -229,8 +229,8 @@ describe('EncoderDecoder', () => {
       { maxBuffer: 1 << 24 },
     );
     const lines = r.stdout.trim().split('\n');
-    const scored = JSON.parse(lines[lines.length - 1]!) as Record<string, number>;
-    expect(scored.mIoU).toBeCloseTo(metrics.mIoU!, 6);
+    const scored = JSON.parse(lines[lines.length - 1]) as Record<string, number>;
+    expect(scored.mIoU).toBeCloseTo(metrics.mIoU, 6);
     expect(fs.readdirSync(show).filter((f) => f.endsWith('.png'))).toHaveLength(2);
   });
 });

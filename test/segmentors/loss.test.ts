@@ -55,42 +55,42 @@ describe('decode head loss', () => {
       2,
     );
     const l1 = nonIgnore.lossByFeat(logits, [sample(labels, 1, 3)], [1, 3]);
-    expect(l1.loss_ce!.dataSync()[0]).toBeCloseTo((Math.log(2) + Math.log(4 / 3)) / 2, 6);
+    expect(l1.loss_ce.dataSync()[0]).toBeCloseTo((Math.log(2) + Math.log(4 / 3)) / 2, 6);
     // predictions: class 0 (tie -> first), class 1, class 0 (ignored): accuracy 100 over the two counted pixels
-    expect(l1.acc_seg!.dataSync()[0]).toBeCloseTo(100, 6);
+    expect(l1.acc_seg.dataSync()[0]).toBeCloseTo(100, 6);
     // mmseg's default avg_non_ignore=False divides by every pixel
     const allPixels = headWith({ type: 'CrossEntropyLoss', ignoreIndex: 255, lossWeight: 0.4 }, 2);
     expect(
-      allPixels.lossByFeat(logits, [sample(labels, 1, 3)], [1, 3]).loss_ce!.dataSync()[0],
+      allPixels.lossByFeat(logits, [sample(labels, 1, 3)], [1, 3]).loss_ce.dataSync()[0],
     ).toBeCloseTo((0.4 * (Math.log(2) + Math.log(4 / 3))) / 3, 6);
   });
 
   it('equals torch: F.interpolate(bilinear) then F.cross_entropy(ignore_index=255), value, per-pixel values and gradient', () => {
     const [n, h, w, c] = fx.shape as number[];
     const [, H, W] = fx.labelShape as number[];
-    const logits = tf.tensor4d(fx.logits, [n!, h!, w!, c!]);
+    const logits = tf.tensor4d(fx.logits, [n, h, w, c]);
     const labels = fx.labels as number[];
     // image 1 is 4 rows high: its last two rows are batch padding (255 in the fixture)
     const samples = [
-      sample(labels.slice(0, H! * W!), H!, W!),
-      sample(labels.slice(H! * W!, H! * W! + 4 * W!), 4, W!),
+      sample(labels.slice(0, H * W), H, W),
+      sample(labels.slice(H * W, H * W + 4 * W), 4, W),
     ];
-    expect(Array.from(stackLabels(samples, H!, W!, 255))).toEqual(labels);
-    const head = headWith({ type: 'CrossEntropyLoss', ignoreIndex: 255, avgNonIgnore: true }, c!);
-    const out = head.lossByFeat(logits, samples, [H!, W!]);
-    expect(out.loss_ce!.dataSync()[0]).toBeCloseTo(fx.loss, 5);
-    expect(out.acc_seg!.dataSync()[0]).toBeCloseTo(fx.accSeg, 4);
-    const g = tf.grad(
-      (x: tf.Tensor) => head.lossByFeat(x as tf.Tensor4D, samples, [H!, W!]).loss_ce!,
-    )(logits);
+    expect(Array.from(stackLabels(samples, H, W, 255))).toEqual(labels);
+    const head = headWith({ type: 'CrossEntropyLoss', ignoreIndex: 255, avgNonIgnore: true }, c);
+    const out = head.lossByFeat(logits, samples, [H, W]);
+    expect(out.loss_ce.dataSync()[0]).toBeCloseTo(fx.loss, 5);
+    expect(out.acc_seg.dataSync()[0]).toBeCloseTo(fx.accSeg, 4);
+    const g = tf.grad((x: tf.Tensor) => head.lossByFeat(x as tf.Tensor4D, samples, [H, W]).loss_ce)(
+      logits,
+    );
     const got = g.dataSync();
-    (fx.grad as number[]).forEach((v, i) => expect(Math.abs(got[i]! - v)).toBeLessThan(1e-5));
+    (fx.grad as number[]).forEach((v, i) => expect(Math.abs(got[i] - v)).toBeLessThan(1e-5));
     // the per-pixel losses of the existing CrossEntropyLoss (reduction 'none') on the resized logits
-    const up = tf.image.resizeBilinear(logits, [H!, W!], false, true);
+    const up = tf.image.resizeBilinear(logits, [H, W], false, true);
     const none = new CrossEntropyLoss({ ignoreIndex: 255, reduction: 'none' })
-      .forward(tf.reshape(up, [-1, c!]), Int32Array.from(labels))
+      .forward(tf.reshape(up, [-1, c]), Int32Array.from(labels))
       .dataSync();
-    (fx.lossNone as number[]).forEach((v, i) => expect(Math.abs(none[i]! - v)).toBeLessThan(1e-5));
+    (fx.lossNone as number[]).forEach((v, i) => expect(Math.abs(none[i] - v)).toBeLessThan(1e-5));
   });
 
   it('OHEMPixelSampler keeps the pixels whose label probability is under max(thresh, the minKept-th smallest), as mmseg', () => {
@@ -145,7 +145,7 @@ describe('decode head loss', () => {
     // label 0 everywhere but the last pixel (ignored): pixel 0 is easy (p = 0.953) and drops out
     const out = head.lossByFeat(logits, [sample([0, 0, 0, 255], 1, 4)], [1, 4]);
     const ce = (a: number) => Math.log(1 + Math.exp(-a));
-    expect(out.loss_ce!.dataSync()[0]).toBeCloseTo((ce(0) + ce(-1)) / 3, 6);
+    expect(out.loss_ce.dataSync()[0]).toBeCloseTo((ce(0) + ce(-1)) / 3, 6);
   });
 
   it('stackLabels and pixelAccuracy errors and edge cases', () => {

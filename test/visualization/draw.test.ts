@@ -21,7 +21,7 @@ const rect = (x1: number, y1: number, x2: number, y2: number): Uint8Array => {
   return m;
 };
 const at = (img: { data: ArrayLike<number> }, x: number, y: number): number[] =>
-  Array.from({ length: 3 }, (_, c) => img.data[(y * W + x) * 3 + c]!);
+  Array.from({ length: 3 }, (_, c) => img.data[(y * W + x) * 3 + c]);
 const blend = (base: number, c: number[], a: number): number[] =>
   c.map((v) => Math.floor(base * (1 - a) + v * a + 0.5));
 
@@ -166,7 +166,7 @@ describe('drawPrediction', () => {
     const under = blend(100, [128, 0, 0], 0.5);
     expect(at(out, 5, 5)).toEqual(under);
     expect(at(out, 25, 15)).toEqual(
-      under.map((v, c) => Math.floor(v * 0.5 + classColour(3)[c]! * 0.5 + 0.5)),
+      under.map((v, c) => Math.floor(v * 0.5 + classColour(3)[c] * 0.5 + 0.5)),
     );
     expect(at(out, 20, 15)).toEqual(classColour(3));
     // detections under scoreThr (default 0.3) are not drawn

@@ -15,7 +15,7 @@ beforeAll(async () => {
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5): void => {
   expect(a.length).toBe(b.length);
   for (let i = 0; i < a.length; i++)
-    expect(Math.abs(a[i]! - b[i]!)).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(b[i]!)));
+    expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(b[i])));
 };
 
 describe('YOLOBBoxCoder', () => {
@@ -62,7 +62,7 @@ describe('YOLOBBoxCoder', () => {
     let s = 7;
     const rnd = (): number => (s = (s * 16807) % 2147483647) / 2147483647;
     for (let i = 0; i < n; i++) {
-      const st = [8, 16, 32][i % 3]!;
+      const st = [8, 16, 32][i % 3];
       strides[i] = st;
       const cx = rnd() * 200,
         cy = rnd() * 200,
@@ -143,12 +143,12 @@ describe('YOLOAnchorGenerator', () => {
     const got = gen.gridPriorsHost(sizes);
     let total = 0;
     strides.forEach((s, l) => {
-      const [h, w] = sizes[l]!;
+      const [h, w] = sizes[l];
       const want = new Float32Array(h * w * 3 * 4);
       let o = 0;
       for (let y = 0; y < h; y++) {
         for (let x = 0; x < w; x++) {
-          for (const [bw, bh] of baseSizes[l]!) {
+          for (const [bw, bh] of baseSizes[l]) {
             // mmdet: base anchor around (s/2, s/2) in float32, then shifted by (x*s, y*s)
             const base = Float32Array.of(
               s / 2 - 0.5 * bw,
@@ -156,12 +156,12 @@ describe('YOLOAnchorGenerator', () => {
               s / 2 + 0.5 * bw,
               s / 2 + 0.5 * bh,
             );
-            want.set([base[0]! + x * s, base[1]! + y * s, base[2]! + x * s, base[3]! + y * s], o);
+            want.set([base[0] + x * s, base[1] + y * s, base[2] + x * s, base[3] + y * s], o);
             o += 4;
           }
         }
       }
-      expect(Array.from(got[l]!)).toEqual(Array.from(want));
+      expect(Array.from(got[l])).toEqual(Array.from(want));
       total += want.length / 4;
     });
     expect(total).toBe(3 * (19 * 19 + 38 * 38 + 76 * 76)); // 22743 anchors
@@ -171,7 +171,7 @@ describe('YOLOAnchorGenerator', () => {
       [8, 8],
       [4, 4],
     ]);
-    expect(Array.from(gen.baseAnchors[2]!)).toEqual([
+    expect(Array.from(gen.baseAnchors[2])).toEqual([
       -1, -2.5, 9, 10.5, -4, -11, 12, 19, -12.5, -7.5, 20.5, 15.5,
     ]);
   });

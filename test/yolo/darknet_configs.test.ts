@@ -30,8 +30,8 @@ function darknetParams(w = 1, blocks = [1, 2, 8, 8, 4]): number {
   let t = cm(3, c(32), 3);
   const ch = [32, 64, 128, 256, 512, 1024].map(c);
   blocks.forEach((n, i) => {
-    const o = ch[i + 1]!;
-    t += cm(ch[i]!, o, 3) + n * (cm(o, o / 2, 1) + cm(o / 2, o, 3));
+    const o = ch[i + 1];
+    t += cm(ch[i], o, 3) + n * (cm(o, o / 2, 1) + cm(o / 2, o, 3));
   });
   return t;
 }
@@ -152,15 +152,15 @@ describe('YOLOV3Neck', () => {
     const fine = tf.randomNormal([1, 4, 4, 8]) as tf.Tensor4D;
     const coarse = tf.randomNormal([1, 2, 2, 16]) as tf.Tensor4D;
     const [o1, o2] = neck.forward([fine, coarse]);
-    expect(o1!.shape).toEqual([1, 2, 2, 8]);
-    expect(o2!.shape).toEqual([1, 4, 4, 4]);
+    expect(o1.shape).toEqual([1, 2, 2, 8]);
+    expect(o2.shape).toEqual([1, 4, 4, 4]);
     // the same output by hand: conv1(o1), x2 nearest, concat [up, fine], detect2
     const conv1 = (neck as unknown as { convs: { forward(x: tf.Tensor4D): tf.Tensor4D }[] })
-      .convs[0]!;
-    const detect2 = neck.detects[1]!;
-    const up = tf.image.resizeNearestNeighbor(conv1.forward(o1!), [4, 4]);
+      .convs[0];
+    const detect2 = neck.detects[1];
+    const up = tf.image.resizeNearestNeighbor(conv1.forward(o1), [4, 4]);
     const want = detect2.forward(tf.concat([up, fine], 3));
-    expect(tf.max(tf.abs(tf.sub(want, o2!))).dataSync()[0]).toBeLessThan(1e-5);
+    expect(tf.max(tf.abs(tf.sub(want, o2))).dataSync()[0]).toBeLessThan(1e-5);
     expect(
       () => new YOLOV3Neck({ numScales: 3, inChannels: [16, 8], outChannels: [8, 4] }),
     ).toThrow(/numScales 3/);
@@ -202,7 +202,7 @@ describe('YOLO configs', () => {
     for (const v of Object.values(losses).flat())
       expect(Number.isFinite(v.dataSync()[0])).toBe(true);
     model.eval();
-    expect(model.predict(b)[0]!.predInstances.scores).toBeInstanceOf(Float32Array);
+    expect(model.predict(b)[0].predInstances.scores).toBeInstanceOf(Float32Array);
     model.dispose();
   });
 });

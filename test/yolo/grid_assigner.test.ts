@@ -56,7 +56,7 @@ describe('GridAssigner', () => {
     // 14x14 box centred at (40, 24): stride-16 cell (y 1, x 2), stride-32 cell (0, 1).
     const g = gt([[33, 17, 47, 31]], [4]);
     const r = assigner.assign(priors, g, flagsFor(g.bboxes));
-    const pos = [...r.gtInds.keys()].filter((i) => r.gtInds[i]! > 0);
+    const pos = [...r.gtInds.keys()].filter((i) => r.gtInds[i] > 0);
     expect(pos).toEqual([idx(1, 1, 2, 0)]); // the 12x12 anchor centred at (40, 24): IoU 144/196
     expect(r.labels[idx(1, 1, 2, 0)]).toBe(4);
     expect(r.maxOverlaps[idx(1, 1, 2, 0)]).toBeCloseTo(144 / 196, 6);
@@ -73,7 +73,7 @@ describe('GridAssigner', () => {
     // 52x52 box centred at (32, 32): stride-32 cell (1, 1), stride-16 cell (2, 2).
     const g = gt([[6, 6, 58, 58]], [1]);
     const r = assigner.assign(priors, g, flagsFor(g.bboxes));
-    const pos = [...r.gtInds.keys()].filter((i) => r.gtInds[i]! > 0);
+    const pos = [...r.gtInds.keys()].filter((i) => r.gtInds[i] > 0);
     // level 0 cell (1, 1) is centred at (48, 48): 56x56 anchor [20, 20, 76, 76] overlaps 38x38 of it
     const iou56 = (38 * 38) / (52 * 52 + 56 * 56 - 38 * 38);
     const iou40 = (30 * 30) / (52 * 52 + 40 * 40 - 30 * 30);

@@ -89,15 +89,15 @@ const IGN = row1(2, 3, 1);
 function predMaps(
   edit: (set: (l: number, b: number, row: number, k: number, v: number) => void) => void,
 ): tf.Tensor4D[] {
-  const data = [new Float32Array(2 * N[0]! * K), new Float32Array(2 * N[1]! * K)];
+  const data = [new Float32Array(2 * N[0] * K), new Float32Array(2 * N[1] * K)];
   edit((l, b, row, k, v) => {
-    data[l]![(b * N[l]! + row) * K + k] = v;
+    data[l][(b * N[l] + row) * K + k] = v;
   });
-  return [tf.tensor4d(data[0]!, [2, 2, 2, 2 * K]), tf.tensor4d(data[1]!, [2, 4, 4, 2 * K])];
+  return [tf.tensor4d(data[0], [2, 2, 2, 2 * K]), tf.tensor4d(data[1], [2, 4, 4, 2 * K])];
 }
 
 const val = (x: tf.Scalar | tf.Scalar[] | undefined): number[] =>
-  (x as tf.Scalar[]).map((s) => s.dataSync()[0]!);
+  (x as tf.Scalar[]).map((s) => s.dataSync()[0]);
 
 describe('YOLOV3Head targets', () => {
   it('one positive with its encoded box, objectness and one-hot class; the ignored anchor; negatives elsewhere', () => {
@@ -110,26 +110,26 @@ describe('YOLOV3Head targets', () => {
       samples,
     );
     expect(t.numPos).toBe(1);
-    expect(t.targetMaps[0]!.every((v) => v === 0)).toBe(true);
-    const rowPos = Array.from(t.targetMaps[1]!.subarray(POS * K, POS * K + K));
+    expect(t.targetMaps[0].every((v) => v === 0)).toBe(true);
+    const rowPos = Array.from(t.targetMaps[1].subarray(POS * K, POS * K + K));
     const want = [(47.5 - 40) / 16 + 0.5, 0.5, Math.log(32 / 24), 0, 1, 0, 0, 1];
-    rowPos.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 6));
+    rowPos.forEach((v, i) => expect(v).toBeCloseTo(want[i], 6));
     // every other row is all zero
     let nonzero = 0;
-    t.targetMaps[1]!.forEach((v, i) => (v !== 0 && Math.floor(i / K) !== POS ? nonzero++ : 0));
+    t.targetMaps[1].forEach((v, i) => (v !== 0 && Math.floor(i / K) !== POS ? nonzero++ : 0));
     expect(nonzero).toBe(0);
     // negatives: everything of level 0, everything of level 1 but the positive and the ignored anchor, all of image 1
-    expect(Array.from(t.negMaps[0]!)).toEqual(new Array(2 * N[0]!).fill(1));
-    const neg1 = Array.from(t.negMaps[1]!);
+    expect(Array.from(t.negMaps[0])).toEqual(new Array(2 * N[0]).fill(1));
+    const neg1 = Array.from(t.negMaps[1]);
     expect(neg1[POS]).toBe(0);
     expect(neg1[IGN]).toBe(0);
-    expect(neg1.filter((v) => v === 1)).toHaveLength(2 * N[1]! - 2);
-    expect(t.assign[0]!.gtInds[N[0]! + IGN]).toBe(-1);
+    expect(neg1.filter((v) => v === 1)).toHaveLength(2 * N[1] - 2);
+    expect(t.assign[0].gtInds[N[0] + IGN]).toBe(-1);
   });
 
   it('label smoothing spreads oneHotSmoother over the classes', () => {
     const head = MODELS.build<YOLOV3Head>({
-      ...((makeHead() as unknown as { opts: object }).opts as object),
+      ...(makeHead() as unknown as { opts: object }).opts,
       type: 'YOLOV3Head',
       oneHotSmoother: 0.3,
     });
@@ -140,7 +140,7 @@ describe('YOLOV3Head targets', () => {
       ],
       samples,
     );
-    Array.from(t.targetMaps[1]!.subarray(POS * K + 5, POS * K + 8)).forEach((v, c) =>
+    Array.from(t.targetMaps[1].subarray(POS * K + 5, POS * K + 8)).forEach((v, c) =>
       expect(v).toBeCloseTo(c === 2 ? 0.7 + 0.1 : 0.1, 6),
     );
   });
@@ -195,8 +195,8 @@ describe('YOLOV3Head losses', () => {
       const l = head.lossByFeat([a as tf.Tensor4D, b as tf.Tensor4D], samples);
       return tf.addN(Object.values(l).flatMap((v) => v as tf.Scalar[])) as tf.Scalar;
     })(maps);
-    const g1 = g[1]!.dataSync();
-    const at = (b: number, row: number, k: number): number => g1[(b * N[1]! + row) * K + k]!;
+    const g1 = g[1].dataSync();
+    const at = (b: number, row: number, k: number): number => g1[(b * N[1] + row) * K + k];
     expect(at(0, POS, 0)).toBeCloseTo(2 * (0.5 - 0.96875), 5); // d BCE / dx = sigmoid(x) - t, weight 2
     expect(at(0, POS, 2)).toBeCloseTo(2 * 2 * (0 - Math.log(32 / 24)), 5); // d (x - t)^2 = 2 (x - t), weight 2
     expect(at(0, POS, 4)).toBeCloseTo(-0.5, 5);
@@ -210,7 +210,7 @@ describe('YOLOV3Head losses', () => {
     const head = makeHead();
     const l = head.lossByFeat(
       predMaps(() => {}),
-      [samples[1]!, samples[1]!],
+      [samples[1], samples[1]],
     );
     expect(val(l.loss_cls)).toEqual([0, 0]);
     expect(val(l.loss_conf)[1]).toBeCloseTo(64 * LN2, 4);
@@ -228,31 +228,31 @@ describe('YOLOV3Head predict', () => {
       set(1, 0, POS, 7, 4);
     });
     const s = [
-      { ...samples[0]!, metainfo: meta(2) },
-      { ...samples[1]!, metainfo: meta(2) },
+      { ...samples[0], metainfo: meta(2) },
+      { ...samples[1], metainfo: meta(2) },
     ];
     const [p0, p1] = head.predictByFeat(maps, s, true);
     const sig = (x: number): number => 1 / (1 + Math.exp(-x));
-    expect(Array.from(p0!.predInstances.labels)).toEqual([2]);
-    expect(p0!.predInstances.scores[0]).toBeCloseTo(sig(3) * sig(4), 6);
+    expect(Array.from(p0.predInstances.labels)).toEqual([2]);
+    expect(p0.predInstances.scores[0]).toBeCloseTo(sig(3) * sig(4), 6);
     // centre (40, 40), 32x24, in input pixels [24, 28, 56, 52]; scale factor 2 -> original pixels
-    Array.from(p0!.predInstances.bboxes).forEach((v, i) =>
-      expect(v).toBeCloseTo([12, 14, 28, 26][i]!, 4),
+    Array.from(p0.predInstances.bboxes).forEach((v, i) =>
+      expect(v).toBeCloseTo([12, 14, 28, 26][i], 4),
     );
-    expect(p1!.predInstances.scores.length).toBe(0); // all class probabilities 0.5 < scoreThr 0.6
-    const raw = head.predictByFeat(maps, samples, false)[0]!;
+    expect(p1.predInstances.scores.length).toBe(0); // all class probabilities 0.5 < scoreThr 0.6
+    const raw = head.predictByFeat(maps, samples, false)[0];
     Array.from(raw.predInstances.bboxes).forEach((v, i) =>
-      expect(v).toBeCloseTo([24, 28, 56, 52][i]!, 4),
+      expect(v).toBeCloseTo([24, 28, 56, 52][i], 4),
     );
   });
 
   it('confThr drops low-objectness anchors before the class score', () => {
     const head = makeHead({ confThr: 0.96, scoreThr: 0 });
     const maps = predMaps((set) => set(1, 0, POS, 4, 3)); // objectness sigmoid(3) = 0.9526 < 0.96
-    expect(head.predictByFeat(maps, samples, false)[0]!.predInstances.scores.length).toBe(0);
+    expect(head.predictByFeat(maps, samples, false)[0].predInstances.scores.length).toBe(0);
     const all = makeHead({ confThr: 0.9, scoreThr: 0, maxPerImg: 100, nms: null });
     // one anchor passes confThr: its 3 class scores (0.5 each) times 0.9526
-    const p = all.predictByFeat(maps, samples, false)[0]!.predInstances;
+    const p = all.predictByFeat(maps, samples, false)[0].predInstances;
     expect(p.scores.length).toBe(3);
     p.scores.forEach((v) => expect(v).toBeCloseTo(0.5 / (1 + Math.exp(-3)), 6));
   });

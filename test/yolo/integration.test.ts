@@ -38,7 +38,7 @@ describe('YOLOv3 integration', () => {
       },
       params.map(([, v]) => v),
     );
-    const total = value.dataSync()[0]!;
+    const total = value.dataSync()[0];
     expect(Number.isFinite(total)).toBe(true);
     expect(total).toBeGreaterThan(0);
     const byName = new Map(params.map(([n, v]) => [n, grads[v.name]]));
@@ -66,7 +66,7 @@ describe('YOLOv3 integration', () => {
       for (const s of inst.scores) expect(s >= 0 && s <= 1).toBe(true);
       for (const l of inst.labels) expect(l >= 0 && l < 5).toBe(true);
       for (let i = 1; i < inst.scores.length; i++)
-        expect(inst.scores[i]!).toBeLessThanOrEqual(inst.scores[i - 1]!);
+        expect(inst.scores[i]).toBeLessThanOrEqual(inst.scores[i - 1]);
     }
     model.dispose();
   });

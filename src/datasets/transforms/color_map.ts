@@ -19,11 +19,11 @@ export function composeColorMaps(first: ColorMap, second: ColorMap): ColorMap {
   for (let r = 0; r < 3; r++) {
     for (let c = 0; c < 3; c++) {
       let s = 0;
-      for (let k = 0; k < 3; k++) s += second.m[r * 3 + k]! * first.m[k * 3 + c]!;
+      for (let k = 0; k < 3; k++) s += second.m[r * 3 + k] * first.m[k * 3 + c];
       m[r * 3 + c] = s;
     }
-    let s = second.t[r]!;
-    for (let k = 0; k < 3; k++) s += second.m[r * 3 + k]! * first.t[k]!;
+    let s = second.t[r];
+    for (let k = 0; k < 3; k++) s += second.m[r * 3 + k] * first.t[k];
     t[r] = s;
   }
   return { m, t };
@@ -59,18 +59,18 @@ export function writePixels(
     return;
   const m = cm?.m,
     t = cm?.t;
-  const m0 = m ? m[0]! : 1,
-    m1 = m ? m[1]! : 0,
-    m2 = m ? m[2]! : 0;
-  const m3 = m ? m[3]! : 0,
-    m4 = m ? m[4]! : 1,
-    m5 = m ? m[5]! : 0;
-  const m6 = m ? m[6]! : 0,
-    m7 = m ? m[7]! : 0,
-    m8 = m ? m[8]! : 1;
-  const t0 = t ? t[0]! : 0,
-    t1 = t ? t[1]! : 0,
-    t2 = t ? t[2]! : 0;
+  const m0 = m ? m[0] : 1,
+    m1 = m ? m[1] : 0,
+    m2 = m ? m[2] : 0;
+  const m3 = m ? m[3] : 0,
+    m4 = m ? m[4] : 1,
+    m5 = m ? m[5] : 0;
+  const m6 = m ? m[6] : 0,
+    m7 = m ? m[7] : 0,
+    m8 = m ? m[8] : 1;
+  const t0 = t ? t[0] : 0,
+    t1 = t ? t[1] : 0,
+    t2 = t ? t[2] : 0;
   for (let y = 0; y < h; y++) {
     const srcRow = (flipV ? h - 1 - y : y) * w * 3;
     const o = offset + y * rowStride;
@@ -105,9 +105,9 @@ function rowU8(
 ): void {
   const end = i + w * 3;
   for (; i < end; i += 3, o += 3) {
-    const r = d[i]!,
-      g = d[i + 1]!,
-      b = d[i + 2]!;
+    const r = d[i],
+      g = d[i + 1],
+      b = d[i + 2];
     out[o] = m0 * r + m1 * g + m2 * b + t0;
     out[o + 1] = m3 * r + m4 * g + m5 * b + t1;
     out[o + 2] = m6 * r + m7 * g + m8 * b + t2;
@@ -135,9 +135,9 @@ function rowFlipU8(
 ): void {
   const end = o + w * 3;
   for (i += (w - 1) * 3; o < end; i -= 3, o += 3) {
-    const r = d[i]!,
-      g = d[i + 1]!,
-      b = d[i + 2]!;
+    const r = d[i],
+      g = d[i + 1],
+      b = d[i + 2];
     out[o] = m0 * r + m1 * g + m2 * b + t0;
     out[o + 1] = m3 * r + m4 * g + m5 * b + t1;
     out[o + 2] = m6 * r + m7 * g + m8 * b + t2;
@@ -167,9 +167,9 @@ function rowF32(
   const step = flipH ? -3 : 3;
   if (flipH) i += (w - 1) * 3;
   for (let x = 0; x < w; x++, i += step, o += 3) {
-    const r = d[i]!,
-      g = d[i + 1]!,
-      b = d[i + 2]!;
+    const r = d[i],
+      g = d[i + 1],
+      b = d[i + 2];
     out[o] = m0 * r + m1 * g + m2 * b + t0;
     out[o + 1] = m3 * r + m4 * g + m5 * b + t1;
     out[o + 2] = m6 * r + m7 * g + m8 * b + t2;

@@ -21,9 +21,7 @@ export class Compose {
 
   constructor(transforms: readonly (TypedConfig | Transform)[], path = 'pipeline') {
     this.transforms = transforms.map((t, i) =>
-      isTypedConfig(t)
-        ? TRANSFORMS.build<Transform>(t, { path: `${path}.${i}` })
-        : (t as Transform),
+      isTypedConfig(t) ? TRANSFORMS.build<Transform>(t, { path: `${path}.${i}` }) : t,
     );
   }
 

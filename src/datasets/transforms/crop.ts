@@ -25,10 +25,10 @@ function cropSample(results: DataSample, x1: number, y1: number, x2: number, y2:
   const b = results.gtBboxes;
   if (b)
     for (let i = 0; i < b.length; i += 4) {
-      b[i] = b[i]! - x1;
-      b[i + 1] = b[i + 1]! - y1;
-      b[i + 2] = b[i + 2]! - x1;
-      b[i + 3] = b[i + 3]! - y1;
+      b[i] = b[i] - x1;
+      b[i + 1] = b[i + 1] - y1;
+      b[i + 2] = b[i + 2] - x1;
+      b[i + 3] = b[i + 3] - y1;
     }
   if (results.gtMasks) {
     const m = results.gtMasks;
@@ -120,12 +120,12 @@ export class RandomCrop {
       const keep: boolean[] = [];
       for (let i = 0; i < b.length; i += 4)
         keep.push(
-          b[i + 2]! > b[i]! &&
-            b[i + 3]! > b[i + 1]! &&
-            b[i]! < cw &&
-            b[i + 1]! < ch &&
-            b[i + 2]! > 0 &&
-            b[i + 3]! > 0,
+          b[i + 2] > b[i] &&
+            b[i + 3] > b[i + 1] &&
+            b[i] < cw &&
+            b[i + 1] < ch &&
+            b[i + 2] > 0 &&
+            b[i + 3] > 0,
         );
       if (!keep.some(Boolean) && !this.opts.allowNegativeCrop) return null;
       keepInstances(results, keep);
@@ -137,11 +137,10 @@ export class RandomCrop {
 }
 
 function iouOne(p: readonly number[], b: Float32Array, i: number): number {
-  const ix = Math.max(0, Math.min(p[2]!, b[i + 2]!) - Math.max(p[0]!, b[i]!));
-  const iy = Math.max(0, Math.min(p[3]!, b[i + 3]!) - Math.max(p[1]!, b[i + 1]!));
+  const ix = Math.max(0, Math.min(p[2], b[i + 2]) - Math.max(p[0], b[i]));
+  const iy = Math.max(0, Math.min(p[3], b[i + 3]) - Math.max(p[1], b[i + 1]));
   const inter = ix * iy;
-  const ua =
-    (p[2]! - p[0]!) * (p[3]! - p[1]!) + (b[i + 2]! - b[i]!) * (b[i + 3]! - b[i + 1]!) - inter;
+  const ua = (p[2] - p[0]) * (p[3] - p[1]) + (b[i + 2] - b[i]) * (b[i + 3] - b[i + 1]) - inter;
   return ua > 0 ? inter / ua : 0;
 }
 
@@ -202,15 +201,15 @@ export class MinIoURandomCrop {
         if (!ok) continue;
         const keep: boolean[] = [];
         for (let k = 0; k < boxes.length; k += 4) {
-          const cx = (boxes[k]! + boxes[k + 2]!) / 2,
-            cy = (boxes[k + 1]! + boxes[k + 3]!) / 2;
-          keep.push(cx > patch[0]! && cy > patch[1]! && cx < patch[2]! && cy < patch[3]!);
+          const cx = (boxes[k] + boxes[k + 2]) / 2,
+            cy = (boxes[k + 1] + boxes[k + 3]) / 2;
+          keep.push(cx > patch[0] && cy > patch[1] && cx < patch[2] && cy < patch[3]);
         }
         if (boxes.length && !keep.some(Boolean)) continue;
         if (boxes.length) keepInstances(results, keep);
-        cropSample(results, patch[0]!, patch[1]!, patch[2]!, patch[3]!);
+        cropSample(results, patch[0], patch[1], patch[2], patch[3]);
         if (results.gtBboxes && this.bboxClipBorder)
-          clipBoxes(results.gtBboxes, patch[2]! - patch[0]!, patch[3]! - patch[1]!);
+          clipBoxes(results.gtBboxes, patch[2] - patch[0], patch[3] - patch[1]);
         return results;
       }
     }

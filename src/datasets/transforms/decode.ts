@@ -168,10 +168,10 @@ function resizeFloatBilinear(img: ImageBuffer, w: number, h: number): ImageBuffe
         x1 = Math.min(x0 + 1, img.width - 1),
         wx = fx - x0;
       for (let k = 0; k < c; k++) {
-        const a = img.data[(y0 * img.width + x0) * c + k]!,
-          b = img.data[(y0 * img.width + x1) * c + k]!;
-        const d = img.data[(y1 * img.width + x0) * c + k]!,
-          e = img.data[(y1 * img.width + x1) * c + k]!;
+        const a = img.data[(y0 * img.width + x0) * c + k],
+          b = img.data[(y0 * img.width + x1) * c + k];
+        const d = img.data[(y1 * img.width + x0) * c + k],
+          e = img.data[(y1 * img.width + x1) * c + k];
         out[(y * w + x) * c + k] =
           (a * (1 - wx) + b * wx) * (1 - wy) + (d * (1 - wx) + e * wx) * wy;
       }

@@ -39,7 +39,7 @@ export class Expand {
   ) {
     // Pixels are RGB here; mmdetection's `to_rgb` says its mean was given in RGB too, so only `toRgb: false` (BGR mean) needs a swap.
     const mean = opts.mean ?? [0, 0, 0];
-    this.mean = opts.toRgb === false ? [mean[2]!, mean[1]!, mean[0]!] : mean;
+    this.mean = opts.toRgb === false ? [mean[2], mean[1], mean[0]] : mean;
     this.ratioRange = opts.ratioRange ?? [1, 4];
     this.prob = opts.prob ?? 0.5;
     this.segIgnoreLabel = opts.segIgnoreLabel ?? 255;
@@ -64,10 +64,10 @@ export class Expand {
     const b = results.gtBboxes;
     if (b)
       for (let i = 0; i < b.length; i += 4) {
-        b[i] = b[i]! + left;
-        b[i + 1] = b[i + 1]! + top;
-        b[i + 2] = b[i + 2]! + left;
-        b[i + 3] = b[i + 3]! + top;
+        b[i] = b[i] + left;
+        b[i + 1] = b[i + 1] + top;
+        b[i + 2] = b[i + 2] + left;
+        b[i + 3] = b[i + 3] + top;
       }
     if (results.gtMasks)
       results.gtMasks = mapMasks(results.gtMasks, W, H, (m) =>

@@ -10,13 +10,13 @@ import { currentSize, sampleRng } from './sample_utils.js';
 export function flipBoxes(b: Float32Array, w: number, h: number, direction: FlipDirection): void {
   for (let i = 0; i < b.length; i += 4) {
     if (direction !== 'vertical') {
-      const x1 = b[i]!;
-      b[i] = w - b[i + 2]!;
+      const x1 = b[i];
+      b[i] = w - b[i + 2];
       b[i + 2] = w - x1;
     }
     if (direction !== 'horizontal') {
-      const y1 = b[i + 1]!;
-      b[i + 1] = h - b[i + 3]!;
+      const y1 = b[i + 1];
+      b[i + 1] = h - b[i + 3];
       b[i + 3] = h - y1;
     }
   }
@@ -68,7 +68,7 @@ export class RandomFlip {
     let acc = 0;
     let dir: FlipDirection | null = null;
     for (let i = 0; i < this.directions.length; i++) {
-      acc += this.probs[i]!;
+      acc += this.probs[i];
       if (u < acc) {
         dir = this.directions[i]!;
         break;

@@ -58,12 +58,11 @@ export class FilterAnnotations {
     if (this.byBox)
       for (let i = 0; i < n; i++)
         keep[i] =
-          b[i * 4 + 2]! - b[i * 4]! > this.minWh[0] &&
-          b[i * 4 + 3]! - b[i * 4 + 1]! > this.minWh[1];
+          b[i * 4 + 2] - b[i * 4] > this.minWh[0] && b[i * 4 + 3] - b[i * 4 + 1] > this.minWh[1];
     if (this.byMask && results.gtMasks) {
       results.gtMasks.masks.forEach((m, i) => {
         let a = 0;
-        for (let k = 0; k < m.length; k++) a += m[k]!;
+        for (let k = 0; k < m.length; k++) a += m[k];
         if (a < this.minArea) keep[i] = false;
       });
     }
@@ -81,11 +80,11 @@ function selectInstances(results: DataSample, want: 0 | 1): GtInstances {
   for (let i = 0; i < b.length / 4; i++) if ((flags?.[i] ?? 0) === want) idx.push(i);
   const bboxes = new Float32Array(idx.length * 4);
   idx.forEach((j, k) => bboxes.set(b.subarray(j * 4, j * 4 + 4), k * 4));
-  const out: GtInstances = { bboxes, labels: Int32Array.from(idx, (j) => l[j]!) };
+  const out: GtInstances = { bboxes, labels: Int32Array.from(idx, (j) => l[j]) };
   if (results.gtMasks)
     out.masks = {
       ...results.gtMasks,
-      masks: idx.map((j) => results.gtMasks!.masks[j]!),
+      masks: idx.map((j) => results.gtMasks!.masks[j]),
     } satisfies BitmapMasks;
   return out;
 }

@@ -152,7 +152,7 @@ export class LoadAnnotations {
         }
       });
       for (let i = 0; i < masks.length; i++) {
-        if (masks[i]!.length !== h * w) {
+        if (masks[i].length !== h * w) {
           throw new DatasetError(
             results.imgPath,
             `instances[${i}].mask`,

@@ -47,7 +47,7 @@ function matMul(a: readonly number[], b: readonly number[]): number[] {
   const out = new Array<number>(9).fill(0);
   for (let r = 0; r < 3; r++)
     for (let c = 0; c < 3; c++)
-      for (let k = 0; k < 3; k++) out[r * 3 + c]! += a[r * 3 + k]! * b[k * 3 + c]!;
+      for (let k = 0; k < 3; k++) out[r * 3 + c] += a[r * 3 + k] * b[k * 3 + c];
   return out;
 }
 
@@ -187,8 +187,8 @@ export class Normalize {
     const t = [0, 0, 0];
     for (let c = 0; c < 3; c++) {
       const src = this.toRgb ? c : 2 - c;
-      m[c * 3 + src] = 1 / this.std[c]!;
-      t[c] = -this.mean[c]! / this.std[c]!;
+      m[c * 3 + src] = 1 / this.std[c];
+      t[c] = -this.mean[c] / this.std[c];
     }
     pushColorMap(results, affine(m, t));
     results.imgNormCfg = { mean: this.mean, std: this.std, toRgb: this.toRgb };

@@ -76,7 +76,7 @@ export function placePlane<T extends Pixels>(
   const out = like(data, outW * outH * channels) as T;
   const f = typeof fill === 'number' ? new Array<number>(channels).fill(fill) : fill;
   if (f.some((v) => v !== 0)) {
-    if (channels === 1) out.fill(f[0]!);
+    if (channels === 1) out.fill(f[0]);
     else
       for (let i = 0; i < out.length; i += channels)
         for (let k = 0; k < channels; k++) out[i + k] = f[k]!;
@@ -104,7 +104,7 @@ export function resizeNearest(
     const sy = Math.min(height - 1, Math.floor((y * height) / outH));
     const src = sy * width,
       dst = y * outW;
-    for (let x = 0; x < outW; x++) out[dst + x] = data[src + xs[x]!]!;
+    for (let x = 0; x < outW; x++) out[dst + x] = data[src + xs[x]]!;
   }
   return out;
 }

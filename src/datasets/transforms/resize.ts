@@ -110,10 +110,10 @@ export function resizeTo(
     const b = results.gtBboxes;
     if (b) {
       for (let i = 0; i < b.length; i += 4) {
-        b[i] = b[i]! * sx;
-        b[i + 1] = b[i + 1]! * sy;
-        b[i + 2] = b[i + 2]! * sx;
-        b[i + 3] = b[i + 3]! * sy;
+        b[i] = b[i] * sx;
+        b[i + 1] = b[i + 1] * sy;
+        b[i + 2] = b[i + 2] * sx;
+        b[i + 3] = b[i + 3] * sy;
       }
       if (clip) clipBoxes(b, newW, newH);
     }

@@ -31,20 +31,20 @@ export function keepInstances(results: DataSample, keep: ArrayLike<boolean | num
     results.gtBboxes = b;
   }
   if (results.gtBboxesLabels)
-    results.gtBboxesLabels = Int32Array.from(idx, (j) => results.gtBboxesLabels![j]!);
+    results.gtBboxesLabels = Int32Array.from(idx, (j) => results.gtBboxesLabels![j]);
   if (results.gtIgnoreFlags)
-    results.gtIgnoreFlags = Uint8Array.from(idx, (j) => results.gtIgnoreFlags![j]!);
+    results.gtIgnoreFlags = Uint8Array.from(idx, (j) => results.gtIgnoreFlags![j]);
   if (results.gtMasks)
-    results.gtMasks = { ...results.gtMasks, masks: idx.map((j) => results.gtMasks!.masks[j]!) };
+    results.gtMasks = { ...results.gtMasks, masks: idx.map((j) => results.gtMasks!.masks[j]) };
 }
 
 /** Clip boxes `n*4` in place to an image `w x h`. */
 export function clipBoxes(b: Float32Array, w: number, h: number): void {
   for (let i = 0; i < b.length; i += 4) {
-    b[i] = Math.min(Math.max(b[i]!, 0), w);
-    b[i + 1] = Math.min(Math.max(b[i + 1]!, 0), h);
-    b[i + 2] = Math.min(Math.max(b[i + 2]!, 0), w);
-    b[i + 3] = Math.min(Math.max(b[i + 3]!, 0), h);
+    b[i] = Math.min(Math.max(b[i], 0), w);
+    b[i + 1] = Math.min(Math.max(b[i + 1], 0), h);
+    b[i + 2] = Math.min(Math.max(b[i + 2], 0), w);
+    b[i + 3] = Math.min(Math.max(b[i + 3], 0), h);
   }
 }
 

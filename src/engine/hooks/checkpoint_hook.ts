@@ -107,7 +107,7 @@ export class CheckpointHook extends Hook {
   override async afterValEpoch(r: Runner, metrics: Record<string, number>): Promise<void> {
     if (!r.trainLoop) return;
     for (let i = 0; i < this.saveBest.length; i++) {
-      let key = this.saveBest[i]!;
+      let key = this.saveBest[i];
       if (key === 'auto') key = Object.keys(metrics)[0] ?? key;
       const score = metrics[key];
       if (score === undefined) {

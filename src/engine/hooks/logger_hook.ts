@@ -95,7 +95,7 @@ export class LoggerHook extends Hook {
       : `Iter(train) [${String(r.iter).padStart(String(loop.maxIters).length)}/${loop.maxIters}]`;
     const parts = [`lr: ${out.lr.toExponential(4)}`, `eta: ${formatDuration(eta)}`];
     for (const k of ['time', 'data_time'])
-      if (m[k] !== undefined) parts.push(`${k}: ${m[k]!.toFixed(4)}`);
+      if (m[k] !== undefined) parts.push(`${k}: ${m[k].toFixed(4)}`);
     parts.push(`memory: ${memory}`);
     if (m.grad_norm !== undefined) parts.push(`grad_norm: ${formatNumber(m.grad_norm)}`);
     for (const [k, v] of Object.entries(m))

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Module } from '../../nn/index.js';
-import { OPTIMIZERS, type TypedConfig } from '../../registry.js';
+import { OPTIMIZERS } from '../../registry.js';
 import type { Optimizer, OptimizerMeta, ParamEntry } from './optimizers.js';
 
 /** mmengine's `paramwise_cfg`, camelCased. */
@@ -81,8 +81,8 @@ export function paramEntries(model: Module, cfg: ParamwiseCfg = {}): ParamEntry[
     let decayMult = 1;
     const key = keys.find((k) => name.includes(k));
     if (key !== undefined) {
-      lrMult = cfg.customKeys![key]!.lrMult ?? 1;
-      decayMult = cfg.customKeys![key]!.decayMult ?? 1;
+      lrMult = cfg.customKeys![key].lrMult ?? 1;
+      decayMult = cfg.customKeys![key].decayMult ?? 1;
     } else {
       const norm = owner !== undefined && isNormModule(owner);
       if (leaf === 'bias' && !norm) {
@@ -129,7 +129,7 @@ export class OptimWrapper {
   readonly paramwiseCfg: ParamwiseCfg;
 
   constructor(cfg: OptimWrapperCfg) {
-    this.optimizer = OPTIMIZERS.build<Optimizer>(cfg.optimizer as TypedConfig, {
+    this.optimizer = OPTIMIZERS.build<Optimizer>(cfg.optimizer, {
       path: 'optimWrapper.optimizer',
     });
     this.clipGrad = cfg.clipGrad;
@@ -165,7 +165,7 @@ export class OptimWrapper {
         .map((p) => grads.get(p.name))
         .filter((g): g is tf.Tensor => !!g);
       const norm = present.length
-        ? tf.tidy(() => tf.sqrt(tf.addN(present.map((g) => tf.sum(tf.square(g))))).dataSync()[0]!)
+        ? tf.tidy(() => tf.sqrt(tf.addN(present.map((g) => tf.sum(tf.square(g))))).dataSync()[0])
         : 0;
       info.gradNorm = norm;
       // Nothing is applied: the weights stay as they were before this step.

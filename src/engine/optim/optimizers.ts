@@ -69,7 +69,7 @@ export abstract class Optimizer {
       const next = tf.tidy(() => {
         const out = this.update(p, g, slots, t, this.lr * p.lrMult, this.weightDecay * p.decayMult);
         p.variable.assign(out.param);
-        return Object.fromEntries(out.slots) as Record<string, tf.Tensor>;
+        return Object.fromEntries(out.slots);
       });
       const fresh = Object.values(next);
       for (const v of old) if (!fresh.includes(v)) v.dispose();

@@ -68,17 +68,17 @@ function gatherCategory(
   let q = 0;
   for (let i = 0; i < I; i++) {
     const c = i * K + k;
-    for (let p = keptOff[c]!; p < keptOff[c + 1]!; p++) {
+    for (let p = keptOff[c]; p < keptOff[c + 1]; p++) {
       tmp[q] = p;
-      keys[q] = dScore[keptIdx[p]!]!;
+      keys[q] = dScore[keptIdx[p]]!;
       q++;
     }
   }
   const conc = tmp.slice(0, n);
   argsortDescStable(keys, n, order, tmp);
   for (let j = 0; j < n; j++) {
-    const o = order[j]!;
-    const p = conc[o]!;
+    const o = order[j];
+    const p = conc[o];
     sRank[j] = rank[p]!;
     sScore[j] = keys[o]!;
     const fb = p * AT;
@@ -108,22 +108,22 @@ export function accumulate(
   // rank of each kept detection within its cell (for the maxDet cut)
   const rank = new Int32Array(nKept);
   for (let c = 0; c < nCells; c++)
-    for (let p = keptOff[c]!; p < keptOff[c + 1]!; p++) rank[p] = p - keptOff[c]!;
+    for (let p = keptOff[c]; p < keptOff[c + 1]; p++) rank[p] = p - keptOff[c];
   const AT = A * T;
   const b = new AccScratch();
   for (let k = 0; k < K; k++) {
     let n = 0;
-    for (let i = 0; i < I; i++) n += keptOff[i * K + k + 1]! - keptOff[i * K + k]!;
+    for (let i = 0; i < I; i++) n += keptOff[i * K + k + 1] - keptOff[i * K + k];
     b.grow(n, AT);
     gatherCategory(ev, rank, dScore, I, K, k, n, AT, b);
     const { sRank, sScore, sFlags, sel, tpPos, pr } = b;
     for (let m = 0; m < M; m++) {
-      const maxDet = maxDets[m]!;
+      const maxDet = maxDets[m];
       let nd = 0;
-      for (let j = 0; j < n; j++) if (sRank[j]! < maxDet) sel[nd++] = j;
+      for (let j = 0; j < n; j++) if (sRank[j] < maxDet) sel[nd++] = j;
       for (let a = 0; a < A; a++) {
         let np = 0;
-        for (let i = 0; i < I; i++) np += npig[(i * K + k) * A + a]!;
+        for (let i = 0; i < I; i++) np += npig[(i * K + k) * A + a];
         if (np === 0) continue;
         for (let t = 0; t < T; t++) {
           const fo = a * T + t;
@@ -135,7 +135,7 @@ export function accumulate(
           let fp = 0;
           let ntp = 0;
           for (let j = 0; j < nd; j++) {
-            const f = sFlags[sel[j]! * AT + fo]!;
+            const f = sFlags[sel[j] * AT + fo];
             if (f === 0) fp++;
             else if (f === 1) {
               tp++;
@@ -145,24 +145,24 @@ export function accumulate(
             }
           }
           recall[((t * K + k) * A + a) * M + m] = nd ? tp / np : 0;
-          for (let i = ntp - 1; i > 0; i--) if (pr[i]! > pr[i - 1]!) pr[i - 1] = pr[i]!;
+          for (let i = ntp - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i]!;
           // rc at entry 0 (0 unless entry 0 is a TP); later, rc steps to c/np at the c-th TP
           const firstIsTp = ntp > 0 && tpPos[0] === 0;
           let c = 0; // TPs passed
           let ri = 0;
           for (; ri < R; ri++) {
-            const thr = recThrs[ri]!;
+            const thr = recThrs[ri];
             const idx = (((t * R + ri) * K + k) * A + a) * M + m;
             if (nd > 0 && (firstIsTp ? 1 / np : 0) >= thr) {
               // searchsorted gives 0; envelope at 0 = max over everything after
-              precision[idx] = ntp > 0 ? pr[0]! : 0;
-              scores[idx] = sScore[sel[0]!]!;
+              precision[idx] = ntp > 0 ? pr[0] : 0;
+              scores[idx] = sScore[sel[0]]!;
               continue;
             }
             while (c < ntp && (c + 1) / np < thr) c++;
             if (c >= ntp) break;
             precision[idx] = pr[c]!;
-            scores[idx] = sScore[sel[tpPos[c]!]!]!;
+            scores[idx] = sScore[sel[tpPos[c]]]!;
           }
           for (; ri < R; ri++) {
             const idx = (((t * R + ri) * K + k) * A + a) * M + m;

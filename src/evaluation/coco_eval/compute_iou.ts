@@ -10,7 +10,6 @@ import {
   runsIouFlat,
   segmentationRuns,
   type Runs,
-  type Segmentation,
 } from '../../masks/index.js';
 import type { CocoJson, CocoResult } from '../coco_format.js';
 import { CocoEvalError, type CocoIouType } from './params.js';
@@ -58,33 +57,28 @@ export function runsLookup(gt: CocoJson, dt: readonly CocoResult[]): RunsLookup 
   const gtRunsOf = (j: number): Runs => {
     let r = gRuns[j];
     if (!r) {
-      const a = anns[j]!;
+      const a = anns[j];
       if (a.segmentation === undefined)
         throw new CocoEvalError(
           `annotations[${j}] (id ${a.id}): segm evaluation needs a segmentation`,
         );
       const isRle = !Array.isArray(a.segmentation);
       const [h, w] = isRle ? [0, 0] : sizeOf(a.image_id, `annotations[${j}]`);
-      r = gRuns[j] = segmentationRuns(
-        a.segmentation as Segmentation,
-        h,
-        w,
-        `annotations[${j}].segmentation`,
-      );
+      r = gRuns[j] = segmentationRuns(a.segmentation, h, w, `annotations[${j}].segmentation`);
     }
     return r;
   };
   const dtRunsOf = (j: number): Runs => {
     let r = dRuns[j];
     if (!r) {
-      const d = dt[j]!;
+      const d = dt[j];
       if (d.segmentation === undefined) {
         const [h, w] = sizeOf(d.image_id, `results[${j}]`);
         r = bboxRuns(d.bbox!, h, w);
       } else {
         const isRle = !Array.isArray(d.segmentation);
         const [h, w] = isRle ? [0, 0] : sizeOf(d.image_id, `results[${j}]`);
-        r = segmentationRuns(d.segmentation as Segmentation, h, w, `results[${j}].segmentation`);
+        r = segmentationRuns(d.segmentation, h, w, `results[${j}].segmentation`);
       }
       dRuns[j] = r;
     }
@@ -124,15 +118,15 @@ export function computeIoU(
   const segBoxG = s.segBoxG;
   const crowd = new Uint8Array(nGc);
   for (let d = 0; d < nDc; d++) {
-    const r = runs!.dtRunsOf(dList[d]!);
+    const r = runs!.dtRunsOf(dList[d]);
     dr.push(r);
     segBoxD.set(rleToBbox(r), d * 4);
   }
   for (let g = 0; g < nGc; g++) {
-    const r = runs!.gtRunsOf(gList[g]!);
+    const r = runs!.gtRunsOf(gList[g]);
     gr.push(r);
     segBoxG.set(rleToBbox(r), g * 4);
-    crowd[g] = gts.crowd[gList[g]!]!;
+    crowd[g] = gts.crowd[gList[g]]!;
   }
   runsIouFlat(dr, gr, crowd, ious, segBoxD.subarray(0, nDc * 4), segBoxG.subarray(0, nGc * 4));
   return ious;
@@ -152,19 +146,19 @@ function bboxIou(
   const gCrowd = gts.crowd;
   const dBox = dts.box;
   for (let g = 0; g < nGc; g++) {
-    const gj = gList[g]! * 4;
-    const gx = gBox[gj]!;
-    const gy = gBox[gj + 1]!;
-    const gw = gBox[gj + 2]!;
-    const gh = gBox[gj + 3]!;
+    const gj = gList[g] * 4;
+    const gx = gBox[gj];
+    const gy = gBox[gj + 1];
+    const gw = gBox[gj + 2];
+    const gh = gBox[gj + 3];
     const ga = gw * gh;
-    const crowd = gCrowd[gList[g]!]!;
+    const crowd = gCrowd[gList[g]];
     for (let d = 0; d < nDc; d++) {
-      const dj = dList[d]! * 4;
-      const dx = dBox[dj]!;
-      const dy = dBox[dj + 1]!;
-      const dw = dBox[dj + 2]!;
-      const dh = dBox[dj + 3]!;
+      const dj = dList[d] * 4;
+      const dx = dBox[dj];
+      const dy = dBox[dj + 1];
+      const dw = dBox[dj + 2];
+      const dh = dBox[dj + 3];
       let o = 0;
       const w = Math.min(dw + dx, gw + gx) - Math.max(dx, gx);
       if (w > 0) {

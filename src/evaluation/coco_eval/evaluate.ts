@@ -53,8 +53,8 @@ export function evaluate(
       const k1 = useCats ? k + 1 : Kc;
       for (let kk = k0; kk < k1; kk++) {
         const c = i * Kc + kk;
-        for (let p = G.off[c]!; p < G.off[c + 1]!; p++) gList.push(G.order[p]!);
-        for (let p = D.off[c]!; p < D.off[c + 1]!; p++) dList.push(D.order[p]!);
+        for (let p = G.off[c]; p < G.off[c + 1]; p++) gList.push(G.order[p]);
+        for (let p = D.off[c]; p < D.off[c + 1]; p++) dList.push(D.order[p]);
       }
       const nGc = gList.length;
       if (nGc === 0 && dList.length === 0) continue;

@@ -55,10 +55,10 @@ export function evaluateImg(
   if (nGc === 0) {
     // nothing to match: a detection is ignored exactly when its area is out of range
     for (let a = 0; a < A; a++) {
-      const lo = areaRng[a]![0];
-      const hi = areaRng[a]![1];
+      const lo = areaRng[a][0];
+      const hi = areaRng[a][1];
       for (let d = 0; d < nDc; d++) {
-        const ar = dArea[dList[d]!]!;
+        const ar = dArea[dList[d]];
         const v = ar < lo || ar > hi ? 2 : 0;
         const base = ((nKept + d) * A + a) * T;
         for (let t = 0; t < T; t++) flags[base + t] = v;
@@ -79,13 +79,13 @@ export function evaluateImg(
   }
   const { gtm, gIg, gOrd, ignA, resM, resI } = s;
   for (let a = 0; a < A; a++) {
-    const lo = areaRng[a]![0];
-    const hi = areaRng[a]![1];
+    const lo = areaRng[a][0];
+    const hi = areaRng[a][1];
     const ign = ignA.subarray(a * nGc, a * nGc + nGc);
     let nNotIg = 0;
     for (let g = 0; g < nGc; g++) {
-      const j = gList[g]!;
-      const ar = gArea[j]!;
+      const j = gList[g];
+      const ar = gArea[j];
       ign[g] = gCrowd[j] || ar < lo || ar > hi ? 1 : 0;
       if (!ign[g]) nNotIg++;
     }
@@ -106,17 +106,17 @@ export function evaluateImg(
       for (let g = 0; g < nGc; g++) gIg[g] = g < nNotIg ? 0 : 1;
       for (let t = 0; t < T; t++) {
         gtm.fill(0, 0, nGc);
-        const thr = Math.min(iouThrs[t]!, maxIou);
+        const thr = Math.min(iouThrs[t], maxIou);
         const rb = (a * T + t) * nDc;
         for (let d = 0; d < nDc; d++) {
           let iou = thr;
           let m = -1;
           const row = d * nGc;
           for (let g = 0; g < nGc; g++) {
-            const og = gOrd[g]!;
-            if (gtm[g]! > 0 && !gCrowd[gList[og]!]) continue;
+            const og = gOrd[g];
+            if (gtm[g] > 0 && !gCrowd[gList[og]]) continue;
             if (m > -1 && gIg[m] === 0 && gIg[g] === 1) break;
-            const v = ious[row + og]!;
+            const v = ious[row + og];
             if (v < iou) continue;
             iou = v;
             m = g;
@@ -127,15 +127,15 @@ export function evaluateImg(
             continue;
           }
           resI[rb + d] = gIg[m]!;
-          resM[rb + d] = gId[gList[gOrd[m]!]!]!;
-          gtm[m] = dList[d]! + 1; // result ids are 1..N
+          resM[rb + d] = gId[gList[gOrd[m]]]!;
+          gtm[m] = dList[d] + 1; // result ids are 1..N
         }
       }
     }
     for (let t = 0; t < T; t++) {
       const rb = (src * T + t) * nDc;
       for (let d = 0; d < nDc; d++) {
-        const ar = dArea[dList[d]!]!;
+        const ar = dArea[dList[d]];
         const matched = resM[rb + d] !== 0;
         const ignored = resI[rb + d] === 1 || (!matched && (ar < lo || ar > hi));
         flags[((nKept + d) * A + a) * T + t] = (matched ? 1 : 0) | (ignored ? 2 : 0);

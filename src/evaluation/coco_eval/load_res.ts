@@ -39,7 +39,7 @@ export function loadRes(gt: CocoJson, dt: readonly CocoResult[], index: CocoInde
     throw new CocoEvalError('results[0] has neither bbox nor segmentation');
   }
   for (let j = 0; j < nD; j++) {
-    const d = dt[j]!;
+    const d = dt[j];
     if (!gtImgIds.has(d.image_id)) {
       throw new CocoEvalError(
         `results[${j}].image_id ${d.image_id} is not an image of the ground truth (results do not correspond to the COCO set)`,
@@ -54,7 +54,7 @@ export function loadRes(gt: CocoJson, dt: readonly CocoResult[], index: CocoInde
       if (!b || b.length !== 4)
         throw new CocoEvalError(`results[${j}]: expected bbox [x, y, w, h] like results[0]`);
       dBox.set(b, j * 4);
-      dArea[j] = b[2]! * b[3]!;
+      dArea[j] = b[2] * b[3];
     } else {
       if (d.segmentation === undefined || Array.isArray(d.segmentation)) {
         throw new CocoEvalError(`results[${j}]: expected an RLE segmentation like results[0]`);

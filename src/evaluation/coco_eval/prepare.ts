@@ -54,11 +54,11 @@ export function prepareGts(gt: CocoJson, params: CocoEvalParams, index: CocoInde
   const gCrowd = new Uint8Array(nG);
   const gId = new Float64Array(nG);
   for (let j = 0; j < nG; j++) {
-    const a = anns[j]!;
+    const a = anns[j];
     const i = imgIndex.get(a.image_id);
     const k = catIndex.get(a.category_id);
     gKey[j] = i === undefined || k === undefined ? -1 : i * Kc + k;
-    if (gKey[j]! < 0) continue;
+    if (gKey[j] < 0) continue;
     if (params.iouType === 'bbox') {
       const b = a.bbox;
       if (!b)

@@ -16,16 +16,16 @@ import type { CocoEvalResult } from './params.js';
 export function pairwiseSum(a: ArrayLike<number>, start = 0, n = a.length): number {
   if (n < 8) {
     let res = 0;
-    for (let i = 0; i < n; i++) res += a[start + i]!;
+    for (let i = 0; i < n; i++) res += a[start + i];
     return res;
   }
   if (n <= 128) {
     const r = [0, 0, 0, 0, 0, 0, 0, 0];
     for (let j = 0; j < 8; j++) r[j] = a[start + j]!;
     let i = 8;
-    for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j]! += a[start + i + j]!;
-    let res = r[0]! + r[1]! + (r[2]! + r[3]!) + (r[4]! + r[5]! + (r[6]! + r[7]!));
-    for (; i < n; i++) res += a[start + i]!;
+    for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j] += a[start + i + j];
+    let res = r[0] + r[1] + (r[2] + r[3]) + (r[4] + r[5] + (r[6] + r[7]));
+    for (; i < n; i++) res += a[start + i];
     return res;
   }
   let n2 = Math.floor(n / 2);
@@ -87,14 +87,14 @@ export function summarizeOne(
         for (const k of ks)
           for (const a of as)
             for (const m of ms) {
-              const v = r.precision[(((t * R + ri) * K + k) * A + a) * M + m]!;
+              const v = r.precision[(((t * R + ri) * K + k) * A + a) * M + m];
               if (v > -1) vals.push(v);
             }
     } else {
       for (const k of ks)
         for (const a of as)
           for (const m of ms) {
-            const v = r.recall[((t * K + k) * A + a) * M + m]!;
+            const v = r.recall[((t * K + k) * A + a) * M + m];
             if (v > -1) vals.push(v);
           }
     }
@@ -163,17 +163,17 @@ export function formatCocoSummary(r: CocoEvalResult): string {
   const f2 = (v: number) => v.toFixed(2);
   const rows: [boolean, number | undefined, string, number][] = [
     [true, undefined, 'all', 100],
-    [true, 0.5, 'all', md[2]!],
-    [true, 0.75, 'all', md[2]!],
-    [true, undefined, 'small', md[2]!],
-    [true, undefined, 'medium', md[2]!],
-    [true, undefined, 'large', md[2]!],
-    [false, undefined, 'all', md[0]!],
-    [false, undefined, 'all', md[1]!],
-    [false, undefined, 'all', md[2]!],
-    [false, undefined, 'small', md[2]!],
-    [false, undefined, 'medium', md[2]!],
-    [false, undefined, 'large', md[2]!],
+    [true, 0.5, 'all', md[2]],
+    [true, 0.75, 'all', md[2]],
+    [true, undefined, 'small', md[2]],
+    [true, undefined, 'medium', md[2]],
+    [true, undefined, 'large', md[2]],
+    [false, undefined, 'all', md[0]],
+    [false, undefined, 'all', md[1]],
+    [false, undefined, 'all', md[2]],
+    [false, undefined, 'small', md[2]],
+    [false, undefined, 'medium', md[2]],
+    [false, undefined, 'large', md[2]],
   ];
   return rows
     .map(([ap, iouThr, area, maxDets], i) => {
@@ -181,10 +181,10 @@ export function formatCocoSummary(r: CocoEvalResult): string {
       const type = ap ? '(AP)' : '(AR)';
       const iou = (
         iouThr === undefined
-          ? `${f2(p.iouThrs[0]!)}:${f2(p.iouThrs[p.iouThrs.length - 1]!)}`
+          ? `${f2(p.iouThrs[0])}:${f2(p.iouThrs[p.iouThrs.length - 1])}`
           : f2(iouThr)
       ).padEnd(9);
-      const v = r.stats[i]!;
+      const v = r.stats[i];
       return ` ${title} ${type} @[ IoU=${iou} | area=${area.padStart(6)} | maxDets=${String(maxDets).padStart(3)} ] = ${pyFixed3(v)}`;
     })
     .join('\n');

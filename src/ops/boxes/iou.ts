@@ -68,7 +68,7 @@ export function boxIou(a: tf.Tensor2D, b: tf.Tensor2D, options: BoxIouOptions = 
 const stopGradient = tf.customGrad(((x: tf.Tensor) => ({
   value: tf.clone(x),
   gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
-})) as any) as unknown as (x: tf.Tensor) => tf.Tensor;
+})) as any);
 
 /** Modes of {@link alignedBoxIou}. */
 export type AlignedIouMode = 'iou' | 'giou' | 'diou' | 'ciou';

@@ -83,12 +83,7 @@ for (const [fwd, bwd] of [
       gradFunc: (dy, saved, attrs) => {
         const [features, rois] = saved;
         return {
-          features: () =>
-            runKernel<tf.Tensor>(
-              bwd,
-              { dy: dy as tf.Tensor, features, rois },
-              attrs as Record<string, unknown>,
-            ),
+          features: () => runKernel<tf.Tensor>(bwd, { dy: dy as tf.Tensor, features, rois }, attrs),
           // RoI coordinates get no gradient (as torchvision and mmcv).
           rois: () => tf.zerosLike(rois),
         };

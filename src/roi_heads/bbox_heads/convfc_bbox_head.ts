@@ -187,7 +187,7 @@ export class ConvFCBBoxHead extends Module {
         labels[row + k] = r.posLabels[k]!;
         labelWeights[row + k] = pw;
         posRows.push(row + k);
-        posLabels.push(r.posLabels[k]!);
+        posLabels.push(r.posLabels[k]);
       }
       labelWeights.fill(1, row + p, row + p + q);
       row += p + q;
@@ -235,7 +235,7 @@ export class ConvFCBBoxHead extends Module {
     else {
       const rows = this.regClassAgnostic
         ? t.posRows
-        : Int32Array.from(t.posRows, (r, k) => r * this.numClasses + t.posLabels[k]!);
+        : Int32Array.from(t.posRows, (r, k) => r * this.numClasses + t.posLabels[k]);
       const pred = tf.gather(
         tf.reshape(bboxPred, [-1, 4]),
         tf.tensor1d(rows, 'int32'),
@@ -295,10 +295,10 @@ export class ConvFCBBoxHead extends Module {
       let sum = 0;
       for (const v of row) sum += Math.exp(v - m);
       for (let c = 0; c < C; c++) {
-        const p = Math.exp(row[c]! - m) / sum;
+        const p = Math.exp(row[c] - m) / sum;
         if (!(p > thr)) continue;
         const o = this.regClassAgnostic ? 4 * i : i * r + 4 * c;
-        boxes.push(decoded[o]!, decoded[o + 1]!, decoded[o + 2]!, decoded[o + 3]!);
+        boxes.push(decoded[o], decoded[o + 1], decoded[o + 2], decoded[o + 3]);
         scores.push(p);
         labels.push(c);
       }

@@ -135,8 +135,8 @@ export class FCNMaskHead extends Module {
         : opts.upsampleCfg;
     this.upsampleMethod = up ? up.type : null;
     this.scaleFactor = up ? (up.scaleFactor ?? 2) : 1;
-    this.trainCfg = (opts.trainCfg ?? {}) as MaskTrainCfg;
-    this.testCfg = (opts.testCfg ?? {}) as MaskTestCfg;
+    this.trainCfg = opts.trainCfg ?? {};
+    this.testCfg = opts.testCfg ?? {};
 
     this.convs = this.addModule('convs', new ModuleList<ConvModule>());
     for (let i = 0; i < numConvs; i++) {
@@ -287,7 +287,7 @@ export class FCNMaskHead extends Module {
       if (n === 0) return { loss_mask: tf.mul(tf.sum(maskPreds), 0) as tf.Scalar };
       const oneHot = new Float32Array(n * c);
       for (let i = 0; i < n; i++) {
-        const l = this.classAgnostic ? 0 : posLabels[i]!;
+        const l = this.classAgnostic ? 0 : posLabels[i];
         if (!(l >= 0 && l < c))
           throw new RangeError(
             `FCNMaskHead.loss: label ${l} of positive ${i} is outside [0, ${c})`,
@@ -330,17 +330,17 @@ export class FCNMaskHead extends Module {
     const prob = new Float32Array(H * W);
     const out: Uint8Array[] = [];
     for (let i = 0; i < n; i++) {
-      const ch = this.classAgnostic ? 0 : labels[i]!;
+      const ch = this.classAgnostic ? 0 : labels[i];
       if (!(ch >= 0 && ch < c))
         throw new RangeError(
           `FCNMaskHead.predictByFeat: label ${ch} of detection ${i} is outside [0, ${c})`,
         );
       for (let k = 0; k < mh * mw; k++)
-        plane[k] = 1 / (1 + Math.exp(-logits[(i * mh * mw + k) * c + ch]!));
+        plane[k] = 1 / (1 + Math.exp(-logits[(i * mh * mw + k) * c + ch]));
       prob.fill(0);
       pasteMask(plane, mh, mw, bboxes.subarray(4 * i, 4 * i + 4), H, W, prob);
       const m = new Uint8Array(H * W);
-      for (let k = 0; k < m.length; k++) m[k] = prob[k]! >= thr ? 1 : 0;
+      for (let k = 0; k < m.length; k++) m[k] = prob[k] >= thr ? 1 : 0;
       out.push(m);
     }
     return out;

@@ -39,7 +39,7 @@ export function cropAndResizeMasks(
   // Only the gt masks that are referenced become float planes; RoIs point at them by batch index.
   const slot = new Map<number, number>();
   for (let i = 0; i < n; i++) {
-    const g = inds[i]!;
+    const g = inds[i];
     if (!(g >= 0 && g < masks.length))
       throw new RangeError(
         `cropAndResizeMasks: gt index ${g} of box ${i} is outside the ${masks.length} gt masks`,
@@ -48,7 +48,7 @@ export function cropAndResizeMasks(
   }
   const planes = new Float32Array(slot.size * H * W);
   for (const [g, s] of slot) {
-    const m = masks[g]!;
+    const m = masks[g];
     if (m.length !== H * W)
       throw new RangeError(
         `cropAndResizeMasks: gt mask ${g} has ${m.length} pixels, expected ${H}x${W}`,
@@ -58,11 +58,11 @@ export function cropAndResizeMasks(
   }
   const rois = new Float32Array(n * 5);
   for (let i = 0; i < n; i++) {
-    rois[5 * i] = slot.get(inds[i]!)!;
-    rois[5 * i + 1] = Math.min(Math.max(boxes[4 * i]!, 0), W);
-    rois[5 * i + 2] = Math.min(Math.max(boxes[4 * i + 1]!, 0), H);
-    rois[5 * i + 3] = Math.min(Math.max(boxes[4 * i + 2]!, 0), W);
-    rois[5 * i + 4] = Math.min(Math.max(boxes[4 * i + 3]!, 0), H);
+    rois[5 * i] = slot.get(inds[i])!;
+    rois[5 * i + 1] = Math.min(Math.max(boxes[4 * i], 0), W);
+    rois[5 * i + 2] = Math.min(Math.max(boxes[4 * i + 1], 0), H);
+    rois[5 * i + 3] = Math.min(Math.max(boxes[4 * i + 2], 0), W);
+    rois[5 * i + 4] = Math.min(Math.max(boxes[4 * i + 3], 0), H);
   }
   const out = roiAlignForward(planes, [slot.size, H, W, 1], rois, {
     outH: size,
@@ -72,7 +72,7 @@ export function cropAndResizeMasks(
     aligned: true,
     poolMode: 'avg',
   });
-  if (binarize) for (let k = 0; k < out.length; k++) out[k] = out[k]! >= 0.5 ? 1 : 0;
+  if (binarize) for (let k = 0; k < out.length; k++) out[k] = out[k] >= 0.5 ? 1 : 0;
   return out;
 }
 
@@ -105,10 +105,10 @@ export function pasteMask(
   into?: Float32Array,
 ): Float32Array {
   const out = into ?? new Float32Array(imgH * imgW);
-  const x1 = f(box[0]!),
-    y1 = f(box[1]!),
-    x2 = f(box[2]!),
-    y2 = f(box[3]!);
+  const x1 = f(box[0]),
+    y1 = f(box[1]),
+    x2 = f(box[2]),
+    y2 = f(box[3]);
   const xs = Math.max(Math.floor(x1) - 1, 0),
     ys = Math.max(Math.floor(y1) - 1, 0);
   const xe = Math.min(Math.ceil(x2) + 1, imgW),
@@ -130,19 +130,19 @@ export function pasteMask(
     const y0 = Math.floor(iy);
     const ty = f(iy - y0);
     for (let x = xs; x < xe; x++) {
-      const sx = ix[x - xs]!;
+      const sx = ix[x - xs];
       if (Number.isNaN(sx)) continue;
       const x0 = Math.floor(sx);
       const tx = f(sx - x0);
       let v = 0;
       // nw, ne, sw, se, each only when inside the mask (zero padding)
       if (y0 >= 0 && y0 < mh) {
-        if (x0 >= 0 && x0 < mw) v += mask[y0 * mw + x0]! * f(f(1 - tx) * f(1 - ty));
-        if (x0 + 1 >= 0 && x0 + 1 < mw) v += mask[y0 * mw + x0 + 1]! * f(tx * f(1 - ty));
+        if (x0 >= 0 && x0 < mw) v += mask[y0 * mw + x0] * f(f(1 - tx) * f(1 - ty));
+        if (x0 + 1 >= 0 && x0 + 1 < mw) v += mask[y0 * mw + x0 + 1] * f(tx * f(1 - ty));
       }
       if (y0 + 1 >= 0 && y0 + 1 < mh) {
-        if (x0 >= 0 && x0 < mw) v += mask[(y0 + 1) * mw + x0]! * f(f(1 - tx) * ty);
-        if (x0 + 1 >= 0 && x0 + 1 < mw) v += mask[(y0 + 1) * mw + x0 + 1]! * f(tx * ty);
+        if (x0 >= 0 && x0 < mw) v += mask[(y0 + 1) * mw + x0] * f(f(1 - tx) * ty);
+        if (x0 + 1 >= 0 && x0 + 1 < mw) v += mask[(y0 + 1) * mw + x0 + 1] * f(tx * ty);
       }
       out[y * imgW + x] = v;
     }

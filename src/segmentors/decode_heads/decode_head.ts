@@ -201,7 +201,7 @@ export abstract class BaseDecodeHead extends Module {
     ) as unknown[];
     const losses = lossCfgs.map((c, i) =>
       isTypedConfig(c)
-        ? MODELS.build<SegLossModule>(c as TypedConfig, { path: `lossDecode.${i}` })
+        ? MODELS.build<SegLossModule>(c, { path: `lossDecode.${i}` })
         : (c as SegLossModule),
     );
     this.lossNames = losses.map((m, i) => lossName(lossCfgs[i], m));
@@ -209,7 +209,7 @@ export abstract class BaseDecodeHead extends Module {
     if (o.sampler) {
       const { ignoreIndex, ...rest } = o.sampler as TypedConfig & { ignoreIndex?: number };
       this.sampler = TASK_UTILS.build<OHEMPixelSampler>(
-        { ...rest, ignoreIndex: ignoreIndex ?? this.ignoreIndex } as TypedConfig,
+        { ...rest, ignoreIndex: ignoreIndex ?? this.ignoreIndex },
         { path: 'sampler' },
       );
     }
@@ -232,7 +232,7 @@ export abstract class BaseDecodeHead extends Module {
     if (!this.inputTransform) return pick(inputs, this.inIndex as number, this.constructor.name);
     const sel = (this.inIndex as number[]).map((i) => pick(inputs, i, this.constructor.name));
     if (this.inputTransform === 'multiple_select') return sel;
-    const [, h, w] = sel[0]!.shape;
+    const [, h, w] = sel[0].shape;
     return tf.concat(
       sel.map((x) =>
         x.shape[1] === h && x.shape[2] === w
@@ -282,7 +282,7 @@ export abstract class BaseDecodeHead extends Module {
       : undefined;
     const out: LossDict<tf.Scalar> = {};
     this.lossDecode.items.forEach((loss, i) => {
-      const name = this.lossNames[i]!;
+      const name = this.lossNames[i];
       const v = loss.forward(flat, labels, { weight }) as tf.Scalar;
       out[name] = out[name] ? tf.add(out[name], v) : v;
     });

@@ -38,7 +38,7 @@ export function bilinearKernel(factor: number): Float32Array {
   const c = (size - 1) / 2;
   const w1 = Array.from({ length: size }, (_, k) => 1 - Math.abs(k - c) / factor);
   const out = new Float32Array(size * size);
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) out[y * size + x] = w1[y]! * w1[x]!;
+  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) out[y * size + x] = w1[y] * w1[x];
   return out;
 }
 

@@ -105,14 +105,14 @@ export class DeltaXYWHBBoxCoder {
    * `clipBorder`.
    */
   decode(bboxes: tf.Tensor2D, pred: tf.Tensor2D, maxShape?: [number, number]): tf.Tensor2D {
-    if (pred.shape[0] !== bboxes.shape[0] || pred.shape[1]! % 4 !== 0) {
+    if (pred.shape[0] !== bboxes.shape[0] || pred.shape[1] % 4 !== 0) {
       throw new Error(
         `DeltaXYWHBBoxCoder.decode: 'pred' must be [${bboxes.shape[0]}, 4k], got [${pred.shape.join(', ')}].`,
       );
     }
     return tf.tidy(() => {
       const n = pred.shape[0];
-      const k = pred.shape[1]! / 4;
+      const k = pred.shape[1] / 4;
       const deltas = tf.add(tf.mul(tf.reshape(pred, [-1, 4]), this.targetStds), this.targetMeans);
       const rois = tf.reshape(tf.tile(bboxes, [1, k]), [-1, 4]);
       const dxy = tf.slice(deltas, [0, 0], [-1, 2]);
@@ -175,7 +175,7 @@ export class DistancePointBBoxCoder {
   }
 
   encode(points: tf.Tensor2D, gtBboxes: tf.Tensor2D, maxDis?: number, eps = 0.1): tf.Tensor2D {
-    if (points.rank !== 2 || points.shape[1]! < 2)
+    if (points.rank !== 2 || points.shape[1] < 2)
       throw new Error(
         `DistancePointBBoxCoder.encode: 'points' must be [N, 2], got [${points.shape.join(', ')}].`,
       );

@@ -45,7 +45,7 @@ function checkRows(
 }
 
 function strideAt(stride: number | ArrayLike<number>, i: number): number {
-  return typeof stride === 'number' ? stride : stride[i]!;
+  return typeof stride === 'number' ? stride : stride[i];
 }
 
 /** Centres `[N, 2]` and sizes `[N, 2]` of `[N, 4]` boxes `x1, y1, x2, y2`. */
@@ -91,16 +91,16 @@ export class YOLOBBoxCoder {
     const e = this.eps;
     for (let i = 0; i < n; i++) {
       const [p0, p1, p2, p3] = [
-        bboxes[4 * i]!,
-        bboxes[4 * i + 1]!,
-        bboxes[4 * i + 2]!,
-        bboxes[4 * i + 3]!,
+        bboxes[4 * i],
+        bboxes[4 * i + 1],
+        bboxes[4 * i + 2],
+        bboxes[4 * i + 3],
       ];
       const [g0, g1, g2, g3] = [
-        gtBboxes[4 * i]!,
-        gtBboxes[4 * i + 1]!,
-        gtBboxes[4 * i + 2]!,
-        gtBboxes[4 * i + 3]!,
+        gtBboxes[4 * i],
+        gtBboxes[4 * i + 1],
+        gtBboxes[4 * i + 2],
+        gtBboxes[4 * i + 3],
       ];
       const s = strideAt(stride, i);
       out[4 * i] = Math.min(Math.max(((g0 + g2) * 0.5 - (p0 + p2) * 0.5) / s + 0.5, e), 1 - e);
@@ -126,10 +126,10 @@ export class YOLOBBoxCoder {
     const out = new Float32Array(4 * n);
     for (let i = 0; i < n; i++) {
       const s = strideAt(stride, i);
-      const cx = (bboxes[4 * i]! + bboxes[4 * i + 2]!) * 0.5 + (pred[4 * i]! - 0.5) * s;
-      const cy = (bboxes[4 * i + 1]! + bboxes[4 * i + 3]!) * 0.5 + (pred[4 * i + 1]! - 0.5) * s;
-      const hw = (bboxes[4 * i + 2]! - bboxes[4 * i]!) * 0.5 * Math.exp(pred[4 * i + 2]!);
-      const hh = (bboxes[4 * i + 3]! - bboxes[4 * i + 1]!) * 0.5 * Math.exp(pred[4 * i + 3]!);
+      const cx = (bboxes[4 * i] + bboxes[4 * i + 2]) * 0.5 + (pred[4 * i] - 0.5) * s;
+      const cy = (bboxes[4 * i + 1] + bboxes[4 * i + 3]) * 0.5 + (pred[4 * i + 1] - 0.5) * s;
+      const hw = (bboxes[4 * i + 2] - bboxes[4 * i]) * 0.5 * Math.exp(pred[4 * i + 2]);
+      const hh = (bboxes[4 * i + 3] - bboxes[4 * i + 1]) * 0.5 * Math.exp(pred[4 * i + 3]);
       out.set([cx - hw, cy - hh, cx + hw, cy + hh], 4 * i);
     }
     return out;

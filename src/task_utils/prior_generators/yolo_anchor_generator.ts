@@ -117,12 +117,12 @@ export class YOLOAnchorGenerator extends BasePriorGenerator {
       );
     const g = gtBboxes.length >> 2;
     return featmapSizes.map(([fh, fw], l) => {
-      const [sw, sh] = this.strides[l]!;
-      const A = this.numBasePriors[l]!;
+      const [sw, sh] = this.strides[l];
+      const A = this.numBasePriors[l];
       const out = new Uint8Array(fh * fw * A);
       for (let j = 0; j < g; j++) {
-        const gx = Math.floor(((gtBboxes[4 * j]! + gtBboxes[4 * j + 2]!) * 0.5) / sw);
-        const gy = Math.floor(((gtBboxes[4 * j + 1]! + gtBboxes[4 * j + 3]!) * 0.5) / sh);
+        const gx = Math.floor(((gtBboxes[4 * j] + gtBboxes[4 * j + 2]) * 0.5) / sw);
+        const gy = Math.floor(((gtBboxes[4 * j + 1] + gtBboxes[4 * j + 3]) * 0.5) / sh);
         if (gx < 0 || gy < 0 || gx >= fw || gy >= fh) continue;
         out.fill(1, (gy * fw + gx) * A, (gy * fw + gx + 1) * A);
       }
