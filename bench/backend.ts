@@ -140,6 +140,8 @@ function timeCpuLimited(limitS: number): { ms: number[] } | { error: string } {
   });
   if (
     r.signal === 'SIGKILL' ||
+    // spawnSync types its error as Error; it is an errno error with a code.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT'
   )
     return { error: `over the ${limitS} s limit` };

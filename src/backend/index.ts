@@ -79,6 +79,8 @@ async function tryWebgpu(): Promise<string> {
   if (!g.navigator?.gpu) {
     let webgpu: { create: (opts: string[]) => unknown; globals: Record<string, unknown> };
     try {
+      // `as string` keeps tsc from resolving the optional package, which need not be installed.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
       webgpu = (await import('webgpu' as string)) as typeof webgpu;
     } catch (e) {
       throw new Error(`package 'webgpu' ${errText(e)}`, { cause: e });

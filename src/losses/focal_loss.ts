@@ -71,7 +71,7 @@ function binaryFocal(alpha: number, gamma: number): (x: tf.Tensor, t: tf.Tensor)
   const a0 = alpha >= 0 ? 1 - alpha : 1;
   const pow = (b: tf.Tensor): tf.Tensor =>
     gamma === 2 ? tf.square(b) : gamma === 1 ? b : gamma === 0 ? tf.onesLike(b) : tf.pow(b, gamma);
-  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  return tf.customGrad<tf.Tensor>((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, t, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     save([x, t]);
     const value = tf.tidy(() => {
@@ -101,7 +101,7 @@ function binaryFocal(alpha: number, gamma: number): (x: tf.Tensor, t: tf.Tensor)
       });
     };
     return { value, gradFunc };
-  }) as (x: tf.Tensor, t: tf.Tensor) => tf.Tensor;
+  });
 }
 
 export interface FocalLossOptions {

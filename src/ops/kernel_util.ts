@@ -149,7 +149,7 @@ export function runKernel<T extends tf.Tensor | tf.Tensor[]>(
   inputs: Record<string, tf.Tensor>,
   attrs: Record<string, unknown> = {},
 ): T {
-  return tf.engine().runKernel(kernelName, inputs, attrs as NamedAttrMap) as T;
+  return tf.engine().runKernel<T>(kernelName, inputs, attrs as NamedAttrMap);
 }
 
 /** Host values of a tensor, array or typed array as float32. */

@@ -39,12 +39,12 @@ describe('CocoMetric', () => {
       const annFile = fixturePath('real/coco_val2014_100/instances_val2014_100.json');
       const gt = readFixture('real/coco_val2014_100/instances_val2014_100.json');
       const catIds: number[] = gt.categories.map((c: any) => c.id);
-      const m = METRICS.build({
+      const m = METRICS.build<CocoMetric>({
         type: 'CocoMetric',
         annFile,
         metric: ['bbox'],
         classwise: true,
-      }) as CocoMetric;
+      });
       const bboxRes = readFixture(
         'real/coco_val2014_100/instances_val2014_fakebbox100_results.json',
       );

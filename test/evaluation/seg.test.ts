@@ -38,7 +38,7 @@ describe('SegMetric equals the hand-derived fixture', () => {
   });
 
   it('metric keys (percent) over a streamed data set, built from METRICS', () => {
-    const m = METRICS.build({ type: 'SegMetric', ignoreIndex: 255 }) as SegMetric;
+    const m = METRICS.build<SegMetric>({ type: 'SegMetric', ignoreIndex: 255 });
     m.datasetMeta = { classes: fx.classes };
     for (const im of fx.images)
       m.process({}, [

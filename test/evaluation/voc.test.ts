@@ -111,7 +111,7 @@ describe('evalMap equals the VOC devkit rules', () => {
       ['11points', 'ELEVEN_POINT'],
       ['area', 'EVERY_POINT'],
     ] as const) {
-      for (const [thr, ap] of Object.entries(exp[key]) as [string, number][]) {
+      for (const [thr, ap] of Object.entries<number>(exp[key])) {
         const r = evalMap(det, ann, {
           iouThr: Number(thr),
           evalMode: mode,
@@ -172,11 +172,11 @@ describe('VOC details', () => {
   });
 
   it('VOCMetric from samples, registered in METRICS', () => {
-    const m = METRICS.build({
+    const m = METRICS.build<VOCMetric>({
       type: 'VOCMetric',
       evalMode: 'area',
       iouThrs: [0.5, 0.75],
-    }) as VOCMetric;
+    });
     m.datasetMeta = { classes: ['cat', 'dog'] };
     m.process({}, [
       {

@@ -42,7 +42,7 @@ export interface RoIAlignOptions {
 
 /** float32 view without a Cast node when already float32 (keeps the tape to our own kernels). */
 const f32 = <T extends tf.Tensor>(t: T): T =>
-  t.dtype === 'float32' ? t : (tf.cast(t, 'float32') as T);
+  t.dtype === 'float32' ? t : tf.cast<T>(t, 'float32');
 
 const pair = (s: number | [number, number]): [number, number] =>
   typeof s === 'number' ? [s, s] : s;
