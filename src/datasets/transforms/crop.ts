@@ -5,11 +5,11 @@ import type { DataSample } from '../types.js';
 import { cropPlane, mapMasks } from './planes.js';
 import { ensureDecoded } from './decode.js';
 import {
-  clipBoxes,
+  clipBoxesInPlace,
   currentSize,
   keepInstances,
   masksToBoxes,
-  pair,
+  pairSchema,
   sampleRng,
 } from './sample_utils.js';
 
@@ -62,7 +62,7 @@ export interface RandomCropOptions {
 export class RandomCrop {
   static readonly configSchema = z
     .object({
-      cropSize: pair,
+      cropSize: pairSchema,
       cropType: z.enum(['absolute', 'absolute_range', 'relative', 'relative_range']).optional(),
       allowNegativeCrop: z.boolean().optional(),
       recomputeBbox: z.boolean().optional(),
@@ -116,7 +116,7 @@ export class RandomCrop {
     cropSample(results, ox, oy, ox + cw, oy + ch);
     const b = results.gtBboxes;
     if (b) {
-      if (this.opts.bboxClipBorder ?? true) clipBoxes(b, cw, ch);
+      if (this.opts.bboxClipBorder ?? true) clipBoxesInPlace(b, cw, ch);
       const keep: boolean[] = [];
       for (let i = 0; i < b.length; i += 4)
         keep.push(
@@ -209,7 +209,7 @@ export class MinIoURandomCrop {
         if (boxes.length) keepInstances(results, keep);
         cropSample(results, patch[0], patch[1], patch[2], patch[3]);
         if (results.gtBboxes && this.bboxClipBorder)
-          clipBoxes(results.gtBboxes, patch[2] - patch[0], patch[3] - patch[1]);
+          clipBoxesInPlace(results.gtBboxes, patch[2] - patch[0], patch[3] - patch[1]);
         return results;
       }
     }

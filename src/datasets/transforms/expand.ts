@@ -4,7 +4,7 @@ import { Rng } from '../../utils/random.js';
 import type { DataSample } from '../types.js';
 import { mapMasks, placePlane } from './planes.js';
 import { resolveImage } from './decode.js';
-import { pair, sampleRng } from './sample_utils.js';
+import { pairSchema, sampleRng } from './sample_utils.js';
 
 /**
  * SSD's zoom-out (mmdetection's `Expand`): with probability `prob`, place the
@@ -17,7 +17,7 @@ export class Expand {
     .object({
       mean: z.array(z.number()).optional(),
       toRgb: z.boolean().optional(),
-      ratioRange: pair.optional(),
+      ratioRange: pairSchema.optional(),
       prob: z.number().optional(),
       segIgnoreLabel: z.number().optional(),
     })

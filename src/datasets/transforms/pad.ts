@@ -4,7 +4,7 @@ import type { DataSample } from '../types.js';
 import { mapMasks, placePlane } from './planes.js';
 import { ensureDecoded } from './decode.js';
 import { materialize } from './color_map.js';
-import { pair } from './sample_utils.js';
+import { pairSchema } from './sample_utils.js';
 
 /** Options of {@link Pad}. */
 export interface PadOptions {
@@ -30,7 +30,7 @@ export interface PadOptions {
 export class Pad {
   static readonly configSchema = z
     .object({
-      size: pair.optional(),
+      size: pairSchema.optional(),
       sizeDivisor: z.number().int().positive().optional(),
       padToSquare: z.boolean().optional(),
       padVal: z

@@ -7,7 +7,7 @@ import { Rng } from '../../utils/random.js';
 import type { DataSample } from '../types.js';
 import { mapMasks, resizeNearest } from './planes.js';
 import { ensureDecoded, resizeImage } from './decode.js';
-import { clipBoxes, currentSize, pair, sampleRng } from './sample_utils.js';
+import { clipBoxesInPlace, currentSize, pairSchema, sampleRng } from './sample_utils.js';
 
 /** Options of {@link Resize}. */
 export interface ResizeOptions {
@@ -56,8 +56,8 @@ export function targetSize(
 export class Resize {
   static readonly configSchema = z
     .object({
-      scale: z.union([z.number(), pair]).optional(),
-      scaleFactor: z.union([z.number(), pair]).optional(),
+      scale: z.union([z.number(), pairSchema]).optional(),
+      scaleFactor: z.union([z.number(), pairSchema]).optional(),
       keepRatio: z.boolean().optional(),
       clipObjectBorder: z.boolean().optional(),
     })
@@ -115,7 +115,7 @@ export function resizeTo(
         b[i + 2] = b[i + 2] * sx;
         b[i + 3] = b[i + 3] * sy;
       }
-      if (clip) clipBoxes(b, newW, newH);
+      if (clip) clipBoxesInPlace(b, newW, newH);
     }
     if (results.gtMasks) {
       const m = results.gtMasks;
@@ -165,8 +165,8 @@ export interface RandomResizeOptions {
 export class RandomResize {
   static readonly configSchema = z
     .object({
-      scale: z.union([pair, z.tuple([pair, pair])]),
-      ratioRange: pair.optional(),
+      scale: z.union([pairSchema, z.tuple([pairSchema, pairSchema])]),
+      ratioRange: pairSchema.optional(),
       keepRatio: z.boolean().optional(),
       clipObjectBorder: z.boolean().optional(),
     })

@@ -4,7 +4,7 @@ import { Rng } from '../../utils/random.js';
 import type { DataSample } from '../types.js';
 
 /** Schema of a `[number, number]` option. */
-export const pair = z.tuple([z.number(), z.number()]);
+export const pairSchema = z.tuple([z.number(), z.number()]);
 
 /** The generator of this sample, or the transform's own. */
 export function sampleRng(results: DataSample, own: Rng): Rng {
@@ -39,7 +39,7 @@ export function keepInstances(results: DataSample, keep: ArrayLike<boolean | num
 }
 
 /** Clip boxes `n*4` in place to an image `w x h`. */
-export function clipBoxes(b: Float32Array, w: number, h: number): void {
+export function clipBoxesInPlace(b: Float32Array, w: number, h: number): void {
   for (let i = 0; i < b.length; i += 4) {
     b[i] = Math.min(Math.max(b[i], 0), w);
     b[i + 1] = Math.min(Math.max(b[i + 1], 0), h);
