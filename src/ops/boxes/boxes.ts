@@ -10,7 +10,7 @@ import { assertBoxes } from '../kernel_util.js';
  *
  * @example
  * ```ts
- * boxArea(tf.tensor2d([[0, 0, 2, 3]])).arraySync(); // [6]
+ * boxArea(tf.tensor2d([[0, 0, 2, 3]])).arraySync(); // => [6]
  * ```
  */
 export function boxArea(boxes: tf.Tensor2D): tf.Tensor1D {
@@ -27,7 +27,7 @@ export function boxArea(boxes: tf.Tensor2D): tf.Tensor1D {
  *
  * @example
  * ```ts
- * clipBoxes(tf.tensor2d([[-3, 2, 20, 9]]), [8, 10]).arraySync(); // [[0, 2, 10, 8]]
+ * clipBoxes(tf.tensor2d([[-3, 2, 20, 9]]), [8, 10]).arraySync(); // => [[0, 2, 10, 8]]
  * ```
  */
 export function clipBoxes(boxes: tf.Tensor2D, size: [number, number]): tf.Tensor2D {
@@ -56,8 +56,8 @@ export type BoxFormat = 'xyxy' | 'xywh' | 'cxcywh';
  *
  * @example
  * ```ts
- * convertBoxes(tf.tensor2d([[1, 2, 5, 8]]), 'xyxy', 'cxcywh').arraySync(); // [[3, 5, 4, 6]]
- * convertBoxes(tf.tensor2d([[1, 2, 4, 6]]), 'xywh', 'xyxy').arraySync();   // [[1, 2, 5, 8]]
+ * convertBoxes(tf.tensor2d([[1, 2, 5, 8]]), 'xyxy', 'cxcywh').arraySync(); // => [[3, 5, 4, 6]]
+ * convertBoxes(tf.tensor2d([[1, 2, 4, 6]]), 'xywh', 'xyxy').arraySync();   // => [[1, 2, 5, 8]]
  * ```
  */
 export function convertBoxes(boxes: tf.Tensor2D, from: BoxFormat, to: BoxFormat): tf.Tensor2D {
@@ -107,7 +107,7 @@ export const cxcywhToXyxy = (b: tf.Tensor2D): tf.Tensor2D => convertBoxes(b, 'cx
  *
  * @example
  * ```ts
- * xyxyToYxyx(tf.tensor2d([[1, 2, 3, 4]])).arraySync(); // [[2, 1, 4, 3]]
+ * xyxyToYxyx(tf.tensor2d([[1, 2, 3, 4]])).arraySync(); // => [[2, 1, 4, 3]]
  * ```
  */
 export function xyxyToYxyx(boxes: tf.Tensor2D): tf.Tensor2D {

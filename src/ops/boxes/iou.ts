@@ -39,9 +39,9 @@ export interface BoxIouOptions {
  * @example
  * ```ts
  * boxIou(tf.tensor2d([[0, 0, 2, 2]]), tf.tensor2d([[1, 1, 3, 3], [0, 0, 2, 2]])).arraySync();
- * // [[0.142857, 1]]
+ * // => [[0.142857, 1]]
  * boxIou(tf.tensor2d([[0, 0, 2, 2]]), tf.tensor2d([[3, 3, 4, 4]]), { mode: 'giou' }).arraySync();
- * // [[-0.6875]]   (0 - (16 - 5) / 16)
+ * // => [[-0.6875]]   (0 - (16 - 5) / 16)
  * ```
  */
 export function boxIou(a: tf.Tensor2D, b: tf.Tensor2D, options: BoxIouOptions = {}): tf.Tensor {
@@ -84,7 +84,7 @@ export type AlignedIouMode = 'iou' | 'giou' | 'diou' | 'ciou';
  * @example
  * ```ts
  * alignedBoxIou(tf.tensor2d([[0, 0, 2, 2]]), tf.tensor2d([[1, 1, 3, 3]]), 'diou').arraySync();
- * // [0.031746]   (1/7 - 2/18)
+ * // => [0.031746]   (1/7 - 2/18)
  * ```
  */
 export function alignedBoxIou(

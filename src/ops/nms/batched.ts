@@ -40,7 +40,7 @@ export interface BatchedNmsOptions extends NmsOptions {
  * ```ts
  * batchedNms(tf.tensor2d([[0, 0, 10, 10], [1, 1, 11, 11]]), tf.tensor1d([0.9, 0.8]), tf.tensor1d([0, 1], 'int32'),
  *   { iouThreshold: 0.5 });
- * // Int32Array [0, 1]   (different classes)
+ * // => Int32Array [0, 1]   (different classes)
  * ```
  */
 export function batchedNms(
@@ -125,7 +125,8 @@ export interface MulticlassNmsResult {
  * ```ts
  * multiclassNms(tf.tensor2d([[0, 0, 10, 10], [1, 1, 11, 11]]), tf.tensor2d([[0.9, 0.1], [0.8, 0.7]]),
  *   { scoreThr: 0.05, iouThreshold: 0.5 });
- * // { boxes: [0,0,10,10, 1,1,11,11], scores: [0.9, 0.7], labels: [0, 1], indices: [0, 1] }
+ * // => { boxes: Float32Array [0, 0, 10, 10, 1, 1, 11, 11], scores: Float32Array [0.9, 0.7], labels: Int32Array [0, 1],
+ * //      indices: Int32Array [0, 1] }
  * ```
  */
 export function multiclassNms(

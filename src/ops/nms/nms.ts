@@ -40,7 +40,7 @@ export interface NmsOptions {
  *
  * @example
  * ```ts
- * nmsHost(new Float32Array([0, 0, 10, 10, 0, 0, 10, 9]), new Float32Array([0.5, 0.5]), 0.5); // Int32Array [0] (tie: lower index)
+ * nmsHost(new Float32Array([0, 0, 10, 10, 0, 0, 10, 9]), new Float32Array([0.5, 0.5]), 0.5); // => Int32Array [0] (tie: lower index)
  * ```
  */
 export function nmsHost(
@@ -86,7 +86,7 @@ function deviceFinish(mask: Int32Array, order: Int32Array, maxNum: number): Int3
  * @example
  * ```ts
  * nms(tf.tensor2d([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]]), tf.tensor1d([0.9, 0.8, 0.7]), 0.5);
- * // Int32Array [0, 2]
+ * // => Int32Array [0, 2]
  * ```
  */
 export function nms(
@@ -125,7 +125,7 @@ export function nms(
  *
  * @example
  * ```ts
- * await nmsAsync(tf.tensor2d([[0, 0, 10, 10], [1, 1, 11, 11]]), tf.tensor1d([0.8, 0.9]), 0.5); // Int32Array [1]
+ * await nmsAsync(tf.tensor2d([[0, 0, 10, 10], [1, 1, 11, 11]]), tf.tensor1d([0.8, 0.9]), 0.5); // => Int32Array [1]
  * ```
  */
 export async function nmsAsync(

@@ -26,7 +26,7 @@ export interface SoftNmsOptions {
  * @example
  * ```ts
  * softNms(tf.tensor2d([[0, 0, 10, 10], [0, 0, 10, 5]]), tf.tensor1d([0.9, 0.8]), { method: 'linear', iouThreshold: 0.3 });
- * // { keep: Int32Array [0, 1], scores: Float32Array [0.9, 0.4] }
+ * // => { keep: Int32Array [0, 1], scores: Float32Array [0.9, 0.4] }
  * ```
  */
 export function softNms(

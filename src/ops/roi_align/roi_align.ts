@@ -123,7 +123,7 @@ if (!tf.getGradient(MLVL_ROI_ALIGN_KERNEL)) {
  * ```ts
  * const p2 = tf.ones([1, 8, 8, 1]) as tf.Tensor4D, p3 = tf.fill([1, 4, 4, 1], 2) as tf.Tensor4D;
  * multiLevelRoiAlign([p2, p3], tf.tensor2d([[0, 0, 0, 8, 8], [0, 0, 0, 16, 16]]), [0, 1], [1 / 2, 1 / 4], { outputSize: 1 })
- *   ?.dataSync(); // Float32Array [1, 2]
+ *   ?.dataSync(); // => Float32Array [1, 2]
  * ```
  */
 export function multiLevelRoiAlign(
@@ -168,9 +168,9 @@ function checkInputs(op: string, features: tf.Tensor, rois: tf.Tensor): void {
  *
  * @example
  * ```ts
- * const feat = tf.tensor4d([0, 1, 2, 3], [1, 2, 2, 1]);   // [[0, 1], [2, 3]]
+ * const feat = tf.tensor4d([0, 1, 2, 3], [1, 2, 2, 1]);   // the 2x2 map [[0, 1], [2, 3]]
  * roiAlign(feat, tf.tensor2d([[0, 0, 0, 1, 1]]), { outputSize: 1, samplingRatio: 1, aligned: false }).arraySync();
- * // [[[[1.5]]]]   (one sample at (0.5, 0.5))
+ * // => [[[[1.5]]]]   (one sample at (0.5, 0.5))
  * ```
  */
 export function roiAlign(
@@ -204,7 +204,7 @@ export interface RoIPoolOptions {
  * @example
  * ```ts
  * const feat = tf.tensor4d([0, 1, 2, 3], [1, 2, 2, 1]);
- * roiPool(feat, tf.tensor2d([[0, 0, 0, 1, 1]]), { outputSize: 1 }).arraySync(); // [[[[3]]]]
+ * roiPool(feat, tf.tensor2d([[0, 0, 0, 1, 1]]), { outputSize: 1 }).arraySync(); // => [[[[3]]]]
  * ```
  */
 export function roiPool(
@@ -226,7 +226,7 @@ export function roiPool(
  * @example
  * ```ts
  * new RoIAlign({ outputSize: 1, samplingRatio: 1 }).apply(tf.tensor4d([0, 1, 2, 3], [1, 2, 2, 1]), tf.tensor2d([[0, 0, 0, 1, 1]]))
- *   .dataSync(); // Float32Array [1.5]
+ *   .dataSync(); // => Float32Array [1.5]
  * ```
  */
 export class RoIAlign {
