@@ -57,8 +57,8 @@ export interface MaxIoUAssignerOptions {
  * ```ts
  * const a = new MaxIoUAssigner({ posIouThr: 0.5, negIouThr: 0.4 });
  * const r = a.assign(Float32Array.of(0, 0, 10, 10, 0, 0, 10, 9, 20, 20, 30, 30), { bboxes: Float32Array.of(0, 0, 10, 10), labels: Int32Array.of(2) });
- * r.gtInds; // Int32Array [1, 1, 0]
- * r.labels; // Int32Array [2, 2, -1]
+ * r.gtInds; // => Int32Array [1, 1, 0]
+ * r.labels; // => Int32Array [2, 2, -1]
  * ```
  */
 export class MaxIoUAssigner {

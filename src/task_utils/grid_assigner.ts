@@ -47,8 +47,8 @@ const schema = z
  * const a = new GridAssigner({ posIouThr: 0.5, negIouThr: 0.5, minPosIou: 0 });
  * // three priors; the gt's cell holds priors 0 and 1
  * const r = a.assign(Float32Array.of(0, 0, 10, 10, 0, 0, 20, 20, 1, 1, 11, 11), { bboxes: Float32Array.of(0, 0, 12, 12), labels: Int32Array.of(3) }, Uint8Array.of(1, 1, 0));
- * r.gtInds; // Int32Array [1, 0, -1]  (prior 2 overlaps by 0.69 but is not responsible: ignored)
- * r.labels; // Int32Array [3, -1, -1]
+ * r.gtInds; // => Int32Array [1, 0, -1]  (prior 2 overlaps by 0.69 but is not responsible: ignored)
+ * r.labels; // => Int32Array [3, -1, -1]
  * ```
  */
 export class GridAssigner {

@@ -41,7 +41,8 @@ function result(
  *
  * @example
  * ```ts
- * new PseudoSampler().sample({ numGts: 1, gtInds: Int32Array.of(1, 0, -1), maxOverlaps, labels }).posInds; // Int32Array [0]
+ * new PseudoSampler().sample({ numGts: 1, gtInds: Int32Array.of(1, 0, -1), maxOverlaps: Float32Array.of(0.8, 0.2, 0),
+ *   labels: Int32Array.of(2, -1, -1) }).posInds; // => Int32Array [0]
  * ```
  */
 export class PseudoSampler {
@@ -97,7 +98,7 @@ export interface RandomSamplerOptions {
  * @example
  * ```ts
  * const a = addGtAsProposals({ numGts: 1, gtInds: Int32Array.of(0, 1), maxOverlaps: Float32Array.of(0.1, 0.6), labels: Int32Array.of(-1, 3) }, Int32Array.of(3));
- * a.gtInds; // Int32Array [1, 0, 1]
+ * a.gtInds; // => Int32Array [1, 0, 1]
  * ```
  */
 export function addGtAsProposals(assign: AssignResult, gtLabels: Int32Array): AssignResult {

@@ -41,8 +41,8 @@ export interface DeltaXYWHBBoxCoderConfig {
  * @example
  * ```ts
  * const coder = new DeltaXYWHBBoxCoder({ targetStds: [0.1, 0.1, 0.2, 0.2] });
- * coder.encode(tf.tensor2d([[0, 0, 10, 10]]), tf.tensor2d([[1, 1, 11, 11]])).arraySync(); // [[1, 1, 0, 0]]
- * coder.decode(tf.tensor2d([[0, 0, 10, 10]]), tf.tensor2d([[1, 1, 0, 0]])).arraySync();   // [[1, 1, 11, 11]]
+ * coder.encode(tf.tensor2d([[0, 0, 10, 10]]), tf.tensor2d([[1, 1, 11, 11]])).arraySync(); // => [[1, 1, 0, 0]]
+ * coder.decode(tf.tensor2d([[0, 0, 10, 10]]), tf.tensor2d([[1, 1, 0, 0]])).arraySync();   // => [[1, 1, 11, 11]]
  * ```
  */
 export class DeltaXYWHBBoxCoder {
@@ -162,8 +162,8 @@ export interface DistancePointBBoxCoderConfig {
  * @example
  * ```ts
  * const coder = new DistancePointBBoxCoder();
- * coder.encode(tf.tensor2d([[5, 5]]), tf.tensor2d([[1, 2, 8, 9]])).arraySync(); // [[4, 3, 3, 4]]
- * coder.decode(tf.tensor2d([[5, 5]]), tf.tensor2d([[4, 3, 3, 4]])).arraySync(); // [[1, 2, 8, 9]]
+ * coder.encode(tf.tensor2d([[5, 5]]), tf.tensor2d([[1, 2, 8, 9]])).arraySync(); // => [[4, 3, 3, 4]]
+ * coder.decode(tf.tensor2d([[5, 5]]), tf.tensor2d([[4, 3, 3, 4]])).arraySync(); // => [[1, 2, 8, 9]]
  * ```
  */
 export class DistancePointBBoxCoder {
@@ -228,7 +228,7 @@ export interface SSDVarianceBBoxCoderConfig {
  * @example
  * ```ts
  * const coder = new SSDVarianceBBoxCoder();
- * coder.encode(tf.tensor2d([[0, 0, 10, 10]]), tf.tensor2d([[1, 1, 11, 11]])).arraySync(); // [[1, 1, 0, 0]]
+ * coder.encode(tf.tensor2d([[0, 0, 10, 10]]), tf.tensor2d([[1, 1, 11, 11]])).arraySync(); // => [[1, 1, 0, 0]]
  * ```
  */
 export class SSDVarianceBBoxCoder {

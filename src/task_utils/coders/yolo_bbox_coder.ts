@@ -61,9 +61,9 @@ function centreSize(boxes: tf.Tensor2D): [tf.Tensor, tf.Tensor] {
  * const coder = new YOLOBBoxCoder();
  * // prior 32x32 centred at (16, 16), stride 32; gt 64x16 centred at (24, 8)
  * coder.encodeHost(Float32Array.of(0, 0, 32, 32), Float32Array.of(-8, 0, 56, 16), 32);
- * // Float32Array [0.75, 0.25, 0.6931472, -0.6931472]
+ * // => Float32Array [0.75, 0.25, 0.6931472, -0.6931472]
  * coder.decodeHost(Float32Array.of(0, 0, 32, 32), Float32Array.of(0.75, 0.25, Math.log(2), Math.log(0.5)), 32);
- * // Float32Array [-8, 0, 56, 16]
+ * // => Float32Array [-8, 0, 56, 16]
  * ```
  */
 export class YOLOBBoxCoder {

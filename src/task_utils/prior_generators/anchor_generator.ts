@@ -75,7 +75,7 @@ export interface AnchorGeneratorConfig {
  * ```ts
  * const gen = new AnchorGenerator({ strides: [16], ratios: [1], scales: [1], baseSizes: [9] });
  * gen.gridPriorsHost([[2, 2]]);
- * // [Float32Array [-4.5, -4.5, 4.5, 4.5,  11.5, -4.5, 20.5, 4.5,  -4.5, 11.5, 4.5, 20.5,  11.5, 11.5, 20.5, 20.5]]
+ * // => [Float32Array [-4.5, -4.5, 4.5, 4.5,  11.5, -4.5, 20.5, 4.5,  -4.5, 11.5, 4.5, 20.5,  11.5, 11.5, 20.5, 20.5]]
  * ```
  */
 export class AnchorGenerator extends BasePriorGenerator {
@@ -171,7 +171,7 @@ export interface SSDAnchorGeneratorConfig {
  * ```ts
  * const ssd = new SSDAnchorGenerator({ strides: [8, 16, 32, 64, 100, 300], ratios: [[2], [2, 3], [2, 3], [2, 3], [2], [2]],
  *   basesizeRatioRange: [0.15, 0.9], inputSize: 300, scaleMajor: false });
- * ssd.baseAnchors[0].slice(0, 8); // Float32Array [-6.5, -6.5, 14.5, 14.5, -11.370426, -11.370426, 19.370426, 19.370426]
+ * ssd.baseAnchors[0].slice(0, 8); // => Float32Array [-6.5, -6.5, 14.5, 14.5, -11.370426, -11.370426, 19.370426, 19.370426]
  * ```
  */
 export class SSDAnchorGenerator extends BasePriorGenerator {

@@ -20,7 +20,7 @@ export interface MlvlPointGeneratorConfig {
  *
  * @example
  * ```ts
- * new MlvlPointGenerator({ strides: [8] }).gridPriorsHost([[1, 2]]); // [Float32Array [4, 4, 12, 4]]
+ * new MlvlPointGenerator({ strides: [8] }).gridPriorsHost([[1, 2]]); // => [Float32Array [4, 4, 12, 4]]
  * ```
  */
 export class MlvlPointGenerator {

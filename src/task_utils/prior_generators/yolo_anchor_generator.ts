@@ -54,7 +54,7 @@ function checkConfig(cfg: YOLOAnchorGeneratorConfig): void {
  * @example
  * ```ts
  * new YOLOAnchorGenerator({ strides: [32], baseSizes: [[[116, 90]]] }).baseAnchors[0];
- * // Float32Array [-42, -29, 74, 61]
+ * // => Float32Array [-42, -29, 74, 61]
  * ```
  *
  * The anchors of level `l` are `[cx - w/2, cy - h/2, cx + w/2, cy + h/2]`
@@ -65,11 +65,11 @@ function checkConfig(cfg: YOLOAnchorGeneratorConfig): void {
  * @example
  * ```ts
  * const gen = new YOLOAnchorGenerator({ strides: [32, 16], baseSizes: [[[116, 90]], [[30, 61]]] });
- * gen.baseAnchors[0]; // Float32Array [-42, -29, 74, 61]
- * gen.baseAnchors[1]; // Float32Array [-7, -22.5, 23, 38.5]
+ * gen.baseAnchors[0]; // => Float32Array [-42, -29, 74, 61]
+ * gen.baseAnchors[1]; // => Float32Array [-7, -22.5, 23, 38.5]
  * // a gt centred at (40, 20): cell (0, 1) at stride 32 (2x2 map), cell (1, 2) at stride 16 (4x4 map)
  * gen.responsibleFlagsHost([[2, 2], [4, 4]], Float32Array.of(30, 10, 50, 30));
- * // [Uint8Array [0, 1, 0, 0], Uint8Array [0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]]
+ * // => [Uint8Array [0, 1, 0, 0], Uint8Array [0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]]
  * ```
  */
 export class YOLOAnchorGenerator extends BasePriorGenerator {
