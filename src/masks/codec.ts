@@ -53,7 +53,7 @@ export type MaskOrder = 'C' | 'F';
  *
  * @example
  * ```ts
- * countsToString([1, 2, 3, 4]); // '1236'
+ * countsToString([1, 2, 3, 4]); // => '1232' (from the 4th count on, the change from two before: 4 - 2)
  * ```
  */
 export function countsToString(cnts: ArrayLike<number>): string {
@@ -86,7 +86,7 @@ export function countsToString(cnts: ArrayLike<number>): string {
  *
  * @example
  * ```ts
- * stringToCounts('1236'); // Uint32Array [1, 2, 3, 4]
+ * stringToCounts('1232'); // => Uint32Array [1, 2, 3, 4]
  * ```
  */
 export function stringToCounts(s: string): Uint32Array {
@@ -137,7 +137,7 @@ function checkSize(size: unknown, what: string): [number, number] {
  *
  * @example
  * ```ts
- * toRuns({ size: [2, 2], counts: [1, 2, 1] }); // { h: 2, w: 2, cnts: Uint32Array [1, 2, 1] }
+ * toRuns({ size: [2, 2], counts: [1, 2, 1] }); // => { h: 2, w: 2, cnts: Uint32Array [1, 2, 1] }
  * ```
  */
 export function toRuns(rle: AnyRLE | Runs, what = 'rle'): Runs {
@@ -161,7 +161,7 @@ export function toRuns(rle: AnyRLE | Runs, what = 'rle'): Runs {
  *
  * @example
  * ```ts
- * fromRuns({ h: 2, w: 2, cnts: Uint32Array.of(1, 2, 1) }); // { size: [2, 2], counts: '121' }
+ * fromRuns({ h: 2, w: 2, cnts: Uint32Array.of(1, 2, 1) }); // => { size: [2, 2], counts: '121' }
  * ```
  */
 export function fromRuns(r: Runs): RLE {
@@ -174,7 +174,7 @@ export function fromRuns(r: Runs): RLE {
  *
  * @example
  * ```ts
- * compressRle({ size: [2, 2], counts: [1, 2, 1] }); // { size: [2, 2], counts: '121' }
+ * compressRle({ size: [2, 2], counts: [1, 2, 1] }); // => { size: [2, 2], counts: '121' }
  * ```
  */
 export function compressRle(rle: AnyRLE): RLE {
@@ -193,7 +193,7 @@ export function compressRle(rle: AnyRLE): RLE {
  * @example
  * ```ts
  * // 2x3 mask [[0, 1, 1], [0, 1, 0]]
- * rleEncode(Uint8Array.of(0, 1, 1, 0, 1, 0), 2, 3); // { size: [2, 3], counts: '231' }
+ * rleEncode(Uint8Array.of(0, 1, 1, 0, 1, 0), 2, 3); // => { size: [2, 3], counts: '231' }
  * ```
  */
 export function rleEncode(
@@ -210,7 +210,7 @@ export function rleEncode(
  *
  * @example
  * ```ts
- * encodeRuns([0, 1, 1, 0, 1, 0], 2, 3); // { h: 2, w: 3, cnts: Uint32Array [2, 3, 1] }
+ * encodeRuns([0, 1, 1, 0, 1, 0], 2, 3); // => { h: 2, w: 3, cnts: Uint32Array [2, 3, 1] }
  * ```
  */
 export function encodeRuns(
@@ -247,7 +247,7 @@ export function encodeRuns(
  * @throws RangeError when the runs add up to more than `height * width`.
  * @example
  * ```ts
- * rleDecode({ size: [2, 3], counts: '231' }); // Uint8Array [0, 1, 1, 0, 1, 0]
+ * rleDecode({ size: [2, 3], counts: '231' }); // => Uint8Array [0, 1, 1, 0, 1, 0]
  * ```
  */
 export function rleDecode(rle: AnyRLE | Runs, order: MaskOrder = 'C'): Uint8Array {

@@ -9,7 +9,7 @@ import { fromRuns, toRuns, type AnyRLE, type RLE, type Runs, type XYWH } from '.
  *
  * @example
  * ```ts
- * rleArea({ size: [2, 3], counts: '231' }); // 3
+ * rleArea({ size: [2, 3], counts: '231' }); // => 3
  * ```
  */
 export function rleArea(rle: AnyRLE | Runs): number {
@@ -25,7 +25,7 @@ export function rleArea(rle: AnyRLE | Runs): number {
  *
  * @example
  * ```ts
- * rleToBbox({ size: [2, 3], counts: '231' }); // [1, 0, 2, 2]
+ * rleToBbox({ size: [2, 3], counts: '231' }); // => [1, 0, 2, 2]
  * ```
  */
 export function rleToBbox(rle: AnyRLE | Runs): XYWH {
@@ -66,7 +66,7 @@ export function rleToBbox(rle: AnyRLE | Runs): XYWH {
  * @example
  * ```ts
  * mergeRuns([{ h: 2, w: 2, cnts: Uint32Array.of(1, 1, 2) }, { h: 2, w: 2, cnts: Uint32Array.of(3, 1) }]);
- * // { h: 2, w: 2, cnts: Uint32Array [1, 1, 1, 1] }
+ * // => { h: 2, w: 2, cnts: Uint32Array [1, 1, 1, 1] }
  * ```
  */
 export function mergeRuns(rs: readonly Runs[], intersect = false): Runs {
@@ -131,7 +131,7 @@ export function mergeRuns(rs: readonly Runs[], intersect = false): Runs {
  * @example
  * ```ts
  * // pixel 1 with pixel 3 (column-major positions)
- * rleMerge([{ size: [2, 2], counts: [1, 1, 2] }, { size: [2, 2], counts: [3, 1] }]); // { size: [2, 2], counts: '1110' } (runs 1,1,1,1)
+ * rleMerge([{ size: [2, 2], counts: [1, 1, 2] }, { size: [2, 2], counts: [3, 1] }]); // => { size: [2, 2], counts: '1110' } (runs 1,1,1,1)
  * ```
  */
 export function rleMerge(rles: readonly (AnyRLE | Runs)[], intersect = false): RLE {
@@ -150,7 +150,7 @@ export function rleMerge(rles: readonly (AnyRLE | Runs)[], intersect = false): R
  *
  * @example
  * ```ts
- * bboxIouFlat([0, 0, 2, 2], [1, 0, 2, 2, 1, 0, 2, 2], [0, 1]); // Float64Array [0.3333333333333333, 0.5]
+ * bboxIouFlat([0, 0, 2, 2], [1, 0, 2, 2, 1, 0, 2, 2], [0, 1]); // => Float64Array [0.3333333333333333, 0.5]
  * ```
  */
 export function bboxIouFlat(
@@ -197,7 +197,7 @@ export function bboxIouFlat(
  * ```ts
  * // left column of a 2x2 mask against the full mask
  * runsIouFlat([{ h: 2, w: 2, cnts: Uint32Array.of(0, 2, 2) }], [{ h: 2, w: 2, cnts: Uint32Array.of(0, 4) }], [0]);
- * // Float64Array [0.5]
+ * // => Float64Array [0.5]
  * ```
  */
 export function runsIouFlat(
@@ -278,7 +278,7 @@ function boxesOf(rs: readonly Runs[]): Float64Array {
  *
  * @example
  * ```ts
- * rleIou([[0, 0, 2, 2]], [[1, 0, 2, 2], [1, 0, 2, 2]], [0, 1]); // [[0.3333333333333333, 0.5]]
+ * rleIou([[0, 0, 2, 2]], [[1, 0, 2, 2], [1, 0, 2, 2]], [0, 1]); // => [[0.3333333333333333, 0.5]]
  * ```
  */
 export function rleIou(

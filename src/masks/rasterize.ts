@@ -10,7 +10,7 @@ import { mergeRuns } from './iou.js';
  *
  * @example
  * ```ts
- * polyRuns([0, 0, 2, 0, 2, 2, 0, 2], 4, 3, 3); // { h: 3, w: 3, cnts: Uint32Array [0, 2, 1, 2, 4] }
+ * polyRuns([0, 0, 2, 0, 2, 2, 0, 2], 4, 3, 3); // => { h: 3, w: 3, cnts: Uint32Array [0, 2, 1, 2, 4] }
  * ```
  */
 export function polyRuns(xy: ArrayLike<number>, k: number, h: number, w: number): Runs {
@@ -111,7 +111,7 @@ export function polyRuns(xy: ArrayLike<number>, k: number, h: number, w: number)
  *
  * @example
  * ```ts
- * rleFrPoly([0, 0, 2, 0, 2, 2, 0, 2], 3, 3); // { size: [3, 3], counts: '02103' } (pixels x, y in 0..1)
+ * rleFrPoly([0, 0, 2, 0, 2, 2, 0, 2], 3, 3); // => { size: [3, 3], counts: '02103' } (pixels x, y in 0..1)
  * ```
  */
 export function rleFrPoly(polygon: ArrayLike<number>, height: number, width: number): RLE {
@@ -123,7 +123,7 @@ export function rleFrPoly(polygon: ArrayLike<number>, height: number, width: num
  *
  * @example
  * ```ts
- * bboxRuns([0, 0, 1, 1], 2, 2); // { h: 2, w: 2, cnts: Uint32Array [0, 1, 3] }
+ * bboxRuns([0, 0, 1, 1], 2, 2); // => { h: 2, w: 2, cnts: Uint32Array [0, 1, 3] }
  * ```
  */
 export function bboxRuns(bb: ArrayLike<number>, h: number, w: number): Runs {
@@ -139,7 +139,7 @@ export function bboxRuns(bb: ArrayLike<number>, h: number, w: number): Runs {
  *
  * @example
  * ```ts
- * rleFrBbox([0, 0, 1, 1], 2, 2); // { size: [2, 2], counts: '013' }
+ * rleFrBbox([0, 0, 1, 1], 2, 2); // => { size: [2, 2], counts: '013' }
  * ```
  */
 export function rleFrBbox(bbox: ArrayLike<number>, height: number, width: number): RLE {
@@ -151,7 +151,7 @@ export function rleFrBbox(bbox: ArrayLike<number>, height: number, width: number
  *
  * @example
  * ```ts
- * polygonsRuns([[1, 1, 3, 1, 3, 3, 1, 3]], 4, 4); // { h: 4, w: 4, cnts: Uint32Array [5, 2, 2, 2, 5] }
+ * polygonsRuns([[1, 1, 3, 1, 3, 3, 1, 3]], 4, 4); // => { h: 4, w: 4, cnts: Uint32Array [5, 2, 2, 2, 5] }
  * ```
  */
 export function polygonsRuns(
@@ -180,7 +180,7 @@ export function polygonsRuns(
  *
  * @example
  * ```ts
- * polygonsToRle([[1, 1, 3, 1, 3, 3, 1, 3]], 4, 4); // { size: [4, 4], counts: '52203' } (pixels x, y in 1..2)
+ * polygonsToRle([[1, 1, 3, 1, 3, 3, 1, 3]], 4, 4); // => { size: [4, 4], counts: '52203' } (pixels x, y in 1..2)
  * ```
  */
 export function polygonsToRle(
@@ -201,7 +201,7 @@ export type Segmentation = number[][] | AnyRLE;
  *
  * @example
  * ```ts
- * segmentationRuns({ size: [2, 2], counts: '121' }, 2, 2); // { h: 2, w: 2, cnts: Uint32Array [1, 2, 1] }
+ * segmentationRuns({ size: [2, 2], counts: '121' }, 2, 2); // => { h: 2, w: 2, cnts: Uint32Array [1, 2, 1] }
  * ```
  */
 export function segmentationRuns(
@@ -229,7 +229,7 @@ export function segmentationRuns(
  *
  * @example
  * ```ts
- * annToRle({ size: [2, 2], counts: [1, 2, 1] }, 2, 2); // { size: [2, 2], counts: '121' }
+ * annToRle({ size: [2, 2], counts: [1, 2, 1] }, 2, 2); // => { size: [2, 2], counts: '121' }
  * ```
  */
 export function annToRle(segm: Segmentation, height: number, width: number): RLE {
