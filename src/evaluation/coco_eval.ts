@@ -67,7 +67,7 @@ export {
  *   annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 4, 4], area: 16, iscrowd: 0 }],
  * };
  * evaluateCoco(gt, [{ image_id: 1, category_id: 1, bbox: [0, 0, 4, 4], score: 0.9 }]).stats;
- * // [0.9999999999999998, 0.9999999999999999, 0.9999999999999999, 0.9999999999999998, -1, -1, 1, 1, 1, 1, -1, -1]
+ * // => [0.9999999999999998, 0.9999999999999999, 0.9999999999999999, 0.9999999999999998, -1, -1, 1, 1, 1, 1, -1, -1]
  * // (precision of a perfect detection is 1 / (1 + np.spacing(1)), as in pycocotools)
  * ```
  */

@@ -26,7 +26,7 @@ export interface Metric<S = unknown> {
  *
  * @example
  * ```ts
- * rowsOf([1, 2, 3, 4, 5, 6, 7, 8], 4, 'bboxes'); // [[1, 2, 3, 4], [5, 6, 7, 8]]
+ * rowsOf([1, 2, 3, 4, 5, 6, 7, 8], 4, 'bboxes'); // => [[1, 2, 3, 4], [5, 6, 7, 8]]
  * ```
  */
 export function rowsOf(
@@ -59,7 +59,7 @@ export function rowsOf(
  * @example
  * ```ts
  * formatTable([{ class: 'cat', ap: 0.5 }, { class: 'dog', ap: NaN }], 3);
- * // '| class | ap    |\n|-------|-------|\n| cat   | 0.500 |\n| dog   | nan   |'
+ * // => '| class | ap    |\n|-------|-------|\n| cat   | 0.500 |\n| dog   | nan   |'
  * ```
  */
 export function formatTable(table: readonly object[], digits = 3): string {

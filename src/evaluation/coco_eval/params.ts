@@ -63,7 +63,7 @@ export interface CocoEvalResult {
  *
  * @example
  * ```ts
- * linspace(0.5, 0.95, 10)[1]; // 0.55
+ * linspace(0.5, 0.95, 10)[1]; // => 0.55
  * ```
  */
 export function linspace(start: number, stop: number, num: number): number[] {
@@ -79,7 +79,7 @@ export function linspace(start: number, stop: number, num: number): number[] {
  *
  * @example
  * ```ts
- * defaultCocoParams('bbox').maxDets; // [1, 10, 100]
+ * defaultCocoParams('bbox').maxDets; // => [1, 10, 100]
  * ```
  */
 export function defaultCocoParams(

@@ -10,7 +10,7 @@ import type { CocoEvalResult } from './params.js';
  *
  * @example
  * ```ts
- * pairwiseSum([0.1, 0.2, 0.3]); // 0.6000000000000001
+ * pairwiseSum([0.1, 0.2, 0.3]); // => 0.6000000000000001
  * ```
  */
 export function pairwiseSum(a: ArrayLike<number>, start = 0, n = a.length): number {
@@ -40,7 +40,7 @@ export function pairwiseSum(a: ArrayLike<number>, start = 0, n = a.length): numb
  *
  * @example
  * ```ts
- * npSum([0.1, 0.2, 0.3]); // 0.6000000000000001
+ * npSum([0.1, 0.2, 0.3]); // => 0.6000000000000001
  * ```
  */
 export function npSum(a: ArrayLike<number>): number {
@@ -57,7 +57,12 @@ export function npSum(a: ArrayLike<number>): number {
  *
  * @example
  * ```ts
- * summarizeOne(evaluateCoco(gt, dt), true, { iouThr: 0.5, maxDets: 100 }); // 0.9999999999999999 (AP50 of the evaluateCoco example)
+ * const gt = {
+ *   images: [{ id: 1, width: 10, height: 10 }], categories: [{ id: 1, name: 'a' }],
+ *   annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 4, 4], area: 16, iscrowd: 0 }],
+ * };
+ * const dt = [{ image_id: 1, category_id: 1, bbox: [0, 0, 4, 4], score: 0.9 }]; // the evaluateCoco example
+ * summarizeOne(evaluateCoco(gt, dt), true, { iouThr: 0.5, maxDets: 100 }); // => 0.9999999999999999 (AP50)
  * ```
  */
 export function summarizeOne(
@@ -109,7 +114,12 @@ export function summarizeOne(
  *
  * @example
  * ```ts
- * summarizeCoco(evaluateCoco(gt, dt)); // the same 12 numbers as evaluateCoco(gt, dt).stats
+ * const gt = {
+ *   images: [{ id: 1, width: 10, height: 10 }], categories: [{ id: 1, name: 'a' }],
+ *   annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 4, 4], area: 16, iscrowd: 0 }],
+ * };
+ * const dt = [{ image_id: 1, category_id: 1, bbox: [0, 0, 4, 4], score: 0.9 }]; // the evaluateCoco example
+ * summarizeCoco(evaluateCoco(gt, dt)); // => [0.9999999999999998, 0.9999999999999999, 0.9999999999999999, 0.9999999999999998, -1, -1, 1, 1, 1, 1, -1, -1] (evaluateCoco(gt, dt).stats)
  * ```
  */
 export function summarizeCoco(r: CocoEvalResult): number[] {
@@ -153,8 +163,13 @@ export const COCO_STAT_NAMES = [
  *
  * @example
  * ```ts
+ * const gt = {
+ *   images: [{ id: 1, width: 10, height: 10 }], categories: [{ id: 1, name: 'a' }],
+ *   annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 4, 4], area: 16, iscrowd: 0 }],
+ * };
+ * const dt = [{ image_id: 1, category_id: 1, bbox: [0, 0, 4, 4], score: 0.9 }]; // the evaluateCoco example
  * formatCocoSummary(evaluateCoco(gt, dt)).split('\n')[0];
- * // ' Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 1.000' (the evaluateCoco example)
+ * // => ' Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 1.000'
  * ```
  */
 export function formatCocoSummary(r: CocoEvalResult): string {
@@ -196,7 +211,7 @@ export function formatCocoSummary(r: CocoEvalResult): string {
  *
  * @example
  * ```ts
- * pyFixed3(0.0625); // '0.062' (toFixed gives '0.063')
+ * pyFixed3(0.0625); // => '0.062' (toFixed gives '0.063')
  * ```
  */
 export function pyFixed3(v: number): string {
