@@ -87,8 +87,9 @@ export interface FCOSTargets {
  *
  * @example
  * ```ts
- * const head = MODELS.build<FCOSHead>({ type: 'FCOSHead', numClasses: 5, inChannels: 32, featChannels: 32, stackedConvs: 1, strides: [8] });
- * head.forward([tf.zeros([1, 16, 16, 32])]).centernesses[0].shape; // [1, 16, 16, 1]
+ * const head = MODELS.build<FCOSHead>({ type: 'FCOSHead', numClasses: 5, inChannels: 32, featChannels: 32, stackedConvs: 1, strides: [8],
+ *   regressRanges: [[-1, 1e8]] });
+ * head.forward([tf.zeros([1, 16, 16, 32])]).centernesses[0].shape; // => [1, 16, 16, 1]
  * ```
  */
 export class FCOSHead extends Module {

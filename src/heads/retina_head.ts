@@ -18,8 +18,9 @@ import { normalInit } from './dense_utils.js';
  * @example
  * ```ts
  * const head = MODELS.build<RetinaHead>({ type: 'RetinaHead', numClasses: 5, inChannels: 64, featChannels: 64, stackedConvs: 2,
- *   anchorGenerator: { type: 'AnchorGenerator', octaveBaseScale: 4, scalesPerOctave: 3, ratios: [0.5, 1, 2], strides: [8, 16] } });
- * head.forward([tf.zeros([1, 32, 32, 64]), tf.zeros([1, 16, 16, 64])]).clsScores[0].shape; // [1, 32, 32, 45]
+ *   anchorGenerator: { type: 'AnchorGenerator', octaveBaseScale: 4, scalesPerOctave: 3, ratios: [0.5, 1, 2], strides: [8, 16] },
+ *   bboxCoder: { type: 'DeltaXYWHBBoxCoder' } });
+ * head.forward([tf.zeros([1, 32, 32, 64]), tf.zeros([1, 16, 16, 64])]).clsScores[0].shape; // => [1, 32, 32, 45]
  * ```
  */
 export class RetinaHead extends AnchorHead {

@@ -57,8 +57,8 @@ const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
  * const rpn = MODELS.build<RPNHead>({ type: 'RPNHead', inChannels: 8, featChannels: 8,
  *   anchorGenerator: { type: 'AnchorGenerator', scales: [8], ratios: [0.5, 1, 2], strides: [4, 8] } });
  * const { clsScores, bboxPreds } = rpn.forward([tf.zeros([1, 16, 16, 8]), tf.zeros([1, 8, 8, 8])]);
- * clsScores[0].shape; // [1, 16, 16, 3]
- * bboxPreds[0].shape; // [1, 16, 16, 12]
+ * clsScores[0].shape; // => [1, 16, 16, 3]
+ * bboxPreds[0].shape; // => [1, 16, 16, 12]
  * ```
  */
 export class RPNHead extends AnchorHead {

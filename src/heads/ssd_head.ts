@@ -59,7 +59,7 @@ function xavierUniform(conv: Conv2d): void {
  * ```ts
  * const head = MODELS.build<SSDHead>({ type: 'SSDHead', numClasses: 5, inChannels: [16, 32],
  *   anchorGenerator: { type: 'SSDAnchorGenerator', strides: [8, 16], ratios: [[2], [2]], minSizes: [16, 32], maxSizes: [32, 64] } });
- * head.forward([tf.zeros([1, 8, 8, 16]), tf.zeros([1, 4, 4, 32])]).clsScores[0].shape; // [1, 8, 8, 24]
+ * head.forward([tf.zeros([1, 8, 8, 16]), tf.zeros([1, 4, 4, 32])]).clsScores[0].shape; // => [1, 8, 8, 24]
  * ```
  */
 export class SSDHead extends AnchorHead {

@@ -125,7 +125,7 @@ const DEFAULT_ANCHORS = {
  * ```ts
  * const head = MODELS.build<YOLOV3Head>({ type: 'YOLOV3Head', numClasses: 5, inChannels: [32, 16], outChannels: [64, 32], featmapStrides: [32, 16],
  *   anchorGenerator: { type: 'YOLOAnchorGenerator', strides: [32, 16], baseSizes: [[[48, 48], [64, 64]], [[16, 16], [24, 24]]] } });
- * head.forward([tf.zeros([1, 2, 2, 32]), tf.zeros([1, 4, 4, 16])]).predMaps[1].shape; // [1, 4, 4, 20]
+ * head.forward([tf.zeros([1, 2, 2, 32]), tf.zeros([1, 4, 4, 16])]).predMaps[1].shape; // => [1, 4, 4, 20]
  * ```
  */
 export class YOLOV3Head extends Module {
