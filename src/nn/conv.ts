@@ -30,8 +30,8 @@ export interface Conv2dOptions {
  * @example
  * ```ts
  * const conv = new Conv2d({ inChannels: 3, outChannels: 8, kernelSize: 3, padding: 1 });
- * conv.forward(tf.zeros([1, 32, 32, 3])).shape; // [1, 32, 32, 8]
- * conv.weight.shape; // [3, 3, 3, 8]
+ * conv.forward(tf.zeros([1, 32, 32, 3])).shape; // => [1, 32, 32, 8]
+ * conv.weight.shape; // => [3, 3, 3, 8]
  * ```
  */
 export class Conv2d extends Module {

@@ -109,7 +109,7 @@ export function torchDefaultBias(weightShape: number[], n: number): tf.Tensor {
  *
  * @example
  * ```ts
- * biasInitWithProb(0.01); // -4.59511985013459
+ * biasInitWithProb(0.01); // => -4.59511985013459
  * ```
  */
 export function biasInitWithProb(priorProb: number): number {

@@ -35,7 +35,7 @@ const uniqueVarName = (name: string): string => `tfdet/${name}/${variableCounter
  *   forward(x: tf.Tensor) { return tf.mul(x, this.w); }
  * }
  * const m = new Affine();
- * m.namedParameters().map(([n]) => n); // ['weight']
+ * m.namedParameters().map(([n]) => n); // => ['weight']
  * ```
  */
 export abstract class Module {
@@ -171,8 +171,13 @@ export abstract class Module {
    *
    * @example
    * ```ts
+   * class Affine extends Module {
+   *   w = this.addParameter('weight', tf.zeros([3]));
+   *   forward(x: tf.Tensor) { return tf.mul(x, this.w); }
+   * }
+   * const model = new Affine();
    * const r = model.loadStateDict({ 'weight': tf.ones([3]), 'extra': tf.zeros([1]) }, { strict: false });
-   * // r = { missingKeys: [], unexpectedKeys: ['extra'], mismatchedKeys: [] }
+   * // => { missingKeys: [], unexpectedKeys: ['extra'], mismatchedKeys: [] }
    * ```
    */
   loadStateDict(sd: StateDict, options: { strict?: boolean; prefix?: string } = {}): LoadReport {
