@@ -103,11 +103,11 @@ export const isTypedConfig = (v: unknown): v is TypedConfig =>
  * ```ts
  * const MODELS = new Registry('model');
  * MODELS.register({ name: 'Linear1' })(class Linear1 { constructor(public cfg: { inFeatures: number }) {} });
- * const m = MODELS.build({ type: 'Linear1', inFeatures: 4 }); // Linear1 { cfg: { inFeatures: 4 } }
+ * const m = MODELS.build({ type: 'Linear1', inFeatures: 4 }); // => Linear1 { cfg: { inFeatures: 4 } }
  *
  * const MINE = new Registry('model', { parent: MODELS, scope: 'myproj' });
  * MINE.register({ name: 'MyHead' })(class MyHead {});
- * MODELS.get('myproj.MyHead'); // class MyHead
+ * MODELS.get('myproj.MyHead'); // => class MyHead
  * ```
  */
 export class Registry<T = unknown> {
@@ -145,11 +145,14 @@ export class Registry<T = unknown> {
    * @example
    * ```ts
    * class PathHead {
-   *   at = Registry.buildPath(new.target) ?? 'bboxHead';
+   *   at: string;
+   *   constructor() {
+   *     this.at = Registry.buildPath(new.target) ?? 'bboxHead'; // (new.target is undefined in a field initializer)
+   *   }
    * }
    * MODELS.register(PathHead, { name: 'PathHead' });
-   * MODELS.build<PathHead>({ type: 'PathHead' }, { path: 'model.rpnHead' }).at; // 'model.rpnHead'
-   * new PathHead().at; // 'bboxHead'
+   * MODELS.build<PathHead>({ type: 'PathHead' }, { path: 'model.rpnHead' }).at; // => 'model.rpnHead'
+   * new PathHead().at; // => 'bboxHead'
    * ```
    */
   static buildPath(target: abstract new (...args: any[]) => unknown): string | undefined {
@@ -310,7 +313,8 @@ export class Registry<T = unknown> {
    * @example
    * ```ts
    * MODELS.build({ type: 'RetinaNet', backbone: { type: 'ResNet', depth: 18 } }, { path: 'model' });
-   * MODELS.build({ type: 'ResNt' }); // UnknownTypeError: 'ResNt' is not registered in the model registry. Did you mean 'ResNet'?
+   * // throws ConfigError: model.bboxHead: expected object (model type 'RetinaNet'), got undefined (missing)
+   * MODELS.build({ type: 'ResNt' }); // throws UnknownTypeError: model.type: 'ResNt' is not registered in the model registry. Did you mean 'ResNet'?
    * ```
    */
   build<R = T>(cfg: TypedConfig | Record<string, unknown>, options: BuildOptions = {}): R {

@@ -307,7 +307,7 @@ async function startThreaded(
  * @example
  * ```ts
  * const { threads, reason } = await enableWasmThreads(2);
- * // threads === 2, reason === 'threaded SIMD build, 2 threads'
+ * // where the threaded build loads: threads is 2, reason 'threaded SIMD build, 2 threads'
  * ```
  */
 export async function enableWasmThreads(

@@ -37,8 +37,8 @@ export type SingleStageOptions = BaseDetectorOptions<DenseTrainCfg, DenseTestCfg
  * @example
  * ```ts
  * const model = MODELS.build<SingleStageDetector>(config.model);
- * const losses = model.loss(batch);       // { loss_cls, loss_bbox }
- * const dets = model.predict(batch);      // [{ metainfo, predInstances: { bboxes, scores, labels } }]
+ * const losses = model.loss(batch);       // losses.loss_cls, losses.loss_bbox
+ * const dets = model.predict(batch);      // per image: metainfo and predInstances (bboxes, scores, labels)
  * ```
  */
 export class SingleStageDetector extends BaseDetector<DenseTrainCfg, DenseTestCfg> {

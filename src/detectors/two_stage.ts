@@ -57,8 +57,8 @@ export type TwoStageOptions = BaseDetectorOptions<TwoStageTrainCfg, TwoStageTest
  * @example
  * ```ts
  * const model = MODELS.build<TwoStageDetector>(config.model);   // e.g. configs/faster_rcnn/faster_rcnn_r50_fpn_1x_coco.ts
- * const losses = model.loss(batch);   // { loss_rpn_cls, loss_rpn_bbox, loss_cls, loss_bbox, acc[, loss_mask] }
- * const dets = model.predict(batch);  // [{ metainfo, predInstances: { bboxes, scores, labels[, masks] } }]
+ * const losses = model.loss(batch);   // loss_rpn_cls, loss_rpn_bbox, loss_cls, loss_bbox, acc (and loss_mask)
+ * const dets = model.predict(batch);  // per image: metainfo and predInstances (bboxes, scores, labels, masks)
  * ```
  */
 export class TwoStageDetector extends BaseDetector<TwoStageTrainCfg, TwoStageTestCfg> {

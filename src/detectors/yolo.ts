@@ -11,7 +11,7 @@ import { SingleStageDetector } from './single_stage.js';
  * @example
  * ```ts
  * const model = MODELS.build<YOLOV3>((await loadConfig('configs/yolo/yolov3_d53_8xb8-ms-608-273e_coco.ts')).model);
- * model.loss(batch); // { loss_cls: [3 levels], loss_conf, loss_xy, loss_wh }
+ * model.loss(batch); // loss_cls (3 levels), loss_conf, loss_xy, loss_wh
  * ```
  */
 export class YOLOV3 extends SingleStageDetector {}

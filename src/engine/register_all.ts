@@ -33,7 +33,7 @@ export const componentLoadErrors = new Map<string, Error>();
  * @example
  * ```ts
  * await registerAllModules();
- * MODELS.has('RetinaNet'); // true once src/detectors is in place
+ * MODELS.has('RetinaNet'); // => true
  * ```
  */
 export async function registerAllModules(): Promise<string[]> {
