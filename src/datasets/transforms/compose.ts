@@ -11,9 +11,15 @@ import { resolveImage } from './decode.js';
  *
  * @example
  * ```ts
+ * import sharp from 'sharp';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ *
+ * const imgPath = join(tmpdir(), 'a.jpg'); // a 640x480 JPEG
+ * await sharp({ create: { width: 640, height: 480, channels: 3, background: '#808080' } }).jpeg().toFile(imgPath);
  * const p = new Compose([{ type: 'LoadImageFromFile' }, { type: 'Resize', scale: [640, 640], keepRatio: true }]);
- * const out = await p.run({ imgPath: 'a.jpg', imgId: 0, height: 0, width: 0, instances: [] });
- * out.img; // { data: Uint8Array, height: 480, width: 640, channels: 3 }
+ * const out = await p.run({ imgPath, imgId: 0, height: 0, width: 0, instances: [] });
+ * out.img; // => { data: Uint8Array [...], height: 480, width: 640, channels: 3, ... }
  * ```
  */
 export class Compose {

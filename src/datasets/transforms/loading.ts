@@ -21,8 +21,15 @@ import { ensureDecoded, probeImage } from './decode.js';
  *
  * @example
  * ```ts
- * const r = await new LoadImageFromFile({ lazy: false }).transform({ imgPath: 'a.jpg', ... });
- * r.img; // { data: Uint8Array(640*480*3), height: 480, width: 640, channels: 3 }
+ * import sharp from 'sharp';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ *
+ * const imgPath = join(tmpdir(), 'a.jpg'); // a 640x480 JPEG
+ * await sharp({ create: { width: 640, height: 480, channels: 3, background: '#808080' } }).jpeg().toFile(imgPath);
+ * const r = await new LoadImageFromFile({ lazy: false }).transform({ imgPath, imgId: 0, height: 0, width: 0, instances: [] });
+ * r.img; // => { data: Uint8Array [...], height: 480, width: 640, channels: 3, ... }
+ * r.img.data.length; // => 921600 (640 * 480 * 3)
  * ```
  */
 export class LoadImageFromFile {

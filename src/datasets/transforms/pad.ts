@@ -24,7 +24,7 @@ export interface PadOptions {
  *
  * @example
  * ```ts
- * new Pad({ sizeDivisor: 32 }); // 1067x800 -> 1088x800
+ * new Pad({ sizeDivisor: 32 }); // pads a 1067x800 image to 1088x800
  * ```
  */
 export class Pad {

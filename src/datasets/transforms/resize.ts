@@ -26,7 +26,7 @@ export interface ResizeOptions {
  *
  * @example
  * ```ts
- * targetSize(500, 375, [1333, 800], true); // [1067, 800]
+ * targetSize(500, 375, [1333, 800], true); // => [1067, 800]
  * ```
  */
 export function targetSize(
