@@ -42,28 +42,7 @@ import { analyze, collectExamples, missingData, runExample, type TensorLike } fr
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Files whose examples are not converted yet (must end up empty). */
-const PENDING: string[] = [
-  'src/ops/',
-  'src/task_utils/',
-  'src/evaluation/coco_eval.ts',
-  'src/evaluation/coco_eval/',
-  'src/masks/',
-  'src/engine/hooks/',
-  'src/engine/runner.ts',
-  'src/detectors/',
-  'src/heads/',
-  'src/nn/',
-  'src/datasets/transforms/',
-  'src/backend/',
-  'src/structures/',
-  'src/segmentors/types.ts',
-  'src/evaluation/metric.ts',
-  'src/registry.ts',
-  'src/engine/cli.ts',
-  'src/engine/register_all.ts',
-  'src/datasets/image_size.ts',
-  'src/datasets/image_header.ts',
-];
+const PENDING: string[] = [];
 const pending = (file: string) => PENDING.some((p) => (p.endsWith('/') ? file.startsWith(p) : file === p));
 
 /** wasm runs the convolutions of the backbone examples several times faster than cpu. */
