@@ -24,7 +24,7 @@ export interface PadOptions {
  *
  * @example
  * ```ts
- * new Pad({ sizeDivisor: 32 }); // pads a 1067x800 image to 1088x800
+ * new Pad({ sizeDivisor: 32 }).paddedSize(1067, 800); // => [1088, 800] (a 1067x800 image is padded to 1088x800)
  * ```
  */
 export class Pad {

@@ -58,7 +58,7 @@ function matMul(a: readonly number[], b: readonly number[]): number[] {
  *
  * @example
  * ```ts
- * hueSaturationMatrix(0, 1); // identity (up to rounding)
+ * hueSaturationMatrix(0, 1).map((v) => +v.toFixed(12)); // => [1, 0, 0, 0, 1, 0, 0, 0, 1] (the identity, up to rounding)
  * ```
  */
 export function hueSaturationMatrix(degrees: number, s: number): number[] {

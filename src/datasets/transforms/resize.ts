@@ -50,7 +50,8 @@ export function targetSize(
  *
  * @example
  * ```ts
- * new Resize({ scale: [1333, 800], keepRatio: true }); // a 500x375 image -> 1067x800, scaleFactor [2.134, 2.1333]
+ * const resize = new Resize({ scale: [1333, 800], keepRatio: true });
+ * resize.outputSize(500, 375); // => [1067, 800] (a 500x375 image; scaleFactor [1067 / 500, 800 / 375] = [2.134, 2.1333])
  * ```
  */
 export class Resize {
