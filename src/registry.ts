@@ -177,9 +177,12 @@ export class Registry<T = unknown> {
    *
    * @example
    * ```ts
-   * MODELS.register(MyNeck);                         // name 'MyNeck'
-   * MODELS.register(MyNeck, { name: 'Neck2', force: true });
-   * @MODELS.register() class MyHead {}               // decorator form
+   * const reg = new Registry('demo');
+   * class MyNeck {}
+   * reg.register(MyNeck); // => class MyNeck   (registered under its class name)
+   * reg.register(MyNeck, { name: 'Neck2', force: true });
+   * @reg.register() class MyHead {}                  // decorator form
+   * reg.keys(); // => ['MyNeck', 'Neck2', 'MyHead']
    * ```
    */
   register<C extends Buildable>(target: C, options?: RegisterOptions): C;
