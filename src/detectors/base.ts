@@ -36,11 +36,13 @@ export abstract class BaseDetector<TrainCfg = unknown, TestCfg = unknown> extend
   readonly neck?: Module;
   readonly trainCfg?: TrainCfg | null;
   readonly testCfg?: TestCfg | null;
+  /** Where the user's config put this detector (`model`), for the key paths of errors. */
+  protected readonly cfgPath: string;
 
   constructor(opts: BaseDetectorOptions<TrainCfg, TestCfg>) {
     super();
-    // Where the user's config put this detector (`model`), for errors.
-    const at = Registry.buildPath(new.target) ?? 'model';
+    this.cfgPath = Registry.buildPath(new.target) ?? 'model';
+    const at = this.cfgPath;
     this.backbone = this.addModule('backbone', buildChild(opts.backbone, `${at}.backbone`));
     if (opts.neck) this.neck = this.addModule('neck', buildChild(opts.neck, `${at}.neck`));
     this.trainCfg = opts.trainCfg;

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { Module } from '../nn/module.js';
-import { MODELS, Registry, type TypedConfig } from '../registry.js';
+import { MODELS, type TypedConfig } from '../registry.js';
 import type { DenseTestCfg, DenseTrainCfg } from '../heads/types.js';
 import type { DetBatch, DetDataSample, DetSample, LossDict } from '../structures/index.js';
 import { BaseDetector, type BaseDetectorOptions } from './base.js';
@@ -56,9 +56,7 @@ export class SingleStageDetector extends BaseDetector<DenseTrainCfg, DenseTestCf
     };
     this.bboxHead = this.addModule(
       'bboxHead',
-      MODELS.build<DenseHead>(headCfg, {
-        path: `${Registry.buildPath(new.target) ?? 'model'}.bboxHead`,
-      }),
+      MODELS.build<DenseHead>(headCfg, { path: `${this.cfgPath}.bboxHead` }),
     );
   }
 

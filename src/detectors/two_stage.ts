@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { MODELS, Registry, type TypedConfig } from '../registry.js';
+import { MODELS, type TypedConfig } from '../registry.js';
 import type { DetBatch, DetDataSample, LossDict } from '../structures/index.js';
 import type { RPNHead, RPNProposalCfg } from '../heads/rpn_head.js';
 import '../heads/index.js';
@@ -69,7 +69,7 @@ export class TwoStageDetector extends BaseDetector<TwoStageTrainCfg, TwoStageTes
 
   constructor(opts: TwoStageOptions) {
     super(opts);
-    const at = Registry.buildPath(new.target) ?? 'model';
+    const at = this.cfgPath;
     // As mmdet: the RPN gets train_cfg.rpn / test_cfg.rpn, the RoI head train_cfg.rcnn / test_cfg.rcnn.
     if (opts.rpnHead) {
       const cfg: TypedConfig = {
