@@ -7,6 +7,7 @@ import { getAt } from '../config/validate.js';
 import { BaseDetDataset, baseDatasetSchema, type BaseDatasetOptions } from './base.js';
 import { DatasetError, show } from './errors.js';
 import type { DataInfo, InstanceInfo } from './types.js';
+import { DATASETS } from '../registry.js';
 
 /** The 80 COCO classes in the usual label order (category ids 1..90 with gaps). */
 export const COCO_CLASSES = [
@@ -319,3 +320,5 @@ export class CocoDataset extends BaseDetDataset {
     return [...images.values()].map((v) => v.info);
   }
 }
+
+DATASETS.register(CocoDataset, { name: 'CocoDataset' });

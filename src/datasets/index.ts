@@ -1,16 +1,6 @@
 /**
  * Data sets, transforms, the loader and the synthetic shapes set.
  */
-import { DATASETS } from '../registry.js';
-import { CocoDataset } from './coco.js';
-import { VOCDataset } from './voc.js';
-import { VOCSegDataset } from './voc_seg.js';
-import { ConcatDataset, RepeatDataset } from './wrappers.js';
-
-for (const d of [VOCDataset, VOCSegDataset, CocoDataset, ConcatDataset, RepeatDataset]) {
-  DATASETS.register(d);
-}
-
 export * from './base.js';
 export * from './coco.js';
 export { DatasetError, SkipLog } from './errors.js';

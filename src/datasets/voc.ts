@@ -15,6 +15,7 @@ import { BaseDetDataset, baseDatasetSchema, type BaseDatasetOptions } from './ba
 import { DatasetError, show } from './errors.js';
 import { readImageSize } from './image_header.js';
 import type { DataInfo, InstanceInfo } from './types.js';
+import { DATASETS } from '../registry.js';
 
 /** The 20 PASCAL VOC classes, in the usual label order. */
 export const VOC_CLASSES = [
@@ -245,3 +246,5 @@ export class VOCDataset extends BaseDetDataset {
     return out;
   }
 }
+
+DATASETS.register(VOCDataset, { name: 'VOCDataset' });

@@ -10,6 +10,7 @@ import { DatasetError } from './errors.js';
 import { readImageSize } from './image_header.js';
 import { readSplitList, VOC_CLASSES } from './voc.js';
 import type { DataInfo } from './types.js';
+import { DATASETS } from '../registry.js';
 
 /** Options of {@link VOCSegDataset}. */
 export interface VOCSegDatasetOptions extends BaseDatasetOptions {
@@ -81,3 +82,5 @@ export class VOCSegDataset extends BaseDetDataset {
     return out;
   }
 }
+
+DATASETS.register(VOCSegDataset, { name: 'VOCSegDataset' });

@@ -117,3 +117,6 @@ export class RepeatDataset implements DatasetLike {
 }
 
 export type { BaseDetDataset };
+
+DATASETS.register(ConcatDataset, { name: 'ConcatDataset' });
+DATASETS.register(RepeatDataset, { name: 'RepeatDataset' });

@@ -12,6 +12,7 @@ import {
   pairSchema,
   sampleRng,
 } from './sample_utils.js';
+import { TRANSFORMS } from '../../registry.js';
 
 /** Crop a decoded sample to the integer window `[x1, y1, x2, y2)`; boxes are translated (not filtered). */
 function cropSample(results: DataSample, x1: number, y1: number, x2: number, y2: number): void {
@@ -216,3 +217,6 @@ export class MinIoURandomCrop {
     return results;
   }
 }
+
+TRANSFORMS.register(RandomCrop, { name: 'RandomCrop' });
+TRANSFORMS.register(MinIoURandomCrop, { name: 'MinIoURandomCrop' });

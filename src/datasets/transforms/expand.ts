@@ -5,6 +5,7 @@ import type { DataSample } from '../types.js';
 import { mapMasks, placePlane } from './planes.js';
 import { resolveImage } from './decode.js';
 import { pairSchema, sampleRng } from './sample_utils.js';
+import { TRANSFORMS } from '../../registry.js';
 
 /**
  * SSD's zoom-out (mmdetection's `Expand`): with probability `prob`, place the
@@ -89,3 +90,5 @@ export class Expand {
     return results;
   }
 }
+
+TRANSFORMS.register(Expand, { name: 'Expand' });

@@ -5,6 +5,7 @@ import type { FlipDirection } from '../../structures/index.js';
 import type { DataSample } from '../types.js';
 import { flipPlane, mapMasks } from './planes.js';
 import { currentSize, sampleRng } from './sample_utils.js';
+import { TRANSFORMS } from '../../registry.js';
 
 /** Flip boxes `n*4` in an image `w x h` (mmdetection's convention: `x1' = w - x2`). */
 export function flipBoxes(b: Float32Array, w: number, h: number, direction: FlipDirection): void {
@@ -97,3 +98,5 @@ export function flipSample(results: DataSample, dir: FlipDirection): DataSample 
   if (results.gtSegMap) results.gtSegMap = flipPlane(results.gtSegMap, w, h, 1, dir);
   return results;
 }
+
+TRANSFORMS.register(RandomFlip, { name: 'RandomFlip' });

@@ -11,6 +11,7 @@ import { DatasetError } from '../errors.js';
 import { keepInstances } from './sample_utils.js';
 import { materialize } from './color_map.js';
 import { ensureDecoded } from './decode.js';
+import { TRANSFORMS } from '../../registry.js';
 
 /**
  * Drop boxes smaller than `minGtBboxWh` (`byBox`) and masks with fewer than
@@ -190,3 +191,7 @@ export class PackSegInputs {
     return out;
   }
 }
+
+TRANSFORMS.register(FilterAnnotations, { name: 'FilterAnnotations' });
+TRANSFORMS.register(PackDetInputs, { name: 'PackDetInputs' });
+TRANSFORMS.register(PackSegInputs, { name: 'PackSegInputs' });

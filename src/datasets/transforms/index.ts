@@ -1,35 +1,6 @@
 /**
- * Data transforms, registered in TRANSFORMS by class name.
+ * Data transforms, each registered in TRANSFORMS (by its class name) where it is defined.
  */
-import { TRANSFORMS } from '../../registry.js';
-import { FilterAnnotations, PackDetInputs, PackSegInputs } from './formatting.js';
-import { MinIoURandomCrop, RandomCrop } from './crop.js';
-import { Expand } from './expand.js';
-import { RandomFlip } from './flip.js';
-import { Pad } from './pad.js';
-import { RandomResize, Resize } from './resize.js';
-import { LoadAnnotations, LoadImageFromFile } from './loading.js';
-import { Normalize, PhotoMetricDistortion } from './photometric.js';
-
-for (const t of [
-  LoadImageFromFile,
-  LoadAnnotations,
-  Resize,
-  RandomResize,
-  RandomFlip,
-  RandomCrop,
-  MinIoURandomCrop,
-  Expand,
-  Pad,
-  PhotoMetricDistortion,
-  Normalize,
-  FilterAnnotations,
-  PackDetInputs,
-  PackSegInputs,
-]) {
-  TRANSFORMS.register(t);
-}
-
 export * from './compose.js';
 export * from './formatting.js';
 export { currentSize, keepInstances, masksToBoxes, sampleRng } from './sample_utils.js';

@@ -9,6 +9,7 @@ import { decodeIndexedPng } from '../png.js';
 import type { BitmapMasks } from '../../structures/index.js';
 import type { DataSample } from '../types.js';
 import { ensureDecoded, probeImage } from './decode.js';
+import { TRANSFORMS } from '../../registry.js';
 
 /**
  * Load the image at `results.imgPath` (mmdetection's `LoadImageFromFile`).
@@ -201,3 +202,6 @@ export class LoadAnnotations {
     return results;
   }
 }
+
+TRANSFORMS.register(LoadImageFromFile, { name: 'LoadImageFromFile' });
+TRANSFORMS.register(LoadAnnotations, { name: 'LoadAnnotations' });

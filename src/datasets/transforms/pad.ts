@@ -5,6 +5,7 @@ import { mapMasks, placePlane } from './planes.js';
 import { ensureDecoded } from './decode.js';
 import { materialize } from './color_map.js';
 import { pairSchema } from './sample_utils.js';
+import { TRANSFORMS } from '../../registry.js';
 
 /** Options of {@link Pad}. */
 export interface PadOptions {
@@ -102,3 +103,5 @@ export class Pad {
     return results;
   }
 }
+
+TRANSFORMS.register(Pad, { name: 'Pad' });

@@ -9,6 +9,7 @@ import { Rng } from '../../utils/random.js';
 import type { ColorMap, DataSample } from '../types.js';
 import { composeColorMaps, identityColorMap, pushColorMap } from './color_map.js';
 import { sampleRng } from './sample_utils.js';
+import { TRANSFORMS } from '../../registry.js';
 
 // RGB -> YIQ (NTSC) and back; hue is a rotation of the (I, Q) chroma plane, saturation its scale.
 const YIQ = [0.299, 0.587, 0.114, 0.595716, -0.274453, -0.321263, 0.211456, -0.522591, 0.311135];
@@ -195,3 +196,6 @@ export class Normalize {
     return results;
   }
 }
+
+TRANSFORMS.register(PhotoMetricDistortion, { name: 'PhotoMetricDistortion' });
+TRANSFORMS.register(Normalize, { name: 'Normalize' });

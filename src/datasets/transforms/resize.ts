@@ -8,6 +8,7 @@ import type { DataSample } from '../types.js';
 import { mapMasks, resizeNearest } from './planes.js';
 import { ensureDecoded, resizeImage } from './decode.js';
 import { clipBoxesInPlace, currentSize, pairSchema, sampleRng } from './sample_utils.js';
+import { TRANSFORMS } from '../../registry.js';
 
 /** Options of {@link Resize}. */
 export interface ResizeOptions {
@@ -198,3 +199,6 @@ export class RandomResize {
     return resizeTo(results, nw, nh, this.opts.clipObjectBorder ?? true);
   }
 }
+
+TRANSFORMS.register(Resize, { name: 'Resize' });
+TRANSFORMS.register(RandomResize, { name: 'RandomResize' });

@@ -7,6 +7,7 @@ import { formatNumber } from '../logging.js';
 import type { Runner } from '../runner.js';
 import { Hook, type CheckpointContent, type Priority } from './hook.js';
 import { priority } from './priority.js';
+import { HOOKS } from '../../registry.js';
 
 const checkpointSchema = z.strictObject({
   priority,
@@ -150,3 +151,5 @@ export class CheckpointHook extends Hook {
     this.best = s.best ?? {};
   }
 }
+
+HOOKS.register(CheckpointHook, { name: 'CheckpointHook' });

@@ -4,6 +4,7 @@ import { formatNumber } from '../logging.js';
 import type { Runner } from '../runner.js';
 import { Hook, type CheckpointContent, type Priority } from './hook.js';
 import { priority } from './priority.js';
+import { HOOKS } from '../../registry.js';
 
 const earlySchema = z.strictObject({
   priority,
@@ -96,3 +97,5 @@ export class EarlyStoppingHook extends Hook {
     this.wait = s.wait ?? 0;
   }
 }
+
+HOOKS.register(EarlyStoppingHook, { name: 'EarlyStoppingHook' });

@@ -5,6 +5,7 @@ import { validateArgs } from '../../config/index.js';
 import type { Runner } from '../runner.js';
 import { Hook, type CheckpointContent, type Priority } from './hook.js';
 import { priority } from './priority.js';
+import { HOOKS } from '../../registry.js';
 
 const emaSchema = z.strictObject({
   priority,
@@ -133,3 +134,5 @@ export class EMAHook extends Hook {
     this.avg.clear();
   }
 }
+
+HOOKS.register(EMAHook, { name: 'EMAHook' });

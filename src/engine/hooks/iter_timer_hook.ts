@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { Hook, type Priority } from './hook.js';
 import { priority } from './priority.js';
+import { HOOKS } from '../../registry.js';
 
 /** Times each iteration (`time`) and the wait for its batch (`data_time`); the logger reads them. */
 export class IterTimerHook extends Hook {
@@ -56,3 +57,5 @@ export class IterTimerHook extends Hook {
     return this.count ? (this.sum / this.count) * remainingIters : NaN;
   }
 }
+
+HOOKS.register(IterTimerHook, { name: 'IterTimerHook' });

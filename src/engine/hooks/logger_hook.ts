@@ -6,6 +6,7 @@ import type { Runner } from '../runner.js';
 import { Hook, type Priority, type TrainStepOutputs } from './hook.js';
 import { IterTimerHook } from './iter_timer_hook.js';
 import { priority } from './priority.js';
+import { HOOKS } from '../../registry.js';
 
 const loggerSchema = z.strictObject({
   priority,
@@ -144,3 +145,5 @@ export class LoggerHook extends Hook {
     r.logger.clearBar();
   }
 }
+
+HOOKS.register(LoggerHook, { name: 'LoggerHook' });

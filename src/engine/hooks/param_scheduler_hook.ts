@@ -4,6 +4,7 @@ import { scheduledLr } from '../optim/schedulers.js';
 import type { Runner } from '../runner.js';
 import { Hook, type Priority } from './hook.js';
 import { priority } from './priority.js';
+import { HOOKS } from '../../registry.js';
 
 /**
  * Sets the learning rate before every iteration from the chained schedulers
@@ -19,3 +20,5 @@ export class ParamSchedulerHook extends Hook {
     opt.lr = scheduledLr(opt.baseLr, r.paramSchedulers, { epoch: r.epoch, iter: r.iter });
   }
 }
+
+HOOKS.register(ParamSchedulerHook, { name: 'ParamSchedulerHook' });
