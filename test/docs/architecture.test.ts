@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sourceFiles } from './doctest.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const DOC = fs.readFileSync(path.join(ROOT, 'docs/architecture.md'), 'utf8');
@@ -15,16 +16,6 @@ function srcFolders(dir = path.join(ROOT, 'src')): string[] {
     if (!e.isDirectory()) continue;
     const p = path.join(dir, e.name);
     out.push(path.relative(ROOT, p).split(path.sep).join('/') + '/', ...srcFolders(p));
-  }
-  return out;
-}
-
-function srcFiles(dir = path.join(ROOT, 'src')): string[] {
-  const out: string[] = [];
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...srcFiles(p));
-    else if (e.name.endsWith('.ts')) out.push(p);
   }
   return out;
 }
@@ -68,7 +59,7 @@ describe('docs/architecture.md', () => {
     const rules = allowedImports();
     const broken: string[] = [];
     const parts = new Set<string>();
-    for (const file of srcFiles()) {
+    for (const file of sourceFiles(ROOT).map((f) => path.join(ROOT, f))) {
       const from = partOf(file);
       parts.add(from);
       const text = fs.readFileSync(file, 'utf8');
