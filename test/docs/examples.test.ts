@@ -41,9 +41,6 @@ import { analyze, collectExamples, missingData, runExample, type TensorLike } fr
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Files whose examples are not converted yet (must end up empty). */
-const PENDING: string[] = [];
-const pending = (file: string) => PENDING.some((p) => (p.endsWith('/') ? file.startsWith(p) : file === p));
 
 /** wasm runs the convolutions of the backbone examples several times faster than cpu. */
 const BACKEND = process.env.DOCTEST_BACKEND ?? 'wasm';
@@ -58,7 +55,7 @@ const classNames = new Set(
 );
 
 const examples = collectExamples(root);
-const counts = { total: examples.length, run: 0, checks: 0, noOutput: 0, noData: 0, pending: 0 };
+const counts = { total: examples.length, run: 0, checks: 0, noOutput: 0, noData: 0 };
 
 describe('@example blocks of src/', () => {
   beforeAll(async () => {
@@ -68,18 +65,12 @@ describe('@example blocks of src/', () => {
   afterAll(() => {
     console.log(
       `doc examples: ${counts.total} blocks, ${counts.run} run with ${counts.checks} checked outputs, ` +
-        `${counts.noOutput} without shown output (skipped), ${counts.noData} skipped for missing data, ` +
-        `${counts.pending} pending`,
+        `${counts.noOutput} without shown output (skipped), ${counts.noData} skipped for missing data`,
     );
   });
 
   for (const ex of examples) {
     const name = `${ex.file}:${ex.line}`;
-    if (pending(ex.file)) {
-      counts.pending++;
-      it.todo(`${name} (pending conversion)`);
-      continue;
-    }
     const a = analyze(ex.code, classNames);
     if (!ex.error && !a.problems.length && a.checks.length === 0) {
       counts.noOutput++;
