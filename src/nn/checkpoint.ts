@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { writeFileAtomic } from '../utils/fs.js';
 
 /** Thrown for an unreadable, truncated or inconsistent checkpoint; names the file. */
 export class CheckpointError extends Error {
@@ -61,30 +62,7 @@ function bf16ToFloat(b: number): number {
   return buf.getFloat32(0, true);
 }
 
-/** Atomically writes `data` to `file`: temp file in the same folder, fsync, rename, fsync folder. */
-export function writeFileAtomic(file: string, data: Uint8Array | string): void {
-  const dir = path.dirname(path.resolve(file));
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(
-    dir,
-    `.${path.basename(file)}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`,
-  );
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  try {
-    const dfd = fs.openSync(dir, 'r');
-    fs.fsyncSync(dfd);
-    fs.closeSync(dfd);
-  } catch {
-    // Some file systems refuse fsync on a directory; the rename is still atomic.
-  }
-}
+export { writeFileAtomic };
 
 /**
  * Serialises named tensors to safetensors bytes (float32 as F32, int32 as
