@@ -2,7 +2,6 @@
  * `CocoMetric`: mmdetection's COCO metric (bbox, segm, proposal) over
  * streamed predictions, computed with {@link evaluateCoco}.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { METRICS } from '../registry.js';
@@ -15,7 +14,8 @@ import {
   type CocoResult,
 } from './coco_format.js';
 import type { MetricDataSample, PredMask } from '../structures/index.js';
-import { rowsOf, type DatasetMeta, type Metric } from './metric.js';
+import { assertSomeGroundTruth, rowsOf, type DatasetMeta, type Metric } from './metric.js';
+import { ensureDir, writeFileAtomic } from '../utils/fs.js';
 
 /** Options of {@link CocoMetric} (mmdetection's `CocoMetric` arguments, camelCase). */
 export interface CocoMetricOptions {
@@ -103,6 +103,26 @@ export interface CocoClassRow {
   mAP_s: number;
   mAP_m: number;
   mAP_l: number;
+}
+
+/**
+ * The ground truth of a sample as `instances`, from mmdetection-style
+ * `gtInstances` (and `ignoredInstances`, as crowd boxes that are ignored).
+ */
+function instancesOf(
+  s: MetricDataSample,
+  imgId: number,
+): NonNullable<MetricDataSample['instances']> {
+  const out: { bbox: number[]; bboxLabel: number; ignoreFlag: number }[] = [];
+  const add = (g: MetricDataSample['gtInstances'], what: string, ignoreFlag: number) => {
+    if (!g) return;
+    rowsOf(g.bboxes, 4, `${what}(img ${imgId}).bboxes`).forEach((bbox, j) =>
+      out.push({ bbox, bboxLabel: g.labels[j], ignoreFlag }),
+    );
+  };
+  add(s.gtInstances, 'gtInstances', 0);
+  add(s.ignoredInstances, 'ignoredInstances', 1);
+  return out;
 }
 
 interface Collected {
@@ -290,7 +310,7 @@ export class CocoMetric implements Metric<MetricDataSample> {
         const [h, w] = s.oriShape ?? [s.height, s.width];
         c.height = h;
         c.width = w;
-        c.instances = s.instances ?? [];
+        c.instances = s.instances ?? instancesOf(s, imgId);
       }
       this.results.push(c);
     }
@@ -327,6 +347,7 @@ export class CocoMetric implements Metric<MetricDataSample> {
         annotations.push(ann);
       }
     }
+    assertSomeGroundTruth('CocoMetric', this.results.length, annotations.length);
     return { images, annotations, categories: names.map((name, id) => ({ id, name })) };
   }
 
@@ -350,10 +371,10 @@ export class CocoMetric implements Metric<MetricDataSample> {
     const res = predictionsToCocoResults(this.results, catIds);
     const { prefix, outfilePrefix, formatOnly, proposalNums, iouThrs, classwise } = this.options;
     if (outfilePrefix) {
-      mkdirSync(dirname(outfilePrefix), { recursive: true });
-      writeFileSync(`${outfilePrefix}.bbox.json`, JSON.stringify(res.bbox));
+      ensureDir(dirname(outfilePrefix));
+      writeFileAtomic(`${outfilePrefix}.bbox.json`, JSON.stringify(res.bbox));
       if (this.results.some((r) => r.masks))
-        writeFileSync(`${outfilePrefix}.segm.json`, JSON.stringify(res.segm));
+        writeFileAtomic(`${outfilePrefix}.segm.json`, JSON.stringify(res.segm));
     }
     // as mmdetection: all images of the ground truth
     const imgIds = gt.images.map((i) => i.id);

@@ -5,6 +5,7 @@
  * (`evaluateCoco`, `evalMap`, `segMetricsFromAreas`).
  */
 export * from './coco_format.js';
+export * from './coco_check.js';
 export * from './coco_eval.js';
 export * from './metric.js';
 export * from './coco_metric.js';

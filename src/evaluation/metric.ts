@@ -87,3 +87,24 @@ export function formatTable(table: readonly object[], digits = 3): string {
     ...body.map(line),
   ].join('\n');
 }
+
+/**
+ * Fails when a metric has predictions but no ground-truth box at all: every
+ * score would be 0 (VOC) or -1 (COCO) without saying why. The usual cause is
+ * a test pipeline without `LoadAnnotations` (or a data set in test mode that
+ * drops its annotations) for a metric that reads the ground truth from the
+ * samples.
+ *
+ * @example
+ * ```ts
+ * assertSomeGroundTruth('VOCMetric', 2, 3); // => undefined
+ * assertSomeGroundTruth('VOCMetric', 2, 0);
+ * // throws Error: VOCMetric: 2 samples with predictions but no ground-truth box in any of them (gtInstances, ignoredInstances and instances all empty or missing); add LoadAnnotations to the test pipeline, or give the metric an annFile
+ * ```
+ */
+export function assertSomeGroundTruth(metric: string, samples: number, gtBoxes: number): void {
+  if (samples > 0 && gtBoxes === 0)
+    throw new Error(
+      `${metric}: ${samples} samples with predictions but no ground-truth box in any of them (gtInstances, ignoredInstances and instances all empty or missing); add LoadAnnotations to the test pipeline, or give the metric an annFile`,
+    );
+}

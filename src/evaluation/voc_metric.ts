@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { METRICS } from '../registry.js';
 import { evalMap, type MapAnnotation } from './voc_eval.js';
 import type { MetricDataSample } from '../structures/index.js';
-import { rowsOf, type DatasetMeta, type Metric } from './metric.js';
+import { assertSomeGroundTruth, rowsOf, type DatasetMeta, type Metric } from './metric.js';
 
 /** Options of {@link VOCMetric} (mmdetection's arguments, camelCase). */
 export interface VOCMetricOptions {
@@ -124,6 +124,11 @@ export class VOCMetric implements Metric<MetricDataSample> {
   compute(): Record<string, number> {
     const results = this.results;
     this.results = [];
+    assertSomeGroundTruth(
+      'VOCMetric',
+      results.length,
+      results.reduce((n, r) => n + r.gt.labels.length + (r.gt.labelsIgnore?.length ?? 0), 0),
+    );
     const classes = this.datasetMeta?.classes;
     const maxLabel = Math.max(
       -1,

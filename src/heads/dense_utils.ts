@@ -168,10 +168,18 @@ export function normalInit(
 export const atLeastOne = (x: number): number => Math.max(x, 1);
 
 /**
- * A prediction sample: `metainfo` and `predInstances`, with the meta fields
- * also at the top level (as mmdet's `DetDataSample` exposes them), which is
- * where the metrics read `imgId` and `oriShape`.
+ * A prediction sample: the input sample with `predInstances` added, as
+ * mmdet's heads add `pred_instances` to the data sample they were given. The
+ * meta fields are also at the top level (as mmdet's `DetDataSample` exposes
+ * them), which is where the metrics read `imgId` and `oriShape`; the input's
+ * `gtInstances` and `ignoredInstances` go along, which is where metrics
+ * without an annotation file (VOCMetric, CocoMetric without `annFile`) read
+ * the ground truth.
  */
 export function toDetDataSample(s: DetSample, inst: InstanceData): DetDataSample {
-  return { ...s.metainfo, metainfo: s.metainfo, predInstances: inst } as DetDataSample;
+  // ImgMeta's imgId may be a string (VOC file stems); the spread keeps it as is
+  const out = { ...s.metainfo, metainfo: s.metainfo, predInstances: inst } as DetDataSample;
+  if (s.gtInstances) out.gtInstances = s.gtInstances;
+  if (s.ignoredInstances) out.ignoredInstances = s.ignoredInstances;
+  return out;
 }
