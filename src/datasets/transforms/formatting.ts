@@ -107,7 +107,49 @@ async function packPixels(results: DataSample): Promise<PackedInputs['inputs']> 
   return materialize(results, W, H, results.padVal ?? 0);
 }
 
-function meta(results: DataSample, img: { height: number; width: number }): ImgMeta {
+/** The meta keys every detector reads (mmdetection's default `meta_keys`, camelCase, and `padShape`). */
+const REQUIRED_META_KEYS = [
+  'imgId',
+  'imgPath',
+  'oriShape',
+  'imgShape',
+  'scaleFactor',
+  'flip',
+  'flipDirection',
+  'padShape',
+] as const;
+/** Meta keys packed only when the pipeline set them (and `metaKeys`, if given, lists them). */
+const OPTIONAL_META_KEYS = ['padSizeDivisor', 'imgNormCfg'] as const;
+const KNOWN_META_KEYS: readonly string[] = [...REQUIRED_META_KEYS, ...OPTIONAL_META_KEYS];
+
+/**
+ * `metaKeys`: the meta fields that go into `metainfo` (as mmdetection's
+ * `meta_keys`). Unknown names are rejected rather than ignored, and the keys
+ * the detectors read cannot be left out.
+ */
+const metaKeysSchema = z.array(z.string()).superRefine((keys, ctx) => {
+  keys.forEach((k, i) => {
+    if (!KNOWN_META_KEYS.includes(k))
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: [i],
+        message: `unknown meta key '${k}'; the packers pack ${KNOWN_META_KEYS.map((x) => `'${x}'`).join(', ')}`,
+      });
+  });
+  const missing = REQUIRED_META_KEYS.filter((k) => !keys.includes(k));
+  if (missing.length)
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: `must list ${missing.map((x) => `'${x}'`).join(', ')} (the detectors read them)`,
+    });
+});
+
+function meta(
+  results: DataSample,
+  img: { height: number; width: number },
+  metaKeys?: readonly string[],
+): ImgMeta {
+  const wants = (k: (typeof OPTIONAL_META_KEYS)[number]) => !metaKeys || metaKeys.includes(k);
   const m: ImgMeta = {
     imgId: results.imgId,
     imgPath: results.imgPath,
@@ -118,8 +160,8 @@ function meta(results: DataSample, img: { height: number; width: number }): ImgM
     flipDirection: results.flipDirection ?? null,
     padShape: results.padShape ?? [img.height, img.width],
   };
-  if (results.padSizeDivisor) m.padSizeDivisor = results.padSizeDivisor;
-  if (results.imgNormCfg) m.imgNormCfg = results.imgNormCfg;
+  if (results.padSizeDivisor && wants('padSizeDivisor')) m.padSizeDivisor = results.padSizeDivisor;
+  if (results.imgNormCfg && wants('imgNormCfg')) m.imgNormCfg = results.imgNormCfg;
   return m;
 }
 
@@ -157,15 +199,17 @@ function packedSegMap(
  * ```
  */
 export class PackDetInputs {
-  static readonly configSchema = z.object({ metaKeys: z.array(z.string()).optional() }).strict();
-  constructor(readonly opts: { metaKeys?: string[] } = {}) {}
+  static readonly configSchema = z.object({ metaKeys: metaKeysSchema.optional() }).strict();
+  constructor(readonly opts: { metaKeys?: string[] } = {}) {
+    if (opts.metaKeys) metaKeysSchema.parse(opts.metaKeys);
+  }
 
   async transform(results: DataSample): Promise<PackedInputs> {
     const inputs = await packPixels(results);
     const out: PackedInputs = {
       inputs,
       dataSample: {
-        metainfo: meta(results, inputs),
+        metainfo: meta(results, inputs, this.opts.metaKeys),
         gtInstances: selectInstances(results, 0),
         ignoredInstances: selectInstances(results, 1),
       },
@@ -177,15 +221,21 @@ export class PackDetInputs {
 
 /** Pack a sample for a segmentor: `inputs` and `gtSemSeg` (HW class indices, 255 = ignore). */
 export class PackSegInputs {
-  static readonly configSchema = z.object({ metaKeys: z.array(z.string()).optional() }).strict();
-  constructor(readonly opts: { metaKeys?: string[] } = {}) {}
+  static readonly configSchema = z.object({ metaKeys: metaKeysSchema.optional() }).strict();
+  constructor(readonly opts: { metaKeys?: string[] } = {}) {
+    if (opts.metaKeys) metaKeysSchema.parse(opts.metaKeys);
+  }
 
   async transform(results: DataSample): Promise<PackedInputs> {
     const inputs = await packPixels(results);
     const empty: GtInstances = { bboxes: new Float32Array(0), labels: new Int32Array(0) };
     const out: PackedInputs = {
       inputs,
-      dataSample: { metainfo: meta(results, inputs), gtInstances: empty, ignoredInstances: empty },
+      dataSample: {
+        metainfo: meta(results, inputs, this.opts.metaKeys),
+        gtInstances: empty,
+        ignoredInstances: empty,
+      },
     };
     if (results.gtSegMap) out.dataSample.gtSemSeg = packedSegMap(results, results.gtSegMap, inputs);
     return out;
