@@ -7,21 +7,37 @@
  * JSON object `{AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl}`.
  * Exit status 0 on success, 1 on bad input (the message names the file and
  * the JSON path), 2 on bad usage.
+ *
+ * A ground truth that pycocotools scores as it is although it is
+ * inconsistent (a reused image id, annotations of a missing image, a negative
+ * box width or height, an RLE whose size or runs do not fit its image) gets
+ * one counted warning line per kind of problem on stderr; `--strict` makes
+ * them an error (exit 1) listing every problem.
  */
 import { parseArgs } from 'node:util';
 import { runCli, UsageError } from '../src/engine/cli.js';
 import {
+  checkCocoDataset,
   COCO_STAT_NAMES,
   evaluateCoco,
   formatCocoSummary,
   loadCocoDataset,
   loadCocoResults,
+  summarizeCocoProblems,
 } from '../src/evaluation/index.js';
 
-const USAGE = 'usage: eval_coco --gt GT.json --dt RESULTS.json [--iou-type bbox|segm] [--json]';
+const USAGE =
+  'usage: eval_coco --gt GT.json --dt RESULTS.json [--iou-type bbox|segm] [--json] [--strict]';
 
 function main(argv: string[]): number {
-  let values: { gt?: string; dt?: string; 'iou-type'?: string; json?: boolean; help?: boolean };
+  let values: {
+    gt?: string;
+    dt?: string;
+    'iou-type'?: string;
+    json?: boolean;
+    strict?: boolean;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -30,6 +46,7 @@ function main(argv: string[]): number {
         dt: { type: 'string' },
         'iou-type': { type: 'string', default: 'bbox' },
         json: { type: 'boolean', default: false },
+        strict: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -53,8 +70,17 @@ function main(argv: string[]): number {
     );
   }
   const gt = loadCocoDataset(values.gt);
+  const problems = checkCocoDataset(gt);
+  if (problems.length && values.strict)
+    throw new Error(
+      `${values.gt}: ${problems.length} problems (--strict):\n  ${problems.map((p) => p.message).join('\n  ')}`,
+    );
+  for (const line of summarizeCocoProblems(problems))
+    console.warn(
+      `Warning: ${values.gt}: ${line} (scored as pycocotools does; --strict rejects it)`,
+    );
   const dt = loadCocoResults(values.dt);
-  const r = evaluateCoco(gt, dt, { iouType });
+  const r = evaluateCoco(gt, dt, { iouType, resultsFile: values.dt });
   console.log(formatCocoSummary(r));
   if (values.json)
     console.log(JSON.stringify(Object.fromEntries(COCO_STAT_NAMES.map((k, i) => [k, r.stats[i]]))));

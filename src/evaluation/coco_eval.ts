@@ -30,7 +30,12 @@ import { accumulate } from './coco_eval/accumulate.js';
 import { runsLookup } from './coco_eval/compute_iou.js';
 import { evaluate } from './coco_eval/evaluate.js';
 import { loadRes } from './coco_eval/load_res.js';
-import { resolveParams, type CocoEvalOptions, type CocoEvalResult } from './coco_eval/params.js';
+import {
+  CocoEvalError,
+  resolveParams,
+  type CocoEvalOptions,
+  type CocoEvalResult,
+} from './coco_eval/params.js';
 import { cocoIndex, prepareGts } from './coco_eval/prepare.js';
 import { summarizeCoco } from './coco_eval/summarize.js';
 
@@ -79,7 +84,14 @@ export function evaluateCoco(
   const params = resolveParams(gt, options);
   const index = cocoIndex(params);
   const gts = prepareGts(gt, params, index);
-  const dts = loadRes(gt, dt, index);
+  let dts: ReturnType<typeof loadRes>;
+  try {
+    dts = loadRes(gt, dt, index);
+  } catch (e) {
+    if (e instanceof CocoEvalError && options.resultsFile)
+      throw new CocoEvalError(`${options.resultsFile}: ${e.message}`);
+    throw e;
+  }
   const runs = params.iouType === 'segm' ? runsLookup(gt, dt) : undefined;
   const ev = evaluate(params, gts, dts, runs);
   const { precision, recall, scores } = accumulate(params, ev, dts.score);

@@ -57,7 +57,11 @@ export function loadRes(gt: CocoJson, dt: readonly CocoResult[], index: CocoInde
       dArea[j] = b[2] * b[3];
     } else {
       if (d.segmentation === undefined || Array.isArray(d.segmentation)) {
-        throw new CocoEvalError(`results[${j}]: expected an RLE segmentation like results[0]`);
+        throw new CocoEvalError(
+          d.segmentation === undefined
+            ? `results[${j}].segmentation: missing; results[0] has a segmentation and no bbox, so every result needs an RLE segmentation`
+            : `results[${j}].segmentation: results segmentations must be RLE {size, counts}, got polygons`,
+        );
       }
       const r = toRuns(d.segmentation, `results[${j}].segmentation`);
       dArea[j] = rleArea(r);

@@ -27,6 +27,8 @@ export interface CocoEvalOptions {
   areaRngLbl?: readonly string[];
   /** Evaluate per category (default) or category-agnostic (proposals). */
   useCats?: boolean;
+  /** The file the results came from, named in errors about them (`results[j]...`). */
+  resultsFile?: string;
 }
 
 /** Resolved parameters. */
