@@ -133,14 +133,14 @@ const metaKeysSchema = z.array(z.string()).superRefine((keys, ctx) => {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
         path: [i],
-        message: `unknown meta key '${k}'; the packers pack ${KNOWN_META_KEYS.map((x) => `'${x}'`).join(', ')}`,
+        message: `a known meta key (${KNOWN_META_KEYS.map((x) => `'${x}'`).join(', ')})`,
       });
   });
   const missing = REQUIRED_META_KEYS.filter((k) => !keys.includes(k));
   if (missing.length)
     ctx.addIssue({
       code: z.ZodIssueCode.custom,
-      message: `must list ${missing.map((x) => `'${x}'`).join(', ')} (the detectors read them)`,
+      message: `every meta key the models read (missing ${missing.map((x) => `'${x}'`).join(', ')})`,
     });
 });
 
