@@ -9,7 +9,11 @@
  *
  * The test pipeline of the config (`testDataloader.dataset.pipeline`, with
  * the annotation loading dropped) prepares each image; boxes, masks and
- * label maps are reported in original-image pixels.
+ * label maps are reported in original-image pixels. An image that cannot be
+ * read or run is reported and skipped; results.json is rewritten (atomically)
+ * after every image, and the exit status is 1 when any image failed. Inputs
+ * with the same base name (a/x.jpg, b/x.jpg) get distinct outputs (x, x_1),
+ * numbered in the order given.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,8 +27,9 @@ import { encodeIndexedPng, vocPalette } from '../src/datasets/index.js';
 import type { InstanceData } from '../src/structures/index.js';
 import type { ImgMeta } from '../src/structures/index.js';
 import { rleEncode } from '../src/masks/index.js';
-import { loadCheckpoint, setInitSeed, type Module } from '../src/nn/index.js';
+import { assertFullLoad, loadCheckpoint, setInitSeed, type Module } from '../src/nn/index.js';
 import { MODELS } from '../src/registry.js';
+import { ensureDir, writeFileAtomic } from '../src/utils/fs.js';
 import { drawPrediction, writeImage } from '../src/visualization/index.js';
 
 /** What `predict` gives per image: detections (with masks for Mask R-CNN) and/or a label map. */
@@ -38,6 +43,7 @@ const HELP = `usage: tools/infer.ts CONFIG CHECKPOINT IMAGE... [--out-dir DIR] [
 
   Draws boxes, instance masks and label maps into DIR/<image>_pred.png, writes
   label maps as DIR/<image>_seg.png and every prediction to DIR/results.json.
+  Images that cannot be read are listed and skipped (exit status 1 at the end).
 
   --out-dir DIR     where results.json and the drawn images go (default work_dirs/infer)
   --score-thr T     draw and report detections with score >= T (default 0.3)
@@ -63,13 +69,15 @@ async function main(): Promise<void> {
       `expected CONFIG CHECKPOINT IMAGE..., got ${positionals.length} arguments (see --help)`,
     );
   const [configFile, ckptFile, ...images] = positionals as [string, string, ...string[]];
-  for (const f of [configFile, ckptFile, ...images])
+  for (const f of [configFile, ckptFile])
     if (!fs.existsSync(f)) throw new Error(`file not found: ${f}`);
   const scoreThr = Number(values['score-thr']);
   if (!(scoreThr >= 0 && scoreThr <= 1))
     throw new Error(
       `--score-thr: expected a number in [0, 1], got ${JSON.stringify(values['score-thr'])}`,
     );
+  // first, so that an unusable out dir fails before the model is built
+  const outDir = ensureDir(values['out-dir']);
   const backend = await setBackend(values.backend as BackendName);
   console.log(`backend: ${backend.reason}`);
   await registerAllModules();
@@ -79,12 +87,7 @@ async function main(): Promise<void> {
     path: 'model',
   });
   const ckpt = loadCheckpoint(ckptFile);
-  const report = model.loadStateDict(ckpt.state, { strict: false });
-  if (report.missingKeys.length || report.mismatchedKeys.length) {
-    throw new Error(
-      `${ckptFile} does not fit ${configFile}: ${report.missingKeys.length} missing, ${report.mismatchedKeys.length} mismatched keys (first: ${[...report.missingKeys, ...report.mismatchedKeys][0]})`,
-    );
-  }
+  assertFullLoad(model.loadStateDict(ckpt.state, { strict: false }), ckptFile, configFile);
   model.eval();
   const pipelineCfg = ((cfg.testDataloader ?? cfg.valDataloader)?.dataset?.pipeline ?? []) as {
     type: string;
@@ -94,82 +97,130 @@ async function main(): Promise<void> {
   const classes: string[] = cfg.classes ?? dsCfg?.metainfo?.classes ?? [];
   // a data set's own palette (mmseg metainfo) for label maps, else VOC's
   const palette: number[][] | undefined = dsCfg?.metainfo?.palette;
-  const outDir = values['out-dir'];
-  fs.mkdirSync(outDir, { recursive: true });
-  const results: unknown[] = [];
-  for (const [i, file] of images.entries()) {
-    const size = readImageSize(file);
-    if (!size) throw new Error(`${file}: not a readable image (JPEG, PNG, ...)`);
-    const packed = (await pipeline.run({
-      imgPath: file,
-      imgId: i,
-      width: size.width,
-      height: size.height,
-      instances: [],
-    })) as unknown as PackedInputs;
-    const batch = collate([packed]);
-    const t0 = performance.now();
-    const [pred] = model.predict(batch);
-    const ms = performance.now() - t0;
-    batch.inputs.dispose();
-    if (!pred) throw new Error(`${file}: the model returned no prediction`);
-    const base = path.join(outDir, path.basename(file).replace(/\.\w+$/, ''));
-    const entry: Record<string, unknown> = {
-      image: file,
-      width: size.width,
-      height: size.height,
-      ms: Math.round(ms),
-    };
-    const notes: string[] = [];
-    const p = pred.predInstances;
-    if (p) {
-      const keep = Array.from(p.scores.keys()).filter((k) => p.scores[k] >= scoreThr);
-      const [h, w] = pred.metainfo?.oriShape ?? [size.height, size.width];
-      entry.detections = keep.map((k) => ({
-        bbox: Array.from(p.bboxes.subarray(4 * k, 4 * k + 4), (v) => Math.round(v * 100) / 100),
-        score: Math.round(p.scores[k] * 1e4) / 1e4,
-        label: p.labels[k],
-        className: classes[p.labels[k]] ?? String(p.labels[k]),
-        ...(p.masks ? { segmentation: rleEncode(p.masks[k], h, w) } : {}),
-      }));
-      notes.push(`${keep.length} detections${p.masks ? ' with masks' : ''}`);
-    }
-    if (pred.predSemSeg) {
-      const seg = pred.predSemSeg;
-      const segFile = `${base}_seg.png`;
-      const pal = palette ? Uint8Array.from(palette.flat()) : vocPalette();
-      fs.writeFileSync(segFile, encodeIndexedPng(seg.data, seg.width, seg.height, pal));
-      const counts = new Map<number, number>();
-      for (const v of seg.data) counts.set(v, (counts.get(v) ?? 0) + 1);
-      entry.semSeg = {
-        labelMap: segFile,
-        classes: [...counts]
-          .sort((a, b) => a[0] - b[0])
-          .map(([label, pixels]) => ({
-            label,
-            className: classes[label] ?? String(label),
-            pixels,
-          })),
-      };
-      notes.push(`label map with ${counts.size} classes`);
-    }
-    const out = `${base}_pred.png`;
-    const img = await drawPrediction(
-      file,
-      { predInstances: p, predSemSeg: pred.predSemSeg },
-      { classNames: classes, scoreThr, palette },
-    );
-    await writeImage(img, out);
-    entry.drawn = out;
-    results.push(entry);
-    console.log(`${file}: ${notes.join(', ') || 'no prediction'} (${ms.toFixed(0)} ms) -> ${out}`);
-  }
   const json = path.join(outDir, 'results.json');
-  fs.writeFileSync(
-    json,
-    JSON.stringify({ config: configFile, checkpoint: ckptFile, scoreThr, results }, null, 2),
+  const results: unknown[] = [];
+  const failed: { image: string; error: string }[] = [];
+  const bases = uniqueBases(images);
+  const save = (): void =>
+    writeFileAtomic(
+      json,
+      JSON.stringify(
+        { config: configFile, checkpoint: ckptFile, scoreThr, results, failed },
+        null,
+        2,
+      ),
+    );
+  const ctx = { model, pipeline, classes, palette, scoreThr };
+  for (const [i, file] of images.entries()) {
+    try {
+      results.push(await inferOne(ctx, file, i, path.join(outDir, bases[i])));
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      const error = msg.includes(file) ? msg : `${file}: ${msg}`;
+      failed.push({ image: file, error });
+      console.error(`skipped ${error}`);
+    }
+    save();
+  }
+  console.log(`wrote ${json} (${results.length} of ${images.length} images)`);
+  if (failed.length)
+    throw new Error(
+      `${failed.length} of ${images.length} images failed (the others are in ${json}): ${failed.map((f) => f.error).join('; ')}`,
+    );
+}
+
+/** Output stems, one per input: the base name, numbered `_1`, `_2`, ... where it repeats. */
+function uniqueBases(images: string[]): string[] {
+  const taken = new Set<string>();
+  return images.map((file) => {
+    const stem = path.basename(file).replace(/\.\w+$/, '');
+    let name = stem;
+    for (let k = 1; taken.has(name); k++) name = `${stem}_${k}`;
+    taken.add(name);
+    return name;
+  });
+}
+
+interface InferContext {
+  model: Module & { predict(b: unknown): Prediction[] };
+  pipeline: Compose;
+  classes: string[];
+  palette: number[][] | undefined;
+  scoreThr: number;
+}
+
+/** Runs one image, writes its drawing (and label map) under `base`, returns its results entry. */
+async function inferOne(
+  { model, pipeline, classes, palette, scoreThr }: InferContext,
+  file: string,
+  i: number,
+  base: string,
+): Promise<Record<string, unknown>> {
+  if (!fs.existsSync(file)) throw new Error(`${file}: file not found`);
+  const size = readImageSize(file);
+  if (!size) throw new Error(`${file}: not a readable image (JPEG, PNG, ...)`);
+  const packed = (await pipeline.run({
+    imgPath: file,
+    imgId: i,
+    width: size.width,
+    height: size.height,
+    instances: [],
+  })) as unknown as PackedInputs;
+  const batch = collate([packed]);
+  const t0 = performance.now();
+  const [pred] = model.predict(batch);
+  const ms = performance.now() - t0;
+  batch.inputs.dispose();
+  if (!pred) throw new Error(`${file}: the model returned no prediction`);
+  const entry: Record<string, unknown> = {
+    image: file,
+    width: size.width,
+    height: size.height,
+    ms: Math.round(ms),
+  };
+  const notes: string[] = [];
+  const p = pred.predInstances;
+  if (p) {
+    const keep = Array.from(p.scores.keys()).filter((k) => p.scores[k] >= scoreThr);
+    const [h, w] = pred.metainfo?.oriShape ?? [size.height, size.width];
+    entry.detections = keep.map((k) => ({
+      bbox: Array.from(p.bboxes.subarray(4 * k, 4 * k + 4), (v) => Math.round(v * 100) / 100),
+      score: Math.round(p.scores[k] * 1e4) / 1e4,
+      label: p.labels[k],
+      className: classes[p.labels[k]] ?? String(p.labels[k]),
+      ...(p.masks ? { segmentation: rleEncode(p.masks[k], h, w) } : {}),
+    }));
+    notes.push(`${keep.length} detections${p.masks ? ' with masks' : ''}`);
+  }
+  if (pred.predSemSeg) {
+    const seg = pred.predSemSeg;
+    const segFile = `${base}_seg.png`;
+    const pal = palette ? Uint8Array.from(palette.flat()) : vocPalette();
+    writeFileAtomic(segFile, encodeIndexedPng(seg.data, seg.width, seg.height, pal));
+    const counts = new Map<number, number>();
+    for (const v of seg.data) counts.set(v, (counts.get(v) ?? 0) + 1);
+    entry.semSeg = {
+      labelMap: segFile,
+      classes: [...counts]
+        .sort((a, b) => a[0] - b[0])
+        .map(([label, pixels]) => ({
+          label,
+          className: classes[label] ?? String(label),
+          pixels,
+        })),
+    };
+    notes.push(`label map with ${counts.size} classes`);
+  }
+  const out = `${base}_pred.png`;
+  const img = await drawPrediction(
+    file,
+    { predInstances: p, predSemSeg: pred.predSemSeg },
+    { classNames: classes, scoreThr, palette },
   );
-  console.log(`wrote ${json}`);
+  await writeImage(img, out);
+  entry.drawn = out;
+  console.log(`${file}: ${notes.join(', ') || 'no prediction'} (${ms.toFixed(0)} ms) -> ${out}`);
+  return entry;
 }
 
 runCli(main);

@@ -10,7 +10,8 @@ import { setBackend, type BackendName } from '../src/backend/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { EMAHook, Hook, Runner } from '../src/engine/index.js';
 import { registerAllModules } from '../src/engine/register_all.js';
-import { CheckpointError, loadCheckpoint } from '../src/nn/index.js';
+import { assertFullLoad, CheckpointError, loadCheckpoint } from '../src/nn/index.js';
+import { ensureDir, writeFileAtomic } from '../src/utils/fs.js';
 import { preprocessArgv, runCli } from '../src/engine/cli.js';
 
 const HELP = `usage: tools/test.ts CONFIG CHECKPOINT [options]
@@ -24,6 +25,8 @@ options:
   --score-thr T            score threshold of --show-dir (default 0.3)
   --json                   print the metrics as one JSON object on the last line
   --no-ema                 test the raw weights even when the checkpoint has EMA weights
+  --allow-partial          test even when the checkpoint lacks some of the model's weights or their shapes
+                           differ (those keep their initial values); without it that is an error
   --work-dir DIR           where the test log goes (default work_dirs/<config name>)
   --cfg-options K=V [...]  override config keys
   --backend NAME           auto | tensorflow | webgpu | wasm | cpu (default: the config's backend, else auto)
@@ -54,7 +57,8 @@ async function showPredictions(
   scoreThr: number,
 ): Promise<number> {
   const { drawPrediction, writeImage } = await import('../src/visualization/index.js');
-  fs.mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
+  const names = new Set<string>();
   let n = 0;
   for (const s of samples) {
     const imgPath = (s.imgPath ?? s.metainfo?.imgPath) as string | undefined;
@@ -64,7 +68,12 @@ async function showPredictions(
     >[1];
     if (!imgPath || (!pred.predInstances && !pred.predSemSeg) || !fs.existsSync(imgPath)) continue;
     const img = await drawPrediction(imgPath, pred, { classNames: classes, scoreThr });
-    await writeImage(img, path.join(dir, `${path.basename(imgPath).replace(/\.[^.]+$/, '')}.png`));
+    // a/x.jpg and b/x.jpg: the second becomes x_1.png (unique, in test order)
+    const stem = path.basename(imgPath).replace(/\.[^.]+$/, '');
+    let name = stem;
+    for (let k = 1; names.has(name); k++) name = `${stem}_${k}`;
+    names.add(name);
+    await writeImage(img, path.join(dir, `${name}.png`));
     n++;
   }
   return n;
@@ -80,6 +89,7 @@ async function main(): Promise<void> {
       'score-thr': { type: 'string' },
       json: { type: 'boolean' },
       'no-ema': { type: 'boolean' },
+      'allow-partial': { type: 'boolean' },
       'work-dir': { type: 'string' },
       'cfg-options': { type: 'string', multiple: true },
       backend: { type: 'string' },
@@ -113,7 +123,8 @@ async function main(): Promise<void> {
   console.log(`backend: ${choice.reason}`);
   const runner = new Runner(cfg, { configFile: file });
   const report = await runner.loadFrom(ckpt);
-  if (report.missingKeys.length || report.mismatchedKeys.length)
+  if (!values['allow-partial']) assertFullLoad(report, ckpt, file);
+  else if (report.missingKeys.length || report.mismatchedKeys.length)
     console.log(`warning: ${ckpt} does not cover the whole model (see the line above)`);
   // Like mmdetection (whose checkpoints hold the EMA weights), test with the averaged weights when the
   // checkpoint has them.
@@ -144,8 +155,8 @@ async function main(): Promise<void> {
       const rows = collect.samples.map(
         (s) => JSON.parse(JSON.stringify(s, (_k, v: unknown) => plain(v))) as unknown,
       );
-      fs.mkdirSync(path.dirname(out), { recursive: true });
-      fs.writeFileSync(out, `${JSON.stringify(rows)}\n`);
+      ensureDir(path.dirname(out));
+      writeFileAtomic(out, `${JSON.stringify(rows)}\n`);
       console.log(`wrote ${rows.length} predictions to ${out}`);
     }
   }

@@ -218,6 +218,35 @@ export abstract class Module {
   }
 }
 
+/**
+ * Fails unless `report` (a non-strict {@link Module.loadStateDict} of
+ * `checkpoint` into the model of `target`) covered every parameter and
+ * buffer: the error lists a few missing and mismatched (shape) keys, then
+ * their counts. Keys the model does not have are allowed (a checkpoint may
+ * hold more).
+ *
+ * @example
+ * ```ts
+ * assertFullLoad({ missingKeys: [], unexpectedKeys: ['extra'], mismatchedKeys: [] }, 'a.safetensors', 'cfg.ts');
+ * // => undefined
+ * assertFullLoad({ missingKeys: ['head.w', 'head.b'], unexpectedKeys: [], mismatchedKeys: ['conv.w: [3] vs [4]'] }, 'a.safetensors', 'cfg.ts');
+ * // throws Error: a.safetensors does not fit the model of cfg.ts: 2 missing keys (head.w, head.b), 1 mismatched shape (conv.w: [3] vs [4]) (another model's checkpoint?)
+ * ```
+ */
+export function assertFullLoad(report: LoadReport, checkpoint: string, target: string): void {
+  const few = (xs: string[]): string =>
+    xs.length > 3 ? `${xs.slice(0, 3).join(', ')}, ... ${xs.length - 3} more` : xs.join(', ');
+  const parts: string[] = [];
+  const m = report.missingKeys;
+  const x = report.mismatchedKeys;
+  if (m.length) parts.push(`${m.length} missing key${m.length === 1 ? '' : 's'} (${few(m)})`);
+  if (x.length) parts.push(`${x.length} mismatched shape${x.length === 1 ? '' : 's'} (${few(x)})`);
+  if (parts.length)
+    throw new Error(
+      `${checkpoint} does not fit the model of ${target}: ${parts.join(', ')} (another model's checkpoint?)`,
+    );
+}
+
 /** One line per non-empty category of a {@link LoadReport}. */
 export function formatLoadReport(r: LoadReport): string {
   const parts: string[] = [];

@@ -9,6 +9,7 @@ import type { ImageBuffer, PackedInputs } from '../datasets/types.js';
 import type { BitmapMasks, ImgMeta } from '../structures/index.js';
 import { writePixels } from '../datasets/transforms/color_map.js';
 import { imageFromRaw } from '../datasets/transforms/decode.js';
+import { writeFileAtomic } from '../utils/fs.js';
 
 /** What to draw. Boxes are `[x1, y1, x2, y2]` in pixels of `image`. */
 export interface Detections {
@@ -260,12 +261,16 @@ export async function compositeSvg(
   );
 }
 
-/** Write RGB pixels as PNG or JPEG (by the file's extension). */
+/** Write RGB pixels as PNG or JPEG (by the file's extension), replacing `file` atomically. */
 export async function writeImage(img: ImageBuffer, file: string): Promise<void> {
   const s = sharp(img.data, {
     raw: { width: img.width, height: img.height, channels: img.channels as 3 },
   });
-  await (/\.jpe?g$/i.test(file) ? s.jpeg({ quality: 92 }) : s.png()).toFile(file);
+  // encoded in memory, then written atomically: never through a link already at `file`
+  writeFileAtomic(
+    file,
+    await (/\.jpe?g$/i.test(file) ? s.jpeg({ quality: 92 }) : s.png()).toBuffer(),
+  );
 }
 
 /**
