@@ -367,6 +367,11 @@ export class Registry<T = unknown> {
       ) as R;
     } catch (e) {
       if (e instanceof ConfigError || e instanceof UnknownTypeError) throw e;
+      if (e instanceof Error && typeof (e as { file?: unknown }).file === 'string') {
+        // A data error names its own file and field: it stays first, the key path follows.
+        e.message = `${e.message} (loading ${path}, a ${this.name} type '${typeName}')`;
+        throw e;
+      }
       const err = e as Error;
       throw new ConfigError(
         path,

@@ -5,14 +5,16 @@
  *       --classes circle,square,triangle,star,hexagon --out work_dirs/browse --num 16 --aug
  *   npx tsx tools/browse_dataset.ts --config my_dataset.json --out work_dirs/browse
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCli } from '../src/engine/cli.js';
 import { registerAllModules } from '../src/engine/register_all.js';
 import { DATASETS } from '../src/registry.js';
+import { dropSummaries } from '../src/datasets/data_checks.js';
 import type { DatasetLike } from '../src/datasets/wrappers.js';
 import type { PackedInputs } from '../src/datasets/types.js';
+import { ensureDir } from '../src/utils/fs.js';
 import { Rng } from '../src/utils/random.js';
 import { drawGroundTruth, writeImage } from '../src/visualization/draw.js';
 
@@ -91,10 +93,11 @@ async function main(): Promise<void> {
     };
   }
   const ds = DATASETS.build<DatasetLike>(cfg, { path: 'dataset' });
+  for (const line of dropSummaries(ds)) console.log(line);
   const num = Math.min(Number(a.num), ds.length);
   const seed = Number(a.seed);
   const picks = new Rng(seed).permutation(ds.length).slice(0, num);
-  mkdirSync(a.out, { recursive: true });
+  ensureDir(a.out);
   for (const [k, idx] of picks.entries()) {
     const s = (await ds.get(idx, { rng: Rng.derive(seed, idx) })) as PackedInputs;
     if (!s.dataSample) throw new Error('the pipeline must end with PackDetInputs / PackSegInputs');

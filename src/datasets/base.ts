@@ -6,9 +6,9 @@
  */
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
-import type { TypedConfig } from '../registry.js';
+import { Registry, type TypedConfig } from '../registry.js';
 import { Rng } from '../utils/random.js';
-import { DatasetError, SkipLog } from './errors.js';
+import { DatasetError, DropLog, SkipLog } from './errors.js';
 import { Compose } from './transforms/index.js';
 import type { DataInfo, DataSample, PackedInputs, Transform } from './types.js';
 
@@ -38,6 +38,11 @@ export interface BaseDatasetOptions {
   maxRefetch?: number;
   /** Seed for re-draws and for random transforms when `get` is called without a generator. */
   seed?: number;
+}
+
+/** The file an image's annotations come from (VOC: its XML), else the image. */
+export function annotationFile(d: DataInfo): string {
+  return typeof d.xmlPath === 'string' ? d.xmlPath : d.imgPath;
 }
 
 /** Zod schema of {@link BaseDatasetOptions}; subclasses extend it. */
@@ -109,6 +114,10 @@ export abstract class BaseDetDataset {
   readonly skipped = new SkipLog();
   /** Other counts of what loading dropped (e.g. `invalidBoxes`, `emptyImages`). */
   readonly stats: Record<string, number> = {};
+  /** What loading dropped, by kind, with the files (see {@link dropSummary}). */
+  readonly drops = new DropLog();
+  /** One line per kind of dropped item (empty when nothing was dropped); printed once when loading ends. */
+  dropSummary: string[] = [];
   protected dataListCache?: DataInfo[];
   private readonly rng: Rng;
 
@@ -118,7 +127,8 @@ export abstract class BaseDetDataset {
     const ctor = this.constructor as typeof BaseDetDataset;
     this.metainfo = { classes: [...(options.metainfo?.classes ?? ctor.CLASSES)] };
     if (options.metainfo?.palette) this.metainfo.palette = options.metainfo.palette;
-    this.pipeline = new Compose(options.pipeline ?? []);
+    const at = Registry.buildPath(new.target);
+    this.pipeline = new Compose(options.pipeline ?? [], at ? `${at}.pipeline` : 'pipeline');
     this.rng = new Rng(options.seed ?? 0);
     if (!options.lazyInit) this.fullInit();
   }
@@ -133,6 +143,18 @@ export abstract class BaseDetDataset {
       list = typeof idx === 'number' ? list.slice(0, idx) : idx.map((i) => list[i]).filter(Boolean);
     list.forEach((d, i) => (d.sampleIdx = i));
     this.dataListCache = list;
+    this.reportDrops();
+  }
+
+  /** Fills {@link dropSummary}: one line per kind, prefixed with the data set and its annotation file. */
+  protected reportDrops(): void {
+    const lines = this.drops.lines();
+    if (this.skipped.count > 0)
+      lines.push(
+        `skipped ${this.skipped.count} invalid item${this.skipped.count === 1 ? '' : 's'} (skipInvalid), e.g. ${this.skipped.messages[0]}`,
+      );
+    const where = this.options.annFile ? ` (${this.resolve(this.options.annFile)})` : '';
+    this.dropSummary = lines.map((l) => `${this.constructor.name}${where}: ${l}`);
   }
 
   /** Read the annotation files into data infos. */
@@ -146,10 +168,12 @@ export abstract class BaseDetDataset {
     const out = list.filter((d) => {
       if (cfg.filterEmptyGt && !d.instances.some((ins) => !ins.ignoreFlag)) {
         this.stats.emptyImages = (this.stats.emptyImages ?? 0) + 1;
+        this.drops.add('images without boxes (filterCfg.filterEmptyGt)', annotationFile(d));
         return false;
       }
       if (minSize > 0 && d.width > 0 && Math.min(d.width, d.height) < minSize) {
         this.stats.smallImages = (this.stats.smallImages ?? 0) + 1;
+        this.drops.add(`images smaller than filterCfg.minSize ${minSize}`, annotationFile(d));
         return false;
       }
       return true;

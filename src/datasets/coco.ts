@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { getAt } from '../config/validate.js';
 import { BaseDetDataset, baseDatasetSchema, type BaseDatasetOptions } from './base.js';
+import { clipBoxToImage } from './box_rule.js';
 import { DatasetError, show } from './errors.js';
 import type { DataInfo, InstanceInfo } from './types.js';
 import { DATASETS } from '../registry.js';
@@ -231,14 +232,58 @@ export class CocoDataset extends BaseDetDataset {
     return list.filter((d) => {
       if (cfg.filterEmptyGt && d.instances.length === 0) {
         this.stats.emptyImages = (this.stats.emptyImages ?? 0) + 1;
+        this.drops.add(
+          'images without annotations (filterCfg.filterEmptyGt)',
+          this.annPath(),
+          `${this.annPath()}: image ${show(d.imgId)} (${d.imgPath})`,
+        );
         return false;
       }
       if (minSize > 0 && Math.min(d.width, d.height) < minSize) {
         this.stats.smallImages = (this.stats.smallImages ?? 0) + 1;
+        this.drops.add(
+          `images smaller than filterCfg.minSize ${minSize}`,
+          this.annPath(),
+          `${this.annPath()}: image ${show(d.imgId)} (${d.imgPath})`,
+        );
         return false;
       }
       return true;
     });
+  }
+
+  private annPath(): string {
+    return this.options.annFile ? this.resolve(this.options.annFile) : this.constructor.name;
+  }
+
+  /** `images` by id; a reused id, a missing file name or a non-positive size is an error naming the entries. */
+  private readImages(
+    coco: CocoInstances,
+    file: string,
+  ): Map<number | string, { info: DataInfo; idx: number }> {
+    const images = new Map<number | string, { info: DataInfo; idx: number }>();
+    coco.images.forEach((im, idx) => {
+      for (const k of ['width', 'height'] as const)
+        if (!(im[k] > 0))
+          throw new DatasetError(
+            file,
+            `images[${idx}].${k}`,
+            `expected a positive number, got ${show(im[k])} (file_name ${show(im.file_name)})`,
+          );
+      const prev = images.get(im.id);
+      if (prev)
+        throw new DatasetError(
+          file,
+          `images[${idx}].id`,
+          `${show(im.id)} is already the id of images[${prev.idx}] (${show(coco.images[prev.idx].file_name)}); images[${idx}] is ${show(im.file_name)}: image ids must be unique`,
+        );
+      const imgPath = this.resolve(this.options.dataPrefix?.img, im.file_name);
+      images.set(im.id, {
+        info: { imgPath, imgId: im.id, width: im.width, height: im.height, instances: [] },
+        idx,
+      });
+    });
+    return images;
   }
 
   protected loadDataList(): DataInfo[] {
@@ -269,14 +314,7 @@ export class CocoDataset extends BaseDetDataset {
       this.metainfo.classes = cats.map((c) => c.name);
     }
     this.catIds.forEach((c, i) => this.catToLabel.set(c, i));
-    const images = new Map<number | string, { info: DataInfo; idx: number }>();
-    coco.images.forEach((im, idx) => {
-      const imgPath = this.resolve(o.dataPrefix?.img, im.file_name);
-      images.set(im.id, {
-        info: { imgPath, imgId: im.id, width: im.width, height: im.height, instances: [] },
-        idx,
-      });
-    });
+    const images = this.readImages(coco, file);
     const anns = coco.annotations ?? [];
     let invalid = 0,
       otherCat = 0;
@@ -296,28 +334,62 @@ export class CocoDataset extends BaseDetDataset {
       const label = this.catToLabel.get(a.category_id);
       if (label === undefined) {
         otherCat++;
+        this.drops.add(
+          `annotations of category ${show(a.category_id)} (not in classes)`,
+          file,
+          `${file}: annotations[${i}]`,
+        );
         continue;
       }
       const [x, y, w, h] = a.bbox as [number, number, number, number];
       const W = img.info.width,
         H = img.info.height;
-      const iw = Math.max(0, Math.min(x + w, W) - Math.max(x, 0));
-      const ih = Math.max(0, Math.min(y + h, H) - Math.max(y, 0));
-      if (iw * ih === 0 || (a.area !== undefined && a.area <= 0) || w < 1 || h < 1) {
+      const box = clipBoxToImage([x, y, x + w, y + h], W, H);
+      if (!box || (a.area !== undefined && a.area <= 0) || w < 1 || h < 1) {
         invalid++;
+        this.drops.add(
+          'boxes empty or outside the image',
+          file,
+          `${file}: annotations[${i}].bbox ${show(a.bbox)} (image ${show(img.info.imgId)}, ${W}x${H})`,
+        );
         continue;
       }
       const ins: InstanceInfo = {
-        bbox: [x, y, x + w, y + h],
+        bbox: box,
         bboxLabel: label,
         ignoreFlag: a.iscrowd === 1 || a.iscrowd === true,
       };
-      if (a.segmentation !== undefined) ins.mask = a.segmentation;
+      if (a.segmentation !== undefined) {
+        checkRle(a.segmentation, img.info, file, i);
+        ins.mask = a.segmentation;
+      }
       img.info.instances.push(ins);
     }
     if (invalid) this.stats.invalidBoxes = invalid;
     if (otherCat) this.stats.otherCategoryAnnotations = otherCat;
     return [...images.values()].map((v) => v.info);
+  }
+}
+
+/** An RLE's `size` must be its image's `[height, width]` and its counts must sum to `height * width`. */
+function checkRle(seg: unknown, info: DataInfo, file: string, i: number): void {
+  if (Array.isArray(seg) || typeof seg !== 'object' || seg === null) return;
+  const { size, counts } = seg as { size: [number, number]; counts: string | number[] };
+  const at = `annotations[${i}].segmentation`;
+  if (size[0] !== info.height || size[1] !== info.width)
+    throw new DatasetError(
+      file,
+      `${at}.size`,
+      `${show(size)} is not the [height, width] of its image ${show(info.imgId)} ([${info.height},${info.width}])`,
+    );
+  if (Array.isArray(counts)) {
+    const sum = counts.reduce((s, c) => s + c, 0);
+    if (sum !== size[0] * size[1] || counts.some((c) => !(c >= 0) || !Number.isInteger(c)))
+      throw new DatasetError(
+        file,
+        `${at}.counts`,
+        `uncompressed counts sum to ${sum}, expected ${size[0]} x ${size[1]} = ${size[0] * size[1]} non-negative integers`,
+      );
   }
 }
 

@@ -41,3 +41,37 @@ export class SkipLog {
     if (this.messages.length < this.keep) this.messages.push(message);
   }
 }
+
+/** One kind of dropped item: how many, in which files, and the first example. */
+export interface DropEntry {
+  count: number;
+  files: Set<string>;
+  example: string;
+}
+
+/**
+ * What loading a data set left out, by kind (`objects of unknown class
+ * 'trianglee'`, `boxes outside the image`, ...), so that the loader can print
+ * one line per kind: "dropped 37 objects of unknown class 'trianglee' in 12
+ * files, e.g. Annotations/000003.xml".
+ */
+export class DropLog {
+  readonly entries = new Map<string, DropEntry>();
+
+  /** Counts one dropped item of kind `what` from `file`; `example` defaults to the file. */
+  add(what: string, file: string, example = file): void {
+    const e = this.entries.get(what);
+    if (e) {
+      e.count++;
+      e.files.add(file);
+    } else this.entries.set(what, { count: 1, files: new Set([file]), example });
+  }
+
+  /** One line per kind, e.g. `dropped 2 boxes outside the image in 1 file, e.g. a.xml: object[1] ...`. */
+  lines(): string[] {
+    return [...this.entries].map(([what, e]) => {
+      const n = e.files.size;
+      return `dropped ${e.count} ${what} in ${n} file${n === 1 ? '' : 's'}, e.g. ${e.example}`;
+    });
+  }
+}

@@ -3,7 +3,9 @@
  */
 export * from './base.js';
 export * from './coco.js';
-export { DatasetError, SkipLog } from './errors.js';
+export { checkImageFiles, dropSummaries, imageFileProblem } from './data_checks.js';
+export { clipBoxToImage } from './box_rule.js';
+export { DatasetError, DropLog, SkipLog, type DropEntry } from './errors.js';
 export { ColorPassPool, type ColorJob } from './color_workers.js';
 export { headerSize, parseImageHeader, readImageSize, type ImageHeader } from './image_header.js';
 export * from './loader.js';

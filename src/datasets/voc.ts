@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';
 import { BaseDetDataset, baseDatasetSchema, type BaseDatasetOptions } from './base.js';
+import { clipBoxToImage } from './box_rule.js';
 import { DatasetError, show } from './errors.js';
 import { readImageSize } from './image_header.js';
 import type { DataInfo, InstanceInfo } from './types.js';
@@ -87,6 +88,12 @@ export function parseVocXml(xml: string, file: string): VocAnnotation {
   }
   const doc = parser.parse(xml) as { annotation?: Record<string, any> };
   const ann = doc.annotation;
+  if ((ann as unknown) === '')
+    throw new DatasetError(
+      file,
+      'annotation',
+      'the <annotation> element is empty (no <size>, no <object>)',
+    );
   if (!ann || typeof ann !== 'object')
     throw new DatasetError(file, 'annotation', 'missing root element <annotation>');
   const size = ann.size as Record<string, unknown> | undefined;
@@ -211,8 +218,19 @@ export class VOCDataset extends BaseDetDataset {
         throw e;
       }
       let { width, height } = ann;
+      const header = readImageSize(imgPath);
+      if (width && height && header && (header.width !== width || header.height !== height)) {
+        this.invalid(
+          new DatasetError(
+            xmlPath,
+            'size',
+            `${width}x${height} does not match the image ${imgPath} (${header.width}x${header.height} in its header)`,
+          ),
+        );
+        continue;
+      }
       if (!width || !height) {
-        const s = readImageSize(imgPath);
+        const s = header;
         if (!s) {
           this.invalid(
             new DatasetError(
@@ -226,16 +244,27 @@ export class VOCDataset extends BaseDetDataset {
         ({ width, height } = s);
       }
       const instances: InstanceInfo[] = [];
-      for (const obj of ann.objects) {
+      for (const [k, obj] of ann.objects.entries()) {
         const label = classIndex.get(obj.name);
         if (label === undefined) {
           this.stats.unknownClassObjects = (this.stats.unknownClassObjects ?? 0) + 1;
+          this.drops.add(`objects of unknown class ${show(obj.name)}`, xmlPath);
           continue;
         }
-        const [x1, y1, x2, y2] = obj.bbox;
+        const box = clipBoxToImage(obj.bbox, width, height);
+        if (!box) {
+          this.stats.invalidBoxes = (this.stats.invalidBoxes ?? 0) + 1;
+          this.drops.add(
+            'boxes empty or outside the image',
+            xmlPath,
+            `${xmlPath}: object[${k}].bndbox [${obj.bbox.join(', ')}] (image ${width}x${height})`,
+          );
+          continue;
+        }
+        const [x1, y1, x2, y2] = box;
         const small = minBox > 0 && !this.testMode && (x2 - x1 < minBox || y2 - y1 < minBox);
         instances.push({
-          bbox: obj.bbox,
+          bbox: box,
           bboxLabel: label,
           ignoreFlag: obj.difficult || small,
           truncated: obj.truncated,

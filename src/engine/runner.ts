@@ -10,6 +10,7 @@ import { setInitSeed, type LoadReport, type Module } from '../nn/index.js';
 import { HOOKS, LOOPS, MODELS, isTypedConfig, type TypedConfig } from '../registry.js';
 import { Rng } from '../utils/random.js';
 import type { EngineBatch, LossDict } from '../structures/index.js';
+import { checkImageFiles, dropSummaries } from '../datasets/data_checks.js';
 import { buildDataloader, disposeBatch, type EngineLoader } from './data.js';
 import './hooks/index.js';
 import './loops.js';
@@ -240,7 +241,9 @@ export class Runner {
         JSON.stringify(c ?? null),
       );
     const build = this.options.buildDataloader ?? buildDataloader;
-    return build(c, { seed: this.seed, path: key });
+    const loader = build(c, { seed: this.seed, path: key });
+    for (const line of dropSummaries(loader.dataset)) this.logger.info(`${key}.dataset: ${line}`);
+    return loader;
   }
 
   private buildEvalLoop(kind: 'val' | 'test'): EvalLoopLike | undefined {
@@ -281,6 +284,7 @@ export class Runner {
     const owCfg = autoScaledLr(this.cfg, this.logger);
     this.optimWrapper = buildOptimWrapper(owCfg, this.model);
     const loader = this.loader('trainDataloader');
+    checkImageFiles(loader.dataset); // every image's header, before the first iteration
     this.trainLoop = LOOPS.build<TrainLoopLike>(
       { type: 'EpochBasedTrainLoop', ...this.cfg.trainCfg },
       { path: 'trainCfg', defaults: { runner: this, dataloader: loader } },
