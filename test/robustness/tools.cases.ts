@@ -586,10 +586,7 @@ const cases: RobustCase[] = [
       const file = path.join(dir, 'draw.png');
       fs.symlinkSync(victim, file);
       const data = new Uint8Array(4 * 4 * 3).fill(200);
-      await writeImage(
-        { data, width: 4, height: 4, channels: 3 },
-        file,
-      );
+      await writeImage({ data, width: 4, height: 4, channels: 3 }, file);
       expect(fs.readFileSync(victim, 'utf8')).toBe('keep');
       expect(fs.lstatSync(file).isFile()).toBe(true);
       expect(
