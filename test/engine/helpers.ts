@@ -26,6 +26,17 @@ export async function runTool(
   }
 }
 
+/** Runs `tools/<name>.ts` like {@link runTool} and returns its stdout; throws with both outputs when it exits non-zero. */
+export async function runToolOk(name: string, args: string[]): Promise<string> {
+  const r = await runTool(name, args);
+  if (r.code !== 0) throw new Error(`tools/${name}.ts exited with ${r.code}:\n${r.out}\n${r.err}`);
+  return r.out;
+}
+
+/** The JSON object a tool printed on its last line (`--json`). */
+export const lastJson = (out: string): Record<string, number> =>
+  JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
+
 export function tmpDir(tag: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `tfdet-engine-${tag}-`));
 }

@@ -10,17 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSyntheticShapes } from '../../src/datasets/index.js';
-import { runTool } from '../engine/helpers.js';
+import { lastJson, runToolOk as tool } from '../engine/helpers.js';
 
 const CONFIG = path.resolve('test/fixtures/detectors/tiny_retinanet_shapes.ts');
-
-async function tool(name: string, args: string[]): Promise<string> {
-  const r = await runTool(name, args);
-  if (r.code !== 0) throw new Error(`tools/${name}.ts exited with ${r.code}:\n${r.out}\n${r.err}`);
-  return r.out;
-}
-const lastJson = (out: string): Record<string, number> =>
-  JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
 
 let dir = '';
 let data = '';
