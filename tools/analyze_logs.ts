@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { plotPanels, readScalars, seriesOf, type Series } from '../src/engine/plot.js';
 import { runCli } from '../src/engine/cli.js';
+import { writeFileAtomic } from '../src/utils/fs.js';
 
 const HELP = `usage: tools/analyze_logs.ts LOG.jsonl [LOG.jsonl ...] [options]
 
@@ -81,9 +82,8 @@ async function main(): Promise<void> {
   });
   const svg = plotPanels(panels, { title: values.title });
   const out = values.out ?? 'curves.png';
-  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-  if (out.endsWith('.svg')) fs.writeFileSync(out, svg);
-  else await sharp(Buffer.from(svg)).png().toFile(out);
+  if (out.endsWith('.svg')) writeFileAtomic(out, svg);
+  else writeFileAtomic(out, await sharp(Buffer.from(svg)).png().toBuffer());
   console.log(`wrote ${out}`);
 }
 

@@ -28,6 +28,7 @@ import { registerAllModules } from '../src/engine/register_all.js';
 import type { DetDataSample } from '../src/structures/index.js';
 import { DATASETS } from '../src/registry.js';
 import { drawDetections, writeImage } from '../src/visualization/index.js';
+import { ensureDir, writeFileAtomic } from '../src/utils/fs.js';
 
 const HELP = `usage: tools/demo.ts [options]
 
@@ -95,7 +96,11 @@ async function main(): Promise<void> {
   await registerAllModules();
   const cfg = await loadConfig(values.config, { cfgOptions: values['cfg-options'] ?? [] });
   cfg.workDir = values['work-dir'];
-  const runner = new Runner(cfg, { configFile: values.config });
+  const runner = new Runner(cfg, {
+    configFile: values.config,
+    // The demo owns its work dir: a second `npm run demo` starts over in it.
+    overwrite: true,
+  });
   const tTrain = performance.now();
   await runner.train();
   const trainS = (performance.now() - tTrain) / 1000;
@@ -120,7 +125,7 @@ async function main(): Promise<void> {
   // Drawn predictions on the first validation images, at twice their size.
   const workDir = runner.workDir;
   const visDir = path.join(workDir, 'vis');
-  fs.mkdirSync(visDir, { recursive: true });
+  ensureDir(visDir);
   const ds = DATASETS.build<{
     length: number;
     get(i: number): Promise<unknown>;
@@ -162,7 +167,7 @@ async function main(): Promise<void> {
     tiles.push(drawn);
   }
   const gridFile = path.join(workDir, 'predictions.png');
-  await tileImages(tiles, 4).png().toFile(gridFile);
+  writeFileAtomic(gridFile, await tileImages(tiles, 4).png().toBuffer());
 
   // Curves from the run's scalars log: training losses by iteration, validation mAP by epoch.
   const scalarsFile = path.join(runner.logDir, 'vis_data', 'scalars.json');
@@ -185,13 +190,10 @@ async function main(): Promise<void> {
     },
   ].filter((p) => p.series.length > 0);
   const curvesFile = path.join(workDir, 'curves.png');
-  await sharp(
-    Buffer.from(
-      plotPanels(panels, { title: `${path.basename(values.config)} on the synthetic shapes set` }),
-    ),
-  )
-    .png()
-    .toFile(curvesFile);
+  const curves = plotPanels(panels, {
+    title: `${path.basename(values.config)} on the synthetic shapes set`,
+  });
+  writeFileAtomic(curvesFile, await sharp(Buffer.from(curves)).png().toBuffer());
   const summary = {
     backend: backend.name,
     config: values.config,
@@ -202,7 +204,7 @@ async function main(): Promise<void> {
     totalSeconds: Number(secs()),
     metrics,
   };
-  fs.writeFileSync(path.join(workDir, 'demo_summary.json'), JSON.stringify(summary, null, 2));
+  writeFileAtomic(path.join(workDir, 'demo_summary.json'), JSON.stringify(summary, null, 2));
   console.log(
     `[${secs()} s] done. predictions: ${gridFile} (and ${visDir}/), curves: ${curvesFile}`,
   );

@@ -1,7 +1,7 @@
 /**
  * Train a model from a config.
  *
- *   npx tsx tools/train.ts CONFIG [--work-dir DIR] [--resume [CKPT]] [--load-from CKPT]
+ *   npx tsx tools/train.ts CONFIG [--work-dir DIR] [--resume [CKPT]] [--overwrite] [--load-from CKPT]
  *                          [--cfg-options key=value ...] [--backend NAME] [--seed N]
  */
 import * as fs from 'node:fs';
@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util';
 import { setBackend, type BackendName } from '../src/backend/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { Runner } from '../src/engine/index.js';
+import { resolveWorkDir } from '../src/engine/work_dir.js';
+import { acquireDirLock } from '../src/utils/lock.js';
 import { registerAllModules } from '../src/engine/register_all.js';
 import { preprocessArgv, runCli } from '../src/engine/cli.js';
 
@@ -20,6 +22,8 @@ options:
   --work-dir DIR            where checkpoints and logs go (default work_dirs/<config name>)
   --resume [CKPT]           resume from CKPT, or from <work dir>/last_checkpoint without one:
                             weights, optimizer moments, schedule, epoch/iteration, RNG and data order
+  --overwrite               train in a work dir holding an earlier run's checkpoints without
+                            resuming it (they are replaced); without it such a work dir is an error
   --load-from CKPT          initialise the weights from CKPT (fine-tuning; mismatched layers are reported and skipped)
   --cfg-options K=V [K=V...] override config keys (e.g. trainCfg.maxEpochs=2 optimWrapper.optimizer.lr=0.01)
   --backend NAME            auto | tensorflow | webgpu | wasm | cpu (default: the config's backend, else auto)
@@ -37,6 +41,7 @@ async function main(): Promise<void> {
       'work-dir': { type: 'string' },
       resume: { type: 'string' },
       'load-from': { type: 'string' },
+      overwrite: { type: 'boolean' },
       'cfg-options': { type: 'string', multiple: true },
       backend: { type: 'string' },
       seed: { type: 'string' },
@@ -75,11 +80,17 @@ async function main(): Promise<void> {
       throw new Error(`--load-from: checkpoint not found: ${values['load-from']}`);
     cfg.loadFrom = values['load-from'];
   }
+  // The work dir is locked before anything slow: a second run on it fails at once.
+  const workDirLock = acquireDirLock(resolveWorkDir(cfg.workDir, file));
   const backend = (values.backend ?? cfg.backend ?? 'auto') as BackendName;
   const choice = await setBackend(backend);
   console.log(`backend: ${choice.reason}`);
   cfg.backend = backend;
-  const runner = new Runner(cfg, { configFile: file });
+  const runner = new Runner(cfg, {
+    configFile: file,
+    overwrite: values.overwrite ?? false,
+    workDirLock,
+  });
   await runner.train();
   console.log(
     `done: ${runner.iter} iterations, ${runner.epoch} epochs; checkpoints and logs in ${runner.workDir}`,

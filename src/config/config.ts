@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { writeFileAtomic } from '../utils/fs.js';
 import { closestNames } from '../utils/names.js';
 import { ConfigError, formatValue } from './validate.js';
 
@@ -374,8 +375,10 @@ export function configToJSON(cfg: Config): string {
   );
 }
 
-/** Writes the resolved config as JSON (loadable again with {@link loadConfig}). */
+/**
+ * Writes the resolved config as JSON (loadable again with {@link loadConfig}),
+ * atomically: a link at `file` is replaced, never written through.
+ */
 export function dumpConfig(cfg: Config, file: string): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.writeFileSync(file, `${configToJSON(cfg)}\n`);
+  writeFileAtomic(file, `${configToJSON(cfg)}\n`);
 }

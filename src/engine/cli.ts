@@ -6,10 +6,14 @@
  */
 import { componentLoadNote } from './register_all.js';
 
+const CONFIG_FILE = /\.(ts|mts|js|mjs|json)$/;
+
 /**
  * Rewrites `--cfg-options a=1 b=2` into repeated `--cfg-options=a=1
  * --cfg-options=b=2` for node:util parseArgs, and an optional value of
  * `flag` (`--resume [CKPT]`) into `--flag=CKPT`.
+ *
+ * @throws UsageError for an override without `=` (`--cfg-options key`) or none at all
  */
 export function preprocessArgv(argv: string[], optionalValueFlags: string[] = []): string[] {
   const out: string[] = [];
@@ -17,8 +21,21 @@ export function preprocessArgv(argv: string[], optionalValueFlags: string[] = []
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--cfg-options') {
-      while (i + 1 < argv.length && !argv[i + 1].startsWith('--') && argv[i + 1].includes('='))
-        out.push(`--cfg-options=${argv[++i]}`);
+      let n = 0;
+      while (i + 1 < argv.length && !argv[i + 1].startsWith('--')) {
+        const v = argv[i + 1];
+        if (!v.includes('=')) {
+          // The config itself may follow the overrides; anything else is a key without a value.
+          if (positionals === 0 && CONFIG_FILE.test(v)) break;
+          throw new UsageError(
+            `--cfg-options: expected key=value, got ${JSON.stringify(v)} (e.g. ${v}=1)`,
+          );
+        }
+        out.push(`--cfg-options=${v}`);
+        i++;
+        n++;
+      }
+      if (n === 0) throw new UsageError('--cfg-options: expected at least one key=value after it');
       continue;
     }
     const flag = optionalValueFlags.find((f) => a === `--${f}`);

@@ -3,8 +3,8 @@
  * timestamped folder, and the console (a redrawn progress bar on a TTY,
  * plain lines otherwise).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { appendFileNoFollow, ensureDir } from '../utils/fs.js';
 
 /** Where console output goes (process.stdout by default). */
 export interface ConsoleLike {
@@ -58,10 +58,10 @@ export class RunLogger {
   /** Appends to a log file, creating the run folder on first use (a run that fails to build leaves nothing). */
   private append(file: string, text: string): void {
     if (!this.ready) {
-      fs.mkdirSync(path.dirname(this.scalarsFile!), { recursive: true });
+      ensureDir(path.dirname(this.scalarsFile!));
       this.ready = true;
     }
-    fs.appendFileSync(file, text);
+    appendFileNoFollow(file, text);
   }
 
   get isTTY(): boolean {

@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, configToJSON, dumpConfig, type Config } from '../config/index.js';
 import { setInitSeed, type LoadReport, type Module } from '../nn/index.js';
 import { HOOKS, LOOPS, MODELS, isTypedConfig, type TypedConfig } from '../registry.js';
+import type { DirLock } from '../utils/lock.js';
+import { configNameOf, resolveWorkDir, takeWorkDir } from './work_dir.js';
 import { Rng } from '../utils/random.js';
 import type { EngineBatch, LossDict } from '../structures/index.js';
 import { checkImageFiles, dropSummaries } from '../datasets/data_checks.js';
@@ -72,6 +74,18 @@ export interface RunnerOptions {
   buildDataloader?: (cfg: unknown, options: { seed: number; path: string }) => EngineLoader;
   /** Write no files under the work dir (tools/test.ts without a log). Default false. */
   noFiles?: boolean;
+  /**
+   * Train in a work dir that holds an earlier run's checkpoints without
+   * resuming it (they are replaced as this run saves). Default false: such a
+   * work dir is an error unless the run resumes.
+   */
+  overwrite?: boolean;
+  /**
+   * The work dir's lock, already taken by the caller (tools/train.ts takes it
+   * before anything slow, so a second run fails at once). Default: train()
+   * takes it. Released when the training ends either way.
+   */
+  workDirLock?: DirLock;
 }
 
 /**
@@ -122,12 +136,8 @@ export class Runner {
   constructor(cfg: Config, options: RunnerOptions = {}) {
     this.options = options;
     this.cfg = cfg;
-    this.configName = options.configFile
-      ? path.basename(options.configFile).replace(/\.(ts|mts|js|mjs|json)$/, '')
-      : 'config';
-    this.workDir = path.resolve(
-      options.workDir ?? cfg.workDir ?? path.join('work_dirs', this.configName),
-    );
+    this.configName = configNameOf(options.configFile);
+    this.workDir = resolveWorkDir(cfg.workDir, options.configFile, options.workDir);
     this.cfg.workDir = this.workDir;
     const { seed, given } = resolveSeed(cfg);
     this.seed = seed;
@@ -322,24 +332,37 @@ export class Runner {
    */
   async train(): Promise<DetectorLike> {
     const resumeFile = this.resumeFile();
-    if (resumeFile) adoptCheckpointSeed(this, resumeFile);
-    this.buildTraining();
-    if (!this.options.noFiles)
-      dumpConfig(this.cfg, path.join(this.workDir, `${this.configName}.json`));
-    this.logStart();
-    this.logger.file(`config:\n${configToJSON(this.cfg)}`);
-    this.logger.info(this.describeModel());
-    await this.callHook('beforeRun');
-    if (resumeFile) await this.resume(resumeFile);
-    else if (this.cfg.loadFrom) await this.loadFrom(this.cfg.loadFrom);
+    const lock = this.options.noFiles
+      ? undefined
+      : takeWorkDir(
+          this,
+          resumeFile !== undefined,
+          this.options.overwrite ?? false,
+          this.options.workDirLock,
+        );
     try {
-      await this.trainLoop!.run();
-    } catch (e) {
-      this.logger.error((e as Error).message);
-      throw e;
+      if (resumeFile) adoptCheckpointSeed(this, resumeFile);
+      this.buildTraining();
+      this.logStart();
+      this.logger.file(`config:\n${configToJSON(this.cfg)}`);
+      this.logger.info(this.describeModel());
+      await this.callHook('beforeRun');
+      if (resumeFile) await this.resume(resumeFile);
+      else if (this.cfg.loadFrom) await this.loadFrom(this.cfg.loadFrom);
+      // Written once the run has started: a failed resume leaves the resumed run's config as it was.
+      if (!this.options.noFiles)
+        dumpConfig(this.cfg, path.join(this.workDir, `${this.configName}.json`));
+      try {
+        await this.trainLoop!.run();
+      } catch (e) {
+        this.logger.error((e as Error).message);
+        throw e;
+      }
+      await this.callHook('afterRun');
+      return this.model;
+    } finally {
+      lock?.release();
     }
-    await this.callHook('afterRun');
-    return this.model;
   }
 
   /** Runs the validation loop once (building it if needed) and returns its metrics. */

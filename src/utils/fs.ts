@@ -63,7 +63,8 @@ export function ensureDir(dir: string): string {
       st = fs.statSync(cur);
     } catch (e) {
       const code = errCode(e);
-      if (code !== 'ENOENT')
+      // ENOTDIR: a part above is a file, named when the walk up reaches it.
+      if (code !== 'ENOENT' && code !== 'ENOTDIR')
         throw new FsError(cur, code, `cannot use directory ${cur}: ${fsReason(e)}`);
     }
     if (st) {
@@ -159,6 +160,24 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
     throw new FsError(abs, errCode(e), `cannot write ${abs}: ${fsReason(e)}`);
   }
   fsyncDir(dir);
+}
+
+/**
+ * Appends `text` to `file` (created if missing) without following a symbolic
+ * link at `file` (O_NOFOLLOW); a failure names the file and the reason.
+ */
+export function appendFileNoFollow(file: string, text: string): void {
+  const c = fs.constants;
+  try {
+    const fd = fs.openSync(file, c.O_WRONLY | c.O_APPEND | c.O_CREAT | c.O_NOFOLLOW, 0o644);
+    try {
+      fs.writeSync(fd, text);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    throw new FsError(file, errCode(e), `cannot write ${file}: ${fsReason(e)}`);
+  }
 }
 
 /** Whether a process with this pid is alive on this machine. */

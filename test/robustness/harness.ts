@@ -55,11 +55,20 @@ export function runTool(
   args: string[],
   opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<ToolResult> {
+  return runScript(path.join('tools', `${name}.ts`), args, opts);
+}
+
+/** Runs a TypeScript file (relative to the repository root) in a child Node through tsx; never throws. */
+export function runScript(
+  file: string,
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<ToolResult> {
   const root = path.resolve(import.meta.dirname, '../..');
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', path.join(root, 'tools', `${name}.ts`), ...args],
+      ['--import', 'tsx', path.resolve(root, file), ...args],
       {
         cwd: opts.cwd ?? root,
         env: { ...process.env, ...opts.env },
