@@ -10,6 +10,7 @@
 import type { ZodType } from 'zod';
 import { ConfigError, formatValue, validateArgs } from './config/validate.js';
 import { closestNames } from './utils/names.js';
+import { FORBIDDEN_KEY_EXPECTED, isForbiddenKey, isPlainObject } from './utils/plain.js';
 
 export { closestNames };
 
@@ -88,9 +89,6 @@ const isConfigKey = (key: string): boolean => key.endsWith('Cfg') || key === 'in
 
 const isClass = (fn: Buildable): boolean =>
   /^class[\s{]/.test(Function.prototype.toString.call(fn));
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 
 /** A `{type: ...}` object, i.e. a config of some registered component. */
 export const isTypedConfig = (v: unknown): v is TypedConfig =>
@@ -350,6 +348,9 @@ export class Registry<T = unknown> {
       );
     }
     const { type: _type, ...rawArgs } = merged;
+    for (const k of Object.keys(rawArgs))
+      if (isForbiddenKey(k))
+        throw new ConfigError(`${path}.${k}`, FORBIDDEN_KEY_EXPECTED, JSON.stringify(k));
     const args: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(rawArgs)) {
       args[k] =
@@ -404,6 +405,8 @@ export class Registry<T = unknown> {
     }
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
+      if (isForbiddenKey(k))
+        throw new ConfigError(`${path}.${k}`, FORBIDDEN_KEY_EXPECTED, JSON.stringify(k));
       out[k] = isConfigKey(k) ? v : this.buildChildren(v, `${path}.${k}`);
     }
     return out;

@@ -38,6 +38,7 @@ const HELP = `usage: tools/demo.ts [options]
   --num-train N          training images to generate if data/synthetic is absent (default 1500)
   --num-val N            validation images to generate (default 300)
   --cfg-options K=V ...  config overrides (e.g. trainCfg.maxEpochs=2)
+  --allow-imports        let a JSON config or an override import the modules in its customImports
 `;
 
 /** Equally sized RGB images side by side, `cols` per row, on a dark background. */
@@ -73,6 +74,7 @@ async function main(): Promise<void> {
       'num-train': { type: 'string', default: '1500' },
       'num-val': { type: 'string', default: '300' },
       'cfg-options': { type: 'string', multiple: true },
+      'allow-imports': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -94,7 +96,10 @@ async function main(): Promise<void> {
   const backend = await setBackend(values.backend as BackendName);
   console.log(`[${secs()} s] backend ${backend.reason}`);
   await registerAllModules();
-  const cfg = await loadConfig(values.config, { cfgOptions: values['cfg-options'] ?? [] });
+  const cfg = await loadConfig(values.config, {
+    cfgOptions: values['cfg-options'] ?? [],
+    allowImports: values['allow-imports'] ?? false,
+  });
   cfg.workDir = values['work-dir'];
   const runner = new Runner(cfg, {
     configFile: values.config,

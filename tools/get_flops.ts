@@ -24,6 +24,7 @@ options:
   --depth N                module depth of the table (default 2)
   --cfg-options K=V [...]  override config keys
   --backend NAME           auto | tensorflow | webgpu | wasm | cpu (default cpu)
+  --allow-imports          let a JSON config or an override import the modules in its customImports
   -h, --help               show this help
 `;
 
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
       depth: { type: 'string' },
       'cfg-options': { type: 'string', multiple: true },
       backend: { type: 'string' },
+      'allow-imports': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -65,7 +67,10 @@ async function main(): Promise<void> {
   const [h, w] = dims.length === 1 ? [dims[0], dims[0]] : (dims as [number, number]);
   const depth = Number(values.depth ?? 2);
   await registerAllModules();
-  const cfg = await loadConfig(file, { cfgOptions: values['cfg-options'] ?? [] });
+  const cfg = await loadConfig(file, {
+    cfgOptions: values['cfg-options'] ?? [],
+    allowImports: values['allow-imports'] ?? false,
+  });
   await setBackend((values.backend ?? 'cpu') as BackendName);
   const model = MODELS.build<Module & { extractFeat?: (x: tf.Tensor) => unknown }>(cfg.model, {
     path: 'model',

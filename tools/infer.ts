@@ -48,6 +48,7 @@ const HELP = `usage: tools/infer.ts CONFIG CHECKPOINT IMAGE... [--out-dir DIR] [
   --out-dir DIR     where results.json and the drawn images go (default work_dirs/infer)
   --score-thr T     draw and report detections with score >= T (default 0.3)
   --backend NAME    auto | tensorflow | webgpu | wasm | cpu (default auto)
+  --allow-imports   let a JSON config import the modules in its customImports
 `;
 
 async function main(): Promise<void> {
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
       'out-dir': { type: 'string', default: 'work_dirs/infer' },
       'score-thr': { type: 'string', default: '0.3' },
       backend: { type: 'string', default: 'auto' },
+      'allow-imports': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
   const backend = await setBackend(values.backend as BackendName);
   console.log(`backend: ${backend.reason}`);
   await registerAllModules();
-  const cfg = await loadConfig(configFile);
+  const cfg = await loadConfig(configFile, { allowImports: values['allow-imports'] ?? false });
   setInitSeed(0);
   const model = MODELS.build<Module & { predict(b: unknown): Prediction[] }>(cfg.model, {
     path: 'model',

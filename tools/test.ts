@@ -30,6 +30,7 @@ options:
   --work-dir DIR           where the test log goes (default work_dirs/<config name>)
   --cfg-options K=V [...]  override config keys
   --backend NAME           auto | tensorflow | webgpu | wasm | cpu (default: the config's backend, else auto)
+  --allow-imports          let a JSON config or an override import the modules in its customImports
   -h, --help               show this help
 `;
 
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
       'work-dir': { type: 'string' },
       'cfg-options': { type: 'string', multiple: true },
       backend: { type: 'string' },
+      'allow-imports': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -108,7 +110,10 @@ async function main(): Promise<void> {
   if (!fs.existsSync(file)) throw new Error(`config file not found: ${file}`);
   if (!fs.existsSync(ckpt)) throw new CheckpointError(ckpt, 'not found');
   await registerAllModules();
-  const cfg = await loadConfig(file, { cfgOptions: values['cfg-options'] ?? [] });
+  const cfg = await loadConfig(file, {
+    cfgOptions: values['cfg-options'] ?? [],
+    allowImports: values['allow-imports'] ?? false,
+  });
   if (values['work-dir']) cfg.workDir = values['work-dir'];
   cfg.resume = false;
   cfg.loadFrom = null;

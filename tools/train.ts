@@ -30,6 +30,7 @@ options:
   --seed N                  random seed (overrides randomness.seed)
   --deterministic           set randomness.deterministic
   --auto-scale-lr           scale the lr by batch size / autoScaleLr.baseBatchSize (default 16)
+  --allow-imports           let a JSON config or an override import the modules in its customImports
   -h, --help                show this help
 `;
 
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
       seed: { type: 'string' },
       deterministic: { type: 'boolean' },
       'auto-scale-lr': { type: 'boolean' },
+      'allow-imports': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -59,7 +61,10 @@ async function main(): Promise<void> {
   const file = positionals[0];
   if (!fs.existsSync(file)) throw new Error(`config file not found: ${file}`);
   await registerAllModules();
-  const cfg = await loadConfig(file, { cfgOptions: values['cfg-options'] ?? [] });
+  const cfg = await loadConfig(file, {
+    cfgOptions: values['cfg-options'] ?? [],
+    allowImports: values['allow-imports'] ?? false,
+  });
   if (values['work-dir']) cfg.workDir = values['work-dir'];
   if (values.seed !== undefined) {
     const s = Number(values.seed);

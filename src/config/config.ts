@@ -8,17 +8,35 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { writeFileAtomic } from '../utils/fs.js';
+import {
+  FORBIDDEN_KEY_EXPECTED,
+  findForbiddenKey,
+  isForbiddenKey,
+  isPlainObject,
+} from '../utils/plain.js';
 import { closestNames } from '../utils/names.js';
 import { ConfigError, formatValue } from './validate.js';
 
 /** A resolved config: plain data (functions allowed as `type`). */
 export type Config = Record<string, any>;
 
-const isDict = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' &&
-  v !== null &&
-  !Array.isArray(v) &&
-  (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
+const isDict = isPlainObject;
+
+/** Throws a ConfigError for a forbidden key (`__proto__`, `constructor`, `prototype`) at `keyPath`. */
+function forbidKey(keyPath: string, file?: string): never {
+  throw new ConfigError(
+    keyPath,
+    FORBIDDEN_KEY_EXPECTED,
+    JSON.stringify(keyPath.split('.').pop()),
+    undefined,
+    file,
+  );
+}
+
+function assertNoForbiddenKeys(value: unknown, prefix: string, file?: string): void {
+  const bad = findForbiddenKey(value, prefix);
+  if (bad) forbidKey(bad, file);
+}
 
 /** Deep copy of plain data (dicts and arrays); other values are shared. */
 export function cloneConfig<T>(v: T): T {
@@ -45,6 +63,7 @@ export function mergeConfig(base: Config, override: Config): Config {
   const out: Config = cloneConfig(base);
   for (const [k, v] of Object.entries(override)) {
     if (k === '_delete_') continue;
+    if (isForbiddenKey(k)) forbidKey(k);
     if (isDict(v)) {
       const del = v._delete_ === true;
       out[k] = !del && isDict(out[k]) ? mergeConfig(out[k], v) : stripDelete(v);
@@ -57,8 +76,10 @@ export function mergeConfig(base: Config, override: Config): Config {
 
 function stripDelete(v: Record<string, unknown>): Config {
   const out: Config = {};
-  for (const [k, x] of Object.entries(v))
+  for (const [k, x] of Object.entries(v)) {
+    if (isForbiddenKey(k)) forbidKey(k);
     if (k !== '_delete_') out[k] = isDict(x) ? stripDelete(x) : cloneConfig(x);
+  }
   return out;
 }
 
@@ -137,7 +158,13 @@ export function parseCfgOptions(pairs: string[]): Record<string, unknown> {
   for (const p of pairs) {
     const eq = p.indexOf('=');
     if (eq <= 0) throw new ConfigError('--cfg-options', 'key=value', JSON.stringify(p));
-    out[p.slice(0, eq).trim()] = parseOptionValue(p.slice(eq + 1));
+    const key = p.slice(0, eq).trim();
+    const seg = key.split('.').find(isForbiddenKey);
+    if (seg)
+      throw new ConfigError(`--cfg-options ${key}`, FORBIDDEN_KEY_EXPECTED, JSON.stringify(seg));
+    const value = parseOptionValue(p.slice(eq + 1));
+    assertNoForbiddenKeys(value, `--cfg-options ${key}`);
+    out[key] = value;
   }
   return out;
 }
@@ -150,6 +177,9 @@ export function applyCfgOptions(cfg: Config, options: Record<string, unknown>): 
   const out = cloneConfig(cfg);
   for (const [key, value] of Object.entries(options)) {
     const parts = key.split('.');
+    const seg = parts.findIndex(isForbiddenKey);
+    if (seg >= 0) forbidKey(parts.slice(0, seg + 1).join('.'));
+    assertNoForbiddenKeys(value, key);
     let cur: any = out;
     for (let i = 0; i < parts.length - 1; i++) {
       const p = parts[i];
@@ -237,9 +267,19 @@ export interface LoadConfigOptions {
   cfgOptions?: string[] | Record<string, unknown>;
   /** Check top-level keys against {@link KNOWN_TOP_LEVEL_KEYS} (default true). */
   validate?: boolean;
+  /**
+   * Allow `customImports` where a config is data only: in a JSON config (or
+   * one of its `_base_` files) and in the overrides (default false: an error).
+   * A TS/JS config is code and may always import.
+   */
+  allowImports?: boolean;
 }
 
-async function readConfigFile(file: string, chain: string[]): Promise<Config> {
+async function readConfigFile(
+  file: string,
+  chain: string[],
+  allowImports: boolean,
+): Promise<Config> {
   const abs = path.resolve(file);
   if (chain.includes(abs))
     throw new Error(`config ${file}: _base_ cycle: ${[...chain, abs].join(' -> ')}`);
@@ -258,14 +298,32 @@ async function readConfigFile(file: string, chain: string[]): Promise<Config> {
   } else if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) {
     // No cache-busting query: vitest would then load a .ts config as plain JS.
     const url = pathToFileURL(abs).href;
-    const mod = (await import(url)) as { default?: unknown; config?: unknown };
+    let mod: { default?: unknown; config?: unknown };
+    try {
+      mod = (await import(url)) as typeof mod;
+    } catch (e) {
+      const from = chain.length ? ` (a _base_ of ${chain[chain.length - 1]})` : '';
+      throw new Error(
+        `config ${file}${from}: failed to load: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      );
+    }
     raw = mod.default ?? mod.config;
     if (raw === undefined)
       throw new Error(`config ${file}: export the config as the default export`);
   } else {
     throw new Error(`config ${file}: unsupported extension '${ext}' (use .ts, .js, .mjs or .json)`);
   }
+  assertNoForbiddenKeys(raw, '', file);
   if (!isDict(raw)) throw new Error(`config ${file}: expected an object, got ${formatValue(raw)}`);
+  if (ext === '.json' && raw.customImports !== undefined && !allowImports)
+    throw new ConfigError(
+      'customImports',
+      'no customImports in a JSON config (JSON configs are data only: pass --allow-imports to import the modules it names)',
+      formatValue(raw.customImports),
+      undefined,
+      file,
+    );
   const own = cloneConfig(raw);
   const bases = own._base_;
   delete own._base_;
@@ -281,7 +339,11 @@ async function readConfigFile(file: string, chain: string[]): Promise<Config> {
         undefined,
         file,
       );
-    const baseCfg = await readConfigFile(path.resolve(path.dirname(abs), b), [...chain, abs]);
+    const baseCfg = await readConfigFile(
+      path.resolve(path.dirname(abs), b),
+      [...chain, abs],
+      allowImports,
+    );
     const dup = Object.keys(baseCfg).filter((k) => k in merged);
     if (dup.length) throw new Error(`config ${file}: _base_ files both define ${dup.join(', ')}`);
     merged = { ...merged, ...baseCfg };
@@ -290,8 +352,9 @@ async function readConfigFile(file: string, chain: string[]): Promise<Config> {
 }
 
 /**
- * Top-level keys a config may have (mmdetection's names, camelCased). Keys
- * starting with `_` are free for the user's own variables.
+ * Top-level keys a config may have (mmdetection's names, camelCased). A key
+ * starting with `_` is checked like any other: `_base_` is read (and removed)
+ * when the file is loaded, `_delete_` when dicts are merged.
  */
 export const KNOWN_TOP_LEVEL_KEYS = [
   'model',
@@ -331,7 +394,7 @@ export const KNOWN_TOP_LEVEL_KEYS = [
 /** Checks the top-level keys; an unknown one is a ConfigError with the closest known keys. */
 export function validateTopLevel(cfg: Config, file?: string): void {
   for (const k of Object.keys(cfg)) {
-    if (k.startsWith('_') || (KNOWN_TOP_LEVEL_KEYS as readonly string[]).includes(k)) continue;
+    if ((KNOWN_TOP_LEVEL_KEYS as readonly string[]).includes(k)) continue;
     const near = closestNames(k, KNOWN_TOP_LEVEL_KEYS);
     const hint = near.length ? `; did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : '';
     throw new ConfigError(k, `a known top-level key${hint}`, formatValue(cfg[k]), undefined, file);
@@ -350,11 +413,19 @@ export function validateTopLevel(cfg: Config, file?: string): void {
  * ```
  */
 export async function loadConfig(file: string, options: LoadConfigOptions = {}): Promise<Config> {
-  let cfg = await readConfigFile(file, []);
+  const allowImports = options.allowImports ?? false;
+  let cfg = await readConfigFile(file, [], allowImports);
   if (options.cfgOptions) {
     const map = Array.isArray(options.cfgOptions)
       ? parseCfgOptions(options.cfgOptions)
       : options.cfgOptions;
+    const imp = Object.keys(map).find((k) => k.split('.')[0] === 'customImports');
+    if (imp && !allowImports)
+      throw new ConfigError(
+        `--cfg-options ${imp}`,
+        'no customImports in an override (pass --allow-imports to import the modules it names)',
+        formatValue(map[imp]),
+      );
     cfg = applyCfgOptions(cfg, map);
   }
   if (options.validate ?? true) validateTopLevel(cfg, file);

@@ -190,7 +190,12 @@ const evalLoopSchema = z.strictObject({
   runner: z.custom<Runner>(),
   dataloader: z.custom<EngineLoader>(),
   evaluator: z.unknown(),
-  fp16: z.boolean().optional(),
+  fp16: z
+    .boolean()
+    .optional()
+    .refine((v) => v !== true, {
+      message: 'fp16 (mixed precision) is not supported yet: leave it out or set it to false',
+    }),
 });
 
 /** Shared body of {@link ValLoop} and {@link TestLoop}. */

@@ -5,6 +5,7 @@
  */
 import { ConfigError, type Config } from '../config/index.js';
 import { PARAM_SCHEDULERS, isTypedConfig } from '../registry.js';
+import { isPlainObject } from '../utils/plain.js';
 import type { RunLogger } from './logging.js';
 import type { LRScheduler } from './optim/schedulers.js';
 import type { TrainLoopLike } from './runner.js';
@@ -20,8 +21,7 @@ export function resolveSeed(cfg: Config): { seed: number; given: boolean } {
 }
 
 /** Whether `v` is a plain object (a config dict). */
-export const isPlain = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isPlain = isPlainObject;
 
 /**
  * `cfg.optimWrapper` with the learning rate scaled by `autoScaleLr`

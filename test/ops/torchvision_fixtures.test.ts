@@ -99,7 +99,11 @@ for (const backend of ['cpu', 'wasm'] as const) {
         expect(maxAbsDiff(out.dataSync(), p.out)).toBeLessThan(1e-5);
         expect(maxAbsDiff(g.dataSync(), p.grad)).toBeLessThan(1e-5);
       }
-      expect(runs).toBe(24);
+      // 8 per case with samplingRatio 0 and 2, and 2 with -1 (torchvision's default).
+      expect(runs).toBe(30);
+      let adaptive = 0;
+      for (const c of roiFx.cases) for (const r of c.runs) if (r.samplingRatio === -1) adaptive++;
+      expect(adaptive).toBe(6);
     });
   });
 }

@@ -32,7 +32,7 @@ export interface RoIAlignOptions {
   outputSize: number | [number, number];
   /** Scale from RoI coordinates to the feature map (1/stride), default 1. */
   spatialScale?: number;
-  /** Samples per bin along each axis; 0 = adaptive `ceil(roiSize / outSize)` (default 0). */
+  /** Samples per bin along each axis; 0 or below (torchvision's default -1) = adaptive `ceil(roiSize / outSize)` (default 0). */
   samplingRatio?: number;
   /** Shift by -0.5 pixel (pixel-centre model; torchvision `aligned`, default false). */
   aligned?: boolean;
@@ -64,9 +64,11 @@ export function roiAlignAttrs(o: RoIAlignOptions): RoIAlignAttrs {
   }
   if (!(a.spatialScale > 0))
     throw new Error(`roiAlign: 'spatialScale' must be > 0, got ${a.spatialScale}.`);
-  if (!(Number.isInteger(a.samplingRatio) && a.samplingRatio >= 0)) {
-    throw new Error(`roiAlign: 'samplingRatio' must be an integer >= 0, got ${a.samplingRatio}.`);
+  if (!Number.isInteger(a.samplingRatio)) {
+    throw new Error(`roiAlign: 'samplingRatio' must be an integer, got ${a.samplingRatio}.`);
   }
+  // torchvision's meaning: any value <= 0 (its default is -1) samples adaptively, ceil(roi size / output size) per bin.
+  if (a.samplingRatio < 0) a.samplingRatio = 0;
   if (a.poolMode !== 'avg' && a.poolMode !== 'max')
     throw new Error(`roiAlign: 'poolMode' must be 'avg' or 'max', got '${String(a.poolMode)}'.`);
   return a;

@@ -1,0 +1,4 @@
+import cases from './config.cases.js';
+import { runCases } from './harness.js';
+
+runCases(cases);
