@@ -204,6 +204,8 @@ export function loadCocoJson(file: string): CocoInstances {
  *   defaults to `{filterEmptyGt: true}`); in test mode every image stays.
  * - An annotation whose `image_id` is not in `images` is an error, or a
  *   counted skip with `skipInvalid`.
+ * - A reused image id, category id or category name is an error naming
+ *   both entries.
  *
  * @example
  * ```ts
@@ -292,6 +294,7 @@ export class CocoDataset extends BaseDetDataset {
       throw new DatasetError(this.constructor.name, 'annFile', 'missing (a COCO instances JSON)');
     const file = this.resolve(o.annFile);
     const coco = loadCocoJson(file);
+    checkCategories(coco, file);
     const byName = new Map(coco.categories.map((c) => [c.name, c.id]));
     if (o.metainfo?.classes) {
       this.catIds = o.metainfo.classes.map((name, i) => {
@@ -359,7 +362,20 @@ export class CocoDataset extends BaseDetDataset {
         bboxLabel: label,
         ignoreFlag: a.iscrowd === 1 || a.iscrowd === true,
       };
-      if (a.segmentation !== undefined) {
+      if (Array.isArray(a.segmentation)) {
+        // As mmdetection's LoadAnnotations: polygons of under 3 points or with an odd
+        // number of coordinates are left out (counted); `[]` or none left: no mask.
+        const polys = a.segmentation.filter((p, j) => {
+          if (p.length >= 6 && p.length % 2 === 0) return true;
+          this.drops.add(
+            'polygons with under 3 points or an odd number of coordinates (left out of the mask)',
+            file,
+            `${file}: annotations[${i}].segmentation[${j}] ${show(p)}`,
+          );
+          return false;
+        });
+        if (polys.length > 0) ins.mask = polys;
+      } else if (a.segmentation !== undefined) {
         checkRle(a.segmentation, img.info, file, i);
         ins.mask = a.segmentation;
       }
@@ -369,6 +385,33 @@ export class CocoDataset extends BaseDetDataset {
     if (otherCat) this.stats.otherCategoryAnnotations = otherCat;
     return [...images.values()].map((v) => v.info);
   }
+}
+
+/**
+ * Category ids and names must be unique: a reused id would give its
+ * annotations the label of the last entry only, a reused name two labels.
+ */
+function checkCategories(coco: CocoInstances, file: string): void {
+  const ids = new Map<number | string, number>();
+  const names = new Map<string, number>();
+  coco.categories.forEach((c, i) => {
+    const a = ids.get(c.id);
+    if (a !== undefined)
+      throw new DatasetError(
+        file,
+        `categories[${i}].id`,
+        `${show(c.id)} is already the id of categories[${a}] (${show(coco.categories[a].name)}); categories[${i}] is ${show(c.name)}: category ids must be unique`,
+      );
+    const b = names.get(c.name);
+    if (b !== undefined)
+      throw new DatasetError(
+        file,
+        `categories[${i}].name`,
+        `${show(c.name)} is already the name of categories[${b}] (id ${show(coco.categories[b].id)}); categories[${i}] has id ${show(c.id)}: category names must be unique`,
+      );
+    ids.set(c.id, i);
+    names.set(c.name, i);
+  });
 }
 
 /** An RLE's `size` must be its image's `[height, width]` and its counts must sum to `height * width`. */

@@ -20,6 +20,8 @@ export class DatasetError extends Error {
 export function show(v: unknown): string {
   if (v === undefined) return 'undefined';
   if (typeof v === 'string') return JSON.stringify(v);
+  // JSON.stringify writes Infinity and NaN (e.g. a JSON `1e999`) as `null`.
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   try {
     const s = JSON.stringify(v);
     return s.length > 60 ? `${s.slice(0, 57)}...` : s;

@@ -82,6 +82,7 @@ function num(v: unknown): number {
  * ```
  */
 export function parseVocXml(xml: string, file: string): VocAnnotation {
+  if (xml.trim() === '') throw new DatasetError(file, '', 'empty file (no <annotation> element)');
   const valid = XMLValidator.validate(xml);
   if (valid !== true) {
     throw new DatasetError(file, `line ${valid.err.line}`, `malformed XML (${valid.err.msg})`);
@@ -110,19 +111,43 @@ export function parseVocXml(xml: string, file: string): VocAnnotation {
   const objects = objs.map((o, i) => {
     const at = `object[${i}]`;
     if (typeof o !== 'object' || o === null) throw new DatasetError(file, at, 'empty <object>');
+    for (const k of ['name', 'bndbox', 'difficult'])
+      if (Array.isArray(o[k]))
+        throw new DatasetError(file, `${at}.${k}`, `${o[k].length} <${k}> elements, expected one`);
     const name = typeof o.name === 'string' ? o.name.trim() : '';
     if (!name) throw new DatasetError(file, `${at}.name`, 'missing');
+    // mmdetection reads `int(difficult)`: anything but 0 / 1 (or empty) is an error, not "not difficult".
+    if (o.difficult !== undefined && !['', '0', '1'].includes(String(o.difficult).trim()))
+      throw new DatasetError(
+        file,
+        `${at}.difficult`,
+        `expected 0 or 1, got ${show(o.difficult)} (object ${show(name)})`,
+      );
     const bb = o.bndbox as Record<string, unknown> | undefined;
     if (!bb || typeof bb !== 'object') throw new DatasetError(file, `${at}.bndbox`, 'missing');
     const v = (['xmin', 'ymin', 'xmax', 'ymax'] as const).map((k) => {
       const x = num(bb[k]);
       if (!Number.isFinite(x))
-        throw new DatasetError(file, `${at}.bndbox.${k}`, `expected a number, got ${show(bb[k])}`);
+        throw new DatasetError(
+          file,
+          `${at}.bndbox.${k}`,
+          `expected a number, got ${show(bb[k])} (object ${show(name)})`,
+        );
       return x;
     });
     const [xmin, ymin, xmax, ymax] = v as [number, number, number, number];
-    if (xmax < xmin) throw new DatasetError(file, `${at}.bndbox`, `xmax ${xmax} < xmin ${xmin}`);
-    if (ymax < ymin) throw new DatasetError(file, `${at}.bndbox`, `ymax ${ymax} < ymin ${ymin}`);
+    if (xmax < xmin)
+      throw new DatasetError(
+        file,
+        `${at}.bndbox`,
+        `xmax ${xmax} < xmin ${xmin} (object ${show(name)})`,
+      );
+    if (ymax < ymin)
+      throw new DatasetError(
+        file,
+        `${at}.bndbox`,
+        `ymax ${ymax} < ymin ${ymin} (object ${show(name)})`,
+      );
     const flag = (x: unknown): boolean => typeof x === 'string' && Number(x) === 1;
     return {
       name,

@@ -1,0 +1,4 @@
+import cases from './datasets.cases.js';
+import { runCases } from './harness.js';
+
+runCases(cases);
