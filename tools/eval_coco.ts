@@ -12,13 +12,17 @@
  * inconsistent (a reused image id, annotations of a missing image, a negative
  * box width or height, an RLE whose size or runs do not fit its image) gets
  * one counted warning line per kind of problem on stderr; `--strict` makes
- * them an error (exit 1) listing every problem.
+ * them an error (exit 1) listing every problem. So do results that
+ * pycocotools drops or scores 0 without a word (a category id that is no
+ * category of the ground truth, an RLE whose size is not its image's).
  */
 import { parseArgs } from 'node:util';
 import { runCli, UsageError } from '../src/engine/cli.js';
 import {
   checkCocoDataset,
+  checkCocoResults,
   COCO_STAT_NAMES,
+  type CocoProblem,
   evaluateCoco,
   formatCocoSummary,
   loadCocoDataset,
@@ -70,17 +74,18 @@ function main(argv: string[]): number {
     );
   }
   const gt = loadCocoDataset(values.gt);
-  const problems = checkCocoDataset(gt);
-  if (problems.length && values.strict)
-    throw new Error(
-      `${values.gt}: ${problems.length} problems (--strict):\n  ${problems.map((p) => p.message).join('\n  ')}`,
-    );
-  for (const line of summarizeCocoProblems(problems))
-    console.warn(
-      `Warning: ${values.gt}: ${line} (scored as pycocotools does; --strict rejects it)`,
-    );
+  const report = (file: string, problems: CocoProblem[]) => {
+    if (problems.length && values.strict)
+      throw new Error(
+        `${file}: ${problems.length} problems (--strict):\n  ${problems.map((p) => p.message).join('\n  ')}`,
+      );
+    for (const line of summarizeCocoProblems(problems))
+      console.warn(`Warning: ${file}: ${line} (scored as pycocotools does; --strict rejects it)`);
+  };
+  report(values.gt, checkCocoDataset(gt));
   const dt = loadCocoResults(values.dt);
-  const r = evaluateCoco(gt, dt, { iouType, resultsFile: values.dt });
+  report(values.dt, checkCocoResults(gt, dt));
+  const r = evaluateCoco(gt, dt, { iouType, resultsFile: values.dt, gtFile: values.gt });
   console.log(formatCocoSummary(r));
   if (values.json)
     console.log(JSON.stringify(Object.fromEntries(COCO_STAT_NAMES.map((k, i) => [k, r.stats[i]]))));

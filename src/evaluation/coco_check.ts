@@ -4,7 +4,7 @@
  * counted warnings, and as errors with `--strict`.
  */
 import { toRuns, type AnyRLE } from '../masks/index.js';
-import type { CocoJson } from './coco_format.js';
+import type { CocoJson, CocoResult } from './coco_format.js';
 
 /** One problem of a COCO ground truth: the JSON path and what is wrong there. */
 export interface CocoProblem {
@@ -16,7 +16,8 @@ export interface CocoProblem {
     | 'missing image'
     | 'negative box size'
     | 'RLE size mismatch'
-    | 'RLE counts mismatch';
+    | 'RLE counts mismatch'
+    | 'unknown category';
   message: string;
 }
 
@@ -103,6 +104,43 @@ export function checkCocoDataset(gt: CocoJson): CocoProblem[] {
       out.push(
         ...rleProblems(seg, `${at}.segmentation`, j === undefined ? undefined : gt.images[j]),
       );
+  });
+  return out;
+}
+
+/**
+ * The problems of a results list that pycocotools scores without a word: a
+ * `category_id` that is no category of the ground truth (the result is
+ * dropped, not scored), an RLE segmentation whose size is not its image's
+ * (it overlaps nothing, e.g. masks left at the network's input size) or
+ * whose runs do not cover it. Paths are `results[j]...`; results of images
+ * that are not in the ground truth are left to the evaluation (an error).
+ *
+ * @example
+ * ```ts
+ * checkCocoResults(
+ *   { images: [{ id: 1, width: 4, height: 4 }], annotations: [], categories: [{ id: 1, name: 'a' }] },
+ *   [{ image_id: 1, category_id: 0, bbox: [0, 0, 2, 2], score: 0.9 }],
+ * ).map((p) => p.message);
+ * // => ['results[0].category_id: 0 is not the id of any category (the result is not scored)']
+ * ```
+ */
+export function checkCocoResults(gt: CocoJson, dt: readonly CocoResult[]): CocoProblem[] {
+  const out: CocoProblem[] = [];
+  const cats = new Set(gt.categories.map((c) => c.id));
+  const imgs = new Map<number, CocoJson['images'][number]>();
+  for (const img of gt.images) imgs.set(img.id, img);
+  dt.forEach((d, j) => {
+    const at = `results[${j}]`;
+    if (!cats.has(d.category_id))
+      out.push({
+        path: `${at}.category_id`,
+        kind: 'unknown category',
+        message: `${at}.category_id: ${d.category_id} is not the id of any category (the result is not scored)`,
+      });
+    const seg = d.segmentation;
+    const img = imgs.get(d.image_id);
+    if (seg && !Array.isArray(seg) && img) out.push(...rleProblems(seg, `${at}.segmentation`, img));
   });
   return out;
 }

@@ -83,17 +83,20 @@ export function evaluateCoco(
 ): CocoEvalResult {
   const params = resolveParams(gt, options);
   const index = cocoIndex(params);
-  const gts = prepareGts(gt, params, index);
-  let dts: ReturnType<typeof loadRes>;
-  try {
-    dts = loadRes(gt, dt, index);
-  } catch (e) {
-    if (e instanceof CocoEvalError && options.resultsFile)
-      throw new CocoEvalError(`${options.resultsFile}: ${e.message}`);
-    throw e;
-  }
+  // errors name the file of the side that lacks something
+  const named = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (!(e instanceof CocoEvalError)) throw e;
+      const file = e.inGt ? options.gtFile : options.resultsFile;
+      throw file ? new CocoEvalError(`${file}: ${e.message}`, e.inGt) : e;
+    }
+  };
+  const gts = named(() => prepareGts(gt, params, index));
+  const dts = named(() => loadRes(gt, dt, index));
   const runs = params.iouType === 'segm' ? runsLookup(gt, dt) : undefined;
-  const ev = evaluate(params, gts, dts, runs);
+  const ev = named(() => evaluate(params, gts, dts, runs));
   const { precision, recall, scores } = accumulate(params, ev, dts.score);
   const K = params.useCats ? params.catIds.length : 1;
   const result: CocoEvalResult = {

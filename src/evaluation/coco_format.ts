@@ -137,6 +137,13 @@ function quickRes(a: any): boolean {
   );
 }
 
+/** A bbox that is an array of another length than 4: zod would say only `length >= 4` or `<= 4`. */
+function checkBoxLength(a: unknown, at: string): void {
+  const b = (a as { bbox?: unknown } | null)?.bbox;
+  if (Array.isArray(b) && b.length !== 4)
+    throw new ConfigError(`${at}.bbox`, '[x, y, w, h] (4 numbers)', formatValue(b));
+}
+
 function withFile<T>(file: string | undefined, f: () => T): T {
   try {
     return f();
@@ -172,7 +179,9 @@ export function parseCocoDataset(data: unknown, file?: string): CocoJson {
       validateArgs(cocoDatasetSchema, data, '', 'a COCO data set');
     }
     d.annotations.forEach((a: unknown, i: number) => {
-      if (!quickAnn(a)) validateArgs(cocoAnnotationSchema, a, `annotations[${i}]`);
+      if (quickAnn(a)) return;
+      checkBoxLength(a, `annotations[${i}]`);
+      validateArgs(cocoAnnotationSchema, a, `annotations[${i}]`);
     });
     d.images.forEach((a: unknown, i: number) => validateArgs(imageSchema, a, `images[${i}]`));
     d.categories.forEach((a: unknown, i: number) =>
@@ -205,7 +214,9 @@ export function parseCocoResults(data: unknown, file?: string): CocoResult[] {
       );
     }
     data.forEach((a: unknown, i: number) => {
-      if (!quickRes(a)) validateArgs(cocoResultSchema, a, `[${i}]`);
+      if (quickRes(a)) return;
+      checkBoxLength(a, `[${i}]`);
+      validateArgs(cocoResultSchema, a, `[${i}]`);
     });
     return data as CocoResult[];
   });

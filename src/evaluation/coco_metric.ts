@@ -4,6 +4,7 @@
  */
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import { validateArgs } from '../config/validate.js';
 import { METRICS } from '../registry.js';
 import { compressRle, rleEncode, type RLE } from '../masks/index.js';
 import { evaluateCoco, summarizeOne, type CocoEvalResult } from './coco_eval.js';
@@ -262,7 +263,7 @@ export class CocoMetric implements Metric<MetricDataSample> {
   private gt?: CocoJson;
 
   constructor(options: CocoMetricOptions = {}) {
-    const o = optionsSchema.parse(options);
+    const o = validateArgs(optionsSchema, options, 'CocoMetric');
     this.options = {
       classwise: false,
       proposalNums: [100, 300, 1000],

@@ -6,6 +6,7 @@
  * (a class absent from both prediction and ground truth has IoU 0/0 = NaN).
  */
 import { z } from 'zod';
+import { validateArgs } from '../config/validate.js';
 import { METRICS } from '../registry.js';
 import type { SegMetricSample } from '../structures/index.js';
 import type { DatasetMeta, Metric } from './metric.js';
@@ -267,7 +268,7 @@ export class SegMetric implements Metric<SegMetricSample> {
   private areas?: SegAreas;
 
   constructor(options: SegMetricOptions = {}) {
-    const o = optionsSchema.parse(options);
+    const o = validateArgs(optionsSchema, options, 'SegMetric');
     this.options = { ignoreIndex: 255, iouMetrics: ['mIoU', 'mDice', 'mFscore'], beta: 1, ...o };
   }
 

@@ -2,6 +2,7 @@
  * `VOCMetric`: mmdetection's PASCAL VOC mAP metric over streamed predictions.
  */
 import { z } from 'zod';
+import { validateArgs } from '../config/validate.js';
 import { METRICS } from '../registry.js';
 import { evalMap, type MapAnnotation } from './voc_eval.js';
 import type { MetricDataSample } from '../structures/index.js';
@@ -82,7 +83,7 @@ export class VOCMetric implements Metric<MetricDataSample> {
   private results: Collected[] = [];
 
   constructor(options: VOCMetricOptions = {}) {
-    const o = optionsSchema.parse(options);
+    const o = validateArgs(optionsSchema, options, 'VOCMetric');
     this.options = { evalMode: '11points', useLegacyCoordinate: true, prefix: 'pascal_voc', ...o };
   }
 

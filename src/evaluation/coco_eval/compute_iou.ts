@@ -41,18 +41,21 @@ export class EvalScratch {
  */
 export function runsLookup(gt: CocoJson, dt: readonly CocoResult[]): RunsLookup {
   const anns = gt.annotations;
-  const imgSize = new Map<number, [number, number]>();
-  for (const im of gt.images) imgSize.set(im.id, [im.height ?? NaN, im.width ?? NaN]);
+  const imgSize = new Map<number, [number, number, number]>();
+  // a reused id: the last entry, as pycocotools' `imgs` dict
+  gt.images.forEach((im, i) => imgSize.set(im.id, [im.height ?? NaN, im.width ?? NaN, i]));
   const gRuns: (Runs | undefined)[] = new Array(anns.length);
   const dRuns: (Runs | undefined)[] = new Array(dt.length);
+  // polygons and boxes are rasterized at the image size, which the ground truth gives
   const sizeOf = (imageId: number, what: string): [number, number] => {
-    const s = imgSize.get(imageId)!;
-    if (!Number.isInteger(s[0]) || !Number.isInteger(s[1])) {
+    const [h, w, i] = imgSize.get(imageId)!;
+    if (!Number.isInteger(h) || !Number.isInteger(w)) {
       throw new CocoEvalError(
-        `${what}: segm evaluation needs height and width of image ${imageId}`,
+        `images[${i}] (id ${imageId}): no height and width, which segm evaluation needs to rasterize ${what}`,
+        true,
       );
     }
-    return s;
+    return [h, w];
   };
   const gtRunsOf = (j: number): Runs => {
     let r = gRuns[j];
@@ -61,9 +64,10 @@ export function runsLookup(gt: CocoJson, dt: readonly CocoResult[]): RunsLookup 
       if (a.segmentation === undefined)
         throw new CocoEvalError(
           `annotations[${j}] (id ${a.id}): segm evaluation needs a segmentation`,
+          true,
         );
       const isRle = !Array.isArray(a.segmentation);
-      const [h, w] = isRle ? [0, 0] : sizeOf(a.image_id, `annotations[${j}]`);
+      const [h, w] = isRle ? [0, 0] : sizeOf(a.image_id, `the polygons of annotations[${j}]`);
       r = gRuns[j] = segmentationRuns(a.segmentation, h, w, `annotations[${j}].segmentation`);
     }
     return r;
@@ -73,11 +77,11 @@ export function runsLookup(gt: CocoJson, dt: readonly CocoResult[]): RunsLookup 
     if (!r) {
       const d = dt[j];
       if (d.segmentation === undefined) {
-        const [h, w] = sizeOf(d.image_id, `results[${j}]`);
+        const [h, w] = sizeOf(d.image_id, `the box of results[${j}]`);
         r = bboxRuns(d.bbox!, h, w);
       } else {
         const isRle = !Array.isArray(d.segmentation);
-        const [h, w] = isRle ? [0, 0] : sizeOf(d.image_id, `results[${j}]`);
+        const [h, w] = isRle ? [0, 0] : sizeOf(d.image_id, `the polygons of results[${j}]`);
         r = segmentationRuns(d.segmentation, h, w, `results[${j}].segmentation`);
       }
       dRuns[j] = r;

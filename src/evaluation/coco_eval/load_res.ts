@@ -52,7 +52,9 @@ export function loadRes(gt: CocoJson, dt: readonly CocoResult[], index: CocoInde
     if (boxBranch) {
       const b = d.bbox;
       if (!b || b.length !== 4)
-        throw new CocoEvalError(`results[${j}]: expected bbox [x, y, w, h] like results[0]`);
+        throw new CocoEvalError(
+          `results[${j}].bbox: missing; results[0] has a bbox, so every result needs a bbox [x, y, w, h]`,
+        );
       dBox.set(b, j * 4);
       dArea[j] = b[2] * b[3];
     } else {

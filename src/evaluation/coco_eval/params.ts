@@ -29,6 +29,8 @@ export interface CocoEvalOptions {
   useCats?: boolean;
   /** The file the results came from, named in errors about them (`results[j]...`). */
   resultsFile?: string;
+  /** The file the ground truth came from, named in errors about it (`images[i]...`, `annotations[j]...`). */
+  gtFile?: string;
 }
 
 /** Resolved parameters. */
@@ -107,7 +109,11 @@ const uniqueSorted = (ids: Iterable<number>): number[] => [...new Set(ids)].sort
 
 /** Error in the inputs of an evaluation (ids that do not correspond, missing fields). */
 export class CocoEvalError extends Error {
-  constructor(message: string) {
+  /** `inGt`: the ground truth lacks what is needed (its file is named), else the results do. */
+  constructor(
+    message: string,
+    readonly inGt = false,
+  ) {
     super(message);
     this.name = 'CocoEvalError';
   }

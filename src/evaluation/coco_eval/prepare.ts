@@ -62,7 +62,10 @@ export function prepareGts(gt: CocoJson, params: CocoEvalParams, index: CocoInde
     if (params.iouType === 'bbox') {
       const b = a.bbox;
       if (!b)
-        throw new CocoEvalError(`annotations[${j}] (id ${a.id}): bbox evaluation needs a bbox`);
+        throw new CocoEvalError(
+          `annotations[${j}] (id ${a.id}): bbox evaluation needs a bbox`,
+          true,
+        );
       gBox[j * 4] = b[0]!;
       gBox[j * 4 + 1] = b[1]!;
       gBox[j * 4 + 2] = b[2]!;

@@ -1,0 +1,4 @@
+import cases from './evaluation_metrics.cases.js';
+import { runCases } from './harness.js';
+
+runCases(cases);
