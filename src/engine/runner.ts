@@ -38,7 +38,7 @@ import {
   resumeRunner,
   saveRunnerCheckpoint,
 } from './runner_checkpoint.js';
-import { NonFiniteLossError, parseLosses } from './train_step.js';
+import { LossWatch, NonFiniteLossError, parseLosses } from './train_step.js';
 
 /** What the engine needs of a model. */
 export interface DetectorLike extends Module {
@@ -132,6 +132,8 @@ export class Runner {
   private hookOrder = 0;
   private readonly seedGiven: boolean;
   private readonly hookSeq = new WeakMap<Hook, number>();
+  /** Warns when the loss blows up by orders of magnitude (finite values pass the NaN check). */
+  private readonly lossWatch = new LossWatch();
 
   constructor(cfg: Config, options: RunnerOptions = {}) {
     this.options = options;
@@ -443,6 +445,11 @@ export class Runner {
       }
       this.iter++;
       this.innerIter++;
+      const warning = this.lossWatch.observe(this.iter, losses.loss);
+      if (warning)
+        this.logger.info(
+          `${warning}; lower the learning rate${ow.clipGrad ? '' : ' or set optimWrapper.clipGrad'}`,
+        );
       return { losses, lr, gradNorm: info.gradNorm };
     } finally {
       result.value.dispose();

@@ -19,6 +19,7 @@ import type { RngState } from '../utils/random.js';
 import type { CheckpointContent } from './hooks/hook.js';
 import type { OptimizerMeta } from './optim/optimizers.js';
 import type { Runner } from './runner.js';
+import { NonFiniteStateError, nonFiniteTensors } from './train_step.js';
 
 /** The checkpoint to resume from, per `resume` / `loadFrom` (mmengine's rules), or undefined. */
 export function checkpointToResume(runner: Runner): string | undefined {
@@ -88,7 +89,11 @@ export async function saveRunnerCheckpoint(
     backend: tf.getBackend(),
     time: new Date().toISOString(),
   };
-  writeCheckpoint(file, { state: runner.model.stateDict(), optimizerState, meta });
+  const state = runner.model.stateDict();
+  // Never write a diverged run's weights: the previous checkpoints stay the ones to resume from.
+  const bad = nonFiniteTensors(state, optimizerState);
+  if (bad.length) throw new NonFiniteStateError(file, bad, runner.iter);
+  writeCheckpoint(file, { state, optimizerState, meta });
 }
 
 /**

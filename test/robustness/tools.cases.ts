@@ -299,7 +299,7 @@ const cases: RobustCase[] = [
       const r = await runTool('infer', [b.config, b.ckpt, good, '--out-dir', path.join(f, 'sub')]);
       expect(r.code).toBe(1);
       expect(r.err.trim()).toBe(
-        `Error: cannot use directory ${path.join(f, 'sub')}: a part of the path is a file, not a directory (ENOTDIR)`,
+        `Error: cannot create directory ${path.join(f, 'sub')}: ${f} is not a directory`,
       );
     },
   },

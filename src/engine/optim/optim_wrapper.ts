@@ -97,7 +97,7 @@ export function paramEntries(model: Module, cfg: ParamwiseCfg = {}): ParamEntry[
   return out;
 }
 
-/** The global gradient norm is NaN or infinite (checked when clipping is on); the update is not applied. */
+/** The global gradient norm is NaN or infinite (checked at every step); the update is not applied. */
 export class NonFiniteGradientError extends Error {
   constructor(readonly norm: number) {
     super(`the gradient norm is ${norm} (the loss terms were finite)`);
@@ -107,7 +107,7 @@ export class NonFiniteGradientError extends Error {
 
 /** What one {@link OptimWrapper.update} did. */
 export interface UpdateInfo {
-  /** Global 2-norm of the gradients before clipping (when clipping is on). */
+  /** Global 2-norm of the gradients before clipping (reported when clipping is on; checked always). */
   gradNorm?: number;
 }
 
@@ -160,16 +160,16 @@ export class OptimWrapper {
     const info: UpdateInfo = {};
     let use = grads;
     const owned: tf.Tensor[] = [];
+    const present = this.optimizer.params
+      .map((p) => grads.get(p.name))
+      .filter((g): g is tf.Tensor => !!g);
+    const norm = present.length
+      ? tf.tidy(() => tf.sqrt(tf.addN(present.map((g) => tf.sum(tf.square(g))))).dataSync()[0])
+      : 0;
+    // Nothing is applied: the weights stay as they were before this step.
+    if (!Number.isFinite(norm)) throw new NonFiniteGradientError(norm);
     if (this.clipGrad) {
-      const present = this.optimizer.params
-        .map((p) => grads.get(p.name))
-        .filter((g): g is tf.Tensor => !!g);
-      const norm = present.length
-        ? tf.tidy(() => tf.sqrt(tf.addN(present.map((g) => tf.sum(tf.square(g))))).dataSync()[0])
-        : 0;
       info.gradNorm = norm;
-      // Nothing is applied: the weights stay as they were before this step.
-      if (!Number.isFinite(norm)) throw new NonFiniteGradientError(norm);
       const coef = this.clipGrad.maxNorm / (norm + 1e-6);
       if (coef < 1) {
         use = new Map();
