@@ -486,6 +486,47 @@ const cases: RobustCase[] = [
       expectError(r, 1, 'paramScheduler.5: expected an index below 2, got "5"');
     },
   },
+  {
+    id: 'config.transform-error-full-key-path',
+    item: '12',
+    what: 'a misspelt transform type in the training pipeline',
+    expect: 'clear-error',
+    async run() {
+      const r = await runTool('train', [
+        'configs/retinanet/retinanet_r18_fpn_shapes.ts',
+        '--work-dir',
+        path.join(tmpDir('cfg-transform'), 'run'),
+        '--cfg-options',
+        'trainDataloader.dataset.pipeline.1.type=LoadAnnotationz',
+      ]);
+      expectError(
+        r,
+        1,
+        "trainDataloader.dataset.pipeline.1.type: 'LoadAnnotationz' is not registered in the transform registry. Did you mean 'LoadAnnotations'?",
+      );
+    },
+  },
+  {
+    id: 'config.dataset-error-starts-with-file',
+    item: '12',
+    what: 'a dataRoot without the annotation file',
+    expect: 'clear-error',
+    async run() {
+      const root = tmpDir('cfg-dataroot');
+      const r = await runTool('train', [
+        'configs/retinanet/retinanet_r18_fpn_shapes.ts',
+        '--work-dir',
+        path.join(root, 'run'),
+        '--cfg-options',
+        `trainDataloader.dataset.dataRoot=${root}/`,
+      ]);
+      expectError(
+        r,
+        1,
+        `${root}/annotations/instances_train.json: annotation file not found (loading trainDataloader.dataset, a dataset type 'CocoDataset')`,
+      );
+    },
+  },
 ];
 
 export default cases;
