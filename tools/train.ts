@@ -6,13 +6,10 @@
  */
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { setBackend, type BackendName } from '../src/backend/index.js';
-import { loadConfig } from '../src/config/index.js';
-import { Runner } from '../src/engine/index.js';
+import type { BackendName } from '../src/backend/index.js';
+import { preprocessArgv, runCli } from '../src/engine/cli.js';
 import { resolveWorkDir } from '../src/engine/work_dir.js';
 import { acquireDirLock } from '../src/utils/lock.js';
-import { registerAllModules } from '../src/engine/register_all.js';
-import { preprocessArgv, runCli } from '../src/engine/cli.js';
 
 const HELP = `usage: tools/train.ts CONFIG [options]
 
@@ -60,33 +57,38 @@ async function main(): Promise<void> {
     throw new Error(`expected one CONFIG argument, got ${positionals.length} (see --help)`);
   const file = positionals[0];
   if (!fs.existsSync(file)) throw new Error(`config file not found: ${file}`);
+  const seed = values.seed === undefined ? undefined : Number(values.seed);
+  if (seed !== undefined && !Number.isInteger(seed))
+    throw new Error(`--seed: expected an integer, got ${JSON.stringify(values.seed)}`);
+  if (values.resume && !fs.existsSync(values.resume))
+    throw new Error(`--resume: checkpoint not found: ${values.resume}`);
+  if (values['load-from'] && !fs.existsSync(values['load-from']))
+    throw new Error(`--load-from: checkpoint not found: ${values['load-from']}`);
+  // The work dir is locked before anything slow (with --work-dir, before the config is even
+  // read): a second run on it fails at once.
+  let workDirLock = values['work-dir']
+    ? acquireDirLock(resolveWorkDir(undefined, file, values['work-dir']))
+    : undefined;
+  // The engine is imported only now: a run that fails on its work dir's lock exits before that.
+  const [{ setBackend }, { loadConfig }, { Runner }, { registerAllModules }] = await Promise.all([
+    import('../src/backend/index.js'),
+    import('../src/config/index.js'),
+    import('../src/engine/index.js'),
+    import('../src/engine/register_all.js'),
+  ]);
   await registerAllModules();
   const cfg = await loadConfig(file, {
     cfgOptions: values['cfg-options'] ?? [],
     allowImports: values['allow-imports'] ?? false,
   });
   if (values['work-dir']) cfg.workDir = values['work-dir'];
-  if (values.seed !== undefined) {
-    const s = Number(values.seed);
-    if (!Number.isInteger(s))
-      throw new Error(`--seed: expected an integer, got ${JSON.stringify(values.seed)}`);
-    cfg.randomness = { ...(cfg.randomness ?? {}), seed: s };
-  }
+  workDirLock ??= acquireDirLock(resolveWorkDir(cfg.workDir, file));
+  if (seed !== undefined) cfg.randomness = { ...(cfg.randomness ?? {}), seed };
   if (values['auto-scale-lr'])
     cfg.autoScaleLr = { baseBatchSize: 16, ...(cfg.autoScaleLr ?? {}), enable: true };
   if (values.deterministic) cfg.randomness = { ...(cfg.randomness ?? {}), deterministic: true };
-  if (values.resume !== undefined) {
-    if (values.resume && !fs.existsSync(values.resume))
-      throw new Error(`--resume: checkpoint not found: ${values.resume}`);
-    cfg.resume = values.resume || true;
-  }
-  if (values['load-from']) {
-    if (!fs.existsSync(values['load-from']))
-      throw new Error(`--load-from: checkpoint not found: ${values['load-from']}`);
-    cfg.loadFrom = values['load-from'];
-  }
-  // The work dir is locked before anything slow: a second run on it fails at once.
-  const workDirLock = acquireDirLock(resolveWorkDir(cfg.workDir, file));
+  if (values.resume !== undefined) cfg.resume = values.resume || true;
+  if (values['load-from']) cfg.loadFrom = values['load-from'];
   const backend = (values.backend ?? cfg.backend ?? 'auto') as BackendName;
   const choice = await setBackend(backend);
   console.log(`backend: ${choice.reason}`);

@@ -32,7 +32,11 @@ export class DirLockedError extends Error {
   }
 }
 
-/** A held lock; {@link release} removes the lock file (also done when the process exits). */
+/**
+ * A held lock; {@link release} removes the lock file (also done when the
+ * process exits), and the directory too when the lock created it and nothing
+ * else was written there.
+ */
 export interface DirLock {
   readonly dir: string;
   readonly file: string;
@@ -139,6 +143,7 @@ function sleepMs(ms: number): void {
  * @throws DirLockedError when a live process holds the lock
  */
 export function acquireDirLock(dir: string, command?: string): DirLock {
+  const existed = fs.existsSync(dir);
   const abs = ensureDir(dir);
   const file = path.join(abs, LOCK_NAME);
   const holder: LockHolder = {
@@ -157,6 +162,14 @@ export function acquireDirLock(dir: string, command?: string): DirLock {
         process.removeListener('exit', release);
         // Only our own lock is removed.
         if (readHolder(file)?.pid === process.pid) fs.rmSync(file, { force: true });
+        // A directory made for the lock alone goes with it (a run that failed early leaves nothing).
+        if (!existed) {
+          try {
+            fs.rmdirSync(abs);
+          } catch {
+            // the run wrote files into it
+          }
+        }
       };
       process.on('exit', release);
       return { dir: abs, file, tookOverFrom, release };
