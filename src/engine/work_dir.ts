@@ -73,7 +73,7 @@ export function takeWorkDir(
             `pass --resume to continue that run, --overwrite to start over in it (its checkpoints will be replaced), or another --work-dir`,
         );
       runner.logger.info(
-        `warning: work dir ${dir} holds checkpoints of an earlier run (${list}); --overwrite: starting over, they will be replaced as this run saves`,
+        `warning: work dir ${dir} holds checkpoints of an earlier run (${list}); starting over in it (overwrite): those of the same name are replaced as this run saves`,
       );
     }
     return lock;

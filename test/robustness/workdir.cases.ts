@@ -214,7 +214,7 @@ const cases: RobustCase[] = [
       const r = await train(dir, '--overwrite', '--cfg-options', 'trainCfg.maxEpochs=1');
       expectOk(r);
       expect(r.out).toContain(
-        `warning: work dir ${dir} holds checkpoints of an earlier run (best_toy_score_epoch_3.safetensors, epoch_2.safetensors, epoch_3.safetensors, last_checkpoint); --overwrite: starting over, they will be replaced as this run saves`,
+        `warning: work dir ${dir} holds checkpoints of an earlier run (best_toy_score_epoch_3.safetensors, epoch_2.safetensors, epoch_3.safetensors, last_checkpoint); starting over in it (overwrite): those of the same name are replaced as this run saves`,
       );
       expect(fs.readFileSync(path.join(dir, 'last_checkpoint'), 'utf8').trim()).toMatch(
         /epoch_1\.safetensors$/,
