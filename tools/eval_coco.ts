@@ -77,7 +77,7 @@ function main(argv: string[]): number {
   const report = (file: string, problems: CocoProblem[]) => {
     if (problems.length && values.strict)
       throw new Error(
-        `${file}: ${problems.length} problems (--strict):\n  ${problems.map((p) => p.message).join('\n  ')}`,
+        `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'} (--strict):\n  ${problems.map((p) => p.message).join('\n  ')}`,
       );
     for (const line of summarizeCocoProblems(problems))
       console.warn(`Warning: ${file}: ${line} (scored as pycocotools does; --strict rejects it)`);

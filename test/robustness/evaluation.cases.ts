@@ -217,7 +217,7 @@ const cases: RobustCase[] = [
       const r = await evalCoco('one-strict', gt, perfectBoxes(), ['--strict']);
       expectFailure(
         r,
-        `${r.gt}: 1 problems (--strict):\n  images[2].id: 2 is already the id of images[1]`,
+        `${r.gt}: 1 problem (--strict):\n  images[2].id: 2 is already the id of images[1]`,
       );
     },
   },

@@ -264,7 +264,7 @@ const cases: RobustCase[] = [
     expect: 'clear-error',
     async run() {
       const s = await evalCoco('rle5-strict', cocoGt(), RLE5, ['--iou-type', 'segm', '--strict']);
-      expectFailure(s, `${s.dt}: 1 problems (--strict):\n  ${RLE5_MSG}`);
+      expectFailure(s, `${s.dt}: 1 problem (--strict):\n  ${RLE5_MSG}`);
     },
   },
 ];
