@@ -6,8 +6,9 @@
  */
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { BackendName } from '../src/backend/index.js';
-import { preprocessArgv, runCli } from '../src/engine/cli.js';
+import { preprocessArgv, runCli, UsageError } from '../src/engine/cli.js';
+import { autoProcs } from '../src/engine/dist/procs.js';
+import type { TrainJob } from '../src/engine/train_job.js';
 import { resolveWorkDir } from '../src/engine/work_dir.js';
 import { acquireDirLock } from '../src/utils/lock.js';
 
@@ -28,6 +29,8 @@ options:
   --deterministic           set randomness.deterministic
   --auto-scale-lr           scale the lr by batch size / autoScaleLr.baseBatchSize (default 16)
   --allow-imports           let a JSON config or an override import the modules in its customImports
+  --nproc N|auto            data-parallel training on N worker threads (auto: the cores available);
+                            batchSize is per worker, gradients are averaged, rank 0 validates and saves
   -h, --help                show this help
 `;
 
@@ -46,6 +49,7 @@ async function main(): Promise<void> {
       deterministic: { type: 'boolean' },
       'auto-scale-lr': { type: 'boolean' },
       'allow-imports': { type: 'boolean' },
+      nproc: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -64,44 +68,69 @@ async function main(): Promise<void> {
     throw new Error(`--resume: checkpoint not found: ${values.resume}`);
   if (values['load-from'] && !fs.existsSync(values['load-from']))
     throw new Error(`--load-from: checkpoint not found: ${values['load-from']}`);
-  // The work dir is locked before anything slow (with --work-dir, before the config is even
-  // read): a second run on it fails at once.
-  let workDirLock = values['work-dir']
-    ? acquireDirLock(resolveWorkDir(undefined, file, values['work-dir']))
-    : undefined;
-  // The engine is imported only now: a run that fails on its work dir's lock exits before that.
-  const [{ setBackend }, { loadConfig }, { Runner }, { registerAllModules }] = await Promise.all([
-    import('../src/backend/index.js'),
-    import('../src/config/index.js'),
-    import('../src/engine/index.js'),
-    import('../src/engine/register_all.js'),
-  ]);
-  await registerAllModules();
-  const cfg = await loadConfig(file, {
+  const nproc = parseNproc(values.nproc);
+  const job: TrainJob = {
+    configFile: file,
     cfgOptions: values['cfg-options'] ?? [],
     allowImports: values['allow-imports'] ?? false,
-  });
-  if (values['work-dir']) cfg.workDir = values['work-dir'];
-  workDirLock ??= acquireDirLock(resolveWorkDir(cfg.workDir, file));
-  if (seed !== undefined) cfg.randomness = { ...(cfg.randomness ?? {}), seed };
-  if (values['auto-scale-lr'])
-    cfg.autoScaleLr = { baseBatchSize: 16, ...(cfg.autoScaleLr ?? {}), enable: true };
-  if (values.deterministic) cfg.randomness = { ...(cfg.randomness ?? {}), deterministic: true };
-  if (values.resume !== undefined) cfg.resume = values.resume || true;
-  if (values['load-from']) cfg.loadFrom = values['load-from'];
-  const backend = (values.backend ?? cfg.backend ?? 'auto') as BackendName;
-  const choice = await setBackend(backend);
-  console.log(`backend: ${choice.reason}`);
-  cfg.backend = backend;
-  const runner = new Runner(cfg, {
-    configFile: file,
+    workDir: values['work-dir'],
+    seed,
+    deterministic: values.deterministic,
+    autoScaleLr: values['auto-scale-lr'],
+    resume: values.resume === undefined ? undefined : values.resume || true,
+    loadFrom: values['load-from'],
+    backend: values.backend,
     overwrite: values.overwrite ?? false,
-    workDirLock,
-  });
-  await runner.train();
+  };
+  // The work dir is locked before anything slow (with --work-dir, before the config is even
+  // read): a second run on it fails at once.
+  let workDirLock = job.workDir
+    ? acquireDirLock(resolveWorkDir(undefined, file, job.workDir))
+    : undefined;
+  // The engine is imported only now: a run that fails on its work dir's lock exits before that.
+  let result;
+  if (nproc === 1) {
+    const { runTrainJob } = await import('../src/engine/train_job.js');
+    result = await runTrainJob(job, { workDirLock });
+  } else {
+    if (!workDirLock) {
+      // Every worker must use the same work dir: resolve it (the config's, else the default) here.
+      const [{ loadConfig }, { registerAllModules }] = await Promise.all([
+        import('../src/config/index.js'),
+        import('../src/engine/register_all.js'),
+      ]);
+      await registerAllModules();
+      const cfg = await loadConfig(file, {
+        cfgOptions: job.cfgOptions,
+        allowImports: job.allowImports,
+      });
+      job.workDir = resolveWorkDir(cfg.workDir, file);
+      workDirLock = acquireDirLock(job.workDir);
+    }
+    job.workDir = workDirLock.dir;
+    const { trainDataParallel } = await import('../src/engine/dist/launch.js');
+    console.log(`data-parallel training: ${nproc} workers`);
+    try {
+      result = await trainDataParallel(job, nproc, workDirLock);
+    } finally {
+      workDirLock.release();
+    }
+  }
   console.log(
-    `done: ${runner.iter} iterations, ${runner.epoch} epochs; checkpoints and logs in ${runner.workDir}`,
+    `done: ${result.iter} iterations, ${result.epoch} epochs; checkpoints and logs in ${result.workDir}`,
   );
+}
+
+/** `--nproc N` or `auto` (the cores available); default 1. */
+function parseNproc(v: string | undefined): number {
+  if (v === undefined) return 1;
+  if (v === 'auto') return autoProcs();
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(
+      `--nproc: expected a positive integer or 'auto', got ${JSON.stringify(v)}`,
+    );
+  return n;
 }
 
 runCli(main);

@@ -45,6 +45,24 @@ export interface DataLoaderOptions {
    * (bench/data.ts). Worth trying where cores are to spare.
    */
   colorWorkers?: number;
+  /**
+   * This process's part of each epoch in data-parallel training (torch's
+   * DistributedSampler): the epoch's order, padded by wrapping around to a
+   * multiple of `worldSize`, and every `worldSize`-th sample from `rank`.
+   * Sample `j` of the shard gets the random transforms of global position
+   * `j * worldSize + rank`, so the union of the shards' batches is the
+   * single-process batch of `worldSize` times the size.
+   */
+  shard?: { rank: number; worldSize: number };
+}
+
+/** The shard of `order` for `rank` of `worldSize` (padded by wrapping around, interleaved). */
+export function shardOrder(order: number[], rank: number, worldSize: number): number[] {
+  if (worldSize <= 1) return order;
+  const per = Math.ceil(order.length / worldSize);
+  const out: number[] = [];
+  for (let j = 0; j < per; j++) out.push(order[(j * worldSize + rank) % order.length]);
+  return out;
 }
 
 /**
@@ -226,8 +244,9 @@ export function collate(
 export class DataLoader {
   static readonly unbuiltArgs = ['dataset'] as const;
   readonly dataset: DatasetLike;
-  readonly opts: Required<Omit<DataLoaderOptions, 'dataset' | 'padSizeDivisor'>> & {
+  readonly opts: Required<Omit<DataLoaderOptions, 'dataset' | 'padSizeDivisor' | 'shard'>> & {
     padSizeDivisor?: number;
+    shard: { rank: number; worldSize: number };
   };
 
   constructor(options: DataLoaderOptions) {
@@ -251,6 +270,7 @@ export class DataLoader {
       padValue: options.padValue ?? 0,
       colorWorkers:
         typeof SharedArrayBuffer === 'function' ? Math.max(0, options.colorWorkers ?? 0) : 0,
+      shard: options.shard ?? { rank: 0, worldSize: 1 },
     };
     if (this.dataset.length === 0)
       throw new Error(
@@ -258,12 +278,13 @@ export class DataLoader {
       );
   }
 
-  /** The sample order of epoch `epoch`. */
+  /** The sample order of epoch `epoch` (this process's shard of it in data-parallel training). */
   order(epoch: number): number[] {
     const n = this.dataset.length;
-    return this.opts.shuffle
+    const full = this.opts.shuffle
       ? Rng.derive(this.opts.seed, epoch).permutation(n)
       : Array.from({ length: n }, (_, i) => i);
+    return shardOrder(full, this.opts.shard.rank, this.opts.shard.worldSize);
   }
 
   /** Indices of each batch of epoch `epoch`. */
@@ -293,7 +314,7 @@ export class DataLoader {
 
   /** Batches per epoch. */
   get length(): number {
-    const n = this.dataset.length,
+    const n = Math.ceil(this.dataset.length / this.opts.shard.worldSize),
       bs = this.opts.batchSize;
     return this.opts.dropLast ? Math.floor(n / bs) : Math.ceil(n / bs);
   }
@@ -364,7 +385,8 @@ export class DataLoader {
         next - consumed < this.opts.prefetch
       ) {
         const { idx, pos: p } = flat[next];
-        const rng = Rng.derive(this.opts.seed, epoch, p, 0x51ed);
+        const { rank, worldSize } = this.opts.shard;
+        const rng = Rng.derive(this.opts.seed, epoch, p * worldSize + rank, 0x51ed);
         running++;
         const pr = this.dataset.get(idx, { rng, deferPixels: true });
         results[next] = pr.then(

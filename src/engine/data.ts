@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { ConfigError, validateArgs } from '../config/index.js';
-import { DataLoader } from '../datasets/loader.js';
+import { DataLoader, shardOrder } from '../datasets/loader.js';
 import { DATASETS } from '../registry.js';
 import type { EngineBatch } from '../structures/index.js';
 import { Rng } from '../utils/random.js';
@@ -43,7 +43,14 @@ export interface CollatableDataset<S = unknown, B = EngineBatch> {
 export class ArrayDataLoader<S = unknown, B = EngineBatch> implements EngineLoader<B> {
   constructor(
     readonly dataset: CollatableDataset<S, B>,
-    readonly options: { batchSize: number; shuffle?: boolean; seed?: number; dropLast?: boolean },
+    readonly options: {
+      batchSize: number;
+      shuffle?: boolean;
+      seed?: number;
+      dropLast?: boolean;
+      /** This process's shard in data-parallel training (see the image DataLoader's `shard`). */
+      shard?: { rank: number; worldSize: number };
+    },
   ) {
     if (!(options.batchSize >= 1))
       throw new Error(`ArrayDataLoader: batchSize must be >= 1, got ${options.batchSize}`);
@@ -51,7 +58,7 @@ export class ArrayDataLoader<S = unknown, B = EngineBatch> implements EngineLoad
   }
 
   get length(): number {
-    const n = this.dataset.length;
+    const n = Math.ceil(this.dataset.length / (this.options.shard?.worldSize ?? 1));
     const bs = this.options.batchSize;
     return this.options.dropLast ? Math.floor(n / bs) : Math.ceil(n / bs);
   }
@@ -59,9 +66,11 @@ export class ArrayDataLoader<S = unknown, B = EngineBatch> implements EngineLoad
   /** The sample order of `epoch`. */
   order(epoch: number): number[] {
     const n = this.dataset.length;
-    return this.options.shuffle
+    const full = this.options.shuffle
       ? Rng.derive(this.options.seed ?? 0, epoch).permutation(n)
       : Array.from({ length: n }, (_, i) => i);
+    const s = this.options.shard;
+    return s ? shardOrder(full, s.rank, s.worldSize) : full;
   }
 
   async *epochBatches(epoch: number, startIter = 0): AsyncGenerator<B> {
@@ -72,7 +81,12 @@ export class ArrayDataLoader<S = unknown, B = EngineBatch> implements EngineLoad
       for (let p = b * bs; p < Math.min(order.length, (b + 1) * bs); p++) {
         samples.push(
           await this.dataset.get(order[p], {
-            rng: Rng.derive(this.options.seed ?? 0, epoch, p, 0x51ed),
+            rng: Rng.derive(
+              this.options.seed ?? 0,
+              epoch,
+              p * (this.options.shard?.worldSize ?? 1) + (this.options.shard?.rank ?? 0),
+              0x51ed,
+            ),
           }),
         );
       }
@@ -109,7 +123,7 @@ const dataloaderSchema = z.looseObject({
  */
 export function buildDataloader(
   cfg: unknown,
-  options: { seed: number; path?: string },
+  options: { seed: number; path?: string; shard?: { rank: number; worldSize: number } },
 ): EngineLoader {
   const path = options.path ?? 'dataloader';
   const c = validateArgs(dataloaderSchema, cfg, path, 'dataloader');
@@ -131,6 +145,7 @@ export function buildDataloader(
       shuffle,
       seed: options.seed,
       dropLast: c.dropLast,
+      shard: options.shard,
     });
   }
   return new DataLoader({
@@ -144,6 +159,7 @@ export function buildDataloader(
     padSizeDivisor: c.padSizeDivisor,
     padValue: c.padValue,
     groupByAspectRatio: c.batchSampler?.type === 'AspectRatioBatchSampler',
+    shard: options.shard,
   }) as unknown as EngineLoader;
 }
 

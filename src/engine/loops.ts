@@ -48,6 +48,31 @@ export class Evaluator {
   }
 }
 
+/**
+ * Validation inside training. In data-parallel training rank 0 runs the
+ * validation loop on the whole validation set while the other workers wait;
+ * its metrics reach every worker before the `afterValEpoch` hooks run, so
+ * that hooks deciding on them (best checkpoint, early stopping) decide alike
+ * and their collective operations line up.
+ */
+async function validate(r: Runner, loop: EvalLoopLike): Promise<void> {
+  if (r.dist.worldSize === 1) {
+    await loop.run();
+    return;
+  }
+  if (r.isMain) {
+    await loop.run(); // gives its metrics to the others before its afterValEpoch hooks
+    return;
+  }
+  // The same hook calls as the loop's, without the batches (EMA swaps its weights in and out alike).
+  await r.callHook('beforeVal');
+  await r.callHook('beforeValEpoch');
+  const metrics = r.dist.allGather<Record<string, number> | null>(null)[0]!;
+  r.lastMetrics = metrics;
+  await r.callHook('afterValEpoch', metrics);
+  await r.callHook('afterVal');
+}
+
 const epochLoopSchema = z.strictObject({
   runner: z.custom<Runner>(),
   dataloader: z.custom<EngineLoader>(),
@@ -92,7 +117,7 @@ export class EpochBasedTrainLoop implements TrainLoopLike {
         r.epoch >= this.valBegin &&
         (r.epoch % this.valInterval === 0 || r.epoch === this.maxEpochs)
       ) {
-        await r.valLoop.run();
+        await validate(r, r.valLoop);
       }
     }
     await r.callHook('afterTrain');
@@ -168,7 +193,7 @@ export class IterBasedTrainLoop implements TrainLoopLike {
           r.iter >= this.valBegin &&
           (r.iter % this.valInterval === 0 || r.iter === this.maxIters)
         ) {
-          await r.valLoop.run();
+          await validate(r, r.valLoop);
           r.model.train();
         }
         if (r.iter >= this.maxIters || this.stopTraining) {
@@ -245,6 +270,8 @@ abstract class EvalLoop implements EvalLoopLike {
     }
     const metrics = await this.evaluator.compute();
     if (s === 'Val') r.lastMetrics = metrics;
+    // Data-parallel training: the other workers get the metrics before any hook acts on them.
+    if (s === 'Val' && r.dist.worldSize > 1) r.dist.allGather(metrics);
     await r.callHook(`after${s}Epoch`, metrics);
     await r.callHook(`after${s}`);
     return metrics;

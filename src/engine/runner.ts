@@ -9,11 +9,12 @@ import { ConfigError, configToJSON, dumpConfig, type Config } from '../config/in
 import { setInitSeed, type LoadReport, type Module } from '../nn/index.js';
 import { HOOKS, LOOPS, MODELS, isTypedConfig, type TypedConfig } from '../registry.js';
 import type { DirLock } from '../utils/lock.js';
+import { LocalCollective, type Collective } from './dist/collective.js';
 import { configNameOf, resolveWorkDir, takeWorkDir } from './work_dir.js';
 import { Rng } from '../utils/random.js';
 import type { EngineBatch, LossDict } from '../structures/index.js';
 import { checkImageFiles, dropSummaries } from '../datasets/data_checks.js';
-import { buildDataloader, disposeBatch, type EngineLoader } from './data.js';
+import { buildDataloader, type EngineLoader } from './data.js';
 import './hooks/index.js';
 import './loops.js';
 import {
@@ -24,11 +25,7 @@ import {
   type TrainStepOutputs,
 } from './hooks/hook.js';
 import { RunLogger, timestamp, type ConsoleLike } from './logging.js';
-import {
-  NonFiniteGradientError,
-  buildOptimWrapper,
-  type OptimWrapper,
-} from './optim/optim_wrapper.js';
+import { buildOptimWrapper, type OptimWrapper } from './optim/optim_wrapper.js';
 import { type LRScheduler } from './optim/schedulers.js';
 import { autoScaledLr, buildParamSchedulers, isPlain, resolveSeed } from './runner_build.js';
 import {
@@ -38,7 +35,7 @@ import {
   resumeRunner,
   saveRunnerCheckpoint,
 } from './runner_checkpoint.js';
-import { LossWatch, NonFiniteLossError, parseLosses } from './train_step.js';
+import { LossWatch, runTrainStep } from './train_step.js';
 
 /** What the engine needs of a model. */
 export interface DetectorLike extends Module {
@@ -71,7 +68,10 @@ export interface RunnerOptions {
   /** Console sink (default process.stdout). */
   console?: ConsoleLike;
   /** Custom loader builder (default {@link buildDataloader}). */
-  buildDataloader?: (cfg: unknown, options: { seed: number; path: string }) => EngineLoader;
+  buildDataloader?: (
+    cfg: unknown,
+    options: { seed: number; path: string; shard?: { rank: number; worldSize: number } },
+  ) => EngineLoader;
   /** Write no files under the work dir (tools/test.ts without a log). Default false. */
   noFiles?: boolean;
   /**
@@ -86,6 +86,13 @@ export interface RunnerOptions {
    * takes it. Released when the training ends either way.
    */
   workDirLock?: DirLock;
+  /**
+   * The workers of a data-parallel training (default: this process alone).
+   * Each worker runs a Runner with the same config and seed; the training
+   * data is sharded, gradients are averaged before every step, and only rank
+   * 0 validates, logs to files and writes checkpoints.
+   */
+  dist?: Collective;
 }
 
 /**
@@ -133,10 +140,18 @@ export class Runner {
   private readonly seedGiven: boolean;
   private readonly hookSeq = new WeakMap<Hook, number>();
   /** Warns when the loss blows up by orders of magnitude (finite values pass the NaN check). */
-  private readonly lossWatch = new LossWatch();
+  readonly lossWatch = new LossWatch();
+  /** The data-parallel workers this Runner is one of ({@link RunnerOptions.dist}). */
+  readonly dist: Collective;
+
+  /** Whether this is rank 0, the worker that validates, logs to files and saves. */
+  get isMain(): boolean {
+    return this.dist.rank === 0;
+  }
 
   constructor(cfg: Config, options: RunnerOptions = {}) {
     this.options = options;
+    this.dist = options.dist ?? new LocalCollective();
     this.cfg = cfg;
     this.configName = configNameOf(options.configFile);
     this.workDir = resolveWorkDir(cfg.workDir, options.configFile, options.workDir);
@@ -253,7 +268,9 @@ export class Runner {
         JSON.stringify(c ?? null),
       );
     const build = this.options.buildDataloader ?? buildDataloader;
-    const loader = build(c, { seed: this.seed, path: key });
+    const { rank, worldSize } = this.dist;
+    const shard = key === 'trainDataloader' && worldSize > 1 ? { rank, worldSize } : undefined;
+    const loader = build(c, { seed: this.seed, path: key, shard });
     for (const line of dropSummaries(loader.dataset)) this.logger.info(`${key}.dataset: ${line}`);
     return loader;
   }
@@ -293,7 +310,7 @@ export class Runner {
         "{type: 'OptimWrapper', optimizer: {...}}",
         JSON.stringify(this.cfg.optimWrapper ?? null),
       );
-    const owCfg = autoScaledLr(this.cfg, this.logger);
+    const owCfg = autoScaledLr(this.cfg, this.logger, this.dist.worldSize);
     this.optimWrapper = buildOptimWrapper(owCfg, this.model);
     const loader = this.loader('trainDataloader');
     checkImageFiles(loader.dataset); // every image's header, before the first iteration
@@ -397,64 +414,12 @@ export class Runner {
 
   /**
    * One optimization step: forward + loss, gradients of the trainable
-   * parameters, finiteness check of every loss term (read before anything is
-   * applied), clipping and the optimizer update. Frees the batch's tensors.
+   * parameters (averaged over the workers in data-parallel training),
+   * finiteness check of every loss term (read before anything is applied),
+   * clipping and the optimizer update. Frees the batch's tensors.
    */
   trainStep(batch: EngineBatch): TrainStepOutputs {
-    const ow = this.optimWrapper;
-    if (!ow) throw new Error('Runner.trainStep: no optimizer (call train())');
-    const nameOf = new Map(ow.optimizer.params.map((p) => [p.variable.name, p.name]));
-    let names: string[] = [];
-    let logged: tf.Tensor | undefined;
-    let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
-    try {
-      result = tf.variableGrads(() => {
-        const { total, terms } = parseLosses(this.model.loss(batch));
-        names = ['loss', ...terms.map(([k]) => k)];
-        logged = tf.keep(tf.stack([total, ...terms.map(([, t]) => t)]));
-        return total;
-      }, ow.variables);
-    } finally {
-      disposeBatch(batch);
-    }
-    const values = logged!.dataSync();
-    logged!.dispose();
-    const losses: Record<string, number> = {};
-    const bad: [string, number][] = [];
-    names.forEach((k, i) => {
-      const v = values[i];
-      losses[k] = v;
-      if (k.includes('loss') && !Number.isFinite(v)) bad.push([k, v]);
-    });
-    const grads = new Map<string, tf.Tensor>();
-    for (const [vn, g] of Object.entries(result.grads)) grads.set(nameOf.get(vn) ?? vn, g);
-    try {
-      if (bad.length) {
-        // The total is only named when no single term explains it.
-        const terms = bad.filter(([k]) => k !== 'loss');
-        throw new NonFiniteLossError(this.iter + 1, terms.length ? terms : bad);
-      }
-      const lr = ow.optimizer.lr;
-      let info;
-      try {
-        info = ow.update(grads);
-      } catch (e) {
-        if (e instanceof NonFiniteGradientError)
-          throw new Error(`iteration ${this.iter + 1}: ${e.message}`, { cause: e });
-        throw e;
-      }
-      this.iter++;
-      this.innerIter++;
-      const warning = this.lossWatch.observe(this.iter, losses.loss);
-      if (warning)
-        this.logger.info(
-          `${warning}; lower the learning rate${ow.clipGrad ? '' : ' or set optimWrapper.clipGrad'}`,
-        );
-      return { losses, lr, gradNorm: info.gradNorm };
-    } finally {
-      result.value.dispose();
-      for (const g of grads.values()) g.dispose();
-    }
+    return runTrainStep(this, batch);
   }
 
   // ---------------------------------------------------------------- checkpoints (runner_checkpoint.ts)

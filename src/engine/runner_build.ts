@@ -27,12 +27,12 @@ export const isPlain = isPlainObject;
  * `cfg.optimWrapper` with the learning rate scaled by `autoScaleLr`
  * (mmengine's linear scaling rule) when it is enabled; the change is logged.
  */
-export function autoScaledLr(cfg: Config, logger: RunLogger): Record<string, any> {
+export function autoScaledLr(cfg: Config, logger: RunLogger, worldSize = 1): Record<string, any> {
   let owCfg = cfg.optimWrapper as Record<string, any>;
   const auto = cfg.autoScaleLr as { enable?: boolean; baseBatchSize?: number } | undefined;
   if (auto?.enable) {
-    // mmengine's linear scaling rule: lr * (batch size / the batch size the lr was tuned for).
-    const bs = Number(cfg.trainDataloader?.batchSize);
+    // mmengine's linear scaling rule: lr * (total batch size / the batch size the lr was tuned for).
+    const bs = Number(cfg.trainDataloader?.batchSize) * worldSize;
     if (!(Number(auto.baseBatchSize) > 0))
       throw new ConfigError(
         'autoScaleLr.baseBatchSize',
@@ -42,7 +42,7 @@ export function autoScaledLr(cfg: Config, logger: RunLogger): Record<string, any
     const ratio = bs / auto.baseBatchSize!;
     owCfg = { ...owCfg, optimizer: { ...owCfg.optimizer, lr: owCfg.optimizer.lr * ratio } };
     logger.info(
-      `autoScaleLr: lr ${owCfg.optimizer.lr / ratio} was set for batch size ${auto.baseBatchSize}; the batch size is ${bs}, so lr is ${owCfg.optimizer.lr}`,
+      `autoScaleLr: lr ${owCfg.optimizer.lr / ratio} was set for batch size ${auto.baseBatchSize}; the batch size is ${bs}${worldSize > 1 ? ` (${worldSize} workers)` : ''}, so lr is ${owCfg.optimizer.lr}`,
     );
   }
   return owCfg;

@@ -90,10 +90,44 @@ export async function saveRunnerCheckpoint(
     time: new Date().toISOString(),
   };
   const state = runner.model.stateDict();
+  if (runner.dist.worldSize > 1) assertSameOnEveryWorker(runner, state, optimizerState);
   // Never write a diverged run's weights: the previous checkpoints stay the ones to resume from.
   const bad = nonFiniteTensors(state, optimizerState);
   if (bad.length) throw new NonFiniteStateError(file, bad, runner.iter);
-  writeCheckpoint(file, { state, optimizerState, meta });
+  // In data-parallel training rank 0 writes; the others only took part in the check.
+  if (runner.isMain) writeCheckpoint(file, { state, optimizerState, meta });
+}
+
+/**
+ * Data-parallel training keeps the weights and the optimizer state identical
+ * on every worker; this checks it (it is not assumed) at every checkpoint: a
+ * fingerprint of each tensor (sum and sum of squares in float64) from every
+ * worker, compared with rank 0's.
+ */
+function assertSameOnEveryWorker(runner: Runner, ...maps: Map<string, tf.Tensor>[]): void {
+  const names: string[] = [];
+  const prints: number[] = [];
+  for (const m of maps)
+    for (const [name, t] of m) {
+      if (t.dtype !== 'float32') continue;
+      const a = t.dataSync();
+      let s = 0;
+      let q = 0;
+      for (let i = 0; i < a.length; i++) {
+        s += a[i];
+        q += a[i] * a[i];
+      }
+      names.push(name);
+      prints.push(s, q);
+    }
+  const all = runner.dist.allGather(prints);
+  for (let w = 1; w < all.length; w++) {
+    const i = all[w].findIndex((v, k) => !Object.is(v, all[0][k]));
+    if (i >= 0)
+      throw new Error(
+        `data-parallel training: worker ${w}'s ${names[i >> 1]} differs from worker 0's after iteration ${runner.iter} (the workers must apply identical updates)`,
+      );
+  }
 }
 
 /**

@@ -2,7 +2,12 @@
  * mmengine's `parse_losses` and the finiteness check of a training step.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { LossDict } from '../structures/index.js';
+import type { EngineBatch, LossDict } from '../structures/index.js';
+import type { Module } from '../nn/index.js';
+import { disposeBatch } from './data.js';
+import type { TrainStepOutputs } from './hooks/hook.js';
+import { NonFiniteGradientError } from './optim/optim_wrapper.js';
+import type { Runner } from './runner.js';
 
 /**
  * Reduces each entry to a scalar (the mean of a tensor, the sum of a list's
@@ -115,4 +120,133 @@ export function nonFiniteTensors(...maps: Map<string, tf.Tensor>[]): string[] {
       if (!finite) bad.push(name);
     }
   return bad;
+}
+
+/** {@link Runner.trainStep}: one optimization step (see there). */
+export function runTrainStep(r: Runner, batch: EngineBatch): TrainStepOutputs {
+  const ow = r.optimWrapper;
+  if (!ow) throw new Error('Runner.trainStep: no optimizer (call train())');
+  const nameOf = new Map(ow.optimizer.params.map((p) => [p.variable.name, p.name]));
+  let names: string[] = [];
+  let logged: tf.Tensor | undefined;
+  let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
+  try {
+    result = tf.variableGrads(() => {
+      const { total, terms } = parseLosses(r.model.loss(batch));
+      names = ['loss', ...terms.map(([k]) => k)];
+      logged = tf.keep(tf.stack([total, ...terms.map(([, t]) => t)]));
+      return total;
+    }, ow.variables);
+  } finally {
+    disposeBatch(batch);
+  }
+  let values: Float32Array = logged!.dataSync() as Float32Array;
+  logged!.dispose();
+  let grads = new Map<string, tf.Tensor>();
+  for (const [vn, g] of Object.entries(result.grads)) grads.set(nameOf.get(vn) ?? vn, g);
+  if (r.dist.worldSize > 1) ({ grads, values } = averageAcrossWorkers(r, grads, values));
+  const losses: Record<string, number> = {};
+  const bad: [string, number][] = [];
+  names.forEach((k, i) => {
+    const v = values[i];
+    losses[k] = v;
+    if (k.includes('loss') && !Number.isFinite(v)) bad.push([k, v]);
+  });
+  try {
+    if (bad.length) {
+      // The total is only named when no single term explains it.
+      const terms = bad.filter(([k]) => k !== 'loss');
+      throw new NonFiniteLossError(r.iter + 1, terms.length ? terms : bad);
+    }
+    const lr = ow.optimizer.lr;
+    let info;
+    try {
+      info = ow.update(grads);
+    } catch (e) {
+      if (e instanceof NonFiniteGradientError)
+        throw new Error(`iteration ${r.iter + 1}: ${e.message}`, { cause: e });
+      throw e;
+    }
+    if (r.dist.worldSize > 1) broadcastBuffers(r);
+    r.iter++;
+    r.innerIter++;
+    const warning = r.lossWatch.observe(r.iter, losses.loss);
+    if (warning)
+      r.logger.info(
+        `${warning}; lower the learning rate${ow.clipGrad ? '' : ' or set optimWrapper.clipGrad'}`,
+      );
+    return { losses, lr, gradNorm: info.gradNorm };
+  } finally {
+    result.value.dispose();
+    for (const g of grads.values()) g.dispose();
+  }
+}
+
+/**
+ * Data-parallel step, as torch's DistributedDataParallel (`broadcast_buffers`):
+ * rank 0's buffers (BatchNorm running statistics) are copied to every worker,
+ * here after each step (torch: before each forward), so that every worker's
+ * whole state, EMA and checkpoints included, stays rank 0's.
+ */
+function broadcastBuffers(r: Runner): void {
+  const buffers = (r.model as unknown as Module)
+    .namedBuffers()
+    .filter(([, v]) => v.dtype === 'float32');
+  if (!buffers.length) return;
+  let total = 0;
+  for (const [, v] of buffers) total += v.size;
+  const buf = new Float32Array(total);
+  let off = 0;
+  for (const [, v] of buffers) {
+    buf.set(v.dataSync(), off);
+    off += v.size;
+  }
+  r.dist.broadcast(buf, 0);
+  if (r.isMain) return;
+  off = 0;
+  for (const [, v] of buffers) {
+    v.assign(tf.tensor(buf.subarray(off, off + v.size), v.shape, 'float32'));
+    off += v.size;
+  }
+}
+
+/**
+ * Data-parallel step: every worker's gradients and loss values, averaged over
+ * the workers in one all-reduce (the same bits on each), so that every worker
+ * applies the same update and takes the same decisions (a non-finite loss on
+ * one worker stops them all). Disposes the local gradients.
+ */
+function averageAcrossWorkers(
+  r: Runner,
+  grads: Map<string, tf.Tensor>,
+  values: Float32Array,
+): { grads: Map<string, tf.Tensor>; values: Float32Array } {
+  // The optimizer's parameter order is the same on every worker; a parameter without a gradient counts as zeros.
+  // Layout: loss values, one presence flag per parameter (a gradient on any worker counts), the gradients.
+  const params = r.optimWrapper!.optimizer.params;
+  const head = values.length + params.length;
+  let total = head;
+  for (const p of params) total += p.variable.size;
+  const buf = new Float32Array(total);
+  buf.set(values, 0);
+  let off = head;
+  params.forEach((p, i) => {
+    const g = grads.get(p.name);
+    if (g) {
+      buf[values.length + i] = 1;
+      buf.set(g.dataSync(), off);
+    }
+    off += p.variable.size;
+  });
+  r.dist.allReduceMean(buf);
+  for (const g of grads.values()) g.dispose();
+  const out = new Map<string, tf.Tensor>();
+  off = head;
+  params.forEach((p, i) => {
+    const n = p.variable.size;
+    if (buf[values.length + i] > 0)
+      out.set(p.name, tf.tensor(buf.slice(off, off + n), p.variable.shape, 'float32'));
+    off += n;
+  });
+  return { grads: out, values: buf.slice(0, values.length) };
 }

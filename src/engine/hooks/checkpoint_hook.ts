@@ -96,11 +96,15 @@ export class CheckpointHook extends Hook {
     this.pending = file;
     await r.saveCheckpoint(file);
     this.pending = undefined;
-    writeFileAtomic(path.join(r.workDir, 'last_checkpoint'), file);
+    // In data-parallel training the other workers keep the same list but touch no file.
+    if (r.isMain) writeFileAtomic(path.join(r.workDir, 'last_checkpoint'), file);
     this.kept = this.kept.filter((k) => k !== file);
     this.kept.push(file);
     if (this.maxKeepCkpts > 0) {
-      while (this.kept.length > this.maxKeepCkpts) removeCheckpoint(this.kept.shift()!);
+      while (this.kept.length > this.maxKeepCkpts) {
+        const old = this.kept.shift()!;
+        if (r.isMain) removeCheckpoint(old);
+      }
     }
     r.logger.file(`saved checkpoint ${file}`);
   }
@@ -128,7 +132,7 @@ export class CheckpointHook extends Hook {
       await r.saveCheckpoint(file, { bestMetric: key, bestScore: score });
       this.pending = undefined;
       // The previous best goes only once the new one is on disk.
-      if (prev && prev.file !== file) removeCheckpoint(prev.file);
+      if (prev && prev.file !== file && r.isMain) removeCheckpoint(prev.file);
       r.logger.info(`best ${key}: ${formatNumber(score)}; saved ${file}`);
     }
   }
