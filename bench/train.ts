@@ -6,6 +6,7 @@
  * in the same run (a Python child process).
  *
  *   npx tsx bench/train.ts [--iters 3] [--warmup 1] [--infer 3] [--batch 4] [--micro-batch 1] [--backend wasm] [--no-peer]
+ *   npx tsx bench/train.ts --nproc 2 [--batch 8] [--iters 40]   (data-parallel scaling: bench/train_dp.ts)
  *
  * Python is $PYTHON or /usr/bin/python3 (Debian's python3-torch and
  * python3-torchvision). Both sides see the same random images and boxes
@@ -28,6 +29,11 @@ import { setInitSeed } from '../src/nn/index.js';
 import { MODELS } from '../src/registry.js';
 
 const args = process.argv.slice(2);
+if (args.includes('--nproc')) {
+  // Data-parallel scaling of tools/train.ts --nproc (bench/train_dp.ts).
+  await import('./train_dp.js');
+  process.exit(0);
+}
 const opt = (name: string, dflt: number): number => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : dflt;

@@ -245,7 +245,8 @@ function averageAcrossWorkers(
   params.forEach((p, i) => {
     const n = p.variable.size;
     if (buf[values.length + i] > 0)
-      out.set(p.name, tf.tensor(buf.slice(off, off + n), p.variable.shape, 'float32'));
+      // buf is this step's own: a view spares a copy (the backend copies into its memory).
+      out.set(p.name, tf.tensor(buf.subarray(off, off + n), p.variable.shape, 'float32'));
     off += n;
   });
   return { grads: out, values: buf.slice(0, values.length) };
