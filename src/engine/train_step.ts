@@ -210,6 +210,8 @@ function broadcastBuffers(r: Runner): void {
   }
 }
 
+const reduceBuffers = new WeakMap<Runner, Float32Array>();
+
 /**
  * Data-parallel step: every worker's gradients and loss values, averaged over
  * the workers in one all-reduce (the same bits on each), so that every worker
@@ -227,7 +229,11 @@ function averageAcrossWorkers(
   const head = values.length + params.length;
   let total = head;
   for (const p of params) total += p.variable.size;
-  const buf = new Float32Array(total);
+  // One buffer per run, reused every step: a fresh one of the gradients' size each step (50 MB for
+  // RetinaNet R-18) kept the garbage collector busy on one worker while the other waited.
+  let buf = reduceBuffers.get(r);
+  if (buf?.length !== total) reduceBuffers.set(r, (buf = new Float32Array(total)));
+  buf.fill(0, values.length, head);
   buf.set(values, 0);
   let off = head;
   params.forEach((p, i) => {
@@ -235,7 +241,7 @@ function averageAcrossWorkers(
     if (g) {
       buf[values.length + i] = 1;
       buf.set(g.dataSync(), off);
-    }
+    } else buf.fill(0, off, off + p.variable.size);
     off += p.variable.size;
   });
   r.dist.allReduceMean(buf);
@@ -245,7 +251,7 @@ function averageAcrossWorkers(
   params.forEach((p, i) => {
     const n = p.variable.size;
     if (buf[values.length + i] > 0)
-      // buf is this step's own: a view spares a copy (the backend copies into its memory).
+      // A view spares a copy; the step's gradients are disposed before the buffer is written again.
       out.set(p.name, tf.tensor(buf.subarray(off, off + n), p.variable.shape, 'float32'));
     off += n;
   });
