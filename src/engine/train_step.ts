@@ -251,8 +251,9 @@ function averageAcrossWorkers(
   params.forEach((p, i) => {
     const n = p.variable.size;
     if (buf[values.length + i] > 0)
-      // A view spares a copy; the step's gradients are disposed before the buffer is written again.
-      out.set(p.name, tf.tensor(buf.subarray(off, off + n), p.variable.shape, 'float32'));
+      // A copy: the buffer is written again next step, and a backend may keep the array it is given
+      // (the cpu backend does, and SGD's first momentum buffer is the gradient itself).
+      out.set(p.name, tf.tensor(buf.slice(off, off + n), p.variable.shape, 'float32'));
     off += n;
   });
   return { grads: out, values: buf.slice(0, values.length) };
