@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, configToJSON, dumpConfig, type Config } from '../config/index.js';
-import { setInitSeed, type LoadReport, type Module } from '../nn/index.js';
+import { setInitSeed, setNormCollective, type LoadReport, type Module } from '../nn/index.js';
 import { HOOKS, LOOPS, MODELS, isTypedConfig, type TypedConfig } from '../registry.js';
 import type { DirLock } from '../utils/lock.js';
 import { LocalCollective, type Collective } from './dist/collective.js';
@@ -152,6 +152,8 @@ export class Runner {
   constructor(cfg: Config, options: RunnerOptions = {}) {
     this.options = options;
     this.dist = options.dist ?? new LocalCollective();
+    // SyncBN layers of this thread share their statistics with these workers.
+    if (options.dist) setNormCollective(options.dist);
     this.cfg = cfg;
     this.configName = configNameOf(options.configFile);
     this.workDir = resolveWorkDir(cfg.workDir, options.configFile, options.workDir);

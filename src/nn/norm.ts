@@ -3,6 +3,30 @@ import * as tf from '@tensorflow/tfjs-core';
 import { constant } from './init.js';
 import { Module } from './module.js';
 
+/** What synchronised batch norm needs of the data-parallel workers (the engine's `Collective`). */
+export interface NormCollective {
+  readonly worldSize: number;
+  /** In place: the element-wise mean over the workers, the same on each. */
+  allReduceMean(data: Float32Array): void;
+}
+
+let normCollective: NormCollective | undefined;
+
+/**
+ * Sets the workers that `SyncBN` layers ({@link BatchNorm2d} with `sync`)
+ * share their batch statistics with, for this thread (a data-parallel worker
+ * sets its own; undefined: the layers act as plain batch norm).
+ */
+export function setNormCollective(c: NormCollective | undefined): void {
+  normCollective = c;
+}
+
+/** A sum over the workers of `data`, in place. */
+function allReduceSum(c: NormCollective, data: Float32Array): void {
+  c.allReduceMean(data);
+  for (let i = 0; i < data.length; i++) data[i] *= c.worldSize;
+}
+
 /**
  * Batch normalisation (torch.nn.BatchNorm2d) over the channel axis of NHWC.
  * In training it normalises with the batch statistics and updates
@@ -19,7 +43,17 @@ export class BatchNorm2d extends Module {
 
   constructor(
     readonly numFeatures: number,
-    readonly options: { eps?: number; momentum?: number; affine?: boolean } = {},
+    readonly options: {
+      eps?: number;
+      momentum?: number;
+      affine?: boolean;
+      /**
+       * Synchronised batch norm (mmcv's `SyncBN`, torch's SyncBatchNorm): in
+       * data-parallel training the statistics are those of the whole batch
+       * over every worker, and so is the gradient through them.
+       */
+      sync?: boolean;
+    } = {},
   ) {
     super();
     if (options.affine ?? true) {
@@ -43,6 +77,8 @@ export class BatchNorm2d extends Module {
       const shift = tf.sub(this.bias ?? 0, tf.mul(this.runningMean, scale));
       return tf.add(tf.mul(x, scale), shift) as tf.Tensor4D;
     }
+    const c = this.options.sync ? normCollective : undefined;
+    if (c && c.worldSize > 1) return this.forwardSync(x, c);
     const n = x.size / this.numFeatures;
     if (n <= 1)
       throw new Error(
@@ -60,6 +96,82 @@ export class BatchNorm2d extends Module {
       this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
     });
   }
+
+  private forwardSync(x: tf.Tensor4D, c: NormCollective): tf.Tensor4D {
+    const m = this.options.momentum ?? 0.1;
+    const gamma = this.weight ?? tf.ones([this.numFeatures]);
+    const beta = this.bias ?? tf.zeros([this.numFeatures]);
+    return syncBatchNormTrain(x, gamma, beta, this.eps, c, (mean, variance, n) => {
+      if (n <= 1)
+        throw new Error(
+          `SyncBN: expected more than 1 value per channel over the workers, got ${n}`,
+        );
+      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
+      this.runningVar.assign(
+        tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * n) / (n - 1))),
+      );
+      this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
+    });
+  }
+}
+
+/**
+ * {@link batchNormTrain} over the workers' whole batch (torch's
+ * SyncBatchNorm): the mean, then the variance, of all workers' values (two
+ * all-reduces of per-channel sums, combined as Chan et al.'s parallel
+ * variance), and in the backward pass the sums `Σdy` and `Σdy·x̂` over every
+ * worker, so `dx` is the gradient through the shared statistics. The
+ * parameter gradients stay local: the engine averages them like any other.
+ */
+export function syncBatchNormTrain(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D | tf.Tensor,
+  beta: tf.Tensor1D | tf.Tensor,
+  eps: number,
+  c: NormCollective,
+  onStats?: (mean: tf.Tensor1D, variance: tf.Tensor1D, count: number) => void,
+): tf.Tensor4D {
+  const ch = x.shape[3];
+  const local = x.size / ch;
+  const f = tf.customGrad(((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const { mean: lm, variance: lv } = tf.moments(xi, [0, 1, 2]);
+    // 1. The count and the mean over all workers.
+    const s1 = new Float32Array(ch + 1);
+    s1.set(tf.tidy(() => tf.mul(lm, local)).dataSync(), 0);
+    s1[ch] = local;
+    allReduceSum(c, s1);
+    const total = s1[ch];
+    const meanArr = s1.subarray(0, ch).map((v) => v / total);
+    const mean = tf.tensor1d(meanArr);
+    // 2. The biased variance: Σ over workers of n_r (v_r + (m_r - mean)^2), over the total count.
+    const s2 = tf
+      .tidy(() => tf.mul(tf.add(lv, tf.square(tf.sub(lm, mean))), local))
+      .dataSync() as Float32Array;
+    const m2 = new Float32Array(s2);
+    allReduceSum(c, m2);
+    const variance = tf.tensor1d(m2.map((v) => v / total));
+    onStats?.(mean as tf.Tensor1D, variance as tf.Tensor1D, total);
+    const invStd = tf.rsqrt(tf.add(variance, eps));
+    const xhat = tf.mul(tf.sub(xi, mean), invStd);
+    save([xhat, invStd, g]);
+    return {
+      value: tf.add(tf.mul(xhat, g), b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, inv, gm] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const dBeta = tf.sum(dy, [0, 1, 2]);
+        const dGamma = tf.sum(tf.mul(dy, xh), [0, 1, 2]);
+        const sums = new Float32Array(2 * ch);
+        sums.set(dBeta.dataSync(), 0);
+        sums.set(dGamma.dataSync(), ch);
+        allReduceSum(c, sums);
+        const gBeta = tf.tensor1d(sums.subarray(0, ch));
+        const gGamma = tf.tensor1d(sums.subarray(ch));
+        const centred = tf.sub(tf.sub(dy, tf.div(gBeta, total)), tf.mul(xh, tf.div(gGamma, total)));
+        return [tf.mul(centred, tf.mul(gm, inv)), dGamma, dBeta];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, gamma, beta) as tf.Tensor4D;
 }
 
 /**
@@ -143,7 +255,14 @@ export function buildNormLayer(cfg: NormCfg, channels: number): [string, Module]
     return ['gn', new GroupNorm(cfg.numGroups, channels, { eps: cfg.eps })];
   }
   if (cfg.type === 'BN' || cfg.type === 'BN2d' || cfg.type === 'SyncBN') {
-    return ['bn', new BatchNorm2d(channels, { eps: cfg.eps, momentum: cfg.momentum })];
+    return [
+      'bn',
+      new BatchNorm2d(channels, {
+        eps: cfg.eps,
+        momentum: cfg.momentum,
+        sync: cfg.type === 'SyncBN',
+      }),
+    ];
   }
   throw new Error(
     `normCfg.type: expected one of BN | GN, got ${JSON.stringify((cfg as { type: unknown }).type)}`,

@@ -53,6 +53,26 @@ describe('tools/train.ts --nproc', () => {
     expect(d).toBeLessThan(1e-5);
   }, 120_000);
 
+  it('with SyncBN, 2 workers x batch 4 match 1 worker x batch 8 with BatchNorm; per-worker BN does not', async () => {
+    const root = tmpDir('dp-syncbn');
+    const one = path.join(root, 'one');
+    const sync = path.join(root, 'sync');
+    const local = path.join(root, 'local');
+    const r1 = await train(one, 1, 'trainDataloader.batchSize=8');
+    expect(r1.code, r1.err).toBe(0);
+    const r2 = await train(sync, 2, 'model.norm=sync', 'trainDataloader.batchSize=4');
+    expect(r2.code, r2.err).toBe(0);
+    const r3 = await train(local, 2, 'trainDataloader.batchSize=4');
+    expect(r3.code, r3.err).toBe(0);
+    const ref = path.join(one, 'epoch_4.safetensors');
+    const dSync = maxDiff(ref, path.join(sync, 'epoch_4.safetensors'));
+    const dLocal = maxDiff(ref, path.join(local, 'epoch_4.safetensors'));
+    console.log(`max |w - w(1 x 8)| after 20 iterations: SyncBN ${dSync}, per-worker BN ${dLocal}`);
+    // The weights and BatchNorm's running statistics alike.
+    expect(dSync).toBeLessThan(1e-5);
+    expect(dLocal).toBeGreaterThan(1e-3);
+  }, 180_000);
+
   it('a worker that dies stops the run at once; --resume continues bit-identically', async () => {
     const root = tmpDir('dp-kill');
     const ref = path.join(root, 'ref');
