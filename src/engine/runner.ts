@@ -152,8 +152,8 @@ export class Runner {
   constructor(cfg: Config, options: RunnerOptions = {}) {
     this.options = options;
     this.dist = options.dist ?? new LocalCollective();
-    // SyncBN layers of this thread share their statistics with these workers.
-    if (options.dist) setNormCollective(options.dist);
+    // SyncBN layers of this thread share their statistics with these workers (none: plain BN).
+    setNormCollective(options.dist);
     this.cfg = cfg;
     this.configName = configNameOf(options.configFile);
     this.workDir = resolveWorkDir(cfg.workDir, options.configFile, options.workDir);
