@@ -77,101 +77,36 @@ export class BatchNorm2d extends Module {
       const shift = tf.sub(this.bias ?? 0, tf.mul(this.runningMean, scale));
       return tf.add(tf.mul(x, scale), shift) as tf.Tensor4D;
     }
-    const c = this.options.sync ? normCollective : undefined;
-    if (c && c.worldSize > 1) return this.forwardSync(x, c);
+    const c =
+      this.options.sync && (normCollective?.worldSize ?? 1) > 1 ? normCollective : undefined;
     const n = x.size / this.numFeatures;
-    if (n <= 1)
+    if (n <= 1 && !c)
       throw new Error(
         `BatchNorm2d: expected more than 1 value per channel in training, got input shape [${x.shape}]`,
       );
     const m = this.options.momentum ?? 0.1;
     const gamma = this.weight ?? tf.ones([this.numFeatures]);
     const beta = this.bias ?? tf.zeros([this.numFeatures]);
-    return batchNormTrain(x, gamma, beta, this.eps, (mean, variance) => {
-      // Running statistics use the unbiased variance, as torch.
-      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
-      this.runningVar.assign(
-        tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * n) / (n - 1))),
-      );
-      this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
-    });
-  }
-
-  private forwardSync(x: tf.Tensor4D, c: NormCollective): tf.Tensor4D {
-    const m = this.options.momentum ?? 0.1;
-    const gamma = this.weight ?? tf.ones([this.numFeatures]);
-    const beta = this.bias ?? tf.zeros([this.numFeatures]);
-    return syncBatchNormTrain(x, gamma, beta, this.eps, c, (mean, variance, n) => {
-      if (n <= 1)
-        throw new Error(
-          `SyncBN: expected more than 1 value per channel over the workers, got ${n}`,
+    return batchNormTrain(
+      x,
+      gamma,
+      beta,
+      this.eps,
+      (mean, variance, count) => {
+        if (count <= 1)
+          throw new Error(
+            `SyncBN: expected more than 1 value per channel over the workers, got ${count}`,
+          );
+        // Running statistics use the unbiased variance, as torch.
+        this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
+        this.runningVar.assign(
+          tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * count) / (count - 1))),
         );
-      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
-      this.runningVar.assign(
-        tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * n) / (n - 1))),
-      );
-      this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
-    });
-  }
-}
-
-/**
- * {@link batchNormTrain} over the workers' whole batch (torch's
- * SyncBatchNorm): the mean, then the variance, of all workers' values (two
- * all-reduces of per-channel sums, combined as Chan et al.'s parallel
- * variance), and in the backward pass the sums `Σdy` and `Σdy·x̂` over every
- * worker, so `dx` is the gradient through the shared statistics. The
- * parameter gradients stay local: the engine averages them like any other.
- */
-export function syncBatchNormTrain(
-  x: tf.Tensor4D,
-  gamma: tf.Tensor1D | tf.Tensor,
-  beta: tf.Tensor1D | tf.Tensor,
-  eps: number,
-  c: NormCollective,
-  onStats?: (mean: tf.Tensor1D, variance: tf.Tensor1D, count: number) => void,
-): tf.Tensor4D {
-  const ch = x.shape[3];
-  const local = x.size / ch;
-  const f = tf.customGrad(((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-    const { mean: lm, variance: lv } = tf.moments(xi, [0, 1, 2]);
-    // 1. The count and the mean over all workers.
-    const s1 = new Float32Array(ch + 1);
-    s1.set(tf.tidy(() => tf.mul(lm, local)).dataSync(), 0);
-    s1[ch] = local;
-    allReduceSum(c, s1);
-    const total = s1[ch];
-    const meanArr = s1.subarray(0, ch).map((v) => v / total);
-    const mean = tf.tensor1d(meanArr);
-    // 2. The biased variance: Σ over workers of n_r (v_r + (m_r - mean)^2), over the total count.
-    const s2 = tf
-      .tidy(() => tf.mul(tf.add(lv, tf.square(tf.sub(lm, mean))), local))
-      .dataSync() as Float32Array;
-    const m2 = new Float32Array(s2);
-    allReduceSum(c, m2);
-    const variance = tf.tensor1d(m2.map((v) => v / total));
-    onStats?.(mean as tf.Tensor1D, variance as tf.Tensor1D, total);
-    const invStd = tf.rsqrt(tf.add(variance, eps));
-    const xhat = tf.mul(tf.sub(xi, mean), invStd);
-    save([xhat, invStd, g]);
-    return {
-      value: tf.add(tf.mul(xhat, g), b),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xh, inv, gm] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-        const dBeta = tf.sum(dy, [0, 1, 2]);
-        const dGamma = tf.sum(tf.mul(dy, xh), [0, 1, 2]);
-        const sums = new Float32Array(2 * ch);
-        sums.set(dBeta.dataSync(), 0);
-        sums.set(dGamma.dataSync(), ch);
-        allReduceSum(c, sums);
-        const gBeta = tf.tensor1d(sums.subarray(0, ch));
-        const gGamma = tf.tensor1d(sums.subarray(ch));
-        const centred = tf.sub(tf.sub(dy, tf.div(gBeta, total)), tf.mul(xh, tf.div(gGamma, total)));
-        return [tf.mul(centred, tf.mul(gm, inv)), dGamma, dBeta];
+        this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
       },
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(x, gamma, beta) as tf.Tensor4D;
+      c,
+    );
+  }
 }
 
 /**
@@ -179,19 +114,32 @@ export function syncBatchNormTrain(
  * gradient: `dβ = Σdy`, `dγ = Σdy·x̂`, `dx = γ/σ · (dy − dβ/N − x̂·dγ/N)`.
  * tfjs' generic gradient of `batchNorm(x, moments(x))` tiles the statistics
  * back to the input's size, which costs more than the convolutions around it.
- * `onStats(mean, biasedVariance)` sees the batch statistics (for running averages).
+ * `onStats(mean, biasedVariance, count)` sees the batch statistics (for
+ * running averages).
+ *
+ * With `collective` (SyncBN, torch's SyncBatchNorm) the batch is that of every
+ * worker: the mean, then the variance, of all workers' values (two
+ * all-reduces of per-channel sums, combined as Chan et al.'s parallel
+ * variance), and `Σdy`, `Σdy·x̂` over every worker in `dx`, the gradient
+ * through the shared statistics. `dγ`, `dβ` stay local: the engine averages
+ * them like any other gradient.
  */
 export function batchNormTrain(
   x: tf.Tensor4D,
   gamma: tf.Tensor1D | tf.Tensor,
   beta: tf.Tensor1D | tf.Tensor,
   eps: number,
-  onStats?: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
+  onStats?: (mean: tf.Tensor1D, variance: tf.Tensor1D, count: number) => void,
+  collective?: NormCollective,
 ): tf.Tensor4D {
-  const count = x.size / x.shape[3];
+  const ch = x.shape[3];
+  const local = x.size / ch;
+  const sync = collective && collective.worldSize > 1 ? collective : undefined;
+  let count = local;
   const f = tf.customGrad(((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-    const { mean, variance } = tf.moments(xi, [0, 1, 2]);
-    onStats?.(mean as tf.Tensor1D, variance as tf.Tensor1D);
+    let { mean, variance } = tf.moments(xi, [0, 1, 2]);
+    if (sync) ({ mean, variance, count } = globalMoments(mean, variance, local, sync));
+    onStats?.(mean as tf.Tensor1D, variance as tf.Tensor1D, count);
     const invStd = tf.rsqrt(tf.add(variance, eps));
     const xhat = tf.mul(tf.sub(xi, mean), invStd);
     save([xhat, invStd, g]);
@@ -201,12 +149,42 @@ export function batchNormTrain(
         const [xh, inv, gm] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
         const dBeta = tf.sum(dy, [0, 1, 2]);
         const dGamma = tf.sum(tf.mul(dy, xh), [0, 1, 2]);
-        const centred = tf.sub(tf.sub(dy, tf.div(dBeta, count)), tf.mul(xh, tf.div(dGamma, count)));
+        let [sBeta, sGamma] = [dBeta, dGamma];
+        if (sync) {
+          const sums = new Float32Array(2 * ch);
+          sums.set(dBeta.dataSync(), 0);
+          sums.set(dGamma.dataSync(), ch);
+          allReduceSum(sync, sums);
+          [sBeta, sGamma] = [tf.tensor1d(sums.subarray(0, ch)), tf.tensor1d(sums.subarray(ch))];
+        }
+        const centred = tf.sub(tf.sub(dy, tf.div(sBeta, count)), tf.mul(xh, tf.div(sGamma, count)));
         return [tf.mul(centred, tf.mul(gm, inv)), dGamma, dBeta];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x, gamma, beta) as tf.Tensor4D;
+}
+
+/** The mean and biased variance over every worker from each worker's own, and the total count. */
+function globalMoments(
+  mean: tf.Tensor,
+  variance: tf.Tensor,
+  local: number,
+  c: NormCollective,
+): { mean: tf.Tensor; variance: tf.Tensor; count: number } {
+  const ch = mean.size;
+  const s1 = new Float32Array(ch + 1);
+  s1.set(tf.tidy(() => tf.mul(mean, local)).dataSync(), 0);
+  s1[ch] = local;
+  allReduceSum(c, s1);
+  const count = s1[ch];
+  const gMean = tf.tensor1d(s1.subarray(0, ch).map((v) => v / count));
+  // Σ over workers of n_r (v_r + (m_r - mean)^2), over the total count.
+  const m2 = new Float32Array(
+    tf.tidy(() => tf.mul(tf.add(variance, tf.square(tf.sub(mean, gMean))), local)).dataSync(),
+  );
+  allReduceSum(c, m2);
+  return { mean: gMean, variance: tf.tensor1d(m2.map((v) => v / count)), count };
 }
 
 /** Group normalisation (torch.nn.GroupNorm) over NHWC. */
