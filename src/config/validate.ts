@@ -66,7 +66,8 @@ function knownKeysAt(schema: ZodType, path: readonly PropertyKey[]): string[] {
 function describeExpected(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
-      return issue.expected;
+      // zod says 'nonoptional' for a required key of any type that is missing.
+      return issue.expected === 'nonoptional' ? 'a value (required)' : issue.expected;
     case 'invalid_value':
       return `one of ${issue.values.map((v) => JSON.stringify(v)).join(' | ')}`;
     case 'too_small':

@@ -57,7 +57,7 @@ export const anchorHeadSchema = z
     convCfg: z.unknown().optional(),
     normCfg: z.looseObject({ type: z.string() }).nullable().optional(),
     anchorGenerator: z.unknown(),
-    bboxCoder: z.unknown(),
+    bboxCoder: z.unknown().optional(),
     regDecodedBbox: z.boolean().optional(),
     lossCls: z.unknown().optional(),
     lossBbox: z.unknown().optional(),

@@ -20,6 +20,8 @@ import { roiAlign } from '../../src/ops/index.js';
 import { MODELS } from '../../src/registry.js';
 import { TOY_CONFIG } from '../engine/helpers.js';
 import '../fixtures/engine/toy.js';
+import '../../src/heads/index.js';
+import '../../src/task_utils/index.js';
 import { runTool, tmpDir, type RobustCase, type ToolResult } from './harness.js';
 
 const TOY_MODULE = path.resolve('test/fixtures/engine/toy.ts');
@@ -525,6 +527,48 @@ const cases: RobustCase[] = [
         1,
         `${root}/annotations/instances_train.json: annotation file not found (loading trainDataloader.dataset, a dataset type 'CocoDataset')`,
       );
+    },
+  },
+  {
+    id: 'config.required-key-missing',
+    item: '12',
+    what: 'a head config without its required anchorGenerator',
+    expect: 'clear-error',
+    run() {
+      expect(() =>
+        MODELS.build(
+          { type: 'RetinaHead', numClasses: 3, inChannels: 8 },
+          { path: 'model.bboxHead' },
+        ),
+      ).toThrow(
+        "model.bboxHead.anchorGenerator: expected a value (required) (model type 'RetinaHead'), got undefined (missing)",
+      );
+    },
+  },
+  {
+    id: 'config.optional-box-coder-default',
+    item: 'pass',
+    what: 'a RetinaHead without bboxCoder gets the default coder (DeltaXYWHBBoxCoder)',
+    expect: 'correct-result',
+    run() {
+      const head = MODELS.build<{ bboxCoder: object }>(
+        {
+          type: 'RetinaHead',
+          numClasses: 3,
+          inChannels: 8,
+          featChannels: 8,
+          stackedConvs: 1,
+          anchorGenerator: {
+            type: 'AnchorGenerator',
+            strides: [8],
+            ratios: [1],
+            octaveBaseScale: 4,
+            scalesPerOctave: 1,
+          },
+        },
+        { path: 'model.bboxHead' },
+      );
+      expect(head.bboxCoder.constructor.name).toBe('DeltaXYWHBBoxCoder');
     },
   },
 ];
