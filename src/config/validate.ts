@@ -74,8 +74,17 @@ function describeExpected(issue: z.core.$ZodIssue): string {
       return `${issue.origin === 'array' || issue.origin === 'string' ? 'length ' : 'a value '}${issue.inclusive ? '>=' : '>'} ${String(issue.minimum)}`;
     case 'too_big':
       return `${issue.origin === 'array' || issue.origin === 'string' ? 'length ' : 'a value '}${issue.inclusive ? '<=' : '<'} ${String(issue.maximum)}`;
-    case 'invalid_union':
-      return 'one of the allowed forms';
+    case 'invalid_union': {
+      // What each alternative wanted, e.g. 'one of number | array'.
+      const forms = [
+        ...new Set(
+          (issue.errors ?? []).map((branch) =>
+            branch[0] ? describeExpected(branch[0]).replace(/^one of /, '') : '',
+          ),
+        ),
+      ].filter(Boolean);
+      return forms.length ? `one of ${forms.join(' | ')}` : 'one of the allowed forms';
+    }
     default:
       return issue.message;
   }
@@ -107,7 +116,7 @@ export function validateArgs<T>(schema: ZodType<T>, args: unknown, base: string,
     const hint = near.length ? `; did you mean ${near.map((k) => `'${k}'`).join(', ')}?` : '';
     throw new ConfigError(
       `${at}.${key}`,
-      `no such key${suffix}${hint}`,
+      `a known key${suffix}${hint}`,
       formatValue(getAt(args, [...issue.path, key])),
     );
   }

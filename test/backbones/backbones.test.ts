@@ -226,7 +226,7 @@ describe('config validation', () => {
   it('an unknown key suggests the close one', () => {
     expect(() =>
       MODELS.build({ type: 'ResNet', depth: 18, outIndex: [0] }, { path: 'model.backbone' }),
-    ).toThrow(/model\.backbone\.outIndex: expected no such key.*'outIndices'/);
+    ).toThrow(/model\.backbone\.outIndex: expected a known key.*'outIndices'/);
     expect(() =>
       MODELS.build(
         { type: 'FPN', inChannels: [8], outChannels: 8, numOuts: 1, addExtraConvs: 'on_top' },

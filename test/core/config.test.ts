@@ -141,7 +141,7 @@ describe('config errors', () => {
       cfgOptions: ['model.backbone.deph=3'],
     });
     expect(() => MODELS.build(cfg.model, { path: 'model' })).toThrow(
-      "model.backbone.deph: expected no such key (model type 'ToyBackbone'); did you mean 'depth'?, got 3",
+      "model.backbone.deph: expected a known key (model type 'ToyBackbone'); did you mean 'depth'?, got 3",
     );
     const cfg2 = await loadConfig(path.join(fixtures, 'child.ts'), {
       cfgOptions: ['model.head.numClasses=-2'],

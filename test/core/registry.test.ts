@@ -134,7 +134,7 @@ describe('Registry', () => {
     expect(() =>
       r.build({ type: 'Backbone', depth: 18, deph: 3 }, { path: 'model.backbone' }),
     ).toThrow(
-      "model.backbone.deph: expected no such key (model type 'Backbone'); did you mean 'depth'?, got 3",
+      "model.backbone.deph: expected a known key (model type 'Backbone'); did you mean 'depth'?, got 3",
     );
   });
 });

@@ -538,7 +538,7 @@ describe('Normalize, PhotoMetricDistortion, Pad, Pack', () => {
         { type: 'Resize', scale: [10, 10], keep_ratio: true },
         { path: 'pipeline.2' },
       ),
-    ).toThrow(/pipeline\.2\.keep_ratio: expected no such key.*did you mean 'keepRatio'/);
+    ).toThrow(/pipeline\.2\.keep_ratio: expected a known key.*did you mean 'keepRatio'/);
     expect(() => new Compose([{ type: 'RandomFlp' }])).toThrow(
       /pipeline\.0\.type: 'RandomFlp' is not registered.*RandomFlip/,
     );

@@ -481,7 +481,7 @@ describe('config errors', () => {
     cfg.optimWrapper.optimizer.momentun = 0.9;
     cfg.workDir = tmpDir('err');
     await expect(new Runner(cfg, { console: captureConsole() }).train()).rejects.toThrow(
-      /optimWrapper\.optimizer\.momentun: expected no such key.*did you mean 'momentum'/,
+      /optimWrapper\.optimizer\.momentun: expected a known key.*did you mean 'momentum'/,
     );
     const cfg2 = await toyConfig();
     cfg2.defaultHooks.checkpoint.intervl = 2;

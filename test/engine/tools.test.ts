@@ -76,7 +76,7 @@ describe('tools/test.ts', () => {
     ]);
     expect(t.code).toBe(1);
     expect(t.err.trim()).toMatch(
-      /^Error: trainCfg\.maxEpoch: expected no such key.*did you mean 'maxEpochs'/,
+      /^Error: trainCfg\.maxEpoch: expected a known key.*did you mean 'maxEpochs'/,
     );
     expect(t.err).not.toMatch(/\n\s+at /);
   });

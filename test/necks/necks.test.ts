@@ -109,7 +109,7 @@ describe('neck configs', () => {
         { type: 'ChannelMapper', inChannels: [8], outChannels: 8, numOut: 2 },
         { path: 'model.neck' },
       ),
-    ).toThrow(/model\.neck\.numOut: expected no such key.*'numOuts'/);
+    ).toThrow(/model\.neck\.numOut: expected a known key.*'numOuts'/);
     expect(() =>
       MODELS.build({ type: 'ChannelMapper', inChannels: [8] }, { path: 'model.neck' }),
     ).toThrow(/model\.neck\.outChannels: expected number/);

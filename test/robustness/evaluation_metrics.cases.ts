@@ -280,13 +280,13 @@ const cases: RobustCase[] = [
         'ConfigError: VOCMetric.iouThrs: expected a value <= 1, got 1.5',
       );
       expect(thrown(() => new CocoMetric({ metric: 'mask' as 'bbox' }))).toBe(
-        'ConfigError: CocoMetric.metric: expected one of the allowed forms, got "mask"',
+        'ConfigError: CocoMetric.metric: expected one of "bbox" | "segm" | "proposal" | array, got "mask"',
       );
       expect(thrown(() => new SegMetric({ beta: 0 }))).toBe(
         'ConfigError: SegMetric.beta: expected a value > 0, got 0',
       );
       expect(thrown(() => new VOCMetric({ evalmode: 'area' } as VOCMetricOptions))).toBe(
-        'ConfigError: VOCMetric.evalmode: expected no such key; did you mean \'evalMode\'?, got "area"',
+        'ConfigError: VOCMetric.evalmode: expected a known key; did you mean \'evalMode\'?, got "area"',
       );
     },
   ),
