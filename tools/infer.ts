@@ -170,9 +170,14 @@ async function inferOne(
   })) as unknown as PackedInputs;
   const batch = collate([packed]);
   const t0 = performance.now();
-  const [pred] = model.predict(batch);
+  let pred: Prediction | undefined;
+  try {
+    [pred] = model.predict(batch);
+  } finally {
+    // Freed also when predict throws: the next image must not inherit it.
+    batch.inputs.dispose();
+  }
   const ms = performance.now() - t0;
-  batch.inputs.dispose();
   if (!pred) throw new Error(`${file}: the model returned no prediction`);
   const entry: Record<string, unknown> = {
     image: file,
