@@ -75,7 +75,7 @@ export class BatchNorm2d extends Module {
       // (tfjs' batchNorm gradient tiles the statistics to the input's size).
       const scale = tf.mul(tf.rsqrt(tf.add(this.runningVar, this.eps)), this.weight ?? 1);
       const shift = tf.sub(this.bias ?? 0, tf.mul(this.runningMean, scale));
-      return tf.add(tf.mul(x, scale), shift) as tf.Tensor4D;
+      return channelAffine(x, scale, shift);
     }
     const c =
       this.options.sync && (normCollective?.worldSize ?? 1) > 1 ? normCollective : undefined;
@@ -107,6 +107,31 @@ export class BatchNorm2d extends Module {
       c,
     );
   }
+}
+
+/**
+ * `x * scale + shift` per channel of NHWC as one recorded operation: the
+ * product is freed at once instead of being held by the gradient tape for
+ * the whole step (a full-size tensor per frozen BatchNorm layer). Gradients:
+ * `dx = dy * scale`, `dscale = Σ dy * x`, `dshift = Σ dy`.
+ */
+export function channelAffine(x: tf.Tensor4D, scale: tf.Tensor, shift: tf.Tensor): tf.Tensor4D {
+  const f = tf.customGrad(((xi: tf.Tensor, s: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([xi, s]);
+    return {
+      value: tf.tidy(() => tf.add(tf.mul(xi, s), b)),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ss] = saved as [tf.Tensor, tf.Tensor];
+        const axes = [0, 1, 2];
+        return [
+          tf.mul(dy, ss),
+          tf.reshape(tf.sum(tf.mul(dy, xs), axes), s.shape),
+          tf.reshape(tf.sum(dy, axes), b.shape),
+        ];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, scale, shift) as tf.Tensor4D;
 }
 
 /**
