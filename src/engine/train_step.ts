@@ -204,10 +204,13 @@ function broadcastBuffers(r: Runner): void {
   r.dist.broadcast(buf, 0);
   if (r.isMain) return;
   off = 0;
-  for (const [, v] of buffers) {
-    v.assign(tf.tensor(buf.subarray(off, off + v.size), v.shape, 'float32'));
-    off += v.size;
-  }
+  // assign() shares the new tensor's data; the tensor itself must go (this runs outside any tidy).
+  tf.tidy(() => {
+    for (const [, v] of buffers) {
+      v.assign(tf.tensor(buf.subarray(off, off + v.size), v.shape, 'float32'));
+      off += v.size;
+    }
+  });
 }
 
 const reduceBuffers = new WeakMap<Runner, Float32Array>();
