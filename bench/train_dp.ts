@@ -15,13 +15,14 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { autoProcs } from '../src/engine/dist/procs.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : dflt;
 };
-const NPROC = opt('nproc', '2') === 'auto' ? os.availableParallelism() : Number(opt('nproc', '2'));
+const NPROC = opt('nproc', '2') === 'auto' ? autoProcs() : Number(opt('nproc', '2'));
 const BATCH = Number(opt('batch', '8'));
 const ITERS = Number(opt('iters', '40'));
 const BACKEND = opt('backend', 'wasm');

@@ -262,6 +262,9 @@ export async function importCustomModules(cfg: Config, configFile: string): Prom
 }
 
 /** Options of {@link loadConfig}. */
+/** A config file's name: TS, JS (ESM) or JSON, as {@link loadConfig} reads them. */
+export const CONFIG_FILE_RE = /\.(ts|mts|js|mjs|json)$/;
+
 export interface LoadConfigOptions {
   /** Overrides: `['a.b=1']` strings or a dotted-key map. */
   cfgOptions?: string[] | Record<string, unknown>;

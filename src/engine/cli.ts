@@ -4,9 +4,8 @@
  * `--resume`) and the one way a tool reports an error: `Error: message` on
  * stderr, no stack trace, exit status 1 (2 for a bad command line).
  */
+import { CONFIG_FILE_RE } from '../config/config.js';
 import { componentLoadNote } from './register_all.js';
-
-const CONFIG_FILE = /\.(ts|mts|js|mjs|json)$/;
 
 /**
  * Rewrites `--cfg-options a=1 b=2` into repeated `--cfg-options=a=1
@@ -26,7 +25,7 @@ export function preprocessArgv(argv: string[], optionalValueFlags: string[] = []
         const v = argv[i + 1];
         if (!v.includes('=')) {
           // The config itself may follow the overrides; anything else is a key without a value.
-          if (positionals === 0 && CONFIG_FILE.test(v)) break;
+          if (positionals === 0 && CONFIG_FILE_RE.test(v)) break;
           throw new UsageError(
             `--cfg-options: expected key=value, got ${JSON.stringify(v)} (e.g. ${v}=1)`,
           );

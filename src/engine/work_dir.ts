@@ -5,13 +5,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CONFIG_FILE_RE } from '../config/config.js';
 import { removeStaleTemps } from '../utils/fs.js';
 import { acquireDirLock, type DirLock } from '../utils/lock.js';
 import type { Runner } from './runner.js';
 
 /** The name a config file gives its run: its base name without the extension (`config` without a file). */
 export function configNameOf(configFile: string | undefined): string {
-  return configFile ? path.basename(configFile).replace(/\.(ts|mts|js|mjs|json)$/, '') : 'config';
+  return configFile ? path.basename(configFile).replace(CONFIG_FILE_RE, '') : 'config';
 }
 
 /** The absolute work dir of a run: `workDir` given, else the config's, else `work_dirs/<config name>`. */
@@ -81,9 +82,4 @@ export function takeWorkDir(
     lock.release();
     throw e;
   }
-}
-
-/** The lock file path of a work dir (for messages and tests). */
-export function workDirLockFile(dir: string): string {
-  return path.join(path.resolve(dir), '.lock');
 }
