@@ -91,6 +91,21 @@ describe("wasm gradients equal the cpu backend's", () => {
       () => ({ x: rnd([2, 9, 8, 4], 18), w: rnd([1, 1, 4, 6], 19) }),
       ({ x, w }) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'valid'),
     ));
+  it('conv2d 1x1 stride 2 on 16 channels (im2col copies whole channel runs)', () =>
+    expectSameGrads(
+      () => ({ x: rnd([2, 9, 8, 16], 22), w: rnd([1, 1, 16, 5], 23) }),
+      ({ x, w }) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'valid'),
+    ));
+  it('conv2d 1x1 stride 1 (the filter gradient is one product with the input)', () =>
+    expectSameGrads(
+      () => ({ x: rnd([2, 7, 6, 5], 24), w: rnd([1, 1, 5, 4], 25) }),
+      ({ x, w }) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'),
+    ));
+  it('conv2d 3x3 stride (2, 1), dilation 1, 20 channels', () =>
+    expectSameGrads(
+      () => ({ x: rnd([2, 11, 9, 20], 26), w: rnd([3, 3, 20, 4], 27) }),
+      ({ x, w }) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, [2, 1], 'same'),
+    ));
   it('conv2d 3x3 stride 3 valid', () =>
     expectSameGrads(
       () => ({ x: rnd([1, 11, 14, 2], 20), w: rnd([3, 3, 2, 3], 21) }),
