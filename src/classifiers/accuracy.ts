@@ -30,7 +30,8 @@ export const accuracySchema = z
 export class Accuracy {
   readonly topk: number[];
   readonly prefix: string;
-  private ranks: number[] = [];
+  /** Per processed sample, in order: how many classes score above its true class. */
+  results: number[] = [];
 
   constructor(options: z.input<typeof accuracySchema> = {}) {
     const o = accuracySchema.parse(options);
@@ -50,17 +51,17 @@ export class Accuracy {
       const g = scores[s.gtLabel];
       let rank = 0;
       for (let c = 0; c < scores.length; c++) if (scores[c] > g) rank++;
-      this.ranks.push(rank);
+      this.results.push(rank);
     }
   }
 
   /** `{prefix/topK: percent}` over everything processed since the last `compute`; then resets. */
   compute(): Record<string, number> {
-    const n = this.ranks.length;
+    const n = this.results.length;
     const out: Record<string, number> = {};
     for (const k of this.topk)
-      out[`${this.prefix}/top${k}`] = n ? (100 * this.ranks.filter((r) => r < k).length) / n : 0;
-    this.ranks = [];
+      out[`${this.prefix}/top${k}`] = n ? (100 * this.results.filter((r) => r < k).length) / n : 0;
+    this.results = [];
     return out;
   }
 }

@@ -7,6 +7,7 @@ import { ConfigError, validateArgs } from '../config/index.js';
 import { LOOPS, METRICS, isTypedConfig } from '../registry.js';
 
 import { disposeBatch, type EngineLoader } from './data.js';
+import { allGatherLarge, mergeShards } from './dist/gather.js';
 import type { EvalLoopLike, Runner, TrainLoopLike } from './runner.js';
 
 /** A streaming metric: `process` per batch, `compute` at the end. */
@@ -15,6 +16,12 @@ export interface MetricLike {
   prefix?: string;
   process(dataBatch: unknown, predictions: readonly unknown[]): void;
   compute(): Record<string, number> | Promise<Record<string, number>>;
+  /**
+   * One JSON-serialisable entry per processed sample, in order (mmengine's
+   * `BaseMetric.results`); `compute` reads it. Data-parallel validation
+   * gathers the workers' lists into rank 0's metric.
+   */
+  results?: unknown[];
 }
 
 /**
@@ -49,28 +56,13 @@ export class Evaluator {
 }
 
 /**
- * Validation inside training. In data-parallel training rank 0 runs the
- * validation loop on the whole validation set while the other workers wait;
- * its metrics reach every worker before the `afterValEpoch` hooks run, so
- * that hooks deciding on them (best checkpoint, early stopping) decide alike
- * and their collective operations line up.
+ * Validation inside training. In data-parallel training every worker runs
+ * the validation loop on its shard of the validation set (the same hook
+ * calls on every worker), and rank 0 computes the metrics from everyone's
+ * results (see {@link EvalLoop}).
  */
-async function validate(r: Runner, loop: EvalLoopLike): Promise<void> {
-  if (r.dist.worldSize === 1) {
-    await loop.run();
-    return;
-  }
-  if (r.isMain) {
-    await loop.run(); // gives its metrics to the others before its afterValEpoch hooks
-    return;
-  }
-  // The same hook calls as the loop's, without the batches (EMA swaps its weights in and out alike).
-  await r.callHook('beforeVal');
-  await r.callHook('beforeValEpoch');
-  const metrics = r.dist.allGather<Record<string, number> | null>(null)[0]!;
-  r.lastMetrics = metrics;
-  await r.callHook('afterValEpoch', metrics);
-  await r.callHook('afterVal');
+async function validate(_r: Runner, loop: EvalLoopLike): Promise<void> {
+  await loop.run();
 }
 
 const epochLoopSchema = z.strictObject({
@@ -242,6 +234,14 @@ abstract class EvalLoop implements EvalLoopLike {
     );
   }
 
+  /** {@link computeShardedMetrics} over this loop's data set. */
+  private computeSharded(): Promise<Record<string, number>> {
+    const ds = this.dataloader.dataset as { length?: number } | undefined;
+    if (typeof ds?.length !== 'number')
+      throw new Error('data-parallel validation: the validation loader has no data set length');
+    return computeShardedMetrics(this.runner, this.evaluator, ds.length);
+  }
+
   async run(): Promise<Record<string, number>> {
     const r = this.runner;
     const s = this.stage;
@@ -268,14 +268,53 @@ abstract class EvalLoop implements EvalLoopLike {
     } finally {
       r.model.train(wasTraining);
     }
-    const metrics = await this.evaluator.compute();
+    const metrics =
+      s === 'Val' && r.dist.worldSize > 1
+        ? await this.computeSharded()
+        : await this.evaluator.compute();
     if (s === 'Val') r.lastMetrics = metrics;
-    // Data-parallel training: the other workers get the metrics before any hook acts on them.
-    if (s === 'Val' && r.dist.worldSize > 1) r.dist.allGather(metrics);
     await r.callHook(`after${s}Epoch`, metrics);
     await r.callHook(`after${s}`);
     return metrics;
   }
+}
+
+/**
+ * mmengine's `collect_results` and `evaluate` in data-parallel validation:
+ * every metric's per-sample `results` go to rank 0, merged back into the
+ * data set's order without the shards' padding; rank 0 computes and every
+ * worker gets its metrics before any hook acts on them.
+ */
+async function computeShardedMetrics(
+  r: Runner,
+  evaluator: Evaluator,
+  length: number,
+): Promise<Record<string, number>> {
+  const lists = evaluator.metrics.map((m, i) => {
+    if (!Array.isArray(m.results))
+      throw new Error(
+        `valEvaluator${evaluator.metrics.length > 1 ? `.${i}` : ''}: ${m.constructor.name} has no 'results' list; ` +
+          "data-parallel validation merges each metric's per-sample results (as mmengine's BaseMetric.results): " +
+          "give the metric a 'results' array of JSON-serialisable entries, one per sample, or train with --nproc 1",
+      );
+    return m.results;
+  });
+  const shards = allGatherLarge(r.dist, lists);
+  let metrics: Record<string, number> | null = null;
+  if (r.isMain) {
+    const per = lists.length ? shards.map((s) => s[0].length) : [];
+    r.logger.info(
+      `validation: ${length} samples, sharded over ${r.dist.worldSize} workers (${per.join(' + ')} results)`,
+    );
+    evaluator.metrics.forEach((m, i) => {
+      m.results = mergeShards(
+        shards.map((s) => s[i]),
+        length,
+      );
+    });
+    metrics = await evaluator.compute();
+  } else for (const m of evaluator.metrics) m.results = [];
+  return r.dist.allGather(metrics)[0]!;
 }
 
 /** Runs the validation data through `predict` and the evaluator. */

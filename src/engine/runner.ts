@@ -123,6 +123,8 @@ export class Runner {
   optimWrapper?: OptimWrapper;
   paramSchedulers: LRScheduler[] = [];
   trainLoop?: TrainLoopLike;
+  /** The training loader (this worker's shard in data-parallel training), once training is built. */
+  trainLoader?: EngineLoader;
   valLoop?: EvalLoopLike;
   testLoop?: EvalLoopLike;
   /** Completed epochs (during epoch `e` it is `e`, 0-based). */
@@ -158,7 +160,13 @@ export class Runner {
     this.configName = configNameOf(options.configFile);
     this.workDir = resolveWorkDir(cfg.workDir, options.configFile, options.workDir);
     this.cfg.workDir = this.workDir;
-    const { seed, given } = resolveSeed(cfg);
+    const resolved = resolveSeed(cfg);
+    const dist = options.dist;
+    // Every worker takes rank 0's seed (mmengine's sync_random_seed): with a seed
+    // drawn at random, each would otherwise shuffle its own order and the shards
+    // would overlap.
+    const seed = dist && dist.worldSize > 1 ? dist.allGather(resolved.seed)[0] : resolved.seed;
+    const given = resolved.given;
     this.seed = seed;
     this.cfg.randomness = { ...(cfg.randomness ?? {}), seed };
     this.rng = new Rng(seed);
@@ -217,6 +225,7 @@ export class Runner {
       logger: { type: 'LoggerHook', interval: 50 },
       paramScheduler: { type: 'ParamSchedulerHook' },
       checkpoint: { type: 'CheckpointHook', interval: 1 },
+      samplerSeed: { type: 'DistSamplerSeedHook' },
     };
     const given = (this.cfg.defaultHooks ?? {}) as Record<string, TypedConfig | null>;
     if (!isPlain(given))
@@ -261,7 +270,11 @@ export class Runner {
 
   // ---------------------------------------------------------------- building
 
-  private loader(key: 'trainDataloader' | 'valDataloader' | 'testDataloader'): EngineLoader {
+  /** The loader of `key`; with `sharded`, this worker's shard in data-parallel training. */
+  private loader(
+    key: 'trainDataloader' | 'valDataloader' | 'testDataloader',
+    sharded: boolean,
+  ): EngineLoader {
     const c = this.cfg[key];
     if (!isPlain(c))
       throw new ConfigError(
@@ -271,7 +284,7 @@ export class Runner {
       );
     const build = this.options.buildDataloader ?? buildDataloader;
     const { rank, worldSize } = this.dist;
-    const shard = key === 'trainDataloader' && worldSize > 1 ? { rank, worldSize } : undefined;
+    const shard = sharded && worldSize > 1 ? { rank, worldSize } : undefined;
     const loader = build(c, { seed: this.seed, path: key, shard });
     for (const line of dropSummaries(loader.dataset)) this.logger.info(`${key}.dataset: ${line}`);
     return loader;
@@ -294,7 +307,7 @@ export class Runner {
       { ...loopCfg, type: kind === 'test' && type === 'ValLoop' ? 'TestLoop' : type },
       {
         path: `${kind}Cfg`,
-        defaults: { runner: this, dataloader: this.loader(loaderKey), evaluator },
+        defaults: { runner: this, dataloader: this.loader(loaderKey, kind === 'val'), evaluator },
       },
     );
   }
@@ -314,7 +327,8 @@ export class Runner {
       );
     const owCfg = autoScaledLr(this.cfg, this.logger, this.dist.worldSize);
     this.optimWrapper = buildOptimWrapper(owCfg, this.model);
-    const loader = this.loader('trainDataloader');
+    const loader = this.loader('trainDataloader', true);
+    this.trainLoader = loader;
     checkImageFiles(loader.dataset); // every image's header, before the first iteration
     this.trainLoop = LOOPS.build<TrainLoopLike>(
       { type: 'EpochBasedTrainLoop', ...this.cfg.trainCfg },

@@ -126,8 +126,13 @@ function instancesOf(
   return out;
 }
 
-interface Collected {
-  imgId: number;
+/**
+ * What {@link CocoMetric} keeps of one image (JSON-serialisable: data-parallel
+ * validation gathers these from every worker). `imgId` is absent when the
+ * sample had none; the image is then numbered by its position.
+ */
+export interface CocoMetricResult {
+  imgId?: number;
   bboxes: number[][];
   scores: number[];
   labels: number[];
@@ -259,7 +264,8 @@ export class CocoMetric implements Metric<MetricDataSample> {
   classwiseTable: Record<string, CocoClassRow[]> = {};
   /** Full evaluation results of the last `compute()`, per metric. */
   lastEval: Record<string, CocoEvalResult> = {};
-  private results: Collected[] = [];
+  /** One entry per processed image, in order (mmengine's `BaseMetric.results`). */
+  results: CocoMetricResult[] = [];
   private gt?: CocoJson;
 
   constructor(options: CocoMetricOptions = {}) {
@@ -299,8 +305,8 @@ export class CocoMetric implements Metric<MetricDataSample> {
           `predInstances(img ${imgId}): ${bboxes.length} boxes, ${p.scores.length} scores, ${p.labels.length} labels`,
         );
       }
-      const c: Collected = {
-        imgId,
+      const c: CocoMetricResult = {
+        imgId: s.imgId,
         bboxes,
         scores: Array.from(p.scores),
         labels: Array.from(p.labels),
@@ -317,6 +323,13 @@ export class CocoMetric implements Metric<MetricDataSample> {
     }
   }
 
+  /** The results with every image id set (a sample without one is numbered by its position). */
+  private numbered(): (CocoMetricResult & { imgId: number })[] {
+    return this.results.map((r, i) =>
+      r.imgId === undefined ? { ...r, imgId: i } : r,
+    ) as (CocoMetricResult & { imgId: number })[];
+  }
+
   /** Ground truth built from the samples, as mmdetection's `gt_to_coco_json`. */
   private gtFromSamples(): CocoJson {
     const classes = this.datasetMeta?.classes;
@@ -327,7 +340,7 @@ export class CocoMetric implements Metric<MetricDataSample> {
     const names = classes ?? Array.from({ length: maxLabel + 1 }, (_, i) => String(i));
     const images = [];
     const annotations: CocoAnnotation[] = [];
-    for (const r of this.results) {
+    for (const r of this.numbered()) {
       if (r.height === undefined || r.width === undefined)
         throw new TypeError(
           `CocoMetric: image ${r.imgId} needs oriShape (or width/height) without annFile`,
@@ -363,13 +376,13 @@ export class CocoMetric implements Metric<MetricDataSample> {
   /** The collected predictions in COCO results format (what `outfilePrefix` writes). */
   toCocoResults(): { bbox: CocoResult[]; segm: CocoResult[] } {
     const gt = this.gt ?? this.gtFromSamples();
-    return predictionsToCocoResults(this.results, this.catIdsOf(gt));
+    return predictionsToCocoResults(this.numbered(), this.catIdsOf(gt));
   }
 
   compute(): Record<string, number> {
     const gt = this.gt ?? this.gtFromSamples();
     const catIds = this.catIdsOf(gt);
-    const res = predictionsToCocoResults(this.results, catIds);
+    const res = predictionsToCocoResults(this.numbered(), catIds);
     const { prefix, outfilePrefix, formatOnly, proposalNums, iouThrs, classwise } = this.options;
     if (outfilePrefix) {
       ensureDir(dirname(outfilePrefix));

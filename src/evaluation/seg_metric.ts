@@ -241,6 +241,23 @@ export interface SegClassRow {
 }
 
 /**
+ * One image's pixel counts in {@link SegMetric}, as `[index, count]` pairs of
+ * the non-zero entries of {@link SegAreas}' arrays (JSON-serialisable, for
+ * data-parallel validation).
+ */
+export interface SegMetricResult {
+  confusion: [number, number][];
+  labelExtra: [number, number][];
+  predExtra: [number, number][];
+}
+
+function nonZero(a: Float64Array): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) out.push([i, a[i]]);
+  return out;
+}
+
+/**
  * Semantic segmentation metric, as mmsegmentation's `IoUMetric`, accumulated
  * in a confusion matrix over the data set. `compute()` returns percentages
  * (x100, unrounded; mmseg rounds to 2 decimals): `aAcc`, and per requested
@@ -265,7 +282,8 @@ export class SegMetric implements Metric<SegMetricSample> {
   classTable: SegClassRow[] = [];
   /** Values of the last `compute()` (fractions) with the summed areas. */
   lastValues?: SegMetricValues & { totals: SegAreaTotals };
-  private areas?: SegAreas;
+  /** One entry per processed image, in order (mmengine's `BaseMetric.results`). */
+  results: SegMetricResult[] = [];
 
   constructor(options: SegMetricOptions = {}) {
     const o = validateArgs(optionsSchema, options, 'SegMetric');
@@ -279,7 +297,7 @@ export class SegMetric implements Metric<SegMetricSample> {
   }
 
   reset(): void {
-    this.areas = undefined;
+    this.results = [];
   }
 
   process(_dataBatch: unknown, dataSamples: readonly SegMetricSample[]): void {
@@ -298,14 +316,24 @@ export class SegMetric implements Metric<SegMetricSample> {
             'predictions are at the original image size, so load the label map after Resize in the test pipeline (as mmseg does)',
         );
       }
-      this.areas ??= createSegAreas(this.numClasses);
-      accumulateSegAreas(this.areas, s.predSemSeg.data, s.gtSemSeg.data, this.options.ignoreIndex);
+      const areas = createSegAreas(this.numClasses);
+      accumulateSegAreas(areas, s.predSemSeg.data, s.gtSemSeg.data, this.options.ignoreIndex);
+      this.results.push({
+        confusion: nonZero(areas.confusion),
+        labelExtra: nonZero(areas.labelExtra),
+        predExtra: nonZero(areas.predExtra),
+      });
     }
   }
 
   compute(): Record<string, number> {
-    const areas = this.areas ?? createSegAreas(this.numClasses);
-    this.areas = undefined;
+    const areas = createSegAreas(this.numClasses);
+    for (const r of this.results) {
+      for (const [i, v] of r.confusion) areas.confusion[i] += v;
+      for (const [i, v] of r.labelExtra) areas.labelExtra[i] += v;
+      for (const [i, v] of r.predExtra) areas.predExtra[i] += v;
+    }
+    this.results = [];
     const v = segMetricsFromAreas(areas, this.options.beta);
     this.lastValues = v;
     const fix = (a: Float64Array) =>

@@ -47,7 +47,8 @@ export interface VocClassRow {
   ap: number;
 }
 
-interface Collected {
+/** What {@link VOCMetric} keeps of one image (JSON-serialisable, for data-parallel validation). */
+export interface VocMetricResult {
   bboxes: number[][];
   scores: number[];
   labels: number[];
@@ -80,7 +81,8 @@ export class VOCMetric implements Metric<MetricDataSample> {
   datasetMeta?: DatasetMeta;
   /** Per-class table of the last `compute()`, per IoU threshold (key `AP50`...). */
   classTable: Record<string, VocClassRow[]> = {};
-  private results: Collected[] = [];
+  /** One entry per processed image, in order (mmengine's `BaseMetric.results`). */
+  results: VocMetricResult[] = [];
 
   constructor(options: VOCMetricOptions = {}) {
     const o = validateArgs(optionsSchema, options, 'VOCMetric');

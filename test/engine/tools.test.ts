@@ -57,8 +57,9 @@ describe('tools/test.ts', () => {
     expect(r.code, r.err).toBe(0);
     const lines = r.out.trim().split('\n');
     const metrics = JSON.parse(lines[lines.length - 1]) as Record<string, number>;
-    expect(Object.keys(metrics)).toEqual(['toy/mse', 'toy/score']);
+    expect(Object.keys(metrics)).toEqual(['toy/mse', 'toy/score', 'toy/samples']);
     expect(metrics['toy/mse']).toBeGreaterThan(0);
+    expect(metrics['toy/samples']).toBe(16);
     expect(r.out).toMatch(/using the EMA weights saved with the checkpoint/);
     expect(JSON.parse(fs.readFileSync(out, 'utf8'))).toHaveLength(16);
   });
