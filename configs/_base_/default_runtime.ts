@@ -6,6 +6,7 @@ export default {
     logger: { type: 'LoggerHook', interval: 50 },
     paramScheduler: { type: 'ParamSchedulerHook' },
     checkpoint: { type: 'CheckpointHook', interval: 1 },
+    samplerSeed: { type: 'DistSamplerSeedHook' },
   },
   randomness: { seed: 0 },
   logLevel: 'INFO',
