@@ -9,7 +9,9 @@ import '@tensorflow/tfjs-backend-cpu';
 // tfjs-core alone registers neither the gradients nor the chained tensor
 // methods (`x.add(y)`); the union package's Node build registers both.
 import '@tensorflow/tfjs';
+import { registerBatchNormKernels } from './batch_norm_kernels.js';
 import { registerConvGradients } from './gradients.js';
+import { registerOptimKernels } from './optim_kernels.js';
 import { registerTypedGradKernels } from './typed_kernels.js';
 import { registerWasmTrainingKernels } from './wasm_kernels.js';
 import { enableWasmThreads, resolveWasmThreads } from './wasm_threads.js';
@@ -103,6 +105,8 @@ async function tryWasm(opts: SetBackendOptions): Promise<string> {
   await import('@tensorflow/tfjs-backend-wasm');
   registerWasmTrainingKernels();
   registerTypedGradKernels('wasm');
+  registerOptimKernels();
+  registerBatchNormKernels('wasm');
   if (opts.wasmThreads !== undefined) {
     return `embedded wasm, ${(await enableWasmThreads(opts.wasmThreads)).reason}`;
   }
@@ -112,6 +116,8 @@ async function tryWasm(opts: SetBackendOptions): Promise<string> {
 
 async function tryCpu(): Promise<string> {
   registerTypedGradKernels('cpu');
+  registerOptimKernels();
+  registerBatchNormKernels('cpu');
   if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to start');
   // The cpu backend advertises tfjs-node on first use; setBackend already said why cpu.
   (tf.findBackend('cpu') as unknown as { firstUse?: boolean }).firstUse = false;

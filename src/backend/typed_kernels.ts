@@ -151,6 +151,67 @@ const resizeNearestGrad: KernelFunc = ({ inputs, backend, attrs = {} }) => {
   });
 };
 
+/** The geometry of a max pool, from `computePool2DInfo`. */
+interface PoolDims {
+  batch: number;
+  inH: number;
+  inW: number;
+  ch: number;
+  outH: number;
+  outW: number;
+  sh: number;
+  sw: number;
+  fh: number;
+  fw: number;
+  top: number;
+  left: number;
+}
+
+/**
+ * Per output pixel: the window's in-bounds positions (row-major) as offsets
+ * into `x`; each channel starts at the first position and moves only to a
+ * strictly greater value (the first maximum wins), channels innermost
+ * (contiguous in NHWC); the chosen inputs get the output's gradient. The move
+ * is a mask on the index rather than a branch (random data mispredicts it
+ * half the time); comparing with `x[at]` keeps NaN as the scan with `>`.
+ */
+function maxPoolGradLoop(x: Float32Array, g: Float32Array, out: Float32Array, p: PoolDims): void {
+  const { inH, inW, ch, outH, outW, sh, sw, fh, fw, top, left } = p;
+  const taps = new Int32Array(fh * fw);
+  const at = new Int32Array(ch);
+  let gOff = 0;
+  for (let b = 0; b < p.batch; b++) {
+    const xb = b * inH * inW * ch;
+    for (let yr = 0; yr < outH; yr++) {
+      const r0 = yr * sh - top;
+      const rLo = Math.max(0, r0);
+      const rHi = Math.min(inH, r0 + fh);
+      for (let yc = 0; yc < outW; yc++, gOff += ch) {
+        const c0 = yc * sw - left;
+        const cLo = Math.max(0, c0);
+        const cHi = Math.min(inW, c0 + fw);
+        let n = 0;
+        for (let r = rLo; r < rHi; r++) {
+          for (let c = cLo; c < cHi; c++) taps[n++] = xb + (r * inW + c) * ch;
+        }
+        if (n === 0) continue;
+        const first = taps[0];
+        for (let d = 0; d < ch; d++) at[d] = first + d;
+        for (let t = 1; t < n; t++) {
+          const base = taps[t];
+          for (let d = 0; d < ch; d++) {
+            const a = at[d];
+            const i = base + d;
+            const up = ((x[i] > x[a]) as unknown as number) | 0;
+            at[d] = a + ((i - a) & -up);
+          }
+        }
+        for (let d = 0; d < ch; d++) out[at[d]] += g[gOff + d];
+      }
+    }
+  }
+}
+
 const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs = {} }) => {
   const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
   const info = backend_util.computePool2DInfo(
@@ -161,55 +222,23 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs = {} }) => {
     attrs.pad as 'same' | 'valid' | number,
     attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
   );
-  const {
-    batchSize,
-    inHeight,
-    inWidth,
-    inChannels: ch,
-    outHeight,
-    outWidth,
-    strideHeight,
-    strideWidth,
-  } = info;
-  const { filterHeight: fh, filterWidth: fw } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
+  const dims: PoolDims = {
+    batch: info.batchSize,
+    inH: info.inHeight,
+    inW: info.inWidth,
+    ch: info.inChannels,
+    outH: info.outHeight,
+    outW: info.outWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    fh: info.filterHeight,
+    fw: info.filterWidth,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+  };
   return writeFloatOutput(backend, input.shape, (out) => {
-    const x = readValues(backend, input);
-    const g = readValues(backend, dy);
-    // Per output pixel: scan the window position by position with the channels
-    // innermost (contiguous in NHWC), keeping each channel's best so far.
-    const best = new Float32Array(ch);
-    const at = new Int32Array(ch);
-    for (let b = 0; b < batchSize; b++) {
-      const xb = b * inHeight * inWidth * ch;
-      for (let yr = 0; yr < outHeight; yr++) {
-        const r0 = yr * strideHeight - top;
-        for (let yc = 0; yc < outWidth; yc++) {
-          const c0 = yc * strideWidth - left;
-          best.fill(-Infinity);
-          at.fill(-1);
-          for (let wr = 0; wr < fh; wr++) {
-            const r = r0 + wr;
-            if (r < 0 || r >= inHeight) continue;
-            for (let wc = 0; wc < fw; wc++) {
-              const c = c0 + wc;
-              if (c < 0 || c >= inWidth) continue;
-              const base = xb + (r * inWidth + c) * ch;
-              for (let d = 0; d < ch; d++) {
-                const v = x[base + d];
-                if (v > best[d] || at[d] < 0) {
-                  best[d] = v;
-                  at[d] = base + d;
-                }
-              }
-            }
-          }
-          const gOff = ((b * outHeight + yr) * outWidth + yc) * ch;
-          for (let d = 0; d < ch; d++) if (at[d] >= 0) out[at[d]] += g[gOff + d];
-        }
-      }
-    }
+    const x = readValues(backend, input) as Float32Array;
+    maxPoolGradLoop(x, readValues(backend, dy) as Float32Array, out, dims);
   });
 };
 

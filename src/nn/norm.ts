@@ -1,5 +1,6 @@
 /** Normalisation layers (BatchNorm2d, GroupNorm) on NHWC and mmcv's `build_norm_layer`. */
 import * as tf from '@tensorflow/tfjs-core';
+import { BN_KERNELS, hasBatchNormKernels } from '../backend/batch_norm_kernels.js';
 import { constant } from './init.js';
 import { Module } from './module.js';
 
@@ -148,6 +149,9 @@ export function channelAffine(x: tf.Tensor4D, scale: tf.Tensor, shift: tf.Tensor
  * variance), and `Σdy`, `Σdy·x̂` over every worker in `dx`, the gradient
  * through the shared statistics. `dγ`, `dβ` stay local: the engine averages
  * them like any other gradient.
+ *
+ * On the cpu and wasm backends (float32) this runs as one-pass kernels, see
+ * `batchNormTrainKernels`; other backends use the tfjs ops below.
  */
 export function batchNormTrain(
   x: tf.Tensor4D,
@@ -160,6 +164,8 @@ export function batchNormTrain(
   const ch = x.shape[3];
   const local = x.size / ch;
   const sync = collective && collective.worldSize > 1 ? collective : undefined;
+  if (x.dtype === 'float32' && hasBatchNormKernels(tf.getBackend()))
+    return batchNormTrainKernels(x, gamma, beta, eps, onStats, sync);
   let count = local;
   const f = tf.customGrad(((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     let { mean, variance } = tf.moments(xi, [0, 1, 2]);
@@ -174,16 +180,64 @@ export function batchNormTrain(
         const [xh, inv, gm] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
         const dBeta = tf.sum(dy, [0, 1, 2]);
         const dGamma = tf.sum(tf.mul(dy, xh), [0, 1, 2]);
-        let [sBeta, sGamma] = [dBeta, dGamma];
-        if (sync) {
-          const sums = new Float32Array(2 * ch);
-          sums.set(dBeta.dataSync(), 0);
-          sums.set(dGamma.dataSync(), ch);
-          allReduceSum(sync, sums);
-          [sBeta, sGamma] = [tf.tensor1d(sums.subarray(0, ch)), tf.tensor1d(sums.subarray(ch))];
-        }
+        const [sBeta, sGamma] = sync ? allReduceGradSums(sync, dBeta, dGamma) : [dBeta, dGamma];
         const centred = tf.sub(tf.sub(dy, tf.div(sBeta, count)), tf.mul(xh, tf.div(sGamma, count)));
         return [tf.mul(centred, tf.mul(gm, inv)), dGamma, dBeta];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, gamma, beta) as tf.Tensor4D;
+}
+
+/** `Σdy` and `Σdy·x̂` summed over every worker. */
+function allReduceGradSums(
+  c: NormCollective,
+  dBeta: tf.Tensor,
+  dGamma: tf.Tensor,
+): [tf.Tensor, tf.Tensor] {
+  const ch = dBeta.size;
+  const sums = new Float32Array(2 * ch);
+  sums.set(dBeta.dataSync(), 0);
+  sums.set(dGamma.dataSync(), ch);
+  allReduceSum(c, sums);
+  return [tf.tensor1d(sums.subarray(0, ch)), tf.tensor1d(sums.subarray(ch))];
+}
+
+const runKernel = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) =>
+  tf.engine().runKernel(name, inputs, attrs);
+
+/**
+ * {@link batchNormTrain} with the backend's batch norm kernels (cpu, wasm:
+ * `src/backend/batch_norm_kernels.ts`), one pass over the data each: the
+ * moments, the normalisation, the two gradient sums, the input gradient. The
+ * gradient keeps `x`, the mean and `1/σ` rather than a full-size `x̂`.
+ */
+function batchNormTrainKernels(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  eps: number,
+  onStats: ((mean: tf.Tensor1D, variance: tf.Tensor1D, count: number) => void) | undefined,
+  sync: NormCollective | undefined,
+): tf.Tensor4D {
+  const local = x.size / x.shape[3];
+  let count = local;
+  const f = tf.customGrad(((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    let [mean, variance] = runKernel(BN_KERNELS.moments, { x: xi }) as tf.Tensor[];
+    if (sync) ({ mean, variance, count } = globalMoments(mean, variance, local, sync));
+    onStats?.(mean as tf.Tensor1D, variance as tf.Tensor1D, count);
+    const invStd = tf.rsqrt(tf.add(variance, eps));
+    save([xi, mean, invStd, g]);
+    return {
+      value: runKernel(BN_KERNELS.apply, { x: xi, mean, invStd, gamma: g, beta: b }) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, m, inv, gm] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const stats = { x: xs, mean: m, invStd: inv };
+        const [dBeta, dGamma] = runKernel(BN_KERNELS.gradSums, { dy, ...stats }) as tf.Tensor[];
+        const [sumDy, sumDyXhat] = sync ? allReduceGradSums(sync, dBeta, dGamma) : [dBeta, dGamma];
+        const inputs = { dy, ...stats, gamma: gm, sumDy, sumDyXhat };
+        const dx = runKernel(BN_KERNELS.inputGrad, inputs, { count }) as tf.Tensor;
+        return [dx, dGamma, dBeta];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);

@@ -92,3 +92,50 @@ describe('optimizers match torch.optim', () => {
     expect([...ow2.stateTensors().keys()].sort()).toEqual(['w.expAvg', 'w.expAvgSq']);
   });
 });
+
+describe('fused optimizer kernels (cpu, wasm)', () => {
+  const cases: [string, Record<string, unknown>][] = [
+    ['Adam', { lr: 0.01 }],
+    ['Adam', { lr: 0.003, weightDecay: 1e-4, betas: [0.8, 0.99], eps: 1e-6 }],
+    ['AdamW', { lr: 0.01, weightDecay: 0.05 }],
+    ['SGD', { lr: 0.1 }],
+    ['SGD', { lr: 0.02, momentum: 0.9, weightDecay: 1e-4 }],
+    ['SGD', { lr: 0.02, momentum: 0.9, dampening: 0.1 }],
+    ['SGD', { lr: 0.02, momentum: 0.9, nesterov: true, weightDecay: 5e-4 }],
+  ];
+  /** Three steps from the same start and gradients: the parameter and state bits, fused or op by op. */
+  const run = (type: string, args: Record<string, unknown>, fused: boolean): Uint32Array[] => {
+    const w = tf.variable(tf.randomNormal([5, 7], 0, 1, 'float32', 3));
+    const ow = new OptimWrapper({ optimizer: { type, ...args } });
+    ow.optimizer.fused = fused;
+    ow.optimizer.setParams([{ name: 'w', variable: w, lrMult: 0.5, decayMult: 1 }]);
+    for (let i = 0; i < 3; i++) {
+      const g = tf.randomNormal([5, 7], 0, 1, 'float32', 10 + i);
+      ow.update(new Map([['w', g]]));
+      g.dispose();
+    }
+    const state = [...ow.optimizer.stateTensors().values()].map((t) => t.dataSync());
+    const out = [w.dataSync(), ...state].map((a) => new Uint32Array(new Float32Array(a).buffer));
+    ow.dispose();
+    w.dispose();
+    return out;
+  };
+  for (const backend of ['cpu', 'wasm'] as const) {
+    for (const [type, args] of cases) {
+      it(`${backend}: ${type} ${JSON.stringify(args)} gives the op-by-op update's bits`, async () => {
+        await setBackend(backend);
+        expect(
+          tf.getKernel(type === 'SGD' ? 'TfdetSgdUpdate' : 'TfdetAdamUpdate', backend),
+        ).toBeDefined();
+        const a = run(type, args, true);
+        const b = run(type, args, false);
+        expect(a.length).toBe(b.length);
+        expect(a.length).toBe(type === 'SGD' && !args.momentum ? 1 : type === 'SGD' ? 2 : 3);
+        a.forEach((x, i) =>
+          expect(Buffer.from(x.buffer).equals(Buffer.from(b[i].buffer)), `tensor ${i}`).toBe(true),
+        );
+        await setBackend('cpu');
+      });
+    }
+  }
+});

@@ -41,6 +41,17 @@ export abstract class Optimizer {
   protected readonly slots = new Map<string, Map<string, tf.Tensor>>();
   /** Per-parameter step counts (torch keeps one per parameter). */
   protected readonly steps = new Map<string, number>();
+  /**
+   * Update each parameter with one fused kernel where the backend has it (cpu
+   * and wasm: `TfdetAdamUpdate`, `TfdetSgdUpdate`, the same bits as the
+   * op-by-op update); false: always op by op.
+   */
+  fused = true;
+
+  /** Whether the fused kernel `name` runs here. */
+  protected useFused(name: string): boolean {
+    return this.fused && tf.getKernel(name, tf.getBackend()) !== undefined;
+  }
 
   constructor(opts: { lr: number; weightDecay?: number }) {
     this.baseLr = opts.lr;
@@ -179,6 +190,15 @@ export class SGD extends Optimizer {
     lr: number,
     wd: number,
   ) {
+    if (this.useFused('TfdetSgdUpdate')) {
+      const prev = slots.get('momentumBuffer');
+      const inputs: tf.NamedTensorMap = { param: p.variable, grad };
+      if (prev && this.momentum !== 0) inputs.momentumBuffer = prev;
+      const { momentum, dampening, nesterov } = this;
+      const attrs = { lr, momentum, dampening, nesterov, weightDecay: wd };
+      const [param, buf] = tf.engine().runKernel<tf.Tensor[]>('TfdetSgdUpdate', inputs, attrs);
+      return { param, slots: new Map(buf ? [['momentumBuffer', buf]] : []) };
+    }
     let g = grad;
     if (wd !== 0) g = tf.add(g, tf.mul(p.variable, wd));
     const out = new Map<string, tf.Tensor>();
@@ -229,16 +249,32 @@ export class Adam extends Optimizer {
     wd: number,
   ) {
     const [b1, b2] = this.betas;
+    const m0 = slots.get('expAvg');
+    const v0 = slots.get('expAvgSq');
+    if (this.useFused('TfdetAdamUpdate')) {
+      const inputs: tf.NamedTensorMap = { param: p.variable, grad };
+      if (m0 && v0) Object.assign(inputs, { expAvg: m0, expAvgSq: v0 });
+      const attrs = { lr, beta1: b1, beta2: b2, eps: this.eps, weightDecay: wd, step: t };
+      const [param, m, v] = tf.engine().runKernel<tf.Tensor[]>('TfdetAdamUpdate', inputs, {
+        ...attrs,
+        decoupled: this.decoupled,
+      });
+      return {
+        param,
+        slots: new Map([
+          ['expAvg', m],
+          ['expAvgSq', v],
+        ]),
+      };
+    }
     let param: tf.Tensor = p.variable;
     let g = grad;
     if (wd !== 0) {
       if (this.decoupled) param = tf.mul(param, 1 - lr * wd);
       else g = tf.add(g, tf.mul(param, wd));
     }
-    const m0 = slots.get('expAvg') ?? tf.zerosLike(param);
-    const v0 = slots.get('expAvgSq') ?? tf.zerosLike(param);
-    const m = tf.add(tf.mul(m0, b1), tf.mul(g, 1 - b1));
-    const v = tf.add(tf.mul(v0, b2), tf.mul(tf.mul(g, g), 1 - b2));
+    const m = tf.add(tf.mul(m0 ?? tf.zerosLike(param), b1), tf.mul(g, 1 - b1));
+    const v = tf.add(tf.mul(v0 ?? tf.zerosLike(param), b2), tf.mul(tf.mul(g, g), 1 - b2));
     const bc1 = 1 - b1 ** t;
     const bc2 = 1 - b2 ** t;
     const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), this.eps);
