@@ -1,10 +1,11 @@
 /**
  * The end-to-end demo (`npm run demo`): makes the synthetic shapes set if it
- * is absent, trains the quick shapes SSD on the default backend, tests
- * it on the validation split, prints the COCO table, and writes drawn
- * predictions and training curves to the work dir.
+ * is absent, trains the quick shapes SSD on the default backend on every core
+ * (data-parallel workers, `--nproc auto`), tests it on the validation split,
+ * prints the COCO table, and writes drawn predictions and training curves to
+ * the work dir.
  *
- *   npx tsx tools/demo.ts [--config FILE] [--work-dir DIR] [--backend NAME]
+ *   npx tsx tools/demo.ts [--config FILE] [--work-dir DIR] [--backend NAME] [--nproc N|auto]
  *                         [--num-train N] [--num-val N] [--cfg-options K=V ...]
  */
 import * as fs from 'node:fs';
@@ -22,6 +23,9 @@ import {
   type PackedInputs,
 } from '../src/datasets/index.js';
 import { Runner } from '../src/engine/index.js';
+import { assertFullLoad } from '../src/nn/index.js';
+import { trainDataParallel } from '../src/engine/dist/launch.js';
+import { autoProcs } from '../src/engine/dist/procs.js';
 import { preprocessArgv, runCli } from '../src/engine/cli.js';
 import { plotPanels, readScalars, seriesOf, type Series } from '../src/engine/plot.js';
 import { registerAllModules } from '../src/engine/register_all.js';
@@ -29,12 +33,18 @@ import type { DetDataSample } from '../src/structures/index.js';
 import { DATASETS } from '../src/registry.js';
 import { drawDetections, writeImage } from '../src/visualization/index.js';
 import { ensureDir, writeFileAtomic } from '../src/utils/fs.js';
+import { acquireDirLock } from '../src/utils/lock.js';
 
 const HELP = `usage: tools/demo.ts [options]
 
   --config FILE          default configs/ssd/ssd_r18_shapes.ts
   --work-dir DIR         default work_dirs/demo
   --backend NAME         auto | tensorflow | webgpu | wasm | cpu (default auto)
+  --nproc N|auto         data-parallel workers (default auto: the cores available). The config's
+                         batch is split over them: N is the largest divisor of its batchSize not
+                         above the cores asked for that leaves each worker 2 images or more; each
+                         takes batchSize / N, and with the config's SyncBN the run trains the same
+                         detector on any number of cores
   --num-train N          training images to generate if data/synthetic is absent (default 1500)
   --num-val N            validation images to generate (default 300)
   --cfg-options K=V ...  config overrides (e.g. trainCfg.maxEpochs=2)
@@ -62,6 +72,35 @@ function tileImages(images: ImageBuffer[], cols: number): Sharp {
   );
 }
 
+/**
+ * The workers that split `batch`: the largest divisor of it not above `cores`
+ * that leaves each worker at least {@link MIN_PER_WORKER} images (with fewer,
+ * the fixed cost of a step per worker outweighs the split).
+ */
+function workersFor(batch: number, cores: number): number {
+  for (let n = Math.min(batch, cores); n > 1; n--)
+    if (batch % n === 0 && batch / n >= MIN_PER_WORKER) return n;
+  return 1;
+}
+const MIN_PER_WORKER = 2;
+
+function nprocOf(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`--nproc: expected a positive integer or 'auto', got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** The log dir (`<work dir>/<timestamp>`) of the latest run in `workDir` with a scalars log. */
+function newestLogDir(workDir: string): string {
+  const dirs = fs
+    .readdirSync(workDir)
+    .filter((d) => fs.existsSync(path.join(workDir, d, 'vis_data', 'scalars.json')))
+    .sort();
+  if (!dirs.length) throw new Error(`no training log (*/vis_data/scalars.json) in ${workDir}`);
+  return path.join(workDir, dirs[dirs.length - 1]);
+}
+
 const fmt = (v: number | undefined): string => (v === undefined || v < 0 ? '  -  ' : v.toFixed(3));
 
 async function main(): Promise<void> {
@@ -71,6 +110,7 @@ async function main(): Promise<void> {
       config: { type: 'string', default: 'configs/ssd/ssd_r18_shapes.ts' },
       'work-dir': { type: 'string', default: 'work_dirs/demo' },
       backend: { type: 'string', default: 'auto' },
+      nproc: { type: 'string', default: 'auto' },
       'num-train': { type: 'string', default: '1500' },
       'num-val': { type: 'string', default: '300' },
       'cfg-options': { type: 'string', multiple: true },
@@ -96,21 +136,52 @@ async function main(): Promise<void> {
   const backend = await setBackend(values.backend as BackendName);
   console.log(`[${secs()} s] backend ${backend.reason}`);
   await registerAllModules();
-  const cfg = await loadConfig(values.config, {
-    cfgOptions: values['cfg-options'] ?? [],
-    allowImports: values['allow-imports'] ?? false,
-  });
-  cfg.workDir = values['work-dir'];
-  const runner = new Runner(cfg, {
-    configFile: values.config,
-    // The demo owns its work dir: a second `npm run demo` starts over in it.
-    overwrite: true,
-  });
+  const cfgOptions = values['cfg-options'] ?? [];
+  const allowImports = values['allow-imports'] ?? false;
+  const cfg = await loadConfig(values.config, { cfgOptions, allowImports });
+  const workDir = path.resolve(values['work-dir']);
+  cfg.workDir = workDir;
+  const globalBatch = (cfg.trainDataloader as { batchSize: number }).batchSize;
+  const nproc = workersFor(
+    globalBatch,
+    values.nproc === 'auto' ? autoProcs() : nprocOf(values.nproc),
+  );
   const tTrain = performance.now();
-  await runner.train();
+  let runner: Runner;
+  let trained: { epoch: number; iter: number; logDir: string };
+  if (nproc === 1) {
+    // The demo owns its work dir: a second `npm run demo` starts over in it.
+    runner = new Runner(cfg, { configFile: values.config, overwrite: true });
+    await runner.train();
+    trained = { epoch: runner.epoch, iter: runner.iter, logDir: runner.logDir };
+  } else {
+    console.log(
+      `[${secs()} s] data-parallel training: ${nproc} workers x ${globalBatch / nproc} images`,
+    );
+    const lock = acquireDirLock(workDir);
+    let result;
+    try {
+      const job = {
+        configFile: values.config,
+        cfgOptions: [...cfgOptions, `trainDataloader.batchSize=${globalBatch / nproc}`],
+        allowImports,
+        workDir,
+        backend: values.backend,
+        overwrite: true,
+      };
+      result = await trainDataParallel(job, nproc, lock);
+    } finally {
+      lock.release();
+    }
+    // Tested and drawn here, from the last checkpoint the workers wrote.
+    runner = new Runner(cfg, { configFile: values.config });
+    const last = fs.readFileSync(path.join(workDir, 'last_checkpoint'), 'utf8').trim();
+    assertFullLoad(await runner.loadFrom(last), last, values.config);
+    trained = { epoch: result.epoch, iter: result.iter, logDir: newestLogDir(workDir) };
+  }
   const trainS = (performance.now() - tTrain) / 1000;
   console.log(
-    `[${secs()} s] trained ${runner.epoch} epochs (${runner.iter} iterations) in ${trainS.toFixed(0)} s`,
+    `[${secs()} s] trained ${trained.epoch} epochs (${trained.iter} iterations) in ${trainS.toFixed(0)} s`,
   );
   const tTest = performance.now();
   const metrics = await runner.test();
@@ -128,7 +199,6 @@ async function main(): Promise<void> {
   );
 
   // Drawn predictions on the first validation images, at twice their size.
-  const workDir = runner.workDir;
   const visDir = path.join(workDir, 'vis');
   ensureDir(visDir);
   const ds = DATASETS.build<{
@@ -175,7 +245,7 @@ async function main(): Promise<void> {
   writeFileAtomic(gridFile, await tileImages(tiles, 4).png().toBuffer());
 
   // Curves from the run's scalars log: training losses by iteration, validation mAP by epoch.
-  const scalarsFile = path.join(runner.logDir, 'vis_data', 'scalars.json');
+  const scalarsFile = path.join(trained.logDir, 'vis_data', 'scalars.json');
   const records = fs.existsSync(scalarsFile)
     ? readScalars(fs.readFileSync(scalarsFile, 'utf8'), scalarsFile)
     : [];
@@ -202,8 +272,9 @@ async function main(): Promise<void> {
   const summary = {
     backend: backend.name,
     config: values.config,
-    epochs: runner.epoch,
-    iters: runner.iter,
+    epochs: trained.epoch,
+    iters: trained.iter,
+    workers: nproc,
     trainSeconds: trainS,
     testSeconds: testS,
     totalSeconds: Number(secs()),

@@ -45,6 +45,9 @@ export default {
       outIndices: [1],
       normEval: false,
       zeroInitResidual: false,
+      // The batch's statistics over every worker (`npm run demo` splits the batch of 4
+      // over the cores): the same training on one worker or several.
+      normCfg: { type: 'SyncBN', requiresGrad: true },
     },
     neck: {
       type: 'SSDNeck',
