@@ -7,8 +7,8 @@ import { Module } from './module.js';
 /** What synchronised batch norm needs of the data-parallel workers (the engine's `Collective`). */
 export interface NormCollective {
   readonly worldSize: number;
-  /** In place: the element-wise mean over the workers, the same on each. */
-  allReduceMean(data: Float32Array): void;
+  /** Every worker's value (JSON-serialisable), in rank order, on every worker. */
+  allGather<T>(value: T): T[];
 }
 
 let normCollective: NormCollective | undefined;
@@ -23,9 +23,20 @@ export function setNormCollective(c: NormCollective | undefined): void {
 }
 
 /** A sum over the workers of `data`, in place. */
-function allReduceSum(c: NormCollective, data: Float32Array): void {
-  c.allReduceMean(data);
-  for (let i = 0; i < data.length; i++) data[i] *= c.worldSize;
+/**
+ * The element-wise sums of every worker's `parts` (one gather; float64, in
+ * rank order, so every worker gets the same bits).
+ */
+function gatherSums(c: NormCollective, parts: ArrayLike<number>[]): Float32Array[] {
+  const all = c.allGather(parts.map((p) => Array.from(p)));
+  return parts.map((p, k) => {
+    const sum = new Float64Array(p.length);
+    for (const r of all) {
+      const v = r[k];
+      for (let i = 0; i < sum.length; i++) sum[i] += v[i];
+    }
+    return Float32Array.from(sum);
+  });
 }
 
 /**
@@ -195,12 +206,8 @@ function allReduceGradSums(
   dBeta: tf.Tensor,
   dGamma: tf.Tensor,
 ): [tf.Tensor, tf.Tensor] {
-  const ch = dBeta.size;
-  const sums = new Float32Array(2 * ch);
-  sums.set(dBeta.dataSync(), 0);
-  sums.set(dGamma.dataSync(), ch);
-  allReduceSum(c, sums);
-  return [tf.tensor1d(sums.subarray(0, ch)), tf.tensor1d(sums.subarray(ch))];
+  const [b, g] = gatherSums(c, [dBeta.dataSync(), dGamma.dataSync()]);
+  return [tf.tensor1d(b), tf.tensor1d(g)];
 }
 
 const runKernel = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) =>
@@ -251,19 +258,31 @@ function globalMoments(
   local: number,
   c: NormCollective,
 ): { mean: tf.Tensor; variance: tf.Tensor; count: number } {
+  // One gather of every worker's count, mean and variance; each worker combines them
+  // in rank order in float64 (Chan et al.'s parallel variance), so all agree.
+  const all = c.allGather({
+    n: local,
+    m: Array.from(mean.dataSync()),
+    v: Array.from(variance.dataSync()),
+  });
   const ch = mean.size;
-  const s1 = new Float32Array(ch + 1);
-  s1.set(tf.tidy(() => tf.mul(mean, local)).dataSync(), 0);
-  s1[ch] = local;
-  allReduceSum(c, s1);
-  const count = s1[ch];
-  const gMean = tf.tensor1d(s1.subarray(0, ch).map((v) => v / count));
+  let count = 0;
+  const gMean = new Float64Array(ch);
+  for (const r of all) {
+    count += r.n;
+    for (let i = 0; i < ch; i++) gMean[i] += r.n * r.m[i];
+  }
+  for (let i = 0; i < ch; i++) gMean[i] /= count;
   // Σ over workers of n_r (v_r + (m_r - mean)^2), over the total count.
-  const m2 = new Float32Array(
-    tf.tidy(() => tf.mul(tf.add(variance, tf.square(tf.sub(mean, gMean))), local)).dataSync(),
-  );
-  allReduceSum(c, m2);
-  return { mean: gMean, variance: tf.tensor1d(m2.map((v) => v / count)), count };
+  const m2 = new Float64Array(ch);
+  for (const r of all)
+    for (let i = 0; i < ch; i++) m2[i] += r.n * (r.v[i] + (r.m[i] - gMean[i]) ** 2);
+  for (let i = 0; i < ch; i++) m2[i] /= count;
+  return {
+    mean: tf.tensor1d(Float32Array.from(gMean)),
+    variance: tf.tensor1d(Float32Array.from(m2)),
+    count,
+  };
 }
 
 /** Group normalisation (torch.nn.GroupNorm) over NHWC. */

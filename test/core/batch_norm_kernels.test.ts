@@ -80,8 +80,11 @@ async function run(shape: number[], seed: number, collective?: NormCollective): 
   return { y, grads, ...stats!, kernels: prof.kernels.map((k) => k.name) };
 }
 
-/** Two workers with identical data: the all-reduced mean of a value is the value. */
-const twins: NormCollective = { worldSize: 2, allReduceMean: () => {} };
+/** Two workers with identical data: each gathers its own value twice. */
+const twins: NormCollective = {
+  worldSize: 2,
+  allGather: <T>(v: T): T[] => [v, structuredClone(v)],
+};
 
 const shapes: number[][] = [
   [2, 5, 3, 4],
