@@ -7,7 +7,9 @@
  * (warm-up); with N workers an iteration includes the gradient all-reduce and
  * the wait for the slowest worker.
  *
- *   npx tsx bench/train.ts --nproc 2 [--batch 8] [--iters 40] [--backend wasm]
+ *   npx tsx bench/train.ts --nproc 2 [--batch 8] [--iters 40] [--backend wasm] [--config FILE] [--norm BN|SyncBN]
+ *
+ * `--norm` sets the backbone's normCfg type (default: the config's).
  *
  * Prints a table and, last, one JSON line.
  */
@@ -27,6 +29,9 @@ const BATCH = Number(opt('batch', '8'));
 const ITERS = Number(opt('iters', '40'));
 const BACKEND = opt('backend', 'wasm');
 const CONFIG = opt('config', 'configs/ssd/ssd_r18_shapes.ts');
+const NORM = opt('norm', '');
+if (NORM && !['BN', 'SyncBN'].includes(NORM))
+  throw new Error(`--norm: expected BN or SyncBN, got ${JSON.stringify(NORM)}`);
 const INTERVAL = 5;
 
 if (!(NPROC >= 2) || BATCH % NPROC !== 0)
@@ -77,6 +82,7 @@ function trainRun(workers: number): Run {
     `defaultHooks.logger.interval=${INTERVAL}`,
     'defaultHooks.checkpoint.interval=-1',
     'defaultHooks.checkpoint.saveLast=false',
+    ...(NORM ? [`model.backbone.normCfg.type=${NORM}`] : []),
   ]);
   const wallSeconds = (performance.now() - t0) / 1000;
   const logDir = fs.readdirSync(work).find((n) => /^\d{8}_\d{6}$/.test(n))!;
@@ -104,7 +110,7 @@ fs.rmSync(root, { recursive: true, force: true });
 const speedup = many.imagesPerSecond / one.imagesPerSecond;
 const cores = os.availableParallelism();
 console.log(
-  `\n${CONFIG}, global batch ${BATCH}, ${ITERS} iterations, backend ${BACKEND}, ${cores} cores\n`,
+  `\n${CONFIG}${NORM ? ` (${NORM})` : ''}, global batch ${BATCH}, ${ITERS} iterations, backend ${BACKEND}, ${cores} cores\n`,
 );
 console.log('workers  batch/worker  s/iter   images/s  wall s');
 for (const r of [one, many])
@@ -118,6 +124,7 @@ console.log(
   JSON.stringify({
     bench: 'train-dp',
     config: CONFIG,
+    norm: NORM || 'config',
     backend: BACKEND,
     cores,
     globalBatch: BATCH,
