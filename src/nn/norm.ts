@@ -1,8 +1,21 @@
 /** Normalisation layers (BatchNorm2d, GroupNorm) on NHWC and mmcv's `build_norm_layer`. */
 import * as tf from '@tensorflow/tfjs-core';
-import { BN_KERNELS, hasBatchNormKernels } from '../backend/batch_norm_kernels.js';
 import { constant } from './init.js';
 import { Module } from './module.js';
+
+/**
+ * The batch norm kernels by name (registered for cpu and wasm by
+ * `src/backend/batch_norm_kernels.ts`; layers look them up, they do not import the backend).
+ */
+const BN_KERNELS = {
+  moments: 'TfdetChannelMoments',
+  apply: 'TfdetBatchNormApply',
+  gradSums: 'TfdetBatchNormGradSums',
+  inputGrad: 'TfdetBatchNormInputGrad',
+} as const;
+
+const hasBatchNormKernels = (backendName: string): boolean =>
+  Object.values(BN_KERNELS).every((k) => tf.getKernel(k, backendName) !== undefined);
 
 /** What synchronised batch norm needs of the data-parallel workers (the engine's `Collective`). */
 export interface NormCollective {
