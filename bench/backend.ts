@@ -14,8 +14,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { ResNet } from '../src/backbones/index.js';
-import { Linear, Module, setBackend, setInitSeed } from '../src/index.js';
+import { setBackend, setInitSeed } from '../src/index.js';
+import { Classifier, TORCH_RESNET18 } from './models.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -37,18 +37,6 @@ const reps = Number(args.reps);
 const cpuReps = Number(args['cpu-reps']);
 // tfjs' wasm backend runs single-threaded in Node; PyTorch gets the same.
 const threads = 1;
-
-class Classifier extends Module {
-  readonly backbone = this.addModule(
-    'backbone',
-    new ResNet({ depth: 18, outIndices: [3], normEval: false }),
-  );
-  readonly fc = this.addModule('fc', new Linear(512, 1000));
-  forward(x: tf.Tensor4D): tf.Tensor2D {
-    const [f] = this.backbone.forward(x);
-    return this.fc.forward(tf.mean(f, [1, 2])) as tf.Tensor2D;
-  }
-}
 
 async function timeOurs(
   backend: 'wasm' | 'cpu',
@@ -96,7 +84,7 @@ function timeTorch(n: number): { ms: number[]; version: string } | { error: stri
 import json, time, torch, torchvision
 torch.set_num_threads(${threads})
 torch.manual_seed(0)
-m = torchvision.models.resnet18()
+${TORCH_RESNET18}
 m.train()
 x = torch.randn(${batch}, 3, ${size}, ${size})
 y = torch.tensor([(i * 37) % 1000 for i in range(${batch})])

@@ -19,14 +19,10 @@ import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend, type BackendName } from '../src/backend/index.js';
-import '../src/backbones/index.js';
-import '../src/necks/index.js';
-import '../src/detectors/index.js';
-import type { SingleStageDetector } from '../src/detectors/index.js';
 import { Adam } from '../src/engine/optim/optimizers.js';
 import type { DetBatch } from '../src/structures/index.js';
 import { setInitSeed } from '../src/nn/index.js';
-import { MODELS } from '../src/registry.js';
+import { TORCH_RETINANET, buildRetinaNet, retinaBatch, retinaTargets } from './models.js';
 
 const args = process.argv.slice(2);
 if (args.includes('--nproc')) {
@@ -62,38 +58,15 @@ interface Side {
 }
 
 /** Deterministic boxes (x1, y1, x2, y2) and labels shared by both sides. */
-function targets(): { boxes: number[][][]; labels: number[][] } {
-  let s = 12345;
-  const r = (): number => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
-  const boxes: number[][][] = [];
-  const labels: number[][] = [];
-  for (let b = 0; b < BATCH; b++) {
-    const bb: number[][] = [];
-    const ll: number[] = [];
-    for (let k = 0; k < BOXES; k++) {
-      const w = 32 + r() * 200,
-        h = 32 + r() * 200;
-      const x = r() * (SIZE - w),
-        y = r() * (SIZE - h);
-      bb.push([x, y, x + w, y + h]);
-      ll.push(Math.floor(r() * NUM_CLASSES));
-    }
-    boxes.push(bb);
-    labels.push(ll);
-  }
-  return { boxes, labels };
-}
+const targets = (): ReturnType<typeof retinaTargets> =>
+  retinaTargets(BATCH, SIZE, NUM_CLASSES, BOXES);
 
 const PY = String.raw`
 import json, sys, time, torch
-from torchvision.models.detection import RetinaNet
-from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
-from torchvision.ops.feature_pyramid_network import LastLevelP6P7
 cfg = json.loads(sys.argv[1])
 torch.set_num_threads(cfg['threads'])
 torch.manual_seed(0)
-bb = resnet_fpn_backbone(backbone_name='resnet18', weights=None, trainable_layers=5, returned_layers=[2, 3, 4], extra_blocks=LastLevelP6P7(256, 256))
-model = RetinaNet(bb, num_classes=cfg['numClasses'], min_size=cfg['size'], max_size=cfg['size'])
+${TORCH_RETINANET}
 imgs = [torch.rand(3, cfg['size'], cfg['size']) for _ in range(cfg['batch'])]
 tg = [{'boxes': torch.tensor(b, dtype=torch.float32), 'labels': torch.tensor(l, dtype=torch.int64)} for b, l in zip(cfg['boxes'], cfg['labels'])]
 opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)
@@ -149,75 +122,12 @@ const cpuSec = (): number => {
 
 async function ours(t: ReturnType<typeof targets>): Promise<Side> {
   setInitSeed(0);
-  const model = MODELS.build<SingleStageDetector>({
-    type: 'RetinaNet',
-    backbone: { type: 'ResNet', depth: 18, outIndices: [1, 2, 3], normEval: true },
-    neck: {
-      type: 'FPN',
-      inChannels: [128, 256, 512],
-      outChannels: 256,
-      startLevel: 0,
-      addExtraConvs: 'onOutput',
-      numOuts: 5,
-    },
-    bboxHead: {
-      type: 'RetinaHead',
-      numClasses: NUM_CLASSES,
-      inChannels: 256,
-      stackedConvs: 4,
-      featChannels: 256,
-      anchorGenerator: {
-        type: 'AnchorGenerator',
-        octaveBaseScale: 4,
-        scalesPerOctave: 3,
-        ratios: [0.5, 1.0, 2.0],
-        strides: [8, 16, 32, 64, 128],
-      },
-      bboxCoder: {
-        type: 'DeltaXYWHBBoxCoder',
-        targetMeans: [0, 0, 0, 0],
-        targetStds: [1, 1, 1, 1],
-      },
-      lossCls: { type: 'FocalLoss', useSigmoid: true, gamma: 2.0, alpha: 0.25, lossWeight: 1.0 },
-      lossBbox: { type: 'L1Loss', lossWeight: 1.0 },
-    },
-    trainCfg: {
-      assigner: {
-        type: 'MaxIoUAssigner',
-        posIouThr: 0.5,
-        negIouThr: 0.4,
-        minPosIou: 0,
-        ignoreIofThr: -1,
-      },
-      allowedBorder: -1,
-      posWeight: -1,
-    },
-    testCfg: {
-      nmsPre: 1000,
-      minBboxSize: 0,
-      scoreThr: 0.05,
-      nms: { type: 'nms', iouThreshold: 0.5 },
-      maxPerImg: 100,
-    },
-  });
-  const meta = {
-    imgId: 0,
-    imgPath: '',
-    oriShape: [SIZE, SIZE] as [number, number],
-    imgShape: [SIZE, SIZE] as [number, number],
-    scaleFactor: [1, 1] as [number, number],
-    flip: false,
-    flipDirection: null,
-    padShape: [SIZE, SIZE] as [number, number],
-    batchInputShape: [SIZE, SIZE] as [number, number],
-  };
-  const batch: DetBatch = {
-    inputs: tf.randomUniform([BATCH, SIZE, SIZE, 3], 0, 1, 'float32', 0) as tf.Tensor4D,
-    dataSamples: t.boxes.map((b, i) => ({
-      metainfo: { ...meta, imgId: i },
-      gtInstances: { bboxes: Float32Array.from(b.flat()), labels: Int32Array.from(t.labels[i]) },
-    })),
-  };
+  const model = buildRetinaNet(NUM_CLASSES);
+  const batch: DetBatch = retinaBatch(
+    tf.randomUniform([BATCH, SIZE, SIZE, 3], 0, 1, 'float32', 0) as tf.Tensor4D,
+    t,
+    SIZE,
+  );
   const params = model.trainableParameters();
   const optim = new Adam({ lr: 1e-4 });
   optim.setParams(params.map(([name, variable]) => ({ name, variable, lrMult: 1, decayMult: 1 })));
