@@ -13,8 +13,15 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs = {} }
   const info = convInfoOf(x.shape, attrs.filterShape as number[], attrs, false);
   const r = new KernelRunner(backend as unknown as WasmBackend);
   try {
-    // A 1x1 filter's gradient is one product over the (subsampled) input.
-    if (info.filterHeight === 1 && info.filterWidth === 1) return filterGradGemm(r, x, dy, info);
+    // A 1x1 filter's gradient is one product over the (subsampled) input. So is a single
+    // image's with many channels: the convolution form below reduces over the batch as its
+    // channels, one at a time here (a RetinaNet head conv at 64x64, 256 -> 720: 2.2 s that
+    // way, 1.45 s as im2col and one product; with fewer channels or images the convolution wins).
+    if (
+      (info.filterHeight === 1 && info.filterWidth === 1) ||
+      (info.batchSize === 1 && info.inChannels >= 128)
+    )
+      return filterGradGemm(r, x, dy, info);
     const xp = paddedInput(r, x, info);
     const xT = r.transpose(xp, [3, 1, 2, 0]); // [ci, Hp, Wp, n]: batch <-> channels
     const dyT = r.transpose(dy, [1, 2, 0, 3]); // [oh, ow, n, co]: a filter

@@ -106,6 +106,11 @@ describe("wasm gradients equal the cpu backend's", () => {
       () => ({ x: rnd([2, 11, 9, 20], 26), w: rnd([3, 3, 20, 4], 27) }),
       ({ x, w }) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, [2, 1], 'same'),
     ));
+  it('conv2d 3x3 on one image of 128 channels (the filter gradient as im2col and one product)', () =>
+    expectSameGrads(
+      () => ({ x: rnd([1, 6, 5, 128], 28), w: rnd([3, 3, 128, 4], 29) }),
+      ({ x, w }) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'),
+    ));
   it('conv2d 3x3 stride 3 valid', () =>
     expectSameGrads(
       () => ({ x: rnd([1, 11, 14, 2], 20), w: rnd([3, 3, 2, 3], 21) }),
