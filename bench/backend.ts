@@ -13,9 +13,8 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
 import { setBackend, setInitSeed } from '../src/index.js';
-import { Classifier, TORCH_RESNET18 } from './models.js';
+import { classifierStep, TORCH_RESNET18 } from './models.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -45,27 +44,7 @@ async function timeOurs(
 ): Promise<{ ms: number[]; loss: number }> {
   await setBackend(backend);
   setInitSeed(0);
-  const model = new Classifier();
-  model.train();
-  const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-  const labels = tf.oneHot(
-    tf.tensor1d(
-      Array.from({ length: batch }, (_, i) => (i * 37) % 1000),
-      'int32',
-    ),
-    1000,
-  );
-  const vars = model.trainableParameters().map(([, v]) => v);
-  const step = (): number =>
-    tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(
-        () => tf.losses.softmaxCrossEntropy(labels, model.forward(x)) as tf.Scalar,
-        vars,
-      );
-      // Reading every gradient forces the whole backward pass to finish.
-      for (const g of Object.values(grads)) g.dataSync();
-      return value.dataSync()[0];
-    });
+  const { step, dispose } = classifierStep(batch, size);
   let loss = NaN;
   for (let i = 0; i < warmup; i++) loss = step(); // kernel setup, XNNPACK operator creation
   const ms: number[] = [];
@@ -74,8 +53,7 @@ async function timeOurs(
     loss = step();
     ms.push(performance.now() - t0);
   }
-  model.dispose();
-  tf.dispose([x, labels]);
+  dispose();
   return { ms, loss };
 }
 

@@ -25,6 +25,39 @@ export class Classifier extends Module {
   }
 }
 
+/**
+ * A training step of the {@link Classifier} (forward and backward, no
+ * optimizer) on fixed random images of `batch` x `size` x `size` and labels
+ * `(i * 37) % 1000`, as the PyTorch side builds them; `step` returns the loss.
+ */
+export function classifierStep(
+  batch: number,
+  size: number,
+): { step: () => number; dispose: () => void } {
+  const model = new Classifier();
+  model.train();
+  const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const labels = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: batch }, (_, i) => (i * 37) % 1000),
+      'int32',
+    ),
+    1000,
+  );
+  const vars = model.trainableParameters().map(([, v]) => v);
+  const step = (): number =>
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(
+        () => tf.losses.softmaxCrossEntropy(labels, model.forward(x)) as tf.Scalar,
+        vars,
+      );
+      // Reading every gradient forces the whole backward pass to finish.
+      for (const g of Object.values(grads)) g.dataSync();
+      return value.dataSync()[0];
+    });
+  return { step, dispose: () => (model.dispose(), tf.dispose([x, labels])) };
+}
+
 /** Python lines that build `m`, torchvision's ResNet-18 (needs `import torchvision`). */
 export const TORCH_RESNET18 = 'm = torchvision.models.resnet18()';
 

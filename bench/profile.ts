@@ -26,7 +26,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../src/backend/index.js';
 import { setInitSeed } from '../src/nn/index.js';
 import {
-  Classifier,
+  classifierStep,
   TORCH_RESNET18,
   TORCH_RETINANET,
   buildRetinaNet,
@@ -131,30 +131,7 @@ function convFlops(r: Rec): number {
 /** One training step of the chosen model on our side; returns the loss. */
 function oursStep(): { step: () => number; dispose: () => void } {
   setInitSeed(0);
-  if (MODEL === 'resnet18') {
-    const model = new Classifier();
-    model.train();
-    const x = tf.randomNormal([BATCH, SIZE, SIZE, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-    const labels = tf.oneHot(
-      tf.tensor1d(
-        Array.from({ length: BATCH }, (_, i) => (i * 37) % 1000),
-        'int32',
-      ),
-      1000,
-    );
-    const vars = model.trainableParameters().map(([, v]) => v);
-    const step = (): number =>
-      tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(
-          () => tf.losses.softmaxCrossEntropy(labels, model.forward(x)) as tf.Scalar,
-          vars,
-        );
-        // Reading every gradient forces the whole backward pass to finish.
-        for (const g of Object.values(grads)) g.dataSync();
-        return value.dataSync()[0];
-      });
-    return { step, dispose: () => (model.dispose(), tf.dispose([x, labels])) };
-  }
+  if (MODEL === 'resnet18') return classifierStep(BATCH, SIZE);
   const model = buildRetinaNet(NUM_CLASSES);
   model.train();
   const batch = retinaBatch(
