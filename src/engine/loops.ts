@@ -55,16 +55,6 @@ export class Evaluator {
   }
 }
 
-/**
- * Validation inside training. In data-parallel training every worker runs
- * the validation loop on its shard of the validation set (the same hook
- * calls on every worker), and rank 0 computes the metrics from everyone's
- * results (see {@link EvalLoop}).
- */
-async function validate(_r: Runner, loop: EvalLoopLike): Promise<void> {
-  await loop.run();
-}
-
 const epochLoopSchema = z.strictObject({
   runner: z.custom<Runner>(),
   dataloader: z.custom<EngineLoader>(),
@@ -109,7 +99,7 @@ export class EpochBasedTrainLoop implements TrainLoopLike {
         r.epoch >= this.valBegin &&
         (r.epoch % this.valInterval === 0 || r.epoch === this.maxEpochs)
       ) {
-        await validate(r, r.valLoop);
+        await r.valLoop.run();
       }
     }
     await r.callHook('afterTrain');
@@ -185,7 +175,7 @@ export class IterBasedTrainLoop implements TrainLoopLike {
           r.iter >= this.valBegin &&
           (r.iter % this.valInterval === 0 || r.iter === this.maxIters)
         ) {
-          await validate(r, r.valLoop);
+          await r.valLoop.run();
           r.model.train();
         }
         if (r.iter >= this.maxIters || this.stopTraining) {
@@ -280,7 +270,9 @@ abstract class EvalLoop implements EvalLoopLike {
 }
 
 /**
- * mmengine's `collect_results` and `evaluate` in data-parallel validation:
+ * mmengine's `collect_results` and `evaluate` in data-parallel validation
+ * (every worker runs the validation loop on its shard, with the same hook
+ * calls):
  * every metric's per-sample `results` go to rank 0, merged back into the
  * data set's order without the shards' padding; rank 0 computes and every
  * worker gets its metrics before any hook acts on them.

@@ -160,13 +160,11 @@ export class Runner {
     this.configName = configNameOf(options.configFile);
     this.workDir = resolveWorkDir(cfg.workDir, options.configFile, options.workDir);
     this.cfg.workDir = this.workDir;
-    const resolved = resolveSeed(cfg);
-    const dist = options.dist;
+    const { seed: own, given } = resolveSeed(cfg);
     // Every worker takes rank 0's seed (mmengine's sync_random_seed): with a seed
     // drawn at random, each would otherwise shuffle its own order and the shards
-    // would overlap.
-    const seed = dist && dist.worldSize > 1 ? dist.allGather(resolved.seed)[0] : resolved.seed;
-    const given = resolved.given;
+    // would overlap. (One process: its own.)
+    const seed = this.dist.allGather(own)[0];
     this.seed = seed;
     this.cfg.randomness = { ...(cfg.randomness ?? {}), seed };
     this.rng = new Rng(seed);

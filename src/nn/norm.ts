@@ -35,7 +35,6 @@ export function setNormCollective(c: NormCollective | undefined): void {
   normCollective = c;
 }
 
-/** A sum over the workers of `data`, in place. */
 /**
  * The element-wise sums of every worker's `parts` (one gather; float64, in
  * rank order, so every worker gets the same bits).
@@ -204,7 +203,7 @@ export function batchNormTrain(
         const [xh, inv, gm] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
         const dBeta = tf.sum(dy, [0, 1, 2]);
         const dGamma = tf.sum(tf.mul(dy, xh), [0, 1, 2]);
-        const [sBeta, sGamma] = sync ? allReduceGradSums(sync, dBeta, dGamma) : [dBeta, dGamma];
+        const [sBeta, sGamma] = sync ? gatherGradSums(sync, dBeta, dGamma) : [dBeta, dGamma];
         const centred = tf.sub(tf.sub(dy, tf.div(sBeta, count)), tf.mul(xh, tf.div(sGamma, count)));
         return [tf.mul(centred, tf.mul(gm, inv)), dGamma, dBeta];
       },
@@ -214,7 +213,7 @@ export function batchNormTrain(
 }
 
 /** `Σdy` and `Σdy·x̂` summed over every worker. */
-function allReduceGradSums(
+function gatherGradSums(
   c: NormCollective,
   dBeta: tf.Tensor,
   dGamma: tf.Tensor,
@@ -254,7 +253,7 @@ function batchNormTrainKernels(
         const [xs, m, inv, gm] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
         const stats = { x: xs, mean: m, invStd: inv };
         const [dBeta, dGamma] = runKernel(BN_KERNELS.gradSums, { dy, ...stats }) as tf.Tensor[];
-        const [sumDy, sumDyXhat] = sync ? allReduceGradSums(sync, dBeta, dGamma) : [dBeta, dGamma];
+        const [sumDy, sumDyXhat] = sync ? gatherGradSums(sync, dBeta, dGamma) : [dBeta, dGamma];
         const inputs = { dy, ...stats, gamma: gm, sumDy, sumDyXhat };
         const dx = runKernel(BN_KERNELS.inputGrad, inputs, { count }) as tf.Tensor;
         return [dx, dGamma, dBeta];
