@@ -25,7 +25,7 @@ import {
 import { Runner } from '../src/engine/index.js';
 import { assertFullLoad } from '../src/nn/index.js';
 import { trainDataParallel } from '../src/engine/dist/launch.js';
-import { autoProcs } from '../src/engine/dist/procs.js';
+import { parseNproc } from '../src/engine/dist/procs.js';
 import { preprocessArgv, runCli } from '../src/engine/cli.js';
 import { plotPanels, readScalars, seriesOf, type Series } from '../src/engine/plot.js';
 import { registerAllModules } from '../src/engine/register_all.js';
@@ -84,23 +84,6 @@ function workersFor(batch: number, cores: number): number {
 }
 const MIN_PER_WORKER = 2;
 
-function nprocOf(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`--nproc: expected a positive integer or 'auto', got ${JSON.stringify(v)}`);
-  return n;
-}
-
-/** The log dir (`<work dir>/<timestamp>`) of the latest run in `workDir` with a scalars log. */
-function newestLogDir(workDir: string): string {
-  const dirs = fs
-    .readdirSync(workDir)
-    .filter((d) => fs.existsSync(path.join(workDir, d, 'vis_data', 'scalars.json')))
-    .sort();
-  if (!dirs.length) throw new Error(`no training log (*/vis_data/scalars.json) in ${workDir}`);
-  return path.join(workDir, dirs[dirs.length - 1]);
-}
-
 const fmt = (v: number | undefined): string => (v === undefined || v < 0 ? '  -  ' : v.toFixed(3));
 
 async function main(): Promise<void> {
@@ -122,6 +105,7 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
+  const nprocAsked = parseNproc(values.nproc); // a bad value fails before any work
   const t0 = performance.now();
   const secs = (): string => ((performance.now() - t0) / 1000).toFixed(0);
   const dataRoot = 'data/synthetic';
@@ -142,10 +126,7 @@ async function main(): Promise<void> {
   const workDir = path.resolve(values['work-dir']);
   cfg.workDir = workDir;
   const globalBatch = (cfg.trainDataloader as { batchSize: number }).batchSize;
-  const nproc = workersFor(
-    globalBatch,
-    values.nproc === 'auto' ? autoProcs() : nprocOf(values.nproc),
-  );
+  const nproc = workersFor(globalBatch, nprocAsked);
   const tTrain = performance.now();
   let runner: Runner;
   let trained: { epoch: number; iter: number; logDir: string };
@@ -177,7 +158,7 @@ async function main(): Promise<void> {
     runner = new Runner(cfg, { configFile: values.config });
     const last = fs.readFileSync(path.join(workDir, 'last_checkpoint'), 'utf8').trim();
     assertFullLoad(await runner.loadFrom(last), last, values.config);
-    trained = { epoch: result.epoch, iter: result.iter, logDir: newestLogDir(workDir) };
+    trained = { epoch: result.epoch, iter: result.iter, logDir: result.logDir };
   }
   const trainS = (performance.now() - tTrain) / 1000;
   console.log(

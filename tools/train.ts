@@ -6,8 +6,8 @@
  */
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { preprocessArgv, runCli, UsageError } from '../src/engine/cli.js';
-import { autoProcs } from '../src/engine/dist/procs.js';
+import { preprocessArgv, runCli } from '../src/engine/cli.js';
+import { parseNproc } from '../src/engine/dist/procs.js';
 import type { TrainJob } from '../src/engine/train_job.js';
 import { resolveWorkDir } from '../src/engine/work_dir.js';
 import { acquireDirLock } from '../src/utils/lock.js';
@@ -119,18 +119,6 @@ async function main(): Promise<void> {
   console.log(
     `done: ${result.iter} iterations, ${result.epoch} epochs; checkpoints and logs in ${result.workDir}`,
   );
-}
-
-/** `--nproc N` or `auto` (the cores available); default 1. */
-function parseNproc(v: string | undefined): number {
-  if (v === undefined) return 1;
-  if (v === 'auto') return autoProcs();
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
-    throw new UsageError(
-      `--nproc: expected a positive integer or 'auto', got ${JSON.stringify(v)}`,
-    );
-  return n;
 }
 
 runCli(main);

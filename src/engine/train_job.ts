@@ -43,6 +43,8 @@ export interface TrainJobResult {
   iter: number;
   epoch: number;
   workDir: string;
+  /** The run's log dir (`<work dir>/<timestamp>`; rank 0's in data-parallel training). */
+  logDir: string;
 }
 
 /** Loads the config, applies the job's overrides, picks the backend and trains. */
@@ -75,5 +77,5 @@ export async function runTrainJob(
     console: ctx.console,
   });
   await runner.train();
-  return { iter: runner.iter, epoch: runner.epoch, workDir: runner.workDir };
+  return { iter: runner.iter, epoch: runner.epoch, workDir: runner.workDir, logDir: runner.logDir };
 }
