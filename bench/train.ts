@@ -172,13 +172,13 @@ async function ours(t: ReturnType<typeof targets>): Promise<Side> {
     inputs: tf.slice(batch.inputs, [0], [1]) as tf.Tensor4D,
     dataSamples: [batch.dataSamples[0]],
   };
-  model.predict(one);
+  await model.predict(one);
   const ws: number[] = [],
     cs: number[] = [];
   for (let i = 0; i < INFER; i++) {
     const a = performance.now(),
       b = cpuSec();
-    model.predict(one);
+    await model.predict(one);
     ws.push(performance.now() - a);
     cs.push(1000 * (cpuSec() - b));
   }

@@ -24,9 +24,8 @@ import { runCli } from '../src/engine/cli.js';
 import { registerAllModules } from '../src/engine/register_all.js';
 import { collate, Compose, readImageSize, type PackedInputs } from '../src/datasets/index.js';
 import { encodeIndexedPng, vocPalette } from '../src/datasets/index.js';
-import type { InstanceData } from '../src/structures/index.js';
+import { detectionEntries, semSegClasses, type InstanceData } from '../src/structures/index.js';
 import type { ImgMeta } from '../src/structures/index.js';
-import { rleEncode } from '../src/masks/index.js';
 import { assertFullLoad, loadCheckpoint, setInitSeed, type Module } from '../src/nn/index.js';
 import { MODELS } from '../src/registry.js';
 import { ensureDir, writeFileAtomic } from '../src/utils/fs.js';
@@ -85,7 +84,7 @@ async function main(): Promise<void> {
   await registerAllModules();
   const cfg = await loadConfig(configFile, { allowImports: values['allow-imports'] ?? false });
   setInitSeed(0);
-  const model = MODELS.build<Module & { predict(b: unknown): Prediction[] }>(cfg.model, {
+  const model = MODELS.build<Module & { predict(b: unknown): Promise<Prediction[]> }>(cfg.model, {
     path: 'model',
   });
   const ckpt = loadCheckpoint(ckptFile);
@@ -144,7 +143,7 @@ function uniqueBases(images: string[]): string[] {
 }
 
 interface InferContext {
-  model: Module & { predict(b: unknown): Prediction[] };
+  model: Module & { predict(b: unknown): Promise<Prediction[]> };
   pipeline: Compose;
   classes: string[];
   palette: number[][] | undefined;
@@ -172,7 +171,7 @@ async function inferOne(
   const t0 = performance.now();
   let pred: Prediction | undefined;
   try {
-    [pred] = model.predict(batch);
+    [pred] = await model.predict(batch);
   } finally {
     // Freed also when predict throws: the next image must not inherit it.
     batch.inputs.dispose();
@@ -188,35 +187,23 @@ async function inferOne(
   const notes: string[] = [];
   const p = pred.predInstances;
   if (p) {
-    const keep = Array.from(p.scores.keys()).filter((k) => p.scores[k] >= scoreThr);
-    const [h, w] = pred.metainfo?.oriShape ?? [size.height, size.width];
-    entry.detections = keep.map((k) => ({
-      bbox: Array.from(p.bboxes.subarray(4 * k, 4 * k + 4), (v) => Math.round(v * 100) / 100),
-      score: Math.round(p.scores[k] * 1e4) / 1e4,
-      label: p.labels[k],
-      className: classes[p.labels[k]] ?? String(p.labels[k]),
-      ...(p.masks ? { segmentation: rleEncode(p.masks[k], h, w) } : {}),
-    }));
-    notes.push(`${keep.length} detections${p.masks ? ' with masks' : ''}`);
+    const detections = detectionEntries(
+      p,
+      classes,
+      scoreThr,
+      pred.metainfo?.oriShape ?? [size.height, size.width],
+    );
+    entry.detections = detections;
+    notes.push(`${detections.length} detections${p.masks ? ' with masks' : ''}`);
   }
   if (pred.predSemSeg) {
     const seg = pred.predSemSeg;
     const segFile = `${base}_seg.png`;
     const pal = palette ? Uint8Array.from(palette.flat()) : vocPalette();
     writeFileAtomic(segFile, encodeIndexedPng(seg.data, seg.width, seg.height, pal));
-    const counts = new Map<number, number>();
-    for (const v of seg.data) counts.set(v, (counts.get(v) ?? 0) + 1);
-    entry.semSeg = {
-      labelMap: segFile,
-      classes: [...counts]
-        .sort((a, b) => a[0] - b[0])
-        .map(([label, pixels]) => ({
-          label,
-          className: classes[label] ?? String(label),
-          pixels,
-        })),
-    };
-    notes.push(`label map with ${counts.size} classes`);
+    const present = semSegClasses(seg.data, classes);
+    entry.semSeg = { labelMap: segFile, classes: present };
+    notes.push(`label map with ${present.length} classes`);
   }
   const out = `${base}_pred.png`;
   const img = await drawPrediction(

@@ -59,8 +59,13 @@ export abstract class BaseDetector<TrainCfg = unknown, TestCfg = unknown> extend
   /** Losses of a batch; call inside a gradient closure (keys containing 'loss' are summed by the engine). */
   abstract loss(batch: DetBatch): LossDict;
 
-  /** Detections per image, boxes in original-image pixels (`rescale`) or network-input pixels. */
-  abstract predict(batch: DetBatch, rescale?: boolean): DetDataSample[];
+  /**
+   * Detections per image, boxes in original-image pixels (`rescale`) or
+   * network-input pixels. Asynchronous: the head outputs are read back with
+   * `await` (the only read that works on webgpu), in as few reads as the
+   * heads can make.
+   */
+  abstract predict(batch: DetBatch, rescale?: boolean): Promise<DetDataSample[]>;
 
   /** mmdet's `_forward`: the raw outputs of the heads, without post-processing. */
   protected abstract _forward(batch: DetBatch): unknown;

@@ -66,10 +66,10 @@ export class SingleStageDetector extends BaseDetector<DenseTrainCfg, DenseTestCf
   }
 
   /** Detections per image, boxes in original-image pixels (`rescale`) or network-input pixels. */
-  predict(batch: DetBatch, rescale = true): DetDataSample[] {
+  async predict(batch: DetBatch, rescale = true): Promise<DetDataSample[]> {
     const feats = this.extractFeat(batch.inputs);
     try {
-      return this.bboxHead.predict(feats, batch.dataSamples, rescale);
+      return await this.bboxHead.predict(feats, batch.dataSamples, rescale);
     } finally {
       tf.dispose(feats);
     }

@@ -126,20 +126,25 @@ export class TwoStageDetector extends BaseDetector<TwoStageTrainCfg, TwoStageTes
     const losses: LossDict = { ...rpn.lossByFeat(clsScores, bboxPreds, batch.dataSamples) };
     if (this.roiHead) {
       const proposalCfg = this.trainCfg?.rpnProposal ?? rpn.testCfg;
-      const proposals = rpn.proposalsByFeat(clsScores, bboxPreds, batch.dataSamples, proposalCfg);
+      const proposals = rpn.proposalsByFeatSync(
+        clsScores,
+        bboxPreds,
+        batch.dataSamples,
+        proposalCfg,
+      );
       Object.assign(losses, this.roiHead.loss(feats, proposals, batch.dataSamples));
     }
     return losses;
   }
 
   /** Detections per image, boxes in original-image pixels (`rescale`) or network-input pixels. */
-  predict(batch: DetBatch, rescale = true): DetDataSample[] {
+  async predict(batch: DetBatch, rescale = true): Promise<DetDataSample[]> {
     const feats = this.extractFeat(batch.inputs);
     try {
       const rpn = this.requireRpn();
-      if (!this.roiHead) return rpn.predict(feats, batch.dataSamples, rescale);
-      const proposals = rpn.proposals(feats, batch.dataSamples);
-      return this.roiHead.predict(feats, proposals, batch.dataSamples, rescale);
+      if (!this.roiHead) return await rpn.predict(feats, batch.dataSamples, rescale);
+      const proposals = await rpn.proposals(feats, batch.dataSamples);
+      return await this.roiHead.predict(feats, proposals, batch.dataSamples, rescale);
     } finally {
       tf.dispose(feats);
     }
@@ -151,7 +156,11 @@ export class TwoStageDetector extends BaseDetector<TwoStageTrainCfg, TwoStageTes
     const rpn = this.requireRpn();
     const rpnOuts = rpn.forward(feats);
     if (!this.roiHead) return { rpnOuts };
-    const proposals = rpn.proposalsByFeat(rpnOuts.clsScores, rpnOuts.bboxPreds, batch.dataSamples);
+    const proposals = rpn.proposalsByFeatSync(
+      rpnOuts.clsScores,
+      rpnOuts.bboxPreds,
+      batch.dataSamples,
+    );
     return { rpnOuts, roiOuts: this.roiHead.forward(feats, proposals) };
   }
 }

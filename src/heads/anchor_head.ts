@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Conv2d, Module } from '../nn/index.js';
+import { readFloats } from '../ops/read.js';
 import type { AnchorGenerator } from '../task_utils/prior_generators/index.js';
 import { MODELS, Registry, TASK_UTILS } from '../registry.js';
 import type { AssignResult, MaxIoUAssigner } from '../task_utils/assigners.js';
@@ -358,27 +359,38 @@ export class AnchorHead extends Module {
   }
 
   /** Detections per image (mmdet `predict_by_feat`), rescaled to the original image when `rescale`. */
-  predict(feats: tf.Tensor4D[], samples: DetSample[], rescale = true): DetDataSample[] {
+  async predict(
+    feats: tf.Tensor4D[],
+    samples: DetSample[],
+    rescale = true,
+  ): Promise<DetDataSample[]> {
     const { clsScores, bboxPreds } = this.forward(feats);
     try {
-      return this.predictByFeat(clsScores, bboxPreds, samples, rescale);
+      return await this.predictByFeat(clsScores, bboxPreds, samples, rescale);
     } finally {
       tf.dispose([...clsScores, ...bboxPreds]);
     }
   }
 
-  predictByFeat(
+  async predictByFeat(
     clsScores: tf.Tensor4D[],
     bboxPreds: tf.Tensor4D[],
     samples: DetSample[],
     rescale = true,
-  ): DetDataSample[] {
+  ): Promise<DetDataSample[]> {
     const sizes = featSizes(clsScores);
     const levelPriors = this.priorGenerator.gridPriorsHost(sizes);
     const cfg = this.testCfg;
     const c = this.clsOutChannels;
-    const clsData = clsScores.map((t) => t.dataSync() as Float32Array);
-    const regData = bboxPreds.map((t) => t.dataSync() as Float32Array);
+    const L = clsScores.length;
+    const decoded = this.decodeLevels(bboxPreds, levelPriors, samples);
+    let read: Float32Array[];
+    try {
+      read = await readFloats([...clsScores, ...decoded]);
+    } finally {
+      tf.dispose(decoded);
+    }
+    const clsData = read.slice(0, L);
     return samples.map((s, b) => {
       const boxes: Float32Array[] = [];
       const scores: Float32Array[] = [];
@@ -390,13 +402,7 @@ export class AnchorHead extends Module {
         const nc = this.useSigmoidCls ? this.numClasses : this.numClasses;
         const cand = filterScoresAndTopk(probs, nc, cfg.scoreThr ?? 0, cfg.nmsPre ?? -1);
         if (cand.scores.length === 0) return;
-        const pri = gatherRows(levelPriors[l], 4, cand.priorIdx);
-        const deltas = gatherRows(
-          regData[l].subarray(b * n * 4, (b + 1) * n * 4),
-          4,
-          cand.priorIdx,
-        );
-        boxes.push(this.decodeHost(pri, deltas, s.metainfo.imgShape));
+        boxes.push(gatherRows(read[L + b * L + l], 4, cand.priorIdx));
         scores.push(cand.scores);
         labels.push(cand.labels);
       });
@@ -434,18 +440,30 @@ export class AnchorHead extends Module {
     return out;
   }
 
-  protected decodeHost(
-    priors: Float32Array,
-    deltas: Float32Array,
-    imgShape: [number, number],
-  ): Float32Array {
-    const k = priors.length >> 2;
-    return tf.tidy(
-      () =>
-        this.bboxCoder
-          .decode(tf.tensor2d(priors, [k, 4]), tf.tensor2d(deltas, [k, 4]), imgShape)
-          .dataSync() as Float32Array,
-    );
+  /**
+   * Every prior of every level decoded on the device, clipped to each
+   * image's shape: `[n_l, 4]` tensors in the order image-major, level-minor
+   * (`b * L + l`). Decoding is elementwise, so decoding all and keeping the
+   * top-k gives the boxes decoding the top-k alone would, and the boxes come
+   * back with the scores in one read.
+   */
+  protected decodeLevels(
+    bboxPreds: tf.Tensor4D[],
+    levelPriors: Float32Array[],
+    samples: DetSample[],
+  ): tf.Tensor2D[] {
+    return tf.tidy(() => {
+      const priors = levelPriors.map((p) => tf.tensor2d(p, [p.length / 4, 4]));
+      const out: tf.Tensor2D[] = [];
+      samples.forEach((s, b) => {
+        bboxPreds.forEach((pred, l) => {
+          const n = priors[l].shape[0];
+          const deltas = tf.reshape(tf.slice(pred, [b, 0, 0, 0], [1, -1, -1, -1]), [n, 4]);
+          out.push(this.bboxCoder.decode(priors[l], deltas as tf.Tensor2D, s.metainfo.imgShape));
+        });
+      });
+      return out;
+    });
   }
 }
 

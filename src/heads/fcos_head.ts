@@ -3,6 +3,7 @@
  * feature cell, classification + (l, t, r, b) distances + centerness.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { readFloats } from '../ops/read.js';
 import { z } from 'zod';
 import { ConvModule, Conv2d, Module, ModuleList, type NormCfg } from '../nn/index.js';
 import { biasInitWithProb } from '../nn/init.js';
@@ -374,22 +375,32 @@ export class FCOSHead extends Module {
     return { loss_cls: lossCls, loss_bbox: lossBbox, loss_centerness: lossCenterness };
   }
 
-  predict(feats: tf.Tensor4D[], samples: DetSample[], rescale = true): DetDataSample[] {
+  async predict(
+    feats: tf.Tensor4D[],
+    samples: DetSample[],
+    rescale = true,
+  ): Promise<DetDataSample[]> {
     const out = this.forward(feats);
     try {
-      return this.predictByFeat(out.clsScores, out.bboxPreds, out.centernesses, samples, rescale);
+      return await this.predictByFeat(
+        out.clsScores,
+        out.bboxPreds,
+        out.centernesses,
+        samples,
+        rescale,
+      );
     } finally {
       tf.dispose([...out.clsScores, ...out.bboxPreds, ...out.centernesses]);
     }
   }
 
-  predictByFeat(
+  async predictByFeat(
     clsScores: tf.Tensor4D[],
     bboxPreds: tf.Tensor4D[],
     centernesses: tf.Tensor4D[],
     samples: DetSample[],
     rescale = true,
-  ): DetDataSample[] {
+  ): Promise<DetDataSample[]> {
     const sizes = featSizes(clsScores);
     const points = this.priorGenerator.gridPriorsHost(sizes);
     const cfg = this.testCfg;
@@ -397,9 +408,11 @@ export class FCOSHead extends Module {
     const thr = cfg.scoreThr ?? 0;
     const lthr = logit(thr);
     const nmsPre = cfg.nmsPre ?? -1;
-    const clsData = clsScores.map((t) => t.dataSync() as Float32Array);
-    const regData = bboxPreds.map((t) => t.dataSync() as Float32Array);
-    const ctrData = centernesses.map((t) => t.dataSync() as Float32Array);
+    const L = clsScores.length;
+    const read = await readFloats([...clsScores, ...bboxPreds, ...centernesses]);
+    const clsData = read.slice(0, L);
+    const regData = read.slice(L, 2 * L);
+    const ctrData = read.slice(2 * L);
     return samples.map((s, b) => {
       const boxes: Float32Array[] = [];
       const scores: Float32Array[] = [];

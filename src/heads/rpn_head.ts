@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Conv2d, ConvModule, ModuleList } from '../nn/index.js';
 import { batchedNms } from '../ops/nms/batched.js';
+import { readFloats, readFloatsSync } from '../ops/read.js';
 import { AnchorHead, anchorHeadSchema, type AnchorHeadOptions } from './anchor_head.js';
 import { MODELS } from '../registry.js';
 import { concatF32, featSizes, gatherRows, normalInit, toDetDataSample } from './dense_utils.js';
@@ -149,20 +150,63 @@ export class RPNHead extends AnchorHead {
    * Proposals per image from the head outputs (mmdet `predict_by_feat` with
    * `rescale=False`), in network-input pixels. `cfg` defaults to `testCfg`.
    */
-  proposalsByFeat(
+  async proposalsByFeat(
+    clsScores: tf.Tensor4D[],
+    bboxPreds: tf.Tensor4D[],
+    samples: DetSample[],
+    cfg: RPNProposalCfg = this.testCfg,
+  ): Promise<Proposals[]> {
+    const { sizes, tensors } = this.proposalInputs(clsScores, bboxPreds, samples);
+    let read: Float32Array[];
+    try {
+      read = await readFloats(tensors);
+    } finally {
+      tf.dispose(tensors.slice(clsScores.length));
+    }
+    return this.proposalsFromRead(read, sizes, samples, cfg);
+  }
+
+  /** {@link proposalsByFeat} with a synchronous read, for the loss (inside a gradient closure). */
+  proposalsByFeatSync(
     clsScores: tf.Tensor4D[],
     bboxPreds: tf.Tensor4D[],
     samples: DetSample[],
     cfg: RPNProposalCfg = this.testCfg,
   ): Proposals[] {
+    const { sizes, tensors } = this.proposalInputs(clsScores, bboxPreds, samples);
+    let read: Float32Array[];
+    try {
+      read = readFloatsSync(tensors);
+    } finally {
+      tf.dispose(tensors.slice(clsScores.length));
+    }
+    return this.proposalsFromRead(read, sizes, samples, cfg);
+  }
+
+  /** The tensors to read: the class logits per level, then every prior decoded (see `decodeLevels`). */
+  private proposalInputs(
+    clsScores: tf.Tensor4D[],
+    bboxPreds: tf.Tensor4D[],
+    samples: DetSample[],
+  ): { sizes: [number, number][]; tensors: tf.Tensor[] } {
     const sizes = featSizes(clsScores);
     const levelPriors = this.priorGenerator.gridPriorsHost(sizes);
-    const clsData = clsScores.map((t) => t.dataSync() as Float32Array);
-    const regData = bboxPreds.map((t) => t.dataSync() as Float32Array);
+    const decoded = this.decodeLevels(bboxPreds, levelPriors, samples);
+    return { sizes, tensors: [...clsScores, ...decoded] };
+  }
+
+  /** mmdet's `_predict_by_feat_single` on the read values, per image. */
+  private proposalsFromRead(
+    read: Float32Array[],
+    sizes: [number, number][],
+    samples: DetSample[],
+    cfg: RPNProposalCfg,
+  ): Proposals[] {
+    const L = sizes.length;
+    const clsData = read.slice(0, L);
     const nmsPre = cfg.nmsPre ?? -1;
     return samples.map((s, b) => {
-      const pri: Float32Array[] = [];
-      const del: Float32Array[] = [];
+      const dec: Float32Array[] = [];
       const sc: number[] = [];
       const lv: number[] = [];
       sizes.forEach(([h, w], l) => {
@@ -172,39 +216,38 @@ export class RPNHead extends AnchorHead {
         // Sort by logit (monotonic in the score); stable, so ties keep anchor order.
         order.sort((x, y) => logits[y] - logits[x] || x - y);
         if (nmsPre > 0) order = order.slice(0, nmsPre);
-        pri.push(gatherRows(levelPriors[l], 4, order));
-        del.push(gatherRows(regData[l].subarray(b * n * 4, (b + 1) * n * 4), 4, order));
+        dec.push(gatherRows(read[L + b * L + l], 4, order));
         for (const i of order) {
           sc.push(sigmoid(logits[i]));
           lv.push(l);
         }
       });
-      const priors = concatF32(pri);
-      const boxes = priors.length
-        ? this.decodeHost(priors, concatF32(del), s.metainfo.imgShape)
-        : new Float32Array(0);
-      return filterAndNms(boxes, Float32Array.from(sc), Int32Array.from(lv), cfg);
+      return filterAndNms(concatF32(dec), Float32Array.from(sc), Int32Array.from(lv), cfg);
     });
   }
 
   /** Proposals of `feats` with `cfg` (default `testCfg`). */
-  proposals(feats: tf.Tensor4D[], samples: DetSample[], cfg?: RPNProposalCfg): Proposals[] {
+  async proposals(
+    feats: tf.Tensor4D[],
+    samples: DetSample[],
+    cfg?: RPNProposalCfg,
+  ): Promise<Proposals[]> {
     const { clsScores, bboxPreds } = this.forward(feats);
     try {
-      return this.proposalsByFeat(clsScores, bboxPreds, samples, cfg);
+      return await this.proposalsByFeat(clsScores, bboxPreds, samples, cfg);
     } finally {
       tf.dispose([...clsScores, ...bboxPreds]);
     }
   }
 
   /** RPN-only detection (mmdet `RPN` detector): proposals as class-0 detections, in original pixels when `rescale`. */
-  override predictByFeat(
+  override async predictByFeat(
     clsScores: tf.Tensor4D[],
     bboxPreds: tf.Tensor4D[],
     samples: DetSample[],
     rescale = true,
-  ): DetDataSample[] {
-    return this.proposalsByFeat(clsScores, bboxPreds, samples).map((p, i) => {
+  ): Promise<DetDataSample[]> {
+    return (await this.proposalsByFeat(clsScores, bboxPreds, samples)).map((p, i) => {
       const s = samples[i];
       const bboxes = Float32Array.from(p.bboxes);
       if (rescale && s.metainfo.scaleFactor) {

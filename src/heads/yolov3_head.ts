@@ -11,6 +11,7 @@
  * (MSE on log w/h).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { readFloats } from '../ops/read.js';
 import { z } from 'zod';
 import { Conv2d, ConvModule, Module, ModuleList, type ActCfg, type NormCfg } from '../nn/index.js';
 import { biasInitWithProb } from '../nn/init.js';
@@ -383,10 +384,14 @@ export class YOLOV3Head extends Module {
   }
 
   /** Detections per image (mmdet `predict_by_feat`), rescaled to the original image when `rescale`. */
-  predict(feats: tf.Tensor4D[], samples: DetSample[], rescale = true): DetDataSample[] {
+  async predict(
+    feats: tf.Tensor4D[],
+    samples: DetSample[],
+    rescale = true,
+  ): Promise<DetDataSample[]> {
     const { predMaps } = this.forward(feats);
     try {
-      return this.predictByFeat(predMaps, samples, rescale);
+      return await this.predictByFeat(predMaps, samples, rescale);
     } finally {
       tf.dispose(predMaps);
     }
@@ -399,13 +404,17 @@ export class YOLOV3Head extends Module {
    * `objectness * class probability`, then rescale, class-aware NMS and
    * `maxPerImg` (mmdet's `_bbox_post_process`).
    */
-  predictByFeat(predMaps: tf.Tensor4D[], samples: DetSample[], rescale = true): DetDataSample[] {
+  async predictByFeat(
+    predMaps: tf.Tensor4D[],
+    samples: DetSample[],
+    rescale = true,
+  ): Promise<DetDataSample[]> {
     const sizes = featSizes(predMaps);
     const { levels } = this.priorsFor(sizes);
     const cfg = this.testCfg;
     const K = this.numAttrib;
     const C = this.numClasses;
-    const data = predMaps.map((t) => t.dataSync() as Float32Array);
+    const data = await readFloats(predMaps);
     const confThr = cfg.confThr ?? -1;
     return samples.map((s, b) => {
       const boxes: Float32Array[] = [];

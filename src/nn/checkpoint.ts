@@ -9,11 +9,9 @@
  * `{name: {dtype, shape, data_offsets: [begin, end]}, __metadata__: {...}}`,
  * then the raw little-endian data.
  */
-import { randomUUID } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeFileAtomic } from '../utils/fs.js';
+import { FsError } from '../utils/fs_error.js';
+import { readFileBytes, readTextIfExists, writeFileAtomic } from '../utils/fs.js';
 
 /** Thrown for an unreadable, truncated or inconsistent checkpoint; names the file. */
 export class CheckpointError extends Error {
@@ -103,8 +101,9 @@ export function encodeSafetensors(
   }
   let json = JSON.stringify(header);
   // Pad the header with spaces to an 8-byte boundary, as the reference writer does.
-  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
-  const headerBytes = Buffer.from(json, 'utf8');
+  const utf8 = new TextEncoder();
+  json += ' '.repeat((8 - ((8 + utf8.encode(json).byteLength) % 8)) % 8);
+  const headerBytes = utf8.encode(json);
   const out = new Uint8Array(8 + headerBytes.byteLength + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.byteLength), true);
   out.set(headerBytes, 8);
@@ -142,7 +141,7 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): Safeten
   }
   let header: Record<string, any>;
   try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, n).toString('utf8'));
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
   } catch (e) {
     throw new CheckpointError(file, `corrupt header: ${(e as Error).message}`);
   }
@@ -215,16 +214,15 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): Safeten
 
 /** Reads a safetensors file. */
 export function readSafetensors(file: string): SafetensorsContent {
-  let bytes: Buffer;
+  return decodeSafetensors(readCheckpointBytes(file), file);
+}
+
+function readCheckpointBytes(file: string): Uint8Array {
   try {
-    bytes = fs.readFileSync(file);
+    return readFileBytes(file);
   } catch (e) {
-    throw new CheckpointError(
-      file,
-      `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
+    throw new CheckpointError(file, `cannot read: ${(e as FsError).code ?? (e as Error).message}`);
   }
-  return decodeSafetensors(bytes, file);
 }
 
 /** The sidecar's content; everything but tensors. */
@@ -275,7 +273,7 @@ export const sidecarPath = (file: string): string => `${file}.json`;
  * ```
  */
 export function saveCheckpoint(file: string, data: CheckpointData): void {
-  const id = randomUUID();
+  const id = globalThis.crypto.randomUUID();
   const tensors = new Map<string, tf.Tensor>();
   const stateEntries = data.state instanceof Map ? [...data.state] : Object.entries(data.state);
   for (const [k, v] of stateEntries) {
@@ -305,19 +303,33 @@ export function saveCheckpoint(file: string, data: CheckpointData): void {
  *   sidecar that belongs to another write.
  */
 export function loadCheckpoint(file: string): LoadedCheckpoint {
-  const { tensors, metadata } = readSafetensors(file);
+  const side = sidecarPath(file);
+  return checkpointFromBytes(readCheckpointBytes(file), readTextIfExists(side), file);
+}
+
+/**
+ * A checkpoint from the bytes of its safetensors file and, when there is
+ * one, the text of its sidecar (what {@link loadCheckpoint} reads from disk;
+ * the browser passes fetched or dropped bytes). `file` names both in errors.
+ */
+export function checkpointFromBytes(
+  bytes: Uint8Array,
+  sidecar: string | undefined,
+  file = '<buffer>',
+): LoadedCheckpoint {
+  const { tensors, metadata } = decodeSafetensors(bytes, file);
   let meta: CheckpointMeta = {};
   const side = sidecarPath(file);
-  if (fs.existsSync(side)) {
+  if (sidecar !== undefined) {
     try {
-      meta = JSON.parse(fs.readFileSync(side, 'utf8')) as CheckpointMeta;
+      meta = JSON.parse(sidecar) as CheckpointMeta;
     } catch (e) {
       throw new CheckpointError(side, `corrupt sidecar: ${(e as Error).message}`);
     }
     if (metadata.checkpointId && meta.checkpointId && metadata.checkpointId !== meta.checkpointId) {
       throw new CheckpointError(
         file,
-        `its sidecar ${path.basename(side)} belongs to another write (checkpointId ${meta.checkpointId} vs ${metadata.checkpointId}); the write was interrupted`,
+        `its sidecar ${side.slice(side.lastIndexOf('/') + 1)} belongs to another write (checkpointId ${meta.checkpointId} vs ${metadata.checkpointId}); the write was interrupted`,
       );
     }
   }

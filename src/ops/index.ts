@@ -15,6 +15,7 @@ export {
   type HostImpl,
   type HostOutput,
 } from './kernel_util.js';
+export * from './read.js';
 export * from './boxes/boxes.js';
 export * from './boxes/iou.js';
 export * from './nms/nms.js';

@@ -11,6 +11,7 @@ import type { BitmapMasks } from '../structures/index.js';
 import { buildOr, concatF32, gatherRows, toDetDataSample } from '../heads/dense_utils.js';
 import type { DetDataSample, DetSample, InstanceData, LossDict } from '../structures/index.js';
 import { Module } from '../nn/module.js';
+import { readFloats } from '../ops/read.js';
 import type { SingleRoIExtractor } from './roi_extractors/single_level_roi_extractor.js';
 import './roi_extractors/index.js';
 import { MODELS, Registry, TASK_UTILS } from '../registry.js';
@@ -38,6 +39,14 @@ export interface MaskHead extends Module {
   /** Full-size binary masks (row-major `h*w`) of detections `bboxes` (pixels of `outShape`). */
   predictByFeat(
     maskPreds: tf.Tensor4D,
+    bboxes: Float32Array,
+    labels: Int32Array,
+    outShape: [number, number],
+  ): Uint8Array[];
+  /** {@link predictByFeat} on logits already read (`shape` `[n, M, M, C]`). */
+  masksFromLogits(
+    logits: Float32Array,
+    shape: [number, number, number, number],
     bboxes: Float32Array,
     labels: Int32Array,
     outShape: [number, number],
@@ -113,7 +122,7 @@ export interface ImageSampling extends RoISampling {
  * const proposals = Float32Array.of(0, 0, 20, 20, 10, 10, 40, 40);
  * const metainfo = { imgId: 0, imgPath: '', oriShape: [64, 64], imgShape: [64, 64], scaleFactor: [1, 1], flip: false,
  *   flipDirection: null, padShape: [64, 64] };
- * roiHead.predict(feats, [{ bboxes: proposals }], [{ metainfo }]);
+ * await roiHead.predict(feats, [{ bboxes: proposals }], [{ metainfo }]);
  * // => [{ metainfo, predInstances: { bboxes, scores, labels }, ... }] (the meta fields are also copied to the top level)
  * ```
  */
@@ -307,12 +316,12 @@ export class StandardRoIHead extends Module {
    * original-image pixels when `rescale` (else network-input pixels), and
    * with a mask head, one full-size binary mask per detection.
    */
-  predict(
+  async predict(
     feats: tf.Tensor4D[],
     proposals: RoIProposals[],
     samples: DetSample[],
     rescale = true,
-  ): DetDataSample[] {
+  ): Promise<DetDataSample[]> {
     const perImage = proposals.map((p) => p.bboxes);
     const counts = perImage.map((b) => b.length >> 2);
     const total = counts.reduce((s, c) => s + c, 0);
@@ -324,17 +333,37 @@ export class StandardRoIHead extends Module {
         labels: new Int32Array(0),
       }));
     else {
-      const [cls, reg] = tf.tidy(() => {
+      // Scores and every image's boxes decoded on the device, read in one go.
+      const outs = tf.tidy(() => {
         const { clsScore, bboxPred } = this.bboxHead.forward(
           this.pool(this.bboxRoiExtractor, feats, this.roisTensor(perImage)),
         );
-        return [clsScore.dataSync() as Float32Array, bboxPred.dataSync() as Float32Array];
+        let o = 0;
+        const boxes: tf.Tensor[] = [];
+        samples.forEach((s, i) => {
+          const k = counts[i];
+          if (k === 0) return;
+          const rois = tf.tensor2d(perImage[i], [k, 4]);
+          const pred = tf.slice(bboxPred, [o, 0], [k, -1]) as tf.Tensor2D;
+          o += k;
+          boxes.push(this.bboxHead.bboxCoder.decode(rois, pred, s.metainfo.imgShape));
+        });
+        return [clsScore, bboxPred, ...boxes];
       });
+      let read: Float32Array[];
+      try {
+        read = await readFloats(outs);
+      } finally {
+        tf.dispose(outs);
+      }
+      const [cls, reg] = read;
       const C1 = this.bboxHead.numClasses + 1;
       const R = reg.length / total;
       let o = 0;
+      let withBoxes = 0;
       results = samples.map((s, i) => {
         const k = counts[i];
+        const decoded = k > 0 ? read[2 + withBoxes++] : new Float32Array(0);
         const r = this.bboxHead.predictByFeatSingle(
           perImage[i],
           cls.subarray(o * C1, (o + k) * C1),
@@ -342,22 +371,23 @@ export class StandardRoIHead extends Module {
           s.metainfo,
           this.testCfg,
           rescale,
+          decoded,
         );
         o += k;
         return r;
       });
     }
-    if (this.maskHead) this.predictMask(feats, results, samples, rescale);
+    if (this.maskHead) await this.predictMask(feats, results, samples, rescale);
     return samples.map((s, i) => toDetDataSample(s, results[i]));
   }
 
   /** mmdet `predict_mask`: the mask head on the final boxes (in input pixels), masks pasted at `oriShape` when `rescale`. */
-  private predictMask(
+  private async predictMask(
     feats: tf.Tensor4D[],
     results: InstanceData[],
     samples: DetSample[],
     rescale: boolean,
-  ): void {
+  ): Promise<void> {
     const inputBoxes = results.map((r, i) => {
       const b = Float32Array.from(r.bboxes);
       const sf = samples[i].metainfo.scaleFactor;
@@ -381,23 +411,31 @@ export class StandardRoIHead extends Module {
     const preds = tf.tidy(() =>
       head.forward(this.pool(this.maskRoiExtractor!, feats, this.roisTensor(inputBoxes))),
     );
+    const [, S1, S2, C] = preds.shape;
+    let logits: Float32Array;
     try {
-      let o = 0;
-      results.forEach((r, i) => {
-        const k = counts[i];
-        const meta = samples[i].metainfo;
-        if (k === 0) withMasks(i).masks = [];
-        else {
-          const part = tf.slice(preds, [o, 0, 0, 0], [k, -1, -1, -1]);
-          const outShape: [number, number] = rescale ? meta.oriShape : meta.imgShape;
-          withMasks(i).masks = head.predictByFeat(part, r.bboxes, r.labels, outShape);
-          part.dispose();
-        }
-        o += k;
-      });
+      [logits] = await readFloats([preds]);
     } finally {
       preds.dispose();
     }
+    const per = S1 * S2 * C;
+    let o = 0;
+    results.forEach((r, i) => {
+      const k = counts[i];
+      const meta = samples[i].metainfo;
+      if (k === 0) withMasks(i).masks = [];
+      else {
+        const outShape: [number, number] = rescale ? meta.oriShape : meta.imgShape;
+        withMasks(i).masks = head.masksFromLogits(
+          logits.subarray(o * per, (o + k) * per),
+          [k, S1, S2, C],
+          r.bboxes,
+          r.labels,
+          outShape,
+        );
+      }
+      o += k;
+    });
   }
 }
 

@@ -6,6 +6,7 @@
  * resize, arg-max).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { readFloats } from '../ops/read.js';
 import { z } from 'zod';
 import { initWeights } from '../backbones/init_weights.js';
 import { interpolate, Module, ModuleList } from '../nn/index.js';
@@ -205,27 +206,34 @@ export class EncoderDecoder extends Module {
     const C = this.numClasses;
     const crop = pair(this.testCfg.cropSize!);
     const stride = pair(this.testCfg.stride!);
-    const sum = new Float32Array(B * H * W * C);
+    // Summed on the device (no read until the label map): each window's
+    // logits padded to the full map and added.
+    let sum: tf.Tensor4D = tf.zeros([B, H, W, C]);
     const count = new Float32Array(H * W);
     for (const [y1, x1, y2, x2] of slideWindows(H, W, crop, stride)) {
       const h = y2 - y1;
       const w = x2 - x1;
-      const logits = tf.tidy(() =>
-        this.encodeDecode(tf.slice(inputs, [0, y1, x1, 0], [B, h, w, inputs.shape[3]])),
-      );
-      const d = logits.dataSync();
-      logits.dispose();
-      for (let b = 0; b < B; b++) {
-        for (let y = 0; y < h; y++) {
-          const src = (b * h + y) * w * C;
-          const dst = ((b * H + y1 + y) * W + x1) * C;
-          for (let k = 0; k < w * C; k++) sum[dst + k] += d[src + k];
-        }
-      }
+      const next = tf.tidy(() => {
+        const logits = this.encodeDecode(
+          tf.slice(inputs, [0, y1, x1, 0], [B, h, w, inputs.shape[3]]),
+        );
+        return tf.add(
+          sum,
+          tf.pad(logits, [
+            [0, 0],
+            [y1, H - y2],
+            [x1, W - x2],
+            [0, 0],
+          ]),
+        ) as tf.Tensor4D;
+      });
+      sum.dispose();
+      sum = next;
       for (let y = y1; y < y2; y++) for (let x = x1; x < x2; x++) count[y * W + x]++;
     }
-    for (let i = 0; i < B * H * W * C; i++) sum[i] /= count[Math.floor(i / C) % (H * W)];
-    return tf.tensor4d(sum, [B, H, W, C]);
+    const out = tf.tidy(() => tf.div(sum, tf.tensor4d(count, [1, H, W, 1])) as tf.Tensor4D);
+    sum.dispose();
+    return out;
   }
 
   /**
@@ -234,47 +242,55 @@ export class EncoderDecoder extends Module {
    * resized bilinearly to the original size, and their arg-max
    * (mmseg's `postprocess_result`).
    */
-  postprocess(logits: tf.Tensor4D, samples: readonly SegSample[]): SegDataSample[] {
-    return samples.map((s, i) => {
-      const m = s.metainfo;
-      const [h, w] = m.imgShape ?? [logits.shape[1], logits.shape[2]];
-      const [oh, ow] = m.oriShape ?? [h, w];
-      const img = tf.tidy(() => {
-        let x = tf.slice(
-          logits,
-          [i, 0, 0, 0],
-          [1, Math.min(h, logits.shape[1]), Math.min(w, logits.shape[2]), this.numClasses],
-        );
-        if (m.flip) x = unflip(x, m.flipDirection);
-        return x.shape[1] === oh && x.shape[2] === ow
-          ? x
-          : interpolate(x, { size: [oh, ow], mode: 'bilinear', alignCorners: this.alignCorners });
-      });
-      const pred = tf.tidy(() => tf.argMax(img, 3));
-      const out: SegDataSample = {
-        metainfo: m,
-        predSemSeg: { data: Uint8Array.from(pred.dataSync()), height: oh, width: ow },
-      };
-      pred.dispose();
-      if (this.testCfg.outputLogits)
-        out.segLogits = {
-          data: img.dataSync() as Float32Array,
-          height: oh,
-          width: ow,
-          channels: this.numClasses,
-        };
-      img.dispose();
-      // PackSegInputs labels the map with its own size (the original one when loaded after Resize).
-      if (s.gtSemSeg) out.gtSemSeg = s.gtSemSeg;
-      return out;
+  async postprocess(logits: tf.Tensor4D, samples: readonly SegSample[]): Promise<SegDataSample[]> {
+    const out: SegDataSample[] = [];
+    for (const [i, s] of samples.entries()) out.push(await this.postprocessOne(logits, s, i));
+    return out;
+  }
+
+  private async postprocessOne(
+    logits: tf.Tensor4D,
+    s: SegSample,
+    i: number,
+  ): Promise<SegDataSample> {
+    const m = s.metainfo;
+    const [h, w] = m.imgShape ?? [logits.shape[1], logits.shape[2]];
+    const [oh, ow] = m.oriShape ?? [h, w];
+    const img = tf.tidy(() => {
+      let x = tf.slice(
+        logits,
+        [i, 0, 0, 0],
+        [1, Math.min(h, logits.shape[1]), Math.min(w, logits.shape[2]), this.numClasses],
+      );
+      if (m.flip) x = unflip(x, m.flipDirection);
+      return x.shape[1] === oh && x.shape[2] === ow
+        ? x
+        : interpolate(x, { size: [oh, ow], mode: 'bilinear', alignCorners: this.alignCorners });
     });
+    const pred = tf.tidy(() => tf.argMax(img, 3));
+    let read: Float32Array[];
+    try {
+      read = await readFloats(this.testCfg.outputLogits ? [pred, img] : [pred]);
+    } finally {
+      pred.dispose();
+      img.dispose();
+    }
+    const out: SegDataSample = {
+      metainfo: m,
+      predSemSeg: { data: Uint8Array.from(read[0]), height: oh, width: ow },
+    };
+    if (this.testCfg.outputLogits)
+      out.segLogits = { data: read[1], height: oh, width: ow, channels: this.numClasses };
+    // PackSegInputs labels the map with its own size (the original one when loaded after Resize).
+    if (s.gtSemSeg) out.gtSemSeg = s.gtSemSeg;
+    return out;
   }
 
   /** Predicted label maps at each original image size. */
-  predict(batch: SegBatch): SegDataSample[] {
+  async predict(batch: SegBatch): Promise<SegDataSample[]> {
     const logits = this.inference(batch.inputs);
     try {
-      return this.postprocess(logits, batch.dataSamples);
+      return await this.postprocess(logits, batch.dataSamples);
     } finally {
       logits.dispose();
     }

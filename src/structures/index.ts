@@ -10,3 +10,4 @@ export type * from './seg_data_sample.js';
 export type * from './cls_data_sample.js';
 export type * from './loss.js';
 export type * from './batch.js';
+export * from './prediction_entry.js';

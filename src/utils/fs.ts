@@ -9,43 +9,9 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { errCode, FsError, fsReason } from './fs_error.js';
 
-/** A file-system failure, naming the path and the reason in words. */
-export class FsError extends Error {
-  override name = 'FsError';
-  constructor(
-    readonly path: string,
-    readonly code: string | undefined,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const REASONS: Record<string, string> = {
-  ENOSPC: 'no space left on the device',
-  EROFS: 'the file system is read-only',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EDQUOT: 'disk quota exceeded',
-  ENOTDIR: 'a part of the path is a file, not a directory',
-  EISDIR: 'it is a directory',
-  EEXIST: 'it already exists',
-  ELOOP: 'it is a symbolic link',
-  ENAMETOOLONG: 'the name is too long',
-  EIO: 'input/output error',
-};
-
-/** The reason an error code stands for, in words (the code itself when unknown). */
-export function fsReason(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  if (code && REASONS[code]) return `${REASONS[code]} (${code})`;
-  return code ?? (e instanceof Error ? e.message : String(e));
-}
-
-function errCode(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException | undefined)?.code;
-}
+export { FsError, fsReason };
 
 /**
  * Creates `dir` and its missing parents, one level at a time, and fails at
@@ -216,4 +182,19 @@ export function removeStaleTemps(dir: string): string[] {
     }
   }
   return removed;
+}
+
+/** The bytes of `file`; a failure names the file and the reason. */
+export function readFileBytes(file: string): Uint8Array {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw new FsError(file, errCode(e), `cannot read ${file}: ${fsReason(e)}`);
+  }
+}
+
+/** The text of `file`, or undefined when there is no such file. */
+export function readTextIfExists(file: string): string | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  return fs.readFileSync(file, 'utf8');
 }

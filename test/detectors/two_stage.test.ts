@@ -61,7 +61,7 @@ describe('FasterRCNN', () => {
     model.dispose();
   });
 
-  it('predict: boxes in original pixels (rescale) or input pixels, at most maxPerImg; tensor mode gives the raw outputs', () => {
+  it('predict: boxes in original pixels (rescale) or input pixels, at most maxPerImg; tensor mode gives the raw outputs', async () => {
     const model = MODELS.build<TwoStageDetector>(tinyFasterRcnn, { path: 'model' });
     const batch = syntheticBatch(2, 64, 3);
     batch.dataSamples[0].metainfo = {
@@ -70,8 +70,8 @@ describe('FasterRCNN', () => {
       oriShape: [128, 128],
     };
     model.eval();
-    const [a, b] = model.predict(batch);
-    const [a2] = model.predict(batch, false);
+    const [a, b] = await model.predict(batch);
+    const [a2] = await model.predict(batch, false);
     expect(a.predInstances.scores.length).toBeLessThanOrEqual(100);
     expect(a.predInstances.scores.length).toBeGreaterThan(0);
     expect(a2.predInstances.bboxes.length).toBe(a.predInstances.bboxes.length);
@@ -144,7 +144,7 @@ describe('Faster R-CNN configs', () => {
         for (const v of Object.values(model.loss(b)).flat())
           expect(Number.isFinite(v.dataSync()[0])).toBe(true);
         model.eval();
-        expect(model.predict(b)[0].predInstances.scores).toBeInstanceOf(Float32Array);
+        expect((await model.predict(b))[0].predInstances.scores).toBeInstanceOf(Float32Array);
       }
       model.dispose();
     }, 60_000);

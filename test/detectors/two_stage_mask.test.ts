@@ -90,7 +90,7 @@ describe('MaskRCNN', () => {
     model.dispose();
   });
 
-  it('predict: one full-size binary mask per detection, at the original size when rescaled', () => {
+  it('predict: one full-size binary mask per detection, at the original size when rescaled', async () => {
     const model = MODELS.build<TwoStageDetector>(tinyMaskRcnn, { path: 'model' });
     const batch = maskBatch(2, 64, 9);
     batch.dataSamples[0].metainfo = {
@@ -99,7 +99,7 @@ describe('MaskRCNN', () => {
       oriShape: [128, 128],
     };
     model.eval();
-    const [a, b] = model.predict(batch);
+    const [a, b] = await model.predict(batch);
     for (const [d, side] of [
       [a, 128],
       [b, 64],
@@ -112,7 +112,7 @@ describe('MaskRCNN', () => {
         expect(m.every((v) => v === 0 || v === 1)).toBe(true);
       }
     }
-    const [a2] = model.predict(batch, false);
+    const [a2] = await model.predict(batch, false);
     const m2 = (a2.predInstances as { masks?: Uint8Array[] }).masks!;
     expect(m2[0].length).toBe(64 * 64);
     model.dispose();

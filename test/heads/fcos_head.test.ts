@@ -66,7 +66,7 @@ describe('FCOSHead targets (mmdet rules)', () => {
     expect(none.numPos).toBe(0);
     expect(none.labels.every((l) => l === 3)).toBe(true);
   });
-  it('losses are finite with and without positives, and predict returns rescaled boxes', () => {
+  it('losses are finite with and without positives, and predict returns rescaled boxes', async () => {
     const h = head();
     const feats = [tf.randomNormal([2, 4, 4, 8], 0, 1, 'float32', 1) as tf.Tensor4D];
     const l = h.loss(feats, [sample([[0, 0, 30, 20]], [1]), sample([], [])]);
@@ -76,7 +76,7 @@ describe('FCOSHead targets (mmdet rules)', () => {
     expect((empty.loss_bbox as tf.Scalar).dataSync()[0]).toBe(0);
     const s = sample([], []);
     s.metainfo.scaleFactor = [0.5, 0.5];
-    const preds = head({
+    const preds = await head({
       testCfg: { scoreThr: 0, nms: { iouThreshold: 0.5 }, maxPerImg: 5 },
     }).predict(
       feats.map((f) => tf.slice(f, [0], [1]) as tf.Tensor4D),

@@ -200,38 +200,44 @@ describe('RPNHead', () => {
     const s = [sample([], [])];
     const sig = (x: number): number => 1 / (1 + Math.exp(-x));
 
-    it('per-level nmsPre, NMS within a level only, then maxPerImg by score', () => {
+    it('per-level nmsPre, NMS within a level only, then maxPerImg by score', async () => {
       const h = head();
-      const all = h.proposalsByFeat([cls0, cls1], [reg0, reg1], s, {
-        nmsPre: 3,
-        maxPerImg: 10,
-        nms: { iouThreshold: 0.7 },
-        minBboxSize: 0,
-      })[0];
+      const all = (
+        await h.proposalsByFeat([cls0, cls1], [reg0, reg1], s, {
+          nmsPre: 3,
+          maxPerImg: 10,
+          nms: { iouThreshold: 0.7 },
+          minBboxSize: 0,
+        })
+      )[0];
       // Level 0 keeps its 3 best (a0, a1, a2); a1 now equals a0 and is suppressed; b0 also equals a0 but is on another level.
       expect(Array.from(all.scores)).toEqual([sig(3), sig(2.5), sig(1)].map(Math.fround));
       expect(Array.from(all.levelIds)).toEqual([0, 1, 0]);
       expect(Array.from(all.bboxes)).toEqual([0, 0, 16, 16, 0, 0, 16, 16, 0, 16, 16, 32]);
-      const two = h.proposalsByFeat([cls0, cls1], [reg0, reg1], s, {
-        nmsPre: 3,
-        maxPerImg: 2,
-        nms: { iouThreshold: 0.7 },
-        minBboxSize: 0,
-      })[0];
+      const two = (
+        await h.proposalsByFeat([cls0, cls1], [reg0, reg1], s, {
+          nmsPre: 3,
+          maxPerImg: 2,
+          nms: { iouThreshold: 0.7 },
+          minBboxSize: 0,
+        })
+      )[0];
       expect(Array.from(two.levelIds)).toEqual([0, 1]);
       // nmsPre 1: only a0 from level 0 (and b0 from level 1).
-      const one = h.proposalsByFeat([cls0, cls1], [reg0, reg1], s, {
-        nmsPre: 1,
-        maxPerImg: 10,
-        nms: { iouThreshold: 0.7 },
-      })[0];
+      const one = (
+        await h.proposalsByFeat([cls0, cls1], [reg0, reg1], s, {
+          nmsPre: 1,
+          maxPerImg: 10,
+          nms: { iouThreshold: 0.7 },
+        })
+      )[0];
       expect(Array.from(one.scores)).toEqual([sig(3), sig(2.5)].map(Math.fround));
       // Without NMS every candidate is kept, best first.
-      const noNms = h.proposalsByFeat([cls0, cls1], [reg0, reg1], s, { nmsPre: -1 })[0];
+      const noNms = (await h.proposalsByFeat([cls0, cls1], [reg0, reg1], s, { nmsPre: -1 }))[0];
       expect(noNms.scores.length).toBe(5);
     });
 
-    it('boxes are clipped to the image and boxes not larger than minBboxSize are dropped', () => {
+    it('boxes are clipped to the image and boxes not larger than minBboxSize are dropped', async () => {
       const p = filterAndNms(
         Float32Array.of(0, 0, 10, 10, 0, 0, 4, 10, 5, 5, 10, 10),
         Float32Array.of(0.9, 0.8, 0.7),
@@ -242,11 +248,13 @@ describe('RPNHead', () => {
       expect(Array.from(p.scores)).toEqual([0.9, 0.7].map(Math.fround));
       const h = head();
       const big = tf.tensor4d([0, 0, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [1, 2, 2, 4]);
-      const out = h.proposalsByFeat([cls0, cls1], [big, reg1], s, { nmsPre: 1, maxPerImg: 10 })[0];
+      const out = (
+        await h.proposalsByFeat([cls0, cls1], [big, reg1], s, { nmsPre: 1, maxPerImg: 10 })
+      )[0];
       expect(Array.from(out.bboxes.subarray(0, 4))).toEqual([0, 0, 32, 32]); // a0 grown e^2 times, clipped to the 32x32 image
     });
 
-    it('predict gives class-0 detections rescaled to the original image', () => {
+    it('predict gives class-0 detections rescaled to the original image', async () => {
       const h = head();
       h.testCfg.nmsPre = 3;
       h.testCfg.maxPerImg = 2;
@@ -259,7 +267,7 @@ describe('RPNHead', () => {
           oriShape: [64, 64] as [number, number],
         },
       };
-      const [d] = h.predictByFeat([cls0, cls1], [reg0, reg1], [half]);
+      const [d] = await h.predictByFeat([cls0, cls1], [reg0, reg1], [half]);
       expect(Array.from(d.predInstances.labels)).toEqual([0, 0]);
       expect(Array.from(d.predInstances.bboxes.subarray(0, 4))).toEqual([0, 0, 32, 32]);
     });

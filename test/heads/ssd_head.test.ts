@@ -80,9 +80,9 @@ describe('SSDHead', () => {
     expect((empty.loss_bbox as tf.Scalar).dataSync()[0]).toBe(0);
   });
 
-  it('predicts softmax scores without the background column', () => {
+  it('predicts softmax scores without the background column', async () => {
     const h = build();
-    const preds = h.predict(
+    const preds = await h.predict(
       [
         tf.randomNormal([1, 8, 8, 8], 0, 1, 'float32', 2) as tf.Tensor4D,
         tf.randomNormal([1, 4, 4, 8], 0, 1, 'float32', 3) as tf.Tensor4D,

@@ -27,7 +27,7 @@ interface Pred {
   predInstances?: InstanceData;
   predSemSeg?: { data: Uint8Array; height: number; width: number };
 }
-type Predictor = Module & { predict(b: unknown): Pred[] };
+type Predictor = Module & { predict(b: unknown): Promise<Pred[]> };
 
 export interface Built {
   config: string;
@@ -110,7 +110,7 @@ export async function predictInProcess(b: Built, file: string): Promise<Pred> {
     instances: [],
   })) as unknown as PackedInputs;
   const batch = collate([packed]);
-  const [pred] = b.model.predict(batch);
+  const [pred] = await b.model.predict(batch);
   batch.inputs.dispose();
   return pred;
 }

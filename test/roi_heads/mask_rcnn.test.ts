@@ -22,7 +22,10 @@ import { Rng } from '../../src/utils/random.js';
 import { maskBatch } from '../detectors/helpers.js';
 
 const SHAPES = 'configs/mask_rcnn/mask_rcnn_r18_fpn_shapes.ts';
-type Detector = Module & { loss(b: DetBatch): LossDict; predict(b: DetBatch): DetDataSample[] };
+type Detector = Module & {
+  loss(b: DetBatch): LossDict;
+  predict(b: DetBatch): Promise<DetDataSample[]>;
+};
 
 let model: Detector;
 let tiny: Detector;
@@ -89,10 +92,10 @@ describe('Mask R-CNN', () => {
     tf.dispose([value, ...Object.values(grads), b.inputs]);
   });
 
-  it('prediction gives one full-size 0/1 mask per detection, inside its box', () => {
+  it('prediction gives one full-size 0/1 mask per detection, inside its box', async () => {
     const b = maskBatch(1, 64, 2);
     model.eval();
-    const [p] = model.predict(b);
+    const [p] = await model.predict(b);
     const inst = p.predInstances;
     expect(inst.masks).toBeDefined();
     expect(inst.masks!.length).toBe(inst.labels.length);

@@ -147,7 +147,7 @@ describe('StandardRoIHead', () => {
     expect(tf.sum(tf.abs(g[0])).dataSync()[0]).toBeGreaterThan(0);
   });
 
-  it('predict: detections per image (none without proposals), rescaled; mask heads are optional but need an extractor', () => {
+  it('predict: detections per image (none without proposals), rescaled; mask heads are optional but need an extractor', async () => {
     const h = roiHead({ num: 16, posFraction: 0.25 });
     const s0 = sample([], []);
     const s1 = {
@@ -158,7 +158,7 @@ describe('StandardRoIHead', () => {
         oriShape: [32, 32] as [number, number],
       },
     };
-    const res = h.predict(
+    const res = await h.predict(
       feats(),
       [{ bboxes: Float32Array.of(4, 4, 30, 30, 10, 10, 40, 40) }, { bboxes: new Float32Array(0) }],
       [s1, s0],

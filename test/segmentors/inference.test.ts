@@ -126,7 +126,7 @@ describe('slide inference', () => {
 });
 
 describe('predict', () => {
-  it('removes the padding, undoes the flip and resizes to the original image', () => {
+  it('removes the padding, undoes the flip and resizes to the original image', async () => {
     const model = new EncoderDecoder({
       backbone: new PassThrough(),
       decodeHead: {
@@ -149,7 +149,7 @@ describe('predict', () => {
       for (let x = 0; x < 8; x++) px[(y * 8 + x) * 3 + (y >= 6 || x >= 4 ? 2 : x < 2 ? 0 : 1)] = 1;
     }
     const gt = Uint8Array.from({ length: 12 * 8 }, (_, i) => i % 3);
-    const [out] = model.predict({
+    const [out] = await model.predict({
       inputs: tf.tensor4d(px, [1, 8, 8, 3]),
       dataSamples: [
         {
@@ -177,10 +177,10 @@ describe('predict', () => {
     expect(out.segLogits).toBeUndefined();
   });
 
-  it('outputLogits returns the logits at the original size', () => {
+  it('outputLogits returns the logits at the original size', async () => {
     const model = MODELS.build<EncoderDecoder>(tinyCfg({ mode: 'whole', outputLogits: true }));
     model.eval();
-    const [out] = model.predict({
+    const [out] = await model.predict({
       inputs: tf.randomNormal([1, 16, 16, 3]) as tf.Tensor4D,
       dataSamples: [{ metainfo: meta({ oriShape: [20, 24], imgShape: [16, 16] }) }],
     });

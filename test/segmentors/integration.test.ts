@@ -90,7 +90,7 @@ const HEADS: [string, Record<string, unknown>][] = [
 describe('EncoderDecoder', () => {
   it.each(HEADS)(
     '%s: one training step (finite losses, gradients reach the backbone) and one prediction',
-    (_name, decodeHead) => {
+    async (_name, decodeHead) => {
       const model = MODELS.build<EncoderDecoder>({
         type: 'EncoderDecoder',
         backbone: {
@@ -164,7 +164,7 @@ describe('EncoderDecoder', () => {
       // the fixed bilinear up-sampling gets no gradient (not trainable)
       expect([...byName.values()].some((n) => n.includes('upsample'))).toBe(false);
       model.eval();
-      const preds = model.predict(batch);
+      const preds = await model.predict(batch);
       expect(preds).toHaveLength(2);
       expect(preds[0].predSemSeg.height).toBe(32);
       expect(preds[0].predSemSeg.data.length).toBe(32 * 32);

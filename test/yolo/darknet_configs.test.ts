@@ -202,7 +202,7 @@ describe('YOLO configs', () => {
     for (const v of Object.values(losses).flat())
       expect(Number.isFinite(v.dataSync()[0])).toBe(true);
     model.eval();
-    expect(model.predict(b)[0].predInstances.scores).toBeInstanceOf(Float32Array);
+    expect((await model.predict(b))[0].predInstances.scores).toBeInstanceOf(Float32Array);
     model.dispose();
   });
 });

@@ -218,7 +218,7 @@ describe('YOLOV3Head losses', () => {
 });
 
 describe('YOLOV3Head predict', () => {
-  it('decodes the confident anchor, scores objectness x class, rescales', () => {
+  it('decodes the confident anchor, scores objectness x class, rescales', async () => {
     const head = makeHead();
     const maps = predMaps((set) => {
       set(1, 0, POS, 2, Math.log(32 / 24));
@@ -231,7 +231,7 @@ describe('YOLOV3Head predict', () => {
       { ...samples[0], metainfo: meta(2) },
       { ...samples[1], metainfo: meta(2) },
     ];
-    const [p0, p1] = head.predictByFeat(maps, s, true);
+    const [p0, p1] = await head.predictByFeat(maps, s, true);
     const sig = (x: number): number => 1 / (1 + Math.exp(-x));
     expect(Array.from(p0.predInstances.labels)).toEqual([2]);
     expect(p0.predInstances.scores[0]).toBeCloseTo(sig(3) * sig(4), 6);
@@ -240,19 +240,19 @@ describe('YOLOV3Head predict', () => {
       expect(v).toBeCloseTo([12, 14, 28, 26][i], 4),
     );
     expect(p1.predInstances.scores.length).toBe(0); // all class probabilities 0.5 < scoreThr 0.6
-    const raw = head.predictByFeat(maps, samples, false)[0];
+    const raw = (await head.predictByFeat(maps, samples, false))[0];
     Array.from(raw.predInstances.bboxes).forEach((v, i) =>
       expect(v).toBeCloseTo([24, 28, 56, 52][i], 4),
     );
   });
 
-  it('confThr drops low-objectness anchors before the class score', () => {
+  it('confThr drops low-objectness anchors before the class score', async () => {
     const head = makeHead({ confThr: 0.96, scoreThr: 0 });
     const maps = predMaps((set) => set(1, 0, POS, 4, 3)); // objectness sigmoid(3) = 0.9526 < 0.96
-    expect(head.predictByFeat(maps, samples, false)[0].predInstances.scores.length).toBe(0);
+    expect((await head.predictByFeat(maps, samples, false))[0].predInstances.scores.length).toBe(0);
     const all = makeHead({ confThr: 0.9, scoreThr: 0, maxPerImg: 100, nms: null });
     // one anchor passes confThr: its 3 class scores (0.5 each) times 0.9526
-    const p = all.predictByFeat(maps, samples, false)[0].predInstances;
+    const p = (await all.predictByFeat(maps, samples, false))[0].predInstances;
     expect(p.scores.length).toBe(3);
     p.scores.forEach((v) => expect(v).toBeCloseTo(0.5 / (1 + Math.exp(-3)), 6));
   });

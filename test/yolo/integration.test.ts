@@ -20,7 +20,7 @@ beforeAll(async () => {
 });
 
 describe('YOLOv3 integration', () => {
-  it('one training iteration reaches the backbone, one prediction comes out', () => {
+  it('one training iteration reaches the backbone, one prediction comes out', async () => {
     setInitSeed(3);
     const model = MODELS.build<YOLOV3>(tinyYolo, { path: 'model' });
     const batch = syntheticBatch(2, 64, 5);
@@ -56,7 +56,7 @@ describe('YOLOv3 integration', () => {
     expect(tf.memory().numTensors - before).toBeLessThan(50);
 
     model.eval();
-    const preds = model.predict(batch);
+    const preds = await model.predict(batch);
     expect(preds).toHaveLength(2);
     for (const p of preds) {
       const inst = p.predInstances;

@@ -5,6 +5,7 @@ import { mapMasks, placePlane } from './planes.js';
 import { ensureDecoded } from './decode.js';
 import { materialize } from './color_map.js';
 import { pairSchema } from './sample_utils.js';
+import { padOutputSize } from './geometry.js';
 import { TRANSFORMS } from '../../registry.js';
 
 /** Options of {@link Pad}. */
@@ -61,13 +62,7 @@ export class Pad {
 
   /** Padded `[w, h]` of an image `w x h`. */
   paddedSize(w: number, h: number): [number, number] {
-    let W = w,
-      H = h;
-    if (this.opts.padToSquare) W = H = Math.max(w, h);
-    if (this.opts.size) [W, H] = [Math.max(this.opts.size[0], W), Math.max(this.opts.size[1], H)];
-    const d = this.opts.sizeDivisor;
-    if (d) [W, H] = [Math.ceil(W / d) * d, Math.ceil(H / d) * d];
-    return [W, H];
+    return padOutputSize(w, h, this.opts);
   }
 
   async transform(results: DataSample): Promise<DataSample> {

@@ -9,6 +9,9 @@ import { mapMasks, resizeNearest } from './planes.js';
 import { ensureDecoded, resizeImage } from './decode.js';
 import { clipBoxesInPlace, currentSize, pairSchema, sampleRng } from './sample_utils.js';
 import { TRANSFORMS } from '../../registry.js';
+import { resizeOutputSize, targetSize } from './geometry.js';
+
+export { targetSize };
 
 /** Options of {@link Resize}. */
 export interface ResizeOptions {
@@ -19,28 +22,6 @@ export interface ResizeOptions {
   keepRatio?: boolean;
   /** Clip boxes to the image after resizing. Default true. */
   clipObjectBorder?: boolean;
-}
-
-/**
- * Output `[w, h]` for an input `w x h` (mmcv's `rescale_size` with
- * keep-ratio; sizes rounded as `int(x * s + 0.5)`).
- *
- * @example
- * ```ts
- * targetSize(500, 375, [1333, 800], true); // => [1067, 800]
- * ```
- */
-export function targetSize(
-  w: number,
-  h: number,
-  scale: [number, number],
-  keepRatio: boolean,
-): [number, number] {
-  if (!keepRatio) return [scale[0], scale[1]];
-  const long = Math.max(scale[0], scale[1]),
-    short = Math.min(scale[0], scale[1]);
-  const s = Math.min(long / Math.max(w, h), short / Math.min(w, h));
-  return [Math.floor(w * s + 0.5), Math.floor(h * s + 0.5)];
 }
 
 /**
@@ -85,11 +66,11 @@ export class Resize {
 
   /** Output `[w, h]` for an input of `w x h`. */
   outputSize(w: number, h: number): [number, number] {
-    if (this.scale) return targetSize(w, h, this.scale, this.keepRatio);
-    const f = this.factor!;
-    if (this.keepRatio)
-      return targetSize(w, h, [Math.floor(w * f[0] + 0.5), Math.floor(h * f[1] + 0.5)], true);
-    return [Math.floor(w * f[0] + 0.5), Math.floor(h * f[1] + 0.5)];
+    return resizeOutputSize(w, h, {
+      scale: this.scale,
+      scaleFactor: this.factor,
+      keepRatio: this.keepRatio,
+    });
   }
 
   transform(results: DataSample): DataSample | Promise<DataSample> {

@@ -256,6 +256,8 @@ export class ConvFCBBoxHead extends Module {
    * scores, class-specific boxes decoded from `rois` (`k*4`, input pixels)
    * and clipped to the image, rescaled to the original image when `rescale`,
    * then the (RoI, class) pairs above `scoreThr`, class-wise NMS, `maxPerImg`.
+   * `decodedBoxes`, when given, are the boxes already decoded (and clipped)
+   * from `bboxPred` on the device.
    */
   predictByFeatSingle(
     rois: Float32Array,
@@ -268,6 +270,7 @@ export class ConvFCBBoxHead extends Module {
       maxPerImg?: number;
     },
     rescale: boolean,
+    decodedBoxes?: Float32Array,
   ): InstanceData {
     const k = rois.length >> 2;
     const C = this.numClasses;
@@ -278,12 +281,14 @@ export class ConvFCBBoxHead extends Module {
         scores: new Float32Array(0),
         labels: new Int32Array(0),
       };
-    const decoded = tf.tidy(
-      () =>
-        this.bboxCoder
-          .decode(tf.tensor2d(rois, [k, 4]), tf.tensor2d(bboxPred, [k, r]), meta.imgShape)
-          .dataSync() as Float32Array,
-    );
+    const decoded =
+      decodedBoxes ??
+      tf.tidy(
+        () =>
+          this.bboxCoder
+            .decode(tf.tensor2d(rois, [k, 4]), tf.tensor2d(bboxPred, [k, r]), meta.imgShape)
+            .dataSync() as Float32Array,
+      );
     const thr = cfg.scoreThr ?? 0;
     const boxes: number[] = [];
     const scores: number[] = [];

@@ -317,15 +317,32 @@ export class FCNMaskHead extends Module {
     labels: Int32Array,
     outShape: [number, number],
   ): Uint8Array[] {
-    const [n, mh, mw, c] = maskPreds.shape;
+    const [n] = maskPreds.shape;
     if (bboxes.length !== 4 * n || labels.length !== n) {
       throw new RangeError(
         `FCNMaskHead.predictByFeat: ${n} masks, ${bboxes.length / 4} boxes, ${labels.length} labels`,
       );
     }
+    return this.masksFromLogits(
+      maskPreds.dataSync() as Float32Array,
+      maskPreds.shape,
+      bboxes,
+      labels,
+      outShape,
+    );
+  }
+
+  /** {@link predictByFeat} on logits already read (`shape` `[n, S, S, C]`, NHWC). */
+  masksFromLogits(
+    logits: Float32Array,
+    shape: [number, number, number, number],
+    bboxes: Float32Array,
+    labels: Int32Array,
+    outShape: [number, number],
+  ): Uint8Array[] {
+    const [n, mh, mw, c] = shape;
     const [H, W] = outShape;
     const thr = this.testCfg.maskThrBinary ?? 0.5;
-    const logits = maskPreds.dataSync();
     const plane = new Float32Array(mh * mw);
     const prob = new Float32Array(H * W);
     const out: Uint8Array[] = [];
