@@ -1,8 +1,9 @@
 /**
  * Builds the browser bundle: `dist/browser/tfdet.js`, one ES module with
  * tfjs-core and its cpu, webgl, webgpu and wasm backends, every model
- * component and the page API (src/browser), plus the wasm backend's three
- * `.wasm` files beside it. Node built-ins are refused by the bundler
+ * component and the page API (src/browser), the fine-tuning worker
+ * `finetune_worker.js` (which imports tfdet.js), and the wasm backend's
+ * three `.wasm` files beside them. Node built-ins are refused by the bundler
  * (platform 'browser'); `src/utils/fs.ts` is replaced by `fs.browser.ts`.
  *
  *   npx tsx scripts/build_browser.ts [--out-dir dist/browser] [--no-minify]
@@ -38,6 +39,18 @@ const browserFiles: Plugin = {
   },
 };
 
+/** The worker's imports of the library's modules become imports of `./tfdet.js`. */
+const libraryFromBundle: Plugin = {
+  name: 'library-from-bundle',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/(backend|finetune|detector)\.js$/ }, (args) =>
+      args.importer.endsWith('finetune_worker.ts')
+        ? { path: './tfdet.js', external: true }
+        : undefined,
+    );
+  },
+};
+
 /** What a build wrote. */
 export interface BrowserBuild {
   file: string;
@@ -67,9 +80,22 @@ export async function buildBrowser(
     metafile: true,
   });
   const js = res.outputFiles[0].contents;
+  // The worker imports the library from tfdet.js beside it, not a second copy.
+  const worker = await build({
+    entryPoints: [path.join(ROOT, 'src/browser/finetune_worker.ts')],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify,
+    logLevel: 'silent',
+    plugins: [libraryFromBundle],
+  });
   ensureDir(outDir);
   const file = path.join(outDir, 'tfdet.js');
   writeFileAtomic(file, js);
+  writeFileAtomic(path.join(outDir, 'finetune_worker.js'), worker.outputFiles[0].contents);
   const wasmDir = path.join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
   const wasmFiles = WASM_FILES.map((f) => {
     writeFileAtomic(path.join(outDir, f), fs.readFileSync(path.join(wasmDir, f)));

@@ -109,7 +109,8 @@ async function bytesOf(src: Source): Promise<{ bytes: Uint8Array; name: string }
   return { bytes: new Uint8Array(await src.arrayBuffer()), name };
 }
 
-type Cfg = Record<string, unknown> & {
+/** A resolved config, the keys read here. */
+export type Cfg = Record<string, unknown> & {
   model?: Record<string, unknown>;
   classes?: string[];
   testDataloader?: { dataset?: DatasetCfg };
@@ -251,7 +252,7 @@ export function countReads(onRead: () => void): () => void {
 }
 
 /** The image as `[h, w, 3]` pixels (a tensor given is returned as it is). */
-async function toPixels(image: ImageInput): Promise<tf.Tensor3D> {
+export async function toPixels(image: ImageInput): Promise<tf.Tensor3D> {
   if (image instanceof tf.Tensor) {
     if (image.rank !== 3 || ![3, 4].includes(image.shape[2]))
       throw new Error(`detect: expected a [h, w, 3 | 4] tensor, got [${image.shape.join(', ')}]`);
@@ -315,16 +316,13 @@ function HTMLElementBase(): abstract new () => object {
 }
 
 /**
- * Builds the model of a resolved config and loads a checkpoint into it.
- * Every weight of the model must be in the checkpoint.
- *
- * @example
- * ```ts
- * await setBackend('webgpu');
- * const det = await loadDetector({ config: 'work_dirs/demo/ssd_r18_shapes.json', checkpoint: 'work_dirs/demo/epoch_9.safetensors' });
- * ```
+ * The model of a resolved config with a checkpoint loaded (every weight of
+ * the model must be in it), in eval mode; what {@link loadDetector} and the
+ * fine-tuning build on.
  */
-export async function loadDetector(opts: LoadDetectorOptions): Promise<Detector> {
+export async function buildDetector<M extends Module = Predicting>(
+  opts: LoadDetectorOptions,
+): Promise<{ model: M; cfg: Cfg; classes: string[] }> {
   const cfgName =
     typeof opts.config === 'string' || opts.config instanceof URL ? String(opts.config) : 'config';
   const cfg = (
@@ -339,7 +337,7 @@ export async function loadDetector(opts: LoadDetectorOptions): Promise<Detector>
   if (!cfg.model) throw new Error(`${cfgName}: no \`model\` key`);
   const { bytes, name } = await bytesOf(opts.checkpoint);
   setInitSeed(0);
-  const model = MODELS.build<Predicting>(cfg.model, { path: 'model' });
+  const model = MODELS.build<M>(cfg.model, { path: 'model' });
   const ckpt = checkpointFromBytes(bytes, undefined, name);
   try {
     assertFullLoad(model.loadStateDict(ckpt.state, { strict: false }), name, cfgName);
@@ -349,5 +347,20 @@ export async function loadDetector(opts: LoadDetectorOptions): Promise<Detector>
   model.eval();
   const ds = (cfg.testDataloader ?? cfg.valDataloader)?.dataset;
   const classes = opts.classes ?? cfg.classes ?? ds?.metainfo?.classes ?? [];
+  return { model, cfg, classes };
+}
+
+/**
+ * Builds the model of a resolved config and loads a checkpoint into it.
+ * Every weight of the model must be in the checkpoint.
+ *
+ * @example
+ * ```ts
+ * await setBackend('webgpu');
+ * const det = await loadDetector({ config: 'work_dirs/demo/ssd_r18_shapes.json', checkpoint: 'work_dirs/demo/epoch_9.safetensors' });
+ * ```
+ */
+export async function loadDetector(opts: LoadDetectorOptions): Promise<Detector> {
+  const { model, cfg, classes } = await buildDetector(opts);
   return new Detector(model, cfg, classes);
 }

@@ -34,3 +34,4 @@ export * from '../registry.js';
 export * from '../nn/index.js';
 export * from '../structures/index.js';
 export { rleDecode, rleEncode } from '../masks/index.js';
+export * from './finetune.js';

@@ -2,47 +2,15 @@
  * mmengine's `parse_losses` and the finiteness check of a training step.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { EngineBatch, LossDict } from '../structures/index.js';
+import type { EngineBatch } from '../structures/index.js';
 import type { Module } from '../nn/index.js';
 import { disposeBatch } from './data.js';
 import type { TrainStepOutputs } from './hooks/hook.js';
+import { lossGrads, parseLosses } from './loss_grads.js';
 import { NonFiniteGradientError } from './optim/optim_wrapper.js';
-import type { Runner } from './runner.js';
 
-/**
- * Reduces each entry to a scalar (the mean of a tensor, the sum of a list's
- * means) and sums every entry whose key contains `loss` into the total.
- * Other entries (e.g. `acc`) are only logged.
- *
- * @example
- * ```ts
- * const { total, terms } = parseLosses({ loss_cls: tf.scalar(1), loss_bbox: [tf.scalar(0.5), tf.scalar(0.25)], acc: tf.scalar(90) });
- * total.dataSync(); // => Float32Array [1.75]
- * terms.map(([k]) => k); // => ['loss_cls', 'loss_bbox', 'acc']
- * ```
- */
-export function parseLosses(losses: LossDict<tf.Tensor | tf.Tensor[]>): {
-  total: tf.Scalar;
-  terms: [string, tf.Scalar][];
-} {
-  if (typeof (losses as unknown as { then?: unknown }).then === 'function') {
-    throw new Error(
-      'model.loss() returned a Promise; it must be synchronous (the gradient tape records one synchronous call)',
-    );
-  }
-  const terms: [string, tf.Scalar][] = [];
-  for (const [k, v] of Object.entries(losses)) {
-    if (Array.isArray(v))
-      terms.push([k, v.length ? (tf.addN(v.map((x) => tf.mean(x))) as tf.Scalar) : tf.scalar(0)]);
-    else terms.push([k, tf.mean(v) as tf.Scalar]);
-  }
-  const lossTerms = terms.filter(([k]) => k.includes('loss')).map(([, t]) => t);
-  if (lossTerms.length === 0)
-    throw new Error(
-      `model.loss() returned no term whose key contains 'loss' (keys: ${Object.keys(losses).join(', ') || 'none'})`,
-    );
-  return { total: tf.addN(lossTerms) as tf.Scalar, terms };
-}
+export { parseLosses };
+import type { Runner } from './runner.js';
 
 /** A loss term that is NaN or infinite; training stops before applying that step's update. */
 export class NonFiniteLossError extends Error {
@@ -126,24 +94,16 @@ export function nonFiniteTensors(...maps: Map<string, tf.Tensor>[]): string[] {
 export function runTrainStep(r: Runner, batch: EngineBatch): TrainStepOutputs {
   const ow = r.optimWrapper;
   if (!ow) throw new Error('Runner.trainStep: no optimizer (call train())');
-  const nameOf = new Map(ow.optimizer.params.map((p) => [p.variable.name, p.name]));
-  let names: string[] = [];
-  let logged: tf.Tensor | undefined;
-  let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
+  let step: ReturnType<typeof lossGrads>;
   try {
-    result = tf.variableGrads(() => {
-      const { total, terms } = parseLosses(r.model.loss(batch));
-      names = ['loss', ...terms.map(([k]) => k)];
-      logged = tf.keep(tf.stack([total, ...terms.map(([, t]) => t)]));
-      return total;
-    }, ow.variables);
+    step = lossGrads(r.model, batch, ow);
   } finally {
     disposeBatch(batch);
   }
-  let values: Float32Array = logged!.dataSync() as Float32Array;
-  logged!.dispose();
-  let grads = new Map<string, tf.Tensor>();
-  for (const [vn, g] of Object.entries(result.grads)) grads.set(nameOf.get(vn) ?? vn, g);
+  const { names, logged, result } = step;
+  let grads = step.grads;
+  let values: Float32Array = logged.dataSync() as Float32Array;
+  logged.dispose();
   if (r.dist.worldSize > 1) ({ grads, values } = averageAcrossWorkers(r, grads, values));
   const losses: Record<string, number> = {};
   const bad: [string, number][] = [];

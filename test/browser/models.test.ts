@@ -12,13 +12,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeIndexedPng } from '../../src/datasets/index.js';
 import { rleArea, rleIou } from '../../src/masks/index.js';
 import { runToolOk } from '../engine/helpers.js';
 import { setUpPageFixture, type PageFixture } from './models_setup.js';
 import { runPageJob, type PageDetection, type PageResults } from './page_detect.js';
+import { runFineTune, type FineTuneResult } from './page_finetune.js';
 import {
   chromiumAvailable,
   CHROMIUM,
@@ -113,6 +114,8 @@ describe.skipIf(!chromiumAvailable)(
     let results: PageResults;
     let resized: PageResults;
     let requests: string[] = [];
+    let page: Page;
+    const url = (file: string) => `/files/${path.relative(f.dir, file)}`;
     const node = new Map<string, InferEntry[]>();
     const nodeJpg = new Map<string, InferEntry[]>();
 
@@ -131,6 +134,7 @@ describe.skipIf(!chromiumAvailable)(
       browser = await launchChromium();
       const rec = await recordedPage(browser);
       requests = rec.requests;
+      page = rec.page;
       await rec.page.goto(`${srv.origin}/`);
       await rec.page.waitForFunction(() => 'tfdet' in window, undefined, { timeout: 30_000 });
       const url = (file: string) => `/files/${path.relative(f.dir, file)}`;
@@ -263,5 +267,78 @@ describe.skipIf(!chromiumAvailable)(
       console.log(`page resize vs sharp, end to end (webgl): ${JSON.stringify(out)}`);
       expect(Object.keys(out).length).toBe(3);
     });
+
+    it("fine-tunes in the page's worker: the loss falls, tools/test.ts scores the result above the start; webgl steps equal wasm's", async () => {
+      const ssd = f.models.find((m) => m.name === 'ssd')!;
+      const annDir = path.join(f.data, 'annotations');
+      const ann = JSON.parse(
+        fs.readFileSync(path.join(annDir, 'instances_train.json'), 'utf8'),
+      ) as {
+        images: { id: number; file_name: string }[];
+        annotations: { image_id: number; bbox: number[]; category_id: number }[];
+        categories: { id: number; name: string }[];
+      };
+      const classes = JSON.parse(fs.readFileSync(ssd.resolved, 'utf8')).classes as string[];
+      const picked = ann.images.slice(0, 8);
+      const ids = new Set(picked.map((im) => im.id));
+      const subset = {
+        ...ann,
+        images: picked,
+        annotations: ann.annotations.filter((a) => ids.has(a.image_id)),
+      };
+      fs.writeFileSync(path.join(annDir, 'instances_ft.json'), JSON.stringify(subset));
+      const images = picked.map((im) => {
+        const anns = subset.annotations.filter((a) => a.image_id === im.id);
+        return {
+          url: url(path.join(f.data, 'JPEGImages', im.file_name)),
+          boxes: anns.map(({ bbox: [x, y, w, h] }) => [x, y, x + w, y + h]),
+          labels: anns.map((a) =>
+            classes.indexOf(ann.categories.find((c) => c.id === a.category_id)!.name),
+          ),
+        };
+      });
+      const job = { config: url(ssd.resolved), checkpoint: url(ssd.checkpoint), images };
+      // TFDET_FT_BACKEND=webgl runs the 100 iterations on webgl (about 15 s a step on SwiftShader here).
+      const backend = process.env.TFDET_FT_BACKEND ?? 'wasm';
+      const wasm = await page.evaluate(runFineTune, { ...job, backend, iterations: 100 });
+      expect(typeof wasm, String(wasm)).toBe('object');
+      const w = wasm as FineTuneResult;
+      expect(w.losses.length).toBe(100);
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      const [first, last] = [mean(w.losses.slice(0, 10)), mean(w.losses.slice(-10))];
+      const tuned = path.join(f.dir, 'ft', 'finetuned.safetensors');
+      fs.mkdirSync(path.dirname(tuned), { recursive: true });
+      fs.writeFileSync(tuned, Buffer.from(w.checkpointBase64, 'base64'));
+      const score = async (ckpt: string) => {
+        const out = await runToolOk('test', [
+          ssd.config,
+          ckpt,
+          '--json',
+          '--backend',
+          'wasm',
+          '--work-dir',
+          path.join(f.dir, 'ft', `test_${path.basename(ckpt, '.safetensors')}`),
+          '--cfg-options',
+          `testDataloader.dataset.dataRoot=${f.data}/`,
+          'testDataloader.dataset.annFile=annotations/instances_ft.json',
+          `testEvaluator.annFile=${path.join(annDir, 'instances_ft.json')}`,
+        ]);
+        return JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
+      };
+      const before = await score(ssd.checkpoint);
+      const after = await score(tuned);
+      const webgl = await page.evaluate(runFineTune, { ...job, backend: 'webgl', iterations: 2 });
+      console.log(
+        `fine-tuning in the worker (${backend}, 100 iterations, ${(w.ms / 1000).toFixed(1)} s): loss ${first.toFixed(3)} -> ${last.toFixed(3)}; ` +
+          `tools/test.ts on the 8 images: bbox mAP@0.5 ${before['coco/bbox_mAP_50']} -> ${after['coco/bbox_mAP_50']}, mAP ${before['coco/bbox_mAP']} -> ${after['coco/bbox_mAP']}; ` +
+          `webgl's first 2 losses ${typeof webgl === 'string' ? webgl : JSON.stringify(webgl.losses)} vs wasm's ${JSON.stringify(w.losses.slice(0, 2))}`,
+      );
+      expect(last).toBeLessThan(first);
+      expect(after['coco/bbox_mAP_50']).toBeGreaterThan(before['coco/bbox_mAP_50']);
+      expect(typeof webgl, String(webgl)).toBe('object');
+      (webgl as FineTuneResult).losses.forEach((l, i) =>
+        expect(Math.abs(l - w.losses[i]) / w.losses[i]).toBeLessThan(1e-3),
+      );
+    }, 400_000);
   },
 );
