@@ -7,12 +7,14 @@
  * Node transforms (`datasets/transforms/geometry.ts`).
  *
  * Against the Node pipeline (sharp): Node resizes with libvips' linear
- * kernel, which widens when it shrinks (an antialiasing filter), and decodes
- * JPEG itself; the page resizes bilinearly with half-pixel centres
- * (`tf.image.resizeBilinear`, OpenCV's INTER_LINEAR, mmcv's default) from
- * the browser's decode. The resized values are rounded to 0..255 as sharp's
- * 8-bit output is. Given the same resized pixels both give the same input
- * tensor (tested); docs/browser.md says how far apart the two resizes are.
+ * kernel, a triangle filter that widens with the shrink factor (it
+ * antialiases), and decodes JPEG itself. The page resizes with the same
+ * filter ({@link resizeLinear}: two products with the filter's weights, on
+ * the GPU) from the browser's decode, and rounds to 0..255 as sharp's 8-bit
+ * output is. Shrinking, the two agree to within 1 (84% of values equal, the
+ * rest libvips' fixed-point rounding); enlarging, libvips interpolates
+ * differently (mean difference ~5 levels), see docs/browser.md. Given the
+ * same resized pixels both give the same input tensor (tested).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { padOutputSize, resizeOutputSize } from '../datasets/transforms/geometry.js';
@@ -88,6 +90,50 @@ export function preprocessPlan(pipeline: readonly Record<string, unknown>[]): Pr
   return plan;
 }
 
+/**
+ * Weights `[N, n]` of a linear (triangle) filter resampling `n` pixels to
+ * `N`: centres at `(i + 0.5) * n / N - 0.5`, support `max(n / N, 1)` (so
+ * bilinear when enlarging), edge pixels repeated, each row summing to 1.
+ *
+ * @example
+ * ```ts
+ * linearWeights(4, 2).arraySync(); // => [[0.5, 0.375, 0.125, 0], [0, 0.125, 0.375, 0.5]]
+ * ```
+ */
+export function linearWeights(n: number, N: number): tf.Tensor2D {
+  const scale = n / N;
+  const support = Math.max(scale, 1);
+  const m = new Float32Array(N * n);
+  for (let i = 0; i < N; i++) {
+    const c = (i + 0.5) * scale - 0.5;
+    let sum = 0;
+    const taps: [number, number][] = [];
+    for (let j = Math.floor(c - support); j <= Math.ceil(c + support); j++) {
+      const t = 1 - Math.abs(j - c) / support;
+      if (t <= 0) continue;
+      taps.push([Math.min(Math.max(j, 0), n - 1), t]);
+      sum += t;
+    }
+    for (const [j, t] of taps) m[i * n + j] += t / sum;
+  }
+  return tf.tensor2d(m, [N, n]);
+}
+
+/**
+ * Resizes `[h, w, C]` to `[nh, nw, C]` with {@link linearWeights} along each
+ * axis (libvips' `linear` kernel, which sharp uses here): rows then columns,
+ * as two batched matrix products.
+ */
+export function resizeLinear(x: tf.Tensor3D, nh: number, nw: number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [h, w, c] = x.shape;
+    const chw = tf.transpose(x, [2, 0, 1]);
+    const rows = tf.matMul(tf.broadcastTo(linearWeights(h, nh), [c, nh, h]), chw);
+    const cols = tf.matMul(rows, tf.broadcastTo(tf.transpose(linearWeights(w, nw)), [c, w, nw]));
+    return tf.transpose(cols, [1, 2, 0]) as tf.Tensor3D;
+  });
+}
+
 /** The network's input for one image and the meta the model reads. */
 export interface Preprocessed {
   /** `[1, H, W, 3]` float32. */
@@ -110,8 +156,7 @@ export function preprocess(pixels: tf.Tensor3D, plan: PreprocessPlan): Preproces
   const [W, H] = plan.pad ? padOutputSize(nw, nh, plan.pad) : [nw, nh];
   const inputs = tf.tidy(() => {
     let x = tf.cast(pixels, 'float32');
-    if (nw !== w || nh !== h)
-      x = tf.clipByValue(tf.round(tf.image.resizeBilinear(x, [nh, nw], false, true)), 0, 255);
+    if (nw !== w || nh !== h) x = tf.clipByValue(tf.round(resizeLinear(x, nh, nw)), 0, 255);
     const n = plan.normalize;
     if (n) {
       if (!n.toRgb) x = tf.reverse(x, -1);
