@@ -66,30 +66,27 @@ export async function buildBrowser(
   outDir = path.join(ROOT, 'dist/browser'),
   minify = true,
 ): Promise<BrowserBuild> {
-  const res = await build({
-    entryPoints: [path.join(ROOT, 'src/browser/index.ts')],
+  const common = {
     bundle: true,
     write: false,
     format: 'esm',
     platform: 'browser',
     target: 'es2022',
     minify,
+    logLevel: 'silent',
+  } as const;
+  const res = await build({
+    ...common,
+    entryPoints: [path.join(ROOT, 'src/browser/index.ts')],
     legalComments: 'eof',
     plugins: [browserFiles],
-    logLevel: 'silent',
     metafile: true,
   });
   const js = res.outputFiles[0].contents;
   // The worker imports the library from tfdet.js beside it, not a second copy.
   const worker = await build({
+    ...common,
     entryPoints: [path.join(ROOT, 'src/browser/finetune_worker.ts')],
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify,
-    logLevel: 'silent',
     plugins: [libraryFromBundle],
   });
   ensureDir(outDir);

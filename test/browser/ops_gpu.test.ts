@@ -3,16 +3,15 @@
  * (SwiftShader) against the typed-array kernels on 'cpu' in the same page.
  * Skipped, with the reason printed, when /usr/bin/chromium is absent.
  */
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { CHROMIUM, chromiumAvailable, launchChromium } from './page_server.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
+const available = chromiumAvailable;
 if (!available)
   console.log(
     `test/browser/ops_gpu.test.ts skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH).`,
@@ -58,19 +57,7 @@ describe.skipIf(!available)(
       });
       await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
       const { port } = server.address() as AddressInfo;
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--enable-unsafe-webgpu',
-          '--enable-unsafe-swiftshader',
-          '--use-angle=swiftshader',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--no-first-run',
-        ],
-      });
+      browser = await launchChromium();
       const page = await browser.newPage();
       const logs: string[] = [];
       page.on('console', (m) => logs.push(m.text()));
