@@ -122,15 +122,18 @@ export function linearWeights(n: number, N: number): tf.Tensor2D {
 /**
  * Resizes `[h, w, C]` to `[nh, nw, C]` with {@link linearWeights} along each
  * axis (libvips' `linear` kernel, which sharp uses here): rows then columns,
- * as two batched matrix products.
+ * as two matrix products.
  */
 export function resizeLinear(x: tf.Tensor3D, nh: number, nw: number): tf.Tensor3D {
+  // No transposes: tfjs-webgpu's transpose of a tensor cast from int32 (the
+  // decoded pixels) compiles to an invalid shader.
   return tf.tidy(() => {
     const [h, w, c] = x.shape;
-    const chw = tf.transpose(x, [2, 0, 1]);
-    const rows = tf.matMul(tf.broadcastTo(linearWeights(h, nh), [c, nh, h]), chw);
-    const cols = tf.matMul(rows, tf.broadcastTo(tf.transpose(linearWeights(w, nw)), [c, w, nw]));
-    return tf.transpose(cols, [1, 2, 0]) as tf.Tensor3D;
+    const rows = tf.reshape(
+      tf.matMul(linearWeights(h, nh), tf.reshape(tf.cast(x, 'float32'), [h, w * c])),
+      [nh, w, c],
+    );
+    return tf.matMul(tf.broadcastTo(linearWeights(w, nw), [nh, nw, w]), rows) as tf.Tensor3D;
   });
 }
 
