@@ -347,7 +347,7 @@ describe.skipIf(!chromiumAvailable)(
         console.log(
           `fine-tuning in the worker (${backend}, 100 iterations, ${(w.ms / 1000).toFixed(1)} s): loss ${first.toFixed(3)} -> ${last.toFixed(3)}; ` +
             `tools/test.ts on the 8 images: bbox mAP@0.5 ${before['coco/bbox_mAP_50']} -> ${after['coco/bbox_mAP_50']}, mAP ${before['coco/bbox_mAP']} -> ${after['coco/bbox_mAP']}; ` +
-            `webgl's first 2 losses ${typeof webgl === 'string' ? webgl : JSON.stringify(webgl.losses)} vs wasm's ${JSON.stringify(w.losses.slice(0, 2))}`,
+            `webgl's first 2 losses ${typeof webgl === 'string' ? webgl : JSON.stringify(webgl.losses)} vs ${backend}'s ${JSON.stringify(w.losses.slice(0, 2))}`,
         );
         expect(last).toBeLessThan(first);
         expect(after['coco/bbox_mAP_50']).toBeGreaterThan(before['coco/bbox_mAP_50']);
