@@ -153,7 +153,7 @@ describe.skipIf(!chromiumAvailable)('the demo page in Chromium (webgl)', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    f = await setUpPageFixture(2);
+    f = await setUpPageFixture(2, ['ssd', 'mask_rcnn']);
     srv = await createWebServer({ distDir: path.join(f.dir, 'dist'), port: 0 });
     browser = await launchChromium();
     fs.mkdirSync(SHOTS, { recursive: true });

@@ -85,7 +85,8 @@ async function resizedPng(config: string, image: string, out: string): Promise<v
     .toFile(out);
 }
 
-export async function setUpPageFixture(numVal = 3): Promise<PageFixture> {
+/** The fixture with `numVal` validation images and the models named in `only` (default all). */
+export async function setUpPageFixture(numVal = 3, only?: readonly string[]): Promise<PageFixture> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfdet-browser-'));
   const build = await buildBrowser(path.join(dir, 'dist'));
   const data = path.join(dir, 'data');
@@ -102,7 +103,7 @@ export async function setUpPageFixture(numVal = 3): Promise<PageFixture> {
     .split('\n')
     .map((id) => path.join(data, 'JPEGImages', `${id}.jpg`));
   const models: TrainedModel[] = [];
-  for (const spec of MODEL_SPECS) {
+  for (const spec of MODEL_SPECS.filter((m) => !only || only.includes(m.name))) {
     const work = path.join(dir, 'work', spec.name);
     await runToolOk('train', [
       spec.config,
