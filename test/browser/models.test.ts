@@ -170,6 +170,7 @@ describe.skipIf(!chromiumAvailable)(
     afterAll(async () => {
       await browser?.close();
       await srv?.close();
+      if (f) fs.rmSync(f.dir, { recursive: true, force: true });
     });
 
     it('the bundle has no Node built-ins, sharp or XML parser in it', () => {
