@@ -118,6 +118,16 @@ export type Cfg = Record<string, unknown> & {
 };
 type DatasetCfg = { pipeline?: Record<string, unknown>[]; metainfo?: { classes?: string[] } };
 
+/** The data set the config tests on (`testDataloader`'s, else `valDataloader`'s). */
+function testDataset(cfg: Cfg): DatasetCfg | undefined {
+  return (cfg.testDataloader ?? cfg.valDataloader)?.dataset;
+}
+
+/** What the page does of the config's test pipeline (see {@link preprocessPlan}). */
+export function testPlan(cfg: Cfg): PreprocessPlan {
+  return preprocessPlan(testDataset(cfg)?.pipeline ?? []);
+}
+
 /** A model ready to run on images; `dispose()` frees its weights. */
 export class Detector {
   readonly plan: PreprocessPlan;
@@ -127,8 +137,7 @@ export class Detector {
     readonly config: Cfg,
     readonly classes: string[],
   ) {
-    const ds = (config.testDataloader ?? config.valDataloader)?.dataset;
-    this.plan = preprocessPlan(ds?.pipeline ?? []);
+    this.plan = testPlan(config);
   }
 
   /**
@@ -169,7 +178,7 @@ export class Detector {
       }
     } finally {
       restore();
-      if (owned && !pixels.isDisposed) pixels.dispose();
+      if (owned) pixels.dispose(); // a no-op when already freed above
     }
     const t2 = performance.now();
     const [height, width] = pixels.shape;
@@ -345,8 +354,7 @@ export async function buildDetector<M extends Module = Predicting>(
     for (const t of [...ckpt.state.values(), ...ckpt.optimizerState.values()]) t.dispose();
   }
   model.eval();
-  const ds = (cfg.testDataloader ?? cfg.valDataloader)?.dataset;
-  const classes = opts.classes ?? cfg.classes ?? ds?.metainfo?.classes ?? [];
+  const classes = opts.classes ?? cfg.classes ?? testDataset(cfg)?.metainfo?.classes ?? [];
   return { model, cfg, classes };
 }
 

@@ -20,8 +20,18 @@ import type { Module } from '../nn/index.js';
 import { PARAM_SCHEDULERS } from '../registry.js';
 import type { DetBatch } from '../structures/index.js';
 import { Rng } from '../utils/random.js';
-import { buildDetector, toPixels, type Cfg, type ImageInput, type Source } from './detector.js';
-import { preprocess, preprocessPlan, type PreprocessPlan } from './preprocess.js';
+import {
+  buildDetector,
+  testPlan,
+  toPixels,
+  type Cfg,
+  type ImageInput,
+  type Source,
+} from './detector.js';
+import { preprocess, type PreprocessPlan } from './preprocess.js';
+
+const maxEpochsOf = (cfg: Cfg): number =>
+  (cfg.trainCfg as { maxEpochs?: number } | undefined)?.maxEpochs ?? 1;
 
 /** One training image: its pixels and boxes `[x1, y1, x2, y2]` in its own pixels. */
 interface Sample {
@@ -71,6 +81,8 @@ export class FineTuner {
   private order: number[] = [];
   private readonly rng: Rng;
   private readonly flipProb: number;
+  /** The length of the config's training, which the schedule describes. */
+  private readonly maxEpochs: number;
 
   private constructor(
     readonly model: Module & { loss(b: DetBatch): unknown },
@@ -87,6 +99,7 @@ export class FineTuner {
       config.trainDataloader as { dataset?: { pipeline?: { type: string; prob?: number }[] } }
     )?.dataset?.pipeline;
     this.flipProb = train?.find((t) => t.type === 'RandomFlip')?.prob ?? 0;
+    this.maxEpochs = maxEpochsOf(config);
   }
 
   /** Builds the model in training mode, its optimizer and schedule. */
@@ -102,7 +115,7 @@ export class FineTuner {
     const batchSize = opts.batchSize ?? loader?.batchSize ?? 2;
     if (!cfg.optimWrapper) throw new Error('config: no `optimWrapper` to fine-tune with');
     const ow = buildOptimWrapper(cfg.optimWrapper as Record<string, unknown>, model);
-    const maxEpochs = (cfg.trainCfg as { maxEpochs?: number } | undefined)?.maxEpochs ?? 1;
+    const maxEpochs = maxEpochsOf(cfg);
     const sched = cfg.paramScheduler ?? [];
     const schedulers = (Array.isArray(sched) ? sched : [sched]).map((s: unknown, i: number) => {
       const built = PARAM_SCHEDULERS.build<LRScheduler>(s as { type: string }, {
@@ -111,9 +124,16 @@ export class FineTuner {
       built.setDefaultEnd(built.byEpoch ? maxEpochs : iterations);
       return built;
     });
-    const ds = (cfg.testDataloader ?? cfg.valDataloader)?.dataset;
-    const plan = preprocessPlan(ds?.pipeline ?? []);
-    return new FineTuner(model, cfg, plan, ow, schedulers, iterations, batchSize, opts.seed ?? 0);
+    return new FineTuner(
+      model,
+      cfg,
+      testPlan(cfg),
+      ow,
+      schedulers,
+      iterations,
+      batchSize,
+      opts.seed ?? 0,
+    );
   }
 
   /** Adds an image with its boxes (`[x1, y1, x2, y2]` in the image's pixels) and labels. */
@@ -141,8 +161,7 @@ export class FineTuner {
 
   /** The learning rate of iteration `iter` (the schedule stretched over the run). */
   lrAt(iter: number): number {
-    const maxEpochs = (this.config.trainCfg as { maxEpochs?: number } | undefined)?.maxEpochs ?? 1;
-    const epoch = Math.floor((iter * maxEpochs) / this.iterations);
+    const epoch = Math.floor((iter * this.maxEpochs) / this.iterations);
     return scheduledLr(this.optimWrapper.optimizer.baseLr, this.schedulers, { epoch, iter });
   }
 

@@ -1,5 +1,7 @@
 /**
- * mmengine's `parse_losses` and the finiteness check of a training step.
+ * The runner's training step: the loss and gradients (`loss_grads.ts`,
+ * shared with the browser's fine-tuning), the finiteness checks, the
+ * average across workers, the optimizer update.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { EngineBatch } from '../structures/index.js';
@@ -8,9 +10,9 @@ import { disposeBatch } from './data.js';
 import type { TrainStepOutputs } from './hooks/hook.js';
 import { lossGrads, parseLosses } from './loss_grads.js';
 import { NonFiniteGradientError } from './optim/optim_wrapper.js';
+import type { Runner } from './runner.js';
 
 export { parseLosses };
-import type { Runner } from './runner.js';
 
 /** A loss term that is NaN or infinite; training stops before applying that step's update. */
 export class NonFiniteLossError extends Error {

@@ -348,7 +348,7 @@ export class StandardRoIHead extends Module {
           o += k;
           boxes.push(this.bboxHead.bboxCoder.decode(rois, pred, s.metainfo.imgShape));
         });
-        return [clsScore, bboxPred, ...boxes];
+        return [clsScore, ...boxes];
       });
       let read: Float32Array[];
       try {
@@ -356,22 +356,20 @@ export class StandardRoIHead extends Module {
       } finally {
         tf.dispose(outs);
       }
-      const [cls, reg] = read;
+      const [cls] = read;
       const C1 = this.bboxHead.numClasses + 1;
-      const R = reg.length / total;
       let o = 0;
       let withBoxes = 0;
       results = samples.map((s, i) => {
         const k = counts[i];
-        const decoded = k > 0 ? read[2 + withBoxes++] : new Float32Array(0);
-        const r = this.bboxHead.predictByFeatSingle(
-          perImage[i],
+        const decoded = k > 0 ? read[1 + withBoxes++] : new Float32Array(0);
+        const r = this.bboxHead.detectionsFromDecoded(
+          k,
           cls.subarray(o * C1, (o + k) * C1),
-          reg.subarray(o * R, (o + k) * R),
+          decoded,
           s.metainfo,
           this.testCfg,
           rescale,
-          decoded,
         );
         o += k;
         return r;

@@ -254,25 +254,45 @@ export class ConvFCBBoxHead extends Module {
   /**
    * Detections of one image (mmdet `_predict_by_feat_single`): softmax
    * scores, class-specific boxes decoded from `rois` (`k*4`, input pixels)
-   * and clipped to the image, rescaled to the original image when `rescale`,
-   * then the (RoI, class) pairs above `scoreThr`, class-wise NMS, `maxPerImg`.
-   * `decodedBoxes`, when given, are the boxes already decoded (and clipped)
-   * from `bboxPred` on the device.
+   * and clipped to the image, then {@link detectionsFromDecoded}.
    */
   predictByFeatSingle(
     rois: Float32Array,
     clsScore: Float32Array,
     bboxPred: Float32Array,
     meta: DetSample['metainfo'],
-    cfg: {
-      scoreThr?: number;
-      nms?: { iouThreshold: number; classAgnostic?: boolean };
-      maxPerImg?: number;
-    },
+    cfg: RoIPredictCfg,
     rescale: boolean,
-    decodedBoxes?: Float32Array,
   ): InstanceData {
     const k = rois.length >> 2;
+    const r = this.regClassAgnostic ? 4 : 4 * this.numClasses;
+    const decoded =
+      k === 0
+        ? new Float32Array(0)
+        : tf.tidy(
+            () =>
+              this.bboxCoder
+                .decode(tf.tensor2d(rois, [k, 4]), tf.tensor2d(bboxPred, [k, r]), meta.imgShape)
+                .dataSync() as Float32Array,
+          );
+    return this.detectionsFromDecoded(k, clsScore, decoded, meta, cfg, rescale);
+  }
+
+  /**
+   * The detections of `k` RoIs from their class logits and their boxes
+   * already decoded and clipped (`k * 4` class-agnostic, else `k * 4C`; the
+   * RoI head decodes them on the device): the (RoI, class) pairs above
+   * `scoreThr`, rescaled to the original image when `rescale`, class-wise
+   * NMS, `maxPerImg`.
+   */
+  detectionsFromDecoded(
+    k: number,
+    clsScore: Float32Array,
+    decoded: Float32Array,
+    meta: DetSample['metainfo'],
+    cfg: RoIPredictCfg,
+    rescale: boolean,
+  ): InstanceData {
     const C = this.numClasses;
     const r = this.regClassAgnostic ? 4 : 4 * C;
     if (k === 0)
@@ -281,14 +301,6 @@ export class ConvFCBBoxHead extends Module {
         scores: new Float32Array(0),
         labels: new Int32Array(0),
       };
-    const decoded =
-      decodedBoxes ??
-      tf.tidy(
-        () =>
-          this.bboxCoder
-            .decode(tf.tensor2d(rois, [k, 4]), tf.tensor2d(bboxPred, [k, r]), meta.imgShape)
-            .dataSync() as Float32Array,
-      );
     const thr = cfg.scoreThr ?? 0;
     const boxes: number[] = [];
     const scores: number[] = [];
@@ -317,6 +329,13 @@ export class ConvFCBBoxHead extends Module {
       rescale,
     );
   }
+}
+
+/** The test settings the box head's predictions use (the RoI head's `testCfg`). */
+export interface RoIPredictCfg {
+  scoreThr?: number;
+  nms?: { iouThreshold: number; classAgnostic?: boolean };
+  maxPerImg?: number;
 }
 
 /** mmdet `Shared2FCBBoxHead`: {@link ConvFCBBoxHead} with two shared FCs (default 1024 wide). */
