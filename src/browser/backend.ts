@@ -64,7 +64,35 @@ async function start(name: BrowserBackendName, opts: BrowserBackendOptions): Pro
   }
   if (!(await tf.setBackend(name))) throw new Error(`the ${name} backend failed to start`);
   await tf.ready();
+  if (name === 'webgpu') refuseSyncReads(tf.backend());
   return tf.getBackend() === name ? 'started' : `tfjs chose ${tf.getBackend()} instead`;
+}
+
+const guarded = new WeakSet<object>();
+
+/**
+ * Makes a synchronous read of a GPU-resident tensor on webgpu (`dataSync`,
+ * `arraySync`) an error that says so. tfjs' webgpu `readSync` copies through
+ * an OffscreenCanvas; in a worker under SwiftShader it returned zeros and
+ * lost the device, so a model path that reads synchronously would compute on
+ * wrong values. Tensors whose values are still on the CPU read as before.
+ */
+function refuseSyncReads(backend: object): void {
+  if (guarded.has(backend)) return;
+  guarded.add(backend);
+  const b = backend as {
+    readSync(dataId: object): unknown;
+    tensorMap: { get(id: object): { values?: unknown; dtype: string } | undefined };
+  };
+  const readSync = b.readSync.bind(b);
+  b.readSync = (dataId: object) => {
+    const d = b.tensorMap.get(dataId);
+    if (d && d.values == null && d.dtype !== 'string')
+      throw new Error(
+        "webgpu: a tensor on the GPU was read synchronously (dataSync/arraySync), which webgpu does not do reliably; this path needs setBackend('webgl') or 'wasm', or an asynchronous read (await t.data())",
+      );
+    return readSync(dataId);
+  };
 }
 
 /**

@@ -5,17 +5,18 @@
  * schedule (`paramScheduler`), and steps that report their losses. The
  * result downloads as a `.safetensors` that `tools/test.ts` loads.
  *
- * The losses read a few host values synchronously (anchor assignment, hard
- * negative mining), which webgl and wasm do; webgpu's synchronous read is
- * unreliable (here it returns zeros and loses the device), so fine-tuning
- * refuses webgpu with that reason rather than train on wrong values.
+ * Each step reads the device once, asynchronously (the losses and the
+ * gradient norm together), so it runs on webgpu too for models whose losses
+ * read nothing back (SSD: its hard negative mining runs on the device). A
+ * loss that reads synchronously stops with webgpu's error naming the read
+ * (see `setBackend`); webgl and wasm run every model.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { lossGrads } from '../engine/loss_grads.js';
 import '../engine/optim/optimizers.js';
 import { buildOptimWrapper, type OptimWrapper } from '../engine/optim/optim_wrapper.js';
 import { scheduledLr, type LRScheduler } from '../engine/optim/schedulers.js';
-import { encodeSafetensors } from '../nn/checkpoint.js';
+import { encodeSafetensors, type HostValues } from '../nn/checkpoint.js';
 import type { Module } from '../nn/index.js';
 import { PARAM_SCHEDULERS } from '../registry.js';
 import type { DetBatch } from '../structures/index.js';
@@ -72,7 +73,7 @@ export interface FineTuneStep {
  * const ft = await FineTuner.create({ config: cfgUrl, checkpoint: ckptUrl, iterations: 100 });
  * await ft.addSample(imageBitmap, [[10, 12, 60, 70]], [2]);
  * for (let i = 0; i < 100; i++) console.log((await ft.step()).losses.loss);
- * const bytes = ft.checkpointBytes(); // a .safetensors of the fine-tuned weights
+ * const bytes = await ft.checkpointBytes(); // a .safetensors of the fine-tuned weights
  * ```
  */
 export class FineTuner {
@@ -104,10 +105,6 @@ export class FineTuner {
 
   /** Builds the model in training mode, its optimizer and schedule. */
   static async create(opts: FineTuneOptions): Promise<FineTuner> {
-    if (tf.getBackend() === 'webgpu')
-      throw new Error(
-        "fine-tuning cannot run on webgpu: the losses read values synchronously, which webgpu does unreliably (zeros here); use setBackend('webgl') or 'wasm'",
-      );
     const { model, cfg } = await buildDetector<Module & { loss(b: DetBatch): unknown }>(opts);
     model.train();
     const iterations = opts.iterations ?? 100;
@@ -177,14 +174,17 @@ export class FineTuner {
       const g = lossGrads(this.model, batch, ow);
       grads = g.grads;
       value = g.result.value;
-      const read = (await g.logged.data()) as Float32Array;
+      // One asynchronous read a step: the losses and the gradient norm (for clipping).
+      const readT = tf.tidy(() => tf.concat([g.logged, tf.reshape(ow.gradNorm(g.grads), [1])]));
       g.logged.dispose();
+      const read = (await readT.data()) as Float32Array;
+      readT.dispose();
       const losses = Object.fromEntries(g.names.map((k, i) => [k, read[i]]));
       if (!Number.isFinite(losses.loss))
         throw new Error(
           `iteration ${this.iter + 1}: the loss is ${losses.loss}; lower the learning rate`,
         );
-      ow.update(grads);
+      ow.update(grads, read[g.names.length]);
       this.iter++;
       return { iter: this.iter, lr: ow.optimizer.lr, losses };
     } finally {
@@ -195,8 +195,12 @@ export class FineTuner {
   }
 
   /** The fine-tuned weights and buffers as a `.safetensors` file's bytes. */
-  checkpointBytes(): Uint8Array {
-    return encodeSafetensors(this.model.stateDict(), { format: 'tfdet', source: 'FineTuner' });
+  async checkpointBytes(): Promise<Uint8Array> {
+    // Read asynchronously (webgpu reads nothing synchronously), then encoded.
+    const host = new Map<string, HostValues>();
+    for (const [k, t] of this.model.stateDict())
+      host.set(k, { dtype: t.dtype, shape: t.shape, values: await t.data() });
+    return encodeSafetensors(host, { format: 'tfdet', source: 'FineTuner' });
   }
 
   /** Frees the samples, the optimizer state and the model. */

@@ -9,7 +9,7 @@
  * `ImageBitmap` or `{ data, width, height }`), `{ type: 'run', iterations? }`,
  * `{ type: 'checkpoint' }`. Out: `ready`, `added`, `step` (`iter`, `lr`,
  * `losses`), `done` and `checkpoint` (`bytes`: an ArrayBuffer), `error`
- * (`message`).
+ * (`message`, `stack`).
  */
 import { setBackend, type BrowserBackendName } from './backend.js';
 import { FineTuner, type FineTuneOptions } from './finetune.js';
@@ -54,9 +54,9 @@ async function handle(m: Msg): Promise<void> {
     const t = need();
     const until = t.iter + (m.iterations ?? t.iterations - t.iter);
     while (t.iter < until) scope.postMessage({ type: 'step', ...(await t.step()) });
-    postBytes('done', t.checkpointBytes());
+    postBytes('done', await t.checkpointBytes());
   } else if (m.type === 'checkpoint') {
-    postBytes('checkpoint', need().checkpointBytes());
+    postBytes('checkpoint', await need().checkpointBytes());
   }
 }
 
@@ -67,6 +67,7 @@ scope.onmessage = (e) => {
       scope.postMessage({
         type: 'error',
         message: err instanceof Error ? err.message : String(err),
+        stack: err instanceof Error ? err.stack : undefined,
       }),
     );
 };

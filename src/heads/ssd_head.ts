@@ -146,24 +146,9 @@ export class SSDHead extends AnchorHead {
     // Labels of the anchors trained on: positives and candidate negatives (label C); the rest ignored.
     const labels = Int32Array.from(t.labels, (l, i) => (t.labelWeights[i] > 0 ? l : -100));
     const ce = softmaxCrossEntropy(cls, labels);
-    const ceHost = ce.dataSync();
-    const ratio = this.trainCfg.negPosRatio ?? 3;
-    const keep: number[] = [];
-    const posPerImage = new Int32Array(samples.length);
-    for (const f of t.posFlat) posPerImage[Math.floor(f / n)]++;
-    for (let b = 0; b < samples.length; b++) {
-      const negs: number[] = [];
-      for (let i = b * n; i < (b + 1) * n; i++) {
-        if (labels[i] === this.numClasses) negs.push(i);
-        else if (labels[i] >= 0) keep.push(i);
-      }
-      const k = Math.min(negs.length, Math.floor(ratio * posPerImage[b]));
-      negs.sort((p, q) => ceHost[q] - ceHost[p] || p - q);
-      for (let j = 0; j < k; j++) keep.push(negs[j]);
-    }
     const numPos = Math.max(t.numPos, 1);
     const lossCls = tf.div(
-      tf.sum(tf.gather(ce, tf.tensor1d(Int32Array.from(keep), 'int32'))),
+      hardNegativeSum(ce, labels, this.numClasses, n, t.posFlat, this.trainCfg.negPosRatio ?? 3),
       numPos,
     ) as tf.Scalar;
     let lossBbox: tf.Scalar;
@@ -181,6 +166,78 @@ export class SSDHead extends AnchorHead {
     }
     return { loss_cls: lossCls, loss_bbox: lossBbox };
   }
+}
+
+/**
+ * SSD's hard negative mining: the cross-entropy `ce` (`[B * n]`, anchors of
+ * image `b` at `b * n ...`) summed over the positives `posFlat` and, in each
+ * image, the `ratio * positives` negatives (`labels[i] === numClasses`) of
+ * highest loss, ties to the lower index. The selection runs on the device
+ * (`topk`, then the kept anchors' mask; the gradient is that mask), so nothing is read back;
+ * how many negatives each image keeps comes from the host-side labels.
+ *
+ * @example
+ * ```ts
+ * const ce = tf.tensor1d([5, 1, 3, 2, 4, 9]); // 2 images of 3 anchors
+ * const labels = new Int32Array([0, 1, 1, 1, 1, 1]); // class 1 = background
+ * hardNegativeSum(ce, labels, 1, 3, new Int32Array([0]), 1).dataSync(); // => Float32Array [8] (5 + 3)
+ * ```
+ */
+export function hardNegativeSum(
+  ce: tf.Tensor1D,
+  labels: Int32Array,
+  numClasses: number,
+  n: number,
+  posFlat: Int32Array,
+  ratio: number,
+): tf.Scalar {
+  const B = labels.length / n;
+  const negMask = new Uint8Array(B * n);
+  const counts = new Int32Array(B);
+  const posPerImage = new Int32Array(B);
+  const keptPos = new Float32Array(B * n);
+  for (const f of posFlat) {
+    posPerImage[Math.floor(f / n)]++;
+    keptPos[f] = 1;
+  }
+  for (let i = 0; i < B * n; i++)
+    if (labels[i] === numClasses) {
+      negMask[i] = 1;
+      counts[Math.floor(i / n)]++;
+    }
+  const take = Array.from(counts, (c, b) => Math.min(c, Math.floor(ratio * posPerImage[b])));
+  const kMax = Math.max(0, ...take);
+  // The 0/1 mask of the anchors summed: the positives, then each image's top `take[b]` negatives.
+  const keptMask = (x: tf.Tensor): tf.Tensor => {
+    const pos = tf.tensor1d(keptPos);
+    if (kMax === 0) return pos;
+    // ce >= 0, so -1 ranks every anchor that is not a negative last.
+    const ranked = tf.where(
+      tf.tensor2d(negMask, [B, n], 'bool'),
+      tf.reshape(x, [B, n]),
+      tf.fill([B, n], -1),
+    );
+    const { indices } = tf.topk(ranked, kMax);
+    const offsets = tf.tensor2d(
+      Int32Array.from({ length: B }, (_, b) => b * n),
+      [B, 1],
+      'int32',
+    );
+    const flat = tf.reshape(tf.add(indices, offsets), [-1, 1]);
+    const weight = new Float32Array(B * kMax);
+    take.forEach((k, b) => weight.fill(1, b * kMax, b * kMax + k));
+    return tf.add(pos, tf.scatterND(flat, tf.tensor1d(weight), [B * n]));
+  };
+  // The selection is a constant of the gradient: d(sum)/d(ce) is the mask.
+  const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const kept = tf.tidy(() => keptMask(x));
+    save([kept]);
+    return {
+      value: tf.sum(tf.mul(x, kept)),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, saved[0]),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(ce) as tf.Scalar;
 }
 
 MODELS.register(SSDHead, { name: 'SSDHead', schema: ssdHeadSchema });

@@ -62,12 +62,21 @@ function bf16ToFloat(b: number): number {
 
 export { writeFileAtomic };
 
+/** A tensor's values already read to the host (what {@link encodeSafetensors} also takes). */
+export interface HostValues {
+  dtype: tf.DataType;
+  shape: number[];
+  values: tf.TypedArray;
+}
+
 /**
  * Serialises named tensors to safetensors bytes (float32 as F32, int32 as
  * I32, bool as U8). Keys are written sorted, so equal dicts give equal bytes.
+ * An entry may be {@link HostValues} read beforehand (`await t.data()`, as a
+ * page on webgpu does); a tensor is read here synchronously.
  */
 export function encodeSafetensors(
-  tensors: Map<string, tf.Tensor> | Record<string, tf.Tensor>,
+  tensors: Map<string, tf.Tensor | HostValues> | Record<string, tf.Tensor | HostValues>,
   metadata: Record<string, string> = {},
 ): Uint8Array {
   const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)).sort(
@@ -90,7 +99,7 @@ export function encodeSafetensors(
                   `encodeSafetensors: tensor '${name}' has unsupported dtype ${t.dtype}`,
                 );
               })();
-    const values = t.dataSync();
+    const values = t instanceof tf.Tensor ? t.dataSync() : t.values;
     const bytes =
       dtype === 'U8'
         ? Uint8Array.from(values as ArrayLike<number>)

@@ -32,7 +32,7 @@ export async function runFineTune(job: FineTuneJob): Promise<FineTuneResult | st
       worker.onerror = (e) => bad(new Error(`worker: ${e.message}`));
       worker.onmessage = (e: MessageEvent) => {
         const m = e.data as { type: string; [k: string]: unknown };
-        if (m.type === 'error') bad(new Error(String(m.message)));
+        if (m.type === 'error') bad(new Error(`${String(m.message)}\n${String(m.stack ?? '')}`));
         else if (m.type === 'ready') void addAndRun();
         else if (m.type === 'step') {
           losses.push((m.losses as Record<string, number>).loss);

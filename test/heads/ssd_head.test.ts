@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import '../../src/heads/index.js';
-import type { SSDHead } from '../../src/heads/index.js';
+import { hardNegativeSum, type SSDHead } from '../../src/heads/index.js';
 import type { DetSample } from '../../src/structures/index.js';
 import { MODELS } from '../../src/registry.js';
 import { detSample } from '../helpers/meta.js';
@@ -78,6 +78,47 @@ describe('SSDHead', () => {
     const empty = h.loss(feats, [sample([], [])]);
     expect((empty.loss_cls as tf.Scalar).dataSync()[0]).toBe(0);
     expect((empty.loss_bbox as tf.Scalar).dataSync()[0]).toBe(0);
+  });
+
+  it('hard negative mining on the device equals a host sort, and only the kept anchors get gradient', () => {
+    // 3 images of 40 anchors: labels 0..4 positive, 5 background, -100 ignored; many equal losses.
+    const B = 3,
+      n = 40,
+      C = 5;
+    let seed = 7;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const ceHost = Float32Array.from({ length: B * n }, () => Math.round(rand() * 20) / 4);
+    const labels = Int32Array.from({ length: B * n }, () => {
+      const r = rand();
+      return r < 0.1 ? Math.floor(r * 50) : r < 0.2 ? -100 : C;
+    });
+    labels.fill(C, 2 * n, 3 * n); // the third image has no positive: it keeps no negative
+    const posFlat = Int32Array.from(
+      Array.from(labels).flatMap((l, i) => (l >= 0 && l < C ? [i] : [])),
+    );
+    expect(posFlat.length).toBeGreaterThan(2);
+    for (const ratio of [3, 1, 100]) {
+      const kept = new Float32Array(B * n);
+      for (const i of posFlat) kept[i] = 1;
+      for (let b = 0; b < B; b++) {
+        const negs: number[] = [];
+        let pos = 0;
+        for (let i = b * n; i < (b + 1) * n; i++) {
+          if (labels[i] === C) negs.push(i);
+          else if (labels[i] >= 0) pos++;
+        }
+        negs.sort((p, q) => ceHost[q] - ceHost[p] || p - q);
+        for (const i of negs.slice(0, Math.min(negs.length, ratio * pos))) kept[i] = 1;
+      }
+      const want = ceHost.reduce((a, v, i) => a + v * kept[i], 0);
+      const ce = tf.tensor1d(ceHost);
+      const got = hardNegativeSum(ce, labels, C, n, posFlat, ratio);
+      expect(got.dataSync()[0]).toBeCloseTo(want, 4);
+      const g = tf.grad((x: tf.Tensor) =>
+        hardNegativeSum(x as tf.Tensor1D, labels, C, n, posFlat, ratio),
+      )(ce);
+      expect(Array.from(g.dataSync())).toEqual(Array.from(kept));
+    }
   });
 
   it('predicts softmax scores without the background column', async () => {

@@ -152,20 +152,33 @@ export class OptimWrapper {
     return this.optimizer.lr;
   }
 
-  /**
-   * Clips (torch's `clip_grad_norm_`: `coef = maxNorm / (norm + 1e-6)`, applied
-   * when below 1) and applies the gradients, keyed by parameter name.
-   */
-  update(grads: Map<string, tf.Tensor>): UpdateInfo {
-    const info: UpdateInfo = {};
-    let use = grads;
-    const owned: tf.Tensor[] = [];
+  /** The global L2 norm of the gradients of the optimizer's parameters, on the device (0 with none). */
+  gradNorm(grads: Map<string, tf.Tensor>): tf.Scalar {
     const present = this.optimizer.params
       .map((p) => grads.get(p.name))
       .filter((g): g is tf.Tensor => !!g);
-    const norm = present.length
-      ? tf.tidy(() => tf.sqrt(tf.addN(present.map((g) => tf.sum(tf.square(g))))).dataSync()[0])
-      : 0;
+    return tf.tidy(() =>
+      present.length
+        ? (tf.sqrt(tf.addN(present.map((g) => tf.sum(tf.square(g))))) as tf.Scalar)
+        : tf.scalar(0),
+    );
+  }
+
+  /**
+   * Clips (torch's `clip_grad_norm_`: `coef = maxNorm / (norm + 1e-6)`, applied
+   * when below 1) and applies the gradients, keyed by parameter name. `norm`
+   * is {@link gradNorm}'s value when the caller has read it already (a page
+   * reads it asynchronously with the losses); otherwise it is read here.
+   */
+  update(grads: Map<string, tf.Tensor>, norm?: number): UpdateInfo {
+    const info: UpdateInfo = {};
+    let use = grads;
+    const owned: tf.Tensor[] = [];
+    if (norm === undefined) {
+      const t = this.gradNorm(grads);
+      norm = t.dataSync()[0];
+      t.dispose();
+    }
     // Nothing is applied: the weights stay as they were before this step.
     if (!Number.isFinite(norm)) throw new NonFiniteGradientError(norm);
     if (this.clipGrad) {
