@@ -178,8 +178,9 @@ export class SSDHead extends AnchorHead {
  *
  * @example
  * ```ts
- * const ce = tf.tensor1d([5, 1, 3, 2, 4, 9]); // 2 images of 3 anchors
- * const labels = new Int32Array([0, 1, 1, 1, 1, 1]); // class 1 = background
+ * // 2 images of 3 anchors; class 1 is the background
+ * const ce = tf.tensor1d([5, 1, 3, 2, 4, 9]);
+ * const labels = new Int32Array([0, 1, 1, 1, 1, 1]);
  * hardNegativeSum(ce, labels, 1, 3, new Int32Array([0]), 1).dataSync(); // => Float32Array [8] (5 + 3)
  * ```
  */
