@@ -322,7 +322,7 @@ describe.skipIf(!chromiumAvailable)(
           };
         });
         const job = { config: url(ssd.resolved), checkpoint: url(ssd.checkpoint), images };
-        // TFDET_FT_BACKEND=webgl (or webgpu) runs the 100 iterations there (webgl: about 7 s a step on SwiftShader here).
+        // TFDET_FT_BACKEND=webgl runs the 100 iterations on webgl (about 7 s a step on SwiftShader here).
         const backend = process.env.TFDET_FT_BACKEND ?? 'wasm';
         const wasm = await page.evaluate(runFineTune, { ...job, backend, iterations: 100 });
         expect(typeof wasm, String(wasm)).toBe('object');
@@ -351,32 +351,21 @@ describe.skipIf(!chromiumAvailable)(
         };
         const before = await score(ssd.checkpoint);
         const after = await score(tuned);
-        // One step on each GPU backend: its loss equals the first step's on the backend above.
-        const others: Record<string, FineTuneResult | string> = {};
-        for (const b of ['webgl'].filter((x) => x !== backend))
-          others[b] = await page.evaluate(runFineTune, { ...job, backend: b, iterations: 1 });
+        const webgl = await page.evaluate(runFineTune, { ...job, backend: 'webgl', iterations: 1 });
         // webgpu is refused with its reason (a step there computed the loss 0).
         const gpu = await page.evaluate(runFineTune, { ...job, backend: 'webgpu', iterations: 1 });
         expect(String(gpu)).toContain('fine-tuning on webgpu is not supported yet');
         console.log(
           `fine-tuning in the worker (${backend}, 100 iterations, ${(w.ms / 1000).toFixed(1)} s): loss ${first.toFixed(3)} -> ${last.toFixed(3)}; ` +
             `tools/test.ts on the 8 images: bbox mAP@0.5 ${before['coco/bbox_mAP_50']} -> ${after['coco/bbox_mAP_50']}, mAP ${before['coco/bbox_mAP']} -> ${after['coco/bbox_mAP']}; ` +
-            Object.entries(others)
-              .map(
-                ([b, r]) =>
-                  `${b}'s first loss ${typeof r === 'string' ? r : `${JSON.stringify(r.losses)} (${(r.ms / 1000).toFixed(1)} s)`}`,
-              )
-              .join(', ') +
-            ` vs ${backend}'s ${JSON.stringify(w.losses.slice(0, 1))}`,
+            `webgl's first loss ${typeof webgl === 'string' ? webgl : `${JSON.stringify(webgl.losses)} (${(webgl.ms / 1000).toFixed(1)} s)`} vs ${backend}'s ${JSON.stringify(w.losses.slice(0, 1))}`,
         );
         expect(last).toBeLessThan(first);
         expect(after['coco/bbox_mAP_50']).toBeGreaterThan(before['coco/bbox_mAP_50']);
-        for (const [b, r] of Object.entries(others)) {
-          expect(typeof r, `${b}: ${String(r)}`).toBe('object');
-          const losses = (r as FineTuneResult).losses;
-          expect(losses.length, b).toBe(1);
-          expect(Math.abs(losses[0] - w.losses[0]) / w.losses[0], b).toBeLessThan(1e-3);
-        }
+        expect(typeof webgl, String(webgl)).toBe('object');
+        const gl = (webgl as FineTuneResult).losses;
+        expect(gl.length).toBe(1);
+        expect(Math.abs(gl[0] - w.losses[0]) / w.losses[0]).toBeLessThan(1e-3);
       },
       process.env.TFDET_FT_BACKEND ? 3_600_000 : 400_000,
     );
