@@ -12,8 +12,7 @@
  * `running_var` -> `runningVar`, `num_batches_tracked` -> `numBatchesTracked`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { saveCheckpoint } from '../nn/index.js';
-import { readSafetensorsFile } from './utils.js';
+import { readWeights, saveCheckpoint } from '../nn/index.js';
 
 /** Architecture families the converter knows. */
 export type TorchvisionFamily =
@@ -217,7 +216,7 @@ function convertTensor(t: tf.Tensor, fc6: boolean): tf.Tensor {
  *
  * @example
  * ```ts
- * // two tensors of torchvision's resnet50 (usually: readSafetensorsFile('resnet50.safetensors').tensors)
+ * // two tensors of torchvision's resnet50 (usually: readWeights('resnet50.pth').tensors)
  * const tensors = new Map([
  *   ['layer1.0.conv1.weight', tf.zeros([64, 64, 1, 1])],
  *   ['fc.weight', tf.zeros([1000, 2048])],
@@ -254,7 +253,8 @@ export function convertTorchvisionStateDict(
 }
 
 /**
- * Reads a safetensors file of a torchvision state dict, converts it and
+ * Reads a torchvision state dict (a `.pth` written by `torch.save`, or a
+ * safetensors file), converts it and
  * writes a tfdet checkpoint (safetensors + JSON sidecar) to `output`.
  * Returns the conversion summary.
  */
@@ -263,7 +263,7 @@ export function convertTorchvisionFile(
   output: string,
   family?: TorchvisionFamily,
 ): { family: TorchvisionFamily; tensors: number; skipped: string[] } {
-  const { tensors } = readSafetensorsFile(input);
+  const { tensors } = readWeights(input);
   try {
     const r = convertTorchvisionStateDict(tensors, family, { disposeSource: true });
     try {

@@ -18,7 +18,8 @@ import {
   Module,
   type LoadReport,
 } from '../nn/index.js';
-import { biasInitWithProb, init as nnInit, loadCheckpoint } from '../nn/index.js';
+import { biasInitWithProb, init as nnInit, readWeights } from '../nn/index.js';
+import { convertTorchvisionStateDict } from './convert_torchvision.js';
 
 /** One initialiser config; keys are camelCase mirrors of mmengine's. */
 export interface InitCfg {
@@ -120,7 +121,26 @@ function initLayer(m: Module, cfg: InitCfg): void {
 }
 
 /**
- * Loads `cfg.checkpoint` (safetensors, optionally with its sidecar) into
+ * The model tensors of a checkpoint file: a tfdet safetensors file (its
+ * optimizer tensors left out), or a PyTorch `.pth` of a torchvision model,
+ * converted on the fly as `tools/convert_checkpoint.ts --from torchvision`
+ * would.
+ */
+function pretrainedState(file: string): Map<string, tf.Tensor> {
+  const { tensors, format } = readWeights(file);
+  if (format === 'pth')
+    return convertTorchvisionStateDict(tensors, undefined, { disposeSource: true }).state;
+  for (const [k, t] of tensors) {
+    if (k.startsWith('optimizer.')) {
+      t.dispose();
+      tensors.delete(k);
+    }
+  }
+  return tensors;
+}
+
+/**
+ * Loads `cfg.checkpoint` (tfdet safetensors, or a torchvision `.pth`) into
  * `module`, non-strictly, keeping only keys under `cfg.prefix` (stripped, as
  * mmengine's `prefix`). Logs and returns the load report.
  */
@@ -128,8 +148,7 @@ export function loadPretrained(
   module: Module,
   cfg: { checkpoint: string; prefix?: string; log?: boolean },
 ): LoadReport {
-  const { state, optimizerState } = loadCheckpoint(cfg.checkpoint);
-  for (const t of optimizerState.values()) t.dispose();
+  const state = pretrainedState(cfg.checkpoint);
   try {
     const prefix = cfg.prefix ? cfg.prefix.replace(/\.$/, '') : undefined;
     const report = module.loadStateDict(state, { strict: false, prefix });

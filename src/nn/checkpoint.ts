@@ -45,7 +45,8 @@ const FOREIGN: Record<
   BOOL: { bytes: 1, read: (dv, o) => dv.getUint8(o), tf: 'int32' },
 };
 
-function halfToFloat(h: number): number {
+/** An IEEE half (float16) bit pattern as a number. */
+export function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const f = h & 0x3ff;
@@ -54,7 +55,8 @@ function halfToFloat(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
-function bf16ToFloat(b: number): number {
+/** A bfloat16 bit pattern as a number. */
+export function bf16ToFloat(b: number): number {
   const buf = new DataView(new ArrayBuffer(4));
   buf.setUint32(0, b << 16, true);
   return buf.getFloat32(0, true);

@@ -12,5 +12,14 @@ export * from './dropout.js';
 export * from './pooling.js';
 export * from './upsample.js';
 export * from './checkpoint.js';
+export * from './pth.js';
+export { TorchTensor, type TorchDtype } from './torch_tensor.js';
+export {
+  unpickle,
+  PickleError,
+  type PyCallable,
+  type UnpickleOptions,
+  type Unpickled,
+} from './pickle.js';
 export * as init from './init.js';
 export { setInitSeed, biasInitWithProb } from './init.js';

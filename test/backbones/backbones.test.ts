@@ -467,19 +467,24 @@ describe('initialisation', () => {
     fs.rmSync(dir, { recursive: true });
   });
 
-  it('tools/convert_torchvision.ts converts, and rejects bad arguments with a usage line', () => {
+  it('tools/convert_torchvision.ts converts, and rejects bad arguments with a usage line', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfdet-cli-'));
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     const err = vi.spyOn(console, 'error').mockImplementation(() => {});
     const out = path.join(dir, 'o.safetensors');
     expect(
-      convertMain(['test/fixtures/backbones/mobilenet_v3_small_w050_c16.weights.safetensors', out]),
+      await convertMain([
+        'test/fixtures/backbones/mobilenet_v3_small_w050_c16.weights.safetensors',
+        out,
+      ]),
     ).toBe(0);
     expect(fs.existsSync(out) && fs.existsSync(`${out}.json`)).toBe(true);
-    expect(log.mock.calls.flat().join(' ')).toMatch(/\(mobilenet_v3\) -> .*244 tensors/);
-    expect(convertMain(['only-one-arg'])).toBe(2);
-    expect(convertMain(['a', 'b', '--family', 'alexnet'])).toBe(2);
-    expect(convertMain([path.join(dir, 'missing.safetensors'), out])).toBe(1);
+    expect(log.mock.calls.flat().join(' ')).toMatch(
+      /\(safetensors, torchvision mobilenet_v3\) -> .*244 tensors mapped; none skipped/,
+    );
+    expect(await convertMain(['only-one-arg'])).toBe(2);
+    expect(await convertMain(['a', 'b', '--family', 'alexnet'])).toBe(2);
+    expect(await convertMain([path.join(dir, 'missing.safetensors'), out])).toBe(1);
     expect(err.mock.calls.flat().join(' ')).toMatch(/missing\.safetensors: cannot read: ENOENT/);
     log.mockRestore();
     err.mockRestore();

@@ -4,7 +4,8 @@ import {
   convertTorchvisionStateDict,
   readSafetensorsFile as readSafetensors,
 } from '../../src/backbones/index.js';
-import { type Module } from '../../src/nn/index.js';
+import * as fs from 'node:fs';
+import { readWeights, type Module } from '../../src/nn/index.js';
 import { MODELS } from '../../src/registry.js';
 import '../../src/backbones/index.js';
 import '../../src/classifiers/index.js';
@@ -92,11 +93,17 @@ export interface ParityResult {
   params: number;
 }
 
-/** Loads `dir/NAME.weights.safetensors` into our model, runs `dir/NAME.io.safetensors`' input and compares. */
+/**
+ * Loads `dir/NAME.weights.pth` (torch.save) or `dir/NAME.weights.safetensors`
+ * into our model, runs `dir/NAME.io.safetensors`' input and compares.
+ */
 export function checkParity(dir: string, name: string): ParityResult {
   const model = MODELS.build<Module>(OUR_CONFIGS[name]);
   try {
-    const { tensors } = readSafetensors(`${dir}/${name}.weights.safetensors`);
+    const pth = `${dir}/${name}.weights.pth`;
+    const { tensors } = readWeights(
+      fs.existsSync(pth) ? pth : `${dir}/${name}.weights.safetensors`,
+    );
     const { state } = convertTorchvisionStateDict(tensors, undefined, { disposeSource: true });
     const isVgg = name.startsWith('vgg');
     const report = isVgg

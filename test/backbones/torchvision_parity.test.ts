@@ -1,7 +1,8 @@
 /**
  * Our backbones against torchvision: the same randomly initialised weights
  * (exported by scripts/fixtures/backbones/export_torchvision.py, BN statistics
- * redrawn), the same input, the same logits and multi-scale features within
+ * redrawn; the live exports saved with torch.save and read by our .pth
+ * reader), the same input, the same logits and multi-scale features within
  * 1e-4 relative (max |ours - torch| / max |torch|).
  */
 import { spawnSync } from 'node:child_process';
@@ -57,9 +58,12 @@ describe.runIf(hasTorchvision)('live torchvision exports', () => {
   let manifest: { torch: string; torchvision: string; models: Record<string, { params: number }> };
 
   beforeAll(() => {
-    const r = spawnSync(PY, [SCRIPT, '--out', dir, '--models', models.join(','), '--size', '64'], {
-      encoding: 'utf8',
-    });
+    // the weights as users have them: torch.save'd .pth files, read by our reader
+    const r = spawnSync(
+      PY,
+      [SCRIPT, '--out', dir, '--models', models.join(','), '--size', '64', '--weights', 'pth'],
+      { encoding: 'utf8' },
+    );
     if (r.status !== 0) throw new Error(`${SCRIPT} failed: ${r.stderr}`);
     manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
   });
@@ -75,6 +79,6 @@ describe.runIf(hasTorchvision)('live torchvision exports', () => {
     expect(r.maxRel).toBeLessThan(TOL);
     expect(r.params).toBe(manifest.models[name].params);
     // the weights file is not needed any more; VGG-16's is 550 MB
-    fs.rmSync(path.join(dir, `${name}.weights.safetensors`), { force: true });
+    fs.rmSync(path.join(dir, `${name}.weights.pth`), { force: true });
   });
 });
