@@ -67,7 +67,8 @@ export class SingleStageDetector extends BaseDetector<DenseTrainCfg, DenseTestCf
 
   /** Detections per image, boxes in original-image pixels (`rescale`) or network-input pixels. */
   async predict(batch: DetBatch, rescale = true): Promise<DetDataSample[]> {
-    const feats = this.extractFeat(batch.inputs);
+    // tidy: the backbone's and neck's intermediate tensors are freed, only the features kept
+    const feats = tf.tidy(() => this.extractFeat(batch.inputs));
     try {
       return await this.bboxHead.predict(feats, batch.dataSamples, rescale);
     } finally {

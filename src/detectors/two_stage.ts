@@ -139,7 +139,8 @@ export class TwoStageDetector extends BaseDetector<TwoStageTrainCfg, TwoStageTes
 
   /** Detections per image, boxes in original-image pixels (`rescale`) or network-input pixels. */
   async predict(batch: DetBatch, rescale = true): Promise<DetDataSample[]> {
-    const feats = this.extractFeat(batch.inputs);
+    // tidy: the backbone's and neck's intermediate tensors are freed, only the features kept
+    const feats = tf.tidy(() => this.extractFeat(batch.inputs));
     try {
       const rpn = this.requireRpn();
       if (!this.roiHead) return await rpn.predict(feats, batch.dataSamples, rescale);

@@ -364,7 +364,7 @@ export class AnchorHead extends Module {
     samples: DetSample[],
     rescale = true,
   ): Promise<DetDataSample[]> {
-    const { clsScores, bboxPreds } = this.forward(feats);
+    const { clsScores, bboxPreds } = tf.tidy(() => this.forward(feats));
     try {
       return await this.predictByFeat(clsScores, bboxPreds, samples, rescale);
     } finally {

@@ -380,7 +380,7 @@ export class FCOSHead extends Module {
     samples: DetSample[],
     rescale = true,
   ): Promise<DetDataSample[]> {
-    const out = this.forward(feats);
+    const out = tf.tidy(() => this.forward(feats));
     try {
       return await this.predictByFeat(
         out.clsScores,

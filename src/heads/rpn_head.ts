@@ -232,7 +232,7 @@ export class RPNHead extends AnchorHead {
     samples: DetSample[],
     cfg?: RPNProposalCfg,
   ): Promise<Proposals[]> {
-    const { clsScores, bboxPreds } = this.forward(feats);
+    const { clsScores, bboxPreds } = tf.tidy(() => this.forward(feats));
     try {
       return await this.proposalsByFeat(clsScores, bboxPreds, samples, cfg);
     } finally {

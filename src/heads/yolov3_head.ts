@@ -389,7 +389,7 @@ export class YOLOV3Head extends Module {
     samples: DetSample[],
     rescale = true,
   ): Promise<DetDataSample[]> {
-    const { predMaps } = this.forward(feats);
+    const { predMaps } = tf.tidy(() => this.forward(feats));
     try {
       return await this.predictByFeat(predMaps, samples, rescale);
     } finally {

@@ -288,7 +288,8 @@ export class EncoderDecoder extends Module {
 
   /** Predicted label maps at each original image size. */
   async predict(batch: SegBatch): Promise<SegDataSample[]> {
-    const logits = this.inference(batch.inputs);
+    // tidy: the backbone's and heads' intermediate tensors are freed, only the logits kept
+    const logits = tf.tidy(() => this.inference(batch.inputs));
     try {
       return await this.postprocess(logits, batch.dataSamples);
     } finally {
