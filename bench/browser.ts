@@ -157,7 +157,9 @@ async function nodeLatency(
   assertFullLoad(model.loadStateDict(ckpt.state, { strict: false }), files.checkpoint, name);
   for (const t of [...ckpt.state.values(), ...ckpt.optimizerState.values()]) t.dispose();
   model.eval();
-  const pipelineCfg = ((cfg.testDataloader ?? cfg.valDataloader)?.dataset?.pipeline ?? []) as {
+  const pipelineCfg = (cfg.testPipeline ??
+    (cfg.testDataloader ?? cfg.valDataloader)?.dataset?.pipeline ??
+    []) as {
     type: string;
   }[];
   const pipeline = new Compose(pipelineCfg.filter((t) => t.type !== 'LoadAnnotations'));

@@ -16,6 +16,7 @@ export * from './visualization/index.js';
 export * from './backbones/index.js';
 export * from './necks/index.js';
 export * from './classifiers/index.js';
+export * from './converters/index.js';
 export * from './losses/index.js';
 export * from './task_utils/index.js';
 export * from './heads/index.js';

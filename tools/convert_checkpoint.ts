@@ -13,16 +13,14 @@
  * fills, converted tensors the model has no place for, shape mismatches),
  * under `--prefix` when the weights are for a part of it (a backbone).
  *
- * `--from torchvision` takes torchvision's classification models
- * (`--model resnet|vgg|mobilenet_v2|mobilenet_v3|densenet|googlenet`,
- * detected from the keys when left out). See docs/pretrained.md.
+ * `--from torchvision` takes torchvision's detectors for the configs under
+ * `configs/torchvision/` (`--model retinanet_resnet50_fpn`) and its
+ * classification models (`--model resnet|vgg|mobilenet_v2|mobilenet_v3|densenet|googlenet`);
+ * which one is told from the keys when `--model` is left out. See
+ * docs/pretrained.md and docs/model_zoo.md.
  */
 import { parseArgs } from 'node:util';
-import {
-  convertTorchvisionStateDict,
-  TORCHVISION_FAMILIES,
-  type TorchvisionFamily,
-} from '../src/backbones/convert_torchvision.js';
+import { convertTorchvision, TORCHVISION_MODELS } from '../src/converters/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { reportError, runCli, UsageError } from '../src/engine/cli.js';
 import { registerAllModules } from '../src/engine/register_all.js';
@@ -32,7 +30,7 @@ import { MODELS } from '../src/registry.js';
 const SOURCES = ['torchvision'] as const;
 const USAGE =
   `usage: tsx tools/convert_checkpoint.ts INPUT(.pth|.safetensors) OUTPUT.safetensors --from ${SOURCES.join('|')} ` +
-  `[--model ${TORCHVISION_FAMILIES.join('|')}] [--config CONFIG [--prefix PREFIX]]`;
+  `[--model ${TORCHVISION_MODELS.join('|')}] [--config CONFIG [--prefix PREFIX]]`;
 
 /** Runs the tool on `argv`; returns the exit status (errors are reported, not thrown). */
 export async function main(argv: string[]): Promise<number> {
@@ -70,10 +68,10 @@ function parse(argv: string[]) {
       `--from: expected one of ${SOURCES.join(', ')}, got ${values.from === undefined ? 'nothing' : `'${values.from}'`}`,
       USAGE,
     );
-  const model = values.model as TorchvisionFamily | undefined;
-  if (model && !TORCHVISION_FAMILIES.includes(model))
+  const model = values.model;
+  if (model && !TORCHVISION_MODELS.includes(model))
     throw new UsageError(
-      `--model: expected one of ${TORCHVISION_FAMILIES.join(', ')}, got '${model}'`,
+      `--model: expected one of ${TORCHVISION_MODELS.join(', ')}, got '${model}'`,
       USAGE,
     );
   if (values.prefix !== undefined && !values.config)
@@ -100,7 +98,7 @@ async function convert(argv: string[]): Promise<number> {
   }
   const { tensors, format } = readWeights(input);
   try {
-    const r = convertTorchvisionStateDict(tensors, args.model, { disposeSource: true });
+    const r = convertTorchvision(tensors, args.model, { disposeSource: true });
     try {
       if (target) {
         const prefix = values.prefix ? values.prefix.replace(/\.$/, '') : undefined;
@@ -111,13 +109,13 @@ async function convert(argv: string[]): Promise<number> {
       }
       saveCheckpoint(output, {
         state: r.state,
-        meta: { source: 'torchvision', family: r.family, convertedFrom: input },
+        meta: { source: 'torchvision', model: r.model, convertedFrom: input },
       });
     } finally {
       for (const t of r.state.values()) t.dispose();
     }
     console.log(
-      `${input} (${format}, torchvision ${r.family}) -> ${output}: ${r.state.size} tensors mapped` +
+      `${input} (${format}, torchvision ${r.model}) -> ${output}: ${r.state.size} tensors mapped` +
         `${r.skipped.length ? `; skipped ${r.skipped.join(', ')}` : '; none skipped'}` +
         `${target ? '' : '; unmatched: not checked (pass --config to check against a model)'}`,
     );

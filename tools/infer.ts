@@ -90,7 +90,9 @@ async function main(): Promise<void> {
   const ckpt = loadCheckpoint(ckptFile);
   assertFullLoad(model.loadStateDict(ckpt.state, { strict: false }), ckptFile, configFile);
   model.eval();
-  const pipelineCfg = ((cfg.testDataloader ?? cfg.valDataloader)?.dataset?.pipeline ?? []) as {
+  const pipelineCfg = (cfg.testPipeline ??
+    (cfg.testDataloader ?? cfg.valDataloader)?.dataset?.pipeline ??
+    []) as {
     type: string;
   }[];
   const pipeline = new Compose(pipelineCfg.filter((t) => t.type !== 'LoadAnnotations'));

@@ -175,7 +175,7 @@ function mbv3Roles(f: string, keys: Set<string>): string[] {
  * as plain typed-array loops: cheaper than tfjs transposes on the cpu
  * backend (minutes for VGG's 100M-element fc6) and backend-independent.
  */
-function convertTensor(t: tf.Tensor, fc6: boolean): tf.Tensor {
+export function convertTensor(t: tf.Tensor, fc6: boolean): tf.Tensor {
   if (t.rank !== 4 && t.rank !== 2)
     return t.dtype === 'float32' || t.dtype === 'int32' ? tf.clone(t) : tf.cast(t, 'float32');
   const src = t.dataSync() as Float32Array;

@@ -115,6 +115,8 @@ export type Cfg = Record<string, unknown> & {
   classes?: string[];
   testDataloader?: { dataset?: DatasetCfg };
   valDataloader?: { dataset?: DatasetCfg };
+  /** A test pipeline of its own, for a model without a data set (configs/torchvision/). */
+  testPipeline?: Record<string, unknown>[];
 };
 type DatasetCfg = { pipeline?: Record<string, unknown>[]; metainfo?: { classes?: string[] } };
 
@@ -125,7 +127,7 @@ function testDataset(cfg: Cfg): DatasetCfg | undefined {
 
 /** What the page does of the config's test pipeline (see {@link preprocessPlan}). */
 export function testPlan(cfg: Cfg): PreprocessPlan {
-  return preprocessPlan(testDataset(cfg)?.pipeline ?? []);
+  return preprocessPlan(cfg.testPipeline ?? testDataset(cfg)?.pipeline ?? []);
 }
 
 /** A model ready to run on images; `dispose()` frees its weights. */

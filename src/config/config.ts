@@ -386,6 +386,7 @@ export const KNOWN_TOP_LEVEL_KEYS = [
   'datasetType',
   'dataRoot',
   'classes',
+  'testPipeline',
   'metainfo',
   'autoScaleLr',
   'seed',

@@ -47,6 +47,19 @@ describe('box coders', () => {
     expect(coder.decode(pri, tf.zeros([2, 8]) as tf.Tensor2D).shape).toEqual([2, 8]);
   });
 
+  it("DeltaXYWHBBoxCoder clampBelow: false clamps dw, dh from above only (torchvision's BoxCoder)", () => {
+    const prior = tf.tensor2d([[0, 0, 100, 100]]);
+    const pred = tf.tensor2d([[0, 0, -10, 10]]);
+    const both = new DeltaXYWHBBoxCoder().decode(prior, pred).arraySync()[0];
+    const above = new DeltaXYWHBBoxCoder({ clampBelow: false }).decode(prior, pred).arraySync()[0];
+    const clip = Math.log(1000 / 16);
+    // width: 100 * exp(-4.135) both ways, 100 * exp(-10) from above only; height clamped alike
+    expect(both[2] - both[0]).toBeCloseTo(100 * Math.exp(-clip), 3);
+    expect(above[2] - above[0]).toBeCloseTo(100 * Math.exp(-10), 5);
+    expect(above[3] - above[1]).toBeCloseTo(both[3] - both[1], 3);
+    tf.dispose([prior, pred]);
+  });
+
   it('DistancePointBBoxCoder and SSDVarianceBBoxCoder', () => {
     const c = TASK_UTILS.build<DistancePointBBoxCoder>({ type: 'DistancePointBBoxCoder' });
     close(c.encode(tf.tensor2d([[5, 5]]), tf.tensor2d([[1, 2, 8, 9]])), [4, 3, 3, 4]);

@@ -122,6 +122,49 @@ describe('prior generators vs mmdetection formulas', () => {
     ]);
   });
 
+  it("torchvision's anchors: per-level sizes, base anchors rounded half to even, strides from the feature sizes", () => {
+    // torchvision AnchorGenerator(((32, 40),), ((0.5, 1.0),)): stack([-ws, -hs, ws, hs]) / 2, rounded
+    const gen = new AnchorGenerator({
+      strides: [8, 64],
+      ratios: [0.5, 1],
+      sizes: [[32, 40], [5]],
+      roundBase: true,
+      stridesFromFeatmaps: true,
+    });
+    // ws = [45.25, 56.57, 32, 40] / 2 -> 22.63, 28.28, 16, 20 (rounded: 23, 28, 16, 20); hs / 2 = 11.31, 14.14, 16, 20
+    expect(Array.from(gen.baseAnchors[0])).toEqual([
+      -23, -11, 23, 11, -28, -14, 28, 14, -16, -16, 16, 16, -20, -20, 20, 20,
+    ]);
+    // 5 * 0.707 / 2 = 1.77 -> 2, 5 * 1.414 / 2 = 3.54 -> 4; 5 / 2 = 2.5 -> 2 (half to even)
+    expect(Array.from(gen.baseAnchors[1])).toEqual([-4, -2, 4, 2, -2, -2, 2, 2]);
+    // a 160 x 224 input: P3 20 x 28; the second level 3 x 4 gets strides floor(224 / 4) = 56, floor(160 / 3) = 53
+    expect(
+      gen.levelStrides([
+        [20, 28],
+        [3, 4],
+      ]),
+    ).toEqual([
+      [8, 8],
+      [56, 53],
+    ]);
+    const last = gen.gridPriorsHost([
+      [20, 28],
+      [3, 4],
+    ])[1];
+    expect(Array.from(last.subarray(last.length - 4))).toEqual([
+      3 * 56 - 2,
+      2 * 53 - 2,
+      3 * 56 + 2,
+      2 * 53 + 2,
+    ]);
+    expect(
+      () => new AnchorGenerator({ strides: [8], ratios: [1], sizes: [[32]], scales: [1] }),
+    ).toThrow(/'sizes' replaces/);
+    expect(() => new AnchorGenerator({ strides: [8, 16], ratios: [1], sizes: [[32]] })).toThrow(
+      /'sizes' has 1 levels for 2 strides/,
+    );
+  });
+
   it('rejects bad configs with clear messages', () => {
     expect(() => new AnchorGenerator({ strides: [8], ratios: [1] })).toThrow(
       /scales.*octaveBaseScale/,

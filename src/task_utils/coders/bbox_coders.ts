@@ -29,14 +29,20 @@ export interface DeltaXYWHBBoxCoderConfig {
   ctrClamp?: number;
   /** Largest |log| width/height ratio is `|log(whRatioClip)|` (default 16/1000). */
   whRatioClip?: number;
+  /**
+   * Clamp dw, dh from below too (default true, as mmdetection); false clamps
+   * them from above only, as torchvision's `BoxCoder` does.
+   */
+  clampBelow?: boolean;
 }
 
 /**
  * Faster R-CNN delta coder (mmdet `DeltaXYWHBBoxCoder`): targets
  * `((gx - px) / pw, (gy - py) / ph, log(gw / pw), log(gh / ph))`
  * normalised by `targetMeans` / `targetStds`. Decoding clamps dw, dh to
- * `|log(whRatioClip)|` (or, with `addCtrClamp`, the centre shift to
- * `ctrClamp` and dw, dh from above only) and clips to `maxShape` [h, w].
+ * `|log(whRatioClip)|` (from above only with `clampBelow: false`; with
+ * `addCtrClamp`, the centre shift to `ctrClamp` and dw, dh from above only)
+ * and clips to `maxShape` [h, w].
  *
  * @example
  * ```ts
@@ -52,6 +58,7 @@ export class DeltaXYWHBBoxCoder {
   readonly addCtrClamp: boolean;
   readonly ctrClamp: number;
   readonly whRatioClip: number;
+  readonly clampBelow: boolean;
   readonly encodeSize = 4;
 
   constructor(cfg: DeltaXYWHBBoxCoderConfig = {}) {
@@ -61,6 +68,7 @@ export class DeltaXYWHBBoxCoder {
     this.addCtrClamp = cfg.addCtrClamp ?? false;
     this.ctrClamp = cfg.ctrClamp ?? 32;
     this.whRatioClip = cfg.whRatioClip ?? 16 / 1000;
+    this.clampBelow = cfg.clampBelow ?? true;
     for (const [k, v] of [
       ['targetMeans', this.targetMeans],
       ['targetStds', this.targetStds],
@@ -127,7 +135,8 @@ export class DeltaXYWHBBoxCoder {
       if (this.addCtrClamp) {
         dxyWh = tf.clipByValue(dxyWh, -this.ctrClamp, this.ctrClamp);
         dwh = tf.minimum(dwh, maxRatio);
-      } else dwh = tf.clipByValue(dwh, -maxRatio, maxRatio);
+      } else if (!this.clampBelow) dwh = tf.minimum(dwh, maxRatio);
+      else dwh = tf.clipByValue(dwh, -maxRatio, maxRatio);
       const gxy = tf.add(pxy, dxyWh);
       const half = tf.mul(tf.mul(pwh, tf.exp(dwh)), 0.5);
       let out = tf.concat([tf.sub(gxy, half), tf.add(gxy, half)], -1);

@@ -66,7 +66,29 @@ export interface AnchorGeneratorConfig {
   centers?: Pair[];
   /** Centre of the base anchors as a fraction of the base size (default 0). */
   centerOffset?: number;
+  /**
+   * torchvision's `AnchorGenerator(sizes, aspect_ratios)`: per level, the
+   * anchor sizes in pixels (each level its own list; e.g. RetinaNet's
+   * `(32, 40, 50)`, truncated to integers). Replaces `scales`,
+   * `octaveBaseScale` and `baseSizes`.
+   */
+  sizes?: number[][];
+  /** Round the base anchors' coordinates to integers (half to even), as torchvision does (default false). */
+  roundBase?: boolean;
+  /**
+   * torchvision's strides: each level's stride is `floor(input / feature
+   * size)` rather than the configured one (they differ where a level's
+   * feature map is rounded up, e.g. P6 and P7 of an 800-pixel input); the
+   * input size is the first level's feature size times its stride.
+   */
+  stridesFromFeatmaps?: boolean;
 }
+
+/** Rounds half to even, as `torch.round` does. */
+const roundHalfEven = (v: number): number => {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+};
 
 /**
  * Anchor generator with mmdetection's `AnchorGenerator` semantics.
@@ -118,12 +140,22 @@ export class AnchorGenerator extends BasePriorGenerator {
       throw new Error(
         `AnchorGenerator: 'ratios' must be a non-empty array, got ${JSON.stringify(ratios)}.`,
       );
-    if ((scales !== undefined) === (octaveBaseScale !== undefined)) {
+    if (cfg.sizes) {
+      if (scales || octaveBaseScale !== undefined || cfg.baseSizes || cfg.centers)
+        throw new Error(
+          "AnchorGenerator: 'sizes' replaces 'scales', 'octaveBaseScale', 'baseSizes' and 'centers'; give one or the other.",
+        );
+      if (cfg.sizes.length !== this.strides.length)
+        throw new Error(
+          `AnchorGenerator: 'sizes' has ${cfg.sizes.length} levels for ${this.strides.length} strides.`,
+        );
+    } else if ((scales !== undefined) === (octaveBaseScale !== undefined)) {
       throw new Error(
         "AnchorGenerator: give either 'scales' or 'octaveBaseScale' + 'scalesPerOctave', not both or neither.",
       );
     }
-    if (scales) this.scales = Float32Array.from(scales);
+    if (cfg.sizes) this.scales = Float32Array.from(cfg.sizes[0]);
+    else if (scales) this.scales = Float32Array.from(scales);
     else {
       if (!scalesPerOctave)
         throw new Error("AnchorGenerator: 'octaveBaseScale' needs 'scalesPerOctave'.");
@@ -136,15 +168,20 @@ export class AnchorGenerator extends BasePriorGenerator {
     this.scaleMajor = scaleMajor;
     this.centers = cfg.centers;
     this.centerOffset = centerOffset;
-    this.baseAnchors = this.baseSizes.map((b, i) =>
-      singleLevelBase(
-        b,
-        this.scales,
-        this.ratios,
-        scaleMajor,
-        this.centers?.[i] ?? [centerOffset * b, centerOffset * b],
-      ),
-    );
+    this.stridesFromFeatmaps = cfg.stridesFromFeatmaps ?? false;
+    const { sizes } = cfg;
+    this.baseAnchors = this.baseSizes.map((b, i) => {
+      const base = sizes
+        ? singleLevelBase(1, Float32Array.from(sizes[i]), this.ratios, scaleMajor, [0, 0])
+        : singleLevelBase(
+            b,
+            this.scales,
+            this.ratios,
+            scaleMajor,
+            this.centers?.[i] ?? [centerOffset * b, centerOffset * b],
+          );
+      return cfg.roundBase ? base.map(roundHalfEven) : base;
+    });
   }
 }
 

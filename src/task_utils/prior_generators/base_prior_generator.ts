@@ -25,6 +25,8 @@ export abstract class BasePriorGenerator {
   readonly strides: Pair[];
   /** Per-level base anchors [A*4] centred on the first cell. */
   abstract readonly baseAnchors: Float32Array[];
+  /** Strides from the feature sizes, torchvision's way (see AnchorGenerator's option). */
+  protected stridesFromFeatmaps = false;
 
   constructor(strides: (number | Pair)[]) {
     if (!Array.isArray(strides) || strides.length === 0)
@@ -41,11 +43,25 @@ export abstract class BasePriorGenerator {
     return this.baseAnchors.map((b) => b.length / 4);
   }
 
+  /**
+   * The `[strideW, strideH]` of each level for these feature sizes: the
+   * configured strides, or with `stridesFromFeatmaps` torchvision's
+   * `floor(input / feature size)`, the input being the first level's
+   * feature size times its stride.
+   */
+  levelStrides(featmapSizes: Pair[]): Pair[] {
+    if (!this.stridesFromFeatmaps) return this.strides;
+    const [h0, w0] = featmapSizes[0];
+    const [H, W] = [h0 * this.strides[0][1], w0 * this.strides[0][0]];
+    return featmapSizes.map(([h, w]) => [Math.floor(W / w), Math.floor(H / h)]);
+  }
+
   /** Anchors of every level as typed arrays [H*W*A*4]. */
   gridPriorsHost(featmapSizes: Pair[]): Float32Array[] {
     checkSizes(featmapSizes, this.numLevels, this.constructor.name);
+    const strides = this.levelStrides(featmapSizes);
     return featmapSizes.map(([h, w], i) =>
-      gridAnchorsHost(this.baseAnchors[i], h, w, this.strides[i][0], this.strides[i][1]),
+      gridAnchorsHost(this.baseAnchors[i], h, w, strides[i][0], strides[i][1]),
     );
   }
 
@@ -53,14 +69,19 @@ export abstract class BasePriorGenerator {
    * Anchors of one level [H*W*A, 4], ordered (y, x, anchor), computed by the
    * `TfdetGridAnchors` kernel on the current backend.
    */
-  singleLevelGridPriors(featmapSize: Pair, level: number): tf.Tensor2D {
-    return gridAnchors(this.baseAnchors[level], featmapSize, this.strides[level]);
+  singleLevelGridPriors(
+    featmapSize: Pair,
+    level: number,
+    stride = this.strides[level],
+  ): tf.Tensor2D {
+    return gridAnchors(this.baseAnchors[level], featmapSize, stride);
   }
 
   /** Anchors of every level ([H*W*A, 4] each), mmdet `grid_priors`. */
   gridPriors(featmapSizes: Pair[]): tf.Tensor2D[] {
     checkSizes(featmapSizes, this.numLevels, this.constructor.name);
-    return featmapSizes.map((s, i) => this.singleLevelGridPriors(s, i));
+    const strides = this.levelStrides(featmapSizes);
+    return featmapSizes.map((s, i) => this.singleLevelGridPriors(s, i, strides[i]));
   }
 
   /**
@@ -70,8 +91,9 @@ export abstract class BasePriorGenerator {
    */
   validFlagsHost(featmapSizes: Pair[], padShape: Pair): Uint8Array[] {
     checkSizes(featmapSizes, this.numLevels, this.constructor.name);
+    const strides = this.levelStrides(featmapSizes);
     return featmapSizes.map(([fh, fw], i) => {
-      const [sw, sh] = this.strides[i];
+      const [sw, sh] = strides[i];
       const vh = Math.min(Math.ceil(padShape[0] / sh), fh);
       const vw = Math.min(Math.ceil(padShape[1] / sw), fw);
       const A = this.numBasePriors[i];

@@ -1,0 +1,165 @@
+/**
+ * torchvision's detection models (torch names and layouts) onto the
+ * configs under `configs/torchvision/`: the names of our module tree and
+ * our layouts (conv weights OIHW -> HWIO, linear `[out, in]` -> `[in, out]`),
+ * BatchNorm buffers renamed (`running_mean` -> `runningMean`). A
+ * FrozenBatchNorm2d has no `num_batches_tracked`; its count is written as
+ * 0, what a fresh BatchNorm holds.
+ *
+ * Both torchvision key styles are read: `Conv2dNormActivation` blocks
+ * (`inner_blocks.0.0.weight`, `conv.0.0.weight`, torchvision >= 0.13) and
+ * the earlier bare convs (`inner_blocks.0.weight`, `conv.0.weight`,
+ * `conv.2.weight` between ReLUs).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  convertTensor,
+  convertTorchvisionStateDict,
+  TORCHVISION_FAMILIES,
+  type TorchvisionFamily,
+} from '../backbones/convert_torchvision.js';
+
+/** torchvision detection models the converter knows. */
+export const TORCHVISION_DETECTORS = ['retinanet_resnet50_fpn'] as const;
+export type TorchvisionDetector = (typeof TORCHVISION_DETECTORS)[number];
+
+/** What {@link convertTorchvisionDetector} produced. */
+export interface DetectorConversion {
+  model: TorchvisionDetector;
+  /** Tensors in our names and layouts (new tensors; the caller disposes them). */
+  state: Map<string, tf.Tensor>;
+  /** Source keys left out, with why. */
+  skipped: string[];
+}
+
+/** Which torchvision detector a state dict is from, by its characteristic keys; undefined if none. */
+export function detectTorchvisionDetector(keys: Iterable<string>): TorchvisionDetector | undefined {
+  const ks = new Set(keys);
+  if (ks.has('head.classification_head.cls_logits.weight') && ks.has('backbone.body.conv1.weight'))
+    return 'retinanet_resnet50_fpn';
+  return undefined;
+}
+
+const BN_LEAVES: Record<string, string> = {
+  running_mean: 'runningMean',
+  running_var: 'runningVar',
+  num_batches_tracked: 'numBatchesTracked',
+};
+
+function renameLeaf(name: string): string {
+  const i = name.lastIndexOf('.');
+  const leaf = BN_LEAVES[name.slice(i + 1)];
+  return leaf ? `${name.slice(0, i + 1)}${leaf}` : name;
+}
+
+/**
+ * A stacked-conv head's block: `conv.i.0.*` (Conv2dNormActivation; `.1.` its
+ * GroupNorm) or the earlier `conv.2i.*` between ReLUs.
+ */
+function headConv(rest: string, ours: string, blocks: boolean): string | undefined {
+  let m: RegExpMatchArray | null;
+  if (blocks && (m = rest.match(/^(\d+)\.0\.(weight|bias)$/)))
+    return `${ours}.${m[1]}.conv.${m[2]}`;
+  if (blocks && (m = rest.match(/^(\d+)\.1\.(weight|bias)$/))) return `${ours}.${m[1]}.gn.${m[2]}`;
+  if (!blocks && (m = rest.match(/^(\d+)\.(weight|bias)$/)) && Number(m[1]) % 2 === 0)
+    return `${ours}.${Number(m[1]) / 2}.conv.${m[2]}`;
+  return undefined;
+}
+
+/** The ResNet body and its FPN (`backbone.body.*`, `backbone.fpn.*`). */
+function mapResnetFpn(key: string, fpnLevels: number): string | undefined {
+  let m: RegExpMatchArray | null;
+  if ((m = key.match(/^backbone\.body\.(.+)$/))) return `backbone.${m[1]}`;
+  if ((m = key.match(/^backbone\.fpn\.(inner|layer)_blocks\.(\d+)\.(?:0\.)?(weight|bias)$/)))
+    return `neck.${m[1] === 'inner' ? 'lateralConvs' : 'fpnConvs'}.${m[2]}.conv.${m[3]}`;
+  if ((m = key.match(/^backbone\.fpn\.extra_blocks\.p([67])\.(weight|bias)$/)))
+    return `neck.fpnConvs.${fpnLevels + Number(m[1]) - 6}.conv.${m[2]}`;
+  return undefined;
+}
+
+function mapRetinanet(key: string, blocks: boolean): string | undefined {
+  let m: RegExpMatchArray | null;
+  if ((m = key.match(/^head\.classification_head\.conv\.(.+)$/)))
+    return headConv(m[1], 'bboxHead.clsConvs', blocks);
+  if ((m = key.match(/^head\.regression_head\.conv\.(.+)$/)))
+    return headConv(m[1], 'bboxHead.regConvs', blocks);
+  if ((m = key.match(/^head\.classification_head\.cls_logits\.(weight|bias)$/)))
+    return `bboxHead.retinaCls.${m[1]}`;
+  if ((m = key.match(/^head\.regression_head\.bbox_reg\.(weight|bias)$/)))
+    return `bboxHead.retinaReg.${m[1]}`;
+  return mapResnetFpn(key, 3);
+}
+
+/**
+ * Maps a torchvision detection state dict onto the names and layouts of
+ * the matching `configs/torchvision/` model. Throws naming the first key
+ * it has no place for.
+ *
+ * @example
+ * ```ts
+ * const sd = new Map([['backbone.fpn.inner_blocks.0.0.weight', tf.zeros([256, 512, 1, 1])],
+ *   ['head.classification_head.cls_logits.weight', tf.zeros([819, 256, 3, 3])],
+ *   ['backbone.body.conv1.weight', tf.zeros([64, 3, 7, 7])]]);
+ * const { model, state } = convertTorchvisionDetector(sd);
+ * model; // => 'retinanet_resnet50_fpn'
+ * state.get('neck.lateralConvs.0.conv.weight')!.shape; // => [1, 1, 512, 256]
+ * ```
+ */
+export function convertTorchvisionDetector(
+  sd: Map<string, tf.Tensor>,
+  model?: TorchvisionDetector,
+  options: { disposeSource?: boolean } = {},
+): DetectorConversion {
+  const which = model ?? detectTorchvisionDetector(sd.keys());
+  if (!which)
+    throw new Error(
+      `cannot tell which torchvision detector these weights are from (first keys: ${[...sd.keys()].slice(0, 4).join(', ')}); pass --model (${TORCHVISION_DETECTORS.join(', ')})`,
+    );
+  const blocks = [...sd.keys()].some((k) => /^backbone\.fpn\.inner_blocks\.\d+\.0\./.test(k));
+  const state = new Map<string, tf.Tensor>();
+  for (const [key, t] of sd) {
+    const target = mapRetinanet(key, blocks);
+    if (!target) throw new Error(`${which}: no tfdet name for torchvision key '${key}'`);
+    state.set(renameLeaf(target), convertTensor(t, false));
+    if (options.disposeSource) t.dispose();
+  }
+  // FrozenBatchNorm2d keeps no count; a fresh BatchNorm's is 0
+  for (const k of [...state.keys()]) {
+    const count = k.replace(/runningMean$/, 'numBatchesTracked');
+    if (k.endsWith('.runningMean') && !state.has(count)) state.set(count, tf.scalar(0, 'int32'));
+  }
+  return { model: which, state, skipped: [] };
+}
+
+/** What {@link convertTorchvision} did: a classifier's family or a detector's name, and the tensors. */
+export interface TorchvisionConversion {
+  model: string;
+  state: Map<string, tf.Tensor>;
+  skipped: string[];
+}
+
+/**
+ * A torchvision state dict in our names and layouts: a detector (named, or
+ * told by its keys) or a classification backbone (its family, named or
+ * told by its keys).
+ */
+export function convertTorchvision(
+  sd: Map<string, tf.Tensor>,
+  model?: string,
+  options: { disposeSource?: boolean } = {},
+): TorchvisionConversion {
+  const det = model
+    ? (TORCHVISION_DETECTORS as readonly string[]).includes(model)
+      ? (model as TorchvisionDetector)
+      : undefined
+    : detectTorchvisionDetector(sd.keys());
+  if (det) return convertTorchvisionDetector(sd, det, options);
+  const r = convertTorchvisionStateDict(sd, model as TorchvisionFamily | undefined, options);
+  return { model: r.family, state: r.state, skipped: r.skipped };
+}
+
+/** Every name `--model` takes: the detectors, then the classification families. */
+export const TORCHVISION_MODELS: readonly string[] = [
+  ...TORCHVISION_DETECTORS,
+  ...TORCHVISION_FAMILIES,
+];
