@@ -22,7 +22,8 @@ options:
                             weights, optimizer moments, schedule, epoch/iteration, RNG and data order
   --overwrite               train in a work dir holding an earlier run's checkpoints without
                             resuming it (they are replaced); without it such a work dir is an error
-  --load-from CKPT          initialise the weights from CKPT (fine-tuning; mismatched layers are reported and skipped)
+  --load-from CKPT          initialise the weights from CKPT, a tfdet checkpoint or a torchvision .pth
+                            (fine-tuning; mismatched layers, e.g. another numClasses, are reported and skipped)
   --cfg-options K=V [K=V...] override config keys (e.g. trainCfg.maxEpochs=2 optimWrapper.optimizer.lr=0.01)
   --backend NAME            auto | tensorflow | webgpu | wasm | cpu (default: the config's backend, else auto)
   --seed N                  random seed (overrides randomness.seed)

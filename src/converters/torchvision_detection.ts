@@ -20,7 +20,7 @@ import {
 } from '../backbones/convert_torchvision.js';
 
 /** torchvision detection models the converter knows. */
-export const TORCHVISION_DETECTORS = ['retinanet_resnet50_fpn'] as const;
+export const TORCHVISION_DETECTORS = ['retinanet_resnet50_fpn', 'fasterrcnn_resnet50_fpn'] as const;
 export type TorchvisionDetector = (typeof TORCHVISION_DETECTORS)[number];
 
 /** What {@link convertTorchvisionDetector} produced. */
@@ -35,8 +35,13 @@ export interface DetectorConversion {
 /** Which torchvision detector a state dict is from, by its characteristic keys; undefined if none. */
 export function detectTorchvisionDetector(keys: Iterable<string>): TorchvisionDetector | undefined {
   const ks = new Set(keys);
-  if (ks.has('head.classification_head.cls_logits.weight') && ks.has('backbone.body.conv1.weight'))
-    return 'retinanet_resnet50_fpn';
+  if (!ks.has('backbone.body.conv1.weight')) return undefined;
+  if (ks.has('head.classification_head.cls_logits.weight')) return 'retinanet_resnet50_fpn';
+  if (
+    ks.has('roi_heads.box_predictor.cls_score.weight') &&
+    !ks.has('roi_heads.mask_predictor.mask_fcn_logits.weight')
+  )
+    return 'fasterrcnn_resnet50_fpn';
   return undefined;
 }
 
@@ -90,6 +95,45 @@ function mapRetinanet(key: string, blocks: boolean): string | undefined {
   return mapResnetFpn(key, 3);
 }
 
+/** A target name and how the tensor changes on the way (beyond the layout). */
+interface Target {
+  name: string;
+  /** Output rows of a class layer: background moved from first to last, or dropped (box deltas). */
+  classes?: 'bgLast' | 'dropBg';
+}
+
+function mapFasterRcnn(key: string): Target | undefined {
+  let m: RegExpMatchArray | null;
+  if ((m = key.match(/^rpn\.head\.conv\.(?:0\.0\.)?(weight|bias)$/)))
+    return { name: `rpnHead.rpnConv.${m[1]}` };
+  if ((m = key.match(/^rpn\.head\.cls_logits\.(weight|bias)$/)))
+    return { name: `rpnHead.rpnCls.${m[1]}` };
+  if ((m = key.match(/^rpn\.head\.bbox_pred\.(weight|bias)$/)))
+    return { name: `rpnHead.rpnReg.${m[1]}` };
+  // our box head flattens RoI features channel-major, as torch does: fc6 maps by a transpose
+  if ((m = key.match(/^roi_heads\.box_head\.fc([67])\.(weight|bias)$/)))
+    return { name: `roiHead.bboxHead.sharedFcs.${Number(m[1]) - 6}.${m[2]}` };
+  if ((m = key.match(/^roi_heads\.box_predictor\.cls_score\.(weight|bias)$/)))
+    return { name: `roiHead.bboxHead.fcCls.${m[1]}`, classes: 'bgLast' };
+  if ((m = key.match(/^roi_heads\.box_predictor\.bbox_pred\.(weight|bias)$/)))
+    return { name: `roiHead.bboxHead.fcReg.${m[1]}`, classes: 'dropBg' };
+  const name = mapResnetFpn(key, 4);
+  return name ? { name } : undefined;
+}
+
+/**
+ * torchvision's class layers put the background first (`cls_score` row 0,
+ * `bbox_pred` rows 0-3); ours put it last and predict no box for it.
+ */
+function reorderClasses(t: tf.Tensor, how: 'bgLast' | 'dropBg'): tf.Tensor {
+  const n = t.shape[0];
+  return tf.tidy(() =>
+    how === 'bgLast'
+      ? tf.concat([tf.slice(t, [1], [n - 1]), tf.slice(t, [0], [1])], 0)
+      : tf.slice(t, [4], [n - 4]),
+  );
+}
+
 /**
  * Maps a torchvision detection state dict onto the names and layouts of
  * the matching `configs/torchvision/` model. Throws naming the first key
@@ -118,9 +162,17 @@ export function convertTorchvisionDetector(
   const blocks = [...sd.keys()].some((k) => /^backbone\.fpn\.inner_blocks\.\d+\.0\./.test(k));
   const state = new Map<string, tf.Tensor>();
   for (const [key, t] of sd) {
-    const target = mapRetinanet(key, blocks);
+    const retina = which === 'retinanet_resnet50_fpn' ? mapRetinanet(key, blocks) : undefined;
+    const target: Target | undefined =
+      which === 'retinanet_resnet50_fpn'
+        ? retina
+          ? { name: retina }
+          : undefined
+        : mapFasterRcnn(key);
     if (!target) throw new Error(`${which}: no tfdet name for torchvision key '${key}'`);
-    state.set(renameLeaf(target), convertTensor(t, false));
+    const src = target.classes ? reorderClasses(t, target.classes) : t;
+    state.set(renameLeaf(target.name), convertTensor(src, false));
+    if (src !== t) src.dispose();
     if (options.disposeSource) t.dispose();
   }
   // FrozenBatchNorm2d keeps no count; a fresh BatchNorm's is 0

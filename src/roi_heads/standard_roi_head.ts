@@ -73,6 +73,8 @@ export interface RCNNTestCfg {
   scoreThr?: number;
   nms?: { type?: string; iouThreshold: number; classAgnostic?: boolean };
   maxPerImg?: number;
+  /** Drop detections not wider and taller than this (torchvision: 1e-2; default none). */
+  minBboxSize?: number;
   maskThrBinary?: number;
   [key: string]: unknown;
 }

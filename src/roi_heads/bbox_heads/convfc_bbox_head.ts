@@ -325,7 +325,7 @@ export class ConvFCBBoxHead extends Module {
       Float32Array.from(scores),
       Int32Array.from(labels),
       meta,
-      { ...cfg, minBboxSize: -1 },
+      { ...cfg, minBboxSize: cfg.minBboxSize ?? -1 },
       rescale,
     );
   }
@@ -336,6 +336,12 @@ export interface RoIPredictCfg {
   scoreThr?: number;
   nms?: { iouThreshold: number; classAgnostic?: boolean };
   maxPerImg?: number;
+  /**
+   * Drop boxes not wider and taller than this before NMS (torchvision's
+   * `box_min_size`, 1e-2, measured in original-image pixels here; default:
+   * none, as mmdetection).
+   */
+  minBboxSize?: number;
 }
 
 /** mmdet `Shared2FCBBoxHead`: {@link ConvFCBBoxHead} with two shared FCs (default 1024 wide). */
