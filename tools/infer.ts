@@ -5,7 +5,7 @@
  * model predicts masks, and the label map (palette overlay) of a
  * segmentor, which is also written as an indexed PNG.
  *
- *   npx tsx tools/infer.ts CONFIG CHECKPOINT IMAGE... [--out-dir DIR] [--score-thr 0.3] [--backend NAME]
+ *   npx tsx tools/infer.ts CONFIG CHECKPOINT IMAGE... [--out-dir DIR] [--score-thr 0.3] [--backend NAME] [--no-draw]
  *
  * The test pipeline of the config (`testDataloader.dataset.pipeline`, with
  * the annotation loading dropped) prepares each image; boxes, masks and
@@ -38,7 +38,7 @@ interface Prediction {
   predSemSeg?: { data: Uint8Array; height: number; width: number };
 }
 
-const HELP = `usage: tools/infer.ts CONFIG CHECKPOINT IMAGE... [--out-dir DIR] [--score-thr T] [--backend NAME]
+const HELP = `usage: tools/infer.ts CONFIG CHECKPOINT IMAGE... [--out-dir DIR] [--score-thr T] [--backend NAME] [--no-draw]
 
   Draws boxes, instance masks and label maps into DIR/<image>_pred.png, writes
   label maps as DIR/<image>_seg.png and every prediction to DIR/results.json.
@@ -47,6 +47,7 @@ const HELP = `usage: tools/infer.ts CONFIG CHECKPOINT IMAGE... [--out-dir DIR] [
   --out-dir DIR     where results.json and the drawn images go (default work_dirs/infer)
   --score-thr T     draw and report detections with score >= T (default 0.3)
   --backend NAME    auto | tensorflow | webgpu | wasm | cpu (default auto)
+  --no-draw         write results.json (and label maps) only, no drawn images
   --allow-imports   let a JSON config import the modules in its customImports
 `;
 
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
       'score-thr': { type: 'string', default: '0.3' },
       backend: { type: 'string', default: 'auto' },
       'allow-imports': { type: 'boolean' },
+      'no-draw': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -113,7 +115,7 @@ async function main(): Promise<void> {
         2,
       ),
     );
-  const ctx = { model, pipeline, classes, palette, scoreThr };
+  const ctx = { model, pipeline, classes, palette, scoreThr, draw: !values['no-draw'] };
   for (const [i, file] of images.entries()) {
     try {
       results.push(await inferOne(ctx, file, i, path.join(outDir, bases[i])));
@@ -150,11 +152,12 @@ interface InferContext {
   classes: string[];
   palette: number[][] | undefined;
   scoreThr: number;
+  draw: boolean;
 }
 
 /** Runs one image, writes its drawing (and label map) under `base`, returns its results entry. */
 async function inferOne(
-  { model, pipeline, classes, palette, scoreThr }: InferContext,
+  { model, pipeline, classes, palette, scoreThr, draw }: InferContext,
   file: string,
   i: number,
   base: string,
@@ -206,6 +209,10 @@ async function inferOne(
     const present = semSegClasses(seg.data, classes);
     entry.semSeg = { labelMap: segFile, classes: present };
     notes.push(`label map with ${present.length} classes`);
+  }
+  if (!draw) {
+    console.log(`${file}: ${notes.join(', ') || 'no prediction'} (${ms.toFixed(0)} ms)`);
+    return entry;
   }
   const out = `${base}_pred.png`;
   const img = await drawPrediction(

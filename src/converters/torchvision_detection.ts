@@ -20,7 +20,11 @@ import {
 } from '../backbones/convert_torchvision.js';
 
 /** torchvision detection models the converter knows. */
-export const TORCHVISION_DETECTORS = ['retinanet_resnet50_fpn', 'fasterrcnn_resnet50_fpn'] as const;
+export const TORCHVISION_DETECTORS = [
+  'retinanet_resnet50_fpn',
+  'fasterrcnn_resnet50_fpn',
+  'maskrcnn_resnet50_fpn',
+] as const;
 export type TorchvisionDetector = (typeof TORCHVISION_DETECTORS)[number];
 
 /** What {@link convertTorchvisionDetector} produced. */
@@ -37,11 +41,8 @@ export function detectTorchvisionDetector(keys: Iterable<string>): TorchvisionDe
   const ks = new Set(keys);
   if (!ks.has('backbone.body.conv1.weight')) return undefined;
   if (ks.has('head.classification_head.cls_logits.weight')) return 'retinanet_resnet50_fpn';
-  if (
-    ks.has('roi_heads.box_predictor.cls_score.weight') &&
-    !ks.has('roi_heads.mask_predictor.mask_fcn_logits.weight')
-  )
-    return 'fasterrcnn_resnet50_fpn';
+  if (ks.has('roi_heads.mask_predictor.mask_fcn_logits.weight')) return 'maskrcnn_resnet50_fpn';
+  if (ks.has('roi_heads.box_predictor.cls_score.weight')) return 'fasterrcnn_resnet50_fpn';
   return undefined;
 }
 
@@ -98,8 +99,12 @@ function mapRetinanet(key: string, blocks: boolean): string | undefined {
 /** A target name and how the tensor changes on the way (beyond the layout). */
 interface Target {
   name: string;
-  /** Output rows of a class layer: background moved from first to last, or dropped (box deltas). */
-  classes?: 'bgLast' | 'dropBg';
+  /**
+   * Output rows of a class layer: background moved from first to last
+   * (`cls_score`), or its 4 box deltas dropped (`bbox_pred`), or its mask
+   * dropped (`mask_fcn_logits`).
+   */
+  classes?: 'bgLast' | 'dropBg' | 'dropBgMask';
 }
 
 function mapFasterRcnn(key: string): Target | undefined {
@@ -117,6 +122,12 @@ function mapFasterRcnn(key: string): Target | undefined {
     return { name: `roiHead.bboxHead.fcCls.${m[1]}`, classes: 'bgLast' };
   if ((m = key.match(/^roi_heads\.box_predictor\.bbox_pred\.(weight|bias)$/)))
     return { name: `roiHead.bboxHead.fcReg.${m[1]}`, classes: 'dropBg' };
+  if ((m = key.match(/^roi_heads\.mask_head\.(?:(\d+)\.0|mask_fcn(\d+))\.(weight|bias)$/)))
+    return { name: `roiHead.maskHead.convs.${m[1] ?? Number(m[2]) - 1}.conv.${m[3]}` };
+  if ((m = key.match(/^roi_heads\.mask_predictor\.conv5_mask\.(weight|bias)$/)))
+    return { name: `roiHead.maskHead.upsample.${m[1]}` };
+  if ((m = key.match(/^roi_heads\.mask_predictor\.mask_fcn_logits\.(weight|bias)$/)))
+    return { name: `roiHead.maskHead.convLogits.${m[1]}`, classes: 'dropBgMask' };
   const name = mapResnetFpn(key, 4);
   return name ? { name } : undefined;
 }
@@ -125,12 +136,14 @@ function mapFasterRcnn(key: string): Target | undefined {
  * torchvision's class layers put the background first (`cls_score` row 0,
  * `bbox_pred` rows 0-3); ours put it last and predict no box for it.
  */
-function reorderClasses(t: tf.Tensor, how: 'bgLast' | 'dropBg'): tf.Tensor {
+function reorderClasses(t: tf.Tensor, how: NonNullable<Target['classes']>): tf.Tensor {
   const n = t.shape[0];
   return tf.tidy(() =>
     how === 'bgLast'
       ? tf.concat([tf.slice(t, [1], [n - 1]), tf.slice(t, [0], [1])], 0)
-      : tf.slice(t, [4], [n - 4]),
+      : how === 'dropBg'
+        ? tf.slice(t, [4], [n - 4])
+        : tf.slice(t, [1], [n - 1]),
   );
 }
 

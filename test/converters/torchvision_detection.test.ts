@@ -26,6 +26,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../src/backend/index.js';
 import { loadConfig, mergeConfig } from '../../src/config/index.js';
 import { registerAllModules } from '../../src/engine/register_all.js';
+import { rleDecode } from '../../src/masks/index.js';
 import { loadCheckpoint, type Module } from '../../src/nn/index.js';
 import { MODELS as MODELS_REGISTRY } from '../../src/registry.js';
 import { renderSyntheticImage } from '../../src/datasets/index.js';
@@ -42,22 +43,41 @@ const CAP = 2000;
 const MODELS: Record<
   string,
   {
-    cap: Record<string, unknown>;
+    /** Detections per image on both sides, and our config's setting of it. */
+    cap: number;
+    capCfg: Record<string, unknown>;
     label: (l: number) => number;
     /** The model with 6 classes, and the layers that then differ from the COCO model's. */
     sixClasses: Record<string, unknown>;
     classLayers: string[];
   }
 > = {
+  // masks: 30 detections per image on both sides (the mask head's convs on 2000 RoIs would not fit the budget)
+  maskrcnn_resnet50_fpn: {
+    cap: 30,
+    capCfg: { testCfg: { rcnn: { maxPerImg: 30 } } },
+    label: (l) => l - 1,
+    sixClasses: { roiHead: { bboxHead: { numClasses: 6 }, maskHead: { numClasses: 6 } } },
+    classLayers: [
+      'roiHead.bboxHead.fcCls.bias',
+      'roiHead.bboxHead.fcCls.weight',
+      'roiHead.bboxHead.fcReg.bias',
+      'roiHead.bboxHead.fcReg.weight',
+      'roiHead.maskHead.convLogits.bias',
+      'roiHead.maskHead.convLogits.weight',
+    ],
+  },
   retinanet_resnet50_fpn: {
-    cap: { testCfg: { maxPerImg: CAP } },
+    cap: CAP,
+    capCfg: { testCfg: { maxPerImg: CAP } },
     label: (l) => l,
     sixClasses: { bboxHead: { numClasses: 6 } },
     classLayers: ['bboxHead.retinaCls.bias', 'bboxHead.retinaCls.weight'],
   },
   // torchvision's background is class 0, ours is last
   fasterrcnn_resnet50_fpn: {
-    cap: { testCfg: { rcnn: { maxPerImg: CAP } } },
+    cap: CAP,
+    capCfg: { testCfg: { rcnn: { maxPerImg: CAP } } },
     label: (l) => l - 1,
     sixClasses: { roiHead: { bboxHead: { numClasses: 6 } } },
     classLayers: [
@@ -88,15 +108,41 @@ interface TvResult {
   boxes: number[][];
   scores: number[];
   labels: number[];
+  /** Mask R-CNN: each mask above 0.5, row-major bits in base64. */
+  masks?: string[];
 }
 interface OurDet {
   bbox: number[];
   score: number;
   label: number;
+  segmentation?: { size: [number, number]; counts: string };
 }
 
-/** Unmatched torchvision detections: each needs an unused one of ours with its label, box and score. */
-function unmatched(tv: TvResult, ours: OurDet[], label: (l: number) => number): string[] {
+/** IoU of torchvision's packed-bit mask and our RLE. */
+function maskIou(bits: string, rle: NonNullable<OurDet['segmentation']>): number {
+  const packed = Buffer.from(bits, 'base64');
+  const ours = rleDecode(rle, 'C');
+  let inter = 0;
+  let union = 0;
+  for (let i = 0; i < ours.length; i++) {
+    const a = (packed[i >> 3] >> (7 - (i & 7))) & 1;
+    const b = ours[i] ? 1 : 0;
+    inter += a & b;
+    union += a | b;
+  }
+  return union ? inter / union : 1;
+}
+
+/**
+ * Unmatched torchvision detections: each needs an unused one of ours with
+ * its label, box and score. `ious` receives the mask IoU of each match.
+ */
+function unmatched(
+  tv: TvResult,
+  ours: OurDet[],
+  label: (l: number) => number,
+  ious: number[] = [],
+): string[] {
   const used = new Uint8Array(ours.length);
   const missing: string[] = [];
   tv.scores.forEach((score, i) => {
@@ -118,8 +164,10 @@ function unmatched(tv: TvResult, ours: OurDet[], label: (l: number) => number): 
       }
       if (d > 50) break;
     }
-    if (hit >= 0) used[hit] = 1;
-    else
+    if (hit >= 0) {
+      used[hit] = 1;
+      if (tv.masks) ious.push(maskIou(tv.masks[i], ours[hit].segmentation!));
+    } else
       missing.push(
         `#${i} label ${tv.labels[i]} score ${score.toFixed(4)} box [${box.map((v) => v.toFixed(2))}]`,
       );
@@ -176,7 +224,7 @@ describe.runIf(hasTorchvision)('torchvision detectors converted from .pth', () =
           '--min-size',
           String(MIN_SIZE),
           '--detections-per-img',
-          String(CAP),
+          String(MODELS[name].cap),
         ],
         { encoding: 'utf8' },
       );
@@ -196,7 +244,7 @@ describe.runIf(hasTorchvision)('torchvision detectors converted from .pth', () =
         cfg,
         JSON.stringify({
           _base_: path.resolve(`configs/torchvision/${name}.ts`),
-          model: MODELS[name].cap,
+          model: MODELS[name].capCfg,
           testPipeline: [
             { type: 'LoadImageFromFile' },
             { type: 'Resize', scale: [1333, MIN_SIZE], keepRatio: true },
@@ -257,6 +305,7 @@ describe.runIf(hasTorchvision)('torchvision detectors converted from .pth', () =
           '0',
           '--backend',
           'wasm',
+          '--no-draw',
         ],
         { maxBuffer: 1 << 24 },
       );
@@ -268,12 +317,13 @@ describe.runIf(hasTorchvision)('torchvision detectors converted from .pth', () =
       // near-ties are allowed (0.1% of the detections), every other detection must match.
       const counts: string[] = [];
       const missing: string[] = [];
+      const ious: number[] = [];
       let total = 0;
       let countDiff = 0;
       tv.results.forEach((t, i) => {
         const o = ours.results[i].detections;
         expect(path.basename(ours.results[i].image)).toBe(t.image);
-        missing.push(...unmatched(t, o, MODELS[name].label).map((m) => `${t.image} ${m}`));
+        missing.push(...unmatched(t, o, MODELS[name].label, ious).map((m) => `${t.image} ${m}`));
         countDiff += Math.abs(o.length - t.scores.length);
         total += t.scores.length;
         counts.push(String(o.length));
@@ -284,6 +334,13 @@ describe.runIf(hasTorchvision)('torchvision detectors converted from .pth', () =
           `${total - missing.length} of ${total} matched${missing.length ? `; unmatched (near-ties): ${missing.join('; ')}` : ''}`,
       );
       expect(missing.length, missing.join('\n')).toBeLessThanOrEqual(allowed);
+      if (tv.results[0].masks) {
+        const low = ious.filter((v) => v < 0.99);
+        console.log(
+          `${name}: mask IoU over ${ious.length} matched detections: min ${Math.min(...ious).toFixed(4)}, mean ${(ious.reduce((a, b) => a + b, 0) / ious.length).toFixed(5)}`,
+        );
+        expect(low, 'masks with IoU < 0.99').toEqual([]);
+      }
       expect(countDiff).toBeLessThanOrEqual(allowed);
     },
     300_000,

@@ -22,7 +22,7 @@ import {
 import { kaiming } from '../../nn/init.js';
 import { MODELS, Registry } from '../../registry.js';
 import '../../losses/index.js';
-import { cropAndResizeMasks, pasteMask } from './mask_ops.js';
+import { cropAndResizeMasks, pasteMask, pasteMaskTorchvision } from './mask_ops.js';
 
 const upsampleSchema = z
   .object({
@@ -62,7 +62,13 @@ export const fcnMaskHeadSchema = z
       .nullable()
       .optional(),
     /** The R-CNN test config; `maskThrBinary` is read (default 0.5). */
-    testCfg: z.looseObject({ maskThrBinary: z.number().optional() }).nullable().optional(),
+    testCfg: z
+      .looseObject({
+        maskThrBinary: z.number().optional(),
+        pasteMode: z.enum(['mmdet', 'torchvision']).optional(),
+      })
+      .nullable()
+      .optional(),
     initCfg: z.unknown().optional(),
   })
   .strict();
@@ -78,6 +84,12 @@ export interface MaskTrainCfg {
 export interface MaskTestCfg {
   /** Threshold on the pasted probabilities (mmdet `mask_thr_binary`). Default 0.5. */
   maskThrBinary?: number;
+  /**
+   * How a mask is pasted at its box: mmdetection's `grid_sample` of the box
+   * ({@link pasteMask}, the default) or torchvision's resize of the padded
+   * mask to the expanded integer box ({@link pasteMaskTorchvision}).
+   */
+  pasteMode?: 'mmdet' | 'torchvision';
   [key: string]: unknown;
 }
 
@@ -343,6 +355,7 @@ export class FCNMaskHead extends Module {
     const [n, mh, mw, c] = shape;
     const [H, W] = outShape;
     const thr = this.testCfg.maskThrBinary ?? 0.5;
+    const paste = this.testCfg.pasteMode === 'torchvision' ? pasteMaskTorchvision : pasteMask;
     const plane = new Float32Array(mh * mw);
     const prob = new Float32Array(H * W);
     const out: Uint8Array[] = [];
@@ -355,7 +368,7 @@ export class FCNMaskHead extends Module {
       for (let k = 0; k < mh * mw; k++)
         plane[k] = 1 / (1 + Math.exp(-logits[(i * mh * mw + k) * c + ch]));
       prob.fill(0);
-      pasteMask(plane, mh, mw, bboxes.subarray(4 * i, 4 * i + 4), H, W, prob);
+      paste(plane, mh, mw, bboxes.subarray(4 * i, 4 * i + 4), H, W, prob);
       const m = new Uint8Array(H * W);
       for (let k = 0; k < m.length; k++) m[k] = prob[k] >= thr ? 1 : 0;
       out.push(m);

@@ -149,3 +149,68 @@ export function pasteMask(
   }
   return out;
 }
+
+/**
+ * torchvision's `paste_masks_in_image` for one mask: the `mh x mw` mask
+ * padded by one zero pixel each side, its box expanded alike (by
+ * `(mw + 2) / mw` about its centre) and truncated to integers, the padded
+ * mask resized to the box's `(x2 - x1 + 1) x (y2 - y1 + 1)` pixels with
+ * `F.interpolate` (bilinear, `align_corners=False`, float32) and written
+ * into the image where the box covers it. Returns the `imgH * imgW`
+ * probabilities.
+ *
+ * @example
+ * ```ts
+ * // a 2x2 mask of ones at [0, 0, 2, 2] of a 4x4 image: padded to 4x4, the box grows to
+ * // [-1, -1, 3, 3] and the padded mask is resized to its 5x5 pixels
+ * Array.from(pasteMaskTorchvision(Float32Array.of(1, 1, 1, 1), 2, 2, [0, 0, 2, 2], 4, 4)).map((v) => +v.toFixed(3));
+ * // => [0.49, 0.7, 0.49, 0, 0.7, 1, 0.7, 0, 0.49, 0.7, 0.49, 0, 0, 0, 0, 0]
+ * ```
+ */
+export function pasteMaskTorchvision(
+  mask: ArrayLike<number>,
+  mh: number,
+  mw: number,
+  box: ArrayLike<number>,
+  imgH: number,
+  imgW: number,
+  into?: Float32Array,
+): Float32Array {
+  const out = into ?? new Float32Array(imgH * imgW);
+  const [ph, pw] = [mh + 2, mw + 2];
+  const padded = new Float32Array(ph * pw);
+  for (let y = 0; y < mh; y++)
+    for (let x = 0; x < mw; x++) padded[(y + 1) * pw + x + 1] = mask[y * mw + x];
+  const scale = f(pw / mw);
+  const [x1, y1, x2, y2] = [f(box[0]), f(box[1]), f(box[2]), f(box[3])];
+  const wHalf = f(f(f(x2 - x1) * 0.5) * scale);
+  const hHalf = f(f(f(y2 - y1) * 0.5) * scale);
+  const xc = f(f(x2 + x1) * 0.5);
+  const yc = f(f(y2 + y1) * 0.5);
+  const b = [f(xc - wHalf), f(yc - hHalf), f(xc + wHalf), f(yc + hHalf)].map(Math.trunc);
+  const w = Math.max(b[2] - b[0] + 1, 1);
+  const h = Math.max(b[3] - b[1] + 1, 1);
+  const xs = Math.max(b[0], 0);
+  const xe = Math.min(b[2] + 1, imgW);
+  const ys = Math.max(b[1], 0);
+  const ye = Math.min(b[3] + 1, imgH);
+  // torch's area_pixel_compute_source_index: (dst + 0.5) * in / out - 0.5, clamped at 0
+  const source = (d: number, inSize: number, outSize: number): [number, number, number] => {
+    const s = Math.max(f(f(f(inSize / outSize) * f(d + 0.5)) - 0.5), 0);
+    const i0 = Math.floor(s);
+    return [i0, Math.min(i0 + 1, inSize - 1), f(s - i0)];
+  };
+  const cols = Array.from({ length: Math.max(xe - xs, 0) }, (_, k) => source(xs + k - b[0], pw, w));
+  for (let y = ys; y < ye; y++) {
+    const [r0, r1, ly] = source(y - b[1], ph, h);
+    const hy = f(1 - ly);
+    for (let x = xs; x < xe; x++) {
+      const [c0, c1, lx] = cols[x - xs];
+      const hx = f(1 - lx);
+      const top = f(f(hx * padded[r0 * pw + c0]) + f(lx * padded[r0 * pw + c1]));
+      const bottom = f(f(hx * padded[r1 * pw + c0]) + f(lx * padded[r1 * pw + c1]));
+      out[y * imgW + x] = f(f(hy * top) + f(ly * bottom));
+    }
+  }
+  return out;
+}
