@@ -26,6 +26,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../src/backend/index.js';
 import { loadConfig, mergeConfig } from '../../src/config/index.js';
 import { registerAllModules } from '../../src/engine/register_all.js';
+import { generalizedRcnnTransform } from '../../configs/_base_/datasets/torchvision_coco.js';
 import { rleDecode } from '../../src/masks/index.js';
 import { loadCheckpoint, type Module } from '../../src/nn/index.js';
 import { MODELS as MODELS_REGISTRY } from '../../src/registry.js';
@@ -245,18 +246,7 @@ describe.runIf(hasTorchvision)('torchvision detectors converted from .pth', () =
         JSON.stringify({
           _base_: path.resolve(`configs/torchvision/${name}.ts`),
           model: MODELS[name].capCfg,
-          testPipeline: [
-            { type: 'LoadImageFromFile' },
-            { type: 'Resize', scale: [1333, MIN_SIZE], keepRatio: true },
-            {
-              type: 'Normalize',
-              mean: [123.675, 116.28, 103.53],
-              std: [58.395, 57.12, 57.375],
-              toRgb: true,
-            },
-            { type: 'Pad', sizeDivisor: 32 },
-            { type: 'PackDetInputs' },
-          ],
+          testPipeline: generalizedRcnnTransform(MIN_SIZE),
         }),
       );
       const ckpt = path.join(dir, `${name}.safetensors`);
