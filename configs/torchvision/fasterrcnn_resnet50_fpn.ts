@@ -16,6 +16,10 @@
  *
  *   npx tsx tools/convert_checkpoint.ts fasterrcnn_resnet50_fpn_coco-258fb6c6.pth work_dirs/frcnn_tv.safetensors --from torchvision --config configs/torchvision/fasterrcnn_resnet50_fpn.ts
  */
+import {
+  torchvisionAnchorGenerator,
+  torchvisionBoxCoder,
+} from '../_base_/models/torchvision_parts.js';
 import { torchvisionCocoClasses } from '../_base_/datasets/torchvision_coco.js';
 
 export default {
@@ -36,20 +40,11 @@ export default {
       type: 'RPNHead',
       inChannels: 256,
       featChannels: 256,
-      anchorGenerator: {
-        type: 'AnchorGenerator',
-        strides: [4, 8, 16, 32, 64],
-        ratios: [0.5, 1.0, 2.0],
-        sizes: [[32], [64], [128], [256], [512]],
-        roundBase: true,
-        stridesFromFeatmaps: true,
-      },
-      bboxCoder: {
-        type: 'DeltaXYWHBBoxCoder',
-        targetMeans: [0.0, 0.0, 0.0, 0.0],
-        targetStds: [1.0, 1.0, 1.0, 1.0],
-        clampBelow: false,
-      },
+      anchorGenerator: torchvisionAnchorGenerator(
+        [4, 8, 16, 32, 64],
+        [[32], [64], [128], [256], [512]],
+      ),
+      bboxCoder: torchvisionBoxCoder([1.0, 1.0, 1.0, 1.0]),
       lossCls: { type: 'CrossEntropyLoss', useSigmoid: true, lossWeight: 1.0 },
       lossBbox: { type: 'L1Loss', lossWeight: 1.0 },
     },
@@ -68,12 +63,7 @@ export default {
         fcOutChannels: 1024,
         roiFeatSize: 7,
         numClasses: 90,
-        bboxCoder: {
-          type: 'DeltaXYWHBBoxCoder',
-          targetMeans: [0.0, 0.0, 0.0, 0.0],
-          targetStds: [0.1, 0.1, 0.2, 0.2],
-          clampBelow: false,
-        },
+        bboxCoder: torchvisionBoxCoder([0.1, 0.1, 0.2, 0.2]),
         regClassAgnostic: false,
         lossCls: { type: 'CrossEntropyLoss', useSigmoid: false, lossWeight: 1.0 },
         lossBbox: { type: 'L1Loss', lossWeight: 1.0 },

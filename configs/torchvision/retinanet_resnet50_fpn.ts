@@ -12,6 +12,10 @@
  *   npx tsx tools/convert_checkpoint.ts retinanet_resnet50_fpn_coco-eeacb38b.pth work_dirs/retinanet_tv.safetensors --from torchvision --config configs/torchvision/retinanet_resnet50_fpn.ts
  *   npx tsx tools/infer.ts configs/torchvision/retinanet_resnet50_fpn.ts work_dirs/retinanet_tv.safetensors photo.jpg
  */
+import {
+  torchvisionAnchorGenerator,
+  torchvisionBoxCoder,
+} from '../_base_/models/torchvision_parts.js';
 const sizes = [32, 64, 128, 256, 512].map((x) => [
   x,
   Math.trunc(x * 2 ** (1 / 3)),
@@ -45,20 +49,8 @@ export default {
       inChannels: 256,
       stackedConvs: 4,
       featChannels: 256,
-      anchorGenerator: {
-        type: 'AnchorGenerator',
-        strides: [8, 16, 32, 64, 128],
-        ratios: [0.5, 1.0, 2.0],
-        sizes,
-        roundBase: true,
-        stridesFromFeatmaps: true,
-      },
-      bboxCoder: {
-        type: 'DeltaXYWHBBoxCoder',
-        targetMeans: [0.0, 0.0, 0.0, 0.0],
-        targetStds: [1.0, 1.0, 1.0, 1.0],
-        clampBelow: false,
-      },
+      anchorGenerator: torchvisionAnchorGenerator([8, 16, 32, 64, 128], sizes),
+      bboxCoder: torchvisionBoxCoder([1.0, 1.0, 1.0, 1.0]),
       lossCls: { type: 'FocalLoss', useSigmoid: true, gamma: 2.0, alpha: 0.25, lossWeight: 1.0 },
       lossBbox: { type: 'L1Loss', lossWeight: 1.0 },
     },

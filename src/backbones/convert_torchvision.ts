@@ -64,7 +64,8 @@ const BN_RENAMES: Record<string, string> = {
   num_batches_tracked: 'numBatchesTracked',
 };
 
-const renameLeaf = (name: string): string => {
+/** A torch name with its BatchNorm buffer leaf renamed (`running_mean` -> `runningMean`, ...). */
+export const renameLeaf = (name: string): string => {
   const i = name.lastIndexOf('.');
   const leaf = name.slice(i + 1);
   return BN_RENAMES[leaf] ? `${name.slice(0, i + 1)}${BN_RENAMES[leaf]}` : name;

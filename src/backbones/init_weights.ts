@@ -18,7 +18,7 @@ import {
   Module,
   type LoadReport,
 } from '../nn/index.js';
-import { biasInitWithProb, init as nnInit, readWeights } from '../nn/index.js';
+import { biasInitWithProb, init as nnInit, loadWeightsFile } from '../nn/index.js';
 import { convertTorchvisionStateDict } from './convert_torchvision.js';
 
 /** One initialiser config; keys are camelCase mirrors of mmengine's. */
@@ -121,25 +121,6 @@ function initLayer(m: Module, cfg: InitCfg): void {
 }
 
 /**
- * The model tensors of a checkpoint file: a tfdet safetensors file (its
- * optimizer tensors left out), or a PyTorch `.pth` of a torchvision model,
- * converted on the fly as `tools/convert_checkpoint.ts --from torchvision`
- * would.
- */
-function pretrainedState(file: string): Map<string, tf.Tensor> {
-  const { tensors, format } = readWeights(file);
-  if (format === 'pth')
-    return convertTorchvisionStateDict(tensors, undefined, { disposeSource: true }).state;
-  for (const [k, t] of tensors) {
-    if (k.startsWith('optimizer.')) {
-      t.dispose();
-      tensors.delete(k);
-    }
-  }
-  return tensors;
-}
-
-/**
  * Loads `cfg.checkpoint` (tfdet safetensors, or a torchvision `.pth`) into
  * `module`, non-strictly, keeping only keys under `cfg.prefix` (stripped, as
  * mmengine's `prefix`). Logs and returns the load report.
@@ -148,7 +129,12 @@ export function loadPretrained(
   module: Module,
   cfg: { checkpoint: string; prefix?: string; log?: boolean },
 ): LoadReport {
-  const state = pretrainedState(cfg.checkpoint);
+  // a torchvision .pth is converted on loading, as tools/convert_checkpoint.ts would
+  const { state, optimizerState } = loadWeightsFile(
+    cfg.checkpoint,
+    (sd) => convertTorchvisionStateDict(sd, undefined, { disposeSource: true }).state,
+  );
+  for (const t of optimizerState.values()) t.dispose();
   try {
     const prefix = cfg.prefix ? cfg.prefix.replace(/\.$/, '') : undefined;
     const report = module.loadStateDict(state, { strict: false, prefix });

@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   convertTensor,
   convertTorchvisionStateDict,
+  renameLeaf,
   TORCHVISION_FAMILIES,
   type TorchvisionFamily,
 } from '../backbones/convert_torchvision.js';
@@ -44,18 +45,6 @@ export function detectTorchvisionDetector(keys: Iterable<string>): TorchvisionDe
   if (ks.has('roi_heads.mask_predictor.mask_fcn_logits.weight')) return 'maskrcnn_resnet50_fpn';
   if (ks.has('roi_heads.box_predictor.cls_score.weight')) return 'fasterrcnn_resnet50_fpn';
   return undefined;
-}
-
-const BN_LEAVES: Record<string, string> = {
-  running_mean: 'runningMean',
-  running_var: 'runningVar',
-  num_batches_tracked: 'numBatchesTracked',
-};
-
-function renameLeaf(name: string): string {
-  const i = name.lastIndexOf('.');
-  const leaf = BN_LEAVES[name.slice(i + 1)];
-  return leaf ? `${name.slice(0, i + 1)}${leaf}` : name;
 }
 
 /**
@@ -107,29 +96,27 @@ interface Target {
   classes?: 'bgLast' | 'dropBg' | 'dropBgMask';
 }
 
-function mapFasterRcnn(key: string): Target | undefined {
+/** Faster / Mask R-CNN: a plain name, or a target whose class rows change. */
+function mapRcnn(key: string): string | Target | undefined {
   let m: RegExpMatchArray | null;
   if ((m = key.match(/^rpn\.head\.conv\.(?:0\.0\.)?(weight|bias)$/)))
-    return { name: `rpnHead.rpnConv.${m[1]}` };
-  if ((m = key.match(/^rpn\.head\.cls_logits\.(weight|bias)$/)))
-    return { name: `rpnHead.rpnCls.${m[1]}` };
-  if ((m = key.match(/^rpn\.head\.bbox_pred\.(weight|bias)$/)))
-    return { name: `rpnHead.rpnReg.${m[1]}` };
+    return `rpnHead.rpnConv.${m[1]}`;
+  if ((m = key.match(/^rpn\.head\.cls_logits\.(weight|bias)$/))) return `rpnHead.rpnCls.${m[1]}`;
+  if ((m = key.match(/^rpn\.head\.bbox_pred\.(weight|bias)$/))) return `rpnHead.rpnReg.${m[1]}`;
   // our box head flattens RoI features channel-major, as torch does: fc6 maps by a transpose
   if ((m = key.match(/^roi_heads\.box_head\.fc([67])\.(weight|bias)$/)))
-    return { name: `roiHead.bboxHead.sharedFcs.${Number(m[1]) - 6}.${m[2]}` };
+    return `roiHead.bboxHead.sharedFcs.${Number(m[1]) - 6}.${m[2]}`;
   if ((m = key.match(/^roi_heads\.box_predictor\.cls_score\.(weight|bias)$/)))
     return { name: `roiHead.bboxHead.fcCls.${m[1]}`, classes: 'bgLast' };
   if ((m = key.match(/^roi_heads\.box_predictor\.bbox_pred\.(weight|bias)$/)))
     return { name: `roiHead.bboxHead.fcReg.${m[1]}`, classes: 'dropBg' };
   if ((m = key.match(/^roi_heads\.mask_head\.(?:(\d+)\.0|mask_fcn(\d+))\.(weight|bias)$/)))
-    return { name: `roiHead.maskHead.convs.${m[1] ?? Number(m[2]) - 1}.conv.${m[3]}` };
+    return `roiHead.maskHead.convs.${m[1] ?? Number(m[2]) - 1}.conv.${m[3]}`;
   if ((m = key.match(/^roi_heads\.mask_predictor\.conv5_mask\.(weight|bias)$/)))
-    return { name: `roiHead.maskHead.upsample.${m[1]}` };
+    return `roiHead.maskHead.upsample.${m[1]}`;
   if ((m = key.match(/^roi_heads\.mask_predictor\.mask_fcn_logits\.(weight|bias)$/)))
     return { name: `roiHead.maskHead.convLogits.${m[1]}`, classes: 'dropBgMask' };
-  const name = mapResnetFpn(key, 4);
-  return name ? { name } : undefined;
+  return mapResnetFpn(key, 4);
 }
 
 /**
@@ -175,13 +162,8 @@ export function convertTorchvisionDetector(
   const blocks = [...sd.keys()].some((k) => /^backbone\.fpn\.inner_blocks\.\d+\.0\./.test(k));
   const state = new Map<string, tf.Tensor>();
   for (const [key, t] of sd) {
-    const retina = which === 'retinanet_resnet50_fpn' ? mapRetinanet(key, blocks) : undefined;
-    const target: Target | undefined =
-      which === 'retinanet_resnet50_fpn'
-        ? retina
-          ? { name: retina }
-          : undefined
-        : mapFasterRcnn(key);
+    const mapped = which === 'retinanet_resnet50_fpn' ? mapRetinanet(key, blocks) : mapRcnn(key);
+    const target = typeof mapped === 'string' ? { name: mapped } : mapped;
     if (!target) throw new Error(`${which}: no tfdet name for torchvision key '${key}'`);
     const src = target.classes ? reorderClasses(t, target.classes) : t;
     state.set(renameLeaf(target.name), convertTensor(src, false));

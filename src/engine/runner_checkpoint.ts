@@ -11,12 +11,10 @@ import { convertTorchvision } from '../converters/index.js';
 import {
   CheckpointError,
   formatLoadReport,
-  isTorchFile,
   loadCheckpoint,
-  readWeights,
+  loadWeightsFile,
   sidecarPath,
   saveCheckpoint as writeCheckpoint,
-  type LoadedCheckpoint,
   type LoadReport,
 } from '../nn/index.js';
 import type { RngState } from '../utils/random.js';
@@ -24,34 +22,6 @@ import type { CheckpointContent } from './hooks/hook.js';
 import type { OptimizerMeta } from './optim/optimizers.js';
 import type { Runner } from './runner.js';
 import { NonFiniteStateError, nonFiniteTensors } from './train_step.js';
-
-/**
- * A tfdet checkpoint, or a torchvision `.pth` converted on the fly
- * (`tools/convert_checkpoint.ts --from torchvision` does the same once).
- */
-function loadWeightsFile(file: string): LoadedCheckpoint {
-  if (!isTorchCheckpointFile(file)) return loadCheckpoint(file);
-  const { tensors } = readWeights(file);
-  try {
-    const { state } = convertTorchvision(tensors, undefined, { disposeSource: true });
-    return { state, optimizerState: new Map(), meta: {} };
-  } catch (e) {
-    for (const t of tensors.values()) t.dispose();
-    throw new CheckpointError(file, (e as Error).message);
-  }
-}
-
-/** Whether `file` starts as a torch.save file does (zip or pickle), read from its first bytes. */
-function isTorchCheckpointFile(file: string): boolean {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const head = new Uint8Array(4);
-    fs.readSync(fd, head, 0, 4, 0);
-    return isTorchFile(head);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /** The checkpoint to resume from, per `resume` / `loadFrom` (mmengine's rules), or undefined. */
 export function checkpointToResume(runner: Runner): string | undefined {
@@ -215,7 +185,11 @@ export async function resumeRunner(runner: Runner, file: string): Promise<void> 
  * match; the rest are reported (and kept in {@link loadReport}).
  */
 export async function loadRunnerWeights(runner: Runner, file: string): Promise<LoadReport> {
-  const ck = loadWeightsFile(file);
+  // a torchvision .pth is converted on loading, as tools/convert_checkpoint.ts would
+  const ck = loadWeightsFile(
+    file,
+    (sd) => convertTorchvision(sd, undefined, { disposeSource: true }).state,
+  );
   try {
     const report = runner.model.loadStateDict(ck.state, { strict: false });
     runner.loadReport = report;

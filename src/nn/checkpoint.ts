@@ -228,7 +228,8 @@ export function readSafetensors(file: string): SafetensorsContent {
   return decodeSafetensors(readCheckpointBytes(file), file);
 }
 
-function readCheckpointBytes(file: string): Uint8Array {
+/** The bytes of a checkpoint file; a CheckpointError naming it when it cannot be read. */
+export function readCheckpointBytes(file: string): Uint8Array {
   try {
     return readFileBytes(file);
   } catch (e) {

@@ -17,9 +17,15 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { unzipSync } from 'fflate';
-import { FsError } from '../utils/fs_error.js';
-import { readFileBytes } from '../utils/fs.js';
-import { CheckpointError, decodeSafetensors } from './checkpoint.js';
+import { readTextIfExists } from '../utils/fs.js';
+import {
+  checkpointFromBytes,
+  CheckpointError,
+  decodeSafetensors,
+  readCheckpointBytes,
+  sidecarPath,
+  type LoadedCheckpoint,
+} from './checkpoint.js';
 import {
   rebuildTensor,
   STORAGE_CLASSES,
@@ -241,13 +247,7 @@ function decodeLegacy(bytes: Uint8Array, file: string): unknown {
 
 /** Reads a torch file from disk ({@link decodeTorchFile}). */
 export function readTorchFile(file: string): TorchFile {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileBytes(file);
-  } catch (e) {
-    throw new CheckpointError(file, `cannot read: ${(e as FsError).code ?? (e as Error).message}`);
-  }
-  return decodeTorchFile(bytes, file);
+  return decodeTorchFile(readCheckpointBytes(file), file);
 }
 
 /** A state dict read from a torch file, and what wrapped it. */
@@ -333,9 +333,13 @@ export function readTorchStateDict(file: string): {
   meta?: unknown;
 } {
   const sd = torchStateDict(readTorchFile(file).value, file);
+  return { tensors: tfTensors(sd), meta: sd.meta };
+}
+
+function tfTensors(sd: TorchStateDict): Map<string, tf.Tensor> {
   const tensors = new Map<string, tf.Tensor>();
   for (const [k, v] of sd.tensors) tensors.set(k, v.toTensor());
-  return { tensors, meta: sd.meta };
+  return tensors;
 }
 
 /** Weights read by {@link readWeights}: tensors by name and the format they came in. */
@@ -351,18 +355,34 @@ export interface ForeignWeights {
  * `.safetensors` file, told apart by content, not by name.
  */
 export function readWeights(file: string): ForeignWeights {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileBytes(file);
-  } catch (e) {
-    throw new CheckpointError(file, `cannot read: ${(e as FsError).code ?? (e as Error).message}`);
-  }
+  const bytes = readCheckpointBytes(file);
   if (isTorchFile(bytes)) {
     const sd = torchStateDict(decodeTorchFile(bytes, file).value, file);
-    const tensors = new Map<string, tf.Tensor>();
-    for (const [k, v] of sd.tensors) tensors.set(k, v.toTensor());
-    return { tensors, format: 'pth', meta: sd.meta };
+    return { tensors: tfTensors(sd), format: 'pth', meta: sd.meta };
   }
   const { tensors, metadata } = decodeSafetensors(bytes, file);
   return { tensors, format: 'safetensors', meta: metadata };
+}
+
+/**
+ * The weights to load into a model (Pretrained, `--load-from`) from a tfdet
+ * checkpoint — read as {@link loadCheckpoint} does, sidecar checked — or from
+ * a torch.save file, whose state dict `fromTorch` maps onto our names and
+ * layouts (a converter; it may dispose what it is given). The file is read
+ * once; a converter's refusal is a CheckpointError naming the file.
+ */
+export function loadWeightsFile(
+  file: string,
+  fromTorch: (tensors: Map<string, tf.Tensor>) => Map<string, tf.Tensor>,
+): LoadedCheckpoint {
+  const bytes = readCheckpointBytes(file);
+  if (!isTorchFile(bytes))
+    return checkpointFromBytes(bytes, readTextIfExists(sidecarPath(file)), file);
+  const tensors = tfTensors(torchStateDict(decodeTorchFile(bytes, file).value, file));
+  try {
+    return { state: fromTorch(tensors), optimizerState: new Map(), meta: {} };
+  } catch (e) {
+    for (const t of tensors.values()) t.dispose();
+    throw new CheckpointError(file, (e as Error).message);
+  }
 }

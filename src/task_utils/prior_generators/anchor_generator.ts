@@ -102,6 +102,7 @@ const roundHalfEven = (v: number): number => {
  */
 export class AnchorGenerator extends BasePriorGenerator {
   readonly ratios: Float32Array;
+  /** Anchor scales relative to the base size (with `sizes`, base size 1: the first level's sizes). */
   readonly scales: Float32Array;
   readonly baseSizes: number[];
   readonly scaleMajor: boolean;
