@@ -18,19 +18,29 @@
  * classification models (`--model resnet|vgg|mobilenet_v2|mobilenet_v3|densenet|googlenet`);
  * which one is told from the keys when `--model` is left out. See
  * docs/pretrained.md and docs/model_zoo.md.
+ *
+ * `--from mmdet` takes mmdetection's and mmsegmentation's checkpoints for
+ * the configs that mirror them (`--model retinanet|faster_rcnn|mask_rcnn|fcos|ssd300|yolov3|fcn|deeplabv3`,
+ * told from the keys when left out); its `{meta, state_dict}` wrapper is unwrapped.
  */
 import { parseArgs } from 'node:util';
-import { convertTorchvision, TORCHVISION_MODELS } from '../src/converters/index.js';
+import {
+  convertMmdet,
+  convertTorchvision,
+  MMDET_MODELS,
+  TORCHVISION_MODELS,
+  type MmdetModel,
+} from '../src/converters/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { reportError, runCli, UsageError } from '../src/engine/cli.js';
 import { registerAllModules } from '../src/engine/register_all.js';
 import { formatLoadReport, readWeights, saveCheckpoint, type Module } from '../src/nn/index.js';
 import { MODELS } from '../src/registry.js';
 
-const SOURCES = ['torchvision'] as const;
+const SOURCES = ['torchvision', 'mmdet'] as const;
 const USAGE =
   `usage: tsx tools/convert_checkpoint.ts INPUT(.pth|.safetensors) OUTPUT.safetensors --from ${SOURCES.join('|')} ` +
-  `[--model ${TORCHVISION_MODELS.join('|')}] [--config CONFIG [--prefix PREFIX]]`;
+  `[--model ${[...TORCHVISION_MODELS, ...MMDET_MODELS].join('|')}] [--config CONFIG [--prefix PREFIX]]`;
 
 /** Runs the tool on `argv`; returns the exit status (errors are reported, not thrown). */
 export async function main(argv: string[]): Promise<number> {
@@ -69,9 +79,10 @@ function parse(argv: string[]) {
       USAGE,
     );
   const model = values.model;
-  if (model && !TORCHVISION_MODELS.includes(model))
+  const models: readonly string[] = values.from === 'mmdet' ? MMDET_MODELS : TORCHVISION_MODELS;
+  if (model && !models.includes(model))
     throw new UsageError(
-      `--model: expected one of ${TORCHVISION_MODELS.join(', ')}, got '${model}'`,
+      `--model: expected one of ${models.join(', ')} for --from ${values.from}, got '${model}'`,
       USAGE,
     );
   if (values.prefix !== undefined && !values.config)
@@ -79,7 +90,7 @@ function parse(argv: string[]) {
       '--prefix: only with --config (it places the weights in that model)',
       USAGE,
     );
-  return { input: positionals[0], output: positionals[1], model, values };
+  return { input: positionals[0], output: positionals[1], model, from: values.from!, values };
 }
 
 async function convert(argv: string[]): Promise<number> {
@@ -98,7 +109,10 @@ async function convert(argv: string[]): Promise<number> {
   }
   const { tensors, format } = readWeights(input);
   try {
-    const r = convertTorchvision(tensors, args.model, { disposeSource: true });
+    const r =
+      args.from === 'mmdet'
+        ? convertMmdet(tensors, args.model as MmdetModel | undefined, { disposeSource: true })
+        : convertTorchvision(tensors, args.model, { disposeSource: true });
     try {
       if (target) {
         const prefix = values.prefix ? values.prefix.replace(/\.$/, '') : undefined;
@@ -109,13 +123,13 @@ async function convert(argv: string[]): Promise<number> {
       }
       saveCheckpoint(output, {
         state: r.state,
-        meta: { source: 'torchvision', model: r.model, convertedFrom: input },
+        meta: { source: args.from, model: r.model, convertedFrom: input },
       });
     } finally {
       for (const t of r.state.values()) t.dispose();
     }
     console.log(
-      `${input} (${format}, torchvision ${r.model}) -> ${output}: ${r.state.size} tensors mapped` +
+      `${input} (${format}, ${args.from} ${r.model}) -> ${output}: ${r.state.size} tensors mapped` +
         `${r.skipped.length ? `; skipped ${r.skipped.join(', ')}` : '; none skipped'}` +
         `${target ? '' : '; unmatched: not checked (pass --config to check against a model)'}`,
     );

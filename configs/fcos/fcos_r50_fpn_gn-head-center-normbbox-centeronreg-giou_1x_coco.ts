@@ -1,6 +1,7 @@
 /**
- * FCOS R-50-FPN with the improvements (mmdet
- * `fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-giou_1x_coco.py`):
+ * FCOS R-50-FPN (pytorch-style ResNet) with the improvements of mmdet
+ * `fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-giou_1x_coco.py`
+ * (the caffe-style model its checkpoint loads into is the `fcos_r50-caffe_...` config):
  * GN head, centre sampling, distances normalised by the stride, centerness on
  * the regression branch, GIoU loss; P3-P7 from the FPN outputs.
  */

@@ -1,1 +1,2 @@
 export * from './torchvision_detection.js';
+export * from './mmdet.js';

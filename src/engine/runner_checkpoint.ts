@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { configToJSON } from '../config/index.js';
-import { convertTorchvision } from '../converters/index.js';
+import { convertMmdet, convertTorchvision, detectMmdetModel } from '../converters/index.js';
 import {
   CheckpointError,
   formatLoadReport,
@@ -185,10 +185,11 @@ export async function resumeRunner(runner: Runner, file: string): Promise<void> 
  * match; the rest are reported (and kept in {@link loadReport}).
  */
 export async function loadRunnerWeights(runner: Runner, file: string): Promise<LoadReport> {
-  // a torchvision .pth is converted on loading, as tools/convert_checkpoint.ts would
-  const ck = loadWeightsFile(
-    file,
-    (sd) => convertTorchvision(sd, undefined, { disposeSource: true }).state,
+  // a torchvision or mmdetection .pth is converted on loading, as tools/convert_checkpoint.ts would
+  const ck = loadWeightsFile(file, (sd) =>
+    detectMmdetModel(sd.keys())
+      ? convertMmdet(sd, undefined, { disposeSource: true }).state
+      : convertTorchvision(sd, undefined, { disposeSource: true }).state,
   );
   try {
     const report = runner.model.loadStateDict(ck.state, { strict: false });

@@ -172,7 +172,7 @@ describe('Runner.train', () => {
     );
     await r2.train();
     expect(r2.loadReport?.mismatchedKeys).toHaveLength(2);
-    // a .pth is taken as torchvision's; one that is not a torchvision model says so, naming the file
+    // a .pth is taken as torchvision's or mmdetection's; one that is neither says so, naming the file
     await expect(r2.loadFrom('test/fixtures/nn/mmdet.pth')).rejects.toThrow(
       /mmdet\.pth: cannot tell which torchvision model these weights are from/,
     );
