@@ -132,7 +132,12 @@ describe.runIf(hasTorchvision)(`${NAME} saved with torch.save`, () => {
     expect(await convertCheckpoint([pth, fromPth])).toBe(2);
     expect(await convertCheckpoint([pth, fromPth, '--from', 'timm'])).toBe(2);
     expect(err.mock.calls.flat().join(' ')).toMatch(
-      /--from: expected one of torchvision, got 'timm'/,
+      /--from: expected one of torchvision, mmdet, got 'timm'/,
+    );
+    // a model name of the other source is refused, naming the source's list
+    expect(await convertCheckpoint([pth, fromPth, '--from', 'mmdet', '--model', 'resnet'])).toBe(2);
+    expect(err.mock.calls.flat().join(' ')).toMatch(
+      /--model: expected one of retinanet, .*deeplabv3 for --from mmdet, got 'resnet'/,
     );
     err.mockRestore();
   });
