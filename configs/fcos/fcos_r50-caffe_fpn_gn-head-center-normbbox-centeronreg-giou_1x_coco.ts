@@ -6,24 +6,13 @@
  * (stride on the first 1x1 conv), biases on the GN head convs, and caffe's
  * input (BGR, mean subtracted, std 1).
  */
-const imgNorm = { mean: [103.53, 116.28, 123.675], std: [1.0, 1.0, 1.0], toRgb: false };
-const trainPipeline = [
-  { type: 'LoadImageFromFile' },
-  { type: 'LoadAnnotations', withBbox: true },
-  { type: 'Resize', scale: [1333, 800], keepRatio: true },
-  { type: 'RandomFlip', prob: 0.5 },
-  { type: 'Normalize', ...imgNorm },
-  { type: 'Pad', sizeDivisor: 32 },
-  { type: 'PackDetInputs' },
-];
-const testPipeline = [
-  { type: 'LoadImageFromFile' },
-  { type: 'Resize', scale: [1333, 800], keepRatio: true },
-  { type: 'LoadAnnotations', withBbox: true },
-  { type: 'Normalize', ...imgNorm },
-  { type: 'Pad', sizeDivisor: 32 },
-  { type: 'PackDetInputs' },
-];
+import { cocoDetectionPipelines } from '../_base_/datasets/coco_detection.js';
+
+const { trainPipeline, testPipeline } = cocoDetectionPipelines({
+  mean: [103.53, 116.28, 123.675],
+  std: [1.0, 1.0, 1.0],
+  toRgb: false,
+});
 export default {
   _base_: ['./fcos_r50_fpn_gn-head-center-normbbox-centeronreg-giou_1x_coco.ts'],
   model: {

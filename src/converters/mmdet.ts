@@ -109,9 +109,9 @@ export function convertMmdet(
   const state = new Map<string, tf.Tensor>();
   const skipped: string[] = [];
   for (const [key, t] of sd) {
-    // mmengine's EMA copies and the data preprocessor hold no weights of the model
-    if (/^(ema_|data_preprocessor\.)/.test(key)) {
-      skipped.push(`${key} (not a model weight)`);
+    // mmdetection 2.x's EMA hooks keep their averages as model buffers named `ema_*`
+    if (key.startsWith('ema_')) {
+      skipped.push(`${key} (an EMA copy, not a model weight)`);
     } else {
       state.set(mmdetKey(key, which), convertTensor(t, false));
     }

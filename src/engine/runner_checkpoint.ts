@@ -186,11 +186,12 @@ export async function resumeRunner(runner: Runner, file: string): Promise<void> 
  */
 export async function loadRunnerWeights(runner: Runner, file: string): Promise<LoadReport> {
   // a torchvision or mmdetection .pth is converted on loading, as tools/convert_checkpoint.ts would
-  const ck = loadWeightsFile(file, (sd) =>
-    detectMmdetModel(sd.keys())
-      ? convertMmdet(sd, undefined, { disposeSource: true }).state
-      : convertTorchvision(sd, undefined, { disposeSource: true }).state,
-  );
+  const ck = loadWeightsFile(file, (sd) => {
+    const mmdet = detectMmdetModel(sd.keys());
+    return mmdet
+      ? convertMmdet(sd, mmdet, { disposeSource: true }).state
+      : convertTorchvision(sd, undefined, { disposeSource: true }).state;
+  });
   try {
     const report = runner.model.loadStateDict(ck.state, { strict: false });
     runner.loadReport = report;

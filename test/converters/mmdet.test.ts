@@ -98,6 +98,18 @@ describe('mmdetection key mapping', () => {
     for (const t of [...old.values(), ...r.state.values()]) t.dispose();
   });
 
+  it("leaves out mmdetection 2.x's EMA buffers and reports them", () => {
+    const sd = new Map([
+      ['backbone.conv1.weight', tf.zeros([64, 3, 1, 1])],
+      ['bbox_head.retina_cls.weight', tf.zeros([720, 256, 1, 1])],
+      ['ema_backbone_conv1_weight', tf.zeros([64, 3, 1, 1])],
+    ]);
+    const r = convertMmdet(sd);
+    expect([...r.state.keys()]).toEqual(['backbone.conv1.weight', 'bboxHead.retinaCls.weight']);
+    expect(r.skipped).toEqual(['ema_backbone_conv1_weight (an EMA copy, not a model weight)']);
+    for (const t of [...sd.values(), ...r.state.values()]) t.dispose();
+  });
+
   it('refuses weights from no model it knows, naming its keys', () => {
     const sd = new Map([['conv1.weight', tf.zeros([1])]]);
     expect(() => convertMmdet(sd)).toThrow(/cannot tell which mmdetection model.*conv1\.weight/);
