@@ -189,6 +189,12 @@ export const resnetSchema = z
     style: z.enum(['pytorch', 'caffe']).default('pytorch'),
     deepStem: z.boolean().default(false),
     avgDown: z.boolean().default(false),
+    /**
+     * mmseg's `contract_dilation` (torchvision's `replace_stride_with_dilation`
+     * does the same): in a stage dilated by d > 1 the first block's 3x3 conv
+     * uses d / 2, the previous stage's dilation.
+     */
+    contractDilation: z.boolean().default(false),
     frozenStages: z.number().int().min(-1).default(-1),
     normCfg: normCfgSchema.default({ type: 'BN', requiresGrad: true }),
     normEval: z.boolean().default(true),
@@ -210,6 +216,9 @@ export type ResNetOptions = z.input<typeof resnetSchema>;
  * - `zeroInitResidual`: the last norm of each block starts at zero, so each
  *   block starts as the identity (Goyal et al. 2017).
  * - `deepStem` / `avgDown`: the ResNet-D tweaks (see {@link ResNetV1d}).
+ * - `strides` / `dilations` per stage, with `contractDilation`: a dilated
+ *   network at output stride 8 (`strides: [1, 2, 1, 1]`, `dilations: [1, 1, 2, 4]`),
+ *   as mmseg's ResNet-D8 and torchvision's segmentation backbones.
  *
  * @example
  * ```ts
@@ -309,7 +318,10 @@ export class ResNet extends Module {
             inplanes: b === 0 ? inplanes : out,
             planes,
             stride: s,
-            dilation: dilations[i],
+            dilation:
+              b === 0 && o.contractDilation && dilations[i] > 1
+                ? Math.floor(dilations[i] / 2)
+                : dilations[i],
             downsample,
             style: o.style,
             normCfg: o.normCfg,

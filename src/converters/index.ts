@@ -1,2 +1,3 @@
 export * from './torchvision_detection.js';
+export * from './torchvision_segmentation.js';
 export * from './mmdet.js';

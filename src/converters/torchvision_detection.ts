@@ -19,6 +19,12 @@ import {
   TORCHVISION_FAMILIES,
   type TorchvisionFamily,
 } from '../backbones/convert_torchvision.js';
+import {
+  convertTorchvisionSegmentor,
+  detectTorchvisionSegmentor,
+  TORCHVISION_SEGMENTORS,
+  type TorchvisionSegmentor,
+} from './torchvision_segmentation.js';
 
 /** torchvision detection models the converter knows. */
 export const TORCHVISION_DETECTORS = [
@@ -178,7 +184,7 @@ export function convertTorchvisionDetector(
   return { model: which, state, skipped: [] };
 }
 
-/** What {@link convertTorchvision} did: a classifier's family or a detector's name, and the tensors. */
+/** What {@link convertTorchvision} did: a classifier's family or a model's name, and the tensors. */
 export interface TorchvisionConversion {
   model: string;
   state: Map<string, tf.Tensor>;
@@ -186,27 +192,30 @@ export interface TorchvisionConversion {
 }
 
 /**
- * A torchvision state dict in our names and layouts: a detector (named, or
- * told by its keys) or a classification backbone (its family, named or
- * told by its keys).
+ * A torchvision state dict in our names and layouts: a detector or a
+ * segmentation model (named, or told by its keys) or a classification
+ * backbone (its family, named or told by its keys).
  */
 export function convertTorchvision(
   sd: Map<string, tf.Tensor>,
   model?: string,
   options: { disposeSource?: boolean } = {},
 ): TorchvisionConversion {
-  const det = model
-    ? (TORCHVISION_DETECTORS as readonly string[]).includes(model)
-      ? (model as TorchvisionDetector)
-      : undefined
-    : detectTorchvisionDetector(sd.keys());
+  const among = <T extends string>(list: readonly T[]): T | undefined =>
+    model && (list as readonly string[]).includes(model) ? (model as T) : undefined;
+  const det = model ? among(TORCHVISION_DETECTORS) : detectTorchvisionDetector(sd.keys());
   if (det) return convertTorchvisionDetector(sd, det, options);
+  const seg = model
+    ? among<TorchvisionSegmentor>(TORCHVISION_SEGMENTORS)
+    : detectTorchvisionSegmentor(sd.keys());
+  if (seg) return convertTorchvisionSegmentor(sd, seg, options);
   const r = convertTorchvisionStateDict(sd, model as TorchvisionFamily | undefined, options);
   return { model: r.family, state: r.state, skipped: r.skipped };
 }
 
-/** Every name `--model` takes: the detectors, then the classification families. */
+/** Every name `--model` takes: the detectors, the segmentation models, then the classification families. */
 export const TORCHVISION_MODELS: readonly string[] = [
   ...TORCHVISION_DETECTORS,
+  ...TORCHVISION_SEGMENTORS,
   ...TORCHVISION_FAMILIES,
 ];

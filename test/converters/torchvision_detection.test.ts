@@ -9,10 +9,9 @@
  * the same label, the box within 0.5 px, the score within 1e-3 (but for a
  * few NMS near-ties, 0.1% at most); and the counts agree alike.
  *
- * The images are 5 kangaroo photos of ../shared (else synthetic scenes,
- * said so) cut to sizes whose short side is the `min_size` both sides use
- * (160 to stay in the test budget), so that the resize is the identity on
- * both sides and the comparison is of the models; the detection cap is
+ * The images are test/helpers/parity_images.ts's 5 (kangaroo photos cut to
+ * a short side of 160, the `min_size` both sides use to stay in the test
+ * budget: the resize is the identity on both sides); the detection cap is
  * raised alike on both sides so that no near-tie at the cap decides.
  */
 import { execFile, spawnSync } from 'node:child_process';
@@ -20,7 +19,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../src/backend/index.js';
@@ -30,14 +28,12 @@ import { generalizedRcnnTransform } from '../../configs/_base_/datasets/torchvis
 import { rleDecode } from '../../src/masks/index.js';
 import { loadCheckpoint, type Module } from '../../src/nn/index.js';
 import { MODELS as MODELS_REGISTRY } from '../../src/registry.js';
-import { renderSyntheticImage } from '../../src/datasets/index.js';
-import { Rng } from '../../src/utils/random.js';
 import { main as convertCheckpoint } from '../../tools/convert_checkpoint.js';
+import { PARITY_SHORT_SIDE, writeParityImages } from '../helpers/parity_images.js';
 
 const PY = process.env.TFDET_TORCH_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = 'scripts/fixtures/torchvision/export_detectors.py';
-const KANGAROO = path.resolve('../shared/data/real/kangaroo/images');
-const MIN_SIZE = 160;
+const MIN_SIZE = PARITY_SHORT_SIDE;
 const CAP = 2000;
 
 /** Per model: the cap raised alike on both sides, and our label of torchvision's label `l`. */
@@ -89,14 +85,6 @@ const MODELS: Record<
     ],
   },
 };
-const SIZES: [number, number][] = [
-  [224, 160],
-  [160, 224],
-  [256, 160],
-  [160, 160],
-  [288, 160],
-];
-
 const probe = spawnSync(PY, ['-c', 'import torch, torchvision, PIL'], { encoding: 'utf8' });
 const hasTorchvision = probe.status === 0;
 if (!hasTorchvision)
@@ -183,29 +171,7 @@ describe.runIf(hasTorchvision)('torchvision detectors converted from .pth', () =
   beforeAll(async () => {
     await setBackend('wasm');
     await registerAllModules();
-    const real = fs.existsSync(KANGAROO);
-    if (!real)
-      console.log(`[note] ${KANGAROO} is absent: synthetic scenes stand in for the 5 photos`);
-    for (let i = 0; i < SIZES.length; i++) {
-      const [w, h] = SIZES[i];
-      const file = path.join(dir, `img${i}.png`);
-      const src = real
-        ? sharp(path.join(KANGAROO, `0000${i + 1}.jpg`))
-        : sharp(
-            Buffer.from(
-              renderSyntheticImage(Rng.derive(7, i), 288, {
-                objectsPerImage: [2, 4],
-                sizeRange: [40, 120],
-                occlusionProb: 0,
-              }).pixels,
-            ),
-            {
-              raw: { width: 288, height: 288, channels: 3 },
-            },
-          );
-      await src.resize(w, h, { fit: 'cover' }).png().toFile(file);
-      images.push(file);
-    }
+    images.push(...(await writeParityImages(dir)));
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 

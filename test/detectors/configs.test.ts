@@ -46,7 +46,11 @@ describe('configs', () => {
       // torchvision's models come as inference configs: their pipeline and class names, no data set
       if (file.includes('torchvision/')) {
         expect(cfg.testPipeline).toBeTruthy();
-        expect((cfg.classes as string[]).length).toBeGreaterThanOrEqual(90);
+        // the segmentation models' 21 VOC labels (one per output channel), else COCO's 90 categories (+ background)
+        const m = cfg.model as { type: string; decodeHead?: { numClasses: number } };
+        const n = (cfg.classes as string[]).length;
+        if (m.type === 'EncoderDecoder') expect(n).toBe(m.decodeHead!.numClasses);
+        else expect(n).toBeGreaterThanOrEqual(90);
       } else expect(cfg.trainDataloader?.dataset).toBeTruthy();
       const m = cfg.model as Record<string, { type?: string } | undefined> & { type: string };
       const parts = [

@@ -1,0 +1,43 @@
+/**
+ * The parts torchvision's ResNet segmentation models share: the body is
+ * `resnet50/101(replace_stride_with_dilation=[False, True, True])`, i.e.
+ * output stride 8 with layer3 dilated by 2 and layer4 by 4, the first block
+ * of each at the previous dilation (our `contractDilation`), plain stem,
+ * BatchNorm (trainable: these models are fine-tuned whole); and the
+ * auxiliary classifier on layer3, `FCNHead(1024, 21)`: a 3x3 conv to 256
+ * channels, BatchNorm, ReLU, dropout 0.1 and a 1x1 classifier.
+ */
+export function torchvisionSegBackbone(depth: 50 | 101): Record<string, unknown> {
+  return {
+    type: 'ResNet',
+    depth,
+    outIndices: [2, 3],
+    strides: [1, 2, 1, 1],
+    dilations: [1, 1, 2, 4],
+    contractDilation: true,
+    normCfg: { type: 'BN', requiresGrad: true },
+    normEval: false,
+    style: 'pytorch',
+  };
+}
+
+/** torchvision's `FCNHead(inChannels, numClasses)`: its inner width is a quarter of the input's. */
+export function torchvisionFcnHead(
+  inChannels: number,
+  inIndex: number,
+  lossWeight: number,
+): Record<string, unknown> {
+  return {
+    type: 'FCNHead',
+    inChannels,
+    inIndex,
+    channels: inChannels / 4,
+    numConvs: 1,
+    concatInput: false,
+    dropoutRatio: 0.1,
+    numClasses: 21,
+    normCfg: { type: 'BN', requiresGrad: true },
+    alignCorners: false,
+    lossDecode: { type: 'CrossEntropyLoss', useSigmoid: false, lossWeight, ignoreIndex: 255 },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * The 5 images the torchvision parity tests run both sides on: kangaroo
+ * photos of ../shared cut (cover) to sizes whose short side is 160, so that
+ * a `min_size` / `resize_size` of 160 is the identity on both sides and the
+ * comparison is of the models; synthetic scenes when ../shared is absent
+ * (said so).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { renderSyntheticImage } from '../../src/datasets/index.js';
+import { Rng } from '../../src/utils/random.js';
+
+const KANGAROO = path.resolve('../shared/data/real/kangaroo/images');
+
+/**
+ * Short side of every parity image: 160 in `npm test`;
+ * `TFDET_PARITY_SHORT_SIDE=520` (or 800) measures at a model's native size,
+ * the other sides scaled alike (to multiples of 8).
+ */
+export const PARITY_SHORT_SIDE = Number(process.env.TFDET_PARITY_SHORT_SIDE ?? 160);
+if (!(Number.isInteger(PARITY_SHORT_SIDE) && PARITY_SHORT_SIDE >= 32))
+  throw new Error(
+    `TFDET_PARITY_SHORT_SIDE: expected an integer >= 32, got '${process.env.TFDET_PARITY_SHORT_SIDE}'`,
+  );
+
+const scaled = (v: number): number =>
+  v === 160 ? PARITY_SHORT_SIDE : 8 * Math.round((v * PARITY_SHORT_SIDE) / 160 / 8);
+
+/** `[w, h]` of the 5 images. */
+export const PARITY_SIZES: [number, number][] = (
+  [
+    [224, 160],
+    [160, 224],
+    [256, 160],
+    [160, 160],
+    [288, 160],
+  ] as [number, number][]
+).map(([w, h]) => [scaled(w), scaled(h)]);
+
+/** Writes `img0.png` .. `img4.png` into `dir`; returns their paths. */
+export async function writeParityImages(dir: string): Promise<string[]> {
+  const real = fs.existsSync(KANGAROO);
+  if (!real)
+    console.log(`[note] ${KANGAROO} is absent: synthetic scenes stand in for the 5 photos`);
+  const images: string[] = [];
+  for (const [i, [w, h]] of PARITY_SIZES.entries()) {
+    const file = path.join(dir, `img${i}.png`);
+    const src = real
+      ? sharp(path.join(KANGAROO, `0000${i + 1}.jpg`))
+      : sharp(
+          Buffer.from(
+            renderSyntheticImage(Rng.derive(7, i), 288, {
+              objectsPerImage: [2, 4],
+              sizeRange: [40, 120],
+              occlusionProb: 0,
+            }).pixels,
+          ),
+          { raw: { width: 288, height: 288, channels: 3 } },
+        );
+    await src.resize(w, h, { fit: 'cover' }).png().toFile(file);
+    images.push(file);
+  }
+  return images;
+}
