@@ -9,17 +9,17 @@
  * the same label, the box within 0.5 px, the score within 1e-3 (but for a
  * few NMS near-ties, 0.1% at most); and the counts agree alike.
  *
- * The images are test/helpers/parity_images.ts's 5 (kangaroo photos cut to
+ * The images are test/helpers/torchvision_parity.ts's 5 (kangaroo photos cut to
  * a short side of 160, the `min_size` both sides use to stay in the test
  * budget: the resize is the identity on both sides); the detection cap is
  * raised alike on both sides so that no near-tie at the cap decides.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../src/backend/index.js';
 import { loadConfig, mergeConfig } from '../../src/config/index.js';
@@ -28,10 +28,14 @@ import { generalizedRcnnTransform } from '../../configs/_base_/datasets/torchvis
 import { rleDecode } from '../../src/masks/index.js';
 import { loadCheckpoint, type Module } from '../../src/nn/index.js';
 import { MODELS as MODELS_REGISTRY } from '../../src/registry.js';
-import { main as convertCheckpoint } from '../../tools/convert_checkpoint.js';
-import { PARITY_SHORT_SIDE, writeParityImages } from '../helpers/parity_images.js';
+import {
+  convertThroughTool,
+  hasTorchvision,
+  PARITY_SHORT_SIDE,
+  runTorchScript,
+  writeParityImages,
+} from '../helpers/torchvision_parity.js';
 
-const PY = process.env.TFDET_TORCH_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = 'scripts/fixtures/torchvision/export_detectors.py';
 const MIN_SIZE = PARITY_SHORT_SIDE;
 const CAP = 2000;
@@ -85,12 +89,7 @@ const MODELS: Record<
     ],
   },
 };
-const probe = spawnSync(PY, ['-c', 'import torch, torchvision, PIL'], { encoding: 'utf8' });
-const hasTorchvision = probe.status === 0;
-if (!hasTorchvision)
-  console.log(
-    `[skip] torchvision detector parity: ${PY} cannot import torch, torchvision and PIL (${probe.error?.message ?? probe.stderr.trim().split('\n').pop()})`,
-  );
+const torchvisionHere = hasTorchvision('torchvision detector parity');
 
 interface TvResult {
   image: string;
@@ -164,7 +163,7 @@ function unmatched(
   return missing;
 }
 
-describe.runIf(hasTorchvision)('torchvision detectors converted from .pth', () => {
+describe.runIf(torchvisionHere)('torchvision detectors converted from .pth', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfdet-tvdet-'));
   const images: string[] = [];
 
@@ -178,24 +177,18 @@ describe.runIf(hasTorchvision)('torchvision detectors converted from .pth', () =
   it.each(Object.keys(MODELS))(
     '%s: same labels, boxes within 0.5 px, scores within 1e-3 on 5 images',
     async (name) => {
-      const r = spawnSync(
-        PY,
-        [
-          SCRIPT,
-          '--out',
-          dir,
-          '--images',
-          images.join(','),
-          '--models',
-          name,
-          '--min-size',
-          String(MIN_SIZE),
-          '--detections-per-img',
-          String(MODELS[name].cap),
-        ],
-        { encoding: 'utf8' },
-      );
-      expect(r.status, r.stderr).toBe(0);
+      runTorchScript(SCRIPT, [
+        '--out',
+        dir,
+        '--images',
+        images.join(','),
+        '--models',
+        name,
+        '--min-size',
+        String(MIN_SIZE),
+        '--detections-per-img',
+        String(MODELS[name].cap),
+      ]);
       const tv = JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8')) as {
         torch: string;
         torchvision: string;
@@ -215,21 +208,7 @@ describe.runIf(hasTorchvision)('torchvision detectors converted from .pth', () =
           testPipeline: generalizedRcnnTransform(MIN_SIZE),
         }),
       );
-      const ckpt = path.join(dir, `${name}.safetensors`);
-      const log = vi.spyOn(console, 'log').mockImplementation(() => {});
-      const code = await convertCheckpoint([
-        path.join(dir, `${name}.pth`),
-        ckpt,
-        '--from',
-        'torchvision',
-        '--config',
-        cfg,
-      ]);
-      const report = log.mock.calls.flat().join('\n');
-      log.mockRestore();
-      expect(code, report).toBe(0);
-      expect(report).toMatch(/: all keys matched/);
-      fs.rmSync(path.join(dir, `${name}.pth`));
+      const ckpt = await convertThroughTool(dir, name, cfg);
 
       // fine-tuning from it with 6 classes (--load-from): only the class layers are left out
       const six = await loadConfig(cfg, { cfgOptions: [] });

@@ -5,19 +5,19 @@
  * are varied (many classes win somewhere), saves it with torch.save and runs
  * it on the 5 parity images through the weights' own transform at
  * resize_size 160 (the identity on these images, see
- * test/helpers/parity_images.ts); `tools/convert_checkpoint.ts --from
+ * test/helpers/torchvision_parity.ts); `tools/convert_checkpoint.ts --from
  * torchvision --config` converts the .pth (every key matched) and our
  * config's test pipeline and model give the logits at the input size:
  * within 1e-3 of torchvision's everywhere, the same arg-max on at least
  * 99.9% of the pixels. `tools/infer.ts`'s label map is checked alike for
  * one model.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../src/backend/index.js';
 import { loadConfig, mergeConfig } from '../../src/config/index.js';
@@ -27,22 +27,21 @@ import { collate, Compose, decodeIndexedPng, type PackedInputs } from '../../src
 import { loadCheckpoint, type Module } from '../../src/nn/index.js';
 import { MODELS } from '../../src/registry.js';
 import type { SegDataSample } from '../../src/structures/index.js';
-import { main as convertCheckpoint } from '../../tools/convert_checkpoint.js';
-import { PARITY_SHORT_SIDE, writeParityImages } from '../helpers/parity_images.js';
+import {
+  convertThroughTool,
+  hasTorchvision,
+  PARITY_SHORT_SIDE,
+  runTorchScript,
+  writeParityImages,
+} from '../helpers/torchvision_parity.js';
 
-const PY = process.env.TFDET_TORCH_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = 'scripts/fixtures/torchvision/export_segmentors.py';
 const C = 21;
 const NAMES = ['fcn_resnet50', 'fcn_resnet101', 'deeplabv3_resnet50', 'deeplabv3_resnet101'];
 /** The model whose label maps are also checked through tools/infer.ts. */
 const THROUGH_INFER = 'deeplabv3_resnet50';
 
-const probe = spawnSync(PY, ['-c', 'import torch, torchvision, PIL'], { encoding: 'utf8' });
-const hasTorchvision = probe.status === 0;
-if (!hasTorchvision)
-  console.log(
-    `[skip] torchvision segmentation parity: ${PY} cannot import torch, torchvision and PIL (${probe.error?.message ?? probe.stderr.trim().split('\n').pop()})`,
-  );
+const torchvisionHere = hasTorchvision('torchvision segmentation parity');
 
 /** Arg-max over the last axis of `[H, W, C]` values. */
 function argmax(v: Float32Array): Uint8Array {
@@ -67,7 +66,7 @@ function agreement(a: Uint8Array, b: Uint8Array): number {
   return same / a.length;
 }
 
-describe.runIf(hasTorchvision)('torchvision segmentation models converted from .pth', () => {
+describe.runIf(torchvisionHere)('torchvision segmentation models converted from .pth', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfdet-tvseg-'));
   const images: string[] = [];
 
@@ -81,22 +80,16 @@ describe.runIf(hasTorchvision)('torchvision segmentation models converted from .
   it.each(NAMES)(
     '%s: logits within 1e-3, the same arg-max on >= 99.9% of pixels of 5 images',
     async (name) => {
-      const r = spawnSync(
-        PY,
-        [
-          SCRIPT,
-          '--out',
-          dir,
-          '--images',
-          images.join(','),
-          '--models',
-          name,
-          '--resize-size',
-          String(PARITY_SHORT_SIDE),
-        ],
-        { encoding: 'utf8' },
-      );
-      expect(r.status, r.stderr).toBe(0);
+      runTorchScript(SCRIPT, [
+        '--out',
+        dir,
+        '--images',
+        images.join(','),
+        '--models',
+        name,
+        '--resize-size',
+        String(PARITY_SHORT_SIDE),
+      ]);
       const tv = JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8')) as {
         torch: string;
         torchvision: string;
@@ -110,22 +103,7 @@ describe.runIf(hasTorchvision)('torchvision segmentation models converted from .
           testPipeline: semanticSegmentationTransform(PARITY_SHORT_SIDE),
         }),
       );
-      const ckpt = path.join(dir, `${name}.safetensors`);
-      const log = vi.spyOn(console, 'log').mockImplementation(() => {});
-      const code = await convertCheckpoint([
-        path.join(dir, `${name}.pth`),
-        ckpt,
-        '--from',
-        'torchvision',
-        '--config',
-        cfg,
-      ]);
-      const report = log.mock.calls.flat().join('\n');
-      log.mockRestore();
-      expect(code, report).toBe(0);
-      expect(report).toMatch(/: all keys matched/);
-      expect(report).toMatch(/none skipped/);
-      fs.rmSync(path.join(dir, `${name}.pth`));
+      const ckpt = await convertThroughTool(dir, name, cfg);
 
       const loaded = await loadConfig(cfg, { cfgOptions: [] });
       const { state } = loadCheckpoint(ckpt);
