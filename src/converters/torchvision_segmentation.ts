@@ -6,10 +6,17 @@
  * `contractDilation`, `classifier` onto the decode head and `aux_classifier`
  * onto the auxiliary head, both FCNHead-like (`Conv3x3-BN-ReLU-Dropout-Conv1x1`)
  * or, for DeepLabV3, the ASPP of `DeepLabHead` onto our ASPPHead with
- * `imagePoolLast` and `projectChannels`.
+ * `imagePoolLast` and `projectChannels`. The MobileNetV3 models' body
+ * (`backbone.k`, torchvision's `features[k]` of the dilated
+ * `mobilenet_v3_large`) onto our MobileNetV3's `layerk`, as the
+ * classification converter maps it; LR-ASPP's `classifier` onto LRASPPHead.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { convertTensor, renameLeaf } from '../backbones/convert_torchvision.js';
+import {
+  convertTensor,
+  convertTorchvisionStateDict,
+  renameLeaf,
+} from '../backbones/convert_torchvision.js';
 
 /** torchvision segmentation models the converter knows. */
 export const TORCHVISION_SEGMENTORS = [
@@ -17,6 +24,8 @@ export const TORCHVISION_SEGMENTORS = [
   'fcn_resnet101',
   'deeplabv3_resnet50',
   'deeplabv3_resnet101',
+  'deeplabv3_mobilenet_v3_large',
+  'lraspp_mobilenet_v3_large',
 ] as const;
 export type TorchvisionSegmentor = (typeof TORCHVISION_SEGMENTORS)[number];
 
@@ -25,6 +34,11 @@ export function detectTorchvisionSegmentor(
   keys: Iterable<string>,
 ): TorchvisionSegmentor | undefined {
   const ks = new Set(keys);
+  if (ks.has('backbone.1.block.0.0.weight')) {
+    if (ks.has('classifier.cbr.0.weight')) return 'lraspp_mobilenet_v3_large';
+    if (ks.has('classifier.0.convs.0.0.weight')) return 'deeplabv3_mobilenet_v3_large';
+    return undefined;
+  }
   if (!ks.has('backbone.conv1.weight') || !ks.has('classifier.4.weight')) return undefined;
   // ResNet-101's layer3 has 23 blocks, ResNet-50's 6
   const depth = ks.has('backbone.layer3.22.conv1.weight') ? 101 : 50;
@@ -60,9 +74,25 @@ function deeplabHead(rest: string): string | undefined {
   return undefined;
 }
 
+/** LR-ASPP's head: `cbr` (conv, BatchNorm), `scale.1` the gate's conv, the two classifiers. */
+function lrasppHead(rest: string): string | undefined {
+  const h = 'decodeHead';
+  let m: RegExpMatchArray | null;
+  if (rest === 'cbr.0.weight') return `${h}.cbr.conv.weight`;
+  if ((m = rest.match(/^cbr\.1\.(\w+)$/))) return `${h}.cbr.bn.${m[1]}`;
+  if (rest === 'scale.1.weight') return `${h}.scale.conv.weight`;
+  if ((m = rest.match(/^low_classifier\.(weight|bias)$/))) return `${h}.lowClassifier.${m[1]}`;
+  if ((m = rest.match(/^high_classifier\.(weight|bias)$/))) return `${h}.convSeg.${m[1]}`;
+  return undefined;
+}
+
 function mapKey(key: string, model: TorchvisionSegmentor): string | undefined {
   let m: RegExpMatchArray | null;
   if ((m = key.match(/^backbone\.(.+)$/))) return `backbone.${m[1]}`;
+  if (model.startsWith('lraspp')) {
+    m = key.match(/^classifier\.(.+)$/);
+    return m ? lrasppHead(m[1]) : undefined;
+  }
   if ((m = key.match(/^aux_classifier\.(.+)$/))) return fcnLike(m[1], 'auxiliaryHead');
   if ((m = key.match(/^classifier\.(.+)$/)))
     return model.startsWith('fcn') ? fcnLike(m[1], 'decodeHead') : deeplabHead(m[1]);
@@ -103,11 +133,21 @@ export function convertTorchvisionSegmentor(
       `cannot tell which torchvision segmentation model these weights are from (first keys: ${[...sd.keys()].slice(0, 4).join(', ')}); pass --model (${TORCHVISION_SEGMENTORS.join(', ')})`,
     );
   const state = new Map<string, tf.Tensor>();
+  const body = new Map<string, tf.Tensor>();
   for (const [key, t] of sd) {
     const name = mapKey(key, which);
+    if (which.includes('mobilenet') && name?.startsWith('backbone.')) {
+      // torchvision's features[k], mapped as the classification converter does
+      body.set(`features.${key.slice('backbone.'.length)}`, t);
+      continue;
+    }
     if (!name) throw new Error(`${which}: no tfdet name for torchvision key '${key}'`);
     state.set(renameLeaf(name), convertTensor(t, false));
     if (options.disposeSource) t.dispose();
+  }
+  if (body.size) {
+    const r = convertTorchvisionStateDict(body, 'mobilenet_v3', options);
+    for (const [k, t] of r.state) state.set(k, t);
   }
   return { model: which, state, skipped: [] };
 }

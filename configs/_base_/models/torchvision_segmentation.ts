@@ -41,3 +41,22 @@ export function torchvisionFcnHead(
     lossDecode: { type: 'CrossEntropyLoss', useSigmoid: false, lossWeight, ignoreIndex: 255 },
   };
 }
+
+/**
+ * The body of torchvision's MobileNetV3 segmentation models:
+ * `mobilenet_v3_large(dilated=True).features` (the last stage dilated by 2
+ * instead of strided: output stride 16; BatchNorm eps 0.001), giving
+ * `features[4]` (40 channels, stride 8: the auxiliary or low-level input)
+ * and `features[16]`, the last 1x1 conv (960 channels, stride 16). Our layer
+ * `k` is torchvision's `features[k]`.
+ */
+export function torchvisionMobileNetV3SegBackbone(): Record<string, unknown> {
+  return {
+    type: 'MobileNetV3',
+    arch: 'large',
+    dilated: true,
+    outIndices: [4, 16],
+    normCfg: { type: 'BN', eps: 0.001, momentum: 0.01, requiresGrad: true },
+    normEval: false,
+  };
+}

@@ -2,3 +2,4 @@
 export * from './decode_head.js';
 export * from './fcn_head.js';
 export * from './aspp_head.js';
+export * from './lraspp_head.js';
