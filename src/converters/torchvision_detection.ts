@@ -31,6 +31,10 @@ export const TORCHVISION_DETECTORS = [
   'retinanet_resnet50_fpn',
   'fasterrcnn_resnet50_fpn',
   'maskrcnn_resnet50_fpn',
+  'retinanet_resnet50_fpn_v2',
+  'fasterrcnn_resnet50_fpn_v2',
+  'maskrcnn_resnet50_fpn_v2',
+  'fcos_resnet50_fpn',
 ] as const;
 export type TorchvisionDetector = (typeof TORCHVISION_DETECTORS)[number];
 
@@ -47,9 +51,17 @@ export interface DetectorConversion {
 export function detectTorchvisionDetector(keys: Iterable<string>): TorchvisionDetector | undefined {
   const ks = new Set(keys);
   if (!ks.has('backbone.body.conv1.weight')) return undefined;
-  if (ks.has('head.classification_head.cls_logits.weight')) return 'retinanet_resnet50_fpn';
-  if (ks.has('roi_heads.mask_predictor.mask_fcn_logits.weight')) return 'maskrcnn_resnet50_fpn';
-  if (ks.has('roi_heads.box_predictor.cls_score.weight')) return 'fasterrcnn_resnet50_fpn';
+  if (ks.has('head.regression_head.bbox_ctrness.weight')) return 'fcos_resnet50_fpn';
+  if (ks.has('head.classification_head.cls_logits.weight'))
+    // v2: GroupNorm in the towers
+    return ks.has('head.classification_head.conv.0.1.weight')
+      ? 'retinanet_resnet50_fpn_v2'
+      : 'retinanet_resnet50_fpn';
+  // v2: two RPN convs, the conv box head
+  const v2 = ks.has('rpn.head.conv.1.0.weight') ? '_v2' : '';
+  if (ks.has('roi_heads.mask_predictor.mask_fcn_logits.weight'))
+    return `maskrcnn_resnet50_fpn${v2}`;
+  if (ks.has('roi_heads.box_predictor.cls_score.weight')) return `fasterrcnn_resnet50_fpn${v2}`;
   return undefined;
 }
 
@@ -73,6 +85,9 @@ function mapResnetFpn(key: string, fpnLevels: number): string | undefined {
   if ((m = key.match(/^backbone\.body\.(.+)$/))) return `backbone.${m[1]}`;
   if ((m = key.match(/^backbone\.fpn\.(inner|layer)_blocks\.(\d+)\.(?:0\.)?(weight|bias)$/)))
     return `neck.${m[1] === 'inner' ? 'lateralConvs' : 'fpnConvs'}.${m[2]}.conv.${m[3]}`;
+  // the v2 models' FPN BatchNorms
+  if ((m = key.match(/^backbone\.fpn\.(inner|layer)_blocks\.(\d+)\.1\.(\w+)$/)))
+    return `neck.${m[1] === 'inner' ? 'lateralConvs' : 'fpnConvs'}.${m[2]}.bn.${m[3]}`;
   if ((m = key.match(/^backbone\.fpn\.extra_blocks\.p([67])\.(weight|bias)$/)))
     return `neck.fpnConvs.${fpnLevels + Number(m[1]) - 6}.conv.${m[2]}`;
   return undefined;
@@ -91,6 +106,28 @@ function mapRetinanet(key: string, blocks: boolean): string | undefined {
   return mapResnetFpn(key, 3);
 }
 
+/**
+ * FCOS: each tower a flat `Sequential` of (conv, GroupNorm, ReLU) x 4, so
+ * entry `3i` is conv `i` and `3i + 1` its GroupNorm.
+ */
+function mapFcos(key: string): string | undefined {
+  let m: RegExpMatchArray | null;
+  if ((m = key.match(/^head\.(classification|regression)_head\.conv\.(\d+)\.(weight|bias)$/))) {
+    const tower = m[1] === 'classification' ? 'clsConvs' : 'regConvs';
+    const k = Number(m[2]);
+    if (k % 3 === 2) return undefined;
+    return `bboxHead.${tower}.${Math.floor(k / 3)}.${k % 3 ? 'gn' : 'conv'}.${m[3]}`;
+  }
+  const heads: Record<string, string> = {
+    'classification_head.cls_logits': 'convCls',
+    'regression_head.bbox_reg': 'convReg',
+    'regression_head.bbox_ctrness': 'convCenterness',
+  };
+  if ((m = key.match(/^head\.(\w+\.\w+)\.(weight|bias)$/)) && heads[m[1]])
+    return `bboxHead.${heads[m[1]]}.${m[2]}`;
+  return mapResnetFpn(key, 3);
+}
+
 /** A target name and how the tensor changes on the way (beyond the layout). */
 interface Target {
   name: string;
@@ -102,10 +139,25 @@ interface Target {
   classes?: 'bgLast' | 'dropBg' | 'dropBgMask';
 }
 
-/** Faster / Mask R-CNN: a plain name, or a target whose class rows change. */
-function mapRcnn(key: string): string | Target | undefined {
+/**
+ * Faster / Mask R-CNN: a plain name, or a target whose class rows change.
+ * v2: the RPN's convs `rpn.head.conv.i.0`, the box head's convs
+ * `box_head.i.0` (BatchNorm `.1`) and its FC `box_head.5` after the flatten,
+ * the mask head's BatchNorms.
+ */
+function mapRcnn(key: string, v2: boolean): string | Target | undefined {
   let m: RegExpMatchArray | null;
-  if ((m = key.match(/^rpn\.head\.conv\.(?:0\.0\.)?(weight|bias)$/)))
+  if (v2 && (m = key.match(/^rpn\.head\.conv\.(\d+)\.0\.(weight|bias)$/)))
+    return `rpnHead.rpnConv.${m[1]}.conv.${m[2]}`;
+  if (v2 && (m = key.match(/^roi_heads\.box_head\.([0-3])\.0\.weight$/)))
+    return `roiHead.bboxHead.sharedConvs.${m[1]}.conv.weight`;
+  if (v2 && (m = key.match(/^roi_heads\.box_head\.([0-3])\.1\.(\w+)$/)))
+    return `roiHead.bboxHead.sharedConvs.${m[1]}.bn.${m[2]}`;
+  if (v2 && (m = key.match(/^roi_heads\.box_head\.5\.(weight|bias)$/)))
+    return `roiHead.bboxHead.sharedFcs.0.${m[1]}`;
+  if (v2 && (m = key.match(/^roi_heads\.mask_head\.(\d+)\.1\.(\w+)$/)))
+    return `roiHead.maskHead.convs.${m[1]}.bn.${m[2]}`;
+  if (!v2 && (m = key.match(/^rpn\.head\.conv\.(?:0\.0\.)?(weight|bias)$/)))
     return `rpnHead.rpnConv.${m[1]}`;
   if ((m = key.match(/^rpn\.head\.cls_logits\.(weight|bias)$/))) return `rpnHead.rpnCls.${m[1]}`;
   if ((m = key.match(/^rpn\.head\.bbox_pred\.(weight|bias)$/))) return `rpnHead.rpnReg.${m[1]}`;
@@ -168,7 +220,11 @@ export function convertTorchvisionDetector(
   const blocks = [...sd.keys()].some((k) => /^backbone\.fpn\.inner_blocks\.\d+\.0\./.test(k));
   const state = new Map<string, tf.Tensor>();
   for (const [key, t] of sd) {
-    const mapped = which === 'retinanet_resnet50_fpn' ? mapRetinanet(key, blocks) : mapRcnn(key);
+    const mapped = which.startsWith('retinanet')
+      ? mapRetinanet(key, blocks)
+      : which.startsWith('fcos')
+        ? mapFcos(key)
+        : mapRcnn(key, which.endsWith('_v2'));
     const target = typeof mapped === 'string' ? { name: mapped } : mapped;
     if (!target) throw new Error(`${which}: no tfdet name for torchvision key '${key}'`);
     const src = target.classes ? reorderClasses(t, target.classes) : t;
@@ -176,6 +232,9 @@ export function convertTorchvisionDetector(
     if (src !== t) src.dispose();
     if (options.disposeSource) t.dispose();
   }
+  // torchvision's FCOS has no per-level scales: ours are written as 1, which changes nothing
+  if (which.startsWith('fcos'))
+    for (let l = 0; l < 5; l++) state.set(`bboxHead.scales.${l}.scale`, tf.scalar(1));
   // FrozenBatchNorm2d keeps no count; a fresh BatchNorm's is 0
   for (const k of [...state.keys()]) {
     const count = k.replace(/runningMean$/, 'numBatchesTracked');

@@ -57,6 +57,22 @@ export const fcosHeadSchema = z
     convBias: z.union([z.boolean(), z.literal('auto')]).optional(),
     dcnOnLastConv: z.literal(false).optional(),
     normCfg: z.looseObject({ type: z.string() }).nullable().optional(),
+    /** The points' `offset` and `stridesFromFeatmaps` (MlvlPointGenerator; its strides are the head's). */
+    priorGenerator: z
+      .object({
+        type: z.literal('MlvlPointGenerator').optional(),
+        offset: z.number().optional(),
+        stridesFromFeatmaps: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+    /**
+     * How the centerness enters the score: `'product'` (mmdetection: the
+     * class score thresholded and ranked, then multiplied by the
+     * centerness) or `'sqrtProduct'` (torchvision: `sqrt(class x
+     * centerness)`, thresholded and ranked).
+     */
+    centernessScoring: z.enum(['product', 'sqrtProduct']).optional(),
     bboxCoder: z.unknown().optional(),
     lossCls: z.unknown().optional(),
     lossBbox: z.unknown().optional(),
@@ -113,6 +129,7 @@ export class FCOSHead extends Module {
   readonly centerSampleRadius: number;
   readonly normOnBbox: boolean;
   readonly centernessOnReg: boolean;
+  readonly centernessScoring: 'product' | 'sqrtProduct';
   readonly priorGenerator: MlvlPointGenerator;
   readonly bboxCoder: BoxCoder;
   readonly lossCls: LossModule;
@@ -149,7 +166,9 @@ export class FCOSHead extends Module {
     this.centerSampleRadius = opts.centerSampleRadius ?? 1.5;
     this.normOnBbox = opts.normOnBbox ?? false;
     this.centernessOnReg = opts.centernessOnReg ?? false;
-    this.priorGenerator = new MlvlPointGenerator({ strides: this.strides });
+    this.centernessScoring = opts.centernessScoring ?? 'product';
+    const { type: _type, ...points } = opts.priorGenerator ?? {};
+    this.priorGenerator = new MlvlPointGenerator({ ...points, strides: this.strides });
     // Where the user's config put this head (model.bboxHead, ...), for errors.
     const at = Registry.buildPath(new.target) ?? 'bboxHead';
     this.bboxCoder = buildOr<BoxCoder>(
@@ -420,15 +439,23 @@ export class FCOSHead extends Module {
       sizes.forEach(([h, w], l) => {
         const n = h * w;
         const logits = clsData[l].subarray(b * n * C, (b + 1) * n * C);
+        const ctr = ctrData[l].subarray(b * n, (b + 1) * n);
         const cand: number[] = [];
-        for (let i = 0; i < logits.length; i++) if (logits[i] > lthr) cand.push(i);
-        const prob = (i: number): number => sigmoid(logits[i]);
-        cand.sort((p, q) => logits[q] - logits[p] || p - q);
+        let rank: ArrayLike<number> = logits;
+        let score = (pair: number): number => sigmoid(logits[pair]) * sigmoid(ctr[(pair / C) | 0]);
+        if (this.centernessScoring === 'sqrtProduct') {
+          const sq = new Float32Array(logits.length);
+          for (let i = 0; i < sq.length; i++)
+            sq[i] = Math.fround(Math.sqrt(sigmoid(logits[i]) * sigmoid(ctr[(i / C) | 0])));
+          for (let i = 0; i < sq.length; i++) if (sq[i] > thr) cand.push(i);
+          rank = sq;
+          score = (pair) => sq[pair];
+        } else for (let i = 0; i < logits.length; i++) if (logits[i] > lthr) cand.push(i);
+        cand.sort((p, q) => rank[q] - rank[p] || p - q);
         const keep = nmsPre > 0 ? cand.slice(0, nmsPre) : cand;
         if (!keep.length) return;
         const stride = this.normOnBbox ? this.strides[l] : 1;
         const reg = regData[l].subarray(b * n * 4, (b + 1) * n * 4);
-        const ctr = ctrData[l].subarray(b * n, (b + 1) * n);
         const [ih, iw] = s.metainfo.imgShape;
         const bx = new Float32Array(keep.length * 4);
         const sc = new Float32Array(keep.length);
@@ -442,8 +469,8 @@ export class FCOSHead extends Module {
           bx[4 * k + 1] = Math.min(Math.max(y - reg[4 * i + 1] * stride, 0), ih);
           bx[4 * k + 2] = Math.min(Math.max(x + reg[4 * i + 2] * stride, 0), iw);
           bx[4 * k + 3] = Math.min(Math.max(y + reg[4 * i + 3] * stride, 0), ih);
-          // mmdet filters on the class score, then multiplies by the centerness before NMS
-          sc[k] = prob(pair) * sigmoid(ctr[i]);
+          // the class score times the centerness (mmdet) or its square root (torchvision)
+          sc[k] = score(pair);
           lb[k] = pair % C;
         });
         boxes.push(bx);

@@ -51,6 +51,8 @@ const MODELS: Record<
     /** The model with 6 classes, and the layers that then differ from the COCO model's. */
     sixClasses: Record<string, unknown>;
     classLayers: string[];
+    /** Two-stage: proposals per image after the RPN's NMS, set alike on both sides. */
+    proposals?: number;
   }
 > = {
   // masks: 30 detections per image on both sides (the mask head's convs on 2000 RoIs would not fit the budget)
@@ -75,6 +77,13 @@ const MODELS: Record<
     sixClasses: { bboxHead: { numClasses: 6 } },
     classLayers: ['bboxHead.retinaCls.bias', 'bboxHead.retinaCls.weight'],
   },
+  fcos_resnet50_fpn: {
+    cap: CAP,
+    capCfg: { testCfg: { maxPerImg: CAP } },
+    label: (l) => l,
+    sixClasses: { bboxHead: { numClasses: 6 } },
+    classLayers: ['bboxHead.convCls.bias', 'bboxHead.convCls.weight'],
+  },
   // torchvision's background is class 0, ours is last
   fasterrcnn_resnet50_fpn: {
     cap: CAP,
@@ -89,6 +98,22 @@ const MODELS: Record<
     ],
   },
 };
+/**
+ * v2: the settings and class layers of v1; the two-stage models with 250
+ * proposals per image alike on both sides (torchvision's 1000 at native
+ * size), as the four-conv box head on 1000 RoIs would not fit the budget.
+ */
+const PROPOSALS = 250;
+MODELS.retinanet_resnet50_fpn_v2 = MODELS.retinanet_resnet50_fpn;
+for (const v1 of ['maskrcnn_resnet50_fpn', 'fasterrcnn_resnet50_fpn']) {
+  const m = MODELS[v1];
+  const rcnn = (m.capCfg.testCfg as Record<string, unknown>).rcnn;
+  MODELS[`${v1}_v2`] = {
+    ...m,
+    proposals: PROPOSALS,
+    capCfg: { testCfg: { rcnn, rpn: { maxPerImg: PROPOSALS } } },
+  };
+}
 const torchvisionHere = hasTorchvision('torchvision detector parity');
 
 interface TvResult {
@@ -188,6 +213,7 @@ describe.runIf(torchvisionHere)('torchvision detectors converted from .pth', () 
         String(MIN_SIZE),
         '--detections-per-img',
         String(MODELS[name].cap),
+        ...(MODELS[name].proposals ? ['--proposals', String(MODELS[name].proposals)] : []),
       ]);
       const tv = JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8')) as {
         torch: string;

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { Linear, Module, ModuleList } from '../../nn/index.js';
+import { ConvModule, Linear, Module, ModuleList, type NormCfg } from '../../nn/index.js';
 import { nextSeed, xavier } from '../../nn/init.js';
 import { MODELS, Registry, TASK_UTILS } from '../../registry.js';
 import type { BoxCoder, LossModule } from '../../heads/anchor_head.js';
@@ -24,6 +24,10 @@ export const convFcBBoxHeadSchema = z
         z.tuple([z.number().int().positive(), z.number().int().positive()]),
       ])
       .optional(),
+    /** 3x3 conv-norm-ReLU layers before the shared FCs (mmdet's `num_shared_convs`). */
+    numSharedConvs: z.number().int().nonnegative().optional(),
+    convOutChannels: z.number().int().positive().optional(),
+    normCfg: z.looseObject({ type: z.string() }).nullable().optional(),
     numSharedFcs: z.number().int().nonnegative().optional(),
     fcOutChannels: z.number().int().positive().optional(),
     bboxCoder: z.unknown().optional(),
@@ -64,12 +68,15 @@ export interface BBoxTargets {
 }
 
 /**
- * mmdet `ConvFCBBoxHead` without convolutions (`numSharedFcs` fully
- * connected layers + ReLU, then `fcCls` and `fcReg`); `Shared2FCBBoxHead`
- * is the 2-FC form of Faster R-CNN with FPN. RoI features NHWC
+ * mmdet `ConvFCBBoxHead` with shared branches only: `numSharedConvs` 3x3
+ * conv-norm-ReLU layers (`convOutChannels` wide, `normCfg`), `numSharedFcs`
+ * fully connected layers + ReLU, then `fcCls` and `fcReg`;
+ * `Shared2FCBBoxHead` is the 2-FC form of Faster R-CNN with FPN,
+ * `Shared4Conv1FCBBoxHead` the 4-conv 1-FC form (torchvision's
+ * `FastRCNNConvFCHead` of the v2 models, with BatchNorm). RoI features NHWC
  * `[n, 7, 7, C]` are flattened in mmdet's channel-major order (C, H, W), so
- * torch weights map over by a transpose. Parameter names: `sharedFcs.{i}`,
- * `fcCls`, `fcReg`.
+ * torch weights map over by a transpose. Parameter names: `sharedConvs.{i}`,
+ * `sharedFcs.{i}`, `fcCls`, `fcReg`.
  *
  * @example
  * ```ts
@@ -90,11 +97,12 @@ export class ConvFCBBoxHead extends Module {
   readonly bboxCoder: BoxCoder;
   readonly lossCls: LossModule;
   readonly lossBbox: LossModule;
+  readonly sharedConvs: ModuleList<ConvModule>;
   readonly sharedFcs: ModuleList<Linear>;
   readonly fcCls: Linear;
   readonly fcReg: Linear;
 
-  constructor(opts: ConvFCBBoxHeadOptions, defaultSharedFcs = 0) {
+  constructor(opts: ConvFCBBoxHeadOptions, defaultSharedFcs = 0, defaultSharedConvs = 0) {
     super();
     this.numClasses = opts.numClasses;
     this.inChannels = opts.inChannels ?? 256;
@@ -127,9 +135,22 @@ export class ConvFCBBoxHead extends Module {
       throw new Error(
         `${this.constructor.name}: 'lossCls.useSigmoid' must be false (a softmax over numClasses + 1)`,
       );
+    const numConvs = opts.numSharedConvs ?? defaultSharedConvs;
+    const convOut = opts.convOutChannels ?? 256;
+    this.sharedConvs = this.addModule('sharedConvs', new ModuleList<ConvModule>());
+    for (let i = 0; i < numConvs; i++)
+      this.sharedConvs.push(
+        new ConvModule({
+          inChannels: i ? convOut : this.inChannels,
+          outChannels: convOut,
+          kernelSize: 3,
+          padding: 1,
+          normCfg: (opts.normCfg ?? null) as NormCfg | null,
+        }),
+      );
     const numFcs = opts.numSharedFcs ?? defaultSharedFcs;
     this.sharedFcs = this.addModule('sharedFcs', new ModuleList<Linear>());
-    let inF = this.inChannels * this.roiFeatSize[0] * this.roiFeatSize[1];
+    let inF = (numConvs ? convOut : this.inChannels) * this.roiFeatSize[0] * this.roiFeatSize[1];
     for (let i = 0; i < numFcs; i++) {
       const fc = new Linear(inF, this.fcOutChannels);
       // mmdet: Xavier-uniform shared FCs, zero bias.
@@ -156,7 +177,9 @@ export class ConvFCBBoxHead extends Module {
   /** RoI features `[n, h, w, C]` -> class logits `[n, numClasses + 1]` and deltas `[n, 4 * numClasses]` (or `[n, 4]`). */
   forward(x: tf.Tensor4D): { clsScore: tf.Tensor2D; bboxPred: tf.Tensor2D } {
     const n = x.shape[0];
-    let h: tf.Tensor2D = tf.reshape(this.sharedFcs.length ? tf.transpose(x, [0, 3, 1, 2]) : x, [
+    let y = x;
+    for (const conv of this.sharedConvs) y = conv.forward(y);
+    let h: tf.Tensor2D = tf.reshape(this.sharedFcs.length ? tf.transpose(y, [0, 3, 1, 2]) : y, [
       n,
       -1,
     ]);
@@ -351,5 +374,25 @@ export class Shared2FCBBoxHead extends ConvFCBBoxHead {
   }
 }
 
+/**
+ * mmdet `Shared4Conv1FCBBoxHead`: {@link ConvFCBBoxHead} with four shared
+ * 3x3 convs (256 wide, `normCfg`) and one shared FC.
+ *
+ * @example
+ * ```ts
+ * const head = MODELS.build<ConvFCBBoxHead>({ type: 'Shared4Conv1FCBBoxHead', numClasses: 3, inChannels: 8,
+ *   convOutChannels: 8, fcOutChannels: 16, normCfg: { type: 'BN' } });
+ * head.sharedConvs.length; // => 4
+ * head.sharedFcs.items[0].weight.shape; // => [392, 16]
+ * head.forward(tf.zeros([5, 7, 7, 8])).clsScore.shape; // => [5, 4]
+ * ```
+ */
+export class Shared4Conv1FCBBoxHead extends ConvFCBBoxHead {
+  constructor(opts: ConvFCBBoxHeadOptions) {
+    super(opts, 1, 4);
+  }
+}
+
 MODELS.register(ConvFCBBoxHead, { name: 'ConvFCBBoxHead' });
 MODELS.register(Shared2FCBBoxHead, { name: 'Shared2FCBBoxHead' });
+MODELS.register(Shared4Conv1FCBBoxHead, { name: 'Shared4Conv1FCBBoxHead' });

@@ -19,6 +19,23 @@ export function checkSizes(featmapSizes: Pair[], numLevels: number, who: string)
   }
 }
 
+/**
+ * torchvision's strides of the levels of one input: `floor(input / feature
+ * size)` per axis, the input being the first level's feature size times its
+ * configured stride (`[strideW, strideH]` each).
+ *
+ * @example
+ * ```ts
+ * // a 160 x 160 input: P6 is 3 x 3 and P7 2 x 2, so their strides are 53 and 80
+ * featmapStrides([[8, 8], [64, 64], [128, 128]], [[20, 20], [3, 3], [2, 2]]); // => [[8, 8], [53, 53], [80, 80]]
+ * ```
+ */
+export function featmapStrides(strides: Pair[], featmapSizes: Pair[]): Pair[] {
+  const [h0, w0] = featmapSizes[0];
+  const [H, W] = [h0 * strides[0][1], w0 * strides[0][0]];
+  return featmapSizes.map(([h, w]) => [Math.floor(W / w), Math.floor(H / h)]);
+}
+
 /** Shared grid/valid-flag logic over per-level base anchors. */
 export abstract class BasePriorGenerator {
   /** Per-level `[strideW, strideH]` (mmdet's `_pair(stride)` order). */
@@ -50,10 +67,7 @@ export abstract class BasePriorGenerator {
    * feature size times its stride.
    */
   levelStrides(featmapSizes: Pair[]): Pair[] {
-    if (!this.stridesFromFeatmaps) return this.strides;
-    const [h0, w0] = featmapSizes[0];
-    const [H, W] = [h0 * this.strides[0][1], w0 * this.strides[0][0]];
-    return featmapSizes.map(([h, w]) => [Math.floor(W / w), Math.floor(H / h)]);
+    return this.stridesFromFeatmaps ? featmapStrides(this.strides, featmapSizes) : this.strides;
   }
 
   /** Anchors of every level as typed arrays [H*W*A*4]. */

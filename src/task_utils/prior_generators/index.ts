@@ -12,3 +12,4 @@ export { AnchorGenerator, SSDAnchorGenerator } from './anchor_generator.js';
 export type { AnchorGeneratorConfig, SSDAnchorGeneratorConfig } from './anchor_generator.js';
 export { YOLOAnchorGenerator, type YOLOAnchorGeneratorConfig } from './yolo_anchor_generator.js';
 export { MlvlPointGenerator, type MlvlPointGeneratorConfig } from './point_generator.js';
+export { featmapStrides } from './base_prior_generator.js';

@@ -4,13 +4,18 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { TASK_UTILS } from '../../registry.js';
-import { checkSizes, f, toPair, type Pair } from './base_prior_generator.js';
+import { checkSizes, f, featmapStrides, toPair, type Pair } from './base_prior_generator.js';
 
 /** Options of {@link MlvlPointGenerator}. */
 export interface MlvlPointGeneratorConfig {
   strides: (number | Pair)[];
-  /** Point offset inside a cell, in strides (mmdet default 0.5). */
+  /** Point offset inside a cell, in strides (mmdet default 0.5; torchvision's FCOS 0). */
   offset?: number;
+  /**
+   * Place the points at torchvision's strides, `floor(input / feature size)`
+   * (see {@link featmapStrides}), rather than the configured ones.
+   */
+  stridesFromFeatmaps?: boolean;
 }
 
 /**
@@ -26,12 +31,14 @@ export interface MlvlPointGeneratorConfig {
 export class MlvlPointGenerator {
   readonly strides: Pair[];
   readonly offset: number;
+  readonly stridesFromFeatmaps: boolean;
 
   constructor(cfg: MlvlPointGeneratorConfig) {
     if (!Array.isArray(cfg.strides) || cfg.strides.length === 0)
       throw new Error("MlvlPointGenerator: 'strides' must be a non-empty array.");
     this.strides = cfg.strides.map(toPair);
     this.offset = cfg.offset ?? 0.5;
+    this.stridesFromFeatmaps = cfg.stridesFromFeatmaps ?? false;
   }
 
   get numLevels(): number {
@@ -44,8 +51,11 @@ export class MlvlPointGenerator {
 
   gridPriorsHost(featmapSizes: Pair[], withStride = false): Float32Array[] {
     checkSizes(featmapSizes, this.numLevels, 'MlvlPointGenerator');
+    const strides = this.stridesFromFeatmaps
+      ? featmapStrides(this.strides, featmapSizes)
+      : this.strides;
     return featmapSizes.map(([h, w], i) => {
-      const [sw, sh] = this.strides[i];
+      const [sw, sh] = strides[i];
       const d = withStride ? 4 : 2;
       const out = new Float32Array(h * w * d);
       for (let y = 0; y < h; y++) {
