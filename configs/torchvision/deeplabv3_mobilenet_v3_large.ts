@@ -8,6 +8,7 @@
  *   npx tsx tools/convert_checkpoint.ts deeplabv3_mobilenet_v3_large-fc3c493d.pth work_dirs/deeplabv3_mbv3_tv.safetensors --from torchvision --config configs/torchvision/deeplabv3_mobilenet_v3_large.ts
  */
 import {
+  torchvisionDeepLabHead,
   torchvisionFcnHead,
   torchvisionMobileNetV3SegBackbone,
 } from '../_base_/models/torchvision_segmentation.js';
@@ -17,26 +18,7 @@ export default {
   model: {
     type: 'EncoderDecoder',
     backbone: torchvisionMobileNetV3SegBackbone(),
-    decodeHead: {
-      type: 'ASPPHead',
-      inChannels: 960,
-      inIndex: 1,
-      channels: 256,
-      dilations: [1, 12, 24, 36],
-      imagePoolLast: true,
-      projectChannels: 256,
-      projectDropout: 0.5,
-      dropoutRatio: 0,
-      numClasses: 21,
-      normCfg: { type: 'BN', requiresGrad: true },
-      alignCorners: false,
-      lossDecode: {
-        type: 'CrossEntropyLoss',
-        useSigmoid: false,
-        lossWeight: 1.0,
-        ignoreIndex: 255,
-      },
-    },
+    decodeHead: torchvisionDeepLabHead(960),
     auxiliaryHead: torchvisionFcnHead(40, 0, 0.5),
     testCfg: { mode: 'whole' },
   },

@@ -10,6 +10,7 @@
  *   npx tsx tools/convert_checkpoint.ts deeplabv3_resnet50_coco-cd0a2569.pth work_dirs/deeplabv3_tv.safetensors --from torchvision --config configs/torchvision/deeplabv3_resnet50.ts
  */
 import {
+  torchvisionDeepLabHead,
   torchvisionFcnHead,
   torchvisionSegBackbone,
 } from '../_base_/models/torchvision_segmentation.js';
@@ -19,26 +20,7 @@ export default {
   model: {
     type: 'EncoderDecoder',
     backbone: torchvisionSegBackbone(50),
-    decodeHead: {
-      type: 'ASPPHead',
-      inChannels: 2048,
-      inIndex: 1,
-      channels: 256,
-      dilations: [1, 12, 24, 36],
-      imagePoolLast: true,
-      projectChannels: 256,
-      projectDropout: 0.5,
-      dropoutRatio: 0,
-      numClasses: 21,
-      normCfg: { type: 'BN', requiresGrad: true },
-      alignCorners: false,
-      lossDecode: {
-        type: 'CrossEntropyLoss',
-        useSigmoid: false,
-        lossWeight: 1.0,
-        ignoreIndex: 255,
-      },
-    },
+    decodeHead: torchvisionDeepLabHead(2048),
     auxiliaryHead: torchvisionFcnHead(1024, 0, 0.5),
     testCfg: { mode: 'whole' },
   },

@@ -18,27 +18,13 @@
  *   npx tsx tools/convert_checkpoint.ts fcos_resnet50_fpn_coco-99b0c9b7.pth work_dirs/fcos_tv.safetensors --from torchvision --config configs/torchvision/fcos_resnet50_fpn.ts
  *   npx tsx tools/infer.ts configs/torchvision/fcos_resnet50_fpn.ts work_dirs/fcos_tv.safetensors photo.jpg
  */
+import { torchvisionP3P7Body } from '../_base_/models/torchvision_parts.js';
+
 export default {
   _base_: '../_base_/datasets/torchvision_coco.ts',
   model: {
     type: 'FCOS',
-    backbone: {
-      type: 'ResNet',
-      depth: 50,
-      outIndices: [1, 2, 3],
-      frozenStages: 1,
-      normEval: true,
-      style: 'pytorch',
-    },
-    neck: {
-      type: 'FPN',
-      inChannels: [512, 1024, 2048],
-      outChannels: 256,
-      startLevel: 0,
-      addExtraConvs: 'onOutput',
-      reluBeforeExtraConvs: true,
-      numOuts: 5,
-    },
+    ...torchvisionP3P7Body(),
     bboxHead: {
       type: 'FCOSHead',
       numClasses: 91,

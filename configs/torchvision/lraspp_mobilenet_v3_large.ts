@@ -7,7 +7,10 @@
  *
  *   npx tsx tools/convert_checkpoint.ts lraspp_mobilenet_v3_large-d234d4ea.pth work_dirs/lraspp_tv.safetensors --from torchvision --config configs/torchvision/lraspp_mobilenet_v3_large.ts
  */
-import { torchvisionMobileNetV3SegBackbone } from '../_base_/models/torchvision_segmentation.js';
+import {
+  torchvisionMobileNetV3SegBackbone,
+  torchvisionSegLoss,
+} from '../_base_/models/torchvision_segmentation.js';
 
 export default {
   _base_: '../_base_/datasets/torchvision_voc_seg.ts',
@@ -24,12 +27,7 @@ export default {
       numClasses: 21,
       normCfg: { type: 'BN', requiresGrad: true },
       alignCorners: false,
-      lossDecode: {
-        type: 'CrossEntropyLoss',
-        useSigmoid: false,
-        lossWeight: 1.0,
-        ignoreIndex: 255,
-      },
+      lossDecode: torchvisionSegLoss(1.0),
     },
     testCfg: { mode: 'whole' },
   },

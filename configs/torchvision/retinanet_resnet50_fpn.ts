@@ -14,6 +14,7 @@
  */
 import {
   torchvisionAnchorGenerator,
+  torchvisionP3P7Body,
   torchvisionBoxCoder,
 } from '../_base_/models/torchvision_parts.js';
 const sizes = [32, 64, 128, 256, 512].map((x) => [
@@ -26,23 +27,7 @@ export default {
   _base_: '../_base_/datasets/torchvision_coco.ts',
   model: {
     type: 'RetinaNet',
-    backbone: {
-      type: 'ResNet',
-      depth: 50,
-      outIndices: [1, 2, 3],
-      frozenStages: 1,
-      normEval: true,
-      style: 'pytorch',
-    },
-    neck: {
-      type: 'FPN',
-      inChannels: [512, 1024, 2048],
-      outChannels: 256,
-      startLevel: 0,
-      addExtraConvs: 'onOutput',
-      reluBeforeExtraConvs: true,
-      numOuts: 5,
-    },
+    ...torchvisionP3P7Body(),
     bboxHead: {
       type: 'RetinaHead',
       numClasses: 91,

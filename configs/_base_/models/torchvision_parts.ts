@@ -28,3 +28,30 @@ export function torchvisionBoxCoder(stds: number[]): Record<string, unknown> {
     clampBelow: false,
   };
 }
+
+/**
+ * The body of torchvision's RetinaNet and FCOS: ResNet-50 with frozen
+ * BatchNorm (layers 2-4 trained) giving C3-C5, and an FPN with P6 and P7
+ * from P5 (`LastLevelP6P7(256, 256)`, ReLU before P7).
+ */
+export function torchvisionP3P7Body(): Record<string, unknown> {
+  return {
+    backbone: {
+      type: 'ResNet',
+      depth: 50,
+      outIndices: [1, 2, 3],
+      frozenStages: 1,
+      normEval: true,
+      style: 'pytorch',
+    },
+    neck: {
+      type: 'FPN',
+      inChannels: [512, 1024, 2048],
+      outChannels: 256,
+      startLevel: 0,
+      addExtraConvs: 'onOutput',
+      reluBeforeExtraConvs: true,
+      numOuts: 5,
+    },
+  };
+}

@@ -38,7 +38,37 @@ export function torchvisionFcnHead(
     numClasses: 21,
     normCfg: { type: 'BN', requiresGrad: true },
     alignCorners: false,
-    lossDecode: { type: 'CrossEntropyLoss', useSigmoid: false, lossWeight, ignoreIndex: 255 },
+    lossDecode: torchvisionSegLoss(lossWeight),
+  };
+}
+
+/** The per-pixel loss of torchvision's segmentation training: cross-entropy ignoring 255. */
+export function torchvisionSegLoss(lossWeight: number): Record<string, unknown> {
+  return { type: 'CrossEntropyLoss', useSigmoid: false, lossWeight, ignoreIndex: 255 };
+}
+
+/**
+ * torchvision's `DeepLabHead(inChannels, 21)`: ASPP with a 1x1 branch, 3x3
+ * branches at dilations 12, 24, 36 and the image-pooling branch last, each
+ * to 256 channels with BatchNorm and ReLU; the concatenation projected by a
+ * 1x1 conv to 256 (BatchNorm, ReLU, dropout 0.5); a 3x3 conv (BatchNorm,
+ * ReLU) and the 1x1 classifier, no dropout before it.
+ */
+export function torchvisionDeepLabHead(inChannels: number): Record<string, unknown> {
+  return {
+    type: 'ASPPHead',
+    inChannels,
+    inIndex: 1,
+    channels: 256,
+    dilations: [1, 12, 24, 36],
+    imagePoolLast: true,
+    projectChannels: 256,
+    projectDropout: 0.5,
+    dropoutRatio: 0,
+    numClasses: 21,
+    normCfg: { type: 'BN', requiresGrad: true },
+    alignCorners: false,
+    lossDecode: torchvisionSegLoss(1.0),
   };
 }
 
